@@ -1,0 +1,77 @@
+# Frontoffice: `make run` serves the CRM with demo data; `make test` runs the suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_CUSTOMERS ?= 2000
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DEBUG ?= 1
+
+.PHONY: install run test test-fast lint format lock migrate demo chromium clean bench
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py create_demo_admin
+	$(BIN)/python manage.py seed_demo --customers $(DEMO_CUSTOMERS) --if-empty
+
+# Web, Celery worker and Celery beat on the embedded defaults; Ctrl-C stops all three.
+run: demo
+	@echo "Frontoffice on http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/celery -A frontoffice worker --loglevel INFO --concurrency 2 & \
+	$(BIN)/celery -A frontoffice beat --loglevel INFO & \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT) & \
+	wait
+
+# Browser tests drive Debian's Chromium; install it when missing and we may.
+chromium:
+	@if ! test -x /usr/bin/chromium; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
+	  else echo "Browser tests need /usr/bin/chromium: sudo apt-get install chromium" >&2; exit 1; fi; \
+	fi
+
+test: install chromium
+	$(BIN)/python manage.py makemigrations --check --dry-run --settings frontoffice.settings_test >/dev/null
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -p xdist -n 2 $(PYTEST_ARGS)
+
+test-fast: install
+	$(BIN)/pytest -m "not browser and not integration and not slow" $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Re-resolve the exact versions from pyproject.toml into requirements.lock.
+lock:
+	rm -rf var/lock-venv && $(PYTHON) -m venv var/lock-venv
+	var/lock-venv/bin/python -m pip install --quiet --upgrade pip
+	var/lock-venv/bin/python -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(d["dependencies"] + d["optional-dependencies"]["dev"]))' > var/lock-in.txt
+	var/lock-venv/bin/python -m pip install --quiet -r var/lock-in.txt
+	{ echo '# Exact versions installed by `make install` (pip install -r requirements.lock).'; \
+	  echo '# Regenerate after changing pyproject.toml: make lock'; \
+	  var/lock-venv/bin/python -m pip freeze --exclude pip --exclude setuptools; } > requirements.lock
+
+clean:
+	rm -rf var/broker var/celerybeat-schedule* var/staticfiles

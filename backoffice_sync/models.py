@@ -1,0 +1,3 @@
+"""Backoffice sync models: filled in by the Backoffice sync issue."""
+
+from __future__ import annotations

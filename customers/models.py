@@ -1,0 +1,293 @@
+"""The central customer profile: the one customer list every app reads and writes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from simple_history.models import HistoricalRecords
+
+from customers.choices import (
+    AppliesTo,
+    ConsentChannel,
+    ConsentPurpose,
+    ContactKind,
+    ContactLabel,
+    CustomerKind,
+    FieldType,
+    LifecycleStage,
+)
+from frontoffice.models import TimeStamped
+
+slug_validator = RegexValidator(
+    r"^[a-z][a-z0-9_]{0,49}$", "Use lower-case letters, digits and _ (start with a letter)."
+)
+
+
+class Tag(TimeStamped):
+    """A free label on customers (segments, VIP, industry...)."""
+
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="tag_name_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomFieldDefinition(TimeStamped):
+    """An admin-defined custom attribute: its key, type, whether required, choices."""
+
+    key = models.CharField(max_length=50, unique=True, validators=[slug_validator])
+    label = models.CharField(max_length=100)
+    field_type = models.CharField(max_length=10, choices=FieldType.choices)
+    required = models.BooleanField(default=False)
+    choices = models.JSONField(default=list, blank=True)
+    applies_to = models.CharField(max_length=12, choices=AppliesTo.choices, default=AppliesTo.ANY)
+    help_text = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(field_type__in=FieldType.values), name="customfield_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(applies_to__in=AppliesTo.values), name="customfield_applies_to_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Customer(TimeStamped):
+    """A person or an organisation: the single source of truth for every app.
+
+    `version` is the optimistic lock (ETag); `merged_into` marks a tombstone left by
+    a merge; `name_key` is the normalised name used for duplicate detection.
+    """
+
+    kind = models.CharField(max_length=12, choices=CustomerKind.choices)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    organisation_name = models.CharField(max_length=200, blank=True)
+    display_name = models.CharField(max_length=202, db_index=True, editable=False)
+    name_key = models.CharField(max_length=202, db_index=True, editable=False)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="subsidiaries",
+        help_text="Parent organisation in the hierarchy.",
+    )
+    lifecycle_stage = models.CharField(
+        max_length=10, choices=LifecycleStage.choices, default=LifecycleStage.PROSPECT
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_customers",
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="customers")
+    attributes = models.JSONField(default=dict, blank=True)
+    erp_customer_number = models.CharField(max_length=40, null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
+    )
+    merged_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["name_key", "updated_at"], m2m_fields=[tags])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("change_any_customer", "Can change customers owned by anyone"),
+            ("merge_customer", "Can merge duplicate customers"),
+            ("view_customer_history", "Can see the audit history of customers"),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="customer_created_idx"),
+            models.Index(fields=["-updated_at", "-id"], name="customer_updated_idx"),
+            models.Index(fields=["lifecycle_stage", "display_name"], name="customer_stage_idx"),
+            models.Index(fields=["owner", "display_name"], name="customer_owner_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=CustomerKind.values), name="customer_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(lifecycle_stage__in=LifecycleStage.values),
+                name="customer_stage_valid",
+            ),
+            models.CheckConstraint(condition=~Q(display_name=""), name="customer_has_name"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="customer_version_positive"),
+            models.CheckConstraint(
+                condition=~Q(merged_into=models.F("id")), name="customer_not_merged_into_self"
+            ),
+            models.CheckConstraint(condition=~Q(parent=models.F("id")), name="customer_not_own_parent"),
+            models.UniqueConstraint(
+                fields=["erp_customer_number"],
+                condition=Q(erp_customer_number__isnull=False),
+                name="customer_erp_number_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def is_live(self) -> bool:
+        return self.merged_into_id is None
+
+    @property
+    def is_person(self) -> bool:
+        return self.kind == CustomerKind.PERSON
+
+
+class Relationship(TimeStamped):
+    """A person's role in an organisation (buyer, CEO, accounts payable...)."""
+
+    person = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="members")
+    role = models.CharField(max_length=100, blank=True)
+    is_primary_contact = models.BooleanField(default=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organisation_id", "person_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "organisation"], name="relationship_unique"),
+            models.CheckConstraint(
+                condition=~Q(person=models.F("organisation")), name="relationship_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} @ {self.organisation_id} ({self.role})"
+
+
+class ContactPoint(TimeStamped):
+    """An e-mail (lower case), phone (E.164) or postal address of a customer.
+
+    `value` holds the normalised e-mail or phone, or a one-line address. A merge moves
+    contact points to the survivor, so a tombstone holds none and "unique among live
+    customers" is a plain partial unique constraint.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contact_points")
+    kind = models.CharField(max_length=8, choices=ContactKind.choices)
+    label = models.CharField(max_length=10, choices=ContactLabel.choices, default=ContactLabel.WORK)
+    value = models.CharField(max_length=320)
+    is_primary = models.BooleanField(default=False)
+    street = models.CharField(max_length=200, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["kind", "-is_primary", "id"]
+        indexes = [
+            models.Index(fields=["kind", "value"], name="contactpoint_value_idx"),
+            models.Index(fields=["customer", "kind", "-is_primary"], name="contactpoint_cust_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ContactKind.values), name="contact_kind_valid"),
+            models.CheckConstraint(condition=~Q(value=""), name="contact_value_not_empty"),
+            models.UniqueConstraint(fields=["customer", "kind", "value"], name="contact_unique_per_customer"),
+            models.UniqueConstraint(
+                fields=["customer", "kind"],
+                condition=Q(is_primary=True),
+                name="contact_one_primary_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["value"],
+                condition=Q(kind="email", is_primary=True),
+                name="contact_primary_email_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ConsentEvent(models.Model):
+    """One line of the append-only consent ledger; the current state is derived."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consent_events")
+    channel = models.CharField(max_length=8, choices=ConsentChannel.choices)
+    purpose = models.CharField(max_length=12, choices=ConsentPurpose.choices)
+    granted = models.BooleanField()
+    source = models.CharField(max_length=100)
+    occurred_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["customer", "channel", "purpose", "-occurred_at", "-id"],
+                name="consent_state_idx",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(channel__in=ConsentChannel.values), name="consent_channel_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(purpose__in=ConsentPurpose.values), name="consent_purpose_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        verb = "granted" if self.granted else "withdrew"
+        return f"{self.customer_id} {verb} {self.channel}/{self.purpose}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("The consent ledger is append-only.")
+        super().save(*args, **kwargs)
+
+
+class Activity(models.Model):
+    """One entry of the customer's timeline, written by every app through
+    `customers.services.activity_record`."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=50)
+    occurred_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source_app = models.CharField(max_length=30)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True, max_length=20000)
+    ref_type = models.CharField(max_length=100, blank=True, help_text="app_label.model of the origin")
+    ref_id = models.CharField(max_length=64, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "activities"
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at", "-id"], name="activity_timeline_idx"),
+            models.Index(fields=["ref_type", "ref_id"], name="activity_ref_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.subject}"

@@ -1,0 +1,60 @@
+"""Normalised forms of e-mails, phones and names: what duplicates are matched on."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+
+_email_validator = EmailValidator(message="Enter a valid e-mail address.")
+_non_word = re.compile(r"[^\w\s]", re.UNICODE)
+_spaces = re.compile(r"\s+")
+_legal_suffixes = {"ltd", "limited", "inc", "llc", "gmbh", "plc", "sa", "sarl", "bv", "ag", "co", "corp"}
+
+
+def normalise_email(raw: str) -> str:
+    value = (raw or "").strip().lower()
+    if len(value) > 254:
+        raise ValidationError("An e-mail address has at most 254 characters.")
+    _email_validator(value)
+    return value
+
+
+def normalise_phone(raw: str, region: str | None = None) -> str:
+    """E.164, e.g. "+442079460000"; national numbers are read in the default region."""
+    value = (raw or "").strip()
+    if not value or len(value) > 40:
+        raise ValidationError("Enter a valid phone number.")
+    try:
+        number = phonenumbers.parse(value, region or settings.PHONENUMBER_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        raise ValidationError("Enter a valid phone number.") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError("Enter a valid phone number.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_search_key(raw: str) -> str | None:
+    """The E.164 form of something typed in a search box, if it reads as a phone."""
+    digits = re.sub(r"[^\d+]", "", raw or "")
+    if len(digits.lstrip("+")) < 6:
+        return None
+    try:
+        return normalise_phone(raw)
+    except ValidationError:
+        return None
+
+
+def name_key(name: str) -> str:
+    """Accent-free, lower-case, punctuation-free, sorted tokens without legal suffixes.
+
+    "Müller GmbH" and "muller" share a key; so do "Smith, John" and "John Smith".
+    """
+    folded = unicodedata.normalize("NFKD", name or "")
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
+    tokens = [t for t in _spaces.split(_non_word.sub(" ", folded)) if t and t not in _legal_suffixes]
+    return " ".join(sorted(tokens))[:202]

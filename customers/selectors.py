@@ -1,0 +1,340 @@
+"""Every non-trivial read of the customer profile, each with a fixed query count."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import difflib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.http import Http404
+
+from customers import merge_registry, panels
+from customers.choices import ContactKind
+from customers.filters import CustomerFilter
+from customers.models import Activity, ConsentEvent, ContactPoint, Customer, Relationship
+
+TIMELINE_PAGE = 50
+
+
+def customer_base_queryset() -> QuerySet[Customer]:
+    return Customer.objects.filter(merged_into__isnull=True)
+
+
+def customer_list(*, filters: Any = None, actor: Any = None) -> QuerySet[Customer]:
+    """Live customers, filtered, with what a list row shows (4 queries per page)."""
+    queryset = (
+        customer_base_queryset()
+        .select_related("owner")
+        .prefetch_related(
+            "tags",
+            Prefetch(
+                "contact_points",
+                queryset=ContactPoint.objects.filter(is_primary=True).exclude(kind=ContactKind.ADDRESS),
+                to_attr="primary_contacts",
+            ),
+        )
+    )
+    return CustomerFilter(filters or {}, queryset=queryset).qs
+
+
+def customer_get(*, customer_id: Any) -> Customer:
+    """One customer, tombstones included (callers redirect those to the survivor)."""
+    try:
+        return Customer.objects.select_related("owner", "parent", "merged_into").get(pk=int(customer_id))
+    except (Customer.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise Http404("No such customer.") from None
+
+
+def consent_state(*, customer: Customer) -> list[ConsentEvent]:
+    """The latest ledger entry per (channel, purpose): the current consent."""
+    latest = (
+        ConsentEvent.objects.filter(
+            customer_id=OuterRef("customer_id"), channel=OuterRef("channel"), purpose=OuterRef("purpose")
+        )
+        .order_by("-occurred_at", "-id")
+        .values("pk")[:1]
+    )
+    return list(
+        ConsentEvent.objects.filter(customer=customer, pk=Subquery(latest))
+        .select_related("actor")
+        .order_by("channel", "purpose")
+    )
+
+
+def has_consent(*, customer: Customer, channel: str, purpose: str) -> bool:
+    last = (
+        ConsentEvent.objects.filter(customer=customer, channel=channel, purpose=purpose)
+        .order_by("-occurred_at", "-id")
+        .values_list("granted", flat=True)
+        .first()
+    )
+    return bool(last)
+
+
+# --- timeline -------------------------------------------------------------------
+
+
+def encode_cursor(activity: Activity) -> str:
+    raw = f"{activity.occurred_at.isoformat()}|{activity.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
+    if not cursor:
+        return None
+    try:
+        occurred, pk = base64.urlsafe_b64decode(cursor.encode()[:200]).decode().split("|")
+        moment = dt.datetime.fromisoformat(occurred)
+        if moment.tzinfo is None:
+            return None
+        return moment, int(pk)
+    except (ValueError, binascii.Error, UnicodeError):
+        return None
+
+
+def timeline_page(
+    *, customer: Customer, cursor: str | None = None, limit: int = TIMELINE_PAGE
+) -> tuple[list[Activity], str | None]:
+    """Newest first, keyset-paginated on (occurred_at, id): one query per page."""
+    queryset = Activity.objects.filter(customer=customer).select_related("actor")
+    position = decode_cursor(cursor)
+    if position is not None:
+        moment, pk = position
+        queryset = queryset.filter(Q(occurred_at__lt=moment) | Q(occurred_at=moment, id__lt=pk))
+    rows = list(queryset.order_by("-occurred_at", "-id")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor(rows[-1]) if more and rows else None)
+
+
+# --- the 360 view ------------------------------------------------------------------
+
+
+@dataclass
+class Customer360:
+    customer: Customer
+    tags: list
+    contact_points: list[ContactPoint]
+    consents: list[ConsentEvent]
+    memberships: list[Relationship]
+    members: list[Relationship]
+    subsidiaries: list[Customer]
+    timeline: list[Activity]
+    timeline_cursor: str | None
+    panels: list[dict[str, Any]] = field(default_factory=list)
+    history: list[Any] | None = None
+
+
+def customer_360(*, customer_id: Any, actor: Any) -> Customer360:
+    """Everything the 360 page and endpoint show, in a bounded number of queries
+    whatever the data: customer, tags, contact points, consent, relations (one
+    query both ways), subsidiaries, 50 timeline entries, audit, plus one or two per
+    registered panel."""
+    customer = customer_get(customer_id=customer_id)
+    tags = list(customer.tags.all())
+    contact_points = list(customer.contact_points.all())
+    consents = consent_state(customer=customer)
+    relations = list(
+        Relationship.objects.filter(Q(person=customer) | Q(organisation=customer))
+        .select_related("person", "organisation")
+        .order_by("id")[:200]
+    )
+    subsidiaries = list(customer.subsidiaries.filter(merged_into__isnull=True).order_by("display_name")[:50])
+    timeline, cursor = timeline_page(customer=customer)
+    history = None
+    if actor.has_perm("customers.view_customer_history"):
+        history = list(customer.history.select_related("history_user").order_by("-history_date")[:20])
+    loaded = [
+        {"key": p.key, "title": p.title, "template": p.template, "data": p.loader(customer)}
+        for p in panels.panels_for(actor)
+    ]
+    return Customer360(
+        customer=customer,
+        tags=tags,
+        contact_points=contact_points,
+        consents=consents,
+        memberships=[r for r in relations if r.person_id == customer.pk],
+        members=[r for r in relations if r.organisation_id == customer.pk],
+        subsidiaries=subsidiaries,
+        timeline=timeline,
+        timeline_cursor=cursor,
+        panels=loaded,
+        history=history,
+    )
+
+
+# --- duplicates ------------------------------------------------------------------
+
+
+@dataclass
+class DuplicatePair:
+    customer: Customer
+    duplicate: Customer
+    reasons: list[str]
+
+
+def _similar_name_ids(customer: Customer, limit: int = 20) -> list[int]:
+    base = customer_base_queryset().filter(kind=customer.kind).exclude(pk=customer.pk)
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import TrigramSimilarity
+
+        return list(
+            base.annotate(similarity=TrigramSimilarity("display_name", customer.display_name))
+            .filter(similarity__gte=settings.DUPLICATE_NAME_SIMILARITY)
+            .order_by("-similarity")
+            .values_list("pk", flat=True)[:limit]
+        )
+    # Portable fallback: customers sharing the rarest-looking (longest) name token,
+    # ranked by difflib's ratio on the normalised name.
+    tokens = sorted(customer.name_key.split(), key=len, reverse=True)
+    if not tokens:
+        return []
+    candidates = base.filter(name_key__contains=tokens[0]).values_list("pk", "name_key")[:500]
+    scored = [(difflib.SequenceMatcher(None, customer.name_key, key).ratio(), pk) for pk, key in candidates]
+    return [pk for ratio, pk in sorted(scored, reverse=True) if ratio >= settings.DUPLICATE_NAME_SIMILARITY][
+        :limit
+    ]
+
+
+def duplicates_for(*, customer: Customer, limit: int = 20) -> list[DuplicatePair]:
+    """Live customers that look like `customer`: same e-mail/phone, or a similar name."""
+    reasons: dict[int, list[str]] = defaultdict(list)
+    values = list(
+        customer.contact_points.filter(kind__in=[ContactKind.EMAIL, ContactKind.PHONE]).values_list(
+            "kind", "value"
+        )
+    )
+    if values:
+        match = Q()
+        for kind, value in values:
+            match |= Q(kind=kind, value=value)
+        for other_id, kind, value in (
+            ContactPoint.objects.filter(match, customer__merged_into__isnull=True)
+            .exclude(customer=customer)
+            .values_list("customer_id", "kind", "value")[:200]
+        ):
+            reasons[other_id].append(f"same {kind} {value}")
+    for other_id in _similar_name_ids(customer, limit):
+        reasons[other_id].append("similar name")
+    others = Customer.objects.in_bulk(list(reasons)[:limit])
+    return [
+        DuplicatePair(customer=customer, duplicate=others[pk], reasons=reasons[pk])
+        for pk in list(reasons)[:limit]
+        if pk in others
+    ]
+
+
+def duplicate_candidates(*, limit: int = 100) -> list[DuplicatePair]:
+    """Pairs across the whole base: equal normalised e-mail or phone, or equal
+    normalised name. Bounded: 3 queries whatever the size of the base."""
+    limit = max(1, min(limit, 500))
+    pair_reasons: dict[tuple[int, int], list[str]] = defaultdict(list)
+    shared = (
+        ContactPoint.objects.filter(
+            kind__in=[ContactKind.EMAIL, ContactKind.PHONE], customer__merged_into__isnull=True
+        )
+        .values("kind", "value")
+        .annotate(n=Count("customer_id", distinct=True))
+        .filter(n__gt=1)
+        .order_by("kind", "value")[:limit]
+    )
+    keys = [(row["kind"], row["value"]) for row in shared]
+    if keys:
+        match = Q()
+        for kind, value in keys:
+            match |= Q(kind=kind, value=value)
+        groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for customer_id, kind, value in ContactPoint.objects.filter(match).values_list(
+            "customer_id", "kind", "value"
+        ):
+            groups[(kind, value)].append(customer_id)
+        for (kind, value), ids in groups.items():
+            ids = sorted(set(ids))
+            for other in ids[1:]:
+                pair_reasons[(ids[0], other)].append(f"same {kind} {value}")
+    same_names = (
+        customer_base_queryset()
+        .exclude(name_key="")
+        .values("kind", "name_key")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .order_by("name_key")[:limit]
+    )
+    name_keys = [row["name_key"] for row in same_names]
+    by_name: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for pk, kind, key in (
+        customer_base_queryset().filter(name_key__in=name_keys).values_list("pk", "kind", "name_key")
+    ):
+        by_name[(kind, key)].append(pk)
+    for ids in by_name.values():
+        ids = sorted(ids)
+        for other in ids[1:]:
+            pair_reasons[(ids[0], other)].append("same name")
+    chosen = list(pair_reasons.items())[:limit]
+    customers = customer_base_queryset().in_bulk({pk for pair, _ in chosen for pk in pair})
+    return [
+        DuplicatePair(customer=customers[a], duplicate=customers[b], reasons=reasons)
+        for (a, b), reasons in chosen
+        if a in customers and b in customers
+    ]
+
+
+@dataclass
+class MergePreview:
+    survivor: Customer
+    duplicate: Customer
+    moves: dict[str, int]
+    contact_points_moved: list[ContactPoint]
+    contact_points_dropped: list[ContactPoint]
+    tags_added: list[str]
+    fields_filled: dict[str, Any]
+
+
+def merge_preview(*, survivor_id: Any, duplicate_id: Any) -> MergePreview:
+    """What `customer_merge` would move, without moving anything."""
+    survivor = customer_get(customer_id=survivor_id)
+    duplicate = customer_get(customer_id=duplicate_id)
+    moves = {}
+    for reference in merge_registry.references():
+        count = reference.model.objects.filter(**{reference.field_name: duplicate}).count()
+        if count:
+            moves[f"{reference.title} ({reference.field_name})"] = count
+    kept = set(survivor.contact_points.values_list("kind", "value"))
+    moved, dropped = [], []
+    for cp in duplicate.contact_points.all():
+        (dropped if (cp.kind, cp.value) in kept else moved).append(cp)
+    survivor_tags = set(survivor.tags.values_list("name", flat=True))
+    tags_added = sorted(set(duplicate.tags.values_list("name", flat=True)) - survivor_tags)
+    filled = {
+        key: value
+        for key, value in (duplicate.attributes or {}).items()
+        if key not in (survivor.attributes or {})
+    }
+    if not survivor.erp_customer_number and duplicate.erp_customer_number:
+        filled["erp_customer_number"] = duplicate.erp_customer_number
+    if not survivor.owner_id and duplicate.owner_id:
+        filled["owner"] = str(duplicate.owner)
+    return MergePreview(
+        survivor=survivor,
+        duplicate=duplicate,
+        moves=moves,
+        contact_points_moved=moved,
+        contact_points_dropped=dropped,
+        tags_added=tags_added,
+        fields_filled=filled,
+    )
+
+
+def global_search(*, q: str, limit: int = 8) -> list[Customer]:
+    """The search box: live customers by name, e-mail or phone, best names first."""
+    q = (q or "").strip()
+    if len(q) < 2:
+        return []
+    return list(customer_list(filters={"q": q}).order_by("display_name", "id")[:limit])

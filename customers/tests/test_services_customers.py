@@ -1,0 +1,250 @@
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from customers import services
+from customers.choices import ContactKind, FieldType
+from customers.models import Activity, ConsentEvent, ContactPoint, Customer, CustomFieldDefinition
+from customers.selectors import consent_state
+from frontoffice.errors import StaleVersion
+
+pytestmark = pytest.mark.django_db
+
+
+def person(actor, first="Ada", last="Lovelace", **extra):
+    return services.customer_create(actor=actor, kind="person", first_name=first, last_name=last, **extra)
+
+
+def test_it_normalises_email_to_lower_case_and_phone_to_e164(agent):
+    # given / when
+    customer = person(
+        agent,
+        contact_points=[
+            {"kind": "email", "value": "  Ada.Lovelace@Example.COM "},
+            {"kind": "phone", "value": "020 7946 0000"},
+        ],
+    )
+    # then
+    values = dict(customer.contact_points.values_list("kind", "value"))
+    assert values == {"email": "ada.lovelace@example.com", "phone": "+442079460000"}
+    assert set(customer.contact_points.values_list("is_primary", flat=True)) == {True}
+
+
+def test_it_refuses_a_primary_email_already_held_by_a_live_customer_and_writes_nothing(agent):
+    # given
+    first = person(agent, contact_points=[{"kind": "email", "value": "dup@example.com"}])
+    before = Customer.objects.count()
+    # when
+    with pytest.raises(ValidationError) as error:
+        person(agent, first="Other", contact_points=[{"kind": "email", "value": "DUP@example.com"}])
+    # then
+    assert str(first.pk) in str(error.value.message_dict)
+    assert Customer.objects.count() == before
+
+
+def test_it_rejects_an_invalid_phone_with_a_field_error(agent):
+    with pytest.raises(ValidationError) as error:
+        person(agent, contact_points=[{"kind": "phone", "value": "12"}])
+    assert "contact_points.0.value" in error.value.message_dict
+    assert not Customer.objects.exists()
+
+
+def test_a_person_needs_a_name_and_an_organisation_its_name(agent):
+    with pytest.raises(ValidationError) as error:
+        services.customer_create(actor=agent, kind="person")
+    assert "last_name" in error.value.message_dict
+    with pytest.raises(ValidationError) as error:
+        services.customer_create(actor=agent, kind="organisation", first_name="x")
+    assert {"organisation_name", "first_name"} <= set(error.value.message_dict)
+
+
+def test_update_with_a_stale_version_is_refused_and_writes_nothing(agent):
+    customer = person(agent)
+    services.customer_update(actor=agent, customer_id=customer.pk, expected_version=1, last_name="Byron")
+    with pytest.raises(StaleVersion):
+        services.customer_update(actor=agent, customer_id=customer.pk, expected_version=1, last_name="King")
+    customer.refresh_from_db()
+    assert (customer.last_name, customer.version) == ("Byron", 2)
+
+
+def test_a_sales_rep_edits_own_and_team_customers_but_not_others(sales_rep, teammate, other_rep):
+    # given
+    mine = person(sales_rep)
+    teams = person(teammate, first="Team")
+    theirs = person(other_rep, first="Theirs")
+    # when / then
+    services.customer_update(actor=sales_rep, customer_id=mine.pk, expected_version=None, last_name="A")
+    services.customer_update(actor=sales_rep, customer_id=teams.pk, expected_version=None, last_name="B")
+    with pytest.raises(PermissionDenied):
+        services.customer_update(actor=sales_rep, customer_id=theirs.pk, expected_version=None, last_name="C")
+    theirs.refresh_from_db()
+    assert theirs.last_name == "Lovelace"
+
+
+def test_service_agents_edit_any_customer(agent, other_rep):
+    customer = person(other_rep)
+    updated = services.customer_update(
+        actor=agent, customer_id=customer.pk, expected_version=None, lifecycle_stage="customer"
+    )
+    assert updated.lifecycle_stage == "customer"
+
+
+def test_custom_attributes_are_validated_against_definitions(agent):
+    # given
+    CustomFieldDefinition.objects.create(
+        key="industry", label="Industry", field_type=FieldType.CHOICE, choices=["Retail", "Food"]
+    )
+    CustomFieldDefinition.objects.create(
+        key="employees", label="Employees", field_type=FieldType.NUMBER, required=True
+    )
+    # when
+    with pytest.raises(ValidationError) as error:
+        services.customer_create(
+            actor=agent,
+            kind="organisation",
+            organisation_name="Acme",
+            attributes={"industry": "Oil", "colour": "red"},
+        )
+    # then
+    assert set(error.value.message_dict) == {
+        "attributes.industry",
+        "attributes.colour",
+        "attributes.employees",
+    }
+    ok = services.customer_create(
+        actor=agent,
+        kind="organisation",
+        organisation_name="Acme",
+        attributes={"industry": "Food", "employees": "12"},
+    )
+    assert ok.attributes == {"industry": "Food", "employees": 12}
+
+
+def test_consent_is_an_append_only_ledger_whose_latest_entry_wins(agent):
+    customer = person(agent)
+    services.consent_record(
+        actor=agent,
+        customer_id=customer.pk,
+        channel="email",
+        purpose="marketing",
+        granted=True,
+        source="web form",
+    )
+    services.consent_record(
+        actor=agent,
+        customer_id=customer.pk,
+        channel="email",
+        purpose="marketing",
+        granted=False,
+        source="phone call",
+    )
+    services.consent_record(
+        actor=agent,
+        customer_id=customer.pk,
+        channel="sms",
+        purpose="service",
+        granted=True,
+        source="phone call",
+    )
+    state = {(e.channel, e.purpose): e.granted for e in consent_state(customer=customer)}
+    assert state == {("email", "marketing"): False, ("sms", "service"): True}
+    assert ConsentEvent.objects.filter(customer=customer).count() == 3
+    assert Activity.objects.filter(customer=customer, kind="consent").count() == 3
+    event = ConsentEvent.objects.first()
+    with pytest.raises(ValueError, match="append-only"):
+        event.save()
+
+
+def test_merge_moves_everything_unites_contacts_and_leaves_a_tombstone(supervisor):
+    # given
+    survivor = person(
+        supervisor, contact_points=[{"kind": "email", "value": "ada@example.com"}], tags=["VIP"]
+    )
+    duplicate = person(
+        supervisor,
+        first="Ada M.",
+        contact_points=[
+            {"kind": "phone", "value": "+44 20 7946 0000"},
+            {"kind": "email", "value": "ada.work@example.com", "is_primary": True},
+        ],
+        tags=["Newsletter"],
+        erp_customer_number="C-100",
+    )
+    services.activity_log(
+        actor=supervisor, customer_id=duplicate.pk, kind="call", subject="Called about invoice"
+    )
+    services.consent_record(
+        actor=supervisor,
+        customer_id=duplicate.pk,
+        channel="email",
+        purpose="newsletter",
+        granted=True,
+        source="web",
+    )
+    # when
+    services.customer_merge(actor=supervisor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
+    # then
+    survivor.refresh_from_db()
+    duplicate.refresh_from_db()
+    assert duplicate.merged_into_id == survivor.pk
+    assert duplicate.contact_points.count() == 0
+    assert set(survivor.contact_points.values_list("value", flat=True)) == {
+        "ada@example.com",
+        "ada.work@example.com",
+        "+442079460000",
+    }
+    primaries = ContactPoint.objects.filter(customer=survivor, kind=ContactKind.EMAIL, is_primary=True)
+    assert list(primaries.values_list("value", flat=True)) == ["ada@example.com"]
+    assert {t.name for t in survivor.tags.all()} == {"VIP", "Newsletter"}
+    assert survivor.erp_customer_number == "C-100"
+    assert survivor.activities.filter(subject="Called about invoice").exists()
+    assert survivor.activities.filter(kind="merge").exists()
+    assert survivor.consent_events.count() == 1
+
+
+def test_merge_refuses_merged_self_and_cross_kind_and_changes_nothing(supervisor):
+    a = person(supervisor)
+    org = services.customer_create(actor=supervisor, kind="organisation", organisation_name="Acme")
+    with pytest.raises(ValidationError):
+        services.customer_merge(actor=supervisor, survivor_id=a.pk, duplicate_id=a.pk)
+    with pytest.raises(ValidationError):
+        services.customer_merge(actor=supervisor, survivor_id=a.pk, duplicate_id=org.pk)
+    assert not Customer.objects.filter(merged_into__isnull=False).exists()
+
+
+def test_only_holders_of_the_merge_permission_merge(agent):
+    a, b = person(agent), person(agent, first="B")
+    with pytest.raises(PermissionDenied):
+        services.customer_merge(actor=agent, survivor_id=a.pk, duplicate_id=b.pk)
+
+
+def test_every_foreign_key_to_customer_is_registered_for_merge():
+    from django.apps import apps
+
+    from customers import merge_registry
+
+    registered = {(r.model_label.lower(), r.field_name) for r in merge_registry.references()}
+    missing = []
+    for model in apps.get_models():
+        if model.__name__.startswith("Historical"):
+            continue  # audit rows keep the id they were written with
+        for field in model._meta.get_fields():
+            if (
+                field.many_to_one
+                and field.concrete
+                and field.related_model is Customer
+                and (model._meta.label_lower, field.name) not in registered
+            ):
+                missing.append(f"{model._meta.label}.{field.name}")
+    assert missing == []
+
+
+def test_every_change_to_customer_data_is_audited_with_who(agent):
+    customer = person(agent)
+    services.customer_update(
+        actor=agent, customer_id=customer.pk, expected_version=1, lifecycle_stage="customer"
+    )
+    history = list(customer.history.order_by("history_date"))
+    assert [h.history_type for h in history] == ["+", "~"]
+    assert history[-1].lifecycle_stage == "customer"

@@ -1,0 +1,80 @@
+"""Data: the roles (groups) and their rights on the customer profile."""
+
+from __future__ import annotations
+
+from django.db import migrations
+
+from frontoffice.roles import Role, grant, revoke
+
+VIEW_PROFILE = [
+    "customers.view_customer",
+    "customers.view_contactpoint",
+    "customers.view_consentevent",
+    "customers.view_activity",
+    "customers.view_relationship",
+    "customers.view_tag",
+    "customers.view_customfielddefinition",
+]
+WORK_PROFILE = [
+    "customers.add_customer",
+    "customers.change_customer",
+    "customers.add_contactpoint",
+    "customers.change_contactpoint",
+    "customers.delete_contactpoint",
+    "customers.add_consentevent",
+    "customers.add_activity",
+    "customers.add_relationship",
+    "customers.change_relationship",
+    "customers.add_tag",
+]
+GRANTS = {
+    Role.MARKETING: [*VIEW_PROFILE, *WORK_PROFILE, "customers.change_any_customer", "customers.change_tag"],
+    # Sales edits only what they or their team own: no change_any_customer.
+    Role.SALES: [*VIEW_PROFILE, *WORK_PROFILE],
+    Role.SERVICE_AGENT: [*VIEW_PROFILE, *WORK_PROFILE, "customers.change_any_customer"],
+    Role.SERVICE_SUPERVISOR: [
+        *VIEW_PROFILE,
+        *WORK_PROFILE,
+        "customers.change_any_customer",
+        "customers.merge_customer",
+    ],
+    Role.BACK_OFFICE: ["customers.view_customer", "customers.view_contactpoint", "customers.view_activity"],
+    Role.ADMIN: [
+        *VIEW_PROFILE,
+        *WORK_PROFILE,
+        "customers.change_any_customer",
+        "customers.merge_customer",
+        "customers.view_customer_history",
+        "customers.delete_customer",
+        "customers.change_tag",
+        "customers.delete_tag",
+        "customers.add_customfielddefinition",
+        "customers.change_customfielddefinition",
+        "customers.delete_customfielddefinition",
+        "frontoffice.view_user",
+        "frontoffice.add_user",
+        "frontoffice.change_user",
+        "frontoffice.view_team",
+        "frontoffice.add_team",
+        "frontoffice.change_team",
+    ],
+}
+
+
+def forward(apps, schema_editor):
+    grant(apps, GRANTS)
+
+
+def backward(apps, schema_editor):
+    revoke(apps, GRANTS)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("frontoffice", "0001_initial"),
+        ("customers", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+    ]
+
+    operations = [migrations.RunPython(forward, backward)]

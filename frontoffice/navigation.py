@@ -1,0 +1,47 @@
+"""The navigation each role sees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    permission: str | None = None
+
+    @property
+    def url(self) -> str:
+        return reverse(self.url_name)
+
+
+NAV = [
+    NavItem("Dashboard", "dashboard"),
+    NavItem("Customers", "customers:list", "customers.view_customer"),
+    NavItem("Duplicates", "customers:duplicates", "customers.merge_customer"),
+    NavItem("API docs", "api-docs"),
+]
+
+
+def navigation(request: HttpRequest) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = [item for item in NAV if item.permission is None or user.has_perm(item.permission)]
+    if user.is_staff:
+        items.append(NavItem("Admin", "admin:index"))
+    current = request.path
+    return {
+        "nav_items": [
+            {
+                "label": i.label,
+                "url": i.url,
+                "current": current == i.url or (i.url != "/" and current.startswith(i.url)),
+            }
+            for i in items
+        ]
+    }

@@ -1,0 +1,50 @@
+"""Who may do what: model permissions from roles, and the record-ownership rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import permissions
+
+
+class ModelPermissions(permissions.DjangoModelPermissions):
+    """Django model permissions, with reads requiring the `view_` permission."""
+
+    perms_map = {
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+        "POST": ["%(app_label)s.add_%(model_name)s"],
+        "PUT": ["%(app_label)s.change_%(model_name)s"],
+        "PATCH": ["%(app_label)s.change_%(model_name)s"],
+        "DELETE": ["%(app_label)s.delete_%(model_name)s"],
+    }
+
+
+def owns_or_team(user: Any, owner: Any) -> bool:
+    """True when `owner` is the user, or a member of the user's team."""
+    if owner is None:
+        return False
+    if owner.pk == user.pk:
+        return True
+    return user.team_id is not None and owner.team_id == user.team_id
+
+
+def can_edit_owned(user: Any, obj: Any, *, any_permission: str) -> bool:
+    """The object rule: holders of `any_permission` edit every record; others only
+    the records they own or their team owns."""
+    if user.is_superuser or user.has_perm(any_permission):
+        return True
+    return owns_or_team(user, getattr(obj, "owner", None))
+
+
+class OwnedObjectPermission(permissions.BasePermission):
+    """Unsafe methods on an owned object follow `can_edit_owned`.
+
+    The view names the bypass permission in `owner_bypass_permission`.
+    """
+
+    def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return can_edit_owned(request.user, obj, any_permission=view.owner_bypass_permission)

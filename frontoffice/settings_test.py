@@ -1,0 +1,19 @@
+"""Test settings: the real settings with a fast hasher, in-memory mail and eager Celery."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+
+from frontoffice.settings import *  # noqa: F403
+from frontoffice.settings import DATABASES, VAR_DIR
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# A file, not memory: integration tests start real Celery workers in other processes,
+# which must see the same test database.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}

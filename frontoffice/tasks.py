@@ -1,0 +1,42 @@
+"""Cross-cutting Celery plumbing: enqueue after commit, and a heartbeat."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from celery import shared_task
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+
+def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
+    """Send `task` once the current transaction commits (now, outside one).
+
+    Calling `.delay()` inside an open transaction lets a worker read the database
+    before the change is visible, or run for a change that is then rolled back.
+    """
+    transaction.on_commit(partial(task.delay, *args, **kwargs))
+
+
+@shared_task(name="frontoffice.tasks.heartbeat", ignore_result=True)
+def heartbeat() -> str:
+    """Beat's pulse: records when the worker last ran a scheduled task (cost: one cache write)."""
+    now = timezone.now().isoformat()
+    cache.set("frontoffice:heartbeat", now, timeout=None)
+    log.info("heartbeat %s", now)
+    return now
+
+
+@shared_task(name="frontoffice.tasks.echo_request_id", ignore_result=False)
+def echo_request_id(marker: str) -> dict[str, Any]:
+    """Diagnostics: returns the request id this task runs under (tests use it)."""
+    from frontoffice.request_context import current_request_id
+
+    result = {"marker": marker, "request_id": current_request_id()}
+    log.info("echo %s", marker)
+    return result

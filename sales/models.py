@@ -1,0 +1,3 @@
+"""Sales models: filled in by the Sales issue."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Service models: filled in by the Service issue."""
+
+from __future__ import annotations

@@ -1,0 +1,121 @@
+"""Shared pytest fixtures (loaded as a plugin from pyproject's addopts): actors with
+deliberately different access, and API clients for them.
+
+Project imports happen inside the functions: this module is imported before
+pytest-django has configured Django.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from rest_framework.test import APIClient
+
+    from frontoffice.models import Team, User
+
+
+class Role:
+    MARKETING = "Marketing"
+    SALES = "Sales"
+    SERVICE_AGENT = "Service agent"
+    SERVICE_SUPERVISOR = "Service supervisor"
+    BACK_OFFICE = "Back office"
+    ADMIN = "Admin"
+
+
+def make_user(username: str, *roles: str, team: Team | None = None, **extra: Any) -> User:
+    from django.contrib.auth.models import Group
+
+    from frontoffice.models import User
+
+    user = User.objects.create_user(username=username, password="pw-" + username, team=team, **extra)
+    if roles:
+        user.groups.set(Group.objects.filter(name__in=roles))
+    return user
+
+
+@pytest.fixture
+def sales_team(db: Any) -> Team:
+    from frontoffice.models import Team
+
+    return Team.objects.create(name="North sales")
+
+
+@pytest.fixture
+def sales_rep(sales_team: Team) -> User:
+    return make_user("rep", Role.SALES, team=sales_team, first_name="Rita", last_name="Rep")
+
+
+@pytest.fixture
+def teammate(sales_team: Team) -> User:
+    return make_user("teammate", Role.SALES, team=sales_team)
+
+
+@pytest.fixture
+def other_rep(db: Any) -> User:
+    from frontoffice.models import Team
+
+    return make_user("other_rep", Role.SALES, team=Team.objects.create(name="South sales"))
+
+
+@pytest.fixture
+def agent(db: Any) -> User:
+    return make_user("agent", Role.SERVICE_AGENT, first_name="Alex", last_name="Agent")
+
+
+@pytest.fixture
+def supervisor(db: Any) -> User:
+    return make_user("supervisor", Role.SERVICE_SUPERVISOR)
+
+
+@pytest.fixture
+def marketer(db: Any) -> User:
+    return make_user("marketer", Role.MARKETING)
+
+
+@pytest.fixture
+def back_office(db: Any) -> User:
+    return make_user("backoffice", Role.BACK_OFFICE)
+
+
+@pytest.fixture
+def admin_user(db: Any) -> User:
+    return make_user("boss", Role.ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def nobody(db: Any) -> User:
+    """Authenticated but in no role."""
+    return make_user("nobody")
+
+
+@pytest.fixture
+def api() -> APIClient:
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+def client_for(user: User) -> APIClient:
+    """An API client authenticated with a real knox token, as an integration would be."""
+    from knox.models import AuthToken
+    from rest_framework.test import APIClient
+
+    _, token = AuthToken.objects.create(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+@pytest.fixture
+def api_as():
+    return client_for
+
+
+@pytest.fixture
+def readonly_client(back_office: User) -> APIClient:
+    """A REST client whose token belongs to a read-only role."""
+    return client_for(back_office)
