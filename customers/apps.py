@@ -8,6 +8,9 @@ class CustomersConfig(AppConfig):
     verbose_name = "Customer profile"
 
     def ready(self) -> None:
+        from customers.roles import GRANTS
         from customers.services import register_own_references
+        from frontoffice.roles import declare
 
+        declare(GRANTS)
         register_own_references()

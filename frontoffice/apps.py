@@ -6,3 +6,13 @@ from django.apps import AppConfig
 class FrontofficeConfig(AppConfig):
     name = "frontoffice"
     verbose_name = "Frontoffice"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from frontoffice import roles
+
+        roles.declare(roles.GRANTS)
+        # After every app's post_migrate work (sync_roles creates the permissions it
+        # needs itself), after `migrate` and after the test runner's flushes.
+        post_migrate.connect(roles.sync_roles, sender=self, dispatch_uid="frontoffice.sync_roles")

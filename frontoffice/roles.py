@@ -1,14 +1,21 @@
 """The roles (Django groups) and the model permissions each one holds.
 
-Apps add their own grants in a data migration through `grant()`, so that a role's
-rights live next to the models they are about.
+Roles are defined in code: each app declares what its models grant to which role
+(`declare()` from its `AppConfig.ready()`, the grants in `<app>/roles.py`), and
+`sync_roles()` makes the groups match after every `migrate` and every flush (it is a
+`post_migrate` receiver, like Django's own permission creation). A role's rights thus
+live next to the models they are about, and a deployment cannot drift from the code.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from typing import Any
 
+from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
+from django.db import DEFAULT_DB_ALIAS
 
 
 class Role:
@@ -23,39 +30,56 @@ class Role:
     FRONT_OFFICE = (MARKETING, SALES, SERVICE_AGENT, SERVICE_SUPERVISOR, ADMIN)
 
 
-def grant(apps, grants: Mapping[str, Iterable[str]]) -> None:
-    """Give each role (group name) the listed permissions, "app_label.codename".
+# The project's own models: staff accounts and teams are managed by admins.
+GRANTS = {
+    Role.ADMIN: [
+        "frontoffice.view_user",
+        "frontoffice.add_user",
+        "frontoffice.change_user",
+        "frontoffice.view_team",
+        "frontoffice.add_team",
+        "frontoffice.change_team",
+    ],
+}
 
-    Used from data migrations with the historical `apps`; permissions are created
-    first because Django creates them only after all migrations ran.
+_DECLARED: dict[str, set[str]] = defaultdict(set)
+
+
+def declare(grants: Mapping[str, Iterable[str]]) -> None:
+    """Add grants, {role: ["app_label.codename", ...]}; called from apps' `ready()`."""
+    for role, permissions in grants.items():
+        if role not in Role.ALL:
+            raise ValueError(f"Unknown role {role!r}; the roles are {', '.join(Role.ALL)}.")
+        _DECLARED[role].update(permissions)
+
+
+def declared_grants() -> dict[str, frozenset[str]]:
+    return {role: frozenset(_DECLARED.get(role, ())) for role in Role.ALL}
+
+
+def sync_roles(*, using: str = DEFAULT_DB_ALIAS, **_: Any) -> None:
+    """Create every role's group and give it exactly the declared permissions.
+
+    Idempotent. Raises when a declared permission does not exist, so that a typo fails
+    the migration rather than silently withholding a right.
     """
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
-    group_model = apps.get_model("auth", "Group")
-    permission_model = apps.get_model("auth", "Permission")
-    for role, permissions in grants.items():
-        group, _ = group_model.objects.get_or_create(name=role)
-        for dotted in permissions:
-            app_label, codename = dotted.split(".", 1)
-            group.permissions.add(
-                permission_model.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+    from django.contrib.auth.models import Group, Permission
 
-
-def revoke(apps, grants: Mapping[str, Iterable[str]]) -> None:
-    group_model = apps.get_model("auth", "Group")
-    permission_model = apps.get_model("auth", "Permission")
-    for role, permissions in grants.items():
-        group = group_model.objects.filter(name=role).first()
-        if group is None:
-            continue
-        for dotted in permissions:
-            app_label, codename = dotted.split(".", 1)
-            group.permissions.remove(
-                *permission_model.objects.filter(content_type__app_label=app_label, codename=codename)
-            )
+    for app_config in global_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=using, apps=global_apps)
+    wanted = declared_grants()
+    by_name = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in Permission.objects.using(using).values_list(
+            "pk", "content_type__app_label", "codename"
+        )
+    }
+    missing = sorted({p for perms in wanted.values() for p in perms} - by_name.keys())
+    if missing:
+        raise LookupError(f"Roles grant permissions that do not exist: {', '.join(missing)}")
+    for role, permissions in wanted.items():
+        group, _ = Group.objects.using(using).get_or_create(name=role)
+        group.permissions.set([by_name[p] for p in permissions])
 
 
 def user_roles(user) -> set[str]:

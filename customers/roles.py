@@ -1,10 +1,8 @@
-"""Data: the roles (groups) and their rights on the customer profile."""
+"""What each role may do with the customer profile; declared in `CustomersConfig.ready()`."""
 
 from __future__ import annotations
 
-from django.db import migrations
-
-from frontoffice.roles import Role, grant, revoke
+from frontoffice.roles import Role
 
 VIEW_PROFILE = [
     "customers.view_customer",
@@ -51,30 +49,5 @@ GRANTS = {
         "customers.add_customfielddefinition",
         "customers.change_customfielddefinition",
         "customers.delete_customfielddefinition",
-        "frontoffice.view_user",
-        "frontoffice.add_user",
-        "frontoffice.change_user",
-        "frontoffice.view_team",
-        "frontoffice.add_team",
-        "frontoffice.change_team",
     ],
 }
-
-
-def forward(apps, schema_editor):
-    grant(apps, GRANTS)
-
-
-def backward(apps, schema_editor):
-    revoke(apps, GRANTS)
-
-
-class Migration(migrations.Migration):
-    dependencies = [
-        ("frontoffice", "0001_initial"),
-        ("customers", "0001_initial"),
-        ("auth", "0012_alter_user_first_name_max_length"),
-        ("contenttypes", "0002_remove_content_type_name"),
-    ]
-
-    operations = [migrations.RunPython(forward, backward)]
