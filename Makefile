@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DEBUG ?= 1
 
-.PHONY: install run test test-fast lint format lock migrate demo chromium clean bench
+.PHONY: install run test screenshots test-fast lint format lock migrate demo chromium clean bench
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,13 +27,19 @@ demo: migrate
 	$(BIN)/python manage.py seed_demo --customers $(DEMO_CUSTOMERS) --if-empty
 
 # Web, Celery worker and Celery beat on the embedded defaults; Ctrl-C stops all three.
+# `set -m` puts each service in its own process group: Ctrl-C reaches only this shell,
+# whose trap stops them in order (the worker finishes its current task), then clears
+# each group (runserver's reloaded child, the worker's pool). When one service dies
+# the others are stopped too rather than left half running.
 run: demo
 	@echo "Frontoffice on http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/celery -A frontoffice worker --loglevel INFO --concurrency 2 & \
-	$(BIN)/celery -A frontoffice beat --loglevel INFO & \
-	$(BIN)/python manage.py runserver $(HOST):$(PORT) & \
-	wait
+	@set -m; \
+	$(BIN)/celery -A frontoffice worker --loglevel INFO --concurrency 2 </dev/null & groups="$$!"; \
+	$(BIN)/celery -A frontoffice beat --loglevel INFO </dev/null & groups="$$groups $$!"; \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT) </dev/null & groups="$$groups $$!"; \
+	trap 'trap - INT TERM HUP EXIT; set +m; kill -TERM $$groups 2>/dev/null; wait; \
+	  for g in $$groups; do kill -KILL -- -$$g 2>/dev/null; done; true' INT TERM HUP EXIT; \
+	wait -n
 
 # Browser tests drive Debian's Chromium; install it when missing and we may.
 chromium:
@@ -48,6 +54,10 @@ test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -p xdist -n 2 $(PYTEST_ARGS)
+
+# Refresh the README's screenshots from the browser tests.
+screenshots: install chromium
+	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -m browser -q
 
 test-fast: install
 	$(BIN)/pytest -m "not browser and not integration and not slow" $(PYTEST_ARGS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from celery import Celery, signals
 
@@ -13,14 +12,22 @@ app = Celery("frontoffice")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# Request id each running task replaced, restored when it ends (keyed by task id, so
+# nested eager tasks and thread pools each get their own value back).
+_replaced_request_ids: dict[str, str | None] = {}
 
-@signals.celeryd_init.connect
-@signals.beat_init.connect
-def _ensure_broker_folders(**_kwargs: object) -> None:
-    options = app.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
-        if options.get(key):
-            Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+@signals.setup_logging.connect
+def _use_project_logging(loglevel: int | str | None = None, **_kwargs: object) -> None:
+    # Connecting here stops Celery from replacing the root handlers, so worker and beat
+    # lines carry the same format as the web's, request id included; `-l` still rules.
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
 
 
 @signals.before_task_publish.connect
@@ -33,14 +40,28 @@ def _propagate_request_id(headers: dict | None = None, **_kwargs: object) -> Non
 
 
 @signals.task_prerun.connect
-def _adopt_request_id(task: object = None, **_kwargs: object) -> None:
+def _adopt_request_id(task_id: str | None = None, task: object = None, **_kwargs: object) -> None:
+    from frontoffice.request_context import current_request_id, is_sane_request_id, set_request_id
+
+    # A worker finds the id in the message headers (Celery exposes them as request
+    # attributes). An eager task has none: it runs in the publisher's context and
+    # simply keeps the id it inherited.
+    request = getattr(task, "request", None)
+    incoming = getattr(request, "request_id", None)
+    if incoming is None:
+        incoming = (getattr(request, "headers", None) or {}).get("request_id")
+    _replaced_request_ids[task_id or ""] = current_request_id()
+    if is_sane_request_id(incoming):
+        set_request_id(incoming)
+
+
+@signals.task_postrun.connect
+def _restore_request_id(task_id: str | None = None, **_kwargs: object) -> None:
     from frontoffice.request_context import set_request_id
 
-    request = getattr(task, "request", None)
-    request_id = getattr(request, "request_id", None) if request else None
-    if request_id is None and request is not None:
-        request_id = (getattr(request, "headers", None) or {}).get("request_id")
-    set_request_id(request_id or "-")
+    # Without this an eager task would leave its id (or none) behind in the request
+    # that ran it, and a worker would log the last task's id on unrelated lines.
+    set_request_id(_replaced_request_ids.pop(task_id or "", None))
 
 
 @signals.worker_process_init.connect
@@ -55,9 +76,13 @@ def _close_inherited_connections(**_kwargs: object) -> None:
 
 
 @signals.task_postrun.connect
-def _recycle_broken_connections(**_kwargs: object) -> None:
+def _recycle_broken_connections(task: object = None, **_kwargs: object) -> None:
     from django.db import close_old_connections
 
+    # An eager task runs on its caller's connection, maybe inside the caller's
+    # transaction: closing it there would break the caller, so only workers recycle.
+    if getattr(getattr(task, "request", None), "is_eager", False):
+        return
     # Closes only connections that are unusable or past CONN_MAX_AGE; healthy ones
     # stay open for the next task (measured here: ~144 vs ~800 tasks/s).
     close_old_connections()

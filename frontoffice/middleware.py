@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.encoding import escape_uri_path
 
-from frontoffice.request_context import reset_request_id, set_request_id
+from frontoffice.request_context import is_sane_request_id, reset_request_id, set_request_id
 
 access_log = logging.getLogger("frontoffice.requests")
-_VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class RequestIdMiddleware:
     """One log line per request: id, user, method, path, status, duration.
 
-    The id comes from a trusted `X-Request-ID` header when it looks sane, else is new;
-    it is returned as `X-Request-ID` and follows into Celery tasks started here.
+    The id comes from an incoming `X-Request-ID` header (set by the proxy) when it looks
+    sane, else is new; it is returned as `X-Request-ID` and follows into Celery tasks
+    published while the request runs (see frontoffice/celery.py).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -28,24 +28,62 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if is_sane_request_id(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = set_request_id(request_id)
         started = time.perf_counter()
         try:
+            # Django turns exceptions into responses inside get_response, so a 500 is
+            # logged here like any other status.
             response = self.get_response(request)
             duration_ms = (time.perf_counter() - started) * 1000
             user = getattr(request, "user", None)
             username = user.get_username() if user is not None and user.is_authenticated else "-"
+            # Percent-encoded as on the wire: a decoded path could smuggle a newline
+            # (a forged log line) into the access log.
+            path = escape_uri_path(request.path)
             response["X-Request-ID"] = request_id
             access_log.info(
                 "%s %s %s user=%s duration_ms=%.1f",
                 request.method,
-                request.path,
+                path,
                 response.status_code,
                 username,
                 duration_ms,
+                extra={
+                    "request_id": request_id,
+                    "user": username,
+                    "method": request.method,
+                    "path": path,
+                    "status": response.status_code,
+                    "duration_ms": round(duration_ms, 1),
+                },
             )
             return response
         finally:
             reset_request_id(token)
+
+
+class HealthCheckMiddleware:
+    """Answers `GET /healthz` and `GET /readyz` before host validation and HTTPS redirects.
+
+    Orchestrators probe a container by its IP over plain HTTP: with production
+    `ALLOWED_HOSTS` the probe would get 400 (or a redirect to HTTPS) and the
+    container would be restarted for being perfectly healthy. Nothing here builds
+    a URL from the Host header, so skipping that check is safe.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        from frontoffice import health
+
+        self.get_response = get_response
+        self.probes: dict[str, Callable[[HttpRequest], HttpResponse]] = {
+            "/healthz": health.healthz,
+            "/readyz": health.readyz,
+        }
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        probe = self.probes.get(request.path_info)
+        if probe is not None and request.method in {"GET", "HEAD"}:
+            return probe(request)
+        return self.get_response(request)

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+# What we accept from a proxy or a message header: short and unable to break a log line.
+_SANE_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+def is_sane_request_id(value: object) -> bool:
+    return isinstance(value, str) and _SANE_ID.fullmatch(value) is not None
 
 
 def current_request_id() -> str | None:

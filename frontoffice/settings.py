@@ -48,6 +48,28 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
 
 
+def env_float(name: str, default: float, *, low: float, high: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be between {low} and {high}.")
+    return value
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if raw not in choices:
+        raise ImproperlyConfigured(f"{name}={raw!r}: use one of {', '.join(choices)}.")
+    return raw
+
+
 def env_secret(name: str, default: str | None = None) -> str | None:
     """Read `NAME`, or the file named by `NAME_FILE` (Docker/Kubernetes secrets)."""
     file_name = os.environ.get(f"{name}_FILE")
@@ -107,6 +129,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "frontoffice.middleware.RequestIdMiddleware",
+    "frontoffice.middleware.HealthCheckMiddleware",  # before any Host check or redirect
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -144,8 +167,14 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
-DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DATABASES = {
+    "default": env.db_url_config(env_secret("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+}
 _db = DATABASES["default"]
+# Workers and web reuse their connection between tasks/requests; health checks drop a
+# connection the server closed instead of failing the next query with it.
+_db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
+_db["CONN_HEALTH_CHECKS"] = True
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     if _db["NAME"] != ":memory:":
         Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
@@ -163,13 +192,16 @@ elif _db["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.post
     # JIT costs ~370 ms on simple counts here; server-side prepared statements make the
     # trigram ILIKE searches plan generically (1,000x slower).
     _db["OPTIONS"] = {"options": "-c jit=off", "prepare_threshold": None, **_db.get("OPTIONS", {})}
-    _db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
-    _db["CONN_HEALTH_CHECKS"] = True
 DB_VENDOR = "sqlite" if "sqlite" in _db["ENGINE"] else "postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------
 REDIS_URL = env_secret("REDIS_URL", "") or ""
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        "REDIS_URL must look like redis://host:6379/0 (or rediss://, unix://); "
+        f"got {REDIS_URL.split('@')[-1]!r}."  # never echo a password
+    )
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -204,7 +236,7 @@ STORAGES = {
 }
 
 # --- E-mail -----------------------------------------------------------------
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+_email = env.email_url_config(env_secret("EMAIL_URL") or "consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email.get("EMAIL_HOST", "")
 EMAIL_PORT = _email.get("EMAIL_PORT") or 25
@@ -231,9 +263,11 @@ X_FRAME_OPTIONS = "DENY"
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "frontoffice.authentication.TokenAuthentication",  # knox, refusing malformed headers with a 401
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # JSON only, through a parser that turns every malformed body into a 400/413.
+    "DEFAULT_PARSER_CLASSES": ["frontoffice.parsers.JSONParser"],
     "DEFAULT_PERMISSION_CLASSES": ["frontoffice.permissions.ModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -241,7 +275,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "frontoffice.api.CursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "frontoffice.schema.AutoSchema",
     "EXCEPTION_HANDLER": "frontoffice.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_RATES": {},
@@ -262,23 +296,40 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several choice sets share the field name `kind`; name them so the schema is stable
+    # (and `check --deploy` stays silent) instead of getting hash-suffixed enum names.
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerKindEnum": "customers.choices.CustomerKind",
+        "ContactKindEnum": "customers.choices.ContactKind",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL or f"filesystem://localhost//{VAR_DIR / 'broker'}"
-if CELERY_BROKER_URL.startswith("filesystem://"):
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    # Longer than the longest task (hard limit below): Redis redelivers an unacked task
+    # after this, so a shorter timeout would run long tasks twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+else:
+    # The embedded broker: messages are files in VAR_DIR/broker, shared by web, worker
+    # and beat on one machine.
+    CELERY_BROKER_URL = "filesystem://localhost//"
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Exchange tables (remote control, events); kombu's default is ./control in
+        # whatever directory the process happens to start in.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # Folders are polled (kombu's default: every second); 0.2 s keeps the latency
+        # of on-commit tasks low for the price of listing a small folder more often.
+        "polling_interval": 0.2,
     }
-    CELERY_BROKER_URL = "filesystem://"
-else:
-    # Longer than the longest task (hard limit below): Redis redelivers an unacked task
-    # after this, so a shorter timeout would run long tasks twice.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Web publishes before any worker may have started: the folders must exist for both.
+    for _folder in ("queue", "processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -291,21 +342,23 @@ CELERY_TASK_TIME_LIMIT = 360
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fix-up closes the database connection before and after every task
+# unless this is set (it then closes only every N tasks); between those, the worker
+# keeps its connection as CONN_MAX_AGE says (see frontoffice/celery.py).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "heartbeat": {"task": "frontoffice.tasks.heartbeat", "schedule": 60.0},
 }
 
 # --- Integrations ------------------------------------------------------------
-ERP_ADAPTER = env.str("ERP_ADAPTER", default="stub")
-if ERP_ADAPTER not in {"stub", "http"}:
-    raise ImproperlyConfigured(f"ERP_ADAPTER={ERP_ADAPTER!r}: use 'stub' or 'http'.")
+ERP_ADAPTER = env_choice("ERP_ADAPTER", "stub", ("stub", "http"))
 ERP_URL = env.str("ERP_URL", default="http://127.0.0.1:8765")
 if ERP_ADAPTER == "http" and not ERP_URL:
     require("ERP_URL", ERP_URL)
 
 # --- Logging ----------------------------------------------------------------
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -331,4 +384,4 @@ LOGGING = {
 
 # --- Customer profile --------------------------------------------------------
 # Similarity (0..1) above which two names are offered as duplicate candidates.
-DUPLICATE_NAME_SIMILARITY = float(env.str("DUPLICATE_NAME_SIMILARITY", default="0.6"))
+DUPLICATE_NAME_SIMILARITY = env_float("DUPLICATE_NAME_SIMILARITY", 0.6, low=0.0, high=1.0)

@@ -17,3 +17,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # which must see the same test database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+
+# WhiteNoise scans STATIC_ROOT at start-up; tests serve through the finders, so an
+# empty directory is enough to keep it quiet.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
