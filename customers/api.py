@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch, prefetch_related_objects
+from django.http import Http404
+from django.urls import reverse
+from django.utils.encoding import escape_uri_path
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -25,21 +29,33 @@ from customers.choices import (
 )
 from customers.filters import CUSTOMER_ORDERINGS, ActivityFilter, CustomerFilter, StableOrderingFilter
 from customers.models import Activity, ConsentEvent, ContactPoint, Customer
-from frontoffice.api import CursorPagination, etag_for, expected_version
+from frontoffice.api import ActionPermissions, CursorPagination, etag_for, expected_version
+from frontoffice.errors import Conflict, MovedPermanently, django_validation_errors
 from frontoffice.models import User
-from frontoffice.serializers import StrictSerializer, TextField
+from frontoffice.serializers import (
+    MAX_ID,
+    IdField,
+    JSONObjectField,
+    RelatedIdField,
+    StrictSerializer,
+    TextField,
+)
 
 ACTIVITY_KINDS_LOGGABLE = [ActivityKind.NOTE, ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING]
-
-
-class MovedPermanently(exceptions.APIException):
-    status_code = status.HTTP_301_MOVED_PERMANENTLY
-    default_detail = "This customer was merged; see Location."
-    default_code = "moved_permanently"
-
-    def __init__(self, location: str) -> None:
-        self.location = location
-        super().__init__()
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200, 201],
+    description="The record's version; send it back as If-Match to update.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="The ETag you read. Missing: 428; an old one: 412 and nothing is written.",
+)
 
 
 # --- serializers -----------------------------------------------------------------
@@ -77,8 +93,8 @@ class ContactPointInputSerializer(StrictSerializer):
 
 
 class CustomerSerializer(serializers.ModelSerializer):
-    owner = serializers.PrimaryKeyRelatedField(read_only=True)
-    parent = serializers.PrimaryKeyRelatedField(read_only=True)
+    owner = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    parent = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     tags = serializers.SerializerMethodField()
     primary_email = serializers.SerializerMethodField()
     primary_phone = serializers.SerializerMethodField()
@@ -128,14 +144,14 @@ class CustomerWriteSerializer(StrictSerializer):
     last_name = TextField(max_length=100, required=False, allow_blank=True)
     organisation_name = TextField(max_length=200, required=False, allow_blank=True)
     lifecycle_stage = serializers.ChoiceField(choices=LifecycleStage.choices, required=False)
-    owner = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
-    )
-    parent = serializers.PrimaryKeyRelatedField(
+    owner = RelatedIdField(queryset=User.objects.filter(is_active=True), required=False, allow_null=True)
+    parent = RelatedIdField(
         queryset=Customer.objects.filter(merged_into__isnull=True), required=False, allow_null=True
     )
     tags = serializers.ListField(child=TextField(max_length=50), required=False, max_length=50)
-    attributes = serializers.DictField(required=False)
+    attributes = JSONObjectField(
+        required=False, help_text="Custom attributes, validated against their definitions."
+    )
     erp_customer_number = TextField(max_length=40, required=False, allow_null=True, allow_blank=True)
     contact_points = ContactPointInputSerializer(many=True, required=False, max_length=20)
 
@@ -200,7 +216,7 @@ class ActivitySerializer(serializers.ModelSerializer):
 
 
 class ActivityInputSerializer(StrictSerializer):
-    customer = serializers.IntegerField(min_value=1, max_value=2**62)
+    customer = IdField()
     kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in ACTIVITY_KINDS_LOGGABLE])
     subject = TextField(max_length=200)
     body = TextField(max_length=20000, required=False, allow_blank=True)
@@ -215,20 +231,33 @@ class RelationSerializer(serializers.Serializer):
     is_primary_contact = serializers.BooleanField()
 
 
+class SubsidiarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    display_name = serializers.CharField()
+
+
+class PanelSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    data = serializers.JSONField(help_text="Whatever the app that registered the panel returns.")
+
+
 class Customer360Serializer(serializers.Serializer):
     customer = CustomerSerializer()
     contact_points = ContactPointSerializer(many=True)
     consents = ConsentEventSerializer(many=True)
     organisations = RelationSerializer(many=True)
     members = RelationSerializer(many=True)
-    subsidiaries = serializers.ListField(child=serializers.DictField())
+    subsidiaries = SubsidiarySerializer(many=True)
     timeline = ActivitySerializer(many=True)
-    timeline_next = serializers.CharField(allow_null=True)
-    panels = serializers.ListField(child=serializers.DictField())
+    timeline_next = serializers.URLField(
+        allow_null=True, help_text="The timeline page with the older entries, or null when all are shown."
+    )
+    panels = PanelSerializer(many=True)
 
 
 class MergeInputSerializer(StrictSerializer):
-    duplicate = serializers.IntegerField(min_value=1, max_value=2**62)
+    duplicate = IdField(help_text="The customer merged into this one; it stays as a tombstone.")
 
 
 class DuplicatePairSerializer(serializers.Serializer):
@@ -244,7 +273,7 @@ class MergePreviewSerializer(serializers.Serializer):
     contact_points_moved = ContactPointSerializer(many=True)
     contact_points_dropped = ContactPointSerializer(many=True)
     tags_added = serializers.ListField(child=serializers.CharField())
-    fields_filled = serializers.DictField()
+    fields_filled = serializers.DictField(child=serializers.JSONField())
 
 
 def _relation(rel: Any, other: Customer) -> dict[str, Any]:
@@ -260,24 +289,54 @@ def _relation(rel: Any, other: Customer) -> dict[str, Any]:
 # --- viewsets ---------------------------------------------------------------------
 
 
+class TimelinePagination(CursorPagination):
+    ordering = ("-occurred_at", "-id")
+
+
+VIEW = "customers.view_customer"
+CHANGE = "customers.change_customer"
+
+
+def _with_list_rows(customers: list[Customer]) -> list[Customer]:
+    """What CustomerSerializer reads, for many customers in 2 queries (not 2 per row)."""
+    prefetch_related_objects(
+        customers,
+        "tags",
+        Prefetch(
+            "contact_points",
+            queryset=ContactPoint.objects.filter(is_primary=True).exclude(kind=ContactKind.ADDRESS),
+            to_attr="primary_contacts",
+        ),
+    )
+    return customers
+
+
 @extend_schema_view(
     list=extend_schema(
         parameters=[
             OpenApiParameter(
                 "attr.<key>",
                 OpenApiTypes.STR,
-                description="Custom attribute equality, e.g. attr.industry=Retail",
+                description="Custom attribute equality, e.g. attr.industry=Retail. "
+                "An unknown key or a value of the wrong type matches nothing.",
             )
         ]
     ),
-    create=extend_schema(request=CustomerWriteSerializer, responses={201: CustomerSerializer}),
-    update=extend_schema(
-        request=CustomerUpdateSerializer,
-        parameters=[OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)],
+    retrieve=extend_schema(parameters=[ETAG]),
+    create=extend_schema(
+        request=CustomerWriteSerializer, responses={201: CustomerSerializer}, parameters=[ETAG]
     ),
-    partial_update=extend_schema(
-        request=CustomerUpdateSerializer,
-        parameters=[OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)],
+    update=extend_schema(request=CustomerUpdateSerializer, parameters=[IF_MATCH, ETAG]),
+    partial_update=extend_schema(request=CustomerUpdateSerializer, parameters=[IF_MATCH, ETAG]),
+    destroy=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "If-Match",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="Optional: delete only if the record is still at this version.",
+            )
+        ]
     ),
 )
 class CustomerViewSet(viewsets.ModelViewSet):
@@ -287,19 +346,73 @@ class CustomerViewSet(viewsets.ModelViewSet):
     filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     filterset_class = CustomerFilter
     ordering_fields = CUSTOMER_ORDERINGS
-    lookup_value_regex = r"\d{1,18}"
+    # ASCII digits only: `\d` also matches other scripts' digits, which int() accepts.
+    lookup_value_regex = r"[0-9]{1,18}"
+    permission_classes = [ActionPermissions]
+    redirects_merged = True
+    action_permissions = {
+        "view_360": {"GET": [VIEW]},
+        "timeline": {"GET": [VIEW, "customers.view_activity"]},
+        "contact_points": {
+            "GET": [VIEW, "customers.view_contactpoint"],
+            "POST": [CHANGE, "customers.add_contactpoint"],
+        },
+        "remove_contact_point": {"DELETE": [CHANGE, "customers.delete_contactpoint"]},
+        "consents": {
+            "GET": [VIEW, "customers.view_consentevent"],
+            "POST": [VIEW, "customers.add_consentevent"],
+        },
+        "duplicates": {"GET": [VIEW]},
+        "merge": {"GET": ["customers.merge_customer"], "POST": ["customers.merge_customer"]},
+    }
+    # The services enforce the ownership rule too; checking it here answers 403 before
+    # an If-Match or body problem would answer 428/412/400 to someone who may not edit.
+    owner_rule_actions = frozenset({"update", "partial_update", "contact_points", "remove_contact_point"})
+    owner_bypass_permission = services.ANY_CUSTOMER
 
     def get_queryset(self):
         if self.action == "list":
             return selectors.customer_list()
-        return Customer.objects.select_related("owner").prefetch_related("tags", "contact_points")
+        if self.action not in ("retrieve", "update", "partial_update", "destroy", "create", "merge"):
+            # Sub-resources only need the customer row (and its tombstone pointer).
+            return Customer.objects.all()
+        return Customer.objects.select_related("owner").prefetch_related(
+            "tags",
+            Prefetch(
+                "contact_points",
+                queryset=ContactPoint.objects.filter(is_primary=True).exclude(kind=ContactKind.ADDRESS),
+                to_attr="primary_contacts",
+            ),
+        )
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        # The list's filters and ordering are for the list; a detail URL names one record.
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
 
     def get_object(self) -> Customer:
         customer = super().get_object()
         if customer.merged_into_id is not None:
-            path = self.request.get_full_path().replace(f"/{customer.pk}/", f"/{customer.merged_into_id}/", 1)
-            raise MovedPermanently(path)
+            raise MovedPermanently(
+                self._survivor_location(customer),
+                detail=f"Customer {customer.pk} was merged into customer {customer.merged_into_id}.",
+                method=self.request.method,
+            )
         return customer
+
+    def _survivor_location(self, customer: Customer) -> str:
+        """The same request (sub-path and query) on the survivor."""
+        old = reverse("customer-detail", args=[customer.pk])
+        new = reverse("customer-detail", args=[customer.merged_into_id])
+        path = self.request.path
+        # Re-encoded: a decoded path may hold characters a header cannot (a newline).
+        location = new + escape_uri_path(path[len(old) :]) if path.startswith(old) else new
+        query = self.request.META.get("QUERY_STRING", "")
+        return f"{location}?{query}" if query else location
+
+    def _fresh(self, pk: int) -> Customer:
+        return self.get_queryset().get(pk=pk)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         customer = self.get_object()
@@ -310,10 +423,10 @@ class CustomerViewSet(viewsets.ModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = CustomerWriteSerializer.validated(request.data)
         customer = services.customer_create(actor=request.user, **data)
-        customer = self.get_queryset().get(pk=customer.pk)
+        customer = self._fresh(customer.pk)
         response = Response(CustomerSerializer(customer).data, status=status.HTTP_201_CREATED)
         response["ETag"] = etag_for(customer.version)
-        response["Location"] = f"{request.path}{customer.pk}/"
+        response["Location"] = reverse("customer-detail", args=[customer.pk])
         return response
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -324,7 +437,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
         customer = services.customer_update(
             actor=request.user, customer_id=customer.pk, expected_version=version, **data
         )
-        customer = self.get_queryset().get(pk=customer.pk)
+        customer = self._fresh(customer.pk)
         response = Response(CustomerSerializer(customer).data)
         response["ETag"] = etag_for(customer.version)
         return response
@@ -337,42 +450,44 @@ class CustomerViewSet(viewsets.ModelViewSet):
         services.customer_delete(actor=request.user, customer_id=customer.pk, expected_version=version)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(responses=Customer360Serializer)
-    @action(detail=True, methods=["get"], url_path="360")
+    @extend_schema(responses=Customer360Serializer, parameters=[ETAG], filters=False)
+    @action(detail=True, methods=["get"], url_path="360", pagination_class=None)
     def view_360(self, request: Request, pk: str | None = None) -> Response:
         customer = self.get_object()
         data = selectors.customer_360(customer_id=customer.pk, actor=request.user)
+        profile = data.customer
+        # Serialise from the contact points the selector already loaded.
+        profile.primary_contacts = [cp for cp in data.contact_points if cp.is_primary]
         body = {
-            "customer": CustomerSerializer(
-                data.customer, context={"contact_points": data.contact_points}
-            ).data,
+            "customer": CustomerSerializer(profile).data,
             "contact_points": ContactPointSerializer(data.contact_points, many=True).data,
             "consents": ConsentEventSerializer(data.consents, many=True).data,
             "organisations": [_relation(r, r.organisation) for r in data.memberships],
             "members": [_relation(r, r.person) for r in data.members],
             "subsidiaries": [{"id": c.pk, "display_name": c.display_name} for c in data.subsidiaries],
             "timeline": ActivitySerializer(data.timeline, many=True).data,
-            "timeline_next": data.timeline_cursor,
+            "timeline_next": self._timeline_next(customer, data.timeline) if data.timeline_cursor else None,
             "panels": [{"key": p["key"], "title": p["title"], "data": p["data"]} for p in data.panels],
         }
         response = Response(body)
-        response["ETag"] = etag_for(customer.version)
+        response["ETag"] = etag_for(profile.version)
         return response
 
-    @extend_schema(
-        responses=ActivitySerializer(many=True),
-        parameters=[
-            OpenApiParameter("cursor", OpenApiTypes.STR),
-            OpenApiParameter("page_size", OpenApiTypes.INT),
-        ],
-        filters=False,
-    )
-    @action(detail=True, methods=["get"])
+    def _timeline_next(self, customer: Customer, shown: list[Activity]) -> str:
+        url = reverse("customer-timeline", args=[customer.pk])
+        cursor = TimelinePagination().cursor_after(shown[-1])
+        return self.request.build_absolute_uri(f"{url}?cursor={cursor}")
+
+    @extend_schema(responses=ActivitySerializer(many=True), filters=False)
+    @action(detail=True, methods=["get"], pagination_class=TimelinePagination)
     def timeline(self, request: Request, pk: str | None = None) -> Response:
+        """The customer's timeline, newest first; follow `next` for older entries."""
         customer = self.get_object()
-        paginator = TimelinePagination()
+        paginator = self.paginator
+        # view=None: the timeline's order is fixed; the customer list's `?ordering=`
+        # (customer fields) does not apply to activities.
         page = paginator.paginate_queryset(
-            Activity.objects.filter(customer=customer).select_related("actor"), request, view=self
+            Activity.objects.filter(customer=customer).select_related("actor"), request, view=None
         )
         return paginator.get_paginated_response(ActivitySerializer(page, many=True).data)
 
@@ -385,7 +500,22 @@ class CustomerViewSet(viewsets.ModelViewSet):
         customer = self.get_object()
         if request.method == "POST":
             data = ContactPointInputSerializer.validated(request.data)
-            contact_point = services.contact_point_add(actor=request.user, customer_id=customer.pk, data=data)
+            try:
+                contact_point = services.contact_point_add(
+                    actor=request.user, customer_id=customer.pk, data=data
+                )
+            except DjangoValidationError as exc:
+                # The service names fields as in a customer's list of contact points
+                # (contact_points.0.value); this body is one contact point (value).
+                raise DjangoValidationError(
+                    {
+                        key.removeprefix("contact_points.0."): messages
+                        for key, messages in django_validation_errors(exc).items()
+                    }
+                ) from None
+            except Conflict as exc:
+                exc.errors = {k.removeprefix("contact_points.0."): v for k, v in exc.errors.items()}
+                raise
             return Response(ContactPointSerializer(contact_point).data, status=status.HTTP_201_CREATED)
         return Response(ContactPointSerializer(customer.contact_points.all(), many=True).data)
 
@@ -393,7 +523,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
     @action(
         detail=True,
         methods=["delete"],
-        url_path=r"contact-points/(?P<contact_point_id>\d{1,18})",
+        url_path=r"contact-points/(?P<contact_point_id>[0-9]{1,18})",
         pagination_class=None,
     )
     def remove_contact_point(
@@ -409,10 +539,10 @@ class CustomerViewSet(viewsets.ModelViewSet):
     @extend_schema(methods=["POST"], request=ConsentInputSerializer, responses={201: ConsentEventSerializer})
     @action(detail=True, methods=["get", "post"], pagination_class=None)
     def consents(self, request: Request, pk: str | None = None) -> Response:
+        """GET: the current consent per channel and purpose, and the ledger (newest
+        first, at most 500 entries). POST appends to the ledger."""
         customer = self.get_object()
         if request.method == "POST":
-            if not request.user.has_perm("customers.add_consentevent"):
-                raise exceptions.PermissionDenied()
             data = ConsentInputSerializer.validated(request.data)
             event = services.consent_record(actor=request.user, customer_id=customer.pk, **data)
             return Response(ConsentEventSerializer(event).data, status=status.HTTP_201_CREATED)
@@ -427,28 +557,39 @@ class CustomerViewSet(viewsets.ModelViewSet):
     @extend_schema(
         responses=DuplicatePairSerializer(many=True),
         parameters=[
-            OpenApiParameter("customer", OpenApiTypes.INT, description="Only candidates for this customer"),
-            OpenApiParameter("limit", OpenApiTypes.INT),
+            OpenApiParameter(
+                "customer",
+                {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                description="Only candidates for this customer",
+            ),
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
         ],
         filters=False,
     )
     @action(detail=False, methods=["get"], pagination_class=None)
     def duplicates(self, request: Request) -> Response:
+        """Candidate pairs: same normalised e-mail or phone, or a (near-)equal name."""
         limit = _bounded_int(request.query_params.get("limit"), default=100, low=1, high=500, name="limit")
         customer_id = request.query_params.get("customer")
         if customer_id is not None:
-            customer = selectors.customer_get(
-                customer_id=_bounded_int(customer_id, default=0, low=1, high=2**62, name="customer")
-            )
+            try:
+                customer = selectors.customer_get(
+                    customer_id=_bounded_int(customer_id, default=0, low=1, high=MAX_ID, name="customer")
+                )
+            except Http404:
+                raise exceptions.ValidationError({"customer": ["No such customer."]}) from None
             pairs = selectors.duplicates_for(customer=customer, limit=min(limit, 50))
         else:
             pairs = selectors.duplicate_candidates(limit=limit)
+        _with_list_rows(list({c.pk: c for p in pairs for c in (p.customer, p.duplicate)}.values()))
         return Response(DuplicatePairSerializer(pairs, many=True).data)
 
     @extend_schema(
         methods=["GET"],
         responses=MergePreviewSerializer,
-        parameters=[OpenApiParameter("duplicate", OpenApiTypes.INT, required=True)],
+        parameters=[
+            OpenApiParameter("duplicate", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, required=True)
+        ],
         filters=False,
     )
     @extend_schema(methods=["POST"], request=MergeInputSerializer, responses=CustomerSerializer)
@@ -456,22 +597,38 @@ class CustomerViewSet(viewsets.ModelViewSet):
     def merge(self, request: Request, pk: str | None = None) -> Response:
         """GET previews what would move; POST merges `duplicate` into this customer."""
         customer = self.get_object()
-        if not request.user.has_perm("customers.merge_customer"):
-            raise exceptions.PermissionDenied("You may not merge customers.")
         if request.method == "GET":
-            duplicate = _bounded_int(
-                request.query_params.get("duplicate"), default=0, low=1, high=2**62, name="duplicate"
+            duplicate_id = _bounded_int(
+                request.query_params.get("duplicate"), default=0, low=1, high=MAX_ID, name="duplicate"
             )
-            preview = selectors.merge_preview(survivor_id=customer.pk, duplicate_id=duplicate)
+            self._check_duplicate(customer, duplicate_id)
+            preview = selectors.merge_preview(survivor_id=customer.pk, duplicate_id=duplicate_id)
+            _with_list_rows([preview.survivor, preview.duplicate])
             return Response(MergePreviewSerializer(preview).data)
         data = MergeInputSerializer.validated(request.data)
         survivor = services.customer_merge(
             actor=request.user, survivor_id=customer.pk, duplicate_id=data["duplicate"]
         )
-        survivor = self.get_queryset().get(pk=survivor.pk)
+        survivor = self._fresh(survivor.pk)
         response = Response(CustomerSerializer(survivor).data)
         response["ETag"] = etag_for(survivor.version)
         return response
+
+    @staticmethod
+    def _check_duplicate(customer: Customer, duplicate_id: int) -> None:
+        """The preview refuses what the merge would refuse, as field errors."""
+        if duplicate_id == customer.pk:
+            raise exceptions.ValidationError({"duplicate": ["A customer cannot be merged into itself."]})
+        try:
+            duplicate = selectors.customer_get(customer_id=duplicate_id)
+        except Http404:
+            raise exceptions.ValidationError({"duplicate": ["No such customer."]}) from None
+        if duplicate.merged_into_id is not None:
+            raise exceptions.ValidationError({"duplicate": ["That customer was already merged."]})
+        if duplicate.kind != customer.kind:
+            raise exceptions.ValidationError(
+                {"duplicate": ["A person and an organisation cannot be merged."]}
+            )
 
 
 def _bounded_int(raw: Any, *, default: int, low: int, high: int, name: str) -> int:
@@ -479,38 +636,43 @@ def _bounded_int(raw: Any, *, default: int, low: int, high: int, name: str) -> i
         if default:
             return default
         raise exceptions.ValidationError({name: ["This parameter is required."]})
-    try:
-        value = int(str(raw)[:20])
-    except ValueError:
-        raise exceptions.ValidationError({name: ["Expected a whole number."]}) from None
+    text = str(raw)
+    if not (text.isascii() and text.isdigit() and len(text) <= 20):
+        raise exceptions.ValidationError({name: [f"Expected a whole number from {low} to {high}."]})
+    value = int(text)
     if not low <= value <= high:
-        raise exceptions.ValidationError({name: [f"Expected a number from {low} to {high}."]})
+        raise exceptions.ValidationError({name: [f"Expected a whole number from {low} to {high}."]})
     return value
 
 
-class TimelinePagination(CursorPagination):
-    ordering = ("-occurred_at", "-id")
-
-
+@extend_schema_view(
+    create=extend_schema(request=ActivityInputSerializer, responses={201: ActivitySerializer}),
+)
 class ActivityViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
 ):
-    """The timeline across customers; POST logs a note, call, e-mail or meeting."""
+    """The timeline across customers, newest first; POST logs a note, call, e-mail or
+    meeting on a customer."""
 
     serializer_class = ActivitySerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = ActivityFilter
     pagination_class = TimelinePagination
-    lookup_value_regex = r"\d{1,18}"
+    lookup_value_regex = r"[0-9]{1,18}"
     queryset = Activity.objects.select_related("actor")
 
-    @extend_schema(request=ActivityInputSerializer, responses={201: ActivitySerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = ActivityInputSerializer.validated(request.data)
-        with transaction.atomic():
-            activity = services.activity_log(
-                actor=request.user,
-                customer_id=data.pop("customer"),
-                **data,
-            )
-        return Response(ActivitySerializer(activity).data, status=status.HTTP_201_CREATED)
+        customer_id = data.pop("customer")
+        try:
+            activity = services.activity_log(actor=request.user, customer_id=customer_id, **data)
+        except Http404:
+            # The customer is a field of the body, not the resource in the URL.
+            raise exceptions.ValidationError({"customer": ["No such customer."]}) from None
+        except services.CustomerMerged as merged:
+            raise exceptions.ValidationError(
+                {"customer": [f"This customer was merged into customer {merged.survivor_id}."]}
+            ) from None
+        response = Response(ActivitySerializer(activity).data, status=status.HTTP_201_CREATED)
+        response["Location"] = reverse("activity-detail", args=[activity.pk])
+        return response

@@ -2,31 +2,96 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
+from django_filters.fields import IsoDateTimeField
+from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 
 from customers.choices import CustomerKind, FieldType, LifecycleStage
 from customers.models import Activity, ContactPoint, Customer, CustomFieldDefinition
 from customers.normalise import phone_search_key
-from frontoffice.models import User
+from frontoffice.serializers import MAX_ID
 
 # What lists may be sorted by (API `ordering=` and the page's sort links).
 CUSTOMER_ORDERINGS = ("display_name", "created_at", "updated_at", "lifecycle_stage")
 ATTRIBUTE_PREFIX = "attr."
+# Custom attribute keys are slugs (see CustomFieldDefinition.key); anything else in
+# `attr.<key>` cannot name one, and must not reach a query (a NUL would on PostgreSQL).
+_attribute_key = re.compile(r"[a-z][a-z0-9_]{0,49}")
 
 
 class StableOrderingFilter(OrderingFilter):
-    """`?ordering=` with an id tiebreaker, so cursor pages never skip or repeat rows."""
+    """`?ordering=a,-b` with an id tiebreaker, so cursor pages never skip or repeat
+    rows. An ordering the view does not offer is a 400 (DRF silently ignores it, and a
+    client would page through an order it did not ask for)."""
 
     def get_ordering(self, request: Any, queryset: QuerySet, view: Any) -> list[str]:
-        ordering = list(super().get_ordering(request, queryset, view) or [])
-        if ordering and not any(o.lstrip("-") == "id" for o in ordering):
-            ordering.append("-id" if ordering[0].startswith("-") else "id")
-        return ordering
+        raw = request.query_params.get(self.ordering_param)
+        if raw is None:
+            return list(self.get_default_ordering(view) or [])
+        allowed = {name for name, _ in self.get_valid_fields(queryset, view, {"request": request})}
+        terms = [term.strip() for term in raw.split(",") if term.strip()]
+        if not terms or len(terms) > len(allowed) or any(t.lstrip("-") not in allowed for t in terms):
+            raise ValidationError(
+                {
+                    self.ordering_param: [
+                        f"Order by one or more of: {', '.join(sorted(allowed))} (prefix - for descending)."
+                    ]
+                }
+            )
+        if not any(t.lstrip("-") == "id" for t in terms):
+            terms.append("-id" if terms[0].startswith("-") else "id")
+        return terms
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        fields = list(getattr(view, "ordering_fields", ()) or ())
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": "Comma-separated sort keys; prefix - for descending. "
+                f"Keys: {', '.join(fields)}.",
+                "schema": {"type": "string", "example": f"-{fields[0]}" if fields else ""},
+            }
+        ]
+
+
+class _UtcIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601, normalised to UTC here: an offset near year 1 or 9999 cannot be
+    converted, and the database adapter would crash on it (a 500) if we did not."""
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        result = super().to_python(value)
+        if result is None:
+            return None
+        try:
+            return result.astimezone(dt.UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError("Enter a date/time between the years 1 and 9999.") from None
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = _UtcIsoDateTimeField
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An id: a whole number within bigint range (NumberFilter takes 1e400 or 10**30
+    as a Decimal, which overflows the query)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 def search_customers(queryset: QuerySet, value: str) -> QuerySet:
@@ -48,11 +113,11 @@ class CustomerFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=CustomerKind.choices)
     lifecycle_stage = django_filters.ChoiceFilter(choices=LifecycleStage.choices)
     tag = django_filters.CharFilter(method="filter_tag", max_length=50)
-    owner = django_filters.ModelChoiceFilter(queryset=User.objects.all())
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    updated_before = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    owner = IdFilter(field_name="owner_id", label="Owner (user id)")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
 
     class Meta:
         model = Customer
@@ -73,6 +138,8 @@ class CustomerFilter(django_filters.FilterSet):
         }
         if not wanted:
             return queryset
+        if not all(_attribute_key.fullmatch(key) for key in wanted):
+            return queryset.none()  # no definition can have such a key
         definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(key__in=list(wanted))}
         for key, raw in wanted.items():
             definition = definitions.get(key)
@@ -89,6 +156,8 @@ def _attribute_value(field_type: str, raw: Any) -> Any:
     if isinstance(raw, list):  # QueryDict.items() gives the last value; be safe
         raw = raw[-1] if raw else ""
     raw = str(raw)[:200]
+    if "\x00" in raw:
+        return None  # stored values never hold one (attributes.py refuses it)
     if field_type == FieldType.NUMBER:
         try:
             number = Decimal(raw)
@@ -103,11 +172,11 @@ def _attribute_value(field_type: str, raw: Any) -> Any:
 
 
 class ActivityFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id")
+    customer = IdFilter(field_name="customer_id")
     kind = django_filters.CharFilter(max_length=50)
     source_app = django_filters.CharFilter(max_length=30)
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Activity

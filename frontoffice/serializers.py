@@ -1,23 +1,138 @@
-"""Serializer building blocks shared by every app's API."""
+"""Serializer building blocks shared by every app's API.
+
+They make the API edge refuse what the database would choke on, with a field error:
+NUL characters and lone surrogates (PostgreSQL refuses both in text and jsonb; the
+JSON renderer cannot encode a lone surrogate), ids beyond a bigint, infinite numbers
+and unboundedly nested JSON.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rest_framework import serializers
 
+MAX_ID = 2**62  # below every database's bigint limit, so an id never overflows a query
+
+
+def text_problem(value: str) -> str | None:
+    """Why `value` cannot be stored as text, or None."""
+    if "\x00" in value:
+        return "Null characters are not allowed."
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Text must be valid Unicode."
+    return None
+
 
 class TextField(serializers.CharField):
-    """A CharField that keeps surrounding spaces to the service (which trims) and
-    refuses null characters (DRF does) and lone surrogates (PostgreSQL would 500)."""
+    """A CharField that refuses null characters (DRF does) and lone surrogates
+    (PostgreSQL would 500)."""
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise serializers.ValidationError("Text must be valid Unicode.") from None
+        problem = text_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
         return value
+
+
+class IdField(serializers.IntegerField):
+    """A positive id that fits every database's bigint (JSON number or digit string)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        # DRF reads 1.0 and "1.0" as 1 and True as 1: an id is a whole number, nothing else.
+        if isinstance(data, bool) or not (
+            isinstance(data, int) or (isinstance(data, str) and data.isascii() and data.isdigit())
+        ):
+            self.fail("invalid")
+        if isinstance(data, str) and len(data) > 20:
+            self.fail("max_value", max_value=self.max_value)
+        return super().to_internal_value(data)
+
+
+class RelatedIdField(serializers.PrimaryKeyRelatedField):
+    """PrimaryKeyRelatedField that checks the id's type and range before querying:
+    DRF passes 1e400 (infinity) or 10**30 straight to the database, which overflows."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not (
+            isinstance(data, int) or (isinstance(data, str) and data.isascii() and data.isdigit())
+        ):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if len(str(data)) > 20 or not 1 <= int(data) <= MAX_ID:
+            self.fail("does_not_exist", pk_value=str(data)[:20])
+        return super().to_internal_value(int(data))
+
+
+class JSONObjectField(serializers.DictField):
+    """A JSON object stored as is (custom attributes): bounded depth and size, text that
+    PostgreSQL's jsonb accepts, finite numbers. The domain validates the meaning."""
+
+    def __init__(self, *, max_depth: int = 4, max_items: int = 200, max_text: int = 10_000, **kwargs: Any):
+        self.max_depth = max_depth
+        self.max_items = max_items
+        self.max_text = max_text
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        value = super().to_internal_value(data)
+        errors: dict[str, list[str]] = {}
+        self._check(value, "", 1, errors, [0])
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+    def _check(
+        self, node: Any, path: str, depth: int, errors: dict[str, list[str]], count: list[int]
+    ) -> None:
+        count[0] += 1
+        label = path or "non_field_errors"
+        if count[0] > self.max_items:
+            errors.setdefault("non_field_errors", [f"At most {self.max_items} values."])
+            return
+        if isinstance(node, str):
+            problem = text_problem(node) or (
+                f"At most {self.max_text} characters." if len(node) > self.max_text else None
+            )
+            if problem:
+                errors[label] = [problem]
+        elif isinstance(node, float) and not math.isfinite(node):
+            errors[label] = ["Numbers must be finite."]
+        elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > MAX_ID:
+            errors[label] = ["Number out of range."]
+        elif isinstance(node, dict | list):
+            if depth > self.max_depth:
+                errors[label] = [f"Nested deeper than {self.max_depth} levels."]
+                return
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            for key, child in items:
+                if isinstance(key, str):
+                    key_problem = text_problem(key)
+                    if key_problem:
+                        errors[label] = [f"Key: {key_problem}"]
+                        continue
+                self._check(child, f"{path}.{key}" if path else str(key), depth + 1, errors, count)
+
+
+class ProblemSerializer(serializers.Serializer):
+    """The body of every error response (application/problem+json)."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per field; nested fields as dotted paths (contact_points.0.value).",
+    )
 
 
 class StrictSerializer(serializers.Serializer):
@@ -28,7 +143,7 @@ class StrictSerializer(serializers.Serializer):
         if isinstance(data, dict):
             unknown = sorted(str(k)[:60] for k in data if k not in self.fields)
             if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown[:20]})
         return super().to_internal_value(data)
 
     @classmethod

@@ -1,0 +1,64 @@
+"""The OpenAPI schema class (REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"])."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+
+from frontoffice.errors import PROBLEM_CONTENT_TYPE
+from frontoffice.serializers import ProblemSerializer
+
+
+class TokenScheme(KnoxTokenScheme):
+    """Our knox subclass documents like knox: `Authorization: Token <token>`."""
+
+    target_class = "frontoffice.authentication.TokenAuthentication"
+    name = "tokenAuth"
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's schema plus the error responses every endpoint can give, so
+    that clients (and schemathesis) know the problem+json shape and status codes."""
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        codes = {"401": "Not authenticated.", "403": "Not allowed."}
+        has_id = "{" in self.path
+        if self.method in ("POST", "PUT", "PATCH") or (self.method == "GET" and not has_id):
+            codes["400"] = "Invalid input; `errors` holds messages per field."
+        if self.method in ("POST", "PUT", "PATCH"):
+            codes["413"] = "The request body is too large."
+            codes["415"] = "The request body is not JSON."
+        if self.method in ("GET", "POST") and has_id:
+            codes["400"] = "Invalid input; `errors` holds messages per field."
+        if has_id:
+            codes["404"] = "No such record."
+        if self.method in ("PUT", "PATCH", "DELETE"):
+            codes["412"] = "If-Match names an old version: reload and apply the change again."
+        if self.method in ("PUT", "PATCH"):
+            codes["428"] = "If-Match is missing."
+        if self.method in ("POST", "DELETE", "PUT", "PATCH"):
+            codes["409"] = "The change conflicts with the current state."
+        if has_id and getattr(self.view, "redirects_merged", False):
+            code = "301" if self.method == "GET" else "308"
+            responses.setdefault(code, self._moved_response())
+        for code, description in codes.items():
+            responses.setdefault(code, self._problem_response(code, description, direction))
+        return responses
+
+    def _problem_response(self, code: str, description: str, direction: Any) -> dict[str, Any]:
+        component = self.resolve_serializer(ProblemSerializer, direction)
+        return {
+            "description": description,
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": component.ref}},
+        }
+
+    def _moved_response(self) -> dict[str, Any]:
+        component = self.resolve_serializer(ProblemSerializer, "response")
+        return {
+            "description": "This record was merged into another; Location is the same request on the survivor.",
+            "headers": {"Location": {"schema": {"type": "string"}, "description": "The survivor's URL."}},
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": component.ref}},
+        }

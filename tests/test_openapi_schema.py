@@ -1,0 +1,200 @@
+"""The OpenAPI 3 document at /api/schema/, the Swagger UI at /api/docs/ (offline, from
+drf-spectacular-sidecar), and a schemathesis run of the customer API against it."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from drf_spectacular.validation import validate_schema
+from hypothesis import HealthCheck, given, settings
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from customers import services
+
+pytestmark = pytest.mark.django_db
+
+# Every v1 path of issue 3 (section 4), with the methods it must document.
+EXPECTED = {
+    "/api/v1/customers/": {"get", "post"},
+    "/api/v1/customers/{id}/": {"get", "put", "patch", "delete"},
+    "/api/v1/customers/{id}/360/": {"get"},
+    "/api/v1/customers/{id}/timeline/": {"get"},
+    "/api/v1/customers/{id}/contact-points/": {"get", "post"},
+    "/api/v1/customers/{id}/contact-points/{contact_point_id}/": {"delete"},
+    "/api/v1/customers/{id}/consents/": {"get", "post"},
+    "/api/v1/customers/duplicates/": {"get"},
+    "/api/v1/customers/{id}/merge/": {"get", "post"},
+    "/api/v1/activities/": {"get", "post"},
+}
+LIST_FILTERS = {
+    "q",
+    "kind",
+    "lifecycle_stage",
+    "tag",
+    "owner",
+    "created_after",
+    "created_before",
+    "updated_after",
+    "updated_before",
+    "attr.<key>",
+    "ordering",
+    "cursor",
+    "page_size",
+}
+
+
+@pytest.fixture
+def schema_document() -> dict[str, Any]:
+    response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_schema_is_a_valid_openapi_3_document(schema_document: dict[str, Any]) -> None:
+    # when / then: raises on any violation of the OpenAPI 3.0 meta-schema
+    validate_schema(schema_document)
+    assert schema_document["openapi"].startswith("3.")
+
+
+def test_the_schema_documents_every_v1_endpoint(schema_document: dict[str, Any]) -> None:
+    paths = schema_document["paths"]
+    for path, methods in EXPECTED.items():
+        assert path in paths, path
+        assert methods <= set(paths[path]), (path, set(paths[path]))
+
+
+def test_the_customer_list_documents_every_filter(schema_document: dict[str, Any]) -> None:
+    parameters = {p["name"] for p in schema_document["paths"]["/api/v1/customers/"]["get"]["parameters"]}
+    assert parameters >= LIST_FILTERS
+
+
+def test_updates_document_if_match_etag_and_the_concurrency_errors(schema_document: dict[str, Any]) -> None:
+    for method in ("put", "patch"):
+        operation = schema_document["paths"]["/api/v1/customers/{id}/"][method]
+        headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
+        assert headers["If-Match"]["required"] is True
+        assert {"200", "400", "403", "404", "412", "428"} <= set(operation["responses"])
+        assert "ETag" in operation["responses"]["200"]["headers"]
+        assert "application/problem+json" in operation["responses"]["412"]["content"]
+
+
+def test_a_merged_id_redirect_is_documented_with_its_location(schema_document: dict[str, Any]) -> None:
+    moved = schema_document["paths"]["/api/v1/customers/{id}/360/"]["get"]["responses"]["301"]
+    assert "Location" in moved["headers"]
+
+
+def test_token_and_session_authentication_are_documented(schema_document: dict[str, Any]) -> None:
+    schemes = schema_document["components"]["securitySchemes"]
+    assert schemes["tokenAuth"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": 'Token-based authentication with required prefix "Token"',
+    }
+    assert "cookieAuth" in schemes
+
+
+def test_spectacular_validates_the_schema_without_a_warning(tmp_path: Any) -> None:
+    # when / then: --fail-on-warn turns any schema warning into an error
+    call_command(
+        "spectacular",
+        "--validate",
+        "--fail-on-warn",
+        "--file",
+        str(tmp_path / "schema.yaml"),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    assert (tmp_path / "schema.yaml").read_text().startswith("openapi: 3")
+
+
+@pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])
+def test_the_docs_load_their_scripts_from_our_static_files_not_a_cdn(page: str) -> None:
+    # when
+    response = APIClient().get(page)
+    # then
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/" in html
+    sources = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+    assert sources
+    assert not [s for s in sources if re.match(r"(https?:)?//", s)], sources
+    for source in sources:
+        if source.startswith("/static/"):
+            # the file is really there for whitenoise/runserver to serve
+            assert finders.find(source.removeprefix("/static/")), source
+
+
+# --- schemathesis ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def wsgi_without_connection_reset(schema_document: dict[str, Any]) -> Iterator[Any]:
+    """The project's WSGI app, called in-process inside the test transaction.
+
+    Django closes "old" connections at the start and end of every request; inside a
+    test transaction that would drop the transaction (Django's own test client
+    disconnects these signal handlers for the same reason, and reconnects them after
+    each of its requests: hence this fixture comes after `schema_document`, and the
+    test makes no test-client request of its own).
+    """
+    from frontoffice.wsgi import application
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield application
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def _run_schemathesis(operation: Any, app: Any, headers: dict[str, str], mode: GenerationMode) -> None:
+    """Generated requests for one operation, each sent and checked."""
+
+    @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def check(case: Any) -> None:
+        response = case.call(app=app, headers=headers)
+        case.validate_response(response, checks=CHECKS)
+
+    check()
+
+
+@pytest.mark.slow
+def test_schemathesis_finds_no_server_error_and_no_undocumented_response(
+    wsgi_without_connection_reset: Any, schema_document: dict[str, Any], admin_user: Any
+) -> None:
+    # given: a few customers to aim at, and a token that may do everything
+    for n in range(3):
+        services.customer_create(actor=admin_user, kind="person", first_name="Ada", last_name=f"L{n}")
+    _, token = AuthToken.objects.create(user=admin_user)
+    schema = schemathesis.openapi.from_dict(schema_document)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    # when / then: data that fits the schema, and data that does not
+    for operation in operations:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            _run_schemathesis(
+                operation, wsgi_without_connection_reset, {"Authorization": f"Token {token}"}, mode
+            )
+    assert len(operations) >= sum(len(methods) for methods in EXPECTED.values())
