@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -63,6 +64,18 @@ class CustomFieldDefinition(TimeStamped):
 
     def __str__(self) -> str:
         return self.label
+
+    def clean(self) -> None:
+        choices = self.choices
+        if self.field_type == FieldType.CHOICE:
+            if (
+                not isinstance(choices, list)
+                or not choices
+                or not all(isinstance(c, str) and c for c in choices)
+            ):
+                raise ValidationError({"choices": "A choice field needs a list of non-empty texts."})
+        elif choices:
+            raise ValidationError({"choices": "Only choice fields have choices."})
 
 
 class Customer(TimeStamped):

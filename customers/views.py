@@ -1,13 +1,414 @@
-"""Customer pages (server-rendered, HTMX partials): thin, over selectors and services."""
+"""Customer pages (server-rendered, HTMX partials): thin, over selectors and services.
+
+Every page works without JavaScript; with HTMX, the list's filters, the timeline's
+"Load more" and the possible-duplicates panel update in place.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from customers import selectors, services
+from customers.filters import CUSTOMER_ORDERINGS
+from customers.forms import (
+    ActivityForm,
+    ConsentForm,
+    ContactPointForm,
+    CustomerCreateForm,
+    CustomerEditForm,
+    CustomerFilterForm,
+    ServiceForm,
+)
+from customers.models import Customer
+from customers.services import CustomerMerged
+from frontoffice.errors import DomainError, StaleVersion
+from frontoffice.permissions import can_edit_owned
+
+VIEW = "customers.view_customer"
+PAGE_SIZE = 25
+DEFAULT_ORDERING = "-created_at"
+COLUMN_LABELS = {
+    "display_name": "Name",
+    "lifecycle_stage": "Stage",
+    "created_at": "Created",
+    "updated_at": "Updated",
+}
+STALE_MESSAGE = (
+    "Someone else changed this customer while you were editing; reload the page to see "
+    "their changes, then apply yours again."
+)
 
 
-def _todo(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    return HttpResponse("")
+def _htmx_target(request: HttpRequest, target: str) -> bool:
+    """True for an HTMX request that swaps `target` (a history restore wants a full page)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request and htmx.target == target
 
 
-customer_list = customer_create = duplicates = customer_detail = customer_edit = _todo
-timeline_more = activity_create = contact_point_create = consent_create = merge = _todo
+def _vary_on_htmx(response: HttpResponse) -> HttpResponse:
+    # The same URL answers a full page or a fragment: caches must keep both apart.
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+def can_edit(user: Any, customer: Customer) -> bool:
+    return user.has_perm("customers.change_customer") and can_edit_owned(
+        user, customer, any_permission=services.ANY_CUSTOMER
+    )
+
+
+def _moved(customer: Customer, url_name: str) -> HttpResponsePermanentRedirect:
+    return HttpResponsePermanentRedirect(reverse(url_name, args=[customer.merged_into_id]))
+
+
+# --- list ----------------------------------------------------------------------------
+
+
+def _ordering(raw: str | None) -> tuple[str, list[str]]:
+    key = raw if raw and raw.lstrip("-") in CUSTOMER_ORDERINGS else DEFAULT_ORDERING
+    # An id tiebreaker keeps pages stable when many rows share a value.
+    return key, [key, "-id" if key.startswith("-") else "id"]
+
+
+@require_safe
+@permission_required(VIEW, raise_exception=True)
+def customer_list(request: HttpRequest) -> HttpResponse:
+    form = CustomerFilterForm(request.GET)
+    form.is_valid()  # to show what was not understood; CustomerFilter ignores it too
+    ordering, order_by = _ordering(request.GET.get("ordering"))
+    customers = selectors.customer_list(filters=request.GET, actor=request.user).order_by(*order_by)
+    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    columns = {}
+    for key, label in COLUMN_LABELS.items():
+        sort = None
+        if ordering.lstrip("-") == key:
+            sort = "descending" if ordering.startswith("-") else "ascending"
+        # Clicking the sorted column flips it; another column starts ascending.
+        columns[key] = {"label": label, "sort": sort, "next": f"-{key}" if sort == "ascending" else key}
+    fragment = _htmx_target(request, "customer-results")
+    context = {
+        "form": form,
+        "page": page,
+        "columns": columns,
+        "ordering": ordering,
+        "can_create": request.user.has_perm("customers.add_customer"),
+        "fragment": fragment,
+    }
+    template = "customers/_list_results.html" if fragment else "customers/list.html"
+    return _vary_on_htmx(render(request, template, context))
+
+
+# --- the 360 page ------------------------------------------------------------------------
+
+
+def _render_360(
+    request: HttpRequest, pk: int, *, forms: dict[str, ServiceForm] | None = None, status: int = 200
+) -> HttpResponse:
+    user = request.user
+    data = selectors.customer_360(customer_id=pk, actor=user)
+    customer = data.customer
+    if customer.merged_into_id is not None:
+        return _moved(customer, "customers:detail")
+    editable = can_edit(user, customer)
+    forms = forms or {}
+    context = {
+        "data": data,
+        "customer": customer,
+        "can_edit": editable,
+        "can_merge": user.has_perm("customers.merge_customer"),
+        "activity_form": (
+            forms.get("activity") or ActivityForm(prefix="activity")
+            if user.has_perm("customers.add_activity")
+            else None
+        ),
+        "contact_form": (
+            forms.get("contact") or ContactPointForm(prefix="contact")
+            if editable and user.has_perm("customers.add_contactpoint")
+            else None
+        ),
+        "consent_form": (
+            forms.get("consent") or ConsentForm(prefix="consent", initial={"source": "Told staff"})
+            if user.has_perm("customers.add_consentevent")
+            else None
+        ),
+        "history": (
+            selectors.customer_history_changes(records=data.history) if data.history is not None else None
+        ),
+        "attributes": [(_humanise(key), value) for key, value in sorted((customer.attributes or {}).items())],
+        "panels": [{**panel, "generic": generic_panel(panel["data"])} for panel in data.panels],
+    }
+    return render(request, "customers/detail.html", context, status=status)
+
+
+def _humanise(key: Any) -> str:
+    return str(key).replace("_", " ").strip().capitalize()
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list | tuple):
+        return ", ".join(_as_text(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{_humanise(k)}: {_as_text(v)}" for k, v in value.items())
+    return str(value)
+
+
+def generic_panel(data: Any) -> dict[str, Any]:
+    """Shape a panel loader's JSON-able data for `_panel_generic.html`: an object
+    becomes label/value rows, a list becomes items (rows or texts), anything else text."""
+    if isinstance(data, dict):
+        return {"kind": "mapping", "rows": [(_humanise(k), _as_text(v)) for k, v in data.items()]}
+    if isinstance(data, list | tuple):
+        items = [
+            {"rows": [(_humanise(k), _as_text(v)) for k, v in item.items()]}
+            if isinstance(item, dict)
+            else {"text": _as_text(item)}
+            for item in data
+        ]
+        return {"kind": "list", "items": items}
+    return {"kind": "text", "text": "" if data is None else _as_text(data)}
+
+
+@require_safe
+@permission_required(VIEW, raise_exception=True)
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_360(request, pk)
+
+
+@require_safe
+@permission_required(VIEW, raise_exception=True)
+def timeline_more(request: HttpRequest, pk: int) -> HttpResponse:
+    """The next timeline page: a fragment for "Load more", a page without JavaScript."""
+    customer = selectors.customer_get(customer_id=pk)
+    if customer.merged_into_id is not None:
+        return _moved(customer, "customers:timeline")
+    entries, cursor = selectors.timeline_page(customer=customer, cursor=request.GET.get("cursor"))
+    context = {"customer": customer, "entries": entries, "cursor": cursor, "appended": True}
+    if getattr(request, "htmx", None) and not request.htmx.history_restore_request:
+        return _vary_on_htmx(render(request, "customers/_timeline_more.html", context))
+    return _vary_on_htmx(render(request, "customers/timeline.html", context))
+
+
+def _post_to_360(
+    request: HttpRequest,
+    pk: int,
+    *,
+    form: ServiceForm,
+    key: str,
+    write: Any,
+    success: str,
+) -> HttpResponse:
+    """Validate `form`, call `write(form)`; on success back to the 360 page (PRG),
+    otherwise the 360 page again with the errors next to the fields."""
+    if form.is_valid():
+        try:
+            write(form)
+        except CustomerMerged as exc:
+            messages.error(request, "This customer was merged into another one; please try again there.")
+            return redirect("customers:detail", exc.survivor_id)
+        except ValidationError as exc:
+            form.apply_errors(exc)
+        except DomainError as exc:
+            form.add_error(None, exc.detail)
+            form.apply_errors(exc.errors)
+        else:
+            messages.success(request, success)
+            return redirect(reverse("customers:detail", args=[pk]) + f"#{key}-section")
+    return _render_360(request, pk, forms={key: form}, status=400)
+
+
+@require_POST
+@permission_required("customers.add_activity", raise_exception=True)
+def activity_create(request: HttpRequest, pk: int) -> HttpResponse:
+    form = ActivityForm(request.POST, prefix="activity")
+    return _post_to_360(
+        request,
+        pk,
+        form=form,
+        key="activity",
+        write=lambda f: services.activity_log(actor=request.user, customer_id=pk, **f.cleaned_data),
+        success="Logged on the timeline.",
+    )
+
+
+@require_POST
+@permission_required("customers.add_contactpoint", raise_exception=True)
+def contact_point_create(request: HttpRequest, pk: int) -> HttpResponse:
+    form = ContactPointForm(request.POST, prefix="contact")
+    return _post_to_360(
+        request,
+        pk,
+        form=form,
+        key="contact",
+        write=lambda f: services.contact_point_add(actor=request.user, customer_id=pk, data=f.service_data()),
+        success="Contact point added.",
+    )
+
+
+@require_POST
+@permission_required("customers.add_consentevent", raise_exception=True)
+def consent_create(request: HttpRequest, pk: int) -> HttpResponse:
+    form = ConsentForm(request.POST, prefix="consent")
+    return _post_to_360(
+        request,
+        pk,
+        form=form,
+        key="consent",
+        write=lambda f: services.consent_record(actor=request.user, customer_id=pk, **f.cleaned_data),
+        success="Consent recorded.",
+    )
+
+
+# --- create and edit ----------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("customers.add_customer", raise_exception=True)
+def customer_create(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = CustomerCreateForm(request.POST)
+        if form.is_valid():
+            try:
+                customer = services.customer_create(actor=request.user, **form.service_fields())
+            except ValidationError as exc:
+                form.apply_errors(exc)
+            except DomainError as exc:
+                form.add_error(None, exc.detail)
+                form.apply_errors(exc.errors)
+            else:
+                messages.success(request, f"{customer.display_name} was created.")
+                return redirect("customers:detail", customer.pk)
+        return render(request, "customers/form.html", {"form": form, "creating": True}, status=400)
+    form = CustomerCreateForm(initial={"owner": request.user.pk})
+    return render(request, "customers/form.html", {"form": form, "creating": True})
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("customers.change_customer", raise_exception=True)
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_get(customer_id=pk)
+    if customer.merged_into_id is not None:
+        return _moved(customer, "customers:edit")
+    if not can_edit(request.user, customer):
+        raise PermissionDenied("You may only edit customers you or your team own.")
+    tags = list(customer.tags.all())
+    form = CustomerEditForm.for_customer(customer, tags, request.POST if request.method == "POST" else None)
+    status, stale = 200, False
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.customer_update(
+                    actor=request.user,
+                    customer_id=customer.pk,
+                    expected_version=form.cleaned_data["version"],
+                    **form.service_fields(),
+                )
+            except StaleVersion:
+                form.add_error(None, STALE_MESSAGE)
+                status, stale = 412, True
+            except ValidationError as exc:
+                form.apply_errors(exc)
+            except DomainError as exc:
+                form.add_error(None, exc.detail)
+                form.apply_errors(exc.errors)
+            else:
+                messages.success(request, "Changes saved.")
+                return redirect("customers:detail", customer.pk)
+    context = {"form": form, "customer": customer, "creating": False, "stale": stale}
+    return render(request, "customers/form.html", context, status=status)
+
+
+# --- duplicates and merge -------------------------------------------------------------
+
+
+@require_safe
+@permission_required("customers.merge_customer", raise_exception=True)
+def duplicates(request: HttpRequest) -> HttpResponse:
+    """All candidate pairs; with `?customer=<id>`, the candidates for one customer
+    (the 360 page loads that as a fragment)."""
+    customer = None
+    raw = request.GET.get("customer")
+    if raw:
+        customer = selectors.customer_get(customer_id=raw)
+        if customer.merged_into_id is not None:
+            return HttpResponsePermanentRedirect(
+                reverse("customers:duplicates") + f"?customer={customer.merged_into_id}"
+            )
+        pairs = selectors.duplicates_for(customer=customer)
+    else:
+        pairs = selectors.duplicate_candidates(limit=100)
+    context = {"pairs": pairs, "customer": customer}
+    if _htmx_target(request, "possible-duplicates"):
+        return _vary_on_htmx(render(request, "customers/_possible_duplicates.html", context))
+    return _vary_on_htmx(render(request, "customers/duplicates.html", context))
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("customers.merge_customer", raise_exception=True)
+def merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET previews merging `?duplicate=` into this customer; POST merges."""
+    raw = (request.POST if request.method == "POST" else request.GET).get("duplicate", "")[:20]
+    error = None
+    if request.method == "POST":
+        try:
+            survivor = services.customer_merge(actor=request.user, survivor_id=pk, duplicate_id=raw)
+        except CustomerMerged as exc:
+            messages.error(request, "This customer was merged meanwhile; review the merge from here.")
+            return redirect(_merge_url(exc.survivor_id, raw))
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, f"Merged customer #{raw} into {survivor.display_name}.")
+            return redirect("customers:detail", survivor.pk)
+    survivor = selectors.customer_get(customer_id=pk)
+    if survivor.merged_into_id is not None:
+        return HttpResponsePermanentRedirect(_merge_url(survivor.merged_into_id, raw))
+    preview = None
+    duplicate_id = _positive_int(raw)
+    if not raw:
+        pass  # first visit without a choice: just the form to choose one
+    elif duplicate_id is None:
+        error = error or "Enter the number of an existing customer."
+    elif duplicate_id == survivor.pk:
+        error = error or "A customer cannot be merged into itself."
+    else:
+        try:
+            preview = selectors.merge_preview(survivor_id=survivor.pk, duplicate_id=duplicate_id)
+        except Http404:
+            error = error or f"No customer has number {duplicate_id}."
+        else:
+            if preview.duplicate.merged_into_id is not None:
+                error = error or "That customer was already merged."
+            elif preview.duplicate.kind != survivor.kind:
+                error = error or "A person and an organisation cannot be merged."
+            if error:
+                preview = None
+    context = {"survivor": survivor, "preview": preview, "error": error, "duplicate_id": raw}
+    return render(request, "customers/merge.html", context, status=400 if error else 200)
+
+
+def _merge_url(survivor_id: int, duplicate: str) -> str:
+    return reverse("customers:merge", args=[survivor_id]) + "?" + urlencode({"duplicate": duplicate})
+
+
+def _positive_int(raw: Any) -> int | None:
+    try:
+        value = int(str(raw)[:20])
+    except (TypeError, ValueError):
+        return None
+    return value if 0 < value < 2**62 else None

@@ -34,14 +34,8 @@ def navigation(request: HttpRequest) -> dict:
     items = [item for item in NAV if item.permission is None or user.has_perm(item.permission)]
     if user.is_staff:
         items.append(NavItem("Admin", "admin:index"))
-    current = request.path
-    return {
-        "nav_items": [
-            {
-                "label": i.label,
-                "url": i.url,
-                "current": current == i.url or (i.url != "/" and current.startswith(i.url)),
-            }
-            for i in items
-        ]
-    }
+    path = request.path
+    # The most specific match is current: /customers/duplicates/ is "Duplicates", not "Customers".
+    matches = [i.url for i in items if path == i.url or (i.url != "/" and path.startswith(i.url))]
+    current = max(matches, key=len, default=None)
+    return {"nav_items": [{"label": i.label, "url": i.url, "current": i.url == current} for i in items]}

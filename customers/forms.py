@@ -1,0 +1,374 @@
+"""Page forms for the customer profile.
+
+They parse what a person typed and hand it to the services, which own every rule.
+What a service refuses comes back as a Django `ValidationError` keyed like the API's
+errors (`last_name`, `attributes.industry`, `contact_points.0.value`); `apply_errors`
+puts each message next to the field the person can fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from customers.choices import (
+    ActivityKind,
+    AppliesTo,
+    ConsentChannel,
+    ConsentPurpose,
+    ContactKind,
+    ContactLabel,
+    CustomerKind,
+    FieldType,
+    LifecycleStage,
+)
+from customers.models import Customer, CustomFieldDefinition
+from customers.normalise import normalise_email, normalise_phone
+from frontoffice.models import User
+
+ATTRIBUTE_FIELD_PREFIX = "attr_"
+LOGGABLE_KINDS = [
+    (k.value, k.label)
+    for k in (ActivityKind.NOTE, ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING)
+]
+
+
+class ServiceForm(forms.Form):
+    """A form whose writes go through a service; service errors land on its fields.
+
+    Browsers' own validation is off (`use_required_attribute`), so every error is
+    reported the same accessible way: next to its field and in the summary.
+    """
+
+    use_required_attribute = False
+    # Service error keys that are not form field names, mapped to the field to blame.
+    error_aliases: Mapping[str, str] = {}
+
+    def field_for_error(self, key: str) -> str | None:
+        if key in self.fields:
+            return key
+        if key in self.error_aliases:
+            return self.error_aliases[key]
+        if key.startswith("attributes."):
+            name = ATTRIBUTE_FIELD_PREFIX + key.removeprefix("attributes.")
+            return name if name in self.fields else None
+        return None
+
+    def apply_errors(self, error: ValidationError | Mapping[str, list[str]]) -> None:
+        """Attach a service's ValidationError (or a DomainError's `errors`) to fields."""
+        if isinstance(error, ValidationError):
+            if not hasattr(error, "error_dict"):
+                for message in error.messages:
+                    self.add_error(None, message)
+                return
+            messages = error.message_dict
+        else:
+            messages = error
+        for key, texts in messages.items():
+            field = self.field_for_error(key)
+            for text in texts:
+                if field is None:
+                    label = "" if key in ("__all__", "non_field_errors") else f"{key}: "
+                    self.add_error(None, f"{label}{text}")
+                else:
+                    self.add_error(field, text)
+
+    @property
+    def error_summary(self) -> list[dict[str, str]]:
+        """Every error with the id of its field, for the summary at the top."""
+        items = [{"id": "", "label": "", "message": str(m)} for m in self.non_field_errors()]
+        for name, errors in self.errors.items():
+            if name == forms.forms.NON_FIELD_ERRORS:
+                continue
+            bound = self[name]
+            items.extend(
+                {"id": bound.auto_id or "", "label": str(bound.label), "message": str(message)}
+                for message in errors
+            )
+        return items
+
+
+def _text(label: str, max_length: int, *, help_text: str = "", **kwargs: Any) -> forms.CharField:
+    return forms.CharField(label=label, max_length=max_length, required=False, help_text=help_text, **kwargs)
+
+
+def _owner_field() -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        label="Owner",
+        queryset=User.objects.filter(is_active=True).order_by("first_name", "last_name", "username"),
+        required=False,
+        empty_label="Nobody",
+    )
+
+
+def _attribute_field(definition: CustomFieldDefinition) -> forms.Field:
+    label = definition.label + (" (required)" if definition.required else "")
+    if definition.applies_to != AppliesTo.ANY:
+        label += f" ({AppliesTo(definition.applies_to).label.lower()} only)"
+    common: dict[str, Any] = {"label": label, "required": False, "help_text": definition.help_text}
+    kind = definition.field_type
+    field = _attribute_form_field(kind, definition, common)
+    # Lets the create form's style sheet hide fields that do not apply to the chosen kind.
+    field.widget.attrs["data-applies-to"] = definition.applies_to
+    return field
+
+
+def _attribute_form_field(
+    kind: str, definition: CustomFieldDefinition, common: dict[str, Any]
+) -> forms.Field:
+    if kind == FieldType.NUMBER:
+        return forms.DecimalField(max_digits=30, decimal_places=10, **common)
+    if kind == FieldType.DATE:
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+    if kind == FieldType.BOOLEAN:
+        widget = forms.NullBooleanSelect()
+        widget.choices = [("unknown", "Not set"), ("true", "Yes"), ("false", "No")]
+        return forms.NullBooleanField(widget=widget, **common)
+    if kind == FieldType.CHOICE:
+        return forms.ChoiceField(choices=[("", "Not set"), *((c, c) for c in definition.choices)], **common)
+    return forms.CharField(max_length=1000, **common)
+
+
+def _attribute_value(value: Any) -> Any:
+    if value is None or value == "":
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)  # the service parses and range-checks numbers
+    return value
+
+
+class CustomerFormBase(ServiceForm):
+    first_name = _text("First name", 100)
+    last_name = _text("Last name", 100)
+    organisation_name = _text("Organisation name", 200)
+    lifecycle_stage = forms.ChoiceField(label="Lifecycle stage", choices=LifecycleStage.choices)
+    owner = _owner_field()
+    parent = forms.IntegerField(
+        label="Parent organisation number",
+        required=False,
+        min_value=1,
+        max_value=2**62,
+        help_text="The # number shown on the parent organisation's page.",
+    )
+    tags = _text("Tags", 1000, help_text="Separate tags with commas.")
+    erp_customer_number = _text("ERP customer number", 40)
+
+    def __init__(self, *args: Any, kind: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.definitions = [
+            d
+            for d in CustomFieldDefinition.objects.order_by("label", "key")
+            if kind is None or d.applies_to in (AppliesTo.ANY, kind)
+        ]
+        for definition in self.definitions:
+            self.fields[ATTRIBUTE_FIELD_PREFIX + definition.key] = _attribute_field(definition)
+
+    @property
+    def attribute_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name.startswith(ATTRIBUTE_FIELD_PREFIX)]
+
+    @property
+    def main_fields(self) -> list[forms.BoundField]:
+        return [
+            self[name]
+            for name in self.fields
+            if not name.startswith(ATTRIBUTE_FIELD_PREFIX) and not self.fields[name].widget.is_hidden
+        ]
+
+    def clean_parent(self) -> Customer | None:
+        number = self.cleaned_data.get("parent")
+        if number is None:
+            return None
+        parent = Customer.objects.filter(pk=number).first()
+        if parent is None:
+            raise ValidationError("No customer has this number.")
+        return parent
+
+    def service_fields(self) -> dict[str, Any]:
+        """The cleaned data in the shape the services take."""
+        data = self.cleaned_data
+        fields = {
+            name: data[name]
+            for name in (
+                "first_name",
+                "last_name",
+                "organisation_name",
+                "lifecycle_stage",
+                "owner",
+                "parent",
+                "erp_customer_number",
+            )
+            if name in self.fields  # the edit form drops the names that do not apply
+        }
+        fields["tags"] = [t.strip() for t in data["tags"].split(",") if t.strip()]
+        attributes = {}
+        for definition in self.definitions:
+            value = _attribute_value(data.get(ATTRIBUTE_FIELD_PREFIX + definition.key))
+            if value is not None:
+                attributes[definition.key] = value
+        fields["attributes"] = attributes
+        return fields
+
+
+class CustomerCreateForm(CustomerFormBase):
+    kind = forms.ChoiceField(
+        label="Kind", choices=CustomerKind.choices, widget=forms.RadioSelect, initial=CustomerKind.PERSON
+    )
+    email = _text("E-mail", 320, help_text="Becomes the primary e-mail.")
+    phone = _text("Phone", 40, help_text="Any format; stored in international form.")
+
+    field_order = ["kind", "first_name", "last_name", "organisation_name", "email", "phone"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.contact_fields: list[str] = []
+
+    def apply_errors(self, error: ValidationError | Mapping[str, list[str]]) -> None:
+        super().apply_errors(error)
+        # The service stops at the customer's own fields before it looks at contact
+        # points; check those too so that one round trip reports every problem.
+        for name, normalise in (("email", normalise_email), ("phone", normalise_phone)):
+            value = (self.cleaned_data.get(name) or "").strip()
+            if value and name not in self.errors:
+                try:
+                    normalise(value)
+                except ValidationError as exc:
+                    for message in exc.messages:
+                        self.add_error(name, message)
+
+    def _applies_to(self, key: str) -> str:
+        return next((d.applies_to for d in self.definitions if d.key == key), AppliesTo.ANY)
+
+    def field_for_error(self, key: str) -> str | None:
+        # `contact_points.<i>[.<field>]` refer to the i-th contact point we sent.
+        if key.startswith("contact_points."):
+            index = key.split(".")[1]
+            if index.isdigit() and int(index) < len(self.contact_fields):
+                return self.contact_fields[int(index)]
+        return super().field_for_error(key)
+
+    def service_fields(self) -> dict[str, Any]:
+        fields = super().service_fields()
+        kind = fields["kind"] = self.cleaned_data["kind"]
+        # The page hides what does not fit the chosen kind; what was typed there before
+        # switching kind is not what the person meant to save.
+        hidden = ("organisation_name",) if kind == CustomerKind.PERSON else ("first_name", "last_name")
+        for name in hidden:
+            fields[name] = ""
+        fields["attributes"] = {
+            key: value
+            for key, value in fields["attributes"].items()
+            if self._applies_to(key) in (AppliesTo.ANY, kind)
+        }
+        contact_points = []
+        self.contact_fields = []
+        for name, contact_kind in (("email", ContactKind.EMAIL), ("phone", ContactKind.PHONE)):
+            value = self.cleaned_data.get(name, "").strip()
+            if value:
+                contact_points.append({"kind": contact_kind, "value": value, "is_primary": True})
+                self.contact_fields.append(name)
+        fields["contact_points"] = contact_points
+        return fields
+
+
+class CustomerEditForm(CustomerFormBase):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    @classmethod
+    def for_customer(cls, customer: Customer, tags: list[Any], data: Any = None) -> CustomerEditForm:
+        initial = {
+            "first_name": customer.first_name,
+            "last_name": customer.last_name,
+            "organisation_name": customer.organisation_name,
+            "lifecycle_stage": customer.lifecycle_stage,
+            "owner": customer.owner_id,
+            "parent": customer.parent_id,
+            "tags": ", ".join(t.name for t in tags),
+            "erp_customer_number": customer.erp_customer_number or "",
+            "version": customer.version,
+        }
+        for key, value in (customer.attributes or {}).items():
+            initial[ATTRIBUTE_FIELD_PREFIX + key] = value
+        form = cls(data, initial=initial, kind=customer.kind)
+        # A person has no organisation name and an organisation no personal names.
+        hidden = ("organisation_name",) if customer.is_person else ("first_name", "last_name")
+        for name in hidden:
+            del form.fields[name]
+        return form
+
+
+class ActivityForm(ServiceForm):
+    kind = forms.ChoiceField(label="Type", choices=LOGGABLE_KINDS, initial=ActivityKind.NOTE)
+    subject = forms.CharField(label="Subject", max_length=200)
+    occurred_at = forms.DateTimeField(
+        label="When (empty for now)",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    body = forms.CharField(
+        label="Details", required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class ContactPointForm(ServiceForm):
+    kind = forms.ChoiceField(label="Type", choices=ContactKind.choices)
+    label = forms.ChoiceField(label="Label", choices=ContactLabel.choices, initial=ContactLabel.WORK)
+    value = _text("E-mail or phone", 320)
+    street = _text("Street", 200)
+    postal_code = _text("Postal code", 20)
+    city = _text("City", 100)
+    region = _text("Region", 100)
+    country = _text("Country", 2, help_text="Two-letter code, e.g. GB.")
+    is_primary = forms.BooleanField(label="Make primary", required=False)
+
+    def field_for_error(self, key: str) -> str | None:
+        # contact_point_add reports errors of its single item as contact_points.0.<field>.
+        return super().field_for_error(key.removeprefix("contact_points.0."))
+
+    def service_data(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        if data["kind"] == ContactKind.ADDRESS:
+            data.pop("value")
+        else:
+            for name in ("street", "postal_code", "city", "region", "country"):
+                data.pop(name)
+        return data
+
+
+class ConsentForm(ServiceForm):
+    channel = forms.ChoiceField(label="Channel", choices=ConsentChannel.choices)
+    purpose = forms.ChoiceField(label="Purpose", choices=ConsentPurpose.choices)
+    granted = forms.TypedChoiceField(
+        label="Decision",
+        choices=[("yes", "Granted"), ("no", "Withdrawn")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        initial="yes",
+    )
+    source = forms.CharField(label="Source", max_length=100, help_text="Where the customer told us.")
+    note = forms.CharField(label="Note", max_length=500, required=False)
+
+
+class CustomerFilterForm(forms.Form):
+    """The list page's filters, rendered; `CustomerFilter` does the filtering."""
+
+    use_required_attribute = False
+
+    q = forms.CharField(label="Name, e-mail or phone", required=False, max_length=200)
+    kind = forms.ChoiceField(label="Kind", required=False, choices=[("", "Any"), *CustomerKind.choices])
+    lifecycle_stage = forms.ChoiceField(
+        label="Stage", required=False, choices=[("", "Any"), *LifecycleStage.choices]
+    )
+    tag = forms.CharField(label="Tag", required=False, max_length=50)
+    owner = forms.ModelChoiceField(
+        label="Owner",
+        required=False,
+        queryset=User.objects.filter(is_active=True).order_by("first_name", "last_name", "username"),
+        empty_label="Anyone",
+    )

@@ -1,0 +1,279 @@
+"""Selectors of the customer profile: what they return and how many queries they cost.
+
+The 360 view must stay within 15 SQL queries whatever the data (issue 3, section 5),
+both as a selector and as the whole page (session, user, permissions included).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from customers import selectors, services
+from customers.choices import ConsentChannel, ConsentPurpose, ContactKind, CustomerKind
+from customers.models import Activity, ConsentEvent, ContactPoint, Customer, Relationship
+from customers.normalise import name_key
+
+pytestmark = pytest.mark.django_db
+
+BUDGET_360 = 15
+LIST_BUDGET = 10
+MANY = 500
+
+
+def _bulk_people(count: int, prefix: str) -> list[Customer]:
+    return Customer.objects.bulk_create(
+        Customer(
+            kind=CustomerKind.PERSON,
+            first_name=f"{prefix}{n}",
+            last_name="Bulk",
+            display_name=f"{prefix}{n} Bulk",
+            name_key=name_key(f"{prefix}{n} Bulk"),
+        )
+        for n in range(count)
+    )
+
+
+def _bulk_organisations(count: int, prefix: str, **extra: Any) -> list[Customer]:
+    return Customer.objects.bulk_create(
+        Customer(
+            kind=CustomerKind.ORGANISATION,
+            organisation_name=f"{prefix} {n} Ltd",
+            display_name=f"{prefix} {n} Ltd",
+            name_key=name_key(f"{prefix} {n} Ltd"),
+            **extra,
+        )
+        for n in range(count)
+    )
+
+
+@pytest.fixture
+def quiet_organisation(admin_user: Any) -> Customer:
+    """An organisation with nothing around it."""
+    return services.customer_create(actor=admin_user, kind="organisation", organisation_name="Quiet Ltd")
+
+
+@pytest.fixture
+def busy_organisation(admin_user: Any, other_rep: Any) -> Customer:
+    """An organisation with 500 of everything: activities, members, memberships of
+    its people elsewhere, contact points, consent events, subsidiaries, and an audit
+    history with field, tag and owner changes."""
+    org = services.customer_create(
+        actor=admin_user,
+        kind="organisation",
+        organisation_name="Busy Holdings",
+        tags=["VIP", "Retail"],
+        contact_points=[{"kind": "email", "value": "hello@busy.example"}],
+    )
+    services.customer_update(
+        actor=admin_user, customer_id=org.pk, expected_version=None, lifecycle_stage="customer", tags=["VIP"]
+    )
+    services.customer_update(
+        actor=admin_user,
+        customer_id=org.pk,
+        expected_version=None,
+        owner=other_rep,
+        erp_customer_number="E-1",
+    )
+    people = _bulk_people(MANY, "Member")
+    Relationship.objects.bulk_create(
+        Relationship(person=person, organisation=org, role="Buyer") for person in people
+    )
+    _bulk_organisations(60, "Subsidiary", parent=org)
+    now = timezone.now()
+    Activity.objects.bulk_create(
+        Activity(
+            customer=org,
+            kind="note",
+            subject=f"Note {n}",
+            source_app="customers",
+            occurred_at=now - dt.timedelta(minutes=n),
+        )
+        for n in range(MANY)
+    )
+    ContactPoint.objects.bulk_create(
+        ContactPoint(customer=org, kind=ContactKind.PHONE, value=f"+4420794600{n:02d}", is_primary=n == 0)
+        for n in range(100)
+    )
+    ConsentEvent.objects.bulk_create(
+        ConsentEvent(
+            customer=org,
+            channel=list(ConsentChannel)[n % 4],
+            purpose=list(ConsentPurpose)[n % 3],
+            granted=n % 2 == 0,
+            source="import",
+            occurred_at=now - dt.timedelta(hours=n),
+        )
+        for n in range(MANY)
+    )
+    return org
+
+
+@pytest.fixture
+def busy_person(admin_user: Any) -> Customer:
+    """A person who belongs to 500 organisations."""
+    person = services.customer_create(actor=admin_user, kind="person", first_name="Ada", last_name="Member")
+    Relationship.objects.bulk_create(
+        Relationship(person=person, organisation=org, role="Adviser")
+        for org in _bulk_organisations(MANY, "Client")
+    )
+    return person
+
+
+# --- the 360 view -------------------------------------------------------------------
+
+
+def test_customer_360_returns_the_latest_50_entries_and_a_cursor_for_the_rest(
+    busy_organisation: Customer, admin_user: Any
+) -> None:
+    # when
+    data = selectors.customer_360(customer_id=busy_organisation.pk, actor=admin_user)
+
+    # then
+    assert len(data.timeline) == selectors.TIMELINE_PAGE
+    assert data.timeline[0].occurred_at >= data.timeline[-1].occurred_at
+    assert data.timeline_cursor is not None
+    assert len(data.members) == 200  # bounded: the page says "200+"
+    assert len(data.subsidiaries) == 50
+
+
+@pytest.mark.parametrize("which", ["quiet_organisation", "busy_organisation", "busy_person"])
+def test_customer_360_runs_a_bounded_number_of_queries(
+    which: str, request: pytest.FixtureRequest, admin_user: Any, django_assert_max_num_queries: Any
+) -> None:
+    # given
+    customer = request.getfixturevalue(which)
+
+    # when / then
+    with django_assert_max_num_queries(BUDGET_360):
+        data = selectors.customer_360(customer_id=customer.pk, actor=admin_user)
+        selectors.customer_history_changes(records=data.history)
+
+
+@pytest.mark.parametrize("which", ["quiet_organisation", "busy_organisation", "busy_person"])
+def test_the_360_page_runs_at_most_15_queries_whatever_the_data(
+    which: str, request: pytest.FixtureRequest, admin_user: Any, django_assert_max_num_queries: Any
+) -> None:
+    # given
+    customer = request.getfixturevalue(which)
+    client = Client()
+    client.force_login(admin_user)
+
+    # when
+    with django_assert_max_num_queries(BUDGET_360):
+        response = client.get(reverse("customers:detail", args=[customer.pk]))
+
+    # then
+    assert response.status_code == 200
+    assert customer.display_name in response.content.decode()
+
+
+def test_the_timeline_pages_continue_where_the_last_one_stopped(
+    busy_organisation: Customer, django_assert_max_num_queries: Any
+) -> None:
+    # given
+    first, cursor = selectors.timeline_page(customer=busy_organisation)
+
+    # when
+    with django_assert_max_num_queries(1):
+        second, _ = selectors.timeline_page(customer=busy_organisation, cursor=cursor)
+
+    # then
+    assert not {a.pk for a in first} & {a.pk for a in second}
+    assert second[0].occurred_at <= first[-1].occurred_at
+
+
+# --- audit history --------------------------------------------------------------------
+
+
+def test_history_changes_name_each_changed_field_with_its_old_and_new_value(
+    busy_organisation: Customer, admin_user: Any, other_rep: Any
+) -> None:
+    # given
+    records = list(busy_organisation.history.select_related("history_user").order_by("-history_date"))
+
+    # when
+    entries = selectors.customer_history_changes(records=records)
+
+    # then
+    changes = {(c.field, str(c.old), str(c.new)) for e in entries for c in e.changes}
+    assert ("owner", str(admin_user), str(other_rep)) in changes
+    assert ("erp_customer_number", "None", "E-1") in changes
+    assert ("lifecycle_stage", "Prospect", "Customer") in changes
+    assert ("tags", "Retail, VIP", "VIP") in changes
+    assert entries[-1].action == "Created"
+
+
+def test_history_changes_hide_the_version_bump_of_every_write(quiet_organisation: Customer) -> None:
+    # given
+    services.contact_point_add(
+        actor=None, customer_id=quiet_organisation.pk, data={"kind": "email", "value": "a@quiet.example"}
+    )
+    records = list(quiet_organisation.history.order_by("-history_date"))
+
+    # when
+    entries = selectors.customer_history_changes(records=records)
+
+    # then
+    assert entries[0].action == "Changed"
+    assert entries[0].changes == []
+
+
+# --- dashboard ---------------------------------------------------------------------------
+
+
+def test_dashboard_summary_counts_live_customers_and_those_created_this_week(
+    admin_user: Any, quiet_organisation: Customer
+) -> None:
+    # given
+    old = services.customer_create(actor=admin_user, kind="person", last_name="Old")
+    Customer.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=30))
+    survivor = services.customer_create(actor=admin_user, kind="person", last_name="Twin")
+    twin = services.customer_create(actor=admin_user, kind="person", last_name="Twin")
+    services.customer_merge(actor=admin_user, survivor_id=survivor.pk, duplicate_id=twin.pk)
+    services.activity_log(actor=admin_user, customer_id=survivor.pk, kind="call", subject="Rang")
+
+    # when
+    summary = selectors.dashboard_summary(actor=admin_user)
+
+    # then
+    assert summary.live_customers == 3  # quiet, old, survivor; the tombstone is not counted
+    assert summary.created_this_week == 2
+    assert summary.recent_activities[0].subject == "Rang"
+
+
+# --- the list -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rows", [3, 60])
+def test_the_list_page_query_count_does_not_grow_with_rows(
+    rows: int, admin_user: Any, django_assert_max_num_queries: Any
+) -> None:
+    # given
+    for n in range(rows):
+        services.customer_create(
+            actor=admin_user,
+            kind="person",
+            first_name=f"Row{n}",
+            last_name="Listed",
+            tags=["VIP"],
+            contact_points=[
+                {"kind": "email", "value": f"row{n}@list.example"},
+                {"kind": "phone", "value": f"+4420794601{n:02d}"},
+            ],
+        )
+    client = Client()
+    client.force_login(admin_user)
+
+    # when
+    with django_assert_max_num_queries(LIST_BUDGET):
+        response = client.get(reverse("customers:list"), {"ordering": "display_name", "tag": "vip"})
+
+    # then
+    assert response.status_code == 200
+    assert "Row0 Listed" in response.content.decode()

@@ -1,0 +1,77 @@
+// Frontoffice: small enhancements on top of HTMX. Every page works without this file.
+(function () {
+  "use strict";
+
+  // A form that came back with errors: move focus to its summary so that keyboard
+  // and screen-reader users land on what to fix.
+  function focusErrorSummary(root) {
+    var summary = (root || document).querySelector("[data-error-summary]");
+    if (summary) {
+      summary.focus();
+    }
+  }
+
+  // After "Load more", focus the first new timeline entry (the button that had focus is gone).
+  function focusLoadedContent() {
+    var target = document.querySelector("[data-focus-on-load]");
+    if (target) {
+      target.removeAttribute("data-focus-on-load");
+      target.focus();
+    }
+  }
+
+  // The global search: arrow keys move between the input and the result links,
+  // Escape closes the results, a click elsewhere closes them too.
+  function setUpSearch(form) {
+    var input = form.querySelector("input[type=search]");
+    var results = form.querySelector("#global-search-results");
+    if (!input || !results) {
+      return;
+    }
+    function links() {
+      return Array.prototype.slice.call(results.querySelectorAll("a"));
+    }
+    function close() {
+      results.innerHTML = "";
+    }
+    form.addEventListener("keydown", function (event) {
+      var items = links();
+      var index = items.indexOf(document.activeElement);
+      if (event.key === "ArrowDown" && items.length) {
+        event.preventDefault();
+        items[Math.min(index + 1, items.length - 1)].focus();
+      } else if (event.key === "ArrowUp" && index >= 0) {
+        event.preventDefault();
+        if (index === 0) {
+          input.focus();
+        } else {
+          items[index - 1].focus();
+        }
+      } else if (event.key === "Escape" && results.innerHTML.trim()) {
+        event.preventDefault();
+        close();
+        input.focus();
+      }
+    });
+    document.addEventListener("click", function (event) {
+      if (!form.contains(event.target)) {
+        close();
+      }
+    });
+    form.addEventListener("focusout", function (event) {
+      if (event.relatedTarget && !form.contains(event.relatedTarget)) {
+        close();
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    focusErrorSummary(document);
+    var search = document.querySelector("[data-search]");
+    if (search) {
+      setUpSearch(search);
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", focusLoadedContent);
+})();
