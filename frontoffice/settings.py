@@ -8,6 +8,8 @@ message when one is missing.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from pathlib import Path
 
@@ -125,6 +127,7 @@ INSTALLED_APPS = [
     "sales",
     "service",
     "backoffice_sync",
+    "backoffice_sync.simulator",
 ]
 
 MIDDLEWARE = [
@@ -356,6 +359,40 @@ ERP_ADAPTER = env_choice("ERP_ADAPTER", "stub", ("stub", "http"))
 ERP_URL = env.str("ERP_URL", default="http://127.0.0.1:8765")
 if ERP_ADAPTER == "http" and not ERP_URL:
     require("ERP_URL", ERP_URL)
+ERP_TIMEOUT_SECONDS = env_int("ERP_TIMEOUT_SECONDS", 10)
+# Standard Webhooks secret shared with the ERP ("whsec_" + base64); signs the ERP's
+# webhooks to us. The development default is public: production must set its own.
+ERP_WEBHOOK_SECRET = env_secret("ERP_WEBHOOK_SECRET") or (
+    "whsec_ZnJvbnRvZmZpY2UtZGV2ZWxvcG1lbnQtd2ViaG9vay1zZWNyZXQ=" if DEBUG else ""
+)
+if not DEBUG:
+    require("ERP_WEBHOOK_SECRET", ERP_WEBHOOK_SECRET)
+try:
+    if len(base64.b64decode(ERP_WEBHOOK_SECRET.removeprefix("whsec_"), validate=True)) < 24:
+        raise ValueError
+except (binascii.Error, ValueError):
+    raise ImproperlyConfigured(
+        "ERP_WEBHOOK_SECRET must be 'whsec_' followed by at least 24 random bytes in base64 "
+        '(make one with: python -c "import base64, secrets; '
+        "print('whsec_' + base64.b64encode(secrets.token_bytes(32)).decode())\")."
+    ) from None
+# Where the simulator sends its webhooks (the app's /api/v1/erp/webhook/); empty: none.
+ERP_WEBHOOK_URL = env.str("ERP_WEBHOOK_URL", default="")
+# The outbox relay: messages per ERP call, and attempts before a message is dead-lettered.
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 200)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+# The simulator's seed and fault knobs (the admin and tests change them at run time).
+ERP_SIMULATOR_SEED = env_int("ERP_SIMULATOR_SEED", 7)
+ERP_FAULT_LATENCY_MS = env_int("ERP_FAULT_LATENCY_MS", 0)
+ERP_FAULT_ERROR_RATE = env_float("ERP_FAULT_ERROR_RATE", 0.0, low=0.0, high=1.0)
+ERP_FAULT_OUTAGE = env_bool("ERP_FAULT_OUTAGE", False)
+ERP_FAULT_DUPLICATE_RATE = env_float("ERP_FAULT_DUPLICATE_RATE", 0.0, low=0.0, high=1.0)
+ERP_FAULT_REORDER_RATE = env_float("ERP_FAULT_REORDER_RATE", 0.0, low=0.0, high=1.0)
+for _name in ("ERP_TIMEOUT_SECONDS", "OUTBOX_BATCH_SIZE", "OUTBOX_MAX_ATTEMPTS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1.")
+if ERP_FAULT_LATENCY_MS < 0:
+    raise ImproperlyConfigured("ERP_FAULT_LATENCY_MS must not be negative.")
 
 # --- Logging ----------------------------------------------------------------
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))

@@ -6,6 +6,7 @@ environment, as a container would.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -35,13 +36,13 @@ def _env(tmp_path: Path, **variables: str) -> dict[str, str]:
 
 
 def _production(tmp_path: Path, **variables: str) -> dict[str, str]:
-    return _env(
-        tmp_path,
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(60),
-        ALLOWED_HOSTS="crm.example.com",
-        **variables,
-    )
+    production = {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "ALLOWED_HOSTS": "crm.example.com",
+        "ERP_WEBHOOK_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    return _env(tmp_path, **(production | variables))
 
 
 def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -122,6 +123,18 @@ def test_production_refuses_to_start_without_allowed_hosts(tmp_path: Path) -> No
     _assert_refused(done, "ALLOWED_HOSTS must be set")
 
 
+def test_production_refuses_to_start_without_a_webhook_secret(tmp_path: Path) -> None:
+    # given
+    env = _production(tmp_path)
+    del env["ERP_WEBHOOK_SECRET"]
+
+    # when
+    done = _manage(env, "check")
+
+    # then
+    _assert_refused(done, "ERP_WEBHOOK_SECRET must be set")
+
+
 @pytest.mark.parametrize(
     "database_url",
     ["sqlite-file", "postgres://crm:secret@db.internal:5432/frontoffice"],
@@ -176,6 +189,9 @@ def test_the_secret_key_can_come_from_a_file(tmp_path: Path) -> None:
         ("DUPLICATE_NAME_SIMILARITY", "7", "must be between 0.0 and 1.0"),
         ("REDIS_URL", "localhost:6379", "REDIS_URL must look like redis://"),
         ("SECRET_KEY_FILE", "/nonexistent/secret", "SECRET_KEY_FILE='/nonexistent/secret'"),
+        ("ERP_WEBHOOK_SECRET", "hunter2", "ERP_WEBHOOK_SECRET must be 'whsec_' followed by"),
+        ("ERP_FAULT_ERROR_RATE", "2", "ERP_FAULT_ERROR_RATE='2' must be between 0.0 and 1.0"),
+        ("OUTBOX_MAX_ATTEMPTS", "0", "OUTBOX_MAX_ATTEMPTS must be at least 1"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_naming_it(

@@ -1,0 +1,252 @@
+"""The ERP as the front office sees it: one adapter interface, two implementations.
+
+Everything that crosses the boundary is plain data (the dataclasses below, JSON-ready
+dicts), so that the in-process `stub` adapter and the `http` adapter behave the same and
+pass one contract suite (`backoffice_sync/tests/test_adapter_contract.py`).
+
+Outbound: the relay hands the adapter a batch of `OutboundMessage`s; the ERP applies each
+at most once per idempotency key and answers one `DeliveryResult` per message, in order.
+A transient failure of the whole call (outage, timeout, 5xx) raises `ErpUnavailable`:
+nothing in the batch may be assumed delivered, and re-sending it is safe because of the
+keys. A message the ERP will never accept (unknown SKU, a cancel after shipping) comes
+back as `REJECTED` with a reason; retrying it would not help.
+
+Inbound: the ERP publishes `ErpEvent`s, each with a unique id and a version that grows
+per aggregate; they arrive by signed webhook and by `pull_changes(cursor)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from typing import Any, Protocol, runtime_checkable
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+class MessageKind(enum.StrEnum):
+    """What an outbound message asks the ERP to do, and the payload it carries."""
+
+    # {"order_ref", "customer_ref", "currency", "requested_date"|None,
+    #  "lines": [{"line_no", "sku", "quantity", "unit_price"}], "ship_to": {address}|None}
+    ORDER_SUBMIT = "order.submit"
+    # {"order_ref", "reason"}
+    ORDER_CANCEL = "order.cancel"
+    # {"credit_ref", "customer_ref", "invoice_number"|None, "amount", "currency", "reason"}
+    CREDIT_NOTE_ISSUE = "credit_note.issue"
+    # {"customer_ref", "erp_customer_number"|None, "name", "email"|None, "phone"|None,
+    #  "billing_address"|None, "shipping_address"|None}
+    CUSTOMER_UPSERT = "customer.upsert"
+    # {"forecast_ref", "currency", "lines": [{"month": "YYYY-MM", "sku", "quantity", "amount"}]}
+    FORECAST_PUBLISH = "forecast.publish"
+
+
+class DeliveryStatus(enum.StrEnum):
+    ACCEPTED = "accepted"  # applied now
+    DUPLICATE = "duplicate"  # this idempotency key was applied before: nothing done again
+    REJECTED = "rejected"  # will never be applied; `error` says why
+
+
+class EventType(enum.StrEnum):
+    """What the ERP tells us; `data` of each is documented where it is applied."""
+
+    ORDER_CONFIRMED = "order.confirmed"
+    ORDER_REJECTED = "order.rejected"
+    ORDER_PARTIALLY_SHIPPED = "order.partially_shipped"
+    ORDER_SHIPPED = "order.shipped"
+    ORDER_DELIVERED = "order.delivered"
+    ORDER_CANCELLED = "order.cancelled"
+    INVOICE_ISSUED = "invoice.issued"
+    CREDIT_NOTE_ISSUED = "credit_note.issued"
+    PAYMENT_RECEIVED = "payment.received"
+    PAYMENT_OVERDUE = "payment.overdue"
+    STOCK_CHANGED = "stock.changed"
+    PRODUCT_CHANGED = "product.changed"
+    CUSTOMER_CHANGED = "customer.changed"
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    idempotency_key: str
+    kind: MessageKind
+    aggregate: str  # e.g. "order:42": messages of one aggregate are delivered in order
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    idempotency_key: str
+    status: DeliveryStatus
+    error: str = ""
+    data: dict[str, Any] = field(default_factory=dict)  # e.g. {"erp_order_number": ...}
+
+
+@dataclass(frozen=True)
+class ErpEvent:
+    id: str  # unique, stable across redeliveries
+    type: EventType
+    aggregate: str  # "order:<order_ref>", "stock:<sku>:<warehouse>", "invoice:<number>", ...
+    version: int  # grows per aggregate; an older version never overwrites a newer one
+    occurred_at: dt.datetime  # on the ERP's clock, timezone-aware
+    data: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": str(self.type),
+            "aggregate": self.aggregate,
+            "version": self.version,
+            "occurred_at": self.occurred_at.isoformat(),
+            "data": self.data,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> ErpEvent:
+        """Raises KeyError, ValueError or TypeError on a malformed event."""
+        occurred_at = dt.datetime.fromisoformat(raw["occurred_at"])
+        if occurred_at.tzinfo is None:
+            raise ValueError("occurred_at must carry a time zone")
+        version = raw["version"]
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+            raise ValueError("version must be a non-negative integer")
+        if not isinstance(raw["data"], dict):
+            raise TypeError("data must be an object")
+        if not isinstance(raw["id"], str) or not raw["id"] or len(raw["id"]) > 200:
+            raise ValueError("id must be a non-empty string of at most 200 characters")
+        if not isinstance(raw["aggregate"], str) or not raw["aggregate"] or len(raw["aggregate"]) > 200:
+            raise ValueError("aggregate must be a non-empty string of at most 200 characters")
+        return cls(
+            id=raw["id"],
+            type=EventType(raw["type"]),
+            aggregate=raw["aggregate"],
+            version=version,
+            occurred_at=occurred_at,
+            data=raw["data"],
+        )
+
+
+@dataclass(frozen=True)
+class ChangeBatch:
+    events: list[ErpEvent]
+    cursor: str  # pass back to get what follows; unchanged when nothing new
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class IncomingStock:
+    quantity: int
+    expected_on: dt.date
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    sku: str
+    warehouse: str
+    on_hand: int
+    reserved: int
+    incoming: tuple[IncomingStock, ...]
+    version: int
+
+    @property
+    def free(self) -> int:
+        return max(self.on_hand - self.reserved, 0)
+
+
+@dataclass(frozen=True)
+class Product:
+    sku: str
+    name: str
+    unit_price: Decimal
+    currency: str
+    lead_time_days: int
+    active: bool
+    version: int
+
+
+class ErpError(Exception):
+    """Base of what an adapter raises."""
+
+
+class ErpUnavailable(ErpError):
+    """The call failed as a whole and may succeed later (outage, timeout, 5xx)."""
+
+
+class ErpBadRequest(ErpError):
+    """The ERP refused the call itself (not one message in a batch): a bug on our side."""
+
+
+@runtime_checkable
+class ErpAdapter(Protocol):
+    name: str
+
+    def deliver(self, messages: Sequence[OutboundMessage]) -> list[DeliveryResult]:
+        """Apply a batch; one result per message, in the same order."""
+        ...
+
+    def pull_changes(self, *, cursor: str | None, limit: int = 500) -> ChangeBatch: ...
+
+    def stock(self, skus: Sequence[str]) -> list[StockLevel]: ...
+
+    def catalogue(self) -> list[Product]: ...
+
+
+class AdapterBase:
+    """The typed verbs of the interface, each one message through `deliver()`."""
+
+    name = "base"
+
+    def deliver(self, messages: Sequence[OutboundMessage]) -> list[DeliveryResult]:
+        raise NotImplementedError
+
+    def _one(self, key: str, kind: MessageKind, aggregate: str, payload: dict[str, Any]) -> DeliveryResult:
+        (result,) = self.deliver([OutboundMessage(key, kind, aggregate, payload)])
+        return result
+
+    def push_order(self, *, idempotency_key: str, order: dict[str, Any]) -> DeliveryResult:
+        return self._one(idempotency_key, MessageKind.ORDER_SUBMIT, f"order:{order['order_ref']}", order)
+
+    def cancel_order(self, *, idempotency_key: str, order_ref: str, reason: str = "") -> DeliveryResult:
+        return self._one(
+            idempotency_key,
+            MessageKind.ORDER_CANCEL,
+            f"order:{order_ref}",
+            {"order_ref": order_ref, "reason": reason},
+        )
+
+    def issue_credit_note(self, *, idempotency_key: str, credit: dict[str, Any]) -> DeliveryResult:
+        return self._one(
+            idempotency_key, MessageKind.CREDIT_NOTE_ISSUE, f"credit:{credit['credit_ref']}", credit
+        )
+
+    def upsert_customer(self, *, idempotency_key: str, customer: dict[str, Any]) -> DeliveryResult:
+        return self._one(
+            idempotency_key,
+            MessageKind.CUSTOMER_UPSERT,
+            f"customer:{customer['customer_ref']}",
+            customer,
+        )
+
+    def publish_forecast(self, *, idempotency_key: str, forecast: dict[str, Any]) -> DeliveryResult:
+        return self._one(
+            idempotency_key,
+            MessageKind.FORECAST_PUBLISH,
+            f"forecast:{forecast['forecast_ref']}",
+            forecast,
+        )
+
+
+ADAPTERS = {
+    "stub": "backoffice_sync.adapters.stub.StubAdapter",
+    "http": "backoffice_sync.adapters.http.HttpAdapter",
+}
+
+
+@cache
+def get_adapter() -> ErpAdapter:
+    """The adapter `ERP_ADAPTER` names, one per process (tests clear the cache)."""
+    return import_string(ADAPTERS[settings.ERP_ADAPTER])()

@@ -1,3 +1,0 @@
-"""Backoffice sync models: filled in by the Backoffice sync issue."""
-
-from __future__ import annotations

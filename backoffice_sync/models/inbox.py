@@ -1,0 +1,5 @@
+"""Back-office sync: inbox tables."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
