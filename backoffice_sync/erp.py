@@ -168,6 +168,15 @@ class Product:
     version: int
 
 
+@dataclass(frozen=True)
+class DailyTotals:
+    """What the ERP counts for one day (its clock), for reconciliation."""
+
+    day: dt.date
+    orders: int  # orders received that day
+    invoiced: dict[str, Decimal]  # sum of invoices issued that day, per currency
+
+
 class ErpError(Exception):
     """Base of what an adapter raises."""
 
@@ -193,6 +202,10 @@ class ErpAdapter(Protocol):
     def stock(self, skus: Sequence[str]) -> list[StockLevel]: ...
 
     def catalogue(self) -> list[Product]: ...
+
+    def daily_totals(self, *, since: dt.date, until: dt.date) -> list[DailyTotals]:
+        """Days from `since` to `until` inclusive that had orders or invoices."""
+        ...
 
 
 class AdapterBase:

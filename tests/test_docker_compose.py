@@ -7,10 +7,6 @@ import importlib
 import json
 import re
 import shlex
-import threading
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -155,28 +151,3 @@ def test_the_dockerfile_exists_installs_the_lock_file_and_runs_a_project_command
     cmd = re.search(r"^CMD (\[.*\])$", text, re.MULTILINE)
     assert cmd is not None
     check_command(json.loads(cmd.group(1)))
-
-
-@pytest.fixture
-def erp_placeholder() -> Iterator[str]:
-    from backoffice_sync.management.commands.run_erp_simulator import make_server
-
-    server = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_the_erp_placeholder_answers_its_health_check_in_json(erp_placeholder: str) -> None:
-    # when
-    with urllib.request.urlopen(f"{erp_placeholder}/healthz", timeout=5) as response:  # noqa: S310
-        body = json.load(response)
-
-    # then
-    assert body["status"] == "ok"
-    with pytest.raises(urllib.error.HTTPError) as missing:
-        urllib.request.urlopen(f"{erp_placeholder}/orders", timeout=5)  # noqa: S310
-    assert missing.value.code == 404
-    assert "back-office sync" in json.load(missing.value)["detail"]

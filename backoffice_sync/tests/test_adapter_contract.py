@@ -1,0 +1,541 @@
+"""The contract every ERP adapter keeps, run against both: `stub` (the simulator in this
+process) and `http` (the same simulator served by `manage.py run_erp_simulator` in a
+subprocess, on this test process's database).
+
+The simulator's controls (`reset`, `tick`, `set_faults`) are methods of both adapters,
+outside the ErpAdapter protocol, so that one test body drives either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+
+from backoffice_sync.adapters.http import HttpAdapter
+from backoffice_sync.adapters.stub import StubAdapter
+from backoffice_sync.erp import (
+    AdapterBase,
+    DeliveryStatus,
+    ErpAdapter,
+    ErpBadRequest,
+    ErpEvent,
+    ErpUnavailable,
+    EventType,
+    MessageKind,
+    OutboundMessage,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SEED = 7
+START = dt.datetime(2025, 3, 3, tzinfo=dt.UTC)
+BOUND_SECONDS = 30
+BASE_DIR = Path(settings.BASE_DIR)
+
+Adapter = StubAdapter | HttpAdapter
+
+
+def _test_database_url() -> str:
+    """The database this test process really uses (the test database, not the dev one)."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    credentials = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = db["HOST"] or "127.0.0.1"
+    return f"postgres://{credentials}@{host}:{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def erp_server(django_db_setup: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`manage.py run_erp_simulator` on a free port, against the test database; its base URL."""
+    port = _free_port()
+    tmp = tmp_path_factory.mktemp("erp")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("ERP_", "CELERY_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="frontoffice.settings",
+        DEBUG="1",
+        DATABASE_URL=_test_database_url(),
+        VAR_DIR=str(tmp / "var"),
+        ERP_SIMULATOR_SEED=str(SEED),
+        PYTHONUNBUFFERED="1",
+    )
+    log_path = tmp / "erp.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
+            [sys.executable, str(BASE_DIR / "manage.py"), "run_erp_simulator", "--port", str(port)],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + BOUND_SECONDS
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the simulator exited ({process.returncode}):\n{log_path.read_text()}")
+            try:
+                if requests.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"the simulator did not answer /healthz within {BOUND_SECONDS} s:\n{log_path.read_text()}"
+                )
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(params=["stub", "http"])
+def adapter(request: pytest.FixtureRequest) -> Adapter:
+    """A fresh simulator (seed 7, clock at START, no faults) behind the adapter under test."""
+    erp: Adapter = (
+        StubAdapter()
+        if request.param == "stub"
+        else HttpAdapter(base_url=request.getfixturevalue("erp_server"))
+    )
+    erp.reset(seed=SEED, start=START)
+    return erp
+
+
+def order(ref: str, *lines: tuple[str, int], customer_ref: str = "CUST-1") -> dict[str, Any]:
+    return {
+        "order_ref": ref,
+        "customer_ref": customer_ref,
+        "currency": "EUR",
+        "requested_date": None,
+        "lines": [
+            {"line_no": no, "sku": sku, "quantity": quantity, "unit_price": "10.00"}
+            for no, (sku, quantity) in enumerate(lines, start=1)
+        ],
+        "ship_to": None,
+    }
+
+
+def submit(key: str, payload: dict[str, Any]) -> OutboundMessage:
+    return OutboundMessage(key, MessageKind.ORDER_SUBMIT, f"order:{payload['order_ref']}", payload)
+
+
+def all_changes(erp: Adapter, cursor: str | None = None) -> tuple[list[ErpEvent], str]:
+    events: list[ErpEvent] = []
+    while True:
+        batch = erp.pull_changes(cursor=cursor, limit=200)
+        events.extend(batch.events)
+        cursor = batch.cursor
+        if not batch.has_more:
+            return events, cursor
+
+
+def of_aggregate(events: list[ErpEvent], aggregate: str) -> list[ErpEvent]:
+    return [event for event in events if event.aggregate == aggregate]
+
+
+def test_both_adapters_implement_the_protocol(adapter: Adapter) -> None:
+    # then
+    assert isinstance(adapter, ErpAdapter)
+    assert isinstance(adapter, AdapterBase)
+    assert adapter.name in ("stub", "http")
+
+
+def test_a_submitted_order_is_accepted_then_confirmed_after_a_tick(adapter: Adapter) -> None:
+    # given
+    _, cursor = all_changes(adapter)
+
+    # when
+    result = adapter.push_order(idempotency_key="k-1", order=order("ORD-1", ("FO-1001", 2)))
+    before_tick, cursor = all_changes(adapter, cursor)
+    adapter.tick(24)
+    after_tick, _ = all_changes(adapter, cursor)
+
+    # then
+    assert result.status == DeliveryStatus.ACCEPTED
+    assert result.data["erp_order_number"].startswith("SO-")
+    assert not of_aggregate(before_tick, "order:ORD-1")
+    (confirmed,) = of_aggregate(after_tick, "order:ORD-1")
+    assert confirmed.type == EventType.ORDER_CONFIRMED
+    assert confirmed.data["order_ref"] == "ORD-1"
+    assert confirmed.data["erp_order_number"] == result.data["erp_order_number"]
+    assert confirmed.data["customer_ref"] == "CUST-1"
+    assert confirmed.data["status"] == "confirmed"
+    assert [(line["sku"], line["quantity"], line["shipped"]) for line in confirmed.data["lines"]] == [
+        ("FO-1001", 2, 0)
+    ]
+    assert confirmed.occurred_at == START + dt.timedelta(days=1)
+
+
+def test_the_same_key_twice_is_a_duplicate_and_applied_once(adapter: Adapter) -> None:
+    # given
+    message = submit("k-dup", order("ORD-DUP", ("FO-1001", 2)))
+    first = adapter.deliver([message])
+
+    # when
+    again = adapter.deliver([message])
+    adapter.tick(24)
+
+    # then
+    assert [r.status for r in first] == [DeliveryStatus.ACCEPTED]
+    assert [r.status for r in again] == [DeliveryStatus.DUPLICATE]
+    assert again[0].data == first[0].data
+    events, _ = all_changes(adapter)
+    assert [e.type for e in of_aggregate(events, "order:ORD-DUP")] == [EventType.ORDER_CONFIRMED]
+    reserved = sum(level.reserved for level in adapter.stock(["FO-1001"]))
+    assert reserved == 2
+
+
+def test_batch_results_come_one_per_message_in_order(adapter: Adapter) -> None:
+    # given
+    adapter.deliver([submit("k-a", order("ORD-A", ("FO-1001", 1)))])
+    batch = [
+        submit("k-b", order("ORD-B", ("FO-1002", 1))),
+        submit("k-a", order("ORD-A", ("FO-1001", 1))),
+        submit("k-c", order("ORD-C", ("NO-SUCH-SKU", 1))),
+        submit("k-d", order("ORD-D", ("FO-1003", 1))),
+    ]
+
+    # when
+    results = adapter.deliver(batch)
+
+    # then
+    assert [(r.idempotency_key, r.status) for r in results] == [
+        ("k-b", DeliveryStatus.ACCEPTED),
+        ("k-a", DeliveryStatus.DUPLICATE),
+        ("k-c", DeliveryStatus.REJECTED),
+        ("k-d", DeliveryStatus.ACCEPTED),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload", "reason"),
+    [
+        (MessageKind.ORDER_SUBMIT, order("ORD-X", ("NO-SUCH-SKU", 1)), "unknown SKU NO-SUCH-SKU"),
+        (MessageKind.ORDER_SUBMIT, order("ORD-X", ("FO-1004", 1)), "discontinued"),
+        (MessageKind.ORDER_SUBMIT, order("ORD-X", ("FO-1001", 0)), "quantity must be positive"),
+        (MessageKind.ORDER_SUBMIT, order("ORD-X", ("FO-1001", -3)), "quantity must be positive"),
+        (MessageKind.ORDER_SUBMIT, {**order("ORD-X", ("FO-1001", 1)), "lines": "FO-1001"}, "lines must be"),
+        (MessageKind.ORDER_SUBMIT, {"order_ref": "ORD-X"}, "customer_ref"),
+        (MessageKind.ORDER_CANCEL, {"order_ref": "NEVER-SENT", "reason": ""}, "never submitted"),
+        (MessageKind.CUSTOMER_UPSERT, {"customer_ref": "C-9", "name": 42}, "name"),
+        ("invoice.delete", {}, "unknown message kind"),
+    ],
+)
+def test_it_rejects_a_message_it_can_never_apply_with_a_reason(
+    adapter: Adapter, kind: str, payload: dict[str, Any], reason: str
+) -> None:
+    # when
+    (result,) = adapter.deliver([OutboundMessage("k-bad", kind, "x:1", payload)])  # type: ignore[arg-type]
+    (again,) = adapter.deliver([OutboundMessage("k-bad", kind, "x:1", payload)])  # type: ignore[arg-type]
+
+    # then
+    assert result.status == DeliveryStatus.REJECTED
+    assert reason in result.error
+    assert (again.status, again.error) == (DeliveryStatus.REJECTED, result.error)
+    adapter.tick(24)
+    events, _ = all_changes(adapter)
+    assert not of_aggregate(events, "order:ORD-X")
+
+
+def test_a_cancel_after_shipping_is_rejected(adapter: Adapter) -> None:
+    # given an order of FO-1009 (lead time 3 days), shipped
+    adapter.push_order(idempotency_key="k-ship", order=order("ORD-SHIP", ("FO-1009", 1)))
+    adapter.tick(24 * 5)
+    events, _ = all_changes(adapter)
+    assert EventType.ORDER_SHIPPED in [e.type for e in of_aggregate(events, "order:ORD-SHIP")]
+
+    # when
+    result = adapter.cancel_order(idempotency_key="k-cancel", order_ref="ORD-SHIP", reason="too late")
+
+    # then
+    assert result.status == DeliveryStatus.REJECTED
+    assert "already shipped" in result.error
+
+
+def test_a_cancel_before_shipping_cancels_and_frees_the_stock(adapter: Adapter) -> None:
+    # given
+    adapter.push_order(idempotency_key="k-o", order=order("ORD-C1", ("FO-1005", 3)))
+    adapter.tick(24)
+    assert sum(level.reserved for level in adapter.stock(["FO-1005"])) == 3
+
+    # when
+    result = adapter.cancel_order(idempotency_key="k-c", order_ref="ORD-C1", reason="changed mind")
+
+    # then
+    assert result.status == DeliveryStatus.ACCEPTED
+    assert sum(level.reserved for level in adapter.stock(["FO-1005"])) == 0
+    events, _ = all_changes(adapter)
+    cancelled = of_aggregate(events, "order:ORD-C1")[-1]
+    assert (cancelled.type, cancelled.data["status"], cancelled.data["reason"]) == (
+        EventType.ORDER_CANCELLED,
+        "cancelled",
+        "changed mind",
+    )
+
+
+def test_during_an_outage_every_call_fails_and_nothing_is_applied(adapter: Adapter) -> None:
+    # given
+    _, cursor = all_changes(adapter)
+    adapter.set_faults(outage=True)
+
+    # when / then
+    with pytest.raises(ErpUnavailable):
+        adapter.push_order(idempotency_key="k-out", order=order("ORD-OUT", ("FO-1001", 1)))
+    with pytest.raises(ErpUnavailable):
+        adapter.pull_changes(cursor=cursor)
+    with pytest.raises(ErpUnavailable):
+        adapter.stock(["FO-1001"])
+    with pytest.raises(ErpUnavailable):
+        adapter.catalogue()
+
+    # then, once it is back, the message was never applied
+    adapter.set_faults(outage=False)
+    assert adapter.pull_changes(cursor=cursor).events == []
+    retry = adapter.push_order(idempotency_key="k-out", order=order("ORD-OUT", ("FO-1001", 1)))
+    assert retry.status == DeliveryStatus.ACCEPTED
+
+
+def test_an_answer_lost_after_applying_makes_the_retry_a_duplicate(adapter: Adapter) -> None:
+    # given every call fails, about half of them after applying the batch
+    adapter.set_faults(error_rate=1.0)
+    message = submit("k-lost", order("ORD-LOST", ("FO-1001", 1)))
+    for _ in range(8):
+        with pytest.raises(ErpUnavailable):
+            adapter.deliver([message])
+
+    # when the ERP recovers and the relay retries
+    adapter.set_faults(error_rate=0.0)
+    (result,) = adapter.deliver([message])
+    adapter.tick(24)
+
+    # then it was applied exactly once
+    assert result.status == DeliveryStatus.DUPLICATE
+    events, _ = all_changes(adapter)
+    assert [e.type for e in of_aggregate(events, "order:ORD-LOST")] == [EventType.ORDER_CONFIRMED]
+
+
+def test_pull_changes_pages_with_a_cursor_that_stays_put_when_nothing_is_new(adapter: Adapter) -> None:
+    # given a fresh ERP has published its catalogue and stock: 40 products, 40 x 3 stock rows
+    pages = []
+    cursor = None
+
+    # when
+    while True:
+        batch = adapter.pull_changes(cursor=cursor, limit=70)
+        pages.append(batch)
+        cursor = batch.cursor
+        if not batch.has_more:
+            break
+    idle = adapter.pull_changes(cursor=cursor, limit=70)
+
+    # then
+    assert [len(page.events) for page in pages] == [70, 70, 20]
+    assert [page.has_more for page in pages] == [True, True, False]
+    events = [event for page in pages for event in page.events]
+    assert len({event.id for event in events}) == 160
+    assert {e.type for e in events} == {EventType.PRODUCT_CHANGED, EventType.STOCK_CHANGED}
+    assert (idle.events, idle.cursor, idle.has_more) == ([], cursor, False)
+
+
+def test_a_malformed_cursor_is_a_bad_request(adapter: Adapter) -> None:
+    # when / then
+    with pytest.raises(ErpBadRequest):
+        adapter.pull_changes(cursor="not-a-cursor")
+
+
+def test_stock_answers_every_warehouse_of_the_known_skus(adapter: Adapter) -> None:
+    # when
+    levels = adapter.stock(["FO-1002", "NO-SUCH-SKU", "FO-1001"])
+
+    # then
+    assert [(level.sku, level.warehouse) for level in levels] == [
+        (sku, warehouse) for sku in ("FO-1001", "FO-1002") for warehouse in ("AMS", "LYS", "MUC")
+    ]
+    assert all(level.on_hand >= level.reserved >= 0 and level.version >= 1 for level in levels)
+    assert all(incoming.expected_on > START.date() for level in levels for incoming in level.incoming)
+
+
+def test_the_catalogue_lists_every_product_with_its_terms(adapter: Adapter) -> None:
+    # when
+    products = adapter.catalogue()
+
+    # then
+    assert len(products) == 40
+    by_sku = {product.sku: product for product in products}
+    chair = by_sku["FO-1002"]
+    assert (chair.name, str(chair.unit_price), chair.currency, chair.lead_time_days, chair.active) == (
+        "Ergonomic desk chair M",
+        "289.00",
+        "EUR",
+        5,
+        True,
+    )
+    assert not by_sku["FO-1004"].active
+
+
+def _scenario(erp: Adapter) -> list[dict[str, Any]]:
+    erp.reset(seed=SEED, start=START)
+    erp.upsert_customer(
+        idempotency_key="c-1",
+        customer={
+            "customer_ref": "CUST-1",
+            "erp_customer_number": None,
+            "name": "Acme",
+            "email": None,
+            "phone": None,
+        },
+    )
+    erp.deliver(
+        [
+            submit("o-1", order("ORD-1", ("FO-1001", 5), ("FO-1010", 40))),
+            submit("o-2", order("ORD-2", ("FO-1021", 300))),
+        ]
+    )
+    erp.tick(24 * 10)
+    erp.cancel_order(idempotency_key="x-2", order_ref="ORD-2")
+    erp.tick(24 * 120)
+    events, _ = all_changes(erp)
+    return [event.as_json() for event in events]
+
+
+def test_daily_totals_count_the_orders_and_invoices_the_change_log_reported(adapter: Adapter) -> None:
+    # given: a few orders that get confirmed, shipped and invoiced over three weeks
+    adapter.deliver(
+        [submit(f"dt-{n}", order(f"DT-{n}", ("FO-1001", 1 + n % 3), ("FO-1002", 1))) for n in range(6)]
+    )
+    for _ in range(21):
+        adapter.tick(24)
+    events, _ = all_changes(adapter)
+    first_report: dict[str, dt.date] = {}
+    invoiced: dict[dt.date, dict[str, Decimal]] = {}
+    for event in sorted(events, key=lambda e: e.occurred_at):
+        day = event.occurred_at.astimezone(dt.UTC).date()
+        if event.type in (EventType.ORDER_CONFIRMED, EventType.ORDER_REJECTED):
+            first_report.setdefault(event.aggregate, day)
+        elif event.type == EventType.INVOICE_ISSUED:
+            per_day = invoiced.setdefault(day, {})
+            currency = event.data["currency"]
+            per_day[currency] = per_day.get(currency, Decimal(0)) + Decimal(event.data["amount"])
+    assert first_report, "the scenario should confirm orders"
+    assert invoiced, "the scenario should invoice orders"
+    orders: dict[dt.date, int] = {}
+    for day in first_report.values():
+        orders[day] = orders.get(day, 0) + 1
+
+    # when
+    totals = adapter.daily_totals(since=START.date(), until=adapter.clock().date())
+
+    # then
+    assert {t.day: (t.orders, t.invoiced) for t in totals} == {
+        day: (orders.get(day, 0), invoiced.get(day, {})) for day in set(orders) | set(invoiced)
+    }
+
+
+def test_the_same_seed_and_inputs_give_the_same_event_stream(adapter: Adapter) -> None:
+    # when
+    first = _scenario(adapter)
+    second = _scenario(adapter)
+
+    # then
+    assert first == second
+    assert {EventType.ORDER_SHIPPED, EventType.INVOICE_ISSUED, EventType.PAYMENT_RECEIVED} <= {
+        EventType(event["type"]) for event in first
+    }
+
+
+def test_a_different_seed_gives_different_stock(adapter: Adapter) -> None:
+    # given
+    skus = [f"FO-{n}" for n in range(1001, 1041)]
+    adapter.reset(seed=1, start=START)
+    one = adapter.stock(skus)
+
+    # when
+    adapter.reset(seed=2, start=START)
+    two = adapter.stock(skus)
+
+    # then
+    assert [level.on_hand for level in one] != [level.on_hand for level in two]
+
+
+# --- The HTTP edge only -------------------------------------------------------------
+
+
+def test_the_http_api_answers_malformed_json_with_a_json_400(erp_server: str) -> None:
+    # when
+    response = requests.post(f"{erp_server}/v1/messages", data=b"{not json", timeout=5)
+
+    # then
+    assert response.status_code == 400
+    assert "not JSON" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("post", "/v1/messages", {"messages": "nope"}, 400),
+        ("post", "/v1/messages", {"messages": [{"kind": "order.submit"}]}, 400),
+        ("post", "/v1/tick", {"hours": -1}, 400),
+        ("put", "/v1/faults", {"error_rate": 7}, 400),
+        ("put", "/v1/faults", {"no_such_knob": True}, 400),
+        ("get", "/v1/nowhere", None, 404),
+        ("delete", "/v1/faults", None, 405),
+    ],
+)
+def test_the_http_api_answers_bad_requests_with_json_errors(
+    erp_server: str, method: str, path: str, body: Any, status: int
+) -> None:
+    # when
+    response = requests.request(method, f"{erp_server}{path}", json=body, timeout=5)
+
+    # then
+    assert response.status_code == status
+    assert response.json()["detail"]
+
+
+def test_the_http_adapter_reports_an_unreachable_erp_as_unavailable() -> None:
+    # given nothing listens on the port
+    erp = HttpAdapter(base_url=f"http://127.0.0.1:{_free_port()}", timeout=2)
+
+    # when / then
+    with pytest.raises(ErpUnavailable):
+        erp.catalogue()
+
+
+def test_the_http_adapter_reports_a_timeout_as_unavailable(erp_server: str) -> None:
+    # given an ERP slower than the adapter's patience
+    control = HttpAdapter(base_url=erp_server)
+    control.reset(seed=SEED, start=START)
+    control.set_faults(latency_ms=1500)
+    impatient = HttpAdapter(base_url=erp_server, timeout=0.3)
+
+    # when / then
+    with pytest.raises(ErpUnavailable):
+        impatient.stock(["FO-1001"])
+    control.set_faults(latency_ms=0)

@@ -1,0 +1,660 @@
+"""The ERP simulator's engine over time (shipping, invoicing, payments, restocking), its
+fault knobs, its webhooks and its admin. The adapter contract is in
+test_adapter_contract.py; these go through the engine (the stub adapter's path)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from backoffice_sync.adapters.stub import StubAdapter
+from backoffice_sync.erp import (
+    DeliveryStatus,
+    ErpEvent,
+    ErpUnavailable,
+    EventType,
+    MessageKind,
+    OutboundMessage,
+)
+from backoffice_sync.simulator import engine, faults
+from backoffice_sync.simulator.models import SimFaults, SimOrder, SimProduct
+from backoffice_sync.simulator.webhooks import WebhookSender, signed_request
+
+pytestmark = pytest.mark.django_db
+
+START = dt.datetime(2025, 3, 3, tzinfo=dt.UTC)
+SECRET = "whsec_" + "dGVzdC1zZWNyZXQtZm9yLXRoZS1lcnAtc2ltdWxhdG9yIQ=="
+
+
+@pytest.fixture
+def erp() -> StubAdapter:
+    adapter = StubAdapter()
+    adapter.reset(seed=7, start=START)
+    return adapter
+
+
+def order(
+    ref: str, *lines: tuple[str, int], customer_ref: str = "CUST-1", price: str = "10.00"
+) -> dict[str, Any]:
+    return {
+        "order_ref": ref,
+        "customer_ref": customer_ref,
+        "currency": "EUR",
+        "requested_date": None,
+        "lines": [
+            {"line_no": no, "sku": sku, "quantity": quantity, "unit_price": price}
+            for no, (sku, quantity) in enumerate(lines, start=1)
+        ],
+        "ship_to": None,
+    }
+
+
+def stocked(sku: str, quantity: int) -> None:
+    """Exactly `quantity` of this SKU, all in AMS, nothing on its way."""
+    for warehouse in ("AMS", "LYS", "MUC"):
+        engine.stock_set(sku=sku, warehouse=warehouse, on_hand=quantity if warehouse == "AMS" else 0)
+
+
+def changes(erp: StubAdapter, **match: Any) -> list[ErpEvent]:
+    """Every event so far, filtered by type and/or aggregate."""
+    events: list[ErpEvent] = []
+    cursor = None
+    while True:
+        batch = erp.pull_changes(cursor=cursor, limit=1000)
+        events.extend(batch.events)
+        cursor = batch.cursor
+        if not batch.has_more:
+            break
+    return [e for e in events if all(getattr(e, name) == value for name, value in match.items())]
+
+
+# --- Orders over time -------------------------------------------------------------
+
+
+def test_an_order_ships_after_its_lead_time_and_is_invoiced_on_shipment(erp: StubAdapter) -> None:
+    # given FO-1001 (lead time 5 days) in stock and a customer on 30-day terms
+    stocked("FO-1001", 50)
+    engine.customer_update(customer_ref="CUST-1", payment_terms_days=30, pays_late=False)
+    erp.push_order(idempotency_key="k", order=order("ORD-1", ("FO-1001", 3), price="12.50"))
+
+    # when
+    erp.tick(24)  # confirmed at START + 1 day
+    erp.tick(24 * 4)
+    shipped_early = changes(erp, type=EventType.ORDER_SHIPPED)
+    erp.tick(24)
+
+    # then
+    assert shipped_early == []
+    (shipped,) = changes(erp, type=EventType.ORDER_SHIPPED)
+    assert shipped.occurred_at == START + dt.timedelta(days=6)
+    assert shipped.data["shipment_number"].startswith("SH-")
+    assert shipped.data["carrier"] in engine.CARRIERS
+    assert shipped.data["tracking_number"].startswith(shipped.data["carrier"])
+    assert shipped.data["shipped_lines"] == [{"line_no": 1, "sku": "FO-1001", "quantity": 3}]
+    assert shipped.data["lines"][0]["shipped"] == 3
+    (invoice,) = changes(erp, type=EventType.INVOICE_ISSUED)
+    assert invoice.data == {
+        "number": invoice.aggregate.removeprefix("invoice:"),
+        "order_ref": "ORD-1",
+        "erp_order_number": shipped.data["erp_order_number"],
+        "shipment_number": shipped.data["shipment_number"],
+        "customer_ref": "CUST-1",
+        "amount": "37.50",
+        "currency": "EUR",
+        "issued_on": "2025-03-09",
+        "due_on": "2025-04-08",
+    }
+    (ams,) = [level for level in erp.stock(["FO-1001"]) if level.warehouse == "AMS"]
+    assert (ams.on_hand, ams.reserved) == (47, 0)
+
+
+def test_an_order_short_of_stock_ships_in_part_then_in_full_after_restocking(erp: StubAdapter) -> None:
+    # given only 4 of the 10 ordered units anywhere
+    stocked("FO-1001", 4)
+    erp.push_order(idempotency_key="k", order=order("ORD-P", ("FO-1001", 10)))
+
+    # when
+    erp.tick(24 * 20)
+
+    # then
+    shipments = changes(erp, aggregate="order:ORD-P", type=EventType.ORDER_PARTIALLY_SHIPPED) + changes(
+        erp, aggregate="order:ORD-P", type=EventType.ORDER_SHIPPED
+    )
+    assert [(e.type, e.data["shipped_lines"][0]["quantity"]) for e in shipments] == [
+        (EventType.ORDER_PARTIALLY_SHIPPED, 4),
+        (EventType.ORDER_SHIPPED, 6),
+    ]
+    assert shipments[0].data["status"] == "partially_shipped"
+    invoices = changes(erp, type=EventType.INVOICE_ISSUED)
+    assert [i.data["amount"] for i in invoices] == ["40.00", "60.00"]
+
+
+def test_low_stock_is_replenished_after_the_lead_time_and_a_supplier_delay(erp: StubAdapter) -> None:
+    # given nothing left of FO-1009 (lead time 3 days) in AMS
+    stocked("FO-1009", 0)
+
+    # when
+    erp.tick(24)
+    scheduled = {level.warehouse: level for level in erp.stock(["FO-1009"])}
+    (incoming,) = scheduled["AMS"].incoming
+    erp.tick(24 * (incoming.expected_on - erp.clock().date()).days - 1)
+    not_yet = {level.warehouse: level for level in erp.stock(["FO-1009"])}
+    erp.tick(1)
+    arrived = {level.warehouse: level for level in erp.stock(["FO-1009"])}
+
+    # then
+    ordered_on = (START + dt.timedelta(days=1)).date()
+    assert (
+        ordered_on + dt.timedelta(days=3 + 2) <= incoming.expected_on <= ordered_on + dt.timedelta(days=3 + 7)
+    )
+    assert incoming.quantity >= 10
+    assert not_yet["AMS"].on_hand == 0
+    assert arrived["AMS"].on_hand == incoming.quantity
+    assert arrived["AMS"].incoming == ()
+    last = changes(erp, aggregate="stock:FO-1009:AMS")[-1]
+    assert last.data == {
+        "sku": "FO-1009",
+        "warehouse": "AMS",
+        "on_hand": incoming.quantity,
+        "reserved": 0,
+        "incoming": [],
+    }
+
+
+def test_a_prompt_payer_pays_by_the_due_date_and_is_never_overdue(erp: StubAdapter) -> None:
+    # given
+    stocked("FO-1009", 20)
+    engine.customer_update(customer_ref="CUST-1", payment_terms_days=14, pays_late=False)
+    erp.push_order(idempotency_key="k", order=order("ORD-1", ("FO-1009", 2)))
+
+    # when
+    erp.tick(24 * 30)
+
+    # then
+    (invoice,) = changes(erp, type=EventType.INVOICE_ISSUED)
+    (payment,) = changes(erp, type=EventType.PAYMENT_RECEIVED)
+    assert payment.aggregate == invoice.aggregate
+    assert payment.version == invoice.version + 1
+    assert payment.data["invoice_number"] == invoice.data["number"]
+    assert (payment.data["customer_ref"], payment.data["amount"], payment.data["currency"]) == (
+        "CUST-1",
+        "20.00",
+        "EUR",
+    )
+    assert invoice.data["issued_on"] < payment.data["received_on"] <= invoice.data["due_on"]
+    assert payment.data["payment_ref"].startswith("PAY-")
+    assert changes(erp, type=EventType.PAYMENT_OVERDUE) == []
+
+
+def test_a_late_payer_is_flagged_overdue_once_then_pays(erp: StubAdapter) -> None:
+    # given
+    stocked("FO-1009", 20)
+    engine.customer_update(customer_ref="CUST-1", payment_terms_days=14, pays_late=True)
+    erp.push_order(idempotency_key="k", order=order("ORD-1", ("FO-1009", 2)))
+
+    # when
+    erp.tick(24 * 60)
+
+    # then
+    (invoice,) = changes(erp, type=EventType.INVOICE_ISSUED)
+    events = changes(erp, aggregate=invoice.aggregate)
+    assert [e.type for e in events] == [
+        EventType.INVOICE_ISSUED,
+        EventType.PAYMENT_OVERDUE,
+        EventType.PAYMENT_RECEIVED,
+    ]
+    overdue = events[1]
+    assert overdue.data["invoice_number"] == invoice.data["number"]
+    assert (overdue.data["customer_ref"], overdue.data["amount_due"]) == ("CUST-1", "20.00")
+    assert overdue.occurred_at.date() == dt.date.fromisoformat(invoice.data["due_on"]) + dt.timedelta(days=1)
+    assert events[2].data["received_on"] > invoice.data["due_on"]
+
+
+def test_an_order_is_delivered_two_days_after_its_last_shipment(erp: StubAdapter) -> None:
+    # given
+    stocked("FO-1009", 20)
+    erp.push_order(idempotency_key="k", order=order("ORD-1", ("FO-1009", 2)))
+
+    # when
+    erp.tick(24 * 10)
+
+    # then
+    types = [e.type for e in changes(erp, aggregate="order:ORD-1")]
+    assert types == [EventType.ORDER_CONFIRMED, EventType.ORDER_SHIPPED, EventType.ORDER_DELIVERED]
+    versions = [e.version for e in changes(erp, aggregate="order:ORD-1")]
+    assert versions == sorted(versions)
+    assert len(set(versions)) == 3
+
+
+def test_an_order_for_a_product_discontinued_before_confirmation_is_rejected(erp: StubAdapter) -> None:
+    # given
+    erp.push_order(idempotency_key="k", order=order("ORD-1", ("FO-1001", 1)))
+    engine.product_update(sku="FO-1001", active=False)
+
+    # when
+    erp.tick(24)
+
+    # then
+    (rejected,) = changes(erp, aggregate="order:ORD-1")
+    assert (rejected.type, rejected.data["status"]) == (EventType.ORDER_REJECTED, "rejected")
+    assert "FO-1001" in rejected.data["reason"]
+    (product,) = changes(erp, aggregate="product:FO-1001", version=2)
+    assert product.data["active"] is False
+
+
+def test_an_order_for_an_unknown_customer_creates_a_minimal_erp_customer(erp: StubAdapter) -> None:
+    # when
+    erp.push_order(idempotency_key="k", order=order("ORD-1", ("FO-1001", 1), customer_ref="NEW-9"))
+
+    # then
+    (created,) = changes(erp, aggregate="customer:NEW-9")
+    assert created.data["erp_customer_number"].startswith("C-")
+    assert created.data["name"] == ""
+
+
+def test_a_second_submit_of_the_same_order_ref_is_rejected(erp: StubAdapter) -> None:
+    # given
+    erp.push_order(idempotency_key="k-1", order=order("ORD-1", ("FO-1001", 1)))
+
+    # when
+    result = erp.push_order(idempotency_key="k-2", order=order("ORD-1", ("FO-1001", 1)))
+
+    # then
+    assert result.status == DeliveryStatus.REJECTED
+    assert "already submitted" in result.error
+    assert SimOrder.objects.count() == 1
+
+
+# --- Customers, credit notes, forecasts --------------------------------------------
+
+
+def test_a_customer_upsert_publishes_the_customer_once_per_change(erp: StubAdapter) -> None:
+    # given
+    customer = {"customer_ref": "CUST-7", "erp_customer_number": None, "name": "Acme", "email": "a@acme.test"}
+
+    # when
+    first = erp.upsert_customer(idempotency_key="u-1", customer=customer)
+    same = erp.upsert_customer(idempotency_key="u-2", customer=customer)
+    renamed = erp.upsert_customer(
+        idempotency_key="u-3",
+        customer={**customer, "name": "Acme Ltd", "erp_customer_number": first.data["erp_customer_number"]},
+    )
+
+    # then
+    assert first.status == same.status == renamed.status == DeliveryStatus.ACCEPTED
+    events = changes(erp, aggregate="customer:CUST-7")
+    assert [(e.version, e.data["name"]) for e in events] == [(1, ""), (2, "Acme"), (3, "Acme Ltd")]
+    assert events[-1].data["email"] == "a@acme.test"
+
+
+def test_a_customer_upsert_with_someone_elses_erp_number_is_rejected(erp: StubAdapter) -> None:
+    # given
+    erp.upsert_customer(idempotency_key="u-1", customer={"customer_ref": "A", "name": "A"})
+    other = erp.upsert_customer(idempotency_key="u-2", customer={"customer_ref": "B", "name": "B"})
+
+    # when
+    result = erp.upsert_customer(
+        idempotency_key="u-3",
+        customer={"customer_ref": "A", "name": "A", "erp_customer_number": other.data["erp_customer_number"]},
+    )
+
+    # then
+    assert result.status == DeliveryStatus.REJECTED
+    assert "not the number" in result.error
+
+
+def test_a_credit_note_is_issued_against_an_invoice_and_reduces_what_is_paid(erp: StubAdapter) -> None:
+    # given an invoice of 20.00
+    stocked("FO-1009", 20)
+    engine.customer_update(customer_ref="CUST-1", payment_terms_days=30, pays_late=False)
+    erp.push_order(idempotency_key="k", order=order("ORD-1", ("FO-1009", 2)))
+    erp.tick(24 * 5)
+    (invoice,) = changes(erp, type=EventType.INVOICE_ISSUED)
+    credit = {
+        "credit_ref": "CR-1",
+        "customer_ref": "CUST-1",
+        "invoice_number": invoice.data["number"],
+        "amount": "5.00",
+        "currency": "EUR",
+        "reason": "scratched",
+    }
+
+    # when
+    result = erp.issue_credit_note(idempotency_key="c-1", credit=credit)
+    too_much = erp.issue_credit_note(
+        idempotency_key="c-2", credit={**credit, "credit_ref": "CR-2", "amount": "15.01"}
+    )
+    erp.tick(24 * 40)
+
+    # then
+    assert result.status == DeliveryStatus.ACCEPTED
+    (issued,) = changes(erp, type=EventType.CREDIT_NOTE_ISSUED)
+    assert issued.data["number"] == result.data["credit_note_number"]
+    assert (issued.data["invoice_number"], issued.data["amount"], issued.data["reason"]) == (
+        invoice.data["number"],
+        "5.00",
+        "scratched",
+    )
+    assert too_much.status == DeliveryStatus.REJECTED
+    assert "exceed" in too_much.error
+    (payment,) = changes(erp, type=EventType.PAYMENT_RECEIVED)
+    assert payment.data["amount"] == "15.00"
+
+
+def test_a_forecast_is_accepted_and_one_with_an_unknown_sku_rejected(erp: StubAdapter) -> None:
+    # given
+    forecast = {
+        "forecast_ref": "F-2025",
+        "currency": "EUR",
+        "lines": [{"month": "2025-04", "sku": "FO-1001", "quantity": 10, "amount": "2456.50"}],
+    }
+
+    # when
+    ok = erp.publish_forecast(idempotency_key="f-1", forecast=forecast)
+    bad = erp.publish_forecast(
+        idempotency_key="f-2", forecast={**forecast, "lines": [{**forecast["lines"][0], "sku": "NOPE"}]}
+    )
+
+    # then
+    assert (ok.status, ok.data) == (DeliveryStatus.ACCEPTED, {"lines": 1})
+    assert (bad.status, bad.error) == (DeliveryStatus.REJECTED, "unknown SKU NOPE")
+
+
+def test_a_payload_that_is_not_an_object_is_rejected_not_raised(erp: StubAdapter) -> None:
+    # when
+    (result,) = erp.deliver([OutboundMessage("k", MessageKind.ORDER_SUBMIT, "order:1", ["not", "a", "dict"])])  # type: ignore[arg-type]
+
+    # then
+    assert (result.status, result.error) == (DeliveryStatus.REJECTED, "payload must be an object")
+
+
+def test_a_rejected_message_changes_nothing_and_leaves_no_gap_in_numbers(erp: StubAdapter) -> None:
+    # given
+    erp.push_order(idempotency_key="k-1", order=order("ORD-1", ("FO-1001", 1), customer_ref="NEW"))
+
+    # when: a new customer and an order, rolled back by the unknown SKU
+    bad = erp.push_order(
+        idempotency_key="k-2", order=order("ORD-2", ("FO-1001", 1), ("NOPE", 1), customer_ref="NEW-2")
+    )
+    good = erp.push_order(idempotency_key="k-3", order=order("ORD-3", ("FO-1001", 1)))
+
+    # then
+    assert bad.status == DeliveryStatus.REJECTED
+    assert changes(erp, aggregate="customer:NEW-2") == []
+    assert good.data["erp_order_number"] == "SO-000002"
+
+
+# --- Faults -------------------------------------------------------------------------
+
+
+def test_the_knobs_start_from_the_settings(settings: Any) -> None:
+    # given
+    settings.ERP_FAULT_ERROR_RATE = 0.25
+    settings.ERP_FAULT_LATENCY_MS = 15
+
+    # when
+    knobs = faults.current()
+
+    # then
+    assert (knobs.error_rate, knobs.latency_ms, knobs.outage) == (0.25, 15, False)
+
+
+def test_override_changes_knobs_for_a_block_then_puts_them_back(erp: StubAdapter) -> None:
+    # given
+    faults.set(duplicate_rate=0.5)
+
+    # when
+    with faults.override(outage=True) as inside:
+        pass
+
+    # then
+    assert (inside.outage, inside.duplicate_rate) == (True, 0.5)
+    assert (faults.current().outage, faults.current().duplicate_rate) == (False, 0.5)
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [{"error_rate": 1.5}, {"outage": "yes"}, {"latency_ms": -1}, {"reorder_rate": float("nan")}, {"typo": 1}],
+)
+def test_a_bad_knob_value_is_refused_and_nothing_changes(knobs: dict[str, Any]) -> None:
+    # when / then
+    with pytest.raises(ValueError, match=r"must be|unknown fault knob"):
+        faults.set(**knobs)
+    assert faults.current() == faults.from_settings()
+
+
+def test_latency_sleeps_on_every_call(erp: StubAdapter, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given
+    slept: list[float] = []
+    monkeypatch.setattr(faults.time, "sleep", slept.append)
+    faults.set(latency_ms=250)
+
+    # when
+    erp.catalogue()
+    erp.stock(["FO-1001"])
+
+    # then
+    assert slept == [0.25, 0.25]
+
+
+def test_injected_errors_happen_both_before_and_after_applying(erp: StubAdapter) -> None:
+    # given every call fails
+    faults.set(error_rate=1.0)
+    for n in range(12):
+        with pytest.raises(ErpUnavailable):
+            erp.push_order(idempotency_key=f"k-{n}", order=order(f"ORD-{n}", ("FO-1001", 1)))
+
+    # when the same messages are sent again without faults
+    faults.set(error_rate=0.0)
+    statuses = [
+        erp.push_order(idempotency_key=f"k-{n}", order=order(f"ORD-{n}", ("FO-1001", 1))).status
+        for n in range(12)
+    ]
+
+    # then some were applied although the caller saw an error, some were not
+    assert DeliveryStatus.DUPLICATE in statuses
+    assert DeliveryStatus.ACCEPTED in statuses
+    assert SimOrder.objects.count() == 12
+
+
+def test_the_duplicate_knob_delivers_events_twice_by_pull(erp: StubAdapter) -> None:
+    # given
+    plain = erp.pull_changes(cursor=None, limit=10)
+    faults.set(duplicate_rate=1.0)
+
+    # when
+    batch = erp.pull_changes(cursor=None, limit=10)
+
+    # then
+    assert [e.id for e in batch.events[::2]] == [e.id for e in plain.events]
+    assert [e.id for e in batch.events[1::2]] == [e.id for e in plain.events]
+    assert batch.cursor == plain.cursor
+
+
+def test_the_reorder_knob_shuffles_a_batch_but_keeps_its_events_and_cursor(erp: StubAdapter) -> None:
+    # given
+    in_order = erp.pull_changes(cursor=None, limit=50)
+    faults.set(reorder_rate=1.0)
+
+    # when
+    shuffled = erp.pull_changes(cursor=None, limit=50)
+
+    # then
+    assert [e.id for e in shuffled.events] != [e.id for e in in_order.events]
+    assert sorted(e.id for e in shuffled.events) == sorted(e.id for e in in_order.events)
+    assert shuffled.cursor == in_order.cursor
+
+
+def test_faults_replay_the_same_way_for_the_same_seed(erp: StubAdapter) -> None:
+    def run() -> list[str]:
+        erp.reset(seed=11, start=START)
+        faults.set(error_rate=0.5)
+        outcomes = []
+        for n in range(10):
+            try:
+                outcomes.append(
+                    erp.push_order(idempotency_key=f"k-{n}", order=order(f"O-{n}", ("FO-1001", 1))).status
+                )
+            except ErpUnavailable:
+                outcomes.append("unavailable")
+        return outcomes
+
+    # when / then
+    first = run()
+    assert run() == first
+    assert "unavailable" in first
+    assert DeliveryStatus.ACCEPTED in first
+
+
+# --- Webhooks -------------------------------------------------------------------------
+
+
+def _event(n: int = 1) -> ErpEvent:
+    return ErpEvent(
+        id=f"stock:FO-1001:AMS@{n}",
+        type=EventType.STOCK_CHANGED,
+        aggregate="stock:FO-1001:AMS",
+        version=n,
+        occurred_at=START,
+        data={"sku": "FO-1001", "warehouse": "AMS", "on_hand": 5, "reserved": 0, "incoming": []},
+    )
+
+
+def test_a_webhook_is_signed_so_that_standard_webhooks_verifies_it() -> None:
+    # when
+    headers, body = signed_request(_event(), secret=SECRET)
+
+    # then
+    assert Webhook(SECRET).verify(body, headers) == _event().as_json()
+    assert headers["webhook-id"] == "stock:FO-1001:AMS@1"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(SECRET).verify(body.replace(b'"on_hand":5', b'"on_hand":6'), headers)
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    """Records each webhook; answers 500 to the first `fail_first` requests."""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        server: Any = self.server
+        with server.lock:
+            server.calls += 1
+            failing = server.calls <= server.fail_first
+            if not failing:
+                server.received.append((dict(self.headers), body))
+        self.send_response(500 if failing else 204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def receiver() -> Iterator[Any]:
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    server.received, server.calls, server.fail_first, server.lock = [], 0, 0, threading.Lock()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _sender(receiver: Any, after_seq: int) -> WebhookSender:
+    host, port = receiver.server_address
+    return WebhookSender(
+        url=f"http://{host}:{port}/hook", secret=SECRET, timeout=5, after_seq=after_seq, backoff_seconds=0
+    )
+
+
+def test_the_sender_posts_each_new_event_signed_and_retries_a_failure(
+    erp: StubAdapter, receiver: Any
+) -> None:
+    # given two new events after the sender's starting point, and a receiver failing once
+    start = engine.last_seq()
+    engine.stock_set(sku="FO-1001", warehouse="AMS", on_hand=3)
+    engine.stock_set(sku="FO-1002", warehouse="AMS", on_hand=4)
+    receiver.fail_first = 1
+    sender = _sender(receiver, start)
+
+    # when
+    sender.drain()
+
+    # then
+    verified = [Webhook(SECRET).verify(body, headers) for headers, body in receiver.received]
+    assert [(e["aggregate"], e["data"]["on_hand"]) for e in verified] == [
+        ("stock:FO-1001:AMS", 3),
+        ("stock:FO-1002:AMS", 4),
+    ]
+    assert receiver.calls == 3
+    assert sender.cursor == engine.last_seq()
+    assert (sender.sent, sender.failed) == (2, 0)
+
+
+def test_the_sender_gives_up_after_its_attempts_and_moves_on(erp: StubAdapter, receiver: Any) -> None:
+    # given
+    start = engine.last_seq()
+    engine.stock_set(sku="FO-1001", warehouse="AMS", on_hand=3)
+    receiver.fail_first = 100
+    sender = _sender(receiver, start)
+
+    # when
+    sender.drain()
+
+    # then
+    assert (receiver.calls, sender.sent, sender.failed) == (4, 0, 1)
+    assert sender.cursor == engine.last_seq()
+
+
+def test_the_sender_honours_the_duplicate_knob(erp: StubAdapter, receiver: Any) -> None:
+    # given
+    start = engine.last_seq()
+    engine.stock_set(sku="FO-1001", warehouse="AMS", on_hand=3)
+    faults.set(duplicate_rate=1.0)
+
+    # when
+    _sender(receiver, start).drain()
+
+    # then
+    ids = [headers["webhook-id"] for headers, _ in receiver.received]
+    assert len(ids) == 2
+    assert ids[0] == ids[1]
+
+
+# --- Admin ----------------------------------------------------------------------------
+
+
+def test_an_admin_can_change_the_knobs_but_not_the_erp_tables(
+    client: Any, admin_user: Any, erp: StubAdapter
+) -> None:
+    # given
+    client.force_login(admin_user)
+    faults.current()
+    url = reverse("admin:erp_simulator_simfaults_change", args=[1])
+
+    # when
+    page = client.get(url)
+    saved = client.post(
+        url,
+        {"outage": "on", "latency_ms": "0", "error_rate": "0.2", "duplicate_rate": "0", "reorder_rate": "0"},
+    )
+    product_page = client.get(
+        reverse("admin:erp_simulator_simproduct_change", args=[SimProduct.objects.first().pk])
+    )
+
+    # then
+    assert page.status_code == 200
+    assert saved.status_code == 302
+    assert SimFaults.objects.get().outage is True
+    assert SimFaults.objects.get().error_rate == 0.2
+    assert product_page.status_code == 200
+    assert b'name="name"' not in product_page.content
+    assert Decimal(SimProduct.objects.get(sku="FO-1001").unit_price) == Decimal("245.65")
