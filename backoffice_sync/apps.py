@@ -6,3 +6,13 @@ from django.apps import AppConfig
 class BackofficeSyncConfig(AppConfig):
     name = "backoffice_sync"
     verbose_name = "Backoffice sync"
+
+    def ready(self) -> None:
+        from backoffice_sync.roles import GRANTS
+        from frontoffice.roles import declare
+
+        declare(GRANTS)
+
+        from backoffice_sync.panels import register_inbox_hooks
+
+        register_inbox_hooks()

@@ -1,0 +1,460 @@
+"""The transactional outbox: enqueue with the business change, relay to the ERP after it.
+
+Writing side: `outbox_enqueue()` runs inside the caller's transaction, so the message
+commits with the change or not at all, and asks for a relay run once it has committed.
+
+Relay side (`relay_once`, `relay_due`, run by the `relay_outbox` task on commit and by
+beat's sweep) never holds a transaction or a row lock across the ERP call:
+
+1. claim: one short transaction picks up to OUTBOX_BATCH_SIZE eligible messages
+   (`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite serialises writers) and
+   leases them (`locked_until`, `claimed_by`, `attempts + 1`);
+2. one `adapter.deliver(batch)` call, outside any transaction;
+3. record: a second short transaction writes every outcome in one `UPDATE`, only for
+   rows this relay still holds.
+
+A message is eligible when it is pending, due, not leased, and the lowest undelivered
+`sequence` of its aggregate: messages of one aggregate go one at a time, in order, and a
+dead one holds back the rest until replayed. A relay that dies mid-batch leaves its
+leases to expire; the next relay re-sends those messages under the same idempotency
+keys, which the ERP applies at most once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, Exists, F, Max, OuterRef, QuerySet, Value, When
+from django.db.models.functions import Cast
+from django.http import Http404
+from django.utils import timezone
+
+from backoffice_sync.erp import (
+    DeliveryResult,
+    DeliveryStatus,
+    ErpAdapter,
+    ErpError,
+    MessageKind,
+    OutboundMessage,
+    get_adapter,
+)
+from backoffice_sync.models import OutboxMessage, OutboxStatus
+from frontoffice.errors import Conflict
+
+log = logging.getLogger(__name__)
+
+REPLAY_PERMISSION = "backoffice_sync.replay_outboxmessage"
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 15 * 60.0
+# Enqueues that race for the same aggregate's next sequence retry this often (each loser
+# sees the winner's row once it commits).
+SEQUENCE_RETRIES = 5
+# Several commits within this window share one relay run instead of one task each.
+KICK_DEBOUNCE_SECONDS = 1
+KICK_CACHE_KEY = "backoffice_sync:outbox:kick"
+MAX_ERROR_LENGTH = 2000
+
+
+class NotInTransaction(RuntimeError):
+    """`outbox_enqueue` was called outside an atomic block: the message could commit
+    without the change (or the change without the message)."""
+
+
+def lease_seconds_default() -> int:
+    """Longer than any ERP call may take (its timeout), with room for the bookkeeping."""
+    return 2 * settings.ERP_TIMEOUT_SECONDS + 30
+
+
+def backoff_seconds(attempts: int, *, rand: Any = random.random) -> float:
+    """Full-jitter exponential backoff after the `attempts`-th failed attempt:
+    uniform in [0, min(cap, base * 2**(attempts - 1))]. The jitter spreads the retries of
+    a whole outage over the window instead of hammering the ERP in lockstep."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    return ceiling * rand()
+
+
+# --- Writing side ----------------------------------------------------------------------
+
+
+def outbox_enqueue(*, kind: MessageKind | str, aggregate: str, payload: dict[str, Any]) -> OutboxMessage:
+    """Add a message for the ERP to the caller's transaction; it is relayed after commit.
+
+    Must run inside `transaction.atomic`: raises `NotInTransaction` otherwise. Callers
+    that may change one aggregate concurrently should hold its lock (the service's
+    `select_for_update`); without it, the unique (aggregate, sequence) constraint still
+    keeps the order, at the price of a retry here.
+    """
+    if not connection.in_atomic_block:
+        raise NotInTransaction("outbox_enqueue() must be called inside the business change's transaction.")
+    kind = MessageKind(kind)
+    if not aggregate or len(aggregate) > 200:
+        raise ValueError("aggregate must be a non-empty string of at most 200 characters")
+    for attempt in range(SEQUENCE_RETRIES):
+        try:
+            # A savepoint, so that losing the race for a sequence number leaves the
+            # caller's transaction usable.
+            with transaction.atomic():
+                last = OutboxMessage.objects.filter(aggregate=aggregate).aggregate(last=Max("sequence"))[
+                    "last"
+                ]
+                message = OutboxMessage.objects.create(
+                    idempotency_key=uuid.uuid4().hex,
+                    kind=kind.value,
+                    aggregate=aggregate,
+                    sequence=(last or 0) + 1,
+                    payload=payload,
+                )
+        except IntegrityError:
+            if attempt == SEQUENCE_RETRIES - 1:
+                raise
+            continue
+        _kick_relay_on_commit()
+        return message
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _kick_relay_on_commit() -> None:
+    """One relay kick per transaction (however many messages it enqueued), sent after
+    commit so that the relay sees the rows; a rolled-back transaction sends nothing."""
+    active = set(connection.savepoint_ids)
+    # A kick registered in this savepoint or an enclosing one fires with ours; one
+    # registered in a savepoint since rolled back was discarded with it.
+    for savepoints, callback, *_ in connection.run_on_commit:
+        if callback is _kick_relay and savepoints <= active:
+            return
+    # Robust: a broker or cache hiccup must not fail a request whose change has
+    # committed; the beat sweep picks the message up instead.
+    transaction.on_commit(_kick_relay, robust=True)
+
+
+def _kick_relay() -> None:
+    # Commits that arrive while a kick is pending ride on it: the relay clears the flag
+    # before it claims, so a message committed after the clear gets a kick of its own.
+    # (With a per-process cache, the beat sweep bounds the delay instead.)
+    if not cache.add(KICK_CACHE_KEY, "1", timeout=KICK_DEBOUNCE_SECONDS):
+        return
+    from backoffice_sync.tasks import relay_outbox
+
+    relay_outbox.delay()
+
+
+def clear_kick() -> None:
+    cache.delete(KICK_CACHE_KEY)
+
+
+# --- Relay -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelayReport:
+    claimed: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    dead: int = 0
+    lost_lease: int = 0  # outcomes dropped because another relay had taken the row over
+
+    def __add__(self, other: RelayReport) -> RelayReport:
+        return RelayReport(
+            self.claimed + other.claimed,
+            self.delivered + other.delivered,
+            self.retrying + other.retrying,
+            self.dead + other.dead,
+            self.lost_lease + other.lost_lease,
+        )
+
+
+def eligible_messages(now: dt.datetime) -> QuerySet[OutboxMessage]:
+    """Pending, due, unleased, and the lowest undelivered message of its aggregate."""
+    earlier_undelivered = OutboxMessage.objects.filter(
+        aggregate=OuterRef("aggregate"),
+        sequence__lt=OuterRef("sequence"),
+        status__in=[OutboxStatus.PENDING, OutboxStatus.DEAD],
+    )
+    return (
+        OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+        .exclude(locked_until__gt=now)
+        .exclude(Exists(earlier_undelivered))
+    )
+
+
+def _claim(*, batch_size: int, lease: dt.timedelta, token: str) -> list[OutboxMessage]:
+    """Lease up to `batch_size` eligible messages to `token` (one short transaction)."""
+    now = timezone.now()
+    with transaction.atomic():
+        candidates = eligible_messages(now).order_by("next_attempt_at", "id")
+        if connection.features.has_select_for_update_skip_locked:
+            # Rows another relay is claiming right now are skipped, not waited for.
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        batch = list(candidates[:batch_size])
+        if not batch:
+            return []
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in batch]).update(
+            locked_until=now + lease, claimed_by=token, attempts=F("attempts") + 1, updated_at=now
+        )
+    for message in batch:
+        message.locked_until = now + lease
+        message.claimed_by = token
+        message.attempts += 1
+    return batch
+
+
+def _deliver(adapter: ErpAdapter, batch: Sequence[OutboxMessage]) -> dict[str, DeliveryResult]:
+    results = adapter.deliver(
+        [OutboundMessage(m.idempotency_key, MessageKind(m.kind), m.aggregate, m.payload) for m in batch]
+    )
+    return {result.idempotency_key: result for result in results}
+
+
+def _per_row(values: dict[int, Any], field_name: str) -> Any:
+    """One value per row in a single UPDATE: CASE pk WHEN ... THEN ... END."""
+    output_field = OutboxMessage._meta.get_field(field_name)
+    case = Case(
+        *[When(pk=pk, then=Value(value, output_field=output_field)) for pk, value in values.items()],
+        output_field=output_field,
+    )
+    # PostgreSQL types a CASE of parameters as text; say what it is (as bulk_update does).
+    return Cast(case, output_field) if connection.features.requires_casted_case_in_updates else case
+
+
+def _record(
+    *,
+    batch: Sequence[OutboxMessage],
+    token: str,
+    results: dict[str, DeliveryResult] | None,
+    failure: str,
+    max_attempts: int,
+) -> RelayReport:
+    """Write every outcome in one short transaction: one UPDATE per kind of outcome (at
+    most four, whatever the batch size), each only for rows `token` still holds.
+
+    `results` is None when the whole call failed (`failure` says why): each message is
+    retried after a backoff, or dead once it has used its attempts.
+    """
+    now = timezone.now()
+    delivered: dict[int, dict[str, Any]] = {}  # pk -> result data
+    rejected: dict[int, tuple[str, dict[str, Any]]] = {}  # pk -> (error, result data)
+    retry: dict[int, tuple[dt.datetime, str]] = {}  # pk -> (next attempt, error)
+    exhausted: dict[int, str] = {}  # pk -> error
+    for message in batch:
+        result = results.get(message.idempotency_key) if results is not None else None
+        if result is not None and result.status in (DeliveryStatus.ACCEPTED, DeliveryStatus.DUPLICATE):
+            delivered[message.pk] = {"status": str(result.status), **result.data}
+        elif result is not None and result.status == DeliveryStatus.REJECTED:
+            # The ERP will never take it: retrying cannot help, a person must look.
+            error = f"rejected by the ERP: {result.error}"[:MAX_ERROR_LENGTH]
+            rejected[message.pk] = (error, {"status": str(result.status), **result.data})
+        else:
+            if results is None:
+                error = failure
+            elif result is None:
+                error = "the ERP returned no result for this message"
+            else:
+                error = f"unexpected result status {result.status!r}"
+            error = error[:MAX_ERROR_LENGTH]
+            if message.attempts >= max_attempts:
+                exhausted[message.pk] = error
+            else:
+                retry[message.pk] = (now + dt.timedelta(seconds=backoff_seconds(message.attempts)), error)
+
+    released = {"locked_until": None, "claimed_by": "", "updated_at": now}
+    with transaction.atomic():
+        mine = OutboxMessage.objects.filter(claimed_by=token, status=OutboxStatus.PENDING)
+        n_delivered = n_rejected = n_retry = n_exhausted = 0
+        if delivered:
+            n_delivered = mine.filter(pk__in=delivered).update(
+                status=OutboxStatus.DELIVERED,
+                delivered_at=now,
+                result=_per_row(delivered, "result"),
+                **released,
+            )
+        if rejected:
+            n_rejected = mine.filter(pk__in=rejected).update(
+                status=OutboxStatus.DEAD,
+                dead_at=now,
+                last_failed_at=now,
+                last_error=_per_row({pk: e for pk, (e, _) in rejected.items()}, "last_error"),
+                result=_per_row({pk: r for pk, (_, r) in rejected.items()}, "result"),
+                **released,
+            )
+        if retry:
+            n_retry = mine.filter(pk__in=retry).update(
+                next_attempt_at=_per_row({pk: at for pk, (at, _) in retry.items()}, "next_attempt_at"),
+                last_error=_per_row({pk: e for pk, (_, e) in retry.items()}, "last_error"),
+                last_failed_at=now,
+                **released,
+            )
+        if exhausted:
+            n_exhausted = mine.filter(pk__in=exhausted).update(
+                status=OutboxStatus.DEAD,
+                dead_at=now,
+                last_failed_at=now,
+                last_error=_per_row(exhausted, "last_error"),
+                **released,
+            )
+    recorded = n_delivered + n_rejected + n_retry + n_exhausted
+    return RelayReport(
+        claimed=len(batch),
+        delivered=n_delivered,
+        retrying=n_retry,
+        dead=n_rejected + n_exhausted,
+        lost_lease=len(batch) - recorded,
+    )
+
+
+def relay_once(
+    *,
+    adapter: ErpAdapter | None = None,
+    batch_size: int | None = None,
+    lease_seconds: int | None = None,
+    max_attempts: int | None = None,
+) -> RelayReport:
+    """Claim one batch, deliver it in one ERP call, record the outcomes.
+
+    Cost: 2 short transactions (4 queries) and one ERP call, whatever the batch size.
+    """
+    adapter = adapter or get_adapter()
+    batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
+    max_attempts = max_attempts or settings.OUTBOX_MAX_ATTEMPTS
+    lease = dt.timedelta(seconds=lease_seconds or lease_seconds_default())
+    token = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    batch = _claim(batch_size=batch_size, lease=lease, token=token)
+    if not batch:
+        return RelayReport()
+    results: dict[str, DeliveryResult] | None = None
+    failure = ""
+    try:
+        results = _deliver(adapter, batch)
+    except ErpError as exc:
+        failure = f"{type(exc).__name__}: {exc}"
+        log.warning("outbox: ERP call failed for %d messages: %s", len(batch), failure)
+    except BaseException as exc:
+        # A bug or a time limit: count the attempt and back off before re-raising, so a
+        # poison batch does not crash-loop; the leases would otherwise hold until expiry.
+        _record(
+            batch=batch,
+            token=token,
+            results=None,
+            failure=f"{type(exc).__name__}: {exc}",
+            max_attempts=max_attempts,
+        )
+        raise
+    report = _record(batch=batch, token=token, results=results, failure=failure, max_attempts=max_attempts)
+    log.info(
+        "outbox: relayed %d (delivered %d, retrying %d, dead %d, lost lease %d)",
+        report.claimed,
+        report.delivered,
+        report.retrying,
+        report.dead,
+        report.lost_lease,
+    )
+    return report
+
+
+def expire_abandoned(*, max_attempts: int | None = None) -> int:
+    """Dead-letter messages whose final attempt's relay vanished (lease expired): their
+    worker died during every attempt, so sending them again would only crash-loop."""
+    max_attempts = max_attempts or settings.OUTBOX_MAX_ATTEMPTS
+    now = timezone.now()
+    return OutboxMessage.objects.filter(
+        status=OutboxStatus.PENDING, attempts__gte=max_attempts, locked_until__lte=now
+    ).update(
+        status=OutboxStatus.DEAD,
+        dead_at=now,
+        last_failed_at=now,
+        last_error="the relay delivering its last attempt vanished (lease expired)",
+        locked_until=None,
+        claimed_by="",
+        updated_at=now,
+    )
+
+
+def relay_due(
+    *,
+    adapter: ErpAdapter | None = None,
+    max_batches: int = 50,
+    time_budget_seconds: float = 60.0,
+    batch_size: int | None = None,
+    lease_seconds: int | None = None,
+    max_attempts: int | None = None,
+) -> tuple[RelayReport, bool]:
+    """Relay batches until nothing is due, `max_batches` ran or the time budget is spent;
+    returns the report and whether work may remain (the caller re-enqueues itself then).
+
+    Bounded: at most `max_batches` ERP calls of OUTBOX_BATCH_SIZE messages, started within
+    `time_budget_seconds` (well inside the task's soft time limit).
+    """
+    adapter = adapter or get_adapter()
+    batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
+    expire_abandoned(max_attempts=max_attempts)
+    total = RelayReport()
+    deadline = time.monotonic() + time_budget_seconds
+    for _ in range(max_batches):
+        if time.monotonic() > deadline:
+            break
+        report = relay_once(
+            adapter=adapter, batch_size=batch_size, lease_seconds=lease_seconds, max_attempts=max_attempts
+        )
+        total += report
+        # Nothing claimed: nothing is due. Nothing settled: the ERP is down and the rest
+        # can wait for its backoff. Otherwise go on, even after a short batch: settling an
+        # aggregate's head makes its next message eligible.
+        if report.claimed == 0 or report.delivered + report.dead == 0:
+            return total, False
+    return total, True
+
+
+# --- Replay ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def outbox_replay(*, actor: Any, message_id: int) -> OutboxMessage:
+    """Put a dead message back in the queue with fresh attempts; it is relayed after commit
+    (before its aggregate's later messages, which it was holding back)."""
+    if not actor.has_perm(REPLAY_PERMISSION):
+        raise PermissionDenied("You may not replay outbox messages.")
+    try:
+        message = OutboxMessage.objects.select_for_update().get(pk=message_id)
+    except (OutboxMessage.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise Http404("No such outbox message.") from None
+    if message.status != OutboxStatus.DEAD:
+        raise Conflict(f"Only dead messages can be replayed; this one is {message.status}.")
+    now = timezone.now()
+    message.status = OutboxStatus.PENDING
+    message.attempts = 0
+    message.next_attempt_at = now
+    message.locked_until = None
+    message.claimed_by = ""
+    message.dead_at = None
+    message.replays += 1
+    message.replayed_at = now
+    message.replayed_by = actor if getattr(actor, "pk", None) else None
+    message.save(
+        update_fields=[
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "locked_until",
+            "claimed_by",
+            "dead_at",
+            "replays",
+            "replayed_at",
+            "replayed_by",
+            "updated_at",
+        ]
+    )
+    log.info("outbox: %s replayed message %s (%s)", actor, message.pk, message)
+    _kick_relay_on_commit()
+    return message
