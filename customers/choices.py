@@ -53,6 +53,11 @@ class ActivityKind(models.TextChoices):
     CONSENT = "consent", "Consent change"
     PROFILE = "profile", "Profile change"
     MERGE = "merge", "Merge"
+    # Written by backoffice_sync from ERP events.
+    ERP_ORDER = "erp_order", "Order update (ERP)"
+    SHIPMENT = "shipment", "Shipment"
+    INVOICE = "invoice", "Invoice"
+    PAYMENT = "payment", "Payment"
 
 
 class FieldType(models.TextChoices):

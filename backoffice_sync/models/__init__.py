@@ -9,3 +9,4 @@
 from backoffice_sync.models.inbox import *  # noqa: F403
 from backoffice_sync.models.mirrors import *  # noqa: F403
 from backoffice_sync.models.outbox import *  # noqa: F403
+from backoffice_sync.models.reconciliation import *  # noqa: F403

@@ -1,0 +1,154 @@
+"""The 360 view's "Invoices and balance" panel: what it shows, and what it costs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from backoffice_sync.erp import EventType
+from backoffice_sync.selectors_mirrors import invoices_and_balance
+from backoffice_sync.tests.inbox_helpers import (
+    a_customer,
+    invoice_event,
+    order_event,
+    overdue_event,
+    payment_event,
+    receive_and_apply,
+)
+from customers.models import Customer
+from tests.fixtures import client_for
+
+pytestmark = pytest.mark.django_db
+
+BUDGET_360 = 15
+
+
+def with_history(customer: Customer, count: int) -> Customer:
+    """`count` invoices (the first overdue, the second paid) and `count` orders."""
+    for n in range(count):
+        receive_and_apply(
+            invoice_event(customer, number=f"INV-{n}", amount="10.00", issued_on=f"2025-01-{n % 28 + 1:02d}")
+        )
+        receive_and_apply(
+            order_event(
+                EventType.ORDER_CONFIRMED, customer, 1, order_ref=f"FO-{n}", erp_order_number=f"SO-{n}"
+            )
+        )
+    if count:
+        receive_and_apply(overdue_event(customer, number="INV-0", amount_due="10.00"))
+    if count > 1:
+        receive_and_apply(payment_event(customer, "PAY-1", "10.00", number="INV-1"))
+    return customer
+
+
+@pytest.mark.parametrize("count", [0, 1, 40])
+def test_the_panel_costs_at_most_two_queries(count: int, django_assert_max_num_queries: Any) -> None:
+    # given
+    customer = with_history(a_customer(), count)
+
+    # when / then
+    with django_assert_max_num_queries(2):
+        data = invoices_and_balance(customer)
+    assert len(data["invoices"]) == min(count, 5)
+    assert len(data["orders"]) == min(count, 5)
+
+
+def test_the_panel_shows_the_balance_the_last_invoices_and_the_recent_orders() -> None:
+    # given
+    customer = with_history(a_customer(), 3)
+
+    # when
+    data = invoices_and_balance(customer)
+
+    # then
+    assert data["balances"] == [
+        {"currency": "EUR", "open_amount": "20.00", "overdue_amount": "10.00", "overdue": True}
+    ]
+    assert data["overdue"] is True
+    assert [(i["number"], i["status"], i["due_on"]) for i in data["invoices"]] == [
+        ("INV-2", "open", "2025-02-09"),
+        ("INV-1", "paid", "2025-02-09"),
+        ("INV-0", "overdue", "2025-02-09"),
+    ]
+    assert data["invoices"][1]["open_amount"] == "0.00"
+    assert {(o["order_ref"], o["erp_order_number"], o["status"]) for o in data["orders"]} == {
+        ("FO-0", "SO-0", "confirmed"),
+        ("FO-1", "SO-1", "confirmed"),
+        ("FO-2", "SO-2", "confirmed"),
+    }
+
+
+def test_a_customer_without_erp_data_gets_an_empty_panel() -> None:
+    # when
+    data = invoices_and_balance(a_customer())
+
+    # then
+    assert data == {"balances": [], "overdue": False, "invoices": [], "orders": []}
+
+
+@pytest.mark.parametrize("count", [0, 40])
+def test_the_360_page_shows_the_panel_within_its_query_budget(
+    count: int, admin_user: Any, django_assert_max_num_queries: Any
+) -> None:
+    # given
+    customer = with_history(a_customer(), count)
+    client = Client()
+    client.force_login(admin_user)
+
+    # when
+    with django_assert_max_num_queries(BUDGET_360):
+        response = client.get(reverse("customers:detail", args=[customer.pk]))
+
+    # then
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="panel-invoices_balance"' in html
+    assert "Invoices and balance" in html
+    if count:
+        assert "INV-39" in html
+        assert "Overdue" in html
+        assert "FO-39" in html
+    else:
+        assert "No invoices yet." in html
+        assert "No orders reported by the ERP yet." in html
+
+
+@pytest.mark.parametrize("count", [0, 40])
+def test_the_360_api_includes_the_panel_within_its_query_budget(
+    count: int, admin_user: Any, django_assert_max_num_queries: Any
+) -> None:
+    # given
+    customer = with_history(a_customer(), count)
+    client = client_for(admin_user)
+
+    # when
+    with django_assert_max_num_queries(BUDGET_360):
+        response = client.get(f"/api/v1/customers/{customer.pk}/360/")
+
+    # then
+    assert response.status_code == 200
+    panel = next(p for p in response.json()["panels"] if p["key"] == "invoices_balance")
+    assert panel["title"] == "Invoices and balance"
+    assert len(panel["data"]["invoices"]) == min(count, 5)
+    assert panel["data"]["overdue"] is bool(count)
+
+
+def test_the_panel_adds_no_more_than_two_queries_to_the_360_page(admin_user: Any) -> None:
+    # given
+    customer = with_history(a_customer(), 3)
+    client = Client()
+    client.force_login(admin_user)
+    client.get(reverse("customers:detail", args=[customer.pk]))  # warm up the session
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("customers:detail", args=[customer.pk]))
+
+    # then
+    ours = [q["sql"] for q in queries.captured_queries if "backoffice_sync_" in q["sql"]]
+    assert len(ours) <= 2
