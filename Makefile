@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DEBUG ?= 1
 
-.PHONY: install run test screenshots test-fast lint format lock migrate demo chromium clean bench
+.PHONY: install run test screenshots test-fast lint format lock migrate demo chromium clean bench bench-sync
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,9 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-sync: install
+	$(BIN)/python -m bench.sync $(BENCH_ARGS)
 
 # Re-resolve the exact versions from pyproject.toml into requirements.lock.
 lock:

@@ -10,6 +10,8 @@ from rest_framework.request import Request
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import APIView
 
+from backoffice_sync.api import ErpWebhookViewSet
+from backoffice_sync.api_sync import AtpViewSet, OutboxViewSet, SyncStatusViewSet
 from customers.api import ActivityViewSet, CustomerViewSet
 
 
@@ -34,3 +36,7 @@ class Router(DefaultRouter):
 router = Router()
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("activities", ActivityViewSet, basename="activity")
+router.register("erp/webhook", ErpWebhookViewSet, basename="erp-webhook")
+router.register("sync/status", SyncStatusViewSet, basename="sync-status")
+router.register("sync/atp", AtpViewSet, basename="sync-atp")
+router.register("sync/outbox", OutboxViewSet, basename="sync-outbox")

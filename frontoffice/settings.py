@@ -253,7 +253,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="frontoffice@localhos
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    # Probes, and the ERP's webhook: signed, and sent inside the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^api/v1/erp/webhook/$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
@@ -352,6 +353,12 @@ CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "heartbeat": {"task": "frontoffice.tasks.heartbeat", "schedule": 60.0},
+    # The outbox sweep: messages whose backoff ended, leases of dead workers, missed kicks.
+    "relay-outbox": {"task": "backoffice_sync.tasks.relay_outbox", "schedule": 5.0},
+    # The inbox's fallback and reconciliation: pull ERP changes since the stored cursor.
+    "poll-erp": {"task": "backoffice_sync.tasks.poll_erp", "schedule": 30.0},
+    # Order counts and invoice sums per day, compared with the ERP (the monitor shows drift).
+    "reconcile-erp": {"task": "backoffice_sync.tasks.reconcile_erp", "schedule": 600.0},
 }
 
 # --- Integrations ------------------------------------------------------------
@@ -383,6 +390,14 @@ OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 200)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
 # The simulator's seed and fault knobs (the admin and tests change them at run time).
 ERP_SIMULATOR_SEED = env_int("ERP_SIMULATOR_SEED", 7)
+# With ERP_ADAPTER=stub, beat moves the in-process simulator's clock this many hours
+# every minute, so that demo orders ship, get invoiced and paid; 0 stops its clock.
+ERP_SIMULATOR_TICK_HOURS = env_float("ERP_SIMULATOR_TICK_HOURS", 6.0, low=0.0, high=24 * 30)
+CELERY_BEAT_SCHEDULE["tick-simulator"] = {
+    "task": "backoffice_sync.tasks.tick_simulator",
+    "schedule": 60.0,
+    "kwargs": {"hours": ERP_SIMULATOR_TICK_HOURS},
+}
 ERP_FAULT_LATENCY_MS = env_int("ERP_FAULT_LATENCY_MS", 0)
 ERP_FAULT_ERROR_RATE = env_float("ERP_FAULT_ERROR_RATE", 0.0, low=0.0, high=1.0)
 ERP_FAULT_OUTAGE = env_bool("ERP_FAULT_OUTAGE", False)

@@ -42,6 +42,10 @@ EXPECTED = {
     "/api/v1/customers/duplicates/": {"get"},
     "/api/v1/customers/{id}/merge/": {"get", "post"},
     "/api/v1/activities/": {"get", "post"},
+    "/api/v1/erp/webhook/": {"post"},
+    "/api/v1/sync/status/": {"get"},
+    "/api/v1/sync/atp/": {"get"},
+    "/api/v1/sync/outbox/{id}/replay/": {"post"},
 }
 LIST_FILTERS = {
     "q",
@@ -193,7 +197,11 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_response(
     operations = [result.ok() for result in schema.get_all_operations()]
     # when / then: data that fits the schema, and data that does not
     for operation in operations:
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        # An operation without any input (GET /sync/status/) has nothing to get wrong.
+        has_input = any(
+            len(container) for container in (operation.path_parameters, operation.query, operation.body)
+        )
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)[: 2 if has_input else 1]:
             _run_schemathesis(
                 operation, wsgi_without_connection_reset, {"Authorization": f"Token {token}"}, mode
             )

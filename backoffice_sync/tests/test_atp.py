@@ -1,0 +1,123 @@
+"""Available-to-promise: free stock now, else incoming stock, else lead time; what the ERP
+reserves and what the outbox holds count against it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from backoffice_sync import atp
+from backoffice_sync.erp import MessageKind
+from backoffice_sync.outbox import outbox_enqueue
+from backoffice_sync.tests.inbox_helpers import product_event, receive_and_apply, stock_event
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.date(2026, 11, 23)
+
+
+def stocked(sku: str = "SKU-1", *, on_hand: int, reserved: int = 0, incoming=(), lead_time_days=5) -> None:
+    receive_and_apply(product_event(sku, lead_time_days=lead_time_days))
+    receive_and_apply(
+        stock_event(
+            sku,
+            on_hand=on_hand,
+            reserved=reserved,
+            incoming=[{"quantity": q, "expected_on": d.isoformat()} for d, q in incoming],
+        )
+    )
+
+
+def test_free_stock_promises_today() -> None:
+    # given
+    stocked(on_hand=10, reserved=4)
+    # when
+    promise = atp.promise(sku="SKU-1", quantity=6, today=TODAY)
+    # then
+    assert (promise.earliest_on, promise.source) == (TODAY, "stock")
+    assert (promise.free_now, promise.reserved_by_erp) == (6, 4)
+
+
+def test_beyond_free_stock_the_incoming_delivery_that_covers_it_sets_the_date() -> None:
+    # given: 6 free, 5 arriving on the 1st, 10 more on the 10th
+    first, second = dt.date(2026, 12, 1), dt.date(2026, 12, 10)
+    stocked(on_hand=10, reserved=4, incoming=[(first, 5), (second, 10)], lead_time_days=60)
+    # when
+    within_first = atp.promise(sku="SKU-1", quantity=11, today=TODAY)
+    needs_second = atp.promise(sku="SKU-1", quantity=12, today=TODAY)
+    # then
+    assert (within_first.earliest_on, within_first.source) == (first, "incoming")
+    assert (needs_second.earliest_on, needs_second.source) == (second, "incoming")
+
+
+def test_more_than_stock_and_incoming_falls_back_to_the_lead_time() -> None:
+    # given
+    stocked(on_hand=2, incoming=[(dt.date(2026, 11, 25), 3)], lead_time_days=14)
+    # when
+    promise = atp.promise(sku="SKU-1", quantity=50, today=TODAY)
+    # then
+    assert (promise.earliest_on, promise.source) == (TODAY + dt.timedelta(days=14), "lead_time")
+
+
+def test_orders_not_yet_acknowledged_by_the_erp_hold_stock() -> None:
+    # given: 10 free in the ERP, but an order for 8 is still in the outbox (ERP down)
+    stocked(on_hand=10, lead_time_days=7)
+    with transaction.atomic():
+        outbox_enqueue(
+            kind=MessageKind.ORDER_SUBMIT,
+            aggregate="order:FO-1",
+            payload={"order_ref": "FO-1", "lines": [{"line_no": 1, "sku": "SKU-1", "quantity": 8}]},
+        )
+    # when
+    promise = atp.promise(sku="SKU-1", quantity=5, today=TODAY)
+    # then
+    assert promise.held_by_outbox == 8
+    assert (promise.free_now, promise.source) == (2, "lead_time")
+
+
+def test_a_requested_date_is_flagged_when_it_cannot_be_met() -> None:
+    # given
+    stocked(on_hand=0, lead_time_days=10)
+    # when
+    late = atp.promise(sku="SKU-1", quantity=1, requested_on=TODAY + dt.timedelta(days=3), today=TODAY)
+    fine = atp.promise(sku="SKU-1", quantity=1, requested_on=TODAY + dt.timedelta(days=30), today=TODAY)
+    # then
+    assert late.meets_request is False
+    assert late.earliest_on == TODAY + dt.timedelta(days=10)
+    assert fine.meets_request is True
+
+
+def test_lines_of_one_sku_draw_on_the_same_stock(django_assert_max_num_queries: Any) -> None:
+    # given
+    stocked(on_hand=5, lead_time_days=9)
+    stocked("SKU-2", on_hand=100)
+    requests = [atp.AtpRequest("SKU-1", 3), atp.AtpRequest("SKU-2", 1), atp.AtpRequest("SKU-1", 3)] * 50
+    # when
+    with django_assert_max_num_queries(6):
+        promises = atp.promise_many(requests, today=TODAY)
+    # then: the first 3 fit, the second 3 do not (5 free)
+    assert [p.source for p in promises[:3]] == ["stock", "stock", "lead_time"]
+
+
+@pytest.mark.parametrize(
+    ("sku", "quantity", "requested_on", "field", "message"),
+    [
+        ("NOPE", 1, None, "sku", "Unknown SKU 'NOPE'"),
+        ("SKU-1", 0, None, "quantity", "between 1 and"),
+        ("SKU-1", 1, TODAY - dt.timedelta(days=1), "requested_date", "in the past"),
+        ("OLD-1", 1, None, "sku", "no longer sold"),
+    ],
+)
+def test_bad_requests_are_refused_with_a_field_message(sku, quantity, requested_on, field, message) -> None:
+    # given
+    stocked(on_hand=5)
+    receive_and_apply(product_event("OLD-1", active=False))
+    # when
+    with pytest.raises(ValidationError) as caught:
+        atp.promise(sku=sku, quantity=quantity, requested_on=requested_on, today=TODAY)
+    # then
+    assert message in " ".join(caught.value.message_dict[field])
