@@ -8,5 +8,6 @@ app_name = "backoffice_sync"
 
 urlpatterns = [
     path("", views.monitor, name="monitor"),
+    path("availability/", views.availability, name="availability"),
     path("outbox/<int:message_id>/replay/", views.replay, name="replay"),
 ]

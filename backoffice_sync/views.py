@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
+from backoffice_sync import atp
+from backoffice_sync.forms import AvailabilityForm
+from backoffice_sync.models import Product
 from backoffice_sync.outbox import outbox_replay
 from backoffice_sync.sync_status import sync_status
 from frontoffice.errors import DomainError
@@ -43,3 +47,26 @@ def replay(request: HttpRequest, message_id: int) -> HttpResponse:
             request, f"Message {message.pk} ({message.kind}, {message.aggregate}) is queued again."
         )
     return redirect("backoffice_sync:monitor")
+
+
+@require_safe
+@permission_required("backoffice_sync.view_product", raise_exception=True)
+def availability(request: HttpRequest) -> HttpResponse:
+    """Sales and service ask: when can the back office deliver this quantity of that SKU?"""
+    promise = None
+    form = AvailabilityForm(request.GET or None)
+    if form.is_valid():
+        try:
+            promise = atp.promise(
+                sku=form.cleaned_data["sku"],
+                quantity=form.cleaned_data["quantity"],
+                requested_on=form.cleaned_data["requested_date"],
+            )
+        except ValidationError as exc:
+            form.apply_errors(exc)
+    products = Product.objects.filter(active=True).order_by("sku")[:200]
+    return render(
+        request,
+        "backoffice_sync/availability.html",
+        {"form": form, "promise": promise, "products": products},
+    )

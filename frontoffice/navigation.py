@@ -23,6 +23,7 @@ NAV = [
     NavItem("Dashboard", "dashboard"),
     NavItem("Customers", "customers:list", "customers.view_customer"),
     NavItem("Duplicates", "customers:duplicates", "customers.merge_customer"),
+    NavItem("Availability", "backoffice_sync:availability", "backoffice_sync.view_product"),
     NavItem("Sync monitor", "backoffice_sync:monitor", "backoffice_sync.view_outboxmessage"),
     NavItem("API docs", "api-docs"),
 ]

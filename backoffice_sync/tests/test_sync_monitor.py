@@ -177,3 +177,30 @@ def test_reconciliation_agrees_after_a_full_sync_and_shows_drift_when_an_invoice
     client.force_login(back_office)
     page = client.get("/sync/").content.decode()
     assert 'id="drift-alert"' in page
+
+
+def test_the_availability_page_answers_a_date_and_flags_a_date_it_cannot_meet(sales_rep: Any, client) -> None:
+    # given
+    receive_and_apply(product_event("SKU-1", lead_time_days=9))
+    receive_and_apply(stock_event("SKU-1", on_hand=3))
+    client.force_login(sales_rep)
+    today = timezone.localdate()
+    # when
+    page = client.get(
+        "/sync/availability/", {"sku": "SKU-1", "quantity": 5, "requested_date": today.isoformat()}
+    ).content.decode()
+    # then
+    assert 'id="atp-answer"' in page
+    assert 'id="atp-cannot-meet"' in page
+    assert f"{today + dt.timedelta(days=9):%B %Y}" in page
+
+
+def test_the_availability_page_shows_field_errors_for_an_unknown_sku(sales_rep: Any, client) -> None:
+    # given
+    client.force_login(sales_rep)
+    # when
+    page = client.get("/sync/availability/", {"sku": "NOPE", "quantity": 1}).content.decode()
+    # then
+    assert 'id="error-summary"' in page
+    assert "Unknown SKU" in page
+    assert 'id="atp-answer"' not in page
