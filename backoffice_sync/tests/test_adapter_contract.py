@@ -18,12 +18,10 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 import requests
 from django.conf import settings
-from django.db import connection
 
 from backoffice_sync.adapters.http import HttpAdapter
 from backoffice_sync.adapters.stub import StubAdapter
@@ -38,6 +36,7 @@ from backoffice_sync.erp import (
     MessageKind,
     OutboundMessage,
 )
+from tests.subprocesses import this_test_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,18 +46,6 @@ BOUND_SECONDS = 30
 BASE_DIR = Path(settings.BASE_DIR)
 
 Adapter = StubAdapter | HttpAdapter
-
-
-def _test_database_url() -> str:
-    """The database this test process really uses (the test database, not the dev one)."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "127.0.0.1"
-    return f"postgres://{credentials}@{host}:{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
 
 
 def _free_port() -> int:
@@ -76,7 +63,7 @@ def erp_server(django_db_setup: Any, tmp_path_factory: pytest.TempPathFactory) -
     env.update(
         DJANGO_SETTINGS_MODULE="frontoffice.settings",
         DEBUG="1",
-        DATABASE_URL=_test_database_url(),
+        DATABASE_URL=this_test_database_url(),
         VAR_DIR=str(tmp / "var"),
         ERP_SIMULATOR_SEED=str(SEED),
         PYTHONUNBUFFERED="1",

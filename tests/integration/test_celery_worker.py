@@ -8,41 +8,27 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from customers.models import Activity
 from customers.tests.factories import PersonFactory
 from frontoffice.request_context import reset_request_id, set_request_id
 from frontoffice.tasks import diagnostic_probe
 from frontoffice.tests.celery_conf import celery_conf
+from tests.subprocesses import celery_worker_argv, this_test_database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 BOUND_SECONDS = 30  # longest wait for the worker to start or to run a task
 BASE_DIR = Path(settings.BASE_DIR)
-
-
-def _test_database_url() -> str:
-    """The database this test process really uses (the test database, not the dev one)."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "127.0.0.1"
-    return f"postgres://{credentials}@{host}:{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
 
 
 def _wait_for(condition: Callable[[], Any], what: str, worker: CeleryWorker) -> Any:
@@ -79,7 +65,7 @@ def celery_worker(tmp_path: Path) -> Iterator[CeleryWorker]:
     env.update(
         DJANGO_SETTINGS_MODULE="frontoffice.settings",
         DEBUG="1",
-        DATABASE_URL=_test_database_url(),
+        DATABASE_URL=this_test_database_url(),
         VAR_DIR=str(var_dir),
         LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
@@ -101,25 +87,7 @@ def celery_worker(tmp_path: Path) -> Iterator[CeleryWorker]:
     log_path = tmp_path / "worker.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "celery"),
-                "-A",
-                "frontoffice",
-                "worker",
-                "--pool",
-                "prefork",
-                "--concurrency",
-                "1",
-                "-l",
-                "info",
-                "-Q",
-                queue,
-                "-n",
-                f"{queue}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            celery_worker_argv(queue=queue, name=queue),
             cwd=BASE_DIR,
             env=env,
             stdout=log_file,

@@ -12,7 +12,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,7 +31,8 @@ from backoffice_sync.simulator.models import SimDelivery, SimOrder, SimOrderStat
 from backoffice_sync.tasks import relay_outbox
 from backoffice_sync.tests.outbox_fakes import order_payload
 from frontoffice.tests.celery_conf import celery_conf
-from tests.integration.test_celery_worker import BASE_DIR, _stop, _test_database_url
+from tests.integration.test_celery_worker import BASE_DIR, _stop
+from tests.subprocesses import celery_worker_argv, this_test_database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -52,7 +52,7 @@ class Worker:
         env.update(
             DJANGO_SETTINGS_MODULE="frontoffice.settings",
             DEBUG="1",
-            DATABASE_URL=_test_database_url(),
+            DATABASE_URL=this_test_database_url(),
             VAR_DIR=str(var_dir),
             LOG_LEVEL="INFO",
             PYTHONUNBUFFERED="1",
@@ -77,25 +77,7 @@ class Worker:
         self.log_path = tmp_path / f"{name}.log"
         with self.log_path.open("wb") as log_file:
             self.process = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "celery"),
-                    "-A",
-                    "frontoffice",
-                    "worker",
-                    "--pool",
-                    "prefork",
-                    "--concurrency",
-                    "1",
-                    "-l",
-                    "info",
-                    "-Q",
-                    queue,
-                    "-n",
-                    f"{name}-{queue}@%h",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                ],
+                celery_worker_argv(queue=queue, name=f"{name}-{queue}"),
                 cwd=BASE_DIR,
                 env=env,
                 stdout=log_file,
