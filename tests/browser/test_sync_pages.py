@@ -28,7 +28,9 @@ def test_the_back_office_replays_a_dead_letter_from_the_monitor(page: Any, trans
     make_user("bo", Role.BACK_OFFICE, first_name="Bo", last_name="Backoffice")
     with transaction.atomic():
         message = outbox_enqueue(
-            kind=MessageKind.ORDER_CANCEL, aggregate="order:FO-77", payload={"order_ref": "FO-77", "reason": ""}
+            kind=MessageKind.ORDER_CANCEL,
+            aggregate="order:FO-77",
+            payload={"order_ref": "FO-77", "reason": ""},
         )
     OutboxMessage.objects.filter(pk=message.pk).update(
         status=OutboxStatus.DEAD, dead_at=timezone.now(), attempts=8, last_error="ERP: no such order FO-77"
