@@ -1,3 +1,0 @@
-"""Sales models: filled in by the Sales issue."""
-
-from __future__ import annotations
