@@ -75,13 +75,13 @@ import datetime as dt
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -377,8 +377,11 @@ def catalogue_products() -> list[Product]:
 # --- Events ----------------------------------------------------------------------
 
 
-def _emit(state: SimState, *, type: EventType, aggregate: str, version: int, data: dict[str, Any]) -> None:
-    SimEvent.objects.create(
+def _event_row(
+    state: SimState, *, type: EventType, aggregate: str, version: int, data: dict[str, Any]
+) -> SimEvent:
+    """An unsaved change-log row (`_emit` saves it; a batch bulk-creates them)."""
+    return SimEvent(
         event_id=f"{aggregate}@{version}",
         type=type,
         aggregate=aggregate,
@@ -386,6 +389,10 @@ def _emit(state: SimState, *, type: EventType, aggregate: str, version: int, dat
         occurred_at=state.now,
         data=data,
     )
+
+
+def _emit(state: SimState, *, type: EventType, aggregate: str, version: int, data: dict[str, Any]) -> None:
+    _event_row(state, type=type, aggregate=aggregate, version=version, data=data).save(force_insert=True)
 
 
 def _money(amount: Decimal) -> str:
@@ -433,10 +440,9 @@ def _stock_changed(state: SimState, stock: SimStock) -> None:
     )
 
 
-def _customer_changed(state: SimState, customer: SimCustomer) -> None:
-    customer.version += 1
-    customer.save()
-    _emit(
+def _customer_event(state: SimState, customer: SimCustomer) -> SimEvent:
+    """The customer.changed row for the customer's current version (unsaved)."""
+    return _event_row(
         state,
         type=EventType.CUSTOMER_CHANGED,
         aggregate=f"customer:{customer.customer_ref}",
@@ -452,6 +458,12 @@ def _customer_changed(state: SimState, customer: SimCustomer) -> None:
             "payment_terms_days": customer.payment_terms_days,
         },
     )
+
+
+def _customer_changed(state: SimState, customer: SimCustomer) -> None:
+    customer.version += 1
+    customer.save()
+    _customer_event(state, customer).save(force_insert=True)
 
 
 def _order_changed(
@@ -566,15 +578,30 @@ def _lines(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return lines
 
 
-def _active_products(skus: Iterable[str]) -> dict[str, SimProduct]:
-    wanted = sorted(set(skus))
-    products = {p.sku: p for p in SimProduct.objects.filter(sku__in=wanted)}
-    for sku in wanted:
+def _check_active(skus: Iterable[str], products: dict[str, SimProduct]) -> None:
+    """Rejects the first unknown or discontinued SKU, in SKU order."""
+    for sku in sorted(set(skus)):
         if sku not in products:
             raise Rejected(f"unknown SKU {sku}")
         if not products[sku].active:
             raise Rejected(f"SKU {sku} is discontinued")
+
+
+def _active_products(skus: Iterable[str]) -> dict[str, SimProduct]:
+    wanted = sorted(set(skus))
+    products = {p.sku: p for p in SimProduct.objects.filter(sku__in=wanted)}
+    _check_active(wanted, products)
     return products
+
+
+def _new_customer(state: SimState, customer_ref: str) -> SimCustomer:
+    """A minimal customer for a ref the ERP does not know (unsaved, version 0)."""
+    return SimCustomer(
+        customer_ref=customer_ref,
+        number=_next_number(state, "customer", "C"),
+        payment_terms_days=dice.choice(PAYMENT_TERMS_DAYS, state.seed, "terms", customer_ref),
+        pays_late=dice.roll(state.seed, "pays-late", customer_ref) < LATE_PAYER_RATE,
+    )
 
 
 def _customer_for(state: SimState, customer_ref: str) -> SimCustomer:
@@ -582,12 +609,7 @@ def _customer_for(state: SimState, customer_ref: str) -> SimCustomer:
     customer = SimCustomer.objects.select_for_update().filter(customer_ref=customer_ref).first()
     if customer is not None:
         return customer
-    customer = SimCustomer(
-        customer_ref=customer_ref,
-        number=_next_number(state, "customer", "C"),
-        payment_terms_days=dice.choice(PAYMENT_TERMS_DAYS, state.seed, "terms", customer_ref),
-        pays_late=dice.roll(state.seed, "pays-late", customer_ref) < LATE_PAYER_RATE,
-    )
+    customer = _new_customer(state, customer_ref)
     _customer_changed(state, customer)
     return customer
 
@@ -595,7 +617,24 @@ def _customer_for(state: SimState, customer_ref: str) -> SimCustomer:
 # --- Messages --------------------------------------------------------------------
 
 
-def _order_submit(state: SimState, payload: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Submit:
+    """An order.submit payload that passed the checks needing no database."""
+
+    order_ref: str
+    customer_ref: str
+    currency: str
+    requested_date: dt.date | None
+    ship_to: dict[str, Any] | None
+    lines: tuple[tuple[int, str, int, Decimal], ...]  # (line_no, sku, quantity, unit_price)
+
+    @property
+    def skus(self) -> set[str]:
+        return {sku for _, sku, _, _ in self.lines}
+
+
+def _parse_submit(payload: dict[str, Any]) -> _Submit:
+    """Checks an order.submit payload's shape; raises Rejected with the reason."""
     order_ref = _text(payload, "order_ref")
     customer_ref = _text(payload, "customer_ref")
     currency = _currency(payload)
@@ -617,25 +656,47 @@ def _order_submit(state: SimState, payload: dict[str, Any]) -> dict[str, Any]:
                 _decimal(line.get("unit_price"), f"line {line_no}: unit_price", positive=False),
             )
         )
-    existing = SimOrder.objects.filter(order_ref=order_ref).first()
-    if existing is not None:
-        raise Rejected(f"order {order_ref} was already submitted (ERP order {existing.number})")
-    products = _active_products(sku for _, sku, _, _ in parsed)
-    customer = _customer_for(state, customer_ref)
-    order = SimOrder.objects.create(
-        order_ref=order_ref,
+    return _Submit(order_ref, customer_ref, currency, requested_date, ship_to, tuple(parsed))
+
+
+def _already_submitted(order_ref: str, number: str) -> Rejected:
+    return Rejected(f"order {order_ref} was already submitted (ERP order {number})")
+
+
+def _new_order(state: SimState, submit: _Submit, customer: SimCustomer) -> SimOrder:
+    return SimOrder(
+        order_ref=submit.order_ref,
         number=_next_number(state, "order", "SO"),
         customer=customer,
-        currency=currency,
-        requested_date=requested_date,
-        ship_to=ship_to,
+        currency=submit.currency,
+        requested_date=submit.requested_date,
+        ship_to=submit.ship_to,
         received_at=state.now,
     )
-    SimOrderLine.objects.bulk_create(
+
+
+def _new_lines(order: SimOrder, submit: _Submit, products: dict[str, SimProduct]) -> list[SimOrderLine]:
+    return [
         SimOrderLine(order=order, line_no=line_no, product=products[sku], quantity=quantity, unit_price=price)
-        for line_no, sku, quantity, price in parsed
-    )
+        for line_no, sku, quantity, price in submit.lines
+    ]
+
+
+def _submitted(order: SimOrder) -> dict[str, Any]:
     return {"erp_order_number": order.number, "status": str(order.status)}
+
+
+def _order_submit(state: SimState, payload: dict[str, Any]) -> dict[str, Any]:
+    submit = _parse_submit(payload)
+    existing = SimOrder.objects.filter(order_ref=submit.order_ref).first()
+    if existing is not None:
+        raise _already_submitted(submit.order_ref, existing.number)
+    products = _active_products(submit.skus)
+    customer = _customer_for(state, submit.customer_ref)
+    order = _new_order(state, submit, customer)
+    order.save(force_insert=True)
+    SimOrderLine.objects.bulk_create(_new_lines(order, submit, products))
+    return _submitted(order)
 
 
 def _release(state: SimState, lines: Sequence[SimOrderLine]) -> None:
@@ -814,12 +875,20 @@ def _answer(row: SimDelivery, *, again: bool) -> DeliveryResult:
     return DeliveryResult(row.idempotency_key, DeliveryStatus.REJECTED, error=row.error)
 
 
+def _valid_key(key: Any) -> bool:
+    return isinstance(key, str) and 0 < len(key) <= 200
+
+
+def _bad_key(key: Any) -> DeliveryResult:
+    return DeliveryResult(
+        str(key)[:200], DeliveryStatus.REJECTED, error="idempotency_key must be 1-200 characters"
+    )
+
+
 def _deliver_one(state: SimState, message: OutboundMessage) -> DeliveryResult:
     key = message.idempotency_key
-    if not isinstance(key, str) or not key or len(key) > 200:
-        return DeliveryResult(
-            str(key)[:200], DeliveryStatus.REJECTED, error="idempotency_key must be 1-200 characters"
-        )
+    if not _valid_key(key):
+        return _bad_key(key)
     existing = SimDelivery.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return _answer(existing, again=True)
@@ -852,8 +921,147 @@ def _deliver_one(state: SimState, message: OutboundMessage) -> DeliveryResult:
     return _answer(row, again=False)
 
 
+# A batch is applied in runs: consecutive order.submit messages (what the relay mostly
+# sends) set-based, any other kind one by one in between, so that every message sees
+# what the ones before it did, as if the batch were delivered a message at a time.
+
+_IN_CHUNK = 500  # values per `IN (...)`: SQLite allows 999 parameters a query
+_LINES_PER_INSERT = 2000
+
+
+def _is_submit(message: OutboundMessage) -> bool:
+    return isinstance(message.kind, str) and message.kind == MessageKind.ORDER_SUBMIT
+
+
+def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), _IN_CHUNK):
+        yield ordered[start : start + _IN_CHUNK]
+
+
+def _deliver_submits(state: SimState, messages: Sequence[OutboundMessage]) -> list[DeliveryResult]:
+    """A run of order.submit messages in a constant number of queries (`_apply_submits`).
+
+    Same results, rows, numbers and events as `_deliver_one` per message. Should a key
+    or an order_ref be taken by someone else meanwhile (the state lock rules that out,
+    the unique constraints guarantee it), the run is redone one message at a time, which
+    answers such a key as `_deliver_one` always has.
+    """
+    if not connection.features.can_return_rows_from_bulk_insert:
+        return [_deliver_one(state, message) for message in messages]
+    counters = dict(state.counters)
+    try:
+        with transaction.atomic():
+            return _apply_submits(state, messages)
+    except IntegrityError:
+        state.counters = counters
+        return [_deliver_one(state, message) for message in messages]
+
+
+def _apply_submits(state: SimState, messages: Sequence[OutboundMessage]) -> list[DeliveryResult]:
+    # 1. What needs no database: keys and payload shapes.
+    parsed: list[_Submit | Rejected | None] = []  # None: a malformed key (no row, no answer kept)
+    for message in messages:
+        if not _valid_key(message.idempotency_key):
+            parsed.append(None)
+        elif not isinstance(message.payload, dict):
+            parsed.append(Rejected("payload must be an object"))
+        else:
+            try:
+                parsed.append(_parse_submit(message.payload))
+            except Rejected as exc:
+                parsed.append(exc)
+
+    # 2. Read what the run needs: its keys' earlier answers, then, for the messages that
+    # will be applied or checked, the orders, products and customers they name.
+    keys = [m.idempotency_key for m, entry in zip(messages, parsed, strict=True) if entry is not None]
+    deliveries: dict[str, SimDelivery] = {}
+    for chunk in _chunks(keys):
+        deliveries.update(
+            (row.idempotency_key, row) for row in SimDelivery.objects.filter(idempotency_key__in=chunk)
+        )
+    fresh: list[_Submit] = []
+    seen_keys: set[str] = set()
+    for message, entry in zip(messages, parsed, strict=True):
+        key = message.idempotency_key
+        if isinstance(entry, _Submit) and key not in deliveries and key not in seen_keys:
+            fresh.append(entry)
+        if entry is not None:
+            seen_keys.add(key)
+    orders: dict[str, str] = {}  # order_ref -> ERP order number
+    for chunk in _chunks(submit.order_ref for submit in fresh):
+        orders.update(SimOrder.objects.filter(order_ref__in=chunk).values_list("order_ref", "number"))
+    products: dict[str, SimProduct] = {}
+    for chunk in _chunks(sku for submit in fresh for sku in submit.skus):
+        products.update((p.sku, p) for p in SimProduct.objects.filter(sku__in=chunk))
+    customers: dict[str, SimCustomer] = {}
+    for chunk in _chunks(submit.customer_ref for submit in fresh):
+        customers.update(
+            (c.customer_ref, c)
+            for c in SimCustomer.objects.select_for_update().filter(customer_ref__in=chunk)
+        )
+
+    # 3. Decide each message in order, as `_deliver_one` would, on the rows read and
+    # those the run has made so far.
+    results: list[DeliveryResult] = []
+    new_deliveries: list[SimDelivery] = []
+    new_customers: list[SimCustomer] = []
+    new_events: list[SimEvent] = []
+    new_orders: list[SimOrder] = []
+    new_lines: list[SimOrderLine] = []
+    for message, entry in zip(messages, parsed, strict=True):
+        key = message.idempotency_key
+        if entry is None:
+            results.append(_bad_key(key))
+            continue
+        row = deliveries.get(key)
+        if row is not None:
+            results.append(_answer(row, again=True))
+            continue
+        row = SimDelivery(
+            idempotency_key=key, kind=str(message.kind)[:40], aggregate=str(message.aggregate)[:200]
+        )
+        deliveries[key] = row
+        new_deliveries.append(row)
+        try:
+            if isinstance(entry, Rejected):
+                raise entry
+            if entry.order_ref in orders:
+                raise _already_submitted(entry.order_ref, orders[entry.order_ref])
+            _check_active(entry.skus, products)
+        except Rejected as exc:
+            row.status, row.error, row.data = DeliveryStatus.REJECTED, str(exc), {}
+            results.append(_answer(row, again=False))
+            continue
+        customer = customers.get(entry.customer_ref)
+        if customer is None:
+            customer = customers[entry.customer_ref] = _new_customer(state, entry.customer_ref)
+            customer.version = 1
+            new_customers.append(customer)
+            new_events.append(_customer_event(state, customer))
+        order = _new_order(state, entry, customer)
+        orders[order.order_ref] = order.number
+        new_orders.append(order)
+        new_lines.extend(_new_lines(order, entry, products))
+        row.status, row.data = DeliveryStatus.ACCEPTED, _submitted(order)
+        results.append(_answer(row, again=False))
+
+    # 4. Write it all, each table in message order (so ids and sequence numbers come
+    # out as they would one message at a time).
+    SimCustomer.objects.bulk_create(new_customers)
+    SimEvent.objects.bulk_create(new_events)
+    SimOrder.objects.bulk_create(new_orders)
+    SimOrderLine.objects.bulk_create(new_lines, batch_size=_LINES_PER_INSERT)
+    SimDelivery.objects.bulk_create(new_deliveries)
+    return results
+
+
 def deliver(messages: Sequence[OutboundMessage]) -> list[DeliveryResult]:
     """Apply a batch in one transaction; one result per message, in order.
+
+    Runs of consecutive order.submit messages are applied set-based (a constant number
+    of queries per run, `_deliver_submits`), other kinds one at a time in between: the
+    outcome is that of delivering the messages one after the other.
 
     Raises ErpUnavailable on an outage or an injected error, before applying anything
     or, for about half of the injected errors, after committing the batch.
@@ -864,7 +1072,18 @@ def deliver(messages: Sequence[OutboundMessage]) -> list[DeliveryResult]:
     plan = faults.plan_call(seed=current_seed(), operation="deliver", applies=True)
     with transaction.atomic():
         state = _lock_state()
-        results = [_deliver_one(state, message) for message in messages]
+        results: list[DeliveryResult] = []
+        run: list[OutboundMessage] = []
+        for message in messages:
+            if _is_submit(message):
+                run.append(message)
+                continue
+            if run:
+                results.extend(_deliver_submits(state, run))
+                run = []
+            results.append(_deliver_one(state, message))
+        if run:
+            results.extend(_deliver_submits(state, run))
         state.save(update_fields=["counters", "updated_at"])
     if plan.fail_after_apply:
         raise ErpUnavailable("ERP simulator: injected error after the batch was applied (answer lost)")
