@@ -16,3 +16,9 @@ class BackofficeSyncConfig(AppConfig):
         from backoffice_sync.panels import register_inbox_hooks
 
         register_inbox_hooks()
+
+        from backoffice_sync.customer_sync import on_profile_changed
+        from customers.services import PROFILE_CHANGED
+        from frontoffice import events
+
+        events.subscribe(PROFILE_CHANGED, on_profile_changed)

@@ -35,6 +35,7 @@ from customers.models import (
     Tag,
 )
 from customers.normalise import name_key, normalise_email, normalise_phone
+from frontoffice import events
 from frontoffice.errors import Conflict, StaleVersion
 from frontoffice.permissions import can_edit_owned
 
@@ -355,6 +356,17 @@ def contact_point_remove(*, actor: Any, customer_id: Any, contact_point_id: Any)
 def _touch(customer: Customer) -> None:
     customer.version += 1
     customer.save(update_fields=["version", "updated_at"])
+    profile_changed(customer)
+
+
+# Published, inside the transaction, whenever a customer's fields or contact points
+# change; backoffice_sync listens to tell the ERP (an address changed at the call
+# centre must reach shipping) in the same transaction, through its outbox.
+PROFILE_CHANGED = "customer.profile_changed"
+
+
+def profile_changed(customer: Customer) -> None:
+    events.publish(PROFILE_CHANGED, customer_id=customer.pk)
 
 
 # --- customers ------------------------------------------------------------------
@@ -394,6 +406,7 @@ def customer_update(
     _save_customer(customer)
     if tags is not None:
         customer.tags.set(tags)
+    profile_changed(customer)
     return customer
 
 
@@ -685,6 +698,7 @@ def customer_merge(*, actor: Any, survivor_id: Any, duplicate_id: Any) -> Custom
         survivor.erp_customer_number = erp_number
     survivor.version += 1
     survivor.save()
+    profile_changed(survivor)
     activity_record(
         customer_id=survivor.pk,
         kind=ActivityKind.MERGE,

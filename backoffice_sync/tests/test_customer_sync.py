@@ -1,0 +1,107 @@
+"""Customer changes reach the ERP through the outbox, in the change's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from backoffice_sync.adapters.stub import StubAdapter
+from backoffice_sync.erp import MessageKind
+from backoffice_sync.inbox import pull_changes_once
+from backoffice_sync.models import OutboxMessage
+from backoffice_sync.outbox import relay_due
+from backoffice_sync.simulator.models import SimCustomer
+from customers import services
+from customers.choices import ContactKind, ContactLabel
+
+pytestmark = pytest.mark.django_db
+
+SHIPPING = {
+    "kind": ContactKind.ADDRESS,
+    "label": ContactLabel.SHIPPING,
+    "value": "Unit 4, Dock Road, Bristol BS1 4XY",
+    "street": "Unit 4, Dock Road",
+    "postal_code": "BS1 4XY",
+    "city": "Bristol",
+    "country": "GB",
+}
+
+
+def upserts(customer: Any) -> list[OutboxMessage]:
+    return list(
+        OutboxMessage.objects.filter(aggregate=f"customer:{customer.pk}", kind=MessageKind.CUSTOMER_UPSERT)
+    )
+
+
+@pytest.fixture
+def linked_customer(agent: Any) -> Any:
+    return services.customer_create(
+        actor=None, kind="organisation", organisation_name="Dockside Ltd", erp_customer_number="C-000042"
+    )
+
+
+def test_a_new_shipping_address_of_a_customer_the_erp_knows_is_queued_for_the_erp(
+    agent: Any, linked_customer: Any
+) -> None:
+    # when
+    services.contact_point_add(actor=agent, customer_id=linked_customer.pk, data=SHIPPING)
+    # then
+    (message,) = upserts(linked_customer)
+    assert message.payload["erp_customer_number"] == "C-000042"
+    assert message.payload["shipping_address"]["city"] == "Bristol"
+    assert message.payload["name"] == "Dockside Ltd"
+
+
+def test_a_rolled_back_change_queues_nothing(agent: Any, linked_customer: Any) -> None:
+    # when: the request fails after the change
+    def change_then_fail() -> None:
+        with transaction.atomic():
+            services.contact_point_add(actor=agent, customer_id=linked_customer.pk, data=SHIPPING)
+            raise RuntimeError("the request failed after the change")
+
+    with pytest.raises(RuntimeError):
+        change_then_fail()
+    # then
+    assert upserts(linked_customer) == []
+
+
+def test_customers_the_erp_does_not_know_are_not_sent(agent: Any) -> None:
+    # given
+    prospect = services.customer_create(actor=None, kind="person", first_name="Pat", last_name="Prospect")
+    # when
+    services.contact_point_add(actor=agent, customer_id=prospect.pk, data=SHIPPING)
+    # then
+    assert upserts(prospect) == []
+
+
+def test_the_address_reaches_the_erp_and_the_erps_echo_does_not_loop(agent: Any) -> None:
+    # given: a customer the ERP has numbered (its answer to a first upsert)
+    erp = StubAdapter()
+    erp.reset(seed=7, start=dt.datetime(2025, 3, 3, tzinfo=dt.UTC))
+    customer = services.customer_create(actor=None, kind="organisation", organisation_name="Quayside plc")
+    first = erp.upsert_customer(
+        idempotency_key="first", customer={"customer_ref": str(customer.pk), "name": "Quayside plc"}
+    )
+    services.customer_update(
+        actor=None,
+        customer_id=customer.pk,
+        expected_version=None,
+        erp_customer_number=first.data["erp_customer_number"],
+    )
+    # when: the call centre adds a shipping address; relayed, and the ERP's own
+    # customer.changed pulled back, a few times over
+    services.contact_point_add(actor=agent, customer_id=customer.pk, data=SHIPPING)
+    counts = []
+    for _ in range(3):
+        relay_due()
+        while pull_changes_once().has_more:
+            pass
+        counts.append(len(upserts(customer)))
+    # then
+    erp_customer = SimCustomer.objects.get(customer_ref=str(customer.pk))
+    assert erp_customer.shipping_address["city"] == "Bristol"
+    assert all(m.status == "delivered" for m in upserts(customer))
+    assert counts[-1] == counts[-2], f"upserts kept coming: {counts}"
