@@ -94,17 +94,19 @@ def _money(amount: Decimal | None) -> str:
 def totals_here(*, since: dt.date, until: dt.date) -> dict[dt.date, tuple[int, dict[str, str]]]:
     """Per ERP day: orders first reported that day, and invoices issued, per currency
     (2 queries)."""
-    tz = dt.UTC
+    start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)
+    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    # Orders whose first reported status falls in the window (GROUP BY ... HAVING: the
+    # rows read are the window's orders, not the whole history).
     first_reported = (
         ErpOrderStatusChange.objects.values("order_id")
         .annotate(first=Min("occurred_at"))
+        .filter(first__gte=start, first__lt=end)
         .values_list("first", flat=True)
     )
     orders: dict[dt.date, int] = defaultdict(int)
     for first in first_reported:
-        day = first.astimezone(tz).date()
-        if since <= day <= until:
-            orders[day] += 1
+        orders[first.astimezone(dt.UTC).date()] += 1
     invoiced: dict[dt.date, dict[str, str]] = defaultdict(dict)
     rows = (
         Invoice.objects.filter(issued_on__range=(since, until))

@@ -13,7 +13,7 @@ from backoffice_sync import sync_status
 from backoffice_sync.adapters.stub import StubAdapter
 from backoffice_sync.erp import MessageKind
 from backoffice_sync.inbox import pull_changes_once
-from backoffice_sync.models import Invoice, OutboxMessage, OutboxStatus, ReconciliationDay
+from backoffice_sync.models import ErpOrder, Invoice, OutboxMessage, OutboxStatus, ReconciliationDay
 from backoffice_sync.outbox import outbox_enqueue, relay_due
 from backoffice_sync.tests.inbox_helpers import a_customer, product_event, receive_and_apply, stock_event
 
@@ -177,6 +177,16 @@ def test_reconciliation_agrees_after_a_full_sync_and_shows_drift_when_an_invoice
     client.force_login(back_office)
     page = client.get("/sync/").content.decode()
     assert 'id="drift-alert"' in page
+
+    # when: an order's status never arrived here either
+    order = ErpOrder.objects.order_by("pk").first()
+    first_day = order.status_history.order_by("occurred_at").first().occurred_at.astimezone(dt.UTC).date()
+    order.delete()
+    sync_status.reconcile(adapter=erp, until=erp.clock().date(), days=30)
+    # then
+    day = ReconciliationDay.objects.get(day=first_day)
+    assert day.orders_here == day.orders_erp - 1
+    assert day.drift
 
 
 def test_the_availability_page_answers_a_date_and_flags_a_date_it_cannot_meet(sales_rep: Any, client) -> None:
