@@ -373,6 +373,9 @@ class CustomerViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if self.action == "list":
             return selectors.customer_list()
+        if self.action == "view_360":
+            # Everything the 360 view shows of the profile itself, in the one query.
+            return Customer.objects.select_related("owner", "parent", "merged_into")
         if self.action not in ("retrieve", "update", "partial_update", "destroy", "create", "merge"):
             # Sub-resources only need the customer row (and its tombstone pointer).
             return Customer.objects.all()
@@ -454,7 +457,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get"], url_path="360", pagination_class=None)
     def view_360(self, request: Request, pk: str | None = None) -> Response:
         customer = self.get_object()
-        data = selectors.customer_360(customer_id=customer.pk, actor=request.user)
+        data = selectors.customer_360(customer_id=customer.pk, actor=request.user, customer=customer)
         profile = data.customer
         # Serialise from the contact points the selector already loaded.
         profile.primary_contacts = [cp for cp in data.contact_points if cp.is_primary]

@@ -132,12 +132,14 @@ class Customer360:
     history: list[Any] | None = None
 
 
-def customer_360(*, customer_id: Any, actor: Any) -> Customer360:
+def customer_360(*, customer_id: Any, actor: Any, customer: Customer | None = None) -> Customer360:
     """Everything the 360 page and endpoint show, in a bounded number of queries
     whatever the data: customer, tags, contact points, consent, relations (one
     query both ways), subsidiaries, 50 timeline entries, audit, plus one or two per
-    registered panel."""
-    customer = customer_get(customer_id=customer_id)
+    registered panel. A caller that already loaded the customer (with owner, parent
+    and merged_into selected) passes it and saves that query."""
+    if customer is None or customer.pk != int(customer_id):
+        customer = customer_get(customer_id=customer_id)
     tags = list(customer.tags.all())
     contact_points = list(customer.contact_points.all())
     consents = consent_state(customer=customer)
