@@ -13,6 +13,8 @@ from rest_framework.views import APIView
 from backoffice_sync.api import ErpWebhookViewSet
 from backoffice_sync.api_sync import AtpViewSet, OutboxViewSet, SyncStatusViewSet
 from customers.api import ActivityViewSet, CustomerViewSet
+from sales.api import LeadViewSet, OpportunityViewSet, PipelineViewSet
+from sales.api_quotes import PriceListViewSet, ProductViewSet, QuoteViewSet
 
 
 class NotFoundView(APIView):
@@ -40,3 +42,9 @@ router.register("erp/webhook", ErpWebhookViewSet, basename="erp-webhook")
 router.register("sync/status", SyncStatusViewSet, basename="sync-status")
 router.register("sync/atp", AtpViewSet, basename="sync-atp")
 router.register("sync/outbox", OutboxViewSet, basename="sync-outbox")
+router.register("sales/products", ProductViewSet, basename="sales-product")
+router.register("sales/price-lists", PriceListViewSet, basename="sales-price-list")
+router.register("sales/quotes", QuoteViewSet, basename="sales-quote")
+router.register("sales/leads", LeadViewSet, basename="sales-lead")
+router.register("sales/opportunities", OpportunityViewSet, basename="sales-opportunity")
+router.register("sales/pipelines", PipelineViewSet, basename="sales-pipeline")

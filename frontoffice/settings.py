@@ -305,6 +305,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CustomerKindEnum": "customers.choices.CustomerKind",
         "ContactKindEnum": "customers.choices.ContactKind",
+        "QuoteStatusEnum": "sales.models.quotes.QuoteStatus",
+        "CustomerTierEnum": "sales.models.quotes.CustomerTier",
+        # Stage kinds and opportunity statuses are the same set: open, won, lost.
+        "OutcomeEnum": "sales.models.pipeline.StageKind",
+        "LeadSourceEnum": "sales.models.pipeline.LeadSource",
+        "LeadStatusEnum": "sales.models.pipeline.LeadStatus",
     },
 }
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("customers/", include("customers.urls")),
     path("sync/", include("backoffice_sync.urls")),
+    path("sales/", include("sales.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -6,3 +6,28 @@ from django.apps import AppConfig
 class SalesConfig(AppConfig):
     name = "sales"
     verbose_name = "Sales"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from customers import panels
+        from frontoffice.roles import declare
+        from sales.roles import GRANTS
+        from sales.roles_quotes import GRANTS as QUOTE_GRANTS
+        from sales.selectors import open_opportunities_for_customer
+        from sales.services import ensure_default_pipeline, register_references
+
+        declare(GRANTS)
+        declare(QUOTE_GRANTS)
+        register_references()
+        post_migrate.connect(ensure_default_pipeline, sender=self, dispatch_uid="sales_default_pipeline")
+        panels.register(
+            panels.Panel(
+                key="open_opportunities",
+                title="Open opportunities",
+                loader=open_opportunities_for_customer,
+                template="sales/_panel_opportunities.html",
+                permission="sales.view_opportunity",
+                order=40,
+            )
+        )

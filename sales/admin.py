@@ -1,0 +1,82 @@
+"""Sales admin screens: pipelines and their stages are configured here (admins only);
+leads and opportunities are read here and written through the pages and the API,
+whose services keep the invariants (versions, timeline). Quotes and price lists:
+`admin_quotes`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import transaction
+
+from sales import admin_quotes  # noqa: F401 - registers on import
+from sales.models import Lead, Opportunity, OpportunityLine, Pipeline, Stage
+
+
+class StageInline(admin.TabularInline):
+    model = Stage
+    extra = 1
+    fields = ("order", "name", "probability", "kind")
+    ordering = ("order",)
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_default", "active")
+    inlines = [StageInline]
+
+    @transaction.atomic
+    def save_model(self, request: Any, obj: Pipeline, form: Any, change: bool) -> None:
+        # One default pipeline (a DB constraint): making this one default demotes the other.
+        if obj.is_default:
+            Pipeline.objects.filter(is_default=True).exclude(pk=obj.pk).update(is_default=False)
+        super().save_model(request, obj, form, change)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Lead)
+class LeadAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "title", "source", "status", "owner", "campaign_id", "created_at")
+    list_filter = ("status", "source")
+    search_fields = ("first_name", "last_name", "organisation_name", "email")
+    list_select_related = ("owner",)
+
+
+class OpportunityLineInline(admin.TabularInline):
+    model = OpportunityLine
+    extra = 0
+    fields = ("sku", "description", "quantity", "unit_price")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(ReadOnlyAdmin):
+    list_display = (
+        "name",
+        "customer",
+        "stage",
+        "amount",
+        "currency",
+        "status",
+        "owner",
+        "expected_close_date",
+    )
+    list_filter = ("status", "pipeline", "stage")
+    search_fields = ("name", "customer__display_name")
+    list_select_related = ("customer", "stage", "owner")
+    inlines = [OpportunityLineInline]

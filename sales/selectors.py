@@ -1,0 +1,233 @@
+"""Every non-trivial read of leads, pipelines and opportunities, each with a fixed
+number of queries whatever the number of rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.http import Http404
+
+from customers.choices import ContactKind
+from customers.models import Activity, ContactPoint, Customer
+from customers.normalise import name_key
+from customers.selectors import _similar_name_ids
+from sales.filters import BoardFilter, LeadFilter, OpportunityFilter
+from sales.models import Lead, Opportunity, OpportunityLine, OpportunityStatus, Pipeline, Stage
+from sales.services import Candidate
+
+BOARD_CARDS_PER_COLUMN = 100
+CANDIDATE_LIMIT = 10
+PANEL_LIMIT = 10
+
+
+# --- leads ----------------------------------------------------------------------------
+
+
+def lead_list(*, filters: Any = None, actor: Any = None) -> QuerySet[Lead]:
+    queryset = Lead.objects.select_related("owner", "customer")
+    return LeadFilter(filters or {}, queryset=queryset).qs
+
+
+def lead_get(*, lead_id: Any) -> Lead:
+    try:
+        return Lead.objects.select_related("owner", "customer").get(pk=int(lead_id))
+    except (Lead.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise Http404("No such lead.") from None
+
+
+def lead_duplicate_candidates(*, lead: Lead, limit: int = CANDIDATE_LIMIT) -> list[Candidate]:
+    """Live customers the lead may already be: the customer profile's duplicate rules
+    (same normalised e-mail or phone, similar name). At most 3 queries."""
+    reasons: dict[int, list[str]] = defaultdict(list)
+    match = Q()
+    if lead.email:
+        match |= Q(kind=ContactKind.EMAIL, value=lead.email)
+    if lead.phone:
+        match |= Q(kind=ContactKind.PHONE, value=lead.phone)
+    if match:
+        for customer_id, kind, value in ContactPoint.objects.filter(
+            match, customer__merged_into__isnull=True
+        ).values_list("customer_id", "kind", "value")[:100]:
+            reasons[customer_id].append(f"same {kind} {value}")
+    # The profile's name rule, on an unsaved customer shaped like the lead.
+    names = []
+    if lead.organisation_name:
+        names.append(("organisation", lead.organisation_name))
+    person = f"{lead.first_name} {lead.last_name}".strip()
+    if person:
+        names.append(("person", person))
+    for kind, display_name in names:
+        probe = Customer(kind=kind, display_name=display_name, name_key=name_key(display_name))
+        for customer_id in _similar_name_ids(probe, limit):
+            if "similar name" not in reasons[customer_id]:
+                reasons[customer_id].append("similar name")
+    ids = list(reasons)[: limit * 2]
+    customers = Customer.objects.filter(merged_into__isnull=True).in_bulk(ids)
+    return [Candidate(customer=customers[pk], reasons=reasons[pk]) for pk in ids if pk in customers][:limit]
+
+
+# --- pipelines --------------------------------------------------------------------------
+
+
+def pipeline_list() -> QuerySet[Pipeline]:
+    return Pipeline.objects.prefetch_related(
+        Prefetch("stages", queryset=Stage.objects.order_by("order", "id"))
+    )
+
+
+def pipeline_for_board(pipeline_id: Any = None) -> Pipeline | None:
+    pipelines = pipeline_list().filter(active=True)
+    if pipeline_id not in (None, ""):
+        try:
+            return pipelines.get(pk=int(pipeline_id))
+        except (Pipeline.DoesNotExist, TypeError, ValueError, OverflowError):
+            raise Http404("No such pipeline.") from None
+    return pipelines.order_by("-is_default", "name", "id").first()
+
+
+# --- opportunities ----------------------------------------------------------------------
+
+
+def opportunity_base() -> QuerySet[Opportunity]:
+    return Opportunity.objects.select_related("customer", "owner", "stage", "pipeline")
+
+
+def opportunity_list(*, filters: Any = None, actor: Any = None) -> QuerySet[Opportunity]:
+    """Opportunities, filtered, with customer, owner, stage and pipeline joined (one
+    query per page)."""
+    return OpportunityFilter(filters or {}, queryset=opportunity_base()).qs
+
+
+def opportunity_get(*, opportunity_id: Any) -> Opportunity:
+    try:
+        return (
+            opportunity_base()
+            .select_related("source_lead")
+            .prefetch_related(Prefetch("lines", queryset=OpportunityLine.objects.order_by("id")))
+            .get(pk=int(opportunity_id))
+        )
+    except (Opportunity.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise Http404("No such opportunity.") from None
+
+
+def opportunity_activities(*, opportunity: Opportunity, limit: int = 50) -> list[Activity]:
+    """The opportunity's own entries on its customer's timeline, newest first."""
+    return list(
+        Activity.objects.filter(
+            customer_id=opportunity.customer_id, ref_type="sales.opportunity", ref_id=str(opportunity.pk)
+        )
+        .select_related("actor")
+        .order_by("-occurred_at", "-id")[:limit]
+    )
+
+
+@dataclass
+class Money:
+    currency: str
+    amount: Decimal
+    weighted: Decimal
+
+
+@dataclass
+class BoardColumn:
+    stage: Stage
+    cards: list[Opportunity] = field(default_factory=list)
+    count: int = 0
+    totals: list[Money] = field(default_factory=list)
+
+    @property
+    def hidden(self) -> int:
+        return max(0, self.count - len(self.cards))
+
+
+@dataclass
+class Board:
+    pipeline: Pipeline
+    stages: list[Stage]
+    columns: list[BoardColumn]
+
+
+def board(*, pipeline: Pipeline, filters: Any = None, actor: Any = None) -> Board:
+    """One column per stage with its cards, counts, totals and weighted totals (amount
+    x stage probability), per currency. 2 queries plus the pipeline's: totals are one
+    aggregate; cards are one query, capped per column in Python and overall in SQL."""
+    stages = list(pipeline.stages.all())
+    base = BoardFilter(filters or {}, queryset=Opportunity.objects.filter(pipeline=pipeline)).qs
+    columns = {stage.pk: BoardColumn(stage=stage) for stage in stages}
+    for row in (
+        base.values("stage_id", "currency")
+        .annotate(total=Sum("amount"), n=Count("id"))
+        .order_by("stage_id", "currency")
+    ):
+        column = columns.get(row["stage_id"])
+        if column is None:
+            continue
+        column.count += row["n"]
+        total = (row["total"] or Decimal("0")).quantize(Decimal("0.01"))
+        weighted = (total * column.stage.probability / 100).quantize(Decimal("0.01"))
+        column.totals.append(Money(currency=row["currency"], amount=total, weighted=weighted))
+    cap = BOARD_CARDS_PER_COLUMN * max(1, len(stages))
+    cards = (
+        base.select_related("customer", "owner")
+        .order_by("stage_id", "expected_close_date", "-amount", "id")
+        .only(
+            "id",
+            "name",
+            "amount",
+            "currency",
+            "expected_close_date",
+            "stage_id",
+            "version",
+            "status",
+            "owner_id",
+            "customer__id",
+            "customer__display_name",
+            "owner__id",
+            "owner__username",
+            "owner__first_name",
+            "owner__last_name",
+            "owner__team_id",
+        )[:cap]
+    )
+    for card in cards:
+        column = columns.get(card.stage_id)
+        if column is not None and len(column.cards) < BOARD_CARDS_PER_COLUMN:
+            column.cards.append(card)
+    return Board(pipeline=pipeline, stages=stages, columns=list(columns.values()))
+
+
+def close_months(*, today: dt.date, before: int = 3, after: int = 9) -> list[str]:
+    """YYYY-MM choices for the board's close-month filter."""
+    months = []
+    year, month = today.year, today.month
+    index = year * 12 + month - 1 - before
+    for n in range(index, index + before + after + 1):
+        months.append(f"{n // 12:04d}-{n % 12 + 1:02d}")
+    return months
+
+
+# --- the 360 panel ----------------------------------------------------------------------
+
+
+def open_opportunities_for_customer(customer: Customer) -> list[dict[str, Any]]:
+    """The "Open opportunities" panel of the 360 view: one query."""
+    rows = (
+        Opportunity.objects.filter(customer=customer, status=OpportunityStatus.OPEN)
+        .select_related("stage")
+        .order_by("expected_close_date", "id")[:PANEL_LIMIT]
+    )
+    return [
+        {
+            "id": o.pk,
+            "name": o.name,
+            "stage": f"{o.stage.name} ({o.stage.probability}%)",
+            "amount": f"{o.amount} {o.currency}",
+            "expected_close": o.expected_close_date.isoformat() if o.expected_close_date else None,
+        }
+        for o in rows
+    ]

@@ -1,0 +1,277 @@
+"""Sales pages: the pipeline board, opportunities and leads. Every page works without
+JavaScript; with HTMX a board move swaps the board in place, and `static/js/board.js`
+adds drag and drop on top of the per-card "Move to" control."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from frontoffice.errors import DomainError, StaleVersion
+from sales import selectors, services
+from sales.forms import BoardFilterForm, ConvertForm, LeadForm, MoveForm, ReasonForm
+from sales.models import LeadStatus, StageKind
+
+VIEW_OPPORTUNITY = "sales.view_opportunity"
+VIEW_LEAD = "sales.view_lead"
+PAGE_SIZE = 25
+
+
+def _is_board_swap(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request and htmx.target == "board"
+
+
+def _vary(response: HttpResponse) -> HttpResponse:
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+# --- the board ---------------------------------------------------------------------------
+
+
+def _board_filters(data: Any) -> dict[str, str]:
+    return {key: data.get(key, "") for key in ("pipeline", "owner", "close_month") if data.get(key)}
+
+
+def _render_board(
+    request: HttpRequest, filters: dict[str, str], *, status: int = 200, error: str = "", moved: str = ""
+) -> HttpResponse:
+    pipeline = selectors.pipeline_for_board(filters.get("pipeline"))
+    form = BoardFilterForm(filters or None, today=timezone.localdate())
+    valid = form.is_valid() if filters else True
+    board = None
+    if pipeline is not None:
+        clean = {k: v for k, v in filters.items() if k != "pipeline" and (valid or k not in form.errors)}
+        board = selectors.board(pipeline=pipeline, filters=clean, actor=request.user)
+        for column in board.columns:
+            for card in column.cards:
+                card.editable = services.can_edit_opportunity(request.user, card)
+    context = {
+        "board": board,
+        "form": form,
+        "filters": filters,
+        "query": urlencode(filters),
+        "error": error,
+        "moved": moved,
+        "pipelines": list(selectors.pipeline_list().filter(active=True).values("id", "name")),
+    }
+    template = "sales/_board.html" if _is_board_swap(request) else "sales/board.html"
+    return _vary(render(request, template, context, status=status))
+
+
+@require_safe
+@permission_required(VIEW_OPPORTUNITY, raise_exception=True)
+def board(request: HttpRequest) -> HttpResponse:
+    return _render_board(request, _board_filters(request.GET))
+
+
+@require_POST
+@permission_required("sales.change_opportunity", raise_exception=True)
+def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """The keyboard/no-JS control and the drag-and-drop both post here."""
+    opp = selectors.opportunity_get(opportunity_id=pk)
+    if not services.can_edit_opportunity(request.user, opp):
+        raise PermissionDenied("You may only move opportunities you or your team own.")
+    form = MoveForm(request.POST)
+    filters = _board_filters(request.POST)
+    if request.POST.get("next") == "detail":
+        back = reverse("sales:opportunity_detail", args=[pk])
+    else:
+        back = reverse("sales:board") + (f"?{urlencode(filters)}" if filters else "")
+    error = ""
+    if not form.is_valid():
+        error = "Choose a stage to move to."
+    else:
+        try:
+            moved = services.opportunity_move(
+                actor=request.user,
+                opportunity_id=pk,
+                stage=form.cleaned_data["stage"],
+                reason=request.POST.get("reason", ""),
+                expected_version=form.cleaned_data.get("version"),
+            )
+        except StaleVersion:
+            error = "Someone else changed this opportunity meanwhile; the board now shows the latest."
+        except ValidationError as exc:
+            error = " ".join(m for ms in exc.message_dict.values() for m in ms)
+            if "reason" in exc.message_dict:
+                error = "To mark it lost, open the opportunity and give a reason."
+        except DomainError as exc:
+            error = exc.detail
+        else:
+            text = f"{moved.name} moved to {moved.stage.name}."
+            if _is_board_swap(request):
+                return _render_board(request, filters, moved=text)
+            messages.success(request, text)
+            return redirect(back)
+    if _is_board_swap(request):
+        return _render_board(request, filters, status=409, error=error)
+    messages.error(request, error)
+    return redirect(back)
+
+
+# --- opportunity page ------------------------------------------------------------------
+
+
+@require_safe
+@permission_required(VIEW_OPPORTUNITY, raise_exception=True)
+def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    opp = selectors.opportunity_get(opportunity_id=pk)
+    activities = selectors.opportunity_activities(opportunity=opp)
+    stages = list(opp.pipeline.stages.order_by("order", "id"))
+    context = {
+        "opp": opp,
+        "lines": list(opp.lines.all()),
+        "activities": activities,
+        "stages": [s for s in stages if s.kind != StageKind.LOST],
+        "lost_stage": next((s for s in stages if s.kind == StageKind.LOST), None),
+        "can_edit": services.can_edit_opportunity(request.user, opp),
+    }
+    return render(request, "sales/opportunity_detail.html", context)
+
+
+@require_POST
+@permission_required("sales.change_opportunity", raise_exception=True)
+def opportunity_lose(request: HttpRequest, pk: int) -> HttpResponse:
+    form = ReasonForm(request.POST)
+    form.is_valid()
+    try:
+        services.opportunity_lose(
+            actor=request.user, opportunity_id=pk, reason=form.cleaned_data.get("reason", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, "Marked as lost.")
+    return redirect("sales:opportunity_detail", pk)
+
+
+# --- leads ---------------------------------------------------------------------------------
+
+
+@require_safe
+@permission_required(VIEW_LEAD, raise_exception=True)
+def lead_list(request: HttpRequest) -> HttpResponse:
+    leads = selectors.lead_list(filters=request.GET, actor=request.user).order_by("-created_at", "-id")
+    page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "status": request.GET.get("status", ""),
+        "statuses": LeadStatus.choices,
+        "can_create": request.user.has_perm("sales.add_lead"),
+    }
+    return render(request, "sales/lead_list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("sales.add_lead", raise_exception=True)
+def lead_create(request: HttpRequest) -> HttpResponse:
+    form = LeadForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                lead = services.lead_create(actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                form.apply_errors(exc)
+            else:
+                messages.success(request, f"Lead {lead.display_name} was created.")
+                return redirect("sales:lead_detail", lead.pk)
+        return render(request, "sales/lead_form.html", {"form": form}, status=400)
+    return render(request, "sales/lead_form.html", {"form": form})
+
+
+def _lead_page(
+    request: HttpRequest, pk: int, *, reason_form: ReasonForm | None = None, status: int = 200
+) -> HttpResponse:
+    lead = selectors.lead_get(lead_id=pk)
+    context = {
+        "lead": lead,
+        "reason_form": reason_form or ReasonForm(),
+        "can_edit": services.can_edit_lead(request.user, lead),
+        "opportunities": list(lead.opportunities.select_related("stage").order_by("id")[:20]),
+    }
+    return render(request, "sales/lead_detail.html", context, status=status)
+
+
+@require_safe
+@permission_required(VIEW_LEAD, raise_exception=True)
+def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _lead_page(request, pk)
+
+
+@require_POST
+@permission_required("sales.change_lead", raise_exception=True)
+def lead_qualify(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.lead_qualify(actor=request.user, lead_id=pk)
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, "Lead qualified.")
+    return redirect("sales:lead_detail", pk)
+
+
+@require_POST
+@permission_required("sales.change_lead", raise_exception=True)
+def lead_disqualify(request: HttpRequest, pk: int) -> HttpResponse:
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            services.lead_disqualify(actor=request.user, lead_id=pk, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            form.apply_errors(exc)
+        except DomainError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(request, "Lead disqualified.")
+            return redirect("sales:lead_detail", pk)
+    return _lead_page(request, pk, reason_form=form, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("sales.change_lead", raise_exception=True)
+def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
+    """Step 1 (GET) shows the duplicate candidates; step 2 (POST) converts onto the
+    chosen customer or a new one. Never a silent duplicate: the choice is explicit."""
+    lead = selectors.lead_get(lead_id=pk)
+    if not services.can_edit_lead(request.user, lead):
+        raise PermissionDenied("You may only convert leads you or your team own, or unassigned ones.")
+    if lead.status == LeadStatus.CONVERTED:
+        messages.error(request, "This lead was already converted.")
+        return redirect("sales:lead_detail", pk)
+    candidates = selectors.lead_duplicate_candidates(lead=lead)
+    form = ConvertForm(request.POST if request.method == "POST" else None, candidates=candidates)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                opp = services.lead_convert(actor=request.user, lead_id=pk, **form.service_kwargs())
+            except ValidationError as exc:
+                form.apply_errors(
+                    {"target" if k == "customer" else k: v for k, v in exc.message_dict.items()}
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.detail)
+                form.apply_errors({"target" if k == "customer" else k: v for k, v in exc.errors.items()})
+            else:
+                messages.success(
+                    request, f"Converted: {opp.name} is on the board for {opp.customer.display_name}."
+                )
+                return redirect("sales:opportunity_detail", opp.pk)
+    context = {"lead": lead, "form": form, "candidates": candidates}
+    return render(request, "sales/lead_convert.html", context, status=status)
