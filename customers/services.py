@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Model
+from django.db.models import Model, ProtectedError
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils import timezone
@@ -418,7 +418,15 @@ def customer_delete(*, actor: Any, customer_id: Any, expected_version: int | Non
     _check_version(customer, expected_version)
     if customer.merged_from.exists():
         raise Conflict("Other customers were merged into this one; it cannot be deleted.")
-    customer.delete()
+    try:
+        # A savepoint: a refusal leaves the caller's transaction usable.
+        with transaction.atomic():
+            customer.delete()
+    except ProtectedError as exc:
+        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+        raise Conflict(
+            f"This customer has {', '.join(kinds)} that must be kept; it cannot be deleted."
+        ) from None
 
 
 # --- consent --------------------------------------------------------------------

@@ -1,0 +1,133 @@
+"""Forms of the quote pages. Writes go through `sales.quotes`; its errors (`lines.3.sku`)
+land on the matching field (`line_3_sku`)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from customers.forms import ServiceForm
+from sales.models import Quote, QuoteLine
+from sales.models.quotes import MAX_LINE_QUANTITY
+
+EMPTY_LINE_ROWS = 3
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class QuoteCreateForm(ServiceForm):
+    opportunity = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    valid_until = forms.DateField(label="Valid until", widget=DATE)
+    requested_delivery_on = forms.DateField(label="Requested delivery date", widget=DATE, required=False)
+    tax_rate = forms.DecimalField(
+        label="Tax rate (%)", min_value=0, max_value=100, decimal_places=2, initial=Decimal("0")
+    )
+
+
+class QuoteEditForm(ServiceForm):
+    """The quote's header fields and one row per line (plus a few empty rows to add
+    lines). Clearing a row's SKU removes the line."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    valid_until = forms.DateField(label="Valid until", widget=DATE)
+    requested_delivery_on = forms.DateField(label="Requested delivery date", widget=DATE, required=False)
+    accept_later_delivery = forms.BooleanField(
+        label="The customer accepts the earliest possible date when it is later", required=False
+    )
+    tax_rate = forms.DecimalField(label="Tax rate (%)", min_value=0, max_value=100, decimal_places=2)
+    notes = forms.CharField(
+        label="Notes", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, required=False
+    )
+
+    def __init__(self, *args: Any, rows: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows = rows
+        self._row_of: dict[int, int] = {}
+        for i in range(rows):
+            self.fields[f"line_{i}_sku"] = forms.CharField(
+                label=f"Line {i + 1} SKU", max_length=64, required=False
+            )
+            self.fields[f"line_{i}_quantity"] = forms.IntegerField(
+                label=f"Line {i + 1} quantity", min_value=1, max_value=MAX_LINE_QUANTITY, required=False
+            )
+            self.fields[f"line_{i}_discount_percent"] = forms.DecimalField(
+                label=f"Line {i + 1} discount (%)",
+                min_value=0,
+                max_value=100,
+                decimal_places=2,
+                required=False,
+            )
+
+    @classmethod
+    def for_quote(cls, quote: Quote, lines: list[QuoteLine], data: Any = None) -> QuoteEditForm:
+        initial: dict[str, Any] = {
+            "version": quote.version,
+            "valid_until": quote.valid_until,
+            "requested_delivery_on": quote.requested_delivery_on,
+            "accept_later_delivery": quote.accept_later_delivery,
+            "tax_rate": quote.tax_rate,
+            "notes": quote.notes,
+        }
+        for i, line in enumerate(lines):
+            initial[f"line_{i}_sku"] = line.product_id
+            initial[f"line_{i}_quantity"] = line.quantity
+            initial[f"line_{i}_discount_percent"] = line.discount_percent
+        rows = len(lines) + EMPTY_LINE_ROWS
+        if data is not None:
+            # A posted form keeps the rows it was rendered with (bounded).
+            posted = sum(1 for key in data if key.startswith("line_") and key.endswith("_sku"))
+            rows = min(max(rows, posted), 600)
+        return cls(data, initial=initial, rows=rows)
+
+    def field_for_error(self, key: str) -> str | None:
+        if key.startswith("lines."):
+            parts = key.split(".")
+            if len(parts) == 3:
+                name = f"line_{self._row_of.get(int(parts[1]), parts[1])}_{parts[2]}"
+                return name if name in self.fields else None
+        return super().field_for_error(key)
+
+    @property
+    def line_rows(self) -> list[tuple[Any, Any, Any]]:
+        return [
+            (self[f"line_{i}_sku"], self[f"line_{i}_quantity"], self[f"line_{i}_discount_percent"])
+            for i in range(self.rows)
+        ]
+
+    def service_fields(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        lines = []
+        self._row_of = {}
+        for i in range(self.rows):
+            sku = (data.get(f"line_{i}_sku") or "").strip()
+            if not sku:
+                continue
+            self._row_of[len(lines)] = i
+            lines.append(
+                {
+                    "sku": sku,
+                    "quantity": data.get(f"line_{i}_quantity") or 0,
+                    "discount_percent": data.get(f"line_{i}_discount_percent") or Decimal("0"),
+                }
+            )
+        return {
+            "valid_until": data["valid_until"],
+            "requested_delivery_on": data.get("requested_delivery_on"),
+            "accept_later_delivery": data.get("accept_later_delivery", False),
+            "tax_rate": data["tax_rate"],
+            "notes": data.get("notes", ""),
+            "lines": lines,
+        }
+
+
+class QuoteActionForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class QuoteSendForm(ServiceForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    to = forms.EmailField(label="Send to (empty: the customer's primary e-mail)", required=False)
+    accept_later_delivery = forms.BooleanField(
+        label="The customer accepts the earliest possible date", required=False
+    )

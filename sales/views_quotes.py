@@ -1,0 +1,214 @@
+"""Quote pages: list, create, the builder (lines with ATP dates, totals, flags), the
+actions (submit for approval, approve, send, revise), the print view and the PDF.
+Thin: reads through `sales.selectors_quotes`, writes through `sales.quotes`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from frontoffice.errors import DomainError, StaleVersion
+from frontoffice.permissions import can_edit_owned
+from sales import quotes as services
+from sales import selectors_quotes as selectors
+from sales.forms_quotes import QuoteActionForm, QuoteCreateForm, QuoteEditForm, QuoteSendForm
+from sales.models import Opportunity, QuoteStatus
+from sales.models.quotes import REVISABLE_STATUSES
+from sales.quote_documents import quote_document_context, quote_pdf
+
+VIEW = "sales.view_quote"
+STALE_MESSAGE = (
+    "Someone else changed this quote while you were editing; reload the page to see their "
+    "changes, then apply yours again."
+)
+
+
+def can_work_on(user: Any, quote_or_opportunity: Any) -> bool:
+    return user.has_perm("sales.change_quote") and can_edit_owned(
+        user, quote_or_opportunity, any_permission=services.ANY_QUOTE
+    )
+
+
+@require_safe
+@permission_required(VIEW, raise_exception=True)
+def quote_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.quote_list(filters=request.GET), 25).get_page(request.GET.get("page"))
+    return render(request, "sales/quotes/list.html", {"page": page})
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("sales.add_quote", raise_exception=True)
+def quote_create(request: HttpRequest) -> HttpResponse:
+    raw = request.POST.get("opportunity") if request.method == "POST" else request.GET.get("opportunity")
+    if not raw or not str(raw).isdigit():
+        raise Http404("Choose an opportunity to quote for.")
+    opportunity = Opportunity.objects.select_related("customer", "owner").filter(pk=int(raw)).first()
+    if opportunity is None:
+        raise Http404("No such opportunity.")
+    if not can_work_on(request.user, opportunity):
+        raise PermissionDenied("You may only quote for opportunities you or your team own.")
+    form = QuoteCreateForm(request.POST if request.method == "POST" else None, initial={"opportunity": raw})
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                quote = services.quote_create(
+                    actor=request.user, opportunity_id=data.pop("opportunity"), lines=[], **data
+                )
+            except ValidationError as exc:
+                form.apply_errors(exc)
+            except DomainError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                messages.success(request, f"Quote {quote.reference} drafted: add its lines.")
+                return redirect("sales:quote_detail", quote.pk)
+    return render(
+        request, "sales/quotes/create.html", {"form": form, "opportunity": opportunity}, status=status
+    )
+
+
+def _render_builder(
+    request: HttpRequest,
+    pk: int,
+    *,
+    form: QuoteEditForm | None = None,
+    send_form: QuoteSendForm | None = None,
+    status: int = 200,
+    stale: bool = False,
+) -> HttpResponse:
+    data = selectors.quote_builder(quote_id=pk)
+    quote = data.quote
+    editable = can_work_on(request.user, quote)
+    if form is None and editable and quote.is_editable:
+        form = QuoteEditForm.for_quote(quote, data.lines)
+    context = {
+        "data": data,
+        "quote": quote,
+        "delivery": data.delivery,
+        "can_edit": editable,
+        "can_approve": request.user.has_perm(services.APPROVE),
+        "form": form if editable and quote.is_editable else None,
+        "send_form": send_form or QuoteSendForm(initial={"version": quote.version}, prefix="send"),
+        "stale": stale,
+        "can_revise": quote.status in REVISABLE_STATUSES,
+        "can_send": quote.status in (QuoteStatus.DRAFT, QuoteStatus.APPROVED),
+    }
+    return render(request, "sales/quotes/builder.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(VIEW, raise_exception=True)
+def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method == "GET":
+        return _render_builder(request, pk)
+    quote = selectors.quote_get(quote_id=pk)
+    if not can_work_on(request.user, quote):
+        raise PermissionDenied("You may only work on quotes of opportunities you or your team own.")
+    if not quote.is_editable:
+        messages.error(request, "This quote was sent and cannot change: revise it to make a new revision.")
+        return redirect("sales:quote_detail", pk)
+    lines = list(quote.lines.all())
+    form = QuoteEditForm.for_quote(quote, lines, request.POST)
+    stale = False
+    if form.is_valid():
+        try:
+            fields = form.service_fields()
+            services.quote_update(
+                actor=request.user, quote_id=pk, expected_version=form.cleaned_data["version"], **fields
+            )
+        except StaleVersion:
+            form.add_error(None, STALE_MESSAGE)
+            stale = True
+        except ValidationError as exc:
+            form.apply_errors(exc)
+        except DomainError as exc:
+            form.add_error(None, exc.detail)
+            form.apply_errors(exc.errors)
+        else:
+            messages.success(request, "Quote saved.")
+            return redirect("sales:quote_detail", pk)
+    return _render_builder(request, pk, form=form, status=412 if stale else 400, stale=stale)
+
+
+ACTIONS = {
+    "submit": (services.quote_submit_for_approval, "Submitted for approval."),
+    "approve": (services.quote_approve, "Discounts approved."),
+    "revise": (services.quote_revise, "New revision drafted."),
+}
+
+
+@require_POST
+@permission_required(VIEW, raise_exception=True)
+def quote_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action not in ACTIONS:
+        raise Http404("No such action.")
+    service, done = ACTIONS[action]
+    form = QuoteActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The form was incomplete; reload the page and try again.")
+        return redirect("sales:quote_detail", pk)
+    try:
+        quote = service(actor=request.user, quote_id=pk, expected_version=form.cleaned_data["version"])
+    except StaleVersion:
+        messages.error(request, STALE_MESSAGE)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, done)
+        return redirect("sales:quote_detail", quote.pk)
+    return redirect("sales:quote_detail", pk)
+
+
+@require_POST
+@permission_required(VIEW, raise_exception=True)
+def quote_send(request: HttpRequest, pk: int) -> HttpResponse:
+    form = QuoteSendForm(request.POST, prefix="send")
+    if form.is_valid():
+        try:
+            services.quote_send(
+                actor=request.user,
+                quote_id=pk,
+                expected_version=form.cleaned_data["version"],
+                to=form.cleaned_data["to"] or None,
+                accept_later_delivery=form.cleaned_data["accept_later_delivery"] or None,
+            )
+        except StaleVersion:
+            form.add_error(None, STALE_MESSAGE)
+        except ValidationError as exc:
+            form.apply_errors(exc)
+        except DomainError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(request, "Quote sent.")
+            return redirect("sales:quote_detail", pk)
+    return _render_builder(request, pk, send_form=form, status=409)
+
+
+@require_safe
+@permission_required(VIEW, raise_exception=True)
+def quote_print(request: HttpRequest, pk: int) -> HttpResponse:
+    quote = selectors.quote_get(quote_id=pk)
+    return render(request, "sales/quotes/print.html", quote_document_context(quote))
+
+
+@require_safe
+@permission_required(VIEW, raise_exception=True)
+def quote_pdf_download(request: HttpRequest, pk: int) -> HttpResponse:
+    quote = selectors.quote_get(quote_id=pk)
+    pdf = quote_pdf(quote_document_context(quote))
+    if pdf is None:
+        raise Http404("PDF rendering is not available here; use the print view.")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{quote.reference}-r{quote.revision}.pdf"'
+    return response
