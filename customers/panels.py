@@ -32,6 +32,10 @@ def register(panel: Panel) -> None:
     _panels[panel.key] = panel
 
 
+def get(key: str) -> Panel | None:
+    return _panels.get(key)
+
+
 def panels_for(user: Any) -> list[Panel]:
     return sorted(
         (p for p in _panels.values() if p.permission is None or user.has_perm(p.permission)),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
@@ -132,11 +133,13 @@ class Customer360:
     history: list[Any] | None = None
 
 
-def customer_360(*, customer_id: Any, actor: Any, customer: Customer | None = None) -> Customer360:
+def customer_360(
+    *, customer_id: Any, actor: Any, customer: Customer | None = None, load_panels: bool = True
+) -> Customer360:
     """Everything the 360 page and endpoint show, in a bounded number of queries
     whatever the data: customer, tags, contact points, consent, relations (one
     query both ways), subsidiaries, 50 timeline entries, audit, plus one or two per
-    registered panel. A caller that already loaded the customer (with owner, parent
+    registered panel (none with `load_panels=False`). A caller that already loaded the customer (with owner, parent
     and merged_into selected) passes it and saves that query."""
     if customer is None or customer.pk != int(customer_id):
         customer = customer_get(customer_id=customer_id)
@@ -153,8 +156,15 @@ def customer_360(*, customer_id: Any, actor: Any, customer: Customer | None = No
     history = None
     if actor.has_perm("customers.view_customer_history"):
         history = list(customer.history.select_related("history_user").order_by("-history_date")[:20])
+    # The page loads each panel in a request of its own (`load_panels=False`: the titles
+    # only), so that every app's panel adds nothing to the page's query count.
     loaded = [
-        {"key": p.key, "title": p.title, "template": p.template, "data": p.loader(customer)}
+        {
+            "key": p.key,
+            "title": p.title,
+            "template": p.template,
+            "data": p.loader(customer) if load_panels else None,
+        }
         for p in panels.panels_for(actor)
     ]
     return Customer360(
@@ -474,3 +484,19 @@ def customer_history_changes(*, records: list[Any]) -> list[HistoryEntry]:
                     change.old = owners.get(change.old, change.old) if change.old else None
                     change.new = owners.get(change.new, change.new) if change.new else None
     return entries
+
+
+def customer_panel(*, customer: Customer, key: str, actor: Any) -> dict[str, Any]:
+    """One registered 360 panel with its data (the panel's own queries). Http404 for a
+    panel that does not exist, PermissionDenied for one the actor may not see."""
+    panel = panels.get(key)
+    if panel is None:
+        raise Http404("No such panel.")
+    if panel.permission is not None and not actor.has_perm(panel.permission):
+        raise PermissionDenied("You may not see this panel.")
+    return {
+        "key": panel.key,
+        "title": panel.title,
+        "template": panel.template,
+        "data": panel.loader(customer),
+    }

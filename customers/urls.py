@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/", views.customer_detail, name="detail"),
     path("<int:pk>/edit/", views.customer_edit, name="edit"),
     path("<int:pk>/timeline/", views.timeline_more, name="timeline"),
+    path("<int:pk>/panels/<slug:key>/", views.customer_panel, name="panel"),
     path("<int:pk>/activities/new/", views.activity_create, name="activity-create"),
     path("<int:pk>/contact-points/new/", views.contact_point_create, name="contact-point-create"),
     path("<int:pk>/consents/new/", views.consent_create, name="consent-create"),

@@ -116,7 +116,7 @@ def _render_360(
     request: HttpRequest, pk: int, *, forms: dict[str, ServiceForm] | None = None, status: int = 200
 ) -> HttpResponse:
     user = request.user
-    data = selectors.customer_360(customer_id=pk, actor=user)
+    data = selectors.customer_360(customer_id=pk, actor=user, load_panels=False)
     customer = data.customer
     if customer.merged_into_id is not None:
         return _moved(customer, "customers:detail")
@@ -146,7 +146,7 @@ def _render_360(
             selectors.customer_history_changes(records=data.history) if data.history is not None else None
         ),
         "attributes": [(_humanise(key), value) for key, value in sorted((customer.attributes or {}).items())],
-        "panels": [{**panel, "generic": generic_panel(panel["data"])} for panel in data.panels],
+        "panels": data.panels,  # titles only: each loads in a request of its own
     }
     return render(request, "customers/detail.html", context, status=status)
 
@@ -187,6 +187,22 @@ def generic_panel(data: Any) -> dict[str, Any]:
 @permission_required(VIEW, raise_exception=True)
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_360(request, pk)
+
+
+@require_safe
+@permission_required(VIEW, raise_exception=True)
+def customer_panel(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+    """One panel of the 360 page: a fragment the page loads with HTMX, or a page of its
+    own when followed as a link (without JavaScript)."""
+    customer = selectors.customer_get(customer_id=pk)
+    if customer.merged_into_id is not None:
+        return HttpResponsePermanentRedirect(reverse("customers:panel", args=[customer.merged_into_id, key]))
+    panel = selectors.customer_panel(customer=customer, key=key, actor=request.user)
+    panel["generic"] = generic_panel(panel["data"])
+    context = {"customer": customer, "panel": panel}
+    fragment = bool(getattr(request, "htmx", None)) and not request.htmx.history_restore_request
+    template = "customers/_panel_body.html" if fragment else "customers/panel.html"
+    return _vary_on_htmx(render(request, template, context))
 
 
 @require_safe

@@ -404,11 +404,19 @@ def test_registry_panels_render_with_the_generic_template(
         panels.Panel(key="balance", title="Balance", loader=lambda customer: {"open_amount": "12.50 EUR"})
     )
 
-    # when
-    html = html_of(client_for(sales_rep).get(reverse("customers:detail", args=[ada.pk])))
+    client = client_for(sales_rep)
 
-    # then
-    assert 'id="panel-open_cases-title"' in html
+    # when
+    page = html_of(client.get(reverse("customers:detail", args=[ada.pk])))
+    html = "".join(
+        html_of(client.get(reverse("customers:panel", args=[ada.pk, key]), headers={"HX-Request": "true"}))
+        for key in ("open_cases", "balance")
+    )
+
+    # then: the page holds each panel's card, which loads its body on its own
+    assert 'id="panel-open_cases-title"' in page
+    assert f'hx-get="{reverse("customers:panel", args=[ada.pk, "open_cases"])}"' in page
+    assert "<html" not in html
     assert re.search(r"<dt>Number</dt><dd>C-1</dd>", html)
     assert re.search(r"<dt>Sla breached</dt><dd>Yes</dd>", html)
     assert "a plain line" in html
@@ -921,3 +929,49 @@ def test_the_dashboard_counts_customers_and_lists_my_recent_activity(agent: Any,
     assert re.search(r'<span class="stat__value">1</span>\s*<span class="stat__label">live customers', html)
     assert "Checked the order" in html
     assert reverse("customers:detail", args=[ada.pk]) in html
+
+
+def test_a_panel_is_a_page_of_its_own_without_javascript_and_guards_its_permission(
+    sales_rep: Any, ada: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given
+    from customers import panels
+
+    monkeypatch.setattr(panels, "_panels", {})
+    panels.register(panels.Panel(key="notes", title="Notes", loader=lambda customer: {"count": 3}))
+    panels.register(
+        panels.Panel(key="secret", title="Secret", loader=lambda customer: {}, permission="customers.fly")
+    )
+    client = client_for(sales_rep)
+
+    # when
+    page = client.get(reverse("customers:panel", args=[ada.pk, "notes"]))
+    secret = client.get(reverse("customers:panel", args=[ada.pk, "secret"]))
+    missing = client.get(reverse("customers:panel", args=[ada.pk, "nope"]))
+
+    # then
+    assert page.status_code == 200
+    assert "<html" in html_of(page)
+    assert re.search(r"<dt>Count</dt><dd>3</dd>", html_of(page))
+    assert secret.status_code == 403
+    assert missing.status_code == 404
+    assert 'id="panel-secret"' not in html_of(client.get(reverse("customers:detail", args=[ada.pk])))
+
+
+def test_a_merged_customers_panel_moves_to_the_survivor(
+    supervisor: Any, sales_rep: Any, ada: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given
+    from customers import panels
+
+    monkeypatch.setattr(panels, "_panels", {})
+    panels.register(panels.Panel(key="notes", title="Notes", loader=lambda customer: {"id": customer.pk}))
+    twin = services.customer_create(actor=sales_rep, kind="person", first_name="Ada", last_name="L.")
+    services.customer_merge(actor=supervisor, survivor_id=ada.pk, duplicate_id=twin.pk)
+
+    # when
+    response = client_for(sales_rep).get(reverse("customers:panel", args=[twin.pk, "notes"]))
+
+    # then
+    assert response.status_code == 301
+    assert response["Location"] == reverse("customers:panel", args=[ada.pk, "notes"])

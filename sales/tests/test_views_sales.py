@@ -194,9 +194,11 @@ def test_losing_from_the_opportunity_page_needs_a_reason(sales_rep):
 
 def test_the_360_page_shows_the_open_opportunities_panel(sales_rep):
     opp = f.opportunity(sales_rep, name="Panel deal")
-    page = html(client_for(sales_rep).get(reverse("customers:detail", args=[opp.customer_id])))
+    client = client_for(sales_rep)
+    page = html(client.get(reverse("customers:detail", args=[opp.customer_id])))
+    body = html(client.get(reverse("customers:panel", args=[opp.customer_id, "open_opportunities"])))
     assert 'id="panel-open_opportunities"' in page
-    assert "Panel deal" in page
+    assert "Panel deal" in body
 
 
 # --- leads -----------------------------------------------------------------------------
