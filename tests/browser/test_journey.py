@@ -92,6 +92,8 @@ def test_login_search_open_360_and_edit_with_an_error_then_correctly(
     # three calls and the consent, newest first
     expect(page.locator("#timeline-list .timeline__item")).to_have_count(customer.activities.count())
     expect(page.locator("#timeline-list .timeline__item").first).to_contain_text("Granted newsletter")
+    # the other apps' panels load on their own (HTMX)
+    expect(page.locator("#panel-invoices_balance")).to_contain_text("No invoices yet.")
     assert_accessible(page, "customer 360")
     screenshot(page, "customer-360")
 
