@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -365,6 +366,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "poll-erp": {"task": "backoffice_sync.tasks.poll_erp", "schedule": 30.0},
     # Order counts and invoice sums per day, compared with the ERP (the monitor shows drift).
     "reconcile-erp": {"task": "backoffice_sync.tasks.reconcile_erp", "schedule": 600.0},
+    # The weighted pipeline to the ERP as a demand forecast (idempotent per ISO week).
+    "publish-forecast": {
+        "task": "sales.tasks.publish_forecast",
+        "schedule": crontab(minute=0, hour=6, day_of_week=1),
+    },
+    # "Customers who bought X also bought Y", from the ERP order mirror.
+    "recompute-affinities": {
+        "task": "sales.tasks.recompute_affinities",
+        "schedule": crontab(minute=30, hour=3),
+    },
 }
 
 # --- Integrations ------------------------------------------------------------
