@@ -14,6 +14,8 @@ from backoffice_sync.api import ErpWebhookViewSet
 from backoffice_sync.api_sync import AtpViewSet, OutboxViewSet, SyncStatusViewSet
 from customers.api import ActivityViewSet, CustomerViewSet
 from sales.api import LeadViewSet, OpportunityViewSet, PipelineViewSet
+from sales.api_forecast import ForecastViewSet, RecommendationViewSet
+from sales.api_orders import SalesOrderViewSet
 from sales.api_quotes import PriceListViewSet, ProductViewSet, QuoteViewSet
 
 
@@ -45,6 +47,9 @@ router.register("sync/outbox", OutboxViewSet, basename="sync-outbox")
 router.register("sales/products", ProductViewSet, basename="sales-product")
 router.register("sales/price-lists", PriceListViewSet, basename="sales-price-list")
 router.register("sales/quotes", QuoteViewSet, basename="sales-quote")
+router.register("sales/orders", SalesOrderViewSet, basename="sales-order")
 router.register("sales/leads", LeadViewSet, basename="sales-lead")
 router.register("sales/opportunities", OpportunityViewSet, basename="sales-opportunity")
 router.register("sales/pipelines", PipelineViewSet, basename="sales-pipeline")
+router.register("sales/forecast", ForecastViewSet, basename="sales-forecast")
+router.register("sales/recommendations", RecommendationViewSet, basename="sales-recommendation")

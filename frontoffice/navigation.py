@@ -26,6 +26,8 @@ NAV = [
     NavItem("Pipeline", "sales:board", "sales.view_opportunity"),
     NavItem("Leads", "sales:lead_list", "sales.view_lead"),
     NavItem("Quotes", "sales:quote_list", "sales.view_quote"),
+    NavItem("Orders", "sales:order_list", "sales.view_salesorder"),
+    NavItem("Forecast", "sales:forecast", "sales.view_forecastsnapshot"),
     NavItem("Availability", "backoffice_sync:availability", "backoffice_sync.view_product"),
     NavItem("Sync monitor", "backoffice_sync:monitor", "backoffice_sync.view_outboxmessage"),
     NavItem("API docs", "api-docs"),

@@ -25,9 +25,12 @@ from frontoffice.api import ActionPermissions, CursorPagination, etag_for, expec
 from frontoffice.errors import PROBLEM_CONTENT_TYPE
 from frontoffice.serializers import IdField, ProblemSerializer, StrictSerializer, TextField
 from sales import quotes as services
+from sales.api_orders import PRECONDITIONS as ORDER_PRECONDITIONS
+from sales.api_orders import SalesOrderDetailSerializer, accept_response
 from sales.filters_quotes import QuoteFilter
 from sales.models import CustomerTier, PriceList, PriceListItem, Quote, QuoteLine
 from sales.models.quotes import MAX_LINE_QUANTITY
+from sales.orders import quote_accept as accept_quote
 
 ETAG = OpenApiParameter(
     "ETag",
@@ -331,9 +334,12 @@ class QuoteViewSet(
         "approve": {"POST": [services.APPROVE]},
         "send": {"POST": ["sales.change_quote"]},
         "revise": {"POST": ["sales.add_quote", "sales.change_quote"]},
+        "accept": {"POST": ["sales.add_salesorder"]},
     }
     # The services apply the rule too; here it answers 403 before If-Match/body problems.
-    owner_rule_actions = frozenset({"update", "partial_update", "submit_for_approval", "send", "revise"})
+    owner_rule_actions = frozenset(
+        {"update", "partial_update", "submit_for_approval", "send", "revise", "accept"}
+    )
     owner_bypass_permission = services.ANY_QUOTE
 
     def get_queryset(self):
@@ -400,3 +406,17 @@ class QuoteViewSet(
     @action(detail=True, methods=["post"])
     def revise(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, services.quote_revise, EmptySerializer)
+
+    @extend_schema(
+        request=EmptySerializer,
+        responses={201: SalesOrderDetailSerializer, **ORDER_PRECONDITIONS},
+        parameters=[IF_MATCH, ETAG],
+        summary="The customer accepted: place the order and submit it to the ERP",
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str | None = None) -> Response:
+        quote = self.get_object()
+        version = expected_version(request, current=quote.version)
+        EmptySerializer.validated(request.data if request.data else {})
+        order = accept_quote(actor=request.user, quote_id=quote.pk, expected_version=version)
+        return accept_response(order.pk)

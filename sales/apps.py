@@ -12,20 +12,24 @@ class SalesConfig(AppConfig):
 
         from customers import panels
         from frontoffice.roles import declare
+        from sales.orders import register_order_hooks
         from sales.roles import GRANTS
+        from sales.roles_forecast import GRANTS as FORECAST_GRANTS
         from sales.roles_quotes import GRANTS as QUOTE_GRANTS
-        from sales.selectors import open_opportunities_for_customer
+        from sales.selectors_orders import open_opportunities_panel
         from sales.services import ensure_default_pipeline, register_references
 
         declare(GRANTS)
         declare(QUOTE_GRANTS)
+        declare(FORECAST_GRANTS)
+        register_order_hooks()
         register_references()
         post_migrate.connect(ensure_default_pipeline, sender=self, dispatch_uid="sales_default_pipeline")
         panels.register(
             panels.Panel(
                 key="open_opportunities",
                 title="Open opportunities",
-                loader=open_opportunities_for_customer,
+                loader=open_opportunities_panel,
                 template="sales/_panel_opportunities.html",
                 permission="sales.view_opportunity",
                 order=40,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sales import views, views_quotes
+from sales import views, views_forecast, views_orders, views_quotes
 
 app_name = "sales"
 
@@ -17,11 +17,16 @@ urlpatterns = [
     path("leads/<int:pk>/qualify/", views.lead_qualify, name="lead_qualify"),
     path("leads/<int:pk>/disqualify/", views.lead_disqualify, name="lead_disqualify"),
     path("leads/<int:pk>/convert/", views.lead_convert, name="lead_convert"),
+    path("forecast/", views_forecast.forecast_page, name="forecast"),
     path("quotes/", views_quotes.quote_list, name="quote_list"),
     path("quotes/new/", views_quotes.quote_create, name="quote_create"),
     path("quotes/<int:pk>/", views_quotes.quote_detail, name="quote_detail"),
     path("quotes/<int:pk>/send/", views_quotes.quote_send, name="quote_send"),
     path("quotes/<int:pk>/print/", views_quotes.quote_print, name="quote_print"),
     path("quotes/<int:pk>/pdf/", views_quotes.quote_pdf_download, name="quote_pdf"),
+    path("quotes/<int:pk>/accept/", views_orders.quote_accept, name="quote_accept"),
+    path("orders/", views_orders.order_list, name="order_list"),
+    path("orders/<int:pk>/", views_orders.order_detail, name="order_detail"),
+    path("orders/<int:pk>/cancel/", views_orders.order_cancel, name="order_cancel"),
     path("quotes/<int:pk>/<slug:action>/", views_quotes.quote_action, name="quote_action"),
 ]

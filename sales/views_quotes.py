@@ -19,8 +19,9 @@ from frontoffice.permissions import can_edit_owned
 from sales import quotes as services
 from sales import selectors_quotes as selectors
 from sales.forms_quotes import QuoteActionForm, QuoteCreateForm, QuoteEditForm, QuoteSendForm
-from sales.models import Opportunity, QuoteStatus
+from sales.models import Opportunity, QuoteStatus, SalesOrder
 from sales.models.quotes import REVISABLE_STATUSES
+from sales.orders import can_work_on_order as can_accept_quote
 from sales.quote_documents import quote_document_context, quote_pdf
 
 VIEW = "sales.view_quote"
@@ -101,6 +102,10 @@ def _render_builder(
         "stale": stale,
         "can_revise": quote.status in REVISABLE_STATUSES,
         "can_send": quote.status in (QuoteStatus.DRAFT, QuoteStatus.APPROVED),
+        "can_accept": quote.status == QuoteStatus.SENT and can_accept_quote(request.user, quote),
+        "order_id": SalesOrder.objects.filter(quote_id=quote.pk).values_list("pk", flat=True).first()
+        if quote.status == QuoteStatus.ACCEPTED
+        else None,
     }
     return render(request, "sales/quotes/builder.html", context, status=status)
 

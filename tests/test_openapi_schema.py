@@ -67,6 +67,14 @@ EXPECTED = {
     "/api/v1/sales/quotes/{id}/approve/": {"post"},
     "/api/v1/sales/quotes/{id}/send/": {"post"},
     "/api/v1/sales/quotes/{id}/revise/": {"post"},
+    "/api/v1/sales/quotes/{id}/accept/": {"post"},
+    "/api/v1/sales/orders/": {"get"},
+    "/api/v1/sales/orders/{id}/": {"get"},
+    "/api/v1/sales/orders/{id}/cancel/": {"post"},
+    "/api/v1/sales/forecast/": {"get"},
+    "/api/v1/sales/forecast/accuracy/": {"get"},
+    "/api/v1/sales/forecast/publish/": {"post"},
+    "/api/v1/sales/recommendations/": {"get"},
 }
 LIST_FILTERS = {
     "q",

@@ -1,0 +1,271 @@
+"""Every write to sales orders: accepting a quote (which places the order and submits it
+to the ERP through the outbox, in one transaction) and requesting its cancellation.
+
+- Only a sent, unexpired, latest revision is accepted, by a rep who may edit its
+  opportunity (or an Admin). The quote row is locked (`select_for_update`) and the order
+  has a OneToOne to its quote: two reps accepting at once make exactly one order.
+- The ERP's view of the order (confirmed, shipped, delivered, cancelled) comes back
+  through the inbox into the mirrors; nothing here writes it.
+- Cancelling goes through the outbox on the order's aggregate (so it never overtakes the
+  submit), and is refused once the mirror says the order (partly) shipped.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from backoffice_sync.erp import MessageKind
+from backoffice_sync.models import ErpOrder, ErpOrderStatus
+from backoffice_sync.outbox import outbox_enqueue
+from customers.models import ContactPoint
+from customers.services import activity_record
+from frontoffice.errors import Conflict, StaleVersion
+from sales.models import OpportunityStatus, Quote, QuoteStatus, SalesOrder, SalesOrderLine
+from sales.quotes import ANY_QUOTE, _lock_quote
+from sales.services import can_edit_opportunity, opportunity_win
+
+HUNDRED = Decimal("100")
+CENT = Decimal("0.01")
+# Once the ERP has (partly) shipped, cancelling is a return, not a cancellation.
+NOT_CANCELLABLE = (
+    ErpOrderStatus.PARTIALLY_SHIPPED,
+    ErpOrderStatus.SHIPPED,
+    ErpOrderStatus.DELIVERED,
+    ErpOrderStatus.CANCELLED,
+    ErpOrderStatus.REJECTED,
+)
+
+
+class OrderConflict(Conflict):
+    code = "order_conflict"
+    title = "The order cannot do that in its current state."
+
+
+def aggregate_for(order_ref: str) -> str:
+    return f"order:{order_ref}"
+
+
+def can_work_on_order(actor: Any, opportunity: Any) -> bool:
+    """A rep who may edit the opportunity, or whoever may change anyone's quotes (Admin)."""
+    if not actor.has_perm("sales.add_salesorder"):
+        return False
+    return actor.has_perm(ANY_QUOTE) or can_edit_opportunity(actor, opportunity)
+
+
+def _require_order_work(actor: Any, opportunity: Any) -> None:
+    if actor is not None and not can_work_on_order(actor, opportunity):
+        raise PermissionDenied("You may only place or cancel orders of opportunities you or your team own.")
+
+
+def _ship_to(customer_id: int) -> dict[str, str] | None:
+    """The customer's shipping address (else the primary, else any postal address)."""
+    points = ContactPoint.objects.filter(customer_id=customer_id, kind="address").order_by(
+        "-is_primary", "id"
+    )
+    chosen = None
+    for point in points:
+        if point.label == "shipping":
+            chosen = point
+            break
+        chosen = chosen or point
+    if chosen is None:
+        return None
+    return {
+        "line": chosen.value,
+        "street": chosen.street,
+        "postal_code": chosen.postal_code,
+        "city": chosen.city,
+        "region": chosen.region,
+        "country": chosen.country,
+    }
+
+
+def _net_unit_price(line: SalesOrderLine) -> Decimal:
+    """The price the ERP invoices per unit: the quoted price less the line discount."""
+    return (line.unit_price * (HUNDRED - line.discount_percent) / HUNDRED).quantize(
+        CENT, rounding=ROUND_HALF_UP
+    )
+
+
+def submit_payload(order: SalesOrder, lines: list[SalesOrderLine]) -> dict[str, Any]:
+    return {
+        "order_ref": order.order_ref,
+        "customer_ref": str(order.customer_id),
+        "currency": order.currency,
+        "requested_date": order.promised_delivery_on.isoformat() if order.promised_delivery_on else None,
+        "lines": [
+            {
+                "line_no": line.line_no,
+                "sku": line.product_id,
+                "quantity": line.quantity,
+                "unit_price": str(_net_unit_price(line)),
+            }
+            for line in lines
+        ],
+        "ship_to": order.ship_to,
+    }
+
+
+@transaction.atomic
+def quote_accept(*, actor: Any, quote_id: Any, expected_version: int | None) -> SalesOrder:
+    """The customer accepted the quote: place the order, submit it to the ERP (outbox),
+    mark the quote accepted, win the opportunity and write the timeline."""
+    quote = _lock_quote(quote_id)
+    opportunity = quote.opportunity
+    _require_order_work(actor, opportunity)
+    if expected_version is not None and quote.version != expected_version:
+        raise StaleVersion(current=quote.version)
+    if quote.status == QuoteStatus.ACCEPTED or SalesOrder.objects.filter(quote=quote).exists():
+        raise OrderConflict("This quote was already accepted: its order exists.")
+    if quote.status != QuoteStatus.SENT:
+        raise OrderConflict(
+            f"Only a sent quote can be accepted; this one is {quote.get_status_display().lower()}."
+        )
+    if Quote.objects.filter(previous=quote).exists():
+        raise OrderConflict("A newer revision of this quote exists: accept the latest one.")
+    if quote.valid_until < timezone.localdate():
+        raise OrderConflict(
+            f"The quote expired on {quote.valid_until.isoformat()}: revise it and send it again.",
+            errors={"valid_until": ["The validity date is in the past."]},
+        )
+    quote_lines = list(quote.lines.order_by("position", "id"))
+    if not quote_lines:
+        raise OrderConflict("A quote without lines cannot be accepted.")
+    order = SalesOrder(
+        quote=quote,
+        opportunity=opportunity,
+        customer_id=opportunity.customer_id,
+        currency=quote.currency,
+        requested_delivery_on=quote.requested_delivery_on,
+        promised_delivery_on=quote.promised_delivery_on,
+        ship_to=_ship_to(opportunity.customer_id),
+        subtotal=quote.subtotal,
+        tax_total=quote.tax_total,
+        total=quote.total,
+        placed_by=actor if getattr(actor, "pk", None) else None,
+    )
+    try:
+        with transaction.atomic():  # a savepoint: the constraint is the last word on races
+            order.save()
+    except IntegrityError:
+        raise OrderConflict("This quote was already accepted: its order exists.") from None
+    order.order_ref = f"SO-{order.pk:06d}"
+    order.save(update_fields=["order_ref"])
+    lines = [
+        SalesOrderLine(
+            order=order,
+            line_no=n,
+            product_id=ql.product_id,
+            description=ql.description,
+            quantity=ql.quantity,
+            unit_price=ql.unit_price,
+            discount_percent=ql.discount_percent,
+            net_amount=ql.net_amount,
+        )
+        for n, ql in enumerate(quote_lines, start=1)
+    ]
+    SalesOrderLine.objects.bulk_create(lines, batch_size=500)
+    outbox_enqueue(
+        kind=MessageKind.ORDER_SUBMIT,
+        aggregate=aggregate_for(order.order_ref),
+        payload=submit_payload(order, lines),
+    )
+    quote.status = QuoteStatus.ACCEPTED
+    quote.version += 1
+    quote.save(update_fields=["status", "version", "updated_at"])
+    if opportunity.status != OpportunityStatus.WON:
+        opportunity_win(actor=actor, opportunity_id=opportunity.pk)
+    activity_record(
+        customer_id=order.customer_id,
+        kind="order_placed",
+        subject=f"Order {order.order_ref} placed from quote {quote.reference} rev. {quote.revision}",
+        body=f"Total {order.total} {order.currency}; delivery promised for {order.promised_delivery_on or '—'}.",
+        actor=actor,
+        source_app="sales",
+        ref=order,
+        payload={"order_ref": order.order_ref, "quote_id": quote.pk},
+    )
+    return order
+
+
+def _lock_order(order_id: Any) -> SalesOrder:
+    try:
+        return (
+            SalesOrder.objects.select_for_update(of=("self",))
+            .select_related("opportunity__owner")
+            .get(pk=int(order_id))
+        )
+    except (SalesOrder.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise Http404("No such order.") from None
+
+
+@transaction.atomic
+def order_cancel(
+    *, actor: Any, order_id: Any, reason: Any, expected_version: int | None = None
+) -> SalesOrder:
+    """Ask the ERP to cancel the order (outbox, after the submit on the same aggregate).
+    The order shows "cancel requested" until the ERP reports `order.cancelled`."""
+    order = _lock_order(order_id)
+    _require_order_work(actor, order.opportunity)
+    if expected_version is not None and order.version != expected_version:
+        raise StaleVersion(current=order.version)
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if not reason or len(reason) > 500 or "\x00" in reason:
+        raise ValidationError({"reason": ["Say why the order is cancelled (at most 500 characters)."]})
+    if order.cancel_requested_at is not None:
+        raise OrderConflict("Cancelling this order was already requested.")
+    erp_status = ErpOrder.objects.filter(order_ref=order.order_ref).values_list("status", flat=True).first()
+    if erp_status in NOT_CANCELLABLE:
+        label = ErpOrderStatus(erp_status).label.lower()
+        raise OrderConflict(f"The order is {label} in the ERP: it can no longer be cancelled.")
+    order.cancel_requested_at = timezone.now()
+    order.cancel_requested_by = actor if getattr(actor, "pk", None) else None
+    order.cancel_reason = reason
+    order.version += 1
+    order.save()
+    outbox_enqueue(
+        kind=MessageKind.ORDER_CANCEL,
+        aggregate=aggregate_for(order.order_ref),
+        payload={"order_ref": order.order_ref, "reason": reason},
+    )
+    activity_record(
+        customer_id=order.customer_id,
+        kind="order_cancel_requested",
+        subject=f"Cancelling order {order.order_ref} requested",
+        body=reason,
+        actor=actor,
+        source_app="sales",
+        ref=order,
+        payload={"order_ref": order.order_ref},
+    )
+    return order
+
+
+# --- cross-app hooks -------------------------------------------------------------------
+
+
+def register_order_hooks() -> None:
+    """Called from `SalesConfig.ready()`: grants, merge references, the 360 panel."""
+    from customers import merge_registry, panels
+    from frontoffice.roles import declare
+    from sales.roles_orders import GRANTS
+    from sales.selectors_orders import recent_orders_for_customer
+
+    declare(GRANTS)
+    merge_registry.register("sales.SalesOrder", "customer", "Orders")
+    panels.register(
+        panels.Panel(
+            key="recent_orders",
+            title="Recent orders",
+            loader=recent_orders_for_customer,
+            template="sales/orders/_panel_orders.html",
+            permission="sales.view_salesorder",
+            order=50,
+        )
+    )

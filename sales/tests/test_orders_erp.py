@@ -1,0 +1,60 @@
+"""End to end with the stub simulator: accept a quote, relay the outbox, let the ERP
+work, pull its events: the order page shows what the ERP did, from the mirror."""
+
+from __future__ import annotations
+
+import pytest
+
+from backoffice_sync.models import ErpOrder, OutboxMessage, OutboxStatus
+from sales import orders
+from sales.tests.order_erp import SKU, an_erp_with_stock, erp_lives
+from sales.tests.quote_setup import a_quote, an_opportunity
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_accepted_quote_is_confirmed_and_shipped_by_the_erp(client, sales_rep) -> None:
+    # given: a sent quote for a product the ERP has in stock
+    erp = an_erp_with_stock()
+    quote = a_quote(sales_rep, an_opportunity(sales_rep), [{"sku": SKU, "quantity": 2}])
+    from sales import quotes
+
+    quote = quotes.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+    order = orders.quote_accept(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+    client.force_login(sales_rep)
+    assert "Submitted" in client.get(f"/sales/orders/{order.pk}/").content.decode()
+    # when: relay, 48 hours of ERP, pull
+    erp_lives(erp, 48)
+    # then: the submit was delivered; the mirror shows the order confirmed then shipped
+    assert OutboxMessage.objects.get(kind="order.submit").status == OutboxStatus.DELIVERED
+    mirror = ErpOrder.objects.get(order_ref=order.order_ref)
+    assert mirror.customer_id == order.customer_id
+    statuses = list(mirror.status_history.values_list("status", flat=True))
+    assert statuses[:2] == ["confirmed", "shipped"]
+    html = client.get(f"/sales/orders/{order.pk}/").content.decode()
+    assert "Confirmed" in html
+    assert "Shipped" in html
+    assert mirror.shipments.get().tracking_number in html
+    # and it can no longer be cancelled
+    with pytest.raises(orders.OrderConflict):
+        orders.order_cancel(actor=sales_rep, order_id=order.pk, reason="too late")
+
+
+def test_a_cancel_before_the_erp_confirms_ends_cancelled(client, sales_rep) -> None:
+    # given: an order submitted, then its cancellation requested before any relay
+    erp = an_erp_with_stock()
+    from sales import quotes
+
+    quote = a_quote(sales_rep, an_opportunity(sales_rep), [{"sku": SKU, "quantity": 1}])
+    quote = quotes.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+    order = orders.quote_accept(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+    orders.order_cancel(actor=sales_rep, order_id=order.pk, reason="Ordered twice")
+    client.force_login(sales_rep)
+    assert "Cancel requested" in client.get(f"/sales/orders/{order.pk}/").content.decode()
+    # when: the outbox relays submit then cancel (in order), the ERP works, we pull
+    for _ in range(3):
+        erp_lives(erp, 1)
+    # then
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {OutboxStatus.DELIVERED}
+    assert ErpOrder.objects.get(order_ref=order.order_ref).status == "cancelled"
+    assert 'order-status--cancelled"' in client.get(f"/sales/orders/{order.pk}/").content.decode()

@@ -1,0 +1,114 @@
+"""Order pages: the list, the order page (lines, the ERP's status history, promised
+versus actual delivery, shipments, invoices), accepting a quote and cancelling an order.
+Thin: reads through `sales.selectors_orders`, writes through `sales.orders`."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST, require_safe
+
+from frontoffice.errors import DomainError, StaleVersion
+from sales import orders as services
+from sales import selectors_orders as selectors
+from sales.selectors_orders import OrderState
+
+VIEW = "sales.view_salesorder"
+STALE_MESSAGE = "Someone else changed this while you were looking; reload the page and try again."
+
+
+class AcceptForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class CancelForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    reason = forms.CharField(label="Why cancel?", max_length=500)
+
+
+@require_safe
+@permission_required(VIEW, raise_exception=True)
+def order_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.order_list(filters=request.GET), 25).get_page(request.GET.get("page"))
+    for order in page:
+        selectors.decorate(order)
+    return render(
+        request,
+        "sales/orders/list.html",
+        {"page": page, "states": OrderState.choices, "status": request.GET.get("status", "")},
+    )
+
+
+def _render_order(request: HttpRequest, pk: int, *, cancel_form: CancelForm | None = None, status: int = 200):
+    data = selectors.order_page(order_id=pk)
+    order = data.order
+    can_cancel = (
+        services.can_work_on_order(request.user, order.opportunity)
+        and order.cancel_requested_at is None
+        and getattr(order, "erp_status", None) not in services.NOT_CANCELLABLE
+    )
+    context = {
+        "data": data,
+        "order": order,
+        "can_cancel": can_cancel,
+        "cancel_form": cancel_form or CancelForm(initial={"version": order.version}),
+    }
+    return render(request, "sales/orders/detail.html", context, status=status)
+
+
+@require_safe
+@permission_required(VIEW, raise_exception=True)
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_order(request, pk)
+
+
+@require_POST
+@permission_required(VIEW, raise_exception=True)
+def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            services.order_cancel(
+                actor=request.user,
+                order_id=pk,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except StaleVersion:
+            form.add_error(None, STALE_MESSAGE)
+        except ValidationError as exc:
+            form.add_error(None, " ".join(exc.messages))
+        except DomainError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(request, "Cancellation requested from the back office.")
+            return redirect("sales:order_detail", pk)
+    return _render_order(request, pk, cancel_form=form, status=409 if form.is_bound and form.errors else 400)
+
+
+@require_POST
+@permission_required(VIEW, raise_exception=True)
+def quote_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    form = AcceptForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The form was incomplete; reload the page and try again.")
+        return redirect("sales:quote_detail", pk)
+    try:
+        order = services.quote_accept(
+            actor=request.user, quote_id=pk, expected_version=form.cleaned_data["version"]
+        )
+    except StaleVersion:
+        messages.error(request, STALE_MESSAGE)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"Quote accepted: order {order.order_ref} sent to the back office.")
+        return redirect("sales:order_detail", order.pk)
+    return redirect("sales:quote_detail", pk)
