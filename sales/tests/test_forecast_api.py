@@ -102,3 +102,12 @@ def test_the_forecast_page_and_its_navigation(sales_rep: Any, agent: Any, deal: 
     other = Client()
     other.force_login(agent)
     assert other.get("/sales/forecast/").status_code == 403
+
+
+@pytest.mark.parametrize("month", ["0000-01", "9999-12", "2026-13", "26-01"])
+def test_a_month_outside_the_calendar_we_forecast_is_a_400(month: str, admin_user: Any, api_as) -> None:
+    # when
+    response = api_as(admin_user).get("/api/v1/sales/forecast/", {"month": month})
+    # then
+    assert response.status_code == 400
+    assert "month" in response.json()["errors"]
