@@ -14,9 +14,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 # A file, not memory: integration tests start real Celery workers in other processes,
-# which must see the same test database.
+# which must see the same test database. One file per test process, so that two test
+# runs from the same checkout never share (and break) each other's database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 
 # WhiteNoise scans STATIC_ROOT at start-up; tests serve through the finders, so an
 # empty directory is enough to keep it quiet.
