@@ -29,6 +29,8 @@ GRANTS = {
     Role.MARKETING: [*VIEW_PROFILE, *WORK_PROFILE, "customers.change_any_customer", "customers.change_tag"],
     # Sales edits only what they or their team own: no change_any_customer.
     Role.SALES: [*VIEW_PROFILE, *WORK_PROFILE],
+    # Sales managers: "reps edit their own and their team's; managers all".
+    Role.SALES_MANAGER: [*VIEW_PROFILE, *WORK_PROFILE, "customers.change_any_customer"],
     Role.SERVICE_AGENT: [*VIEW_PROFILE, *WORK_PROFILE, "customers.change_any_customer"],
     Role.SERVICE_SUPERVISOR: [
         *VIEW_PROFILE,

@@ -21,13 +21,16 @@ from django.db import DEFAULT_DB_ALIAS
 class Role:
     MARKETING = "Marketing"
     SALES = "Sales"
+    # Everything a rep does, on every team's records, plus approving discounts above
+    # the limits; pipelines, price lists and discount limits stay with Admin.
+    SALES_MANAGER = "Sales manager"
     SERVICE_AGENT = "Service agent"
     SERVICE_SUPERVISOR = "Service supervisor"
     BACK_OFFICE = "Back office"
     ADMIN = "Admin"
 
-    ALL = (MARKETING, SALES, SERVICE_AGENT, SERVICE_SUPERVISOR, BACK_OFFICE, ADMIN)
-    FRONT_OFFICE = (MARKETING, SALES, SERVICE_AGENT, SERVICE_SUPERVISOR, ADMIN)
+    ALL = (MARKETING, SALES, SALES_MANAGER, SERVICE_AGENT, SERVICE_SUPERVISOR, BACK_OFFICE, ADMIN)
+    FRONT_OFFICE = (MARKETING, SALES, SALES_MANAGER, SERVICE_AGENT, SERVICE_SUPERVISOR, ADMIN)
 
 
 # The project's own models: staff accounts and teams are managed by admins.

@@ -224,6 +224,7 @@ class QuoteSerializer(serializers.ModelSerializer):
             "accept_later_delivery",
             "promised_delivery_on",
             "discount_limit_percent",
+            "priced_by",
             "subtotal",
             "discount_total",
             "tax_total",
@@ -390,7 +391,9 @@ class QuoteViewSet(
     def submit_for_approval(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, services.quote_submit_for_approval, EmptySerializer)
 
-    @_action_schema(EmptySerializer, "Approve the discounts (Admin)")
+    @_action_schema(
+        EmptySerializer, "Approve the discounts (a sales manager or an admin, not whoever set them)"
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, services.quote_approve, EmptySerializer)

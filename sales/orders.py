@@ -2,7 +2,7 @@
 to the ERP through the outbox, in one transaction) and requesting its cancellation.
 
 - Only a sent, unexpired, latest revision is accepted, by a rep who may edit its
-  opportunity (or an Admin). The quote row is locked (`select_for_update`) and the order
+  opportunity (or a sales manager or an Admin). The quote row is locked (`select_for_update`) and the order
   has a OneToOne to its quote: two reps accepting at once make exactly one order.
 - The ERP's view of the order (confirmed, shipped, delivered, cancelled) comes back
   through the inbox into the mirrors; nothing here writes it.
@@ -52,7 +52,8 @@ def aggregate_for(order_ref: str) -> str:
 
 
 def can_work_on_order(actor: Any, opportunity: Any) -> bool:
-    """A rep who may edit the opportunity, or whoever may change anyone's quotes (Admin)."""
+    """A rep who may edit the opportunity, or whoever may change anyone's quotes (sales
+    managers, Admin)."""
     if not actor.has_perm("sales.add_salesorder"):
         return False
     return actor.has_perm(ANY_QUOTE) or can_edit_opportunity(actor, opportunity)

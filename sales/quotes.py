@@ -8,7 +8,9 @@ Rules worth knowing (see also docs in the models):
   for the opportunity's currency and the customer's tier (custom attribute `tier`,
   default `standard`; no list for that tier -> the `standard` list of the currency).
 - A line discount above the discount limit of whoever sets the lines (the largest
-  `DiscountLimit` over their roles) needs an Admin's approval before the quote is sent.
+  `DiscountLimit` over their roles) needs the approval of a sales manager or an Admin
+  (`sales.approve_quote`) before the quote is sent; never of whoever set those lines
+  (four eyes: a manager's own discount above their own limit goes to another approver).
   Changing an approved quote takes it back to draft: the approval was for those lines.
 - Delivery: every line gets an available-to-promise date (one `promise_many` call); the
   quote's promised date is the latest. Sending a quote whose requested date the back
@@ -109,6 +111,15 @@ def price_list_for(*, currency: str, tier: str) -> PriceList:
             {"price_list": [f"There is no active price list for {currency} (tier {tier} or standard)."]}
         )
     return found
+
+
+def set_the_discounts(user: Any, quote: Quote) -> bool:
+    """True when `user` last set the quote's lines: they may not approve them (four eyes)."""
+    return quote.priced_by_id is not None and quote.priced_by_id == getattr(user, "pk", None)
+
+
+def may_approve(user: Any, quote: Quote) -> bool:
+    return user.has_perm(APPROVE) and not set_the_discounts(user, quote)
 
 
 def line_needs_approval(line: QuoteLine, quote: Quote) -> bool:
@@ -359,6 +370,13 @@ def _bump(quote: Quote) -> None:
     quote.version += 1
 
 
+def _priced_by(quote: Quote, actor: Any) -> None:
+    """`actor` sets the lines: their limit decides which discounts need approval, and
+    they may not be the one who approves them."""
+    quote.discount_limit_percent = discount_limit_for(actor)
+    quote.priced_by = actor if getattr(actor, "pk", None) else None
+
+
 # --- price lists -----------------------------------------------------------------------
 
 
@@ -502,7 +520,7 @@ def quote_create(
     )
     _apply_fields(quote, fields, creating=True)
     priced = _price_lines(price_list, lines)
-    quote.discount_limit_percent = discount_limit_for(actor)
+    _priced_by(quote, actor)
     _apply_totals(quote, priced)
     _save(quote)
     quote.reference = f"Q-{quote.pk:06d}"
@@ -533,7 +551,7 @@ def quote_update(
     _apply_fields(quote, fields, creating=False)
     if lines is not None:
         priced = _price_lines(quote.price_list, lines)
-        quote.discount_limit_percent = discount_limit_for(actor)
+        _priced_by(quote, actor)
     else:
         priced = list(quote.lines.all())
     _apply_totals(quote, priced)
@@ -569,7 +587,9 @@ def quote_submit_for_approval(*, actor: Any, quote_id: int, expected_version: in
 def quote_approve(*, actor: Any, quote_id: int, expected_version: int | None) -> Quote:
     quote = _lock_quote(quote_id)
     if actor is not None and not actor.has_perm(APPROVE):
-        raise PermissionDenied("Only a manager (Admin) approves discounts.")
+        raise PermissionDenied("Only a sales manager or an admin approves discounts.")
+    if actor is not None and set_the_discounts(actor, quote):
+        raise PermissionDenied("You set these discounts: another manager must approve them.")
     _check_version(quote, expected_version)
     if quote.status != QuoteStatus.PENDING_APPROVAL:
         raise QuoteConflict("Only a quote pending approval can be approved.")
@@ -674,6 +694,7 @@ def quote_revise(*, actor: Any, quote_id: int, expected_version: int | None) -> 
         requested_delivery_on=quote.requested_delivery_on,
         accept_later_delivery=quote.accept_later_delivery,
         discount_limit_percent=quote.discount_limit_percent,
+        priced_by_id=quote.priced_by_id,
         notes=quote.notes,
     )
     if revision.requested_delivery_on and revision.requested_delivery_on < timezone.localdate():

@@ -1,6 +1,7 @@
 """What each role may do with price lists, discount limits and quotes; declared in
 `SalesConfig.ready()`. Sales reps work on quotes of opportunities they or their team
-own (the services apply `can_edit_owned`); Admins configure prices and approve."""
+own (the services apply `can_edit_owned`); sales managers work on everyone's and approve
+discounts above the limits; Admins do both and configure prices and discount limits."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ MANAGE_PRICES = [
 ]
 GRANTS = {
     Role.SALES: [*VIEW_QUOTES, *WORK_QUOTES],
+    Role.SALES_MANAGER: [*VIEW_QUOTES, *WORK_QUOTES, "sales.approve_quote", "sales.change_any_quote"],
     Role.BACK_OFFICE: ["sales.view_quote", "sales.view_quoteline"],
     Role.ADMIN: [
         *VIEW_QUOTES,

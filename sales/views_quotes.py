@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from frontoffice.errors import DomainError, StaleVersion
@@ -89,6 +90,8 @@ def _render_builder(
     data = selectors.quote_builder(quote_id=pk)
     quote = data.quote
     editable = can_work_on(request.user, quote)
+    # The expiry sweep runs nightly: until it has, a sent quote past its date is expired too.
+    past_validity = quote.valid_until < timezone.localdate()
     if form is None and editable and quote.is_editable:
         form = QuoteEditForm.for_quote(quote, data.lines)
     context = {
@@ -96,13 +99,18 @@ def _render_builder(
         "quote": quote,
         "delivery": data.delivery,
         "can_edit": editable,
-        "can_approve": request.user.has_perm(services.APPROVE),
+        "can_approve": services.may_approve(request.user, quote),
+        "approves_elsewhere": request.user.has_perm(services.APPROVE)
+        and services.set_the_discounts(request.user, quote),
         "form": form if editable and quote.is_editable else None,
         "send_form": send_form or QuoteSendForm(initial={"version": quote.version}, prefix="send"),
         "stale": stale,
         "can_revise": quote.status in REVISABLE_STATUSES,
         "can_send": quote.status in (QuoteStatus.DRAFT, QuoteStatus.APPROVED),
-        "can_accept": quote.status == QuoteStatus.SENT and can_accept_quote(request.user, quote),
+        "past_validity": past_validity,
+        "can_accept": quote.status == QuoteStatus.SENT
+        and not past_validity
+        and can_accept_quote(request.user, quote),
         "order_id": SalesOrder.objects.filter(quote_id=quote.pk).values_list("pk", flat=True).first()
         if quote.status == QuoteStatus.ACCEPTED
         else None,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 class Role:
     MARKETING = "Marketing"
     SALES = "Sales"
+    SALES_MANAGER = "Sales manager"
     SERVICE_AGENT = "Service agent"
     SERVICE_SUPERVISOR = "Service supervisor"
     BACK_OFFICE = "Back office"
@@ -59,6 +60,16 @@ def other_rep(db: Any) -> User:
     from frontoffice.models import Team
 
     return make_user("other_rep", Role.SALES, team=Team.objects.create(name="South sales"))
+
+
+@pytest.fixture
+def sales_manager(db: Any) -> User:
+    """A sales manager in a team of their own: every right below comes from the role."""
+    from frontoffice.models import Team
+
+    return make_user(
+        "manager", Role.SALES_MANAGER, team=Team.objects.create(name="Sales management"), first_name="Max"
+    )
 
 
 @pytest.fixture

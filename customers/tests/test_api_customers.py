@@ -442,7 +442,7 @@ def test_create_api_token_with_an_expiry_makes_a_token_that_expires(agent: Any) 
 
 
 @pytest.mark.parametrize(
-    "role", ["sales_rep", "agent", "supervisor", "marketer", "admin_user", "back_office"]
+    "role", ["sales_rep", "sales_manager", "agent", "supervisor", "marketer", "admin_user", "back_office"]
 )
 def test_every_role_reads_customer_profiles(
     request: pytest.FixtureRequest, api_as: Callable[[Any], APIClient], agent: Any, role: str

@@ -203,6 +203,8 @@ def test_it_creates_demo_staff_in_every_role_who_own_the_customers() -> None:
     roles = {name: {g.name for g in user.groups.all()} for name, user in staff.items()}
     assert roles["sales1"] == roles["sales2"] == {Role.SALES}
     assert staff["sales1"].team.name == staff["sales2"].team.name == "North sales"
+    assert roles["manager1"] == {Role.SALES_MANAGER}
+    assert staff["manager1"].check_password("frontoffice-demo")
     assert roles["agent1"] == {Role.SERVICE_AGENT}
     assert roles["supervisor1"] == {Role.SERVICE_SUPERVISOR}
     assert roles["marketing1"] == {Role.MARKETING}

@@ -19,7 +19,15 @@ from customers.models import Activity, ConsentEvent, Customer, CustomFieldDefini
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-FRONT_OFFICE_ROLES = ["sales_rep", "agent", "supervisor", "marketer", "back_office", "admin_user"]
+FRONT_OFFICE_ROLES = [
+    "sales_rep",
+    "sales_manager",
+    "agent",
+    "supervisor",
+    "marketer",
+    "back_office",
+    "admin_user",
+]
 
 
 def client_for(user: Any) -> Client:

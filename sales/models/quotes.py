@@ -166,6 +166,15 @@ class Quote(TimeStamped):
     discount_limit_percent = models.DecimalField(
         **PERCENT, default=Decimal("0"), help_text="The limit of whoever last set the lines."
     )
+    # Four eyes: whoever set the discounts never approves them (see `quote_approve`).
+    priced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who last set the lines (and so the discounts).",
+    )
     subtotal = models.DecimalField(**MONEY, default=Decimal("0"))
     discount_total = models.DecimalField(**MONEY, default=Decimal("0"))
     tax_total = models.DecimalField(**MONEY, default=Decimal("0"))

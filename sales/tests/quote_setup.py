@@ -41,7 +41,7 @@ def a_price_list(
 
 
 def discount_limits(**by_role: int) -> None:
-    names = {"sales": "Sales", "admin": "Admin"}
+    names = {"sales": "Sales", "manager": "Sales manager", "admin": "Admin"}
     for key, percent in by_role.items():
         DiscountLimit.objects.create(role=names[key], max_discount_percent=Decimal(percent))
 

@@ -173,6 +173,8 @@ STAFF = (
     ("sales1", "Sarah", "Mitchell", Role.SALES, "North sales"),
     ("sales2", "Daniel", "Okafor", Role.SALES, "North sales"),
     ("sales3", "Lena", "Vogel", Role.SALES, "South sales"),
+    # Above the teams: works on every team's deals and approves discounts.
+    ("manager1", "Grace", "Adeyemi", Role.SALES_MANAGER, None),
     ("agent1", "Tom", "Becker", Role.SERVICE_AGENT, None),
     ("supervisor1", "Priya", "Shah", Role.SERVICE_SUPERVISOR, None),
     ("marketing1", "Chloé", "Martin", Role.MARKETING, None),
