@@ -14,15 +14,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from customers.choices import ConsentChannel, ConsentPurpose
 from customers.filters import StableOrderingFilter
 from frontoffice.api import ActionPermissions, etag_for, expected_version
 from frontoffice.errors import PROBLEM_CONTENT_TYPE, problem
 from frontoffice.models import User
+from frontoffice.parsers import PayloadTooLarge
 from frontoffice.serializers import IdField, ProblemSerializer, RelatedIdField, StrictSerializer, TextField
-from sales import selectors, services
+from sales import lead_import, selectors, services
 from sales.filters import LEAD_ORDERINGS, OPPORTUNITY_ORDERINGS, LeadFilter, OpportunityFilter
 from sales.models import Lead, LeadSource, Opportunity, OpportunityLine, Pipeline, Stage, StageKind
 
@@ -47,6 +50,7 @@ IF_MATCH_OPTIONAL = OpenApiParameter(
     description="Optional: act only if the record is still at this version (412 otherwise).",
 )
 STALE = OpenApiResponse(ProblemSerializer, description="If-Match names an old version: reload and retry.")
+MAX_ROW_ERRORS = 500  # problems listed in an import's answer; `error_count` gives them all
 CAMPAIGN_ID = {"min_value": 1, "max_value": 2**31 - 1, "required": False, "allow_null": True}
 MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": 0}
 
@@ -92,10 +96,27 @@ class PipelineWriteSerializer(StrictSerializer):
     stages = StageInputSerializer(many=True, min_length=1, max_length=30)
 
 
+class CapturedConsentSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=ConsentChannel.choices)
+    purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
+    granted = serializers.BooleanField()
+
+
 class LeadSerializer(serializers.ModelSerializer):
     display_name = serializers.CharField(read_only=True)
     email = serializers.CharField(read_only=True, help_text="Normalised (lower case); empty when unknown.")
     phone = serializers.CharField(read_only=True, help_text="E.164; empty when unknown.")
+    form_id = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The marketing form that captured the lead (a reference)."
+    )
+    captured_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When the marketing form was sent."
+    )
+    consents = CapturedConsentSerializer(
+        many=True,
+        read_only=True,
+        help_text="Consents ticked on the form; recorded on the customer at conversion.",
+    )
 
     class Meta:
         model = Lead
@@ -116,6 +137,9 @@ class LeadSerializer(serializers.ModelSerializer):
             "disqualified_reason",
             "customer",
             "converted_at",
+            "form_id",
+            "captured_at",
+            "consents",
             "version",
             "created_at",
             "updated_at",
@@ -260,6 +284,55 @@ class ConvertResultSerializer(serializers.Serializer):
     opportunity = OpportunitySerializer()
 
 
+class LeadImportSerializer(StrictSerializer):
+    file = serializers.FileField(
+        allow_empty_file=True,
+        help_text=f"A CSV file, UTF-8, at most {lead_import.MAX_FILE_BYTES // (1024 * 1024)} MB and "
+        f"{lead_import.MAX_ROWS} leads; the header names the columns: {', '.join(lead_import.COLUMNS)}.",
+    )
+    dry_run = serializers.BooleanField(
+        required=False, default=False, help_text="Check every row and report, but write nothing."
+    )
+
+
+class RowIssueSerializer(serializers.Serializer):
+    row = serializers.IntegerField(
+        allow_null=True,
+        help_text="The row as a spreadsheet numbers it: 1 is the header, 2 the first lead; "
+        "null for the file as a whole.",
+    )
+    column = serializers.CharField(help_text="The column; empty for the whole row or file.")
+    message = serializers.CharField()
+
+
+class LeadImportReportSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    rows = serializers.IntegerField(help_text="Lead rows read (blank lines are not counted).")
+    valid = serializers.IntegerField(
+        help_text="Rows imported, or on a dry run to be imported: every row less the skipped ones."
+    )
+    created = serializers.IntegerField(help_text="Leads created; 0 on a dry run.")
+    skipped = serializers.IntegerField(
+        help_text="Rows skipped: an open lead, or an earlier row, has the same e-mail."
+    )
+    skipped_rows = RowIssueSerializer(many=True)
+    error_count = serializers.IntegerField(help_text="Problems found, in all; nothing is written when any.")
+    row_errors = RowIssueSerializer(many=True, help_text=f"The first {MAX_ROW_ERRORS} problems.")
+
+
+class LeadImportProblemSerializer(ProblemSerializer):
+    """A refused import: the problem, plus the report with every row error."""
+
+    dry_run = serializers.BooleanField(required=False)
+    rows = serializers.IntegerField(required=False)
+    valid = serializers.IntegerField(required=False)
+    created = serializers.IntegerField(required=False)
+    skipped = serializers.IntegerField(required=False)
+    skipped_rows = RowIssueSerializer(many=True, required=False)
+    error_count = serializers.IntegerField(required=False)
+    row_errors = RowIssueSerializer(many=True, required=False)
+
+
 # --- viewsets ---------------------------------------------------------------------------
 
 
@@ -300,6 +373,7 @@ class LeadViewSet(
         "qualify": {"POST": [CHANGE_LEAD]},
         "disqualify": {"POST": [CHANGE_LEAD]},
         "convert": {"POST": [CHANGE_LEAD, "sales.add_opportunity"]},
+        "import_leads": {"POST": ["sales.add_lead"]},
     }
 
     def get_queryset(self):
@@ -404,6 +478,63 @@ class LeadViewSet(
         lead = Lead.objects.get(pk=lead.pk)
         opp = selectors.opportunity_get(opportunity_id=opp.pk)
         return Response({"lead": LeadSerializer(lead).data, "opportunity": OpportunitySerializer(opp).data})
+
+    @extend_schema(
+        request={"multipart/form-data": LeadImportSerializer},
+        responses={
+            200: OpenApiResponse(
+                LeadImportReportSerializer, description="A dry run, or every row skipped: nothing written."
+            ),
+            201: OpenApiResponse(LeadImportReportSerializer, description="The leads were created."),
+            (400, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+                LeadImportProblemSerializer,
+                description="A row or the file is wrong: nothing written; `row_errors` says where.",
+            ),
+        },
+        description="Create leads (source `imported`) from a CSV file: all or nothing. Every row is "
+        "checked like a lead created one by one; any problem answers 400 with `row_errors` (row 1 is "
+        "the header) and writes nothing. A row whose e-mail an open lead (or an earlier row) already "
+        "has is skipped and listed in `skipped_rows`. Send `dry_run=true` first to preview. "
+        "Columns: see the template at /sales/leads/import/template.csv and docs/sales_leads.md.",
+    )
+    @action(
+        detail=False, methods=["post"], url_path="import", url_name="import", parser_classes=[MultiPartParser]
+    )
+    def import_leads(self, request: Request) -> Response:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > lead_import.MAX_FILE_BYTES + 64 * 1024:  # refused before the upload is read
+            raise PayloadTooLarge(
+                f"At most {lead_import.MAX_FILE_BYTES // (1024 * 1024)} MB: split the file into smaller ones."
+            )
+        data = LeadImportSerializer.validated(request.data)
+        try:
+            report = lead_import.lead_import(actor=request.user, file=data["file"], dry_run=data["dry_run"])
+        except lead_import.LeadImportRefused as exc:
+            response = problem(exc.status_code, exc.title, exc.detail, exc.code, exc.errors)
+            response.data.update(_import_report(exc.report))
+            return response
+        code = status.HTTP_201_CREATED if report.created else status.HTTP_200_OK
+        return Response(_import_report(report), status=code)
+
+
+def _issues(items: list[lead_import.RowIssue]) -> list[dict[str, Any]]:
+    return [{"row": i.row, "column": i.column, "message": i.message} for i in items[:MAX_ROW_ERRORS]]
+
+
+def _import_report(report: lead_import.LeadImportReport) -> dict[str, Any]:
+    return {
+        "dry_run": report.dry_run,
+        "rows": report.rows,
+        "valid": len(report.leads),
+        "created": report.created,
+        "skipped": len(report.skipped),
+        "skipped_rows": _issues(report.skipped),
+        "error_count": len(report.errors),
+        "row_errors": _issues(report.errors),
+    }
 
 
 @extend_schema_view(

@@ -12,6 +12,7 @@ class SalesConfig(AppConfig):
 
         from customers import panels
         from frontoffice.roles import declare
+        from sales.events import register_event_handlers
         from sales.orders import register_order_hooks
         from sales.roles import GRANTS
         from sales.roles_forecast import GRANTS as FORECAST_GRANTS
@@ -23,6 +24,7 @@ class SalesConfig(AppConfig):
         declare(QUOTE_GRANTS)
         declare(FORECAST_GRANTS)
         register_order_hooks()
+        register_event_handlers()
         register_references()
         post_migrate.connect(ensure_default_pipeline, sender=self, dispatch_uid="sales_default_pipeline")
         panels.register(

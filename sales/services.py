@@ -22,7 +22,7 @@ from backoffice_sync.models import Product
 from customers.choices import ContactKind, CustomerKind
 from customers.models import Customer
 from customers.normalise import normalise_email, normalise_phone
-from customers.services import activity_record, customer_create
+from customers.services import activity_record, consent_record, customer_create
 from frontoffice.errors import Conflict, StaleVersion
 from frontoffice.permissions import can_edit_owned
 from sales.models import (
@@ -572,7 +572,24 @@ def lead_convert(
         ref=lead,
         payload={"lead_id": lead.pk, "opportunity_id": opp.pk, "source": lead.source},
     )
+    _record_captured_consents(actor, lead, target)
     return opp
+
+
+def _record_captured_consents(actor: Any, lead: Lead, customer: Customer) -> None:
+    """The consents ticked on a marketing form (`sales.lead_capture`) join the customer's
+    consent ledger, dated when the form was sent: a later change on the ledger still wins."""
+    for consent in lead.consents or ():
+        consent_record(
+            actor=actor,
+            customer_id=customer.pk,
+            channel=consent["channel"],
+            purpose=consent["purpose"],
+            granted=consent["granted"],
+            source=f"Marketing form #{lead.form_id}" if lead.form_id else "Marketing form",
+            occurred_at=lead.captured_at,
+            note=f"Given on the form that made lead #{lead.pk}.",
+        )
 
 
 def _live_customer(value: Any) -> Customer:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sales import views, views_forecast, views_orders, views_quotes
+from sales import views, views_forecast, views_lead_import, views_orders, views_quotes
 
 app_name = "sales"
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path("opportunities/<int:pk>/lose/", views.opportunity_lose, name="opportunity_lose"),
     path("leads/", views.lead_list, name="lead_list"),
     path("leads/new/", views.lead_create, name="lead_create"),
+    path("leads/import/", views_lead_import.lead_import_page, name="lead_import"),
+    path("leads/import/template.csv", views_lead_import.lead_import_template, name="lead_import_template"),
     path("leads/<int:pk>/", views.lead_detail, name="lead_detail"),
     path("leads/<int:pk>/qualify/", views.lead_qualify, name="lead_qualify"),
     path("leads/<int:pk>/disqualify/", views.lead_disqualify, name="lead_disqualify"),

@@ -130,6 +130,15 @@ class Lead(TimeStamped):
         CUSTOMER, null=True, blank=True, on_delete=models.CASCADE, related_name="sales_leads"
     )
     converted_at = models.DateTimeField(null=True, blank=True)
+    # A marketing form's capture (source=marketing_form, see sales/lead_capture.py): the
+    # capture's idempotency key (unique: a capture delivered twice makes one lead), the
+    # form (a reference, like campaign_id), when it was filled in, and the consents ticked
+    # on it, [{"channel", "purpose", "granted"}], written to the customer's consent ledger
+    # when the lead converts. NULL/empty for every other source.
+    capture_key = models.CharField(max_length=200, null=True, blank=True, editable=False)
+    form_id = models.PositiveIntegerField(null=True, blank=True)
+    captured_at = models.DateTimeField(null=True, blank=True)
+    consents = models.JSONField(default=list, blank=True)
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -139,8 +148,11 @@ class Lead(TimeStamped):
             models.Index(fields=["-created_at", "-id"], name="lead_created_idx"),
             models.Index(fields=["status", "-created_at"], name="lead_status_idx"),
             models.Index(fields=["owner", "status"], name="lead_owner_idx"),
+            # An import's duplicate check: open leads with the same (normalised) e-mail.
+            models.Index(fields=["email", "status"], name="lead_email_idx"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["capture_key"], name="lead_capture_key_unique"),
             models.CheckConstraint(condition=Q(source__in=LeadSource.values), name="lead_source_valid"),
             models.CheckConstraint(condition=Q(status__in=LeadStatus.values), name="lead_status_valid"),
             models.CheckConstraint(
