@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, prefetch_related_objects
 from django.http import Http404
 
 from customers import merge_registry, panels
@@ -143,6 +143,9 @@ def customer_360(
     and merged_into selected) passes it and saves that query."""
     if customer is None or customer.pk != int(customer_id):
         customer = customer_get(customer_id=customer_id)
+    # Prefetched onto the customer, so that whoever serialises it next (the API's
+    # CustomerSerializer) reads the same tags instead of asking again.
+    prefetch_related_objects([customer], "tags")
     tags = list(customer.tags.all())
     contact_points = list(customer.contact_points.all())
     consents = consent_state(customer=customer)

@@ -24,6 +24,7 @@ NAV = [
     NavItem("Customers", "customers:list", "customers.view_customer"),
     NavItem("Duplicates", "customers:duplicates", "customers.merge_customer"),
     NavItem("Pipeline", "sales:board", "sales.view_opportunity"),
+    NavItem("Opportunities", "sales:opportunity_list", "sales.view_opportunity"),
     NavItem("Leads", "sales:lead_list", "sales.view_lead"),
     NavItem("Quotes", "sales:quote_list", "sales.view_quote"),
     NavItem("Orders", "sales:order_list", "sales.view_salesorder"),

@@ -14,6 +14,7 @@ class SalesConfig(AppConfig):
         from frontoffice.roles import declare
         from sales.events import register_event_handlers
         from sales.orders import register_order_hooks
+        from sales.recommendations import recommended_panel
         from sales.roles import GRANTS
         from sales.roles_forecast import GRANTS as FORECAST_GRANTS
         from sales.roles_quotes import GRANTS as QUOTE_GRANTS
@@ -35,5 +36,15 @@ class SalesConfig(AppConfig):
                 template="sales/_panel_opportunities.html",
                 permission="sales.view_opportunity",
                 order=40,
+            )
+        )
+        panels.register(
+            panels.Panel(
+                key="recommended_products",
+                title="Recommended products",
+                loader=recommended_panel,
+                template="sales/forecast/_panel_recommendations.html",
+                permission="sales.view_productaffinity",
+                order=45,
             )
         )

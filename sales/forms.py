@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -9,7 +10,7 @@ from django import forms
 from customers.forms import ServiceForm
 from frontoffice.models import User
 from sales.filters import MONTH
-from sales.models import LeadSource
+from sales.models import LeadSource, Opportunity, OpportunityLine, OpportunityStatus, Pipeline
 from sales.selectors import close_months
 
 
@@ -77,3 +78,258 @@ class BoardFilterForm(forms.Form):
         if MONTH.fullmatch(asked) and asked not in months:
             months = sorted([*months, asked])  # a bookmarked month outside the window
         self.fields["close_month"].choices = [("", "Any month")] + [(m, m) for m in months]
+
+
+# --- opportunities: the list's filters, the create and edit form -----------------------
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+EMPTY_LINE_ROWS = 3
+MAX_LINE_ROWS = 100  # the service's MAX_LINES
+
+
+def _plain(number: Decimal) -> Decimal:
+    """3.000 -> 3, 2.500 -> 2.5 (and never 1E+1): a quantity as a person types it."""
+    return number.quantize(Decimal(1)) if number == number.to_integral_value() else number.normalize()
+
+
+def stage_choices(pipelines: list[Pipeline], *, kinds: tuple[str, ...] | None = None) -> list[Any]:
+    """Stages grouped by pipeline (`<optgroup>`s), from prefetched pipelines."""
+    return [
+        (
+            pipeline.name,
+            [
+                (str(stage.pk), f"{stage.name} ({stage.probability}%)")
+                for stage in pipeline.stages.all()
+                if kinds is None or stage.kind in kinds
+            ],
+        )
+        for pipeline in pipelines
+    ]
+
+
+def _owner_choice(empty_label: str) -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        label="Owner",
+        queryset=User.objects.filter(is_active=True).order_by("first_name", "last_name", "username"),
+        required=False,
+        empty_label=empty_label,
+    )
+
+
+class OpportunityFilterForm(forms.Form):
+    """The list page's filters, rendered; `OpportunityFilter` (the API's) does the filtering."""
+
+    use_required_attribute = False
+
+    q = forms.CharField(label="Name or customer", required=False, max_length=200)
+    pipeline = forms.ChoiceField(label="Pipeline", required=False)
+    stage = forms.ChoiceField(label="Stage", required=False)
+    owner = forms.IntegerField(required=False)  # replaced in __init__
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any"), *OpportunityStatus.choices]
+    )
+    close_month = forms.ChoiceField(label="Closing in", required=False)
+    amount_min = forms.DecimalField(
+        label="Amount from", required=False, min_value=0, max_digits=14, decimal_places=2
+    )
+    amount_max = forms.DecimalField(
+        label="Amount to", required=False, min_value=0, max_digits=14, decimal_places=2
+    )
+    customer = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, pipelines: list[Pipeline], today: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["pipeline"].choices = [("", "Any"), *((str(p.pk), p.name) for p in pipelines)]
+        self.fields["stage"].choices = [("", "Any"), *stage_choices(pipelines)]
+        self.fields["owner"] = _owner_choice("Anyone")
+        months = close_months(today=today)
+        asked = str((self.data or {}).get("close_month") or "")
+        if MONTH.fullmatch(asked) and asked not in months:
+            months = sorted([*months, asked])  # a bookmarked month outside the window
+        self.fields["close_month"].choices = [("", "Any month")] + [(m, m) for m in months]
+        for name in ("amount_min", "amount_max"):
+            self.fields[name].widget.attrs.update({"inputmode": "decimal", "step": "0.01"})
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        low, high = data.get("amount_min"), data.get("amount_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("amount_max", "The upper amount is below the lower one.")
+        return data
+
+
+class StageChoiceField(forms.ChoiceField):
+    """A stage from the offered choices or any other stage id: whether a stage fits
+    (its pipeline, its kind) is the service's rule, and its message says why."""
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value).isdigit() and len(str(value)) <= 18
+
+
+class OpportunityForm(ServiceForm):
+    """Create or edit an opportunity with its product lines (one row per line, plus a few
+    empty rows to add lines; clearing a row's SKU removes the line). The service owns
+    every rule; its errors (`lines.2.sku`) land on the row's field (`line_2_sku`)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+    customer = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+    name = forms.CharField(label="Name", max_length=200)
+    pipeline = forms.ChoiceField(label="Pipeline", required=False)
+    stage = StageChoiceField(
+        label="Stage", required=False, help_text="Empty: the first stage of the pipeline."
+    )
+    amount = forms.DecimalField(
+        label="Amount",
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        help_text="Empty: the total of the product lines.",
+    )
+    currency = forms.CharField(label="Currency", max_length=3, min_length=3, initial="EUR")
+    expected_close_date = forms.DateField(label="Expected close date", required=False, widget=DATE)
+    next_step = forms.CharField(label="Next step", max_length=300, required=False)
+    owner = forms.IntegerField(required=False)  # replaced in __init__
+
+    def __init__(
+        self,
+        *args: Any,
+        pipelines: list[Pipeline],
+        opportunity: Opportunity | None = None,
+        rows: int = EMPTY_LINE_ROWS,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.opportunity = opportunity
+        self.rows = rows
+        self._row_of: dict[int, int] = {}
+        self.fields["owner"] = _owner_choice("Nobody")
+        if opportunity is None:
+            self.fields["pipeline"].choices = [(str(p.pk), p.name) for p in pipelines]
+            # A new opportunity starts in an open stage (the service says so too).
+            self.fields["stage"].choices = [("", "First stage"), *stage_choices(pipelines, kinds=("open",))]
+            self.fields["customer"].required = True
+            self.fields["customer"].error_messages["required"] = "Choose the customer first."
+        else:
+            # The pipeline stays; the stage moves within it (losing: the opportunity page).
+            del self.fields["pipeline"]
+            own = [p for p in pipelines if p.pk == opportunity.pipeline_id]
+            choices = stage_choices(own, kinds=("open", "won"))[0][1] if own else []
+            current = (str(opportunity.stage_id), str(opportunity.stage))
+            if current not in choices:
+                choices = [*choices, current]
+            self.fields["stage"].choices = choices
+            self.fields["stage"].help_text = ""
+            self.fields["version"].required = True
+            self.fields["customer"].disabled = True
+        self.fields["currency"].widget.attrs.update({"autocapitalize": "characters", "size": 4})
+        self.fields["amount"].widget.attrs.update({"inputmode": "decimal", "step": "0.01"})
+        for i in range(rows):
+            self.fields[f"line_{i}_sku"] = forms.CharField(
+                label=f"Line {i + 1} product (SKU)", max_length=64, required=False
+            )
+            self.fields[f"line_{i}_sku"].widget.attrs["list"] = "product-skus"
+            self.fields[f"line_{i}_quantity"] = forms.DecimalField(
+                label=f"Line {i + 1} quantity",
+                min_value=Decimal("0.01"),
+                max_digits=12,
+                decimal_places=2,
+                required=False,
+            )
+            self.fields[f"line_{i}_unit_price"] = forms.DecimalField(
+                label=f"Line {i + 1} unit price",
+                min_value=0,
+                max_digits=14,
+                decimal_places=2,
+                required=False,
+                help_text="",
+            )
+            self.fields[f"line_{i}_unit_price"].widget.attrs["placeholder"] = "catalogue price"
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        pipelines: list[Pipeline],
+        opportunity: Opportunity | None = None,
+        lines: list[OpportunityLine] = (),
+        data: Any = None,
+        initial: dict[str, Any] | None = None,
+    ) -> OpportunityForm:
+        initial = dict(initial or {})
+        if opportunity is not None:
+            initial.update(
+                {
+                    "version": opportunity.version,
+                    "customer": opportunity.customer_id,
+                    "name": opportunity.name,
+                    "stage": str(opportunity.stage_id),
+                    # Empty while it is the lines' total, so that it follows them.
+                    "amount": None
+                    if lines and opportunity.amount == sum((ln.total for ln in lines), Decimal("0"))
+                    else opportunity.amount,
+                    "currency": opportunity.currency,
+                    "expected_close_date": opportunity.expected_close_date,
+                    "next_step": opportunity.next_step,
+                    "owner": opportunity.owner_id,
+                }
+            )
+            for i, line in enumerate(lines):
+                initial[f"line_{i}_sku"] = line.sku
+                initial[f"line_{i}_quantity"] = _plain(line.quantity)
+                initial[f"line_{i}_unit_price"] = line.unit_price
+        rows = len(lines) + EMPTY_LINE_ROWS
+        if data is not None:
+            # A posted form keeps the rows it was rendered with (bounded by the service's limit).
+            posted = sum(1 for key in data if key.startswith("line_") and key.endswith("_sku"))
+            rows = min(max(rows, posted), MAX_LINE_ROWS + EMPTY_LINE_ROWS)
+        return cls(data, initial=initial, pipelines=pipelines, opportunity=opportunity, rows=rows)
+
+    def field_for_error(self, key: str) -> str | None:
+        if key.startswith("lines."):
+            parts = key.split(".")
+            if len(parts) == 3 and parts[1].isdigit():
+                name = f"line_{self._row_of.get(int(parts[1]), parts[1])}_{parts[2]}"
+                return name if name in self.fields else None
+            return None
+        return super().field_for_error(key)
+
+    @property
+    def line_rows(self) -> list[tuple[Any, Any, Any]]:
+        return [
+            (self[f"line_{i}_sku"], self[f"line_{i}_quantity"], self[f"line_{i}_unit_price"])
+            for i in range(self.rows)
+        ]
+
+    def service_fields(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        lines = []
+        self._row_of = {}
+        for i in range(self.rows):
+            sku = (data.get(f"line_{i}_sku") or "").strip()
+            if not sku:
+                continue
+            self._row_of[len(lines)] = i
+            line: dict[str, Any] = {"sku": sku, "quantity": data.get(f"line_{i}_quantity") or Decimal("1")}
+            if data.get(f"line_{i}_unit_price") is not None:
+                line["unit_price"] = data[f"line_{i}_unit_price"]
+            lines.append(line)
+        fields: dict[str, Any] = {
+            "name": data["name"],
+            "currency": data["currency"],
+            "expected_close_date": data.get("expected_close_date"),
+            "next_step": data.get("next_step", ""),
+            "owner": data.get("owner"),
+            "lines": lines,
+        }
+        if data.get("amount") is not None:
+            fields["amount"] = data["amount"]
+        elif not lines:
+            fields["amount"] = Decimal("0")
+        if data.get("stage"):
+            fields["stage"] = int(data["stage"])
+        if self.opportunity is None:
+            fields["customer"] = data["customer"]
+            if data.get("pipeline"):
+                fields["pipeline"] = int(data["pipeline"])
+        return fields

@@ -25,6 +25,39 @@ class QuoteCreateForm(ServiceForm):
     )
 
 
+class QuoteStartForm(QuoteCreateForm):
+    """The create page's form with the recommended products to start the quote with
+    (one unit each; the builder sets quantities and discounts afterwards)."""
+
+    add = forms.MultipleChoiceField(
+        label="Start with these recommended products", required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, offered: list[Any] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["add"].choices = [(r.sku, f"{r.sku} {r.name}".strip()) for r in offered]
+        if not offered:
+            del self.fields["add"]
+
+    def field_for_error(self, key: str) -> str | None:
+        if key.startswith("lines.") and "add" in self.fields:
+            return "add"
+        return super().field_for_error(key)
+
+    def service_fields(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["lines"] = [{"sku": sku, "quantity": 1} for sku in data.pop("add", None) or []]
+        return data
+
+
+class QuoteAddLineForm(forms.Form):
+    """The builder's "Add" on a recommended product."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    sku = forms.CharField(max_length=64)
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY, initial=1, required=False)
+
+
 class QuoteEditForm(ServiceForm):
     """The quote's header fields and one row per line (plus a few empty rows to add
     lines). Clearing a row's SKU removes the line."""

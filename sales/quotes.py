@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import partial
 from typing import Any
@@ -142,6 +142,8 @@ class QuoteDelivery:
     requested_on: dt.date | None
     requested_in_past: bool
     error: str  # the back office could not promise (a SKU left the catalogue)
+    # One unit of each SKU asked for `also` (products offered to add), by SKU.
+    also: dict[str, Promise] = field(default_factory=dict)
 
     @property
     def meets_request(self) -> bool | None:
@@ -155,22 +157,36 @@ class QuoteDelivery:
 
 
 def quote_delivery(
-    *, quote: Quote, lines: Sequence[QuoteLine], today: dt.date | None = None
+    *, quote: Quote, lines: Sequence[QuoteLine], today: dt.date | None = None, also: Sequence[str] = ()
 ) -> QuoteDelivery:
-    """ATP per line and the promised date; 6 queries whatever the number of lines."""
+    """ATP per line and the promised date; 6 queries whatever the number of lines. `also`
+    (SKUs not on the quote, e.g. recommended ones): one unit of each, in the same call,
+    after the lines, so that they do not take stock from the lines."""
     today = today or timezone.localdate()
     requested = quote.requested_delivery_on
     in_past = requested is not None and requested < today
     asked = None if in_past else requested
     promises: list[Promise | None] = [None] * len(lines)
+    extra = [sku for sku in dict.fromkeys(also) if sku]
+    also_promises: dict[str, Promise] = {}
     error = ""
-    if lines:
+    requests = [AtpRequest(ln.product_id, ln.quantity, asked) for ln in lines]
+    if requests or extra:
         try:
-            promises = list(
-                promise_many([AtpRequest(ln.product_id, ln.quantity, asked) for ln in lines], today=today)
+            found = list(
+                promise_many([*requests, *(AtpRequest(sku, 1, asked) for sku in extra)], today=today)
             )
+            promises = list(found[: len(lines)])
+            also_promises = dict(zip(extra, found[len(lines) :], strict=True))
         except ValidationError as exc:
-            error = "; ".join(exc.messages)
+            if not extra or not requests:
+                error = "; ".join(exc.messages) if requests else ""
+            else:
+                # An offered product may not spoil the lines' dates: ask again without them.
+                try:
+                    promises = list(promise_many(requests, today=today))
+                except ValidationError as again:
+                    error = "; ".join(again.messages)
     rows = [LineAtp(ln, p, line_needs_approval(ln, quote)) for ln, p in zip(lines, promises, strict=True)]
     dates = [p.earliest_on for p in promises if p is not None]
     return QuoteDelivery(
@@ -179,6 +195,7 @@ def quote_delivery(
         requested_on=requested,
         requested_in_past=in_past,
         error=error,
+        also=also_promises,
     )
 
 
@@ -563,6 +580,42 @@ def quote_update(
     if lines is not None:
         _replace_lines(quote, priced)
     return quote
+
+
+@transaction.atomic
+def quote_add_line(
+    *, actor: Any, quote_id: int, expected_version: int | None, sku: Any, quantity: Any = 1
+) -> Quote:
+    """Add `quantity` of one product to a draft (the builder's "Add" on a recommended
+    product): a product already on the quote gets the quantity added to its line.
+    Otherwise exactly like `quote_update` with the lines plus this one; the new line's
+    errors come back keyed `sku` and `quantity`."""
+    quote = _lock_quote(quote_id)
+    _require_edit(actor, quote)
+    _check_version(quote, expected_version)
+    raw = [
+        {"sku": ln.product_id, "quantity": ln.quantity, "discount_percent": ln.discount_percent}
+        for ln in quote.lines.order_by("position", "id")
+    ]
+    index = next((i for i, line in enumerate(raw) if line["sku"] == sku), None)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_LINE_QUANTITY:
+        raise ValidationError(
+            {"quantity": [f"The quantity must be a whole number from 1 to {MAX_LINE_QUANTITY:,}."]}
+        )
+    if index is None:
+        index = len(raw)
+        raw.append({"sku": sku, "quantity": quantity, "discount_percent": Decimal("0")})
+    else:
+        raw[index]["quantity"] += quantity
+    try:
+        return quote_update(actor=actor, quote_id=quote.pk, expected_version=expected_version, lines=raw)
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        prefix = f"lines.{index}."
+        raise ValidationError(
+            {key.removeprefix(prefix): messages for key, messages in exc.message_dict.items()}
+        ) from None
 
 
 @transaction.atomic

@@ -5,8 +5,8 @@ order mirror (orders neither cancelled nor rejected), the distinct customers who
 each pair of SKUs, and rewrites `ProductAffinity` in one transaction, keeping the 10
 best partners per SKU. confidence = customers who bought both / customers who bought X.
 
-Selectors: `also_bought(skus)` for the quote builder, `recommended_for_customer()` for
-the 360 panel; one query each.
+Selectors: `also_bought(skus)`, `recommended_for_quote()` for the quote builder (priced
+from the quote's list), `recommended_for_customer()` for the 360 panel; one query each.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
 
 from backoffice_sync.models import ErpOrder, ErpOrderLine, ErpOrderStatus, Product
-from sales.models import ProductAffinity
+from sales.models import OpportunityLine, PriceListItem, ProductAffinity
 
 TOP_PER_SKU = 10
 DEFAULT_LIMIT = 5
@@ -76,8 +76,10 @@ def affinities_recompute() -> int:
 
 def _ranked(affinities: QuerySet[ProductAffinity], exclude: Any, limit: int) -> list[dict[str, Any]]:
     product = Product.objects.filter(sku=OuterRef("other_sku"))
+    retired = Product.objects.filter(active=False).values("sku")
     rows = (
         affinities.exclude(other_sku__in=exclude)
+        .exclude(other_sku__in=retired)  # no longer sold
         .values("other_sku")
         .annotate(
             confidence=Max("confidence"),
@@ -115,6 +117,60 @@ def recommended_for_customer(customer: Any, limit: int = DEFAULT_LIMIT) -> list[
         .values("sku")
     )
     return _ranked(ProductAffinity.objects.filter(sku__in=bought), bought, limit)
+
+
+def recommended_for_quote(
+    *,
+    skus: list[str] | tuple[str, ...],
+    customer_id: Any,
+    price_list_id: Any,
+    opportunity_id: Any = None,
+    limit: int = DEFAULT_LIMIT,
+) -> list[dict[str, Any]]:
+    """Products to offer on a quote: what the buyers of the quote's products (`skus`),
+    of its opportunity's products and of what this customer bought before also bought;
+    without what is on the quote or was bought already. Only products the quote can take
+    (active, on its price list), each with the list's `unit_price`. One query."""
+    skus = [s for s in dict.fromkeys(skus) if s]
+    bought = (
+        ErpOrderLine.objects.filter(order__customer_id=customer_id)
+        .exclude(order__status__in=EXCLUDED_ORDER_STATUSES)
+        .values("sku")
+    )
+    price = PriceListItem.objects.filter(
+        price_list_id=price_list_id, product_id=OuterRef("other_sku"), product__active=True
+    )
+    source = Q(sku__in=bought)
+    if skus:
+        source |= Q(sku__in=skus)
+    if opportunity_id is not None:
+        source |= Q(sku__in=OpportunityLine.objects.filter(opportunity_id=opportunity_id).values("sku"))
+    product = Product.objects.filter(sku=OuterRef("other_sku"))
+    rows = (
+        ProductAffinity.objects.filter(source)
+        .filter(Exists(price))
+        .exclude(other_sku__in=skus)
+        .exclude(other_sku__in=bought)
+        .values("other_sku")
+        .annotate(
+            confidence=Max("confidence"),
+            customers=Sum("both_customers"),
+            name=Subquery(product.values("name")[:1]),
+            unit_price=Subquery(price.values("unit_price")[:1]),
+        )
+        .order_by("-confidence", "-customers", "other_sku")[:limit]
+    )
+    return [
+        {
+            "sku": r["other_sku"],
+            "name": r["name"] or "",
+            # SQLite hands aggregates and subqueries back without their column's scale.
+            "confidence": Decimal(r["confidence"]).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP),
+            "customers": r["customers"],
+            "unit_price": Decimal(r["unit_price"]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+        }
+        for r in rows
+    ]
 
 
 def recommended_panel(customer: Any) -> list[dict[str, Any]]:

@@ -12,7 +12,9 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 
+from backoffice_sync.models import Product
 from customers.choices import ContactKind
+from customers.filters import search_customers
 from customers.models import Activity, ContactPoint, Customer
 from customers.normalise import name_key
 from customers.selectors import _similar_name_ids
@@ -101,6 +103,62 @@ def opportunity_list(*, filters: Any = None, actor: Any = None) -> QuerySet[Oppo
     """Opportunities, filtered, with customer, owner, stage and pipeline joined (one
     query per page)."""
     return OpportunityFilter(filters or {}, queryset=opportunity_base()).qs
+
+
+# The list page's sortable columns: key -> order_by (an id tiebreaker is added).
+OPPORTUNITY_PAGE_ORDERINGS = {
+    "name": ("name",),
+    "customer": ("customer__display_name",),
+    "stage": ("pipeline__name", "stage__order"),
+    "amount": ("amount",),
+    "expected_close_date": ("expected_close_date",),
+    "updated_at": ("updated_at",),
+}
+DEFAULT_OPPORTUNITY_ORDERING = "expected_close_date"
+CUSTOMER_PICK_LIMIT = 20
+PRODUCT_PICK_LIMIT = 500
+
+
+def opportunity_ordering(raw: Any) -> tuple[str, list[str]]:
+    """The list page's `ordering` parameter (unknown keys fall back to the default) and
+    the matching `order_by`, with an id tiebreaker so that pages stay stable."""
+    raw = str(raw or "")
+    key = raw if raw.lstrip("-") in OPPORTUNITY_PAGE_ORDERINGS else DEFAULT_OPPORTUNITY_ORDERING
+    descending = key.startswith("-")
+    columns = [f"-{c}" if descending else c for c in OPPORTUNITY_PAGE_ORDERINGS[key.lstrip("-")]]
+    return key, [*columns, "-id" if descending else "id"]
+
+
+def opportunity_page(*, filters: Any = None, ordering: Any = None, actor: Any = None) -> tuple[str, QuerySet]:
+    """The list page's rows: the API's filters, sorted; one query per page plus the count."""
+    key, order_by = opportunity_ordering(ordering)
+    return key, opportunity_list(filters=filters, actor=actor).order_by(*order_by)
+
+
+def customer_choices(*, query: str, limit: int = CUSTOMER_PICK_LIMIT) -> list[Customer]:
+    """Live customers matching `query` (name, e-mail, phone), to pick one for a new
+    opportunity: one query."""
+    query = (query or "").strip()[:200]
+    if not query:
+        return []
+    live = Customer.objects.filter(merged_into__isnull=True)
+    return list(search_customers(live, query).order_by("display_name", "id")[:limit])
+
+
+def customer_for_new_opportunity(*, customer_id: Any) -> Customer | None:
+    """The customer a new opportunity is for, when it is a live one (else None)."""
+    try:
+        pk = int(customer_id)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not 1 <= pk <= 2**63 - 1:
+        return None
+    return Customer.objects.filter(pk=pk, merged_into__isnull=True).first()
+
+
+def product_choices(*, limit: int = PRODUCT_PICK_LIMIT) -> list[tuple[str, str]]:
+    """(SKU, name) of the catalogue's active products, for the line inputs' suggestions."""
+    return list(Product.objects.filter(active=True).order_by("sku").values_list("sku", "name")[:limit])
 
 
 def opportunity_get(*, opportunity_id: Any) -> Opportunity:

@@ -797,6 +797,42 @@ def opportunity_update(
     return opp
 
 
+@transaction.atomic
+def opportunity_edit(
+    *, actor: Any, opportunity_id: Any, expected_version: int | None, stage: Any = None, **changes: Any
+) -> Opportunity:
+    """The edit page's save: the fields `opportunity_update` takes and, in the same
+    transaction and under the same version check, a move to another open or won stage
+    of the opportunity's pipeline (losing needs a reason: `opportunity_lose`). Every
+    problem is reported at once, keyed by field; nothing is written then."""
+    opp = _locked_for_change(actor, opportunity_id, expected_version)
+    errors: dict[str, list[str]] = {}
+    target = None
+    if stage is not None:
+        target = _stage_for(errors, Pipeline(pk=opp.pipeline_id), stage)
+        if target is not None and target.kind == StageKind.LOST and target.pk != opp.stage_id:
+            errors["stage"] = ["To mark it lost, use “Mark as lost” on the opportunity page and say why."]
+            target = None
+    try:
+        lines = _apply_opportunity_fields(opp, changes, creating=False)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    if target is not None and target.pk != opp.stage_id:
+        _set_stage(actor, opp, target)  # bumps the version, saves, records the move
+    else:
+        opp.version += 1
+        opp.save()
+    if lines is not None:
+        opp.lines.all().delete()
+        for line in lines:
+            line.opportunity = opp
+        OpportunityLine.objects.bulk_create(lines)
+    return opp
+
+
 def _record(actor: Any, opp: Opportunity, kind: str, subject: str, **payload: Any) -> None:
     activity_record(
         customer_id=opp.customer_id,

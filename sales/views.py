@@ -20,8 +20,17 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from frontoffice.errors import DomainError, StaleVersion
 from sales import selectors, services
-from sales.forms import BoardFilterForm, ConvertForm, LeadForm, MoveForm, ReasonForm
+from sales.forms import (
+    BoardFilterForm,
+    ConvertForm,
+    LeadForm,
+    MoveForm,
+    OpportunityFilterForm,
+    OpportunityForm,
+    ReasonForm,
+)
 from sales.models import LeadStatus, StageKind
+from sales.views_quotes import can_work_on as can_work_on_quote
 
 VIEW_OPPORTUNITY = "sales.view_opportunity"
 VIEW_LEAD = "sales.view_lead"
@@ -66,6 +75,7 @@ def _render_board(
         "error": error,
         "moved": moved,
         "pipelines": list(selectors.pipeline_list().filter(active=True).values("id", "name")),
+        "can_create": request.user.has_perm("sales.add_opportunity"),
     }
     template = "sales/_board.html" if _is_board_swap(request) else "sales/board.html"
     return _vary(render(request, template, context, status=status))
@@ -122,6 +132,146 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(back)
 
 
+# --- the opportunity list ------------------------------------------------------------------
+
+LIST_COLUMNS = {
+    "name": "Opportunity",
+    "customer": "Customer",
+    "stage": "Stage",
+    "amount": "Amount",
+    "expected_close_date": "Expected close",
+    "updated_at": "Updated",
+}
+
+
+@require_safe
+@permission_required(VIEW_OPPORTUNITY, raise_exception=True)
+def opportunity_list(request: HttpRequest) -> HttpResponse:
+    """A table of opportunities with the API's filters (`OpportunityFilter`), sortable
+    columns and pages; with HTMX the filters and pages swap the results in place."""
+    pipelines = list(selectors.pipeline_list())
+    form = OpportunityFilterForm(request.GET, pipelines=pipelines, today=timezone.localdate())
+    form.is_valid()  # to show what was not understood; the FilterSet ignores it too
+    ordering, rows = selectors.opportunity_page(
+        filters=request.GET, ordering=request.GET.get("ordering"), actor=request.user
+    )
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    columns = {}
+    for key, label in LIST_COLUMNS.items():
+        sort = None
+        if ordering.lstrip("-") == key:
+            sort = "descending" if ordering.startswith("-") else "ascending"
+        # Clicking the sorted column flips it; another column starts ascending.
+        columns[key] = {"label": label, "sort": sort, "next": f"-{key}" if sort == "ascending" else key}
+    htmx = getattr(request, "htmx", None)
+    fragment = bool(htmx) and not htmx.history_restore_request and htmx.target == "opportunity-results"
+    context = {
+        "form": form,
+        "page": page,
+        "columns": columns,
+        "ordering": ordering,
+        "fragment": fragment,
+        "can_create": request.user.has_perm("sales.add_opportunity"),
+    }
+    template = "sales/_opportunity_results.html" if fragment else "sales/opportunity_list.html"
+    return _vary(render(request, template, context))
+
+
+# --- create and edit ----------------------------------------------------------------------
+
+STALE_MESSAGE = (
+    "Someone else changed this opportunity while you were editing; nothing was saved. Reload "
+    "the page to see their changes, then apply yours again."
+)
+
+
+def _save_opportunity(request: HttpRequest, form: OpportunityForm, save: Any) -> tuple[Any, bool]:
+    """Runs `save(fields)` for a valid form; returns (the opportunity or None, stale)."""
+    if not form.is_valid():
+        return None, False
+    try:
+        return save(form.service_fields()), False
+    except StaleVersion:
+        form.add_error(None, STALE_MESSAGE)
+        return None, True
+    except ValidationError as exc:
+        form.apply_errors(exc)
+    except DomainError as exc:
+        form.add_error(None, exc.detail)
+        form.apply_errors(exc.errors)
+    return None, False
+
+
+def _form_page(request: HttpRequest, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
+    context.setdefault("products", selectors.product_choices())
+    return render(request, "sales/opportunity_form.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("sales.add_opportunity", raise_exception=True)
+def opportunity_create(request: HttpRequest) -> HttpResponse:
+    """A new opportunity for a customer: `?customer=<id>` picks the customer (the 360
+    page links here so); without it the page first searches for one."""
+    raw_customer = request.POST.get("customer") if request.method == "POST" else request.GET.get("customer")
+    customer = selectors.customer_for_new_opportunity(customer_id=raw_customer) if raw_customer else None
+    if customer is None and request.method == "GET":
+        query = request.GET.get("q", "")
+        context = {
+            "query": query,
+            "matches": selectors.customer_choices(query=query),
+            "unknown_customer": bool(raw_customer),
+        }
+        return render(request, "sales/opportunity_pick_customer.html", context)
+    pipelines = list(selectors.pipeline_list().filter(active=True))
+    if request.method == "GET":
+        default = next((p for p in pipelines if p.is_default), pipelines[0] if pipelines else None)
+        initial = {"customer": customer.pk, "owner": request.user.pk, "currency": "EUR"}
+        if default is not None:
+            initial["pipeline"] = str(default.pk)
+        form = OpportunityForm.build(pipelines=pipelines, initial=initial)
+        return _form_page(request, {"form": form, "customer": customer, "creating": True})
+    form = OpportunityForm.build(pipelines=pipelines, data=request.POST)
+    opp, _ = _save_opportunity(
+        request,
+        form,
+        lambda fields: services.opportunity_create(actor=request.user, **fields),
+    )
+    if opp is not None:
+        messages.success(request, f"{opp.name} was created for {opp.customer.display_name}.")
+        return redirect("sales:opportunity_detail", opp.pk)
+    return _form_page(request, {"form": form, "customer": customer, "creating": True}, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("sales.change_opportunity", raise_exception=True)
+def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    opp = selectors.opportunity_get(opportunity_id=pk)
+    if not services.can_edit_opportunity(request.user, opp):
+        raise PermissionDenied("You may only edit opportunities you or your team own.")
+    pipelines = list(selectors.pipeline_list().filter(pk=opp.pipeline_id))
+    lines = list(opp.lines.all())
+    data = request.POST if request.method == "POST" else None
+    form = OpportunityForm.build(pipelines=pipelines, opportunity=opp, lines=lines, data=data)
+    context = {"form": form, "customer": opp.customer, "opp": opp, "creating": False}
+    if request.method == "GET":
+        return _form_page(request, context)
+    saved, stale = _save_opportunity(
+        request,
+        form,
+        lambda fields: services.opportunity_edit(
+            actor=request.user,
+            opportunity_id=pk,
+            expected_version=form.cleaned_data["version"],
+            **fields,
+        ),
+    )
+    if saved is not None:
+        messages.success(request, "Changes saved.")
+        return redirect("sales:opportunity_detail", pk)
+    context["stale"] = stale
+    return _form_page(request, context, status=412 if stale else 400)
+
+
 # --- opportunity page ------------------------------------------------------------------
 
 
@@ -138,6 +288,8 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "stages": [s for s in stages if s.kind != StageKind.LOST],
         "lost_stage": next((s for s in stages if s.kind == StageKind.LOST), None),
         "can_edit": services.can_edit_opportunity(request.user, opp),
+        # The quote builder's own rule (quotes.quote_create checks it again).
+        "can_quote": request.user.has_perm("sales.add_quote") and can_work_on_quote(request.user, opp),
     }
     return render(request, "sales/opportunity_detail.html", context)
 

@@ -13,13 +13,20 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from frontoffice.errors import DomainError, StaleVersion
 from frontoffice.permissions import can_edit_owned
 from sales import quotes as services
 from sales import selectors_quotes as selectors
-from sales.forms_quotes import QuoteActionForm, QuoteCreateForm, QuoteEditForm, QuoteSendForm
+from sales.forms_quotes import (
+    QuoteActionForm,
+    QuoteAddLineForm,
+    QuoteEditForm,
+    QuoteSendForm,
+    QuoteStartForm,
+)
 from sales.models import Opportunity, QuoteStatus, SalesOrder
 from sales.models.quotes import REVISABLE_STATUSES
 from sales.orders import can_work_on_order as can_accept_quote
@@ -56,15 +63,18 @@ def quote_create(request: HttpRequest) -> HttpResponse:
         raise Http404("No such opportunity.")
     if not can_work_on(request.user, opportunity):
         raise PermissionDenied("You may only quote for opportunities you or your team own.")
-    form = QuoteCreateForm(request.POST if request.method == "POST" else None, initial={"opportunity": raw})
+    price_list, offered = selectors.quote_start_recommendations(opportunity=opportunity)
+    form = QuoteStartForm(
+        request.POST if request.method == "POST" else None, initial={"opportunity": raw}, offered=offered
+    )
     status = 200
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            data = dict(form.cleaned_data)
+            data = form.service_fields()
             try:
                 quote = services.quote_create(
-                    actor=request.user, opportunity_id=data.pop("opportunity"), lines=[], **data
+                    actor=request.user, opportunity_id=data.pop("opportunity"), **data
                 )
             except ValidationError as exc:
                 form.apply_errors(exc)
@@ -73,9 +83,8 @@ def quote_create(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Quote {quote.reference} drafted: add its lines.")
                 return redirect("sales:quote_detail", quote.pk)
-    return render(
-        request, "sales/quotes/create.html", {"form": form, "opportunity": opportunity}, status=status
-    )
+    context = {"form": form, "opportunity": opportunity, "price_list": price_list, "recommendations": offered}
+    return render(request, "sales/quotes/create.html", context, status=status)
 
 
 def _render_builder(
@@ -86,11 +95,13 @@ def _render_builder(
     send_form: QuoteSendForm | None = None,
     status: int = 200,
     stale: bool = False,
+    added: str = "",
+    add_error: str = "",
 ) -> HttpResponse:
     data = selectors.quote_builder(quote_id=pk)
     quote = data.quote
     editable = can_work_on(request.user, quote)
-    # The expiry sweep runs nightly: until it has, a sent quote past its date is expired too.
+    # The expiry sweep runs hourly: until it has, a sent quote past its date is expired too.
     past_validity = quote.valid_until < timezone.localdate()
     if form is None and editable and quote.is_editable:
         form = QuoteEditForm.for_quote(quote, data.lines)
@@ -114,8 +125,60 @@ def _render_builder(
         "order_id": SalesOrder.objects.filter(quote_id=quote.pk).values_list("pk", flat=True).first()
         if quote.status == QuoteStatus.ACCEPTED
         else None,
+        "recommendations": data.recommendations,
+        "can_add": editable and quote.is_editable,
+        "added": added,
+        "add_error": add_error,
     }
-    return render(request, "sales/quotes/builder.html", context, status=status)
+    return _vary_on_htmx(render(request, "sales/quotes/builder.html", context, status=status))
+
+
+def _vary_on_htmx(response: HttpResponse) -> HttpResponse:
+    # The add-line answer is the same page for HTMX (which swaps a part) and without.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@require_POST
+@permission_required(VIEW, raise_exception=True)
+def quote_add_line(request: HttpRequest, pk: int) -> HttpResponse:
+    """The builder's "Add" on a recommended product. Without JavaScript: back to the
+    builder with a message. With HTMX: the builder again, which the page swaps in place
+    (its forms then carry the new version)."""
+    quote = selectors.quote_get(quote_id=pk)
+    if not can_work_on(request.user, quote):
+        raise PermissionDenied("You may only work on quotes of opportunities you or your team own.")
+    form = QuoteAddLineForm(request.POST)
+    added = error = ""
+    if not form.is_valid():
+        error = "The form was incomplete; reload the page and try again."
+    else:
+        sku = form.cleaned_data["sku"]
+        try:
+            services.quote_add_line(
+                actor=request.user,
+                quote_id=pk,
+                expected_version=form.cleaned_data["version"],
+                sku=sku,
+                quantity=form.cleaned_data["quantity"] or 1,
+            )
+        except StaleVersion:
+            error = STALE_MESSAGE
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        except DomainError as exc:
+            error = exc.detail
+        else:
+            added = f"Added {sku} to the quote."
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.history_restore_request:
+        # 200 either way: HTMX swaps only successful answers, and the error is shown in place.
+        return _render_builder(request, pk, added=added, add_error=error)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, added)
+    return redirect("sales:quote_detail", pk)
 
 
 @require_http_methods(["GET", "POST"])

@@ -3,11 +3,15 @@ print view and the PDF; permissions and a query budget that does not grow with l
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.core import mail
 from django.test import Client
 
-from sales.models import PriceList, Quote, QuoteStatus
+from sales import quotes
+from sales.models import PriceList, ProductAffinity, Quote, QuoteStatus
+from sales.tests.forecast_setup import erp_order
 from sales.tests.quote_setup import (
     a_catalogue,
     a_price_list,
@@ -151,16 +155,33 @@ def test_print_view_and_pdf(sales_rep, catalogue) -> None:
 def test_the_builder_runs_a_bounded_number_of_queries(
     sales_rep, catalogue, django_assert_max_num_queries, n_lines
 ) -> None:
-    # given
+    # given: products to recommend (SKU-3, bought with SKU-1 and SKU-2; the customer
+    # bought SKU-2 before), so that the recommendations' queries are counted too
+    a_product("SKU-3")
+    quotes.price_list_update(
+        actor=None,
+        price_list_id=catalogue.pk,
+        items=[
+            {"sku": sku, "unit_price": price} for sku, price in (("SKU-1", 10), ("SKU-2", 2.5), ("SKU-3", 7))
+        ],
+    )
+    for sku in ("SKU-1", "SKU-2"):
+        ProductAffinity.objects.create(
+            sku=sku, other_sku="SKU-3", both_customers=1, sku_customers=2, confidence=Decimal("0.5")
+        )
+    opportunity = an_opportunity(sales_rep)
+    erp_order(opportunity.customer, [("SKU-2", 1)])
     lines = [{"sku": "SKU-1" if n % 2 else "SKU-2", "quantity": 1 + n % 3} for n in range(n_lines)]
-    quote = a_quote(sales_rep, an_opportunity(sales_rep), lines)
+    quote = a_quote(sales_rep, opportunity, lines)
     client = browser(sales_rep)
     client.get("/")  # session and user warmed the same way for both sizes
-    # when / then: session, user, perms, quote, lines, revisions and ATP's 6 queries
+    # when / then: session, user, perms, quote, lines, revisions, recommendations (one)
+    # and ATP's 6 queries (the recommended products' in the lines' call)
     with django_assert_max_num_queries(15):
         response = client.get(f"/sales/quotes/{quote.pk}/")
     assert response.status_code == 200
     assert response.content.decode().count('class="num">') >= n_lines
+    assert 'data-recommended="SKU-3"' in response.content.decode()
 
 
 def test_admins_configure_price_lists_and_limits_in_the_admin(admin_user, sales_rep, catalogue) -> None:
