@@ -225,6 +225,22 @@ def test_the_lead_list_and_page(sales_rep):
     assert "Convert" in page
 
 
+def test_the_lead_list_pages_keep_the_status_filter(sales_rep):
+    # given: more new leads than a page holds, and one qualified lead
+    for i in range(26):
+        f.lead(sales_rep, organisation_name=f"New {i}")
+    qualified = f.lead(sales_rep, organisation_name="Qualified one")
+    Lead.objects.filter(pk=qualified.pk).update(status=LeadStatus.QUALIFIED)
+    client = client_for(sales_rep)
+    # when
+    first = html(client.get(reverse("sales:lead_list"), {"status": LeadStatus.NEW}))
+    second = html(client.get(reverse("sales:lead_list"), {"status": LeadStatus.NEW, "page": 2}))
+    # then: the next link keeps the filter, and the second page holds the 26th new lead only
+    assert f'href="?status={LeadStatus.NEW}&amp;page=2"' in first
+    assert "Page 2 of 2" in second and "Previous page" in second
+    assert "Qualified one" not in first + second
+
+
 def test_qualify_and_disqualify_from_the_lead_page(sales_rep):
     lead = f.lead(sales_rep)
     client = client_for(sales_rep)
