@@ -10,6 +10,7 @@ from django import forms
 from customers.forms import ServiceForm
 from frontoffice.models import User
 from sales.filters import MONTH
+from sales.forms_lines import EMPTY_LINE_ROWS, LineRowsMixin, row_count
 from sales.models import LeadSource, Opportunity, OpportunityLine, OpportunityStatus, Pipeline
 from sales.selectors import close_months
 
@@ -83,7 +84,6 @@ class BoardFilterForm(forms.Form):
 # --- opportunities: the list's filters, the create and edit form -----------------------
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-EMPTY_LINE_ROWS = 3
 MAX_LINE_ROWS = 100  # the service's MAX_LINES
 
 
@@ -158,6 +158,13 @@ class OpportunityFilterForm(forms.Form):
         return data
 
 
+def _opportunity_line(sku: str, value: Any) -> dict[str, Any]:
+    line: dict[str, Any] = {"sku": sku, "quantity": value("quantity") or Decimal("1")}
+    if value("unit_price") is not None:
+        line["unit_price"] = value("unit_price")
+    return line
+
+
 class StageChoiceField(forms.ChoiceField):
     """A stage from the offered choices or any other stage id: whether a stage fits
     (its pipeline, its kind) is the service's rule, and its message says why."""
@@ -166,10 +173,12 @@ class StageChoiceField(forms.ChoiceField):
         return str(value).isdigit() and len(str(value)) <= 18
 
 
-class OpportunityForm(ServiceForm):
+class OpportunityForm(LineRowsMixin, ServiceForm):
     """Create or edit an opportunity with its product lines (one row per line, plus a few
     empty rows to add lines; clearing a row's SKU removes the line). The service owns
     every rule; its errors (`lines.2.sku`) land on the row's field (`line_2_sku`)."""
+
+    third_column = "unit_price"
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
     customer = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
@@ -201,8 +210,7 @@ class OpportunityForm(ServiceForm):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.opportunity = opportunity
-        self.rows = rows
-        self._row_of: dict[int, int] = {}
+        self._start_rows(rows)
         self.fields["owner"] = _owner_choice("Nobody")
         if opportunity is None:
             self.fields["pipeline"].choices = [(str(p.pk), p.name) for p in pipelines]
@@ -278,42 +286,12 @@ class OpportunityForm(ServiceForm):
                 initial[f"line_{i}_sku"] = line.sku
                 initial[f"line_{i}_quantity"] = _plain(line.quantity)
                 initial[f"line_{i}_unit_price"] = line.unit_price
-        rows = len(lines) + EMPTY_LINE_ROWS
-        if data is not None:
-            # A posted form keeps the rows it was rendered with (bounded by the service's limit).
-            posted = sum(1 for key in data if key.startswith("line_") and key.endswith("_sku"))
-            rows = min(max(rows, posted), MAX_LINE_ROWS + EMPTY_LINE_ROWS)
+        rows = row_count(len(lines), data, most=MAX_LINE_ROWS + EMPTY_LINE_ROWS)
         return cls(data, initial=initial, pipelines=pipelines, opportunity=opportunity, rows=rows)
-
-    def field_for_error(self, key: str) -> str | None:
-        if key.startswith("lines."):
-            parts = key.split(".")
-            if len(parts) == 3 and parts[1].isdigit():
-                name = f"line_{self._row_of.get(int(parts[1]), parts[1])}_{parts[2]}"
-                return name if name in self.fields else None
-            return None
-        return super().field_for_error(key)
-
-    @property
-    def line_rows(self) -> list[tuple[Any, Any, Any]]:
-        return [
-            (self[f"line_{i}_sku"], self[f"line_{i}_quantity"], self[f"line_{i}_unit_price"])
-            for i in range(self.rows)
-        ]
 
     def service_fields(self) -> dict[str, Any]:
         data = self.cleaned_data
-        lines = []
-        self._row_of = {}
-        for i in range(self.rows):
-            sku = (data.get(f"line_{i}_sku") or "").strip()
-            if not sku:
-                continue
-            self._row_of[len(lines)] = i
-            line: dict[str, Any] = {"sku": sku, "quantity": data.get(f"line_{i}_quantity") or Decimal("1")}
-            if data.get(f"line_{i}_unit_price") is not None:
-                line["unit_price"] = data[f"line_{i}_unit_price"]
-            lines.append(line)
+        lines = self.cleaned_lines(_opportunity_line)
         fields: dict[str, Any] = {
             "name": data["name"],
             "currency": data["currency"],

@@ -9,10 +9,10 @@ from typing import Any
 from django import forms
 
 from customers.forms import ServiceForm
+from sales.forms_lines import LineRowsMixin, row_count
 from sales.models import Quote, QuoteLine
 from sales.models.quotes import MAX_LINE_QUANTITY
 
-EMPTY_LINE_ROWS = 3
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -58,7 +58,7 @@ class QuoteAddLineForm(forms.Form):
     quantity = forms.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY, initial=1, required=False)
 
 
-class QuoteEditForm(ServiceForm):
+class QuoteEditForm(LineRowsMixin, ServiceForm):
     """The quote's header fields and one row per line (plus a few empty rows to add
     lines). Clearing a row's SKU removes the line."""
 
@@ -73,10 +73,11 @@ class QuoteEditForm(ServiceForm):
         label="Notes", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, required=False
     )
 
+    third_column = "discount_percent"
+
     def __init__(self, *args: Any, rows: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.rows = rows
-        self._row_of: dict[int, int] = {}
+        self._start_rows(rows)
         for i in range(rows):
             self.fields[f"line_{i}_sku"] = forms.CharField(
                 label=f"Line {i + 1} SKU", max_length=64, required=False
@@ -106,44 +107,17 @@ class QuoteEditForm(ServiceForm):
             initial[f"line_{i}_sku"] = line.product_id
             initial[f"line_{i}_quantity"] = line.quantity
             initial[f"line_{i}_discount_percent"] = line.discount_percent
-        rows = len(lines) + EMPTY_LINE_ROWS
-        if data is not None:
-            # A posted form keeps the rows it was rendered with (bounded).
-            posted = sum(1 for key in data if key.startswith("line_") and key.endswith("_sku"))
-            rows = min(max(rows, posted), 600)
-        return cls(data, initial=initial, rows=rows)
-
-    def field_for_error(self, key: str) -> str | None:
-        if key.startswith("lines."):
-            parts = key.split(".")
-            if len(parts) == 3:
-                name = f"line_{self._row_of.get(int(parts[1]), parts[1])}_{parts[2]}"
-                return name if name in self.fields else None
-        return super().field_for_error(key)
-
-    @property
-    def line_rows(self) -> list[tuple[Any, Any, Any]]:
-        return [
-            (self[f"line_{i}_sku"], self[f"line_{i}_quantity"], self[f"line_{i}_discount_percent"])
-            for i in range(self.rows)
-        ]
+        return cls(data, initial=initial, rows=row_count(len(lines), data, most=600))
 
     def service_fields(self) -> dict[str, Any]:
         data = self.cleaned_data
-        lines = []
-        self._row_of = {}
-        for i in range(self.rows):
-            sku = (data.get(f"line_{i}_sku") or "").strip()
-            if not sku:
-                continue
-            self._row_of[len(lines)] = i
-            lines.append(
-                {
-                    "sku": sku,
-                    "quantity": data.get(f"line_{i}_quantity") or 0,
-                    "discount_percent": data.get(f"line_{i}_discount_percent") or Decimal("0"),
-                }
-            )
+        lines = self.cleaned_lines(
+            lambda sku, value: {
+                "sku": sku,
+                "quantity": value("quantity") or 0,
+                "discount_percent": value("discount_percent") or Decimal("0"),
+            }
+        )
         return {
             "valid_until": data["valid_until"],
             "requested_delivery_on": data.get("requested_delivery_on"),
