@@ -371,6 +371,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "sales.tasks.publish_forecast",
         "schedule": crontab(minute=0, hour=6, day_of_week=1),
     },
+    # Sent quotes past their validity date become expired (hourly, so that the status
+    # follows midnight closely whatever the time zone; a run with nothing to do is one query).
+    "expire-quotes": {"task": "sales.tasks.expire_quotes", "schedule": crontab(minute=5)},
     # "Customers who bought X also bought Y", from the ERP order mirror.
     "recompute-affinities": {
         "task": "sales.tasks.recompute_affinities",

@@ -248,3 +248,34 @@ def test_every_change_to_customer_data_is_audited_with_who(agent):
     history = list(customer.history.order_by("history_date"))
     assert [h.history_type for h in history] == ["+", "~"]
     assert history[-1].lifecycle_stage == "customer"
+
+
+def test_many_timeline_entries_are_written_in_one_insert_or_none_when_one_is_bad(
+    agent, django_assert_num_queries
+):
+    # given
+    ada, bob = person(agent), person(agent, first="Bob")
+    entries = [
+        {
+            "customer_id": ada.pk,
+            "kind": "quote_expired",
+            "subject": "Quote Q-1 expired",
+            "source_app": "sales",
+        },
+        {"customer_id": bob.pk, "kind": "quote_expired", "subject": "Quote Q-2 expired", "actor": agent},
+    ]
+    # when
+    with django_assert_num_queries(1):
+        written = services.activity_record_many(entries=entries)
+    # then
+    assert [(a.customer_id, a.subject) for a in written] == [
+        (ada.pk, "Quote Q-1 expired"),
+        (bob.pk, "Quote Q-2 expired"),
+    ]
+    assert Activity.objects.filter(kind="quote_expired").count() == 2
+    assert Activity.objects.get(customer=bob, kind="quote_expired").actor == agent
+    # and a bad entry stops the whole batch before anything is written
+    with pytest.raises(ValidationError) as error:
+        services.activity_record_many(entries=[entries[0], {**entries[1], "subject": " "}])
+    assert "subject" in error.value.message_dict
+    assert Activity.objects.filter(kind="quote_expired").count() == 2
