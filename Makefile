@@ -22,9 +22,12 @@ install: $(STAMP)
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# Customers and staff, then months of sales on them replayed through the ERP simulator
+# (about 20 s for 2,000 customers); each does nothing on a database that already has its data.
 demo: migrate
 	$(BIN)/python manage.py create_demo_admin
 	$(BIN)/python manage.py seed_demo --customers $(DEMO_CUSTOMERS) --if-empty
+	$(BIN)/python manage.py seed_sales_demo --if-empty
 
 # Web, Celery worker and Celery beat on the embedded defaults; Ctrl-C stops all three.
 # `set -m` puts each service in its own process group: Ctrl-C reaches only this shell,
