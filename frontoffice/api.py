@@ -242,13 +242,16 @@ def expected_version(request: Request, *, current: int) -> int:
 
 
 class VersionedMixin:
-    """For viewsets over models with a `version`: ETag on reads, If-Match on writes."""
+    """For viewsets over models with a `version`: ETag on reads, and on the answers of
+    writes through `versioned_response` (their If-Match: `expected_version`)."""
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        instance = self.get_object()
-        response = Response(self.get_serializer(instance).data)
+    def versioned_response(self, instance: Any, code: int = 200) -> Response:
+        response = Response(self.get_serializer(instance).data, status=code)
         response["ETag"] = etag_for(instance.version)
         return response
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.versioned_response(self.get_object())
 
 
 # --- permissions ----------------------------------------------------------------------

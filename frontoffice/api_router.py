@@ -16,7 +16,7 @@ from customers.api import ActivityViewSet, CustomerViewSet
 from sales.api import LeadViewSet, OpportunityViewSet, PipelineViewSet
 from sales.api_forecast import ForecastViewSet, RecommendationViewSet
 from sales.api_orders import SalesOrderViewSet
-from sales.api_quotes import PriceListViewSet, ProductViewSet, QuoteViewSet
+from sales.api_quotes import DiscountLimitViewSet, PriceListViewSet, ProductViewSet, QuoteViewSet
 
 
 class NotFoundView(APIView):
@@ -46,6 +46,7 @@ router.register("sync/atp", AtpViewSet, basename="sync-atp")
 router.register("sync/outbox", OutboxViewSet, basename="sync-outbox")
 router.register("sales/products", ProductViewSet, basename="sales-product")
 router.register("sales/price-lists", PriceListViewSet, basename="sales-price-list")
+router.register("sales/discount-limits", DiscountLimitViewSet, basename="sales-discount-limit")
 router.register("sales/quotes", QuoteViewSet, basename="sales-quote")
 router.register("sales/orders", SalesOrderViewSet, basename="sales-order")
 router.register("sales/leads", LeadViewSet, basename="sales-lead")

@@ -1,4 +1,5 @@
-"""Sales admin screens: pipelines and their stages are configured here (admins only);
+"""Sales admin screens: pipelines and their stages are configured here (admins only;
+saves check and move on the pipeline's version, like the API's If-Match);
 leads and opportunities are read here and written through the pages and the API,
 whose services keep the invariants (versions, timeline). Quotes and price lists:
 `admin_quotes`."""
@@ -10,8 +11,10 @@ from typing import Any
 from django.contrib import admin
 from django.db import transaction
 
+from frontoffice.admin_versions import VersionedModelAdmin
 from sales import admin_quotes  # noqa: F401 - registers on import
 from sales.models import Lead, Opportunity, OpportunityLine, Pipeline, Stage
+from sales.services import pipeline_demote_other_default
 
 
 class StageInline(admin.TabularInline):
@@ -22,15 +25,13 @@ class StageInline(admin.TabularInline):
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(admin.ModelAdmin):
-    list_display = ("name", "is_default", "active")
+class PipelineAdmin(VersionedModelAdmin):
+    list_display = ("name", "is_default", "active", "version")
     inlines = [StageInline]
 
     @transaction.atomic
     def save_model(self, request: Any, obj: Pipeline, form: Any, change: bool) -> None:
-        # One default pipeline (a DB constraint): making this one default demotes the other.
-        if obj.is_default:
-            Pipeline.objects.filter(is_default=True).exclude(pk=obj.pk).update(is_default=False)
+        pipeline_demote_other_default(pipeline=obj)
         super().save_model(request, obj, form, change)
 
 

@@ -1,5 +1,6 @@
-"""Admin screens for price lists and discount limits (configured by admins), and a
-read-only view of quotes (quotes change through the quote builder and the API)."""
+"""Admin screens for price lists and discount limits (configured by admins; saves check
+and move on the version, like the API's If-Match), and a read-only view of quotes
+(quotes change through the quote builder and the API)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from django.contrib import admin
 
+from frontoffice.admin_versions import VersionedModelAdmin
 from sales.models import DiscountLimit, PriceList, PriceListItem, Quote, QuoteLine
 
 
@@ -18,16 +20,16 @@ class PriceListItemInline(admin.TabularInline):
 
 
 @admin.register(PriceList)
-class PriceListAdmin(admin.ModelAdmin):
-    list_display = ["name", "currency", "tier", "active", "updated_at"]
+class PriceListAdmin(VersionedModelAdmin):
+    list_display = ["name", "currency", "tier", "active", "version", "updated_at"]
     list_filter = ["currency", "tier", "active"]
     search_fields = ["name"]
     inlines = [PriceListItemInline]
 
 
 @admin.register(DiscountLimit)
-class DiscountLimitAdmin(admin.ModelAdmin):
-    list_display = ["role", "max_discount_percent", "updated_at"]
+class DiscountLimitAdmin(VersionedModelAdmin):
+    list_display = ["role", "max_discount_percent", "version", "updated_at"]
 
 
 class QuoteLineInline(admin.TabularInline):

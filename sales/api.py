@@ -78,7 +78,8 @@ class PipelineSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Pipeline
-        fields = ["id", "name", "is_default", "active", "stages"]
+        fields = ["id", "name", "is_default", "active", "stages", "version"]
+        read_only_fields = fields
 
 
 class StageInputSerializer(StrictSerializer):
@@ -652,9 +653,12 @@ class OpportunityViewSet(
 
 
 @extend_schema_view(
-    create=extend_schema(request=PipelineWriteSerializer, responses={201: PipelineSerializer}),
-    update=extend_schema(request=PipelineWriteSerializer),
-    partial_update=extend_schema(request=PipelineWriteSerializer),
+    retrieve=extend_schema(parameters=[ETAG]),
+    create=extend_schema(
+        request=PipelineWriteSerializer, responses={201: PipelineSerializer}, parameters=[ETAG]
+    ),
+    update=extend_schema(request=PipelineWriteSerializer, parameters=[IF_MATCH, ETAG]),
+    partial_update=extend_schema(request=PipelineWriteSerializer, parameters=[IF_MATCH, ETAG]),
 )
 class PipelineViewSet(
     mixins.ListModelMixin,
@@ -665,7 +669,8 @@ class PipelineViewSet(
 ):
     """Pipelines with their stages (ordered). Everyone in sales reads; admins write.
     An update's `stages` replaces the list: stages with an `id` are kept and changed,
-    new ones are added, missing ones are removed (409 while opportunities are in them)."""
+    new ones are added, missing ones are removed (409 while opportunities are in them).
+    Updates need If-Match; the ETag covers the stages too."""
 
     serializer_class = PipelineSerializer
     filter_backends: list[Any] = []
@@ -677,7 +682,12 @@ class PipelineViewSet(
         return selectors.pipeline_list().order_by("-is_default", "name", "id")
 
     def _respond(self, pipeline: Pipeline, code: int = status.HTTP_200_OK) -> Response:
-        return Response(PipelineSerializer(self.get_queryset().get(pk=pipeline.pk)).data, status=code)
+        pipeline = self.get_queryset().get(pk=pipeline.pk)
+        return _with_etag(Response(PipelineSerializer(pipeline).data, status=code), pipeline.version)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        pipeline = self.get_object()
+        return _with_etag(Response(PipelineSerializer(pipeline).data), pipeline.version)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = PipelineWriteSerializer.validated(request.data)
@@ -689,8 +699,11 @@ class PipelineViewSet(
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         pipeline = self.get_object()
+        version = expected_version(request, current=pipeline.version)
         data = PipelineWriteSerializer.validated(request.data, partial=kwargs.pop("partial", False))
         if "stages" in data:
             data["stages"] = [dict(s) for s in data["stages"]]
-        pipeline = services.pipeline_update(actor=request.user, pipeline_id=pipeline.pk, **data)
+        pipeline = services.pipeline_update(
+            actor=request.user, pipeline_id=pipeline.pk, expected_version=version, **data
+        )
         return self._respond(pipeline)

@@ -1,4 +1,5 @@
-"""REST API for products (with prices), price lists and quotes: thin over sales.quotes."""
+"""REST API for products (with prices), price lists, discount limits and quotes: thin
+over sales.quotes."""
 
 from __future__ import annotations
 
@@ -21,14 +22,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backoffice_sync.models import Product
-from frontoffice.api import ActionPermissions, CursorPagination, etag_for, expected_version
+from frontoffice.api import ActionPermissions, CursorPagination, VersionedMixin, etag_for, expected_version
 from frontoffice.errors import PROBLEM_CONTENT_TYPE
+from frontoffice.roles import Role
 from frontoffice.serializers import IdField, ProblemSerializer, StrictSerializer, TextField
 from sales import quotes as services
 from sales.api_orders import PRECONDITIONS as ORDER_PRECONDITIONS
 from sales.api_orders import SalesOrderDetailSerializer, accept_response
 from sales.filters_quotes import QuoteFilter
-from sales.models import CustomerTier, PriceList, PriceListItem, Quote, QuoteLine
+from sales.models import CustomerTier, DiscountLimit, PriceList, PriceListItem, Quote, QuoteLine
 from sales.models.quotes import MAX_LINE_QUANTITY
 from sales.orders import quote_accept as accept_quote
 
@@ -37,7 +39,7 @@ ETAG = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     response=[200, 201],
-    description="The quote's version; send it back as If-Match to change it.",
+    description="The record's version; send it back as If-Match to change it.",
 )
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -116,7 +118,7 @@ class PriceListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PriceList
-        fields = ["id", "name", "currency", "tier", "active", "items", "created_at", "updated_at"]
+        fields = ["id", "name", "currency", "tier", "active", "items", "version", "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -138,11 +140,23 @@ class PriceListPagination(CursorPagination):
 
 
 @extend_schema_view(
-    create=extend_schema(request=PriceListWriteSerializer, responses={201: PriceListSerializer}),
-    update=extend_schema(request=PriceListWriteSerializer, responses=PriceListSerializer),
-    partial_update=extend_schema(request=PriceListWriteSerializer, responses=PriceListSerializer),
+    retrieve=extend_schema(parameters=[ETAG]),
+    create=extend_schema(
+        request=PriceListWriteSerializer, responses={201: PriceListSerializer}, parameters=[ETAG]
+    ),
+    update=extend_schema(
+        request=PriceListWriteSerializer,
+        responses=PriceListSerializer,
+        parameters=[IF_MATCH, ETAG],
+    ),
+    partial_update=extend_schema(
+        request=PriceListWriteSerializer,
+        responses=PriceListSerializer,
+        parameters=[IF_MATCH, ETAG],
+    ),
 )
 class PriceListViewSet(
+    VersionedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -150,7 +164,8 @@ class PriceListViewSet(
     viewsets.GenericViewSet,
 ):
     """Price lists per currency and tier, with their items. Admins write (items replace
-    the list's items); everyone in sales reads. Retire a list by making it inactive."""
+    the list's items; updates need If-Match, the ETag covers the items too); everyone in
+    sales reads. Retire a list by making it inactive."""
 
     serializer_class = PriceListSerializer
     pagination_class = PriceListPagination
@@ -163,16 +178,108 @@ class PriceListViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = PriceListWriteSerializer.validated(request.data)
         price_list = services.price_list_create(actor=request.user, **data)
-        body = PriceListSerializer(self.get_queryset().get(pk=price_list.pk)).data
-        response = Response(body, status=status.HTTP_201_CREATED)
+        response = self.versioned_response(self.get_queryset().get(pk=price_list.pk), status.HTTP_201_CREATED)
         response["Location"] = reverse("sales-price-list-detail", args=[price_list.pk])
         return response
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         price_list = self.get_object()
+        version = expected_version(request, current=price_list.version)
         data = PriceListWriteSerializer.validated(request.data, partial=kwargs.pop("partial", False))
-        services.price_list_update(actor=request.user, price_list_id=price_list.pk, **data)
-        return Response(PriceListSerializer(self.get_queryset().get(pk=price_list.pk)).data)
+        services.price_list_update(
+            actor=request.user, price_list_id=price_list.pk, expected_version=version, **data
+        )
+        return self.versioned_response(self.get_queryset().get(pk=price_list.pk))
+
+
+# --- discount limits -----------------------------------------------------------------------
+
+
+class DiscountLimitSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DiscountLimit
+        fields = ["id", "role", "max_discount_percent", "version", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class DiscountLimitWriteSerializer(StrictSerializer):
+    role = serializers.ChoiceField(
+        choices=Role.ALL,
+        error_messages={"invalid_choice": f'Unknown role "{{input}}"; the roles are: {", ".join(Role.ALL)}.'},
+    )
+    max_discount_percent = serializers.DecimalField(
+        **PERCENT, help_text="The largest line discount the role may give without approval, 0-100."
+    )
+
+
+class DiscountLimitPagination(CursorPagination):
+    ordering = ("role", "id")
+
+
+IF_MATCH_OPTIONAL = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Optional: delete only if the record is still at this version (412 otherwise).",
+)
+
+
+@extend_schema_view(
+    retrieve=extend_schema(parameters=[ETAG]),
+    create=extend_schema(
+        request=DiscountLimitWriteSerializer, responses={201: DiscountLimitSerializer}, parameters=[ETAG]
+    ),
+    update=extend_schema(
+        request=DiscountLimitWriteSerializer, responses=DiscountLimitSerializer, parameters=[IF_MATCH, ETAG]
+    ),
+    partial_update=extend_schema(
+        request=DiscountLimitWriteSerializer, responses=DiscountLimitSerializer, parameters=[IF_MATCH, ETAG]
+    ),
+    destroy=extend_schema(parameters=[IF_MATCH_OPTIONAL]),
+)
+class DiscountLimitViewSet(
+    VersionedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The largest line discount each role may give without a manager's approval (a
+    user's limit is the largest over their roles; a role without a limit gives none).
+    Everyone who works on quotes reads; admins write (one limit per role: 409 for a
+    second). A change applies to quotes whose lines are set from then on."""
+
+    serializer_class = DiscountLimitSerializer
+    pagination_class = DiscountLimitPagination
+    permission_classes = [ActionPermissions]
+    lookup_value_regex = r"[0-9]{1,18}"
+    queryset = DiscountLimit.objects.all()
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = DiscountLimitWriteSerializer.validated(request.data)
+        limit = services.discount_limit_create(actor=request.user, **data)
+        response = self.versioned_response(limit, status.HTTP_201_CREATED)
+        response["Location"] = reverse("sales-discount-limit-detail", args=[limit.pk])
+        return response
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        limit = self.get_object()
+        version = expected_version(request, current=limit.version)
+        data = DiscountLimitWriteSerializer.validated(request.data, partial=kwargs.pop("partial", False))
+        limit = services.discount_limit_update(
+            actor=request.user, discount_limit_id=limit.pk, expected_version=version, **data
+        )
+        return self.versioned_response(limit)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        limit = self.get_object()
+        version = expected_version(request, current=limit.version) if "If-Match" in request.headers else None
+        services.discount_limit_delete(
+            actor=request.user, discount_limit_id=limit.pk, expected_version=version
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- quotes ------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from customers.models import ContactPoint, Customer
 from customers.services import activity_record
 from frontoffice.errors import Conflict, StaleVersion
 from frontoffice.permissions import can_edit_owned
-from frontoffice.roles import user_roles
+from frontoffice.roles import Role, user_roles
 from sales.models import (
     CustomerTier,
     DiscountLimit,
@@ -213,9 +213,9 @@ def _lock_quote(quote_id: Any) -> Quote:
         raise Http404("No such quote.") from None
 
 
-def _check_version(quote: Quote, expected_version: int | None) -> None:
-    if expected_version is not None and quote.version != expected_version:
-        raise StaleVersion(current=quote.version)
+def _check_version(row: Quote | PriceList | DiscountLimit, expected_version: int | None) -> None:
+    if expected_version is not None and row.version != expected_version:
+        raise StaleVersion(current=row.version)
 
 
 def _require_edit(actor: Any, quote_or_opportunity: Any) -> None:
@@ -467,15 +467,22 @@ def price_list_create(
 
 @transaction.atomic
 def price_list_update(
-    *, actor: Any, price_list_id: int, items: Sequence[Mapping[str, Any]] | None = None, **fields: Any
+    *,
+    actor: Any,
+    price_list_id: int,
+    expected_version: int | None,
+    items: Sequence[Mapping[str, Any]] | None = None,
+    **fields: Any,
 ) -> PriceList:
     """Change a list's fields; `items`, when given, replace the list's items. The prices
-    of existing quotes do not change (lines keep the price they were quoted at)."""
+    of existing quotes do not change (lines keep the price they were quoted at). The
+    list's version moves on whatever changed, items included."""
     _require_prices(actor)
     try:
         price_list = PriceList.objects.select_for_update().get(pk=price_list_id)
     except PriceList.DoesNotExist:
         raise Http404("No such price list.") from None
+    _check_version(price_list, expected_version)
     unknown = set(fields) - {"name", "currency", "tier", "active"}
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
@@ -483,10 +490,100 @@ def price_list_update(
         raise ValidationError({"currency": ["Quotes use this list: create a new list for another currency."]})
     for name, value in fields.items():
         setattr(price_list, name, value.strip() if name == "name" else value)
+    price_list.version += 1
     _save_price_list(price_list)
     if items is not None:
         _set_items(price_list, items)
     return price_list
+
+
+# --- discount limits -------------------------------------------------------------------
+#
+# A changed limit applies from the next time someone sets a quote's lines: a quote keeps
+# the limit of whoever priced it (`Quote.discount_limit_percent`), so an approval already
+# asked for or given is not undone behind the approver's back.
+
+
+class DiscountLimitExists(Conflict):
+    code = "discount_limit_exists"
+    title = "This role already has a discount limit."
+
+
+def _require_limits(actor: Any, permission: str) -> None:
+    if actor is not None and not actor.has_perm(permission):
+        raise PermissionDenied("Only admins configure discount limits.")
+
+
+def _lock_limit(discount_limit_id: Any) -> DiscountLimit:
+    try:
+        return DiscountLimit.objects.select_for_update().get(pk=int(discount_limit_id))
+    except (DiscountLimit.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise Http404("No such discount limit.") from None
+
+
+def _apply_limit_fields(limit: DiscountLimit, fields: Mapping[str, Any]) -> None:
+    errors: dict[str, list[str]] = {}
+    for name in sorted(set(fields) - {"role", "max_discount_percent"}):
+        errors[name] = ["Unknown field."]
+    if "role" in fields:
+        role = fields["role"]
+        if not isinstance(role, str) or role not in Role.ALL:
+            errors["role"] = [f"Unknown role {str(role)[:40]!r}; the roles are: {', '.join(Role.ALL)}."]
+        else:
+            limit.role = role
+    if "max_discount_percent" in fields:
+        limit.max_discount_percent = _decimal(
+            errors, "max_discount_percent", fields["max_discount_percent"], low=Decimal(0), high=HUNDRED
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
+def _save_limit(limit: DiscountLimit) -> None:
+    taken = DiscountLimit.objects.filter(role=limit.role).exclude(pk=limit.pk).values_list("pk", flat=True)
+    other = taken.first()
+    if other is not None:
+        message = f"{limit.role} already has a discount limit (#{other}): change that one."
+        raise DiscountLimitExists(message, errors={"role": [message]})
+    try:
+        with transaction.atomic():
+            limit.save()
+    except IntegrityError:  # a concurrent create for the same role won the race
+        message = f"{limit.role} already has a discount limit: change that one."
+        raise DiscountLimitExists(message, errors={"role": [message]}) from None
+
+
+@transaction.atomic
+def discount_limit_create(*, actor: Any, role: Any, max_discount_percent: Any) -> DiscountLimit:
+    """The largest discount `role` may give without approval (percent, 0-100, 2 places);
+    409 when the role has a limit already."""
+    _require_limits(actor, "sales.add_discountlimit")
+    limit = DiscountLimit()
+    _apply_limit_fields(limit, {"role": role, "max_discount_percent": max_discount_percent})
+    _save_limit(limit)
+    return limit
+
+
+@transaction.atomic
+def discount_limit_update(
+    *, actor: Any, discount_limit_id: Any, expected_version: int | None, **fields: Any
+) -> DiscountLimit:
+    _require_limits(actor, "sales.change_discountlimit")
+    limit = _lock_limit(discount_limit_id)
+    _check_version(limit, expected_version)
+    _apply_limit_fields(limit, fields)
+    limit.version += 1
+    _save_limit(limit)
+    return limit
+
+
+@transaction.atomic
+def discount_limit_delete(*, actor: Any, discount_limit_id: Any, expected_version: int | None) -> None:
+    """The role may then give no discount without approval (a role without a row: 0 %)."""
+    _require_limits(actor, "sales.delete_discountlimit")
+    limit = _lock_limit(discount_limit_id)
+    _check_version(limit, expected_version)
+    limit.delete()
 
 
 # --- quotes ----------------------------------------------------------------------------

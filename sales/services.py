@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Model
+from django.db.models import F, Model
 from django.http import Http404
 from django.utils import timezone
 
@@ -274,9 +274,17 @@ def _require_config(actor: Any, permission: str) -> None:
         raise PermissionDenied("Only admins configure pipelines.")
 
 
-def _save_pipeline(pipeline: Pipeline) -> None:
+def pipeline_demote_other_default(*, pipeline: Pipeline) -> None:
+    """One default pipeline (a DB constraint): making `pipeline` default demotes the other,
+    whose version moves on too (its ETag no longer describes it)."""
     if pipeline.is_default:
-        Pipeline.objects.filter(is_default=True).exclude(pk=pipeline.pk).update(is_default=False)
+        Pipeline.objects.filter(is_default=True).exclude(pk=pipeline.pk).update(
+            is_default=False, version=F("version") + 1, updated_at=timezone.now()
+        )
+
+
+def _save_pipeline(pipeline: Pipeline) -> None:
+    pipeline_demote_other_default(pipeline=pipeline)
     try:
         with transaction.atomic():
             pipeline.save()
@@ -313,12 +321,15 @@ def pipeline_create(
 
 
 @transaction.atomic
-def pipeline_update(*, actor: Any, pipeline_id: Any, **changes: Any) -> Pipeline:
+def pipeline_update(
+    *, actor: Any, pipeline_id: Any, expected_version: int | None, **changes: Any
+) -> Pipeline:
     """Rename, (de)activate, make default, and replace the stages: a stage with an `id`
     is updated, one without is created, a missing one is deleted unless opportunities
-    are in it (409)."""
+    are in it (409). The pipeline's version moves on whatever changed, stages included."""
     _require_config(actor, "sales.change_pipeline")
     pipeline = _lock(Pipeline, pipeline_id, "pipeline")
+    _check_version(pipeline, expected_version)
     errors: dict[str, list[str]] = {}
     if "name" in changes:
         pipeline.name = _clean_text(errors, "name", changes["name"], 100)
@@ -340,6 +351,7 @@ def pipeline_update(*, actor: Any, pipeline_id: Any, **changes: Any) -> Pipeline
                 errors[f"stages.{index}.id"] = ["No such stage in this pipeline."]
     if errors:
         raise ValidationError(errors)
+    pipeline.version += 1
     _save_pipeline(pipeline)
     if cleaned is not None:
         kept = {s["id"] for s in cleaned if s["id"] is not None}

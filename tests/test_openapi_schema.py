@@ -61,6 +61,8 @@ EXPECTED = {
     "/api/v1/sales/products/": {"get"},
     "/api/v1/sales/price-lists/": {"get", "post"},
     "/api/v1/sales/price-lists/{id}/": {"get", "put", "patch"},
+    "/api/v1/sales/discount-limits/": {"get", "post"},
+    "/api/v1/sales/discount-limits/{id}/": {"get", "put", "patch", "delete"},
     "/api/v1/sales/quotes/": {"get", "post"},
     "/api/v1/sales/quotes/{id}/": {"get", "put", "patch"},
     "/api/v1/sales/quotes/{id}/submit-for-approval/": {"post"},
@@ -118,9 +120,21 @@ def test_the_customer_list_documents_every_filter(schema_document: dict[str, Any
     assert parameters >= LIST_FILTERS
 
 
-def test_updates_document_if_match_etag_and_the_concurrency_errors(schema_document: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/customers/{id}/",
+        "/api/v1/sales/pipelines/{id}/",
+        "/api/v1/sales/price-lists/{id}/",
+        "/api/v1/sales/discount-limits/{id}/",
+    ],
+)
+def test_updates_document_if_match_etag_and_the_concurrency_errors(
+    schema_document: dict[str, Any], path: str
+) -> None:
+    assert "ETag" in schema_document["paths"][path]["get"]["responses"]["200"]["headers"]
     for method in ("put", "patch"):
-        operation = schema_document["paths"]["/api/v1/customers/{id}/"][method]
+        operation = schema_document["paths"][path][method]
         headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
         assert headers["If-Match"]["required"] is True
         assert {"200", "400", "403", "404", "412", "428"} <= set(operation["responses"])

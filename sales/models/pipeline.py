@@ -1,7 +1,7 @@
 """Sales: pipelines and their stages, leads, opportunities and their product lines.
 
 Money is a Decimal (14 digits, 2 places) with a 3-letter upper-case currency code.
-`version` on leads and opportunities is the optimistic lock (ETag).
+`version` on pipelines, leads and opportunities is the optimistic lock (ETag).
 """
 
 from __future__ import annotations
@@ -60,11 +60,13 @@ class OpportunityStatus(models.TextChoices):
 
 
 class Pipeline(TimeStamped):
-    """A sales process: an ordered list of stages. Configured by admins."""
+    """A sales process: an ordered list of stages. Configured by admins. `version` covers
+    the stages too: any change to them moves it on."""
 
     name = models.CharField(max_length=100)
     is_default = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-is_default", "name", "id"]
@@ -74,6 +76,7 @@ class Pipeline(TimeStamped):
                 fields=["is_default"], condition=Q(is_default=True), name="pipeline_one_default"
             ),
             models.CheckConstraint(condition=~Q(name=""), name="pipeline_has_name"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="pipeline_version_positive"),
         ]
 
     def __str__(self) -> str:

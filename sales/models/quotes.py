@@ -2,8 +2,8 @@
 
 Money is a Decimal (14 digits, 2 places) in the currency of the quote / price list.
 Products come from the ERP mirror (`backoffice_sync.Product`, read-only here), referenced
-by SKU. `Quote.version` is the optimistic lock (ETag); `Quote.revision` is the business
-version a customer sees ("revision 2 of quote Q-000042").
+by SKU. `version` (quotes, price lists, discount limits) is the optimistic lock (ETag);
+`Quote.revision` is the business version a customer sees ("revision 2 of quote Q-000042").
 """
 
 from __future__ import annotations
@@ -63,12 +63,13 @@ REVISABLE_STATUSES = (QuoteStatus.SENT, QuoteStatus.REJECTED, QuoteStatus.EXPIRE
 
 class PriceList(TimeStamped):
     """Prices per currency and customer tier; at most one active list per (currency, tier).
-    Configured by admins."""
+    Configured by admins. `version` covers the items too: any change to them moves it on."""
 
     name = models.CharField(max_length=100)
     currency = models.CharField(max_length=3)
     tier = models.CharField(max_length=10, choices=CustomerTier.choices, default=CustomerTier.STANDARD)
     active = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["currency", "tier", "name", "id"]
@@ -82,6 +83,7 @@ class PriceList(TimeStamped):
             ),
             models.CheckConstraint(condition=Q(tier__in=CustomerTier.values), name="pricelist_tier_valid"),
             models.CheckConstraint(condition=~Q(name=""), name="pricelist_has_name"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="pricelist_version_positive"),
         ]
 
     def __str__(self) -> str:
@@ -118,6 +120,7 @@ class DiscountLimit(TimeStamped):
     max_discount_percent = models.DecimalField(
         **PERCENT, validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
     )
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["role"]
@@ -127,6 +130,7 @@ class DiscountLimit(TimeStamped):
                 condition=Q(max_discount_percent__gte=0, max_discount_percent__lte=100),
                 name="discountlimit_percent_range",
             ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="discountlimit_version_positive"),
         ]
 
     def __str__(self) -> str:

@@ -352,6 +352,7 @@ def test_everyone_in_sales_reads_pipelines_and_only_admins_write(api_as, sales_r
         "patch",
         f"{PIPELINES}{pipeline_id}/",
         {"stages": [{**stages[0], "probability": 60}, stages[1]]},
+        HTTP_IF_MATCH=response["ETag"],
     )
     assert response.status_code == 200, response.json()
     assert response.json()["stages"][0]["probability"] == 60

@@ -161,6 +161,7 @@ def test_the_builder_runs_a_bounded_number_of_queries(
     quotes.price_list_update(
         actor=None,
         price_list_id=catalogue.pk,
+        expected_version=None,
         items=[
             {"sku": sku, "unit_price": price} for sku, price in (("SKU-1", 10), ("SKU-2", 2.5), ("SKU-3", 7))
         ],

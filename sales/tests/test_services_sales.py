@@ -294,6 +294,7 @@ def test_admins_replace_stages_but_not_one_that_still_has_opportunities(admin_us
     services.pipeline_update(
         actor=admin_user,
         pipeline_id=pipeline.pk,
+        expected_version=1,
         stages=[
             {"id": done.pk, "name": "Done", "probability": 100, "kind": "won", "order": 10},
             {"id": first.pk, "name": "Open", "probability": 30, "order": 5},
@@ -309,7 +310,10 @@ def test_admins_replace_stages_but_not_one_that_still_has_opportunities(admin_us
     f.opportunity(sales_rep, pipeline=pipeline.pk)
     with pytest.raises(Conflict):
         services.pipeline_update(
-            actor=admin_user, pipeline_id=pipeline.pk, stages=[{"name": "Other", "probability": 5}]
+            actor=admin_user,
+            pipeline_id=pipeline.pk,
+            expected_version=2,
+            stages=[{"name": "Other", "probability": 5}],
         )
     assert Stage.objects.filter(pipeline=pipeline).count() == 3
     with pytest.raises(PermissionDenied):
