@@ -117,6 +117,7 @@ class OrderLineData(serializers.Serializer):
     sku = _ref(64)
     quantity = _quantity()
     shipped = _quantity(required=False, default=0)
+    unit_price = _money(required=False, allow_null=True, default=None)
 
 
 class ShipmentLineData(serializers.Serializer):
@@ -131,6 +132,7 @@ class OrderData(serializers.Serializer):
     erp_order_number = _ref(required=False, allow_null=True, allow_blank=True)
     customer_ref = CustomerRefField()
     status = _ref(30, required=False, allow_blank=True)
+    currency = CurrencyField(required=False, allow_null=True)
     lines = OrderLineData(many=True, required=False, max_length=MAX_LINES)
     reason = _ref(500, required=False, allow_blank=True, allow_null=True)
     shipment_number = _ref(required=False, allow_null=True, allow_blank=True)
@@ -344,9 +346,11 @@ def _record_shipment(order: ErpOrder, event: ErpEvent, data: dict[str, Any]) -> 
 def apply_order(event: ErpEvent, *, stale: bool) -> Outcome:
     """order.confirmed / rejected / partially_shipped / shipped / delivered / cancelled.
 
-    data: {order_ref, erp_order_number, customer_ref, status, lines: [{sku, quantity,
-    shipped}]}; shipping events add {shipment_number, carrier, tracking_number,
-    shipped_lines?: [{sku, quantity}], shipped_on?}; delivered may add delivered_on.
+    data: {order_ref, erp_order_number, customer_ref, status, currency?, lines: [{sku,
+    quantity, shipped, unit_price?}]}; shipping events add {shipment_number, carrier,
+    tracking_number, shipped_lines?: [{sku, quantity}], shipped_on?}; delivered may add
+    delivered_on. An event without a currency keeps the one known; the lines'
+    prices (net, in that currency) come with the lines.
     A stale event still records its status in the history and its shipment if unknown
     (facts, not state), but changes neither the current status nor the lines.
     """
@@ -374,15 +378,24 @@ def apply_order(event: ErpEvent, *, stale: bool) -> Outcome:
             customer=customer,
             status=status,
             status_changed_at=event.occurred_at,
+            currency=data.get("currency") or "",
             erp_version=event.version,
         )
     elif newer:
         order.status = status
         order.erp_order_number = number or order.erp_order_number
         order.status_changed_at = event.occurred_at
+        order.currency = data.get("currency") or order.currency
         order.erp_version = event.version
         order.save(
-            update_fields=["status", "erp_order_number", "status_changed_at", "erp_version", "updated_at"]
+            update_fields=[
+                "status",
+                "erp_order_number",
+                "status_changed_at",
+                "currency",
+                "erp_version",
+                "updated_at",
+            ]
         )
     ErpOrderStatusChange.objects.get_or_create(
         order=order,
@@ -396,7 +409,12 @@ def apply_order(event: ErpEvent, *, stale: bool) -> Outcome:
         order.lines.all().delete()
         ErpOrderLine.objects.bulk_create(
             ErpOrderLine(
-                order=order, line_no=n, sku=line["sku"], quantity=line["quantity"], shipped=line["shipped"]
+                order=order,
+                line_no=n,
+                sku=line["sku"],
+                quantity=line["quantity"],
+                shipped=line["shipped"],
+                unit_price=line["unit_price"],
             )
             for n, line in enumerate(data["lines"], start=1)
         )

@@ -14,9 +14,11 @@ currency) records what was sent; publishing the same week again sends nothing.
 
 Accuracy (`forecast_accuracy`): for each past month and currency, the forecast is the
 sum of the line amounts for that month in the latest snapshot taken before the month
-began; the actual is the sum, over ERP orders created that month and not cancelled or
-rejected, of quantity x the product's current unit price from the Product mirror (ERP
-order lines carry no price; only products priced in the same currency count).
+began; the actual is the sum, over ERP orders created that month in that currency and
+not cancelled or rejected, of quantity x unit price, both the order's own: the currency
+and net prices the ERP reported for the order (mirrored on `ErpOrder`/`ErpOrderLine`),
+else those of the front office's `SalesOrder` of the same order_ref (`_actual_orders`).
+A GBP order counts towards the GBP forecast only, at its GBP prices.
 accuracy = 1 - |actual - forecast| / max(forecast, actual), in [0, 1]; 1 when both are 0.
 """
 
@@ -30,14 +32,21 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, OuterRef, Subquery, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, NullIf, TruncMonth
 from django.utils import timezone
 
 from backoffice_sync.erp import MessageKind
-from backoffice_sync.models import ErpOrderLine, ErpOrderStatus, Product
+from backoffice_sync.models import ErpOrderLine, ErpOrderStatus
 from backoffice_sync.outbox import outbox_enqueue
-from sales.models import ForecastSnapshot, Opportunity, OpportunityLine, OpportunityStatus
+from sales.models import (
+    ForecastSnapshot,
+    Opportunity,
+    OpportunityLine,
+    OpportunityStatus,
+    SalesOrder,
+    SalesOrderLine,
+)
 
 PUBLISH_PERMISSION = "sales.add_forecastsnapshot"
 CENT = Decimal("0.01")
@@ -255,9 +264,23 @@ def accuracy_ratio(forecast: Decimal, actual: Decimal) -> Decimal:
 
 
 def _actual_orders(start: dt.date, end: dt.date, currency: str | None) -> dict[tuple[str, str], Decimal]:
-    """Per (currency, month): sum of order quantity x the product's unit price. One query."""
+    """Per (currency, month): sum of quantity x unit price of the lines of ERP orders
+    created that month, in the order's currency. One query.
+
+    Currency and price are the ERP's (mirrored from its order events); where the ERP did
+    not say, the front office's own order (`SalesOrder`, same order_ref, its line of the
+    same number and SKU, net of its discount) answers. A line neither knows is left out:
+    the catalogue's price is in the catalogue's currency, not the order's.
+    """
     tz = timezone.get_current_timezone()
-    price = Product.objects.filter(sku=OuterRef("sku"))
+    sales_order = SalesOrder.objects.filter(order_ref=OuterRef("order__order_ref"))
+    sales_line = SalesOrderLine.objects.filter(
+        order__order_ref=OuterRef("order__order_ref"), line_no=OuterRef("line_no"), product_id=OuterRef("sku")
+    ).annotate(
+        net=ExpressionWrapper(
+            F("unit_price") * (HUNDRED - F("discount_percent")) / HUNDRED, output_field=WIDE_MONEY
+        )
+    )
     lines = ErpOrderLine.objects.filter(
         order__created_at__gte=dt.datetime.combine(start, dt.time.min, tzinfo=tz),
         order__created_at__lt=dt.datetime.combine(end, dt.time.min, tzinfo=tz),
@@ -265,17 +288,22 @@ def _actual_orders(start: dt.date, end: dt.date, currency: str | None) -> dict[t
     rows = (
         lines.annotate(
             month=TruncMonth("order__created_at", tzinfo=tz),
-            currency=Subquery(price.values("currency")[:1]),
-            unit_price=Subquery(price.values("unit_price")[:1]),
+            order_currency=Coalesce(
+                NullIf(F("order__currency"), Value("")), Subquery(sales_order.values("currency")[:1])
+            ),
+            price=Coalesce(
+                Cast("unit_price", WIDE_MONEY),
+                Subquery(sales_line.values("net")[:1], output_field=WIDE_MONEY),
+            ),
         )
-        .filter(currency__isnull=False)
-        .values("currency", "month")
-        .annotate(actual=Sum(ExpressionWrapper(F("quantity") * F("unit_price"), output_field=WIDE_MONEY)))
+        .filter(order_currency__isnull=False, price__isnull=False)
+        .values("order_currency", "month")
+        .annotate(actual=Sum(ExpressionWrapper(F("quantity") * F("price"), output_field=WIDE_MONEY)))
         .order_by()
     )
     if currency:
-        rows = rows.filter(currency=currency)
-    return {(row["currency"], month_key(_as_date(row["month"]))): _money(row["actual"]) for row in rows}
+        rows = rows.filter(order_currency=currency)
+    return {(row["order_currency"], month_key(_as_date(row["month"]))): _money(row["actual"]) for row in rows}
 
 
 def forecast_accuracy(

@@ -120,6 +120,12 @@ class ErpOrder(TimeStamped):
     customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="erp_orders")
     status = models.CharField(max_length=20, choices=ErpOrderStatus.choices)
     status_changed_at = models.DateTimeField()
+    currency = models.CharField(
+        max_length=3,
+        blank=True,
+        default="",
+        help_text="The order's currency; blank when the ERP did not say.",
+    )
     erp_version = models.PositiveBigIntegerField(default=0)
 
     class Meta:
@@ -128,6 +134,9 @@ class ErpOrder(TimeStamped):
             models.Index(fields=["customer", "-status_changed_at", "-id"], name="erp_order_customer_idx")
         ]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(currency="") | Q(currency__regex=r"^[A-Z]{3}$"), name="erp_order_currency_format"
+            ),
             models.UniqueConstraint(
                 fields=["erp_order_number"],
                 condition=Q(erp_order_number__isnull=False),
@@ -143,17 +152,25 @@ class ErpOrder(TimeStamped):
 
 
 class ErpOrderLine(TimeStamped):
-    """A line of an ERP order as last reported: ordered and shipped quantities."""
+    """A line of an ERP order as last reported: ordered and shipped quantities, and the
+    unit price in the order's currency (net of discounts; null when the ERP did not say)."""
 
     order = models.ForeignKey(ErpOrder, on_delete=models.CASCADE, related_name="lines")
     line_no = models.PositiveIntegerField()
     sku = models.CharField(max_length=64)
     quantity = models.PositiveIntegerField()
     shipped = models.PositiveIntegerField(default=0)
+    unit_price = models.DecimalField(**MONEY, null=True, blank=True)
 
     class Meta:
         ordering = ["order", "line_no"]
-        constraints = [models.UniqueConstraint(fields=["order", "line_no"], name="erp_order_line_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_no"], name="erp_order_line_unique"),
+            models.CheckConstraint(
+                condition=Q(unit_price__isnull=True) | Q(unit_price__gte=0),
+                name="erp_order_line_price_not_negative",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.sku} x{self.quantity} ({self.shipped} shipped)"

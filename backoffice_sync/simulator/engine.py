@@ -9,9 +9,13 @@ midnight, so date-based rules see every date); each step, in this order:
 
 1. purchases due that day arrive (stock.changed);
 2. received orders are confirmed, or rejected when a product was discontinued since;
-   confirming picks, per line, the warehouse with the most free stock and reserves what
-   it can there (order.confirmed, stock.changed);
-3. lines still short reserve stock that has become free (stock.changed);
+   confirming reserves each line in the warehouse with the most free stock when that one
+   has enough, else across the warehouses, from the most free stock down, so that a line
+   the warehouses' combined free stock covers ships complete (as available-to-promise
+   promised); the line's `warehouse` is the one with the most free stock (order.confirmed,
+   stock.changed);
+3. lines still short reserve stock that has become free, in their own warehouse when it
+   has enough, else the same way across the warehouses (stock.changed);
 4. orders whose lead time (the longest of their products') has passed ship what is
    reserved: one shipment with a carrier and tracking number (order.shipped, or
    order.partially_shipped when something is still missing; multi-line orders sometimes
@@ -32,7 +36,12 @@ is walked in a fixed order: the same seed, inputs and ticks give the same events
 An order for a customer_ref the ERP does not know creates a minimal customer (just the
 ref, payment terms from the dice) rather than being rejected: the outbox delivers each
 aggregate in order but not across aggregates, so an order can overtake its customer's
-customer.upsert; the upsert then fills the customer in.
+customer.upsert; the upsert then fills the customer in. A customer.upsert for a
+customer_ref the ERP does not know creates the customer too: under the
+erp_customer_number it carries (numbered elsewhere: an import, the demo data), or under
+the next number of the ERP's own series (C-000001, ...) when it carries none. A number
+already held by another customer, or a number other than the one the ERP keeps for that
+customer_ref, is rejected.
 
 Events (`SimEvent` rows, published as `ErpEvent`s): the id is "<aggregate>@<version>",
 stable across redeliveries; `occurred_at` is on the simulator clock. `data` per type:
@@ -42,7 +51,8 @@ stable across redeliveries; `occurred_at` is on the simulator clock. `data` per 
   {"order_ref", "erp_order_number", "customer_ref", "status" (received | confirmed |
   partially_shipped | shipped | delivered | cancelled | rejected), "currency",
   "requested_date" (ISO date | None), "lines": [{"line_no", "sku", "quantity",
-  "reserved", "shipped", "unit_price" (string decimal), "warehouse"}]}, plus
+  "reserved", "shipped", "unit_price" (string decimal), "warehouse" (the line's own;
+  what is reserved may be held in several)}]}, plus
   - order.rejected, order.cancelled: "reason";
   - order.partially_shipped, order.shipped: "shipment_number", "carrier",
     "tracking_number", "shipped_on" (ISO date), "shipped_lines": [{"line_no", "sku",
@@ -116,6 +126,7 @@ from backoffice_sync.simulator.models import (
     SimOrderStatus,
     SimPayment,
     SimProduct,
+    SimReservation,
     SimShipment,
     SimState,
     SimStock,
@@ -136,6 +147,7 @@ _OPEN = (SimOrderStatus.CONFIRMED, SimOrderStatus.PARTIALLY_SHIPPED)
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _CENT = Decimal("0.01")
+_OWN_CUSTOMER_NUMBER = re.compile(r"C-(\d{1,12})")
 
 
 class Rejected(Exception):
@@ -212,6 +224,7 @@ def reset(*, seed: int | None = None, start: dt.datetime | None = None) -> None:
             SimCreditNote,
             SimInvoice,
             SimShipment,
+            SimReservation,
             SimOrderLine,
             SimOrder,
             SimCustomer,
@@ -594,14 +607,25 @@ def _active_products(skus: Iterable[str]) -> dict[str, SimProduct]:
     return products
 
 
-def _new_customer(state: SimState, customer_ref: str) -> SimCustomer:
-    """A minimal customer for a ref the ERP does not know (unsaved, version 0)."""
+def _new_customer(state: SimState, customer_ref: str, *, number: str = "") -> SimCustomer:
+    """A minimal customer for a ref the ERP does not know (unsaved, version 0), under
+    `number` when one is given, else the next number of the ERP's own series."""
+    if number:
+        _skip_customer_number(state, number)
     return SimCustomer(
         customer_ref=customer_ref,
-        number=_next_number(state, "customer", "C"),
+        number=number or _next_number(state, "customer", "C"),
         payment_terms_days=dice.choice(PAYMENT_TERMS_DAYS, state.seed, "terms", customer_ref),
         pays_late=dice.roll(state.seed, "pays-late", customer_ref) < LATE_PAYER_RATE,
     )
+
+
+def _skip_customer_number(state: SimState, number: str) -> None:
+    """A number of the ERP's own series (C-000042) given from outside moves the series
+    past it, so that no customer created later is numbered the same."""
+    own = _OWN_CUSTOMER_NUMBER.fullmatch(number)
+    if own is not None and int(own[1]) > state.counters.get("customer", 0):
+        state.counters = {**state.counters, "customer": int(own[1])}
 
 
 def _customer_for(state: SimState, customer_ref: str) -> SimCustomer:
@@ -699,16 +723,28 @@ def _order_submit(state: SimState, payload: dict[str, Any]) -> dict[str, Any]:
     return _submitted(order)
 
 
+def _take_reservations(
+    lines: Sequence[SimOrderLine],
+) -> tuple[list[SimReservation], dict[tuple[int, str], SimStock]]:
+    """The lines' reservations, deleted, and their stock rows, locked (the caller gives
+    the units back or ships them, and publishes the rows)."""
+    reservations = list(
+        SimReservation.objects.filter(line__in=lines).select_related("stock").order_by("line_id", "stock_id")
+    )
+    stocks = _lock_stocks((r.stock.product_id, r.stock.warehouse) for r in reservations)
+    SimReservation.objects.filter(pk__in=[r.pk for r in reservations]).delete()
+    return reservations, stocks
+
+
 def _release(state: SimState, lines: Sequence[SimOrderLine]) -> None:
     reserved = [line for line in lines if line.reserved]
-    stocks = _lock_stocks({(line.product_id, line.warehouse) for line in reserved})
+    reservations, stocks = _take_reservations(reserved)
+    for reservation in reservations:
+        stocks[(reservation.stock.product_id, reservation.stock.warehouse)].reserved -= reservation.quantity
     for line in reserved:
-        stock_row = stocks[(line.product_id, line.warehouse)]
-        stock_row.reserved -= line.reserved
         line.reserved = 0
         line.save(update_fields=["reserved", "updated_at"])
-    for key in sorted(stocks, key=lambda k: (stocks[k].product.sku, k[1])):
-        _stock_changed(state, stocks[key])
+    _publish_stocks(state, stocks.values())
 
 
 def _order_cancel(state: SimState, payload: dict[str, Any]) -> dict[str, Any]:
@@ -806,14 +842,19 @@ def _customer_upsert(state: SimState, payload: dict[str, Any]) -> dict[str, Any]
         "shipping_address": _optional_object(payload, "shipping_address"),
     }
     customer = SimCustomer.objects.select_for_update().filter(customer_ref=customer_ref).first()
-    if number:
-        if customer is None:
-            raise Rejected(f"unknown ERP customer number {number}")
-        if customer.number != number:
-            raise Rejected(f"ERP customer number {number} is not the number of customer {customer_ref}")
+    if customer is not None and number and customer.number != number:
+        raise Rejected(f"ERP customer number {number} is not the number of customer {customer_ref}")
+    if customer is None and number:
+        # An upsert creates the account under the number it names (numbered by another
+        # system: an import, the demo data, the old ERP), as master data keyed by number
+        # is created in a real ERP; a number is never given to two customers.
+        owner = SimCustomer.objects.filter(number=number).values_list("customer_ref", flat=True).first()
+        if owner is not None:
+            raise Rejected(f"ERP customer number {number} belongs to another customer ({owner})")
+        customer = _new_customer(state, customer_ref, number=number)
     if customer is None:
         customer = _customer_for(state, customer_ref)
-    if any(getattr(customer, name) != value for name, value in fields.items()):
+    if customer.version == 0 or any(getattr(customer, name) != value for name, value in fields.items()):
         for name, value in fields.items():
             setattr(customer, name, value)
         _customer_changed(state, customer)
@@ -1169,15 +1210,70 @@ def _receive_incoming(state: SimState) -> None:
         _stock_changed(state, row)
 
 
-def _reserve(line: SimOrderLine, stock_row: SimStock) -> bool:
-    wanted = line.quantity - line.shipped - line.reserved
-    take = min(wanted, stock_row.on_hand - stock_row.reserved)
-    if take <= 0:
-        return False
-    line.reserved += take
-    stock_row.reserved += take
-    line.save(update_fields=["reserved", "warehouse", "updated_at"])
-    return True
+def _free(row: SimStock) -> int:
+    return row.on_hand - row.reserved
+
+
+def _draw(line: SimOrderLine, candidates: Sequence[SimStock], wanted: int) -> list[tuple[SimStock, int]]:
+    """Where to reserve `wanted` units of a line: its own warehouse if that has enough,
+    else the one with the most free stock if that has enough, else the warehouses from
+    the most free stock down until the line is covered or nothing is free (the promise
+    ATP made from the warehouses' combined free stock)."""
+    if wanted <= 0:
+        return []
+    home = next((row for row in candidates if row.warehouse == line.warehouse), None)
+    if home is not None and _free(home) >= wanted:
+        return [(home, wanted)]
+    plan = []
+    # `sorted` is stable and the candidates come in WAREHOUSES order: the first wins ties.
+    for row in sorted(candidates, key=lambda row: -_free(row)):
+        take = min(wanted, _free(row))
+        if take <= 0:
+            break
+        plan.append((row, take))
+        wanted -= take
+        if not wanted:
+            break
+    return plan
+
+
+def _reserve(
+    line: SimOrderLine,
+    candidates: Sequence[SimStock],
+    held: dict[tuple[int, int], SimReservation],
+) -> list[SimStock]:
+    """Reserve what the line still lacks in the free stock of `candidates` (its product's
+    rows, locked, in WAREHOUSES order); `held` are the line's reservations so far, by
+    (line id, stock id). Saves the line; returns the stock rows it reserved in."""
+    placed = not line.warehouse and bool(candidates)
+    if placed:
+        line.warehouse = max(candidates, key=_free).warehouse  # the first warehouse wins ties
+    plan = _draw(line, candidates, line.quantity - line.shipped - line.reserved)
+    for row, take in plan:
+        row.reserved += take
+        line.reserved += take
+        reservation = held.get((line.pk, row.pk))
+        if reservation is None:
+            held[(line.pk, row.pk)] = SimReservation.objects.create(line=line, stock=row, quantity=take)
+        else:
+            reservation.quantity += take
+            reservation.save(update_fields=["quantity", "updated_at"])
+    if placed or plan:
+        line.save(update_fields=["reserved", "warehouse", "updated_at"])
+    return [row for row, _ in plan]
+
+
+def _candidates(line: SimOrderLine, stocks: dict[tuple[int, str], SimStock]) -> list[SimStock]:
+    return [stocks[(line.product_id, w)] for w in catalogue.WAREHOUSES if (line.product_id, w) in stocks]
+
+
+def _lock_product_stocks(lines: Iterable[SimOrderLine]) -> dict[tuple[int, str], SimStock]:
+    return _lock_stocks((line.product_id, w) for line in lines for w in catalogue.WAREHOUSES)
+
+
+def _publish_stocks(state: SimState, rows: Iterable[SimStock]) -> None:
+    for row in sorted({row.pk: row for row in rows}.values(), key=lambda r: (r.product.sku, r.warehouse)):
+        _stock_changed(state, row)
 
 
 def _confirm_received(state: SimState) -> None:
@@ -1189,26 +1285,14 @@ def _confirm_received(state: SimState) -> None:
             order.reason = f"discontinued: {', '.join(discontinued)}"
             _order_changed(state, order, lines, EventType.ORDER_REJECTED, reason=order.reason)
             continue
-        stocks = _lock_stocks(
-            (line.product_id, warehouse) for line in lines for warehouse in catalogue.WAREHOUSES
-        )
-        touched = []
-        for line in lines:
-            candidates = [
-                stocks[(line.product_id, w)] for w in catalogue.WAREHOUSES if (line.product_id, w) in stocks
-            ]
-            best = max(candidates, key=lambda row: row.on_hand - row.reserved)  # first warehouse wins ties
-            line.warehouse = best.warehouse
-            if _reserve(line, best):
-                touched.append(best)
-            else:
-                line.save(update_fields=["warehouse", "updated_at"])
+        stocks = _lock_product_stocks(lines)
+        held: dict[tuple[int, int], SimReservation] = {}
+        touched = [row for line in lines for row in _reserve(line, _candidates(line, stocks), held)]
         order.status = SimOrderStatus.CONFIRMED
         order.confirmed_at = state.now
         order.ship_after = state.now + dt.timedelta(days=max(line.product.lead_time_days for line in lines))
         _order_changed(state, order, lines, EventType.ORDER_CONFIRMED)
-        for row in sorted(set(touched), key=lambda r: (r.product.sku, r.warehouse)):
-            _stock_changed(state, row)
+        _publish_stocks(state, touched)
 
 
 def _allocate_backorders(state: SimState) -> None:
@@ -1219,14 +1303,10 @@ def _allocate_backorders(state: SimState) -> None:
     )
     if not short:
         return
-    stocks = _lock_stocks((line.product_id, line.warehouse) for line in short)
-    touched = {}
-    for line in short:
-        stock_row = stocks[(line.product_id, line.warehouse)]
-        if _reserve(line, stock_row):
-            touched[stock_row.pk] = stock_row
-    for row in sorted(touched.values(), key=lambda r: (r.product.sku, r.warehouse)):
-        _stock_changed(state, row)
+    stocks = _lock_product_stocks(short)
+    held = {(r.line_id, r.stock_id): r for r in SimReservation.objects.filter(line__in=short)}
+    touched = [row for line in short for row in _reserve(line, _candidates(line, stocks), held)]
+    _publish_stocks(state, touched)
 
 
 def _ship_due(state: SimState) -> None:
@@ -1251,14 +1331,15 @@ def _ship(state: SimState, order: SimOrder, lines: list[SimOrderLine], ready: li
     number = _next_number(state, "shipment", "SH")
     carrier = dice.choice(CARRIERS, state.seed, "carrier", number)
     tracking = f"{carrier}{dice.randint(10**9, 10**10 - 1, state.seed, 'tracking', number)}"
-    stocks = _lock_stocks((line.product_id, line.warehouse) for line in ready)
+    reservations, stocks = _take_reservations(ready)
+    for reservation in reservations:
+        stock_row = stocks[(reservation.stock.product_id, reservation.stock.warehouse)]
+        stock_row.on_hand -= reservation.quantity
+        stock_row.reserved -= reservation.quantity
     shipped_lines = []
     amount = Decimal("0.00")
     for line in ready:
         quantity = line.reserved
-        stock_row = stocks[(line.product_id, line.warehouse)]
-        stock_row.on_hand -= quantity
-        stock_row.reserved -= quantity
         line.reserved = 0
         line.shipped += quantity
         line.save(update_fields=["reserved", "shipped", "updated_at"])
@@ -1289,8 +1370,7 @@ def _ship(state: SimState, order: SimOrder, lines: list[SimOrderLine], ready: li
         shipped_on=state.now.date().isoformat(),
         shipped_lines=shipped_lines,
     )
-    for row in sorted(stocks.values(), key=lambda r: (r.product.sku, r.warehouse)):
-        _stock_changed(state, row)
+    _publish_stocks(state, stocks.values())
     _invoice(state, order, shipment, amount)
 
 

@@ -242,7 +242,9 @@ class SimOrder(TimeStamped):
 
 
 class SimOrderLine(TimeStamped):
-    """One line of an order; served from one warehouse chosen at confirmation."""
+    """One line of an order. `warehouse` is the one chosen at confirmation (the most free
+    stock), where a backorder is replenished; `reserved` is the sum of its reservations,
+    in one warehouse or, when none alone had enough, in several (`SimReservation`)."""
 
     order = models.ForeignKey(SimOrder, on_delete=models.CASCADE, related_name="lines")
     line_no = models.PositiveIntegerField()
@@ -266,6 +268,27 @@ class SimOrderLine(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.order_id}/{self.line_no}"
+
+
+class SimReservation(TimeStamped):
+    """Units of an order line held in one warehouse's stock until they ship."""
+
+    line = models.ForeignKey(SimOrderLine, on_delete=models.CASCADE, related_name="reservations")
+    stock = models.ForeignKey(SimStock, on_delete=models.PROTECT, related_name="reservations")
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+
+    class Meta:
+        db_table = "sim_reservation"
+        ordering = ["line", "stock"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "stock"], name="sim_reservation_one_per_warehouse"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="sim_reservation_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id}: {self.quantity} @ {self.stock_id}"
 
 
 class SimShipment(TimeStamped):

@@ -287,6 +287,91 @@ def test_a_cancel_before_shipping_cancels_and_frees_the_stock(adapter: Adapter) 
     )
 
 
+def upsert(key: str, customer_ref: str, number: str | None, **fields: Any) -> OutboundMessage:
+    payload = {"customer_ref": customer_ref, "erp_customer_number": number, "name": "Dockside Ltd", **fields}
+    return OutboundMessage(key, MessageKind.CUSTOMER_UPSERT, f"customer:{customer_ref}", payload)
+
+
+def customer_changes(erp: Adapter, customer_ref: str) -> list[dict[str, Any]]:
+    events, _ = all_changes(erp)
+    changed = of_aggregate(events, f"customer:{customer_ref}")
+    assert all(event.type == EventType.CUSTOMER_CHANGED for event in changed)
+    return [event.data for event in changed]
+
+
+def test_an_upsert_creates_an_unknown_customer_under_the_number_it_carries(adapter: Adapter) -> None:
+    # given: a customer numbered outside this ERP (an import, the demo data)
+    message = upsert("k-new", "CUST-SEEDED", "C100260", email="orders@dockside.test")
+
+    # when
+    (created,) = adapter.deliver([message])
+    (again,) = adapter.deliver([message])
+    adapter.push_order(
+        idempotency_key="k-o", order=order("ORD-S", ("FO-1001", 1), customer_ref="CUST-SEEDED")
+    )
+
+    # then: one account, under that number, which the order reuses
+    assert (created.status, created.data) == (DeliveryStatus.ACCEPTED, {"erp_customer_number": "C100260"})
+    assert (again.status, again.data) == (DeliveryStatus.DUPLICATE, created.data)
+    (changed,) = customer_changes(adapter, "CUST-SEEDED")
+    assert (changed["erp_customer_number"], changed["name"], changed["email"]) == (
+        "C100260",
+        "Dockside Ltd",
+        "orders@dockside.test",
+    )
+
+
+def test_an_upsert_never_gives_one_number_to_two_customers(adapter: Adapter) -> None:
+    # given
+    adapter.deliver([upsert("k-a", "CUST-A", "C100260")])
+
+    # when
+    taken, renumbered = adapter.deliver(
+        [upsert("k-b", "CUST-B", "C100260"), upsert("k-a2", "CUST-A", "C100261")]
+    )
+
+    # then
+    assert taken.status == DeliveryStatus.REJECTED
+    assert "C100260 belongs to another customer" in taken.error
+    assert renumbered.status == DeliveryStatus.REJECTED
+    assert "C100261 is not the number of customer CUST-A" in renumbered.error
+    assert customer_changes(adapter, "CUST-B") == []
+    assert [c["erp_customer_number"] for c in customer_changes(adapter, "CUST-A")] == ["C100260"]
+
+
+def test_a_number_of_the_erps_own_series_given_from_outside_is_never_issued_again(
+    adapter: Adapter,
+) -> None:
+    # given: the ERP has numbered one customer (C-000001); another arrives as C-000002
+    adapter.deliver([upsert("k-1", "CUST-1", None), upsert("k-2", "CUST-2", "C-000002")])
+
+    # when: the ERP numbers new customers itself, from an upsert and from an order
+    (numbered,) = adapter.deliver([upsert("k-3", "CUST-3", None)])
+    adapter.push_order(idempotency_key="k-o", order=order("ORD-4", ("FO-1001", 1), customer_ref="CUST-4"))
+
+    # then
+    numbers = {
+        ref: customer_changes(adapter, ref)[-1]["erp_customer_number"]
+        for ref in ("CUST-1", "CUST-2", "CUST-3", "CUST-4")
+    }
+    assert numbered.data == {"erp_customer_number": numbers["CUST-3"]}
+    assert numbers == {"CUST-1": "C-000001", "CUST-2": "C-000002", "CUST-3": "C-000003", "CUST-4": "C-000004"}
+
+
+def test_an_older_upsert_delivered_again_does_not_undo_a_newer_one(adapter: Adapter) -> None:
+    # given: two upserts of one customer, in order (the relay sends an aggregate in order)
+    older = upsert("k-old", "CUST-SEEDED", "C100260", phone="+31201111111")
+    newer = upsert("k-new", "CUST-SEEDED", "C100260", phone="+31202222222")
+    adapter.deliver([older, newer])
+
+    # when: the older one comes again (a relay whose lease expired re-sends it)
+    (again,) = adapter.deliver([older])
+
+    # then
+    assert again.status == DeliveryStatus.DUPLICATE
+    assert [c["phone"] for c in customer_changes(adapter, "CUST-SEEDED")] == ["+31201111111", "+31202222222"]
+
+
 def test_during_an_outage_every_call_fails_and_nothing_is_applied(adapter: Adapter) -> None:
     # given
     _, cursor = all_changes(adapter)

@@ -11,9 +11,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from backoffice_sync import atp
+from backoffice_sync.adapters.stub import StubAdapter
 from backoffice_sync.erp import MessageKind
+from backoffice_sync.inbox import pull_changes_once
+from backoffice_sync.models import ErpOrder, StockLevel
 from backoffice_sync.outbox import outbox_enqueue
-from backoffice_sync.tests.inbox_helpers import product_event, receive_and_apply, stock_event
+from backoffice_sync.simulator import engine
+from backoffice_sync.tests.inbox_helpers import a_customer, product_event, receive_and_apply, stock_event
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +34,11 @@ def stocked(sku: str = "SKU-1", *, on_hand: int, reserved: int = 0, incoming=(),
             incoming=[{"quantity": q, "expected_on": d.isoformat()} for d, q in incoming],
         )
     )
+
+
+def pull_everything() -> None:
+    while pull_changes_once().has_more:
+        pass
 
 
 def test_free_stock_promises_today() -> None:
@@ -121,3 +130,48 @@ def test_bad_requests_are_refused_with_a_field_message(sku, quantity, requested_
         atp.promise(sku=sku, quantity=quantity, requested_on=requested_on, today=TODAY)
     # then
     assert message in " ".join(caught.value.message_dict[field])
+
+
+def test_a_promise_of_today_from_two_warehouses_ships_complete_and_the_mirrored_stock_adds_up() -> None:
+    # given: the ERP has 3 of FO-1001 (lead time 5 days) in AMS and 3 in LYS, mirrored here
+    erp = StubAdapter()
+    erp.reset(seed=7, start=dt.datetime(2026, 11, 23, tzinfo=dt.UTC))
+    engine.product_update(sku="FO-1001", reorder_point=0)  # no purchase muddles the count
+    for warehouse, on_hand in (("AMS", 3), ("LYS", 3), ("MUC", 0)):
+        engine.stock_set(sku="FO-1001", warehouse=warehouse, on_hand=on_hand)
+    pull_everything()
+    today = erp.clock().date()
+    promised = atp.promise(sku="FO-1001", quantity=5, today=today)
+    assert (promised.earliest_on, promised.source, promised.free_now) == (today, "stock", 6)
+    # when: the order of 5 reaches the ERP, which works for six days
+    customer = a_customer()
+    erp.push_order(
+        idempotency_key="o-1",
+        order={
+            "order_ref": "FO-ATP-1",
+            "customer_ref": str(customer.pk),
+            "currency": "EUR",
+            "requested_date": today.isoformat(),
+            "lines": [{"line_no": 1, "sku": "FO-1001", "quantity": 5, "unit_price": "289.00"}],
+            "ship_to": None,
+        },
+    )
+    erp.tick(24)
+    pull_everything()
+    reserved_after_confirming = atp.promise(sku="FO-1001", quantity=1, today=today)
+    for _ in range(5):
+        erp.tick(24)
+    pull_everything()
+    # then: confirmed, then shipped complete in one shipment (never in parts)
+    order = ErpOrder.objects.get(order_ref="FO-ATP-1")
+    assert list(order.status_history.values_list("status", flat=True)) == ["confirmed", "shipped"]
+    (shipment,) = order.shipments.all()
+    assert list(shipment.lines.values_list("sku", "quantity")) == [("FO-1001", 5)]
+    assert (reserved_after_confirming.reserved_by_erp, reserved_after_confirming.free_now) == (5, 1)
+    # and the mirrored stock is the ERP's, warehouse by warehouse: 6 - 5 left, nothing held
+    mirrored = {
+        row.warehouse: (row.on_hand, row.reserved)
+        for row in StockLevel.objects.filter(product__sku="FO-1001")
+    }
+    assert mirrored == {level.warehouse: (level.on_hand, level.reserved) for level in erp.stock(["FO-1001"])}
+    assert (sum(on_hand for on_hand, _ in mirrored.values()), sum(r for _, r in mirrored.values())) == (1, 0)

@@ -13,7 +13,7 @@ from backoffice_sync.erp import MessageKind
 from backoffice_sync.inbox import pull_changes_once
 from backoffice_sync.models import OutboxMessage
 from backoffice_sync.outbox import relay_due
-from backoffice_sync.simulator.models import SimCustomer
+from backoffice_sync.simulator.models import SimCustomer, SimDelivery
 from customers import services
 from customers.choices import ContactKind, ContactLabel
 
@@ -105,3 +105,60 @@ def test_the_address_reaches_the_erp_and_the_erps_echo_does_not_loop(agent: Any)
     assert erp_customer.shipping_address["city"] == "Bristol"
     assert all(m.status == "delivered" for m in upserts(customer))
     assert counts[-1] == counts[-2], f"upserts kept coming: {counts}"
+
+
+def test_an_edited_customer_whose_erp_number_the_simulator_never_saw_is_delivered_not_dead_lettered(
+    agent: Any, linked_customer: Any
+) -> None:
+    # given: a customer numbered outside the simulator (seed_demo's C100260, an import)
+    StubAdapter().reset(seed=7, start=dt.datetime(2025, 3, 3, tzinfo=dt.UTC))
+    assert not SimCustomer.objects.filter(customer_ref=str(linked_customer.pk)).exists()
+    # when: its address changes and the relay runs
+    services.contact_point_add(actor=agent, customer_id=linked_customer.pk, data=SHIPPING)
+    relay_due()
+    # then: the ERP keeps the customer under the front office's number
+    (message,) = upserts(linked_customer)
+    assert (message.status, message.last_error) == ("delivered", "")
+    erp_customer = SimCustomer.objects.get(customer_ref=str(linked_customer.pk))
+    assert erp_customer.number == "C-000042"
+    assert erp_customer.shipping_address["city"] == "Bristol"
+
+
+def _relay_now() -> None:
+    OutboxMessage.objects.update(next_attempt_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+    relay_due()
+
+
+def test_upserts_held_back_by_an_outage_reach_the_erp_once_each_and_the_newest_wins(
+    agent: Any, linked_customer: Any
+) -> None:
+    # given: the ERP is down while the customer is renamed twice
+    erp = StubAdapter()
+    erp.reset(seed=7, start=dt.datetime(2025, 3, 3, tzinfo=dt.UTC))
+    erp.set_faults(outage=True)
+    for name in ("Dockside Holdings", "Dockside Group"):
+        services.customer_update(
+            actor=agent, customer_id=linked_customer.pk, expected_version=None, organisation_name=name
+        )
+    relay_due()
+    older, newer = upserts(linked_customer)
+    assert (older.status, older.attempts, newer.attempts) == ("pending", 1, 0)
+    # when: it is back but loses its answers until it has applied the older one, then recovers
+    erp.set_faults(outage=False, error_rate=1.0)
+    for _ in range(6):
+        _relay_now()
+        if SimDelivery.objects.filter(idempotency_key=older.idempotency_key).exists():
+            break
+    older.refresh_from_db()
+    assert older.status == "pending", "the ERP applied it but its answer was lost"
+    erp.set_faults(error_rate=0.0)
+    _relay_now()
+    _relay_now()
+    # then: applied in order, each once
+    older, newer = upserts(linked_customer)
+    assert [(m.status, m.result["status"]) for m in (older, newer)] == [
+        ("delivered", "duplicate"),
+        ("delivered", "accepted"),
+    ]
+    erp_customer = SimCustomer.objects.get(customer_ref=str(linked_customer.pk))
+    assert (erp_customer.number, erp_customer.name, erp_customer.version) == ("C-000042", "Dockside Group", 2)

@@ -4,15 +4,18 @@ older version over a newer one, rejected events kept with a clear error."""
 from __future__ import annotations
 
 from decimal import Decimal
+from importlib import import_module
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 
 from backoffice_sync import inbox
 from backoffice_sync.erp import EventType
 from backoffice_sync.models import (
     CustomerBalance,
     ErpOrder,
+    ErpOrderLine,
     ErpOrderStatusChange,
     InboxAggregate,
     InboxEvent,
@@ -336,6 +339,77 @@ def test_a_late_order_event_keeps_the_newer_status_but_records_its_shipment() ->
     assert set(Shipment.objects.values_list("number", flat=True)) == {"SH-1", "SH-2"}
     assert list(order.status_history.values_list("erp_version", flat=True)) == [2, 3]
     assert len(timeline(customer)) == 1
+
+
+def test_an_order_keeps_the_currency_and_line_prices_the_erp_reported() -> None:
+    # given
+    customer = a_customer()
+    priced = [
+        {"sku": "SKU-1", "quantity": 2, "shipped": 0, "unit_price": "15.00"},
+        {"sku": "SKU-2", "quantity": 1, "shipped": 0, "unit_price": "7.25"},
+    ]
+    # when: confirmed in GBP; then shipped by an event that names neither
+    receive_and_apply(order_event(EventType.ORDER_CONFIRMED, customer, 1, currency="GBP", lines=priced))
+    confirmed = ErpOrder.objects.get()
+    confirmed_prices = list(confirmed.lines.values_list("sku", "unit_price"))
+    receive_and_apply(order_event(EventType.ORDER_SHIPPED, customer, 2, shipment_number="SH-1"))
+    # then
+    assert confirmed.currency == "GBP"
+    assert confirmed_prices == [("SKU-1", Decimal("15.00")), ("SKU-2", Decimal("7.25"))]
+    shipped = ErpOrder.objects.get()
+    assert shipped.currency == "GBP"
+    assert list(shipped.lines.values_list("unit_price", flat=True)) == [None, None]
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"currency": "pounds"}, "currency"),
+        ({"lines": [{"sku": "SKU-1", "quantity": 1, "unit_price": "-1.00"}]}, "unit_price"),
+    ],
+)
+def test_an_order_with_a_malformed_currency_or_price_is_rejected(extra: dict[str, Any], field: str) -> None:
+    # when
+    stored = receive_and_apply(order_event(EventType.ORDER_CONFIRMED, a_customer(), 1, **extra))
+    # then
+    assert stored.status == InboxStatus.REJECTED
+    assert field in stored.error
+    assert not ErpOrder.objects.exists()
+
+
+def test_the_backfill_takes_currency_and_prices_from_the_stored_order_events() -> None:
+    # given: an order mirrored before the mirror kept currency and prices
+    customer = a_customer()
+    receive_and_apply(
+        order_event(
+            EventType.ORDER_CONFIRMED,
+            customer,
+            1,
+            currency="USD",
+            lines=[
+                {"sku": "SKU-1", "quantity": 2, "unit_price": "15.00"},
+                {"sku": "SKU-2", "quantity": 1, "unit_price": "7.25"},
+            ],
+        )
+    )
+    receive_and_apply(
+        order_event(EventType.ORDER_CONFIRMED, customer, 1, order_ref="FO-13", erp_order_number="SO-4712")
+    )
+    ErpOrder.objects.update(currency="")
+    ErpOrderLine.objects.update(unit_price=None)
+    backfill = import_module(
+        "backoffice_sync.migrations.0005_backfill_erp_order_currency_and_line_prices"
+    ).backfill
+    # when
+    backfill(django_apps, None)
+    # then
+    by_ref = {order.order_ref: order for order in ErpOrder.objects.all()}
+    assert (by_ref["FO-12"].currency, by_ref["FO-13"].currency) == ("USD", "")
+    assert list(by_ref["FO-12"].lines.values_list("unit_price", flat=True)) == [
+        Decimal("15.00"),
+        Decimal("7.25"),
+    ]
+    assert list(by_ref["FO-13"].lines.values_list("unit_price", flat=True)) == [None, None]
 
 
 def test_a_shipping_event_without_its_shipment_number_is_rejected() -> None:

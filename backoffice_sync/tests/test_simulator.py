@@ -9,9 +9,11 @@ import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import import_module
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.urls import reverse
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -25,7 +27,7 @@ from backoffice_sync.erp import (
     OutboundMessage,
 )
 from backoffice_sync.simulator import engine, faults
-from backoffice_sync.simulator.models import SimFaults, SimOrder, SimProduct
+from backoffice_sync.simulator.models import SimFaults, SimOrder, SimProduct, SimReservation
 from backoffice_sync.simulator.webhooks import WebhookSender, signed_request
 
 pytestmark = pytest.mark.django_db
@@ -135,6 +137,120 @@ def test_an_order_short_of_stock_ships_in_part_then_in_full_after_restocking(erp
     assert shipments[0].data["status"] == "partially_shipped"
     invoices = changes(erp, type=EventType.INVOICE_ISSUED)
     assert [i.data["amount"] for i in invoices] == ["40.00", "60.00"]
+
+
+def stocked_in(sku: str, **on_hand: int) -> None:
+    """Exactly these quantities per warehouse (none elsewhere), nothing on its way, no reordering."""
+    engine.product_update(sku=sku, reorder_point=0)
+    for warehouse in ("AMS", "LYS", "MUC"):
+        engine.stock_set(sku=sku, warehouse=warehouse, on_hand=on_hand.get(warehouse, 0))
+
+
+def levels(erp: StubAdapter, sku: str) -> dict[str, tuple[int, int]]:
+    return {level.warehouse: (level.on_hand, level.reserved) for level in erp.stock([sku])}
+
+
+def reservations(order_ref: str) -> list[tuple[int, str, int]]:
+    return list(
+        SimReservation.objects.filter(line__order__order_ref=order_ref)
+        .order_by("line__line_no", "stock__warehouse")
+        .values_list("line__line_no", "stock__warehouse", "quantity")
+    )
+
+
+def test_a_line_no_single_warehouse_can_fill_is_reserved_across_warehouses_and_ships_complete(
+    erp: StubAdapter,
+) -> None:
+    # given 3 of FO-1001 (lead time 5 days) in AMS and 3 in LYS, and an order of 5
+    stocked_in("FO-1001", AMS=3, LYS=3)
+    erp.push_order(idempotency_key="k", order=order("ORD-S", ("FO-1001", 5)))
+
+    # when
+    erp.tick(24)
+    confirmed_levels, confirmed_reservations = levels(erp, "FO-1001"), reservations("ORD-S")
+    erp.tick(24 * 5)
+
+    # then: reserved where it was free, most free first (AMS wins the tie), shipped in one go
+    assert confirmed_reservations == [(1, "AMS", 3), (1, "LYS", 2)]
+    assert confirmed_levels == {"AMS": (3, 3), "LYS": (3, 2), "MUC": (0, 0)}
+    (confirmed,) = changes(erp, aggregate="order:ORD-S", type=EventType.ORDER_CONFIRMED)
+    assert [(line["warehouse"], line["reserved"]) for line in confirmed.data["lines"]] == [("AMS", 5)]
+    shipped = changes(erp, aggregate="order:ORD-S", type=EventType.ORDER_SHIPPED)
+    assert [e.data["shipped_lines"] for e in shipped] == [[{"line_no": 1, "sku": "FO-1001", "quantity": 5}]]
+    assert changes(erp, aggregate="order:ORD-S", type=EventType.ORDER_PARTIALLY_SHIPPED) == []
+    assert levels(erp, "FO-1001") == {"AMS": (0, 0), "LYS": (1, 0), "MUC": (0, 0)}
+    assert reservations("ORD-S") == []
+
+
+def test_a_line_one_warehouse_can_fill_stays_in_that_warehouse(erp: StubAdapter) -> None:
+    # given
+    stocked_in("FO-1001", AMS=3, LYS=6, MUC=5)
+    erp.push_order(idempotency_key="k", order=order("ORD-1", ("FO-1001", 5)))
+
+    # when
+    erp.tick(24)
+
+    # then
+    assert reservations("ORD-1") == [(1, "LYS", 5)]
+
+
+def test_cancelling_a_line_reserved_in_two_warehouses_frees_both(erp: StubAdapter) -> None:
+    # given
+    stocked_in("FO-1001", AMS=3, MUC=4)
+    erp.push_order(idempotency_key="k", order=order("ORD-C", ("FO-1001", 6)))
+    erp.tick(24)
+    assert levels(erp, "FO-1001") == {"AMS": (3, 2), "LYS": (0, 0), "MUC": (4, 4)}
+
+    # when
+    result = erp.cancel_order(idempotency_key="c", order_ref="ORD-C")
+
+    # then
+    assert result.status == DeliveryStatus.ACCEPTED
+    assert levels(erp, "FO-1001") == {"AMS": (3, 0), "LYS": (0, 0), "MUC": (4, 0)}
+    assert reservations("ORD-C") == []
+
+
+def test_a_backorder_takes_stock_that_arrives_in_another_warehouse(erp: StubAdapter) -> None:
+    # given 2 of the 5 ordered in AMS, and 10 due in MUC on day 3
+    stocked_in("FO-1001", AMS=2)
+    engine.stock_set(
+        sku="FO-1001", warehouse="MUC", on_hand=0, incoming=[(10, (START + dt.timedelta(days=3)).date())]
+    )
+    erp.push_order(idempotency_key="k", order=order("ORD-B", ("FO-1001", 5)))
+    erp.tick(24)
+    assert reservations("ORD-B") == [(1, "AMS", 2)]
+
+    # when
+    erp.tick(24 * 2)
+
+    # then: the line waits in AMS, and the rest is drawn from MUC once it arrives
+    assert reservations("ORD-B") == [(1, "AMS", 2), (1, "MUC", 3)]
+    erp.tick(24 * 3)
+    shipped = changes(erp, aggregate="order:ORD-B", type=EventType.ORDER_SHIPPED)
+    assert [e.data["shipped_lines"][0]["quantity"] for e in shipped] == [5]
+    assert levels(erp, "FO-1001") == {"AMS": (0, 0), "LYS": (0, 0), "MUC": (7, 0)}
+
+
+def test_the_migration_gives_lines_reserved_before_reservation_rows_one_in_their_warehouse(
+    erp: StubAdapter,
+) -> None:
+    # given: a confirmed order whose line holds 4 in LYS, as kept before reservations had rows
+    stocked_in("FO-1001", LYS=9)
+    erp.push_order(idempotency_key="k", order=order("ORD-M", ("FO-1001", 4)))
+    erp.tick(24)
+    SimReservation.objects.all().delete()
+    create_reservations = import_module(
+        "backoffice_sync.simulator.migrations.0003_reservations_of_existing_lines"
+    ).create_reservations
+
+    # when
+    create_reservations(django_apps, None)
+    create_reservations(django_apps, None)
+
+    # then: once, and the order ships from it
+    assert reservations("ORD-M") == [(1, "LYS", 4)]
+    erp.tick(24 * 5)
+    assert levels(erp, "FO-1001") == {"AMS": (0, 0), "LYS": (5, 0), "MUC": (0, 0)}
 
 
 def test_low_stock_is_replenished_after_the_lead_time_and_a_supplier_delay(erp: StubAdapter) -> None:

@@ -47,18 +47,33 @@ def opportunity(
 
 def erp_order(
     customer: Customer,
-    lines: list[tuple[str, int]],
+    lines: list[tuple[str, int]] | list[tuple[str, int, str]],
     *,
     status: str = ErpOrderStatus.CONFIRMED,
     created_at: dt.datetime | None = None,
+    currency: str = "",
+    order_ref: str = "",
 ) -> ErpOrder:
+    """An ERP order mirror row with (sku, quantity) or (sku, quantity, unit_price) lines;
+    a blank currency and no prices stand for an ERP that did not report them."""
     order = ErpOrder.objects.create(
-        order_ref=f"SO-T{next(_refs):06d}", customer=customer, status=status, status_changed_at=timezone.now()
+        order_ref=order_ref or f"SO-T{next(_refs):06d}",
+        customer=customer,
+        status=status,
+        status_changed_at=timezone.now(),
+        currency=currency,
     )
     if created_at is not None:
         ErpOrder.objects.filter(pk=order.pk).update(created_at=created_at)
     ErpOrderLine.objects.bulk_create(
-        ErpOrderLine(order=order, line_no=n, sku=sku, quantity=q) for n, (sku, q) in enumerate(lines, start=1)
+        ErpOrderLine(
+            order=order,
+            line_no=n,
+            sku=line[0],
+            quantity=line[1],
+            unit_price=Decimal(line[2]) if len(line) > 2 else None,
+        )
+        for n, line in enumerate(lines, start=1)
     )
     return order
 

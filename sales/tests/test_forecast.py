@@ -218,13 +218,13 @@ def test_accuracy_compares_the_snapshot_before_the_month_with_its_erp_orders(acm
         lines=[{"month": "2026-11", "sku": "FO-1001", "quantity": 1, "amount": "1.00"}],
     )  # fmt: skip
     november = dt.datetime(2026, 11, 12, 10, tzinfo=timezone.get_current_timezone())
-    erp_order(acme, [("FO-1001", 3), ("FO-1002", 4)], created_at=november)
-    erp_order(acme, [("FO-1001", 50)], created_at=november, status="cancelled")
+    erp_order(acme, [("FO-1001", 3, "95.00"), ("FO-1002", 4, "50.00")], created_at=november, currency="EUR")
+    erp_order(acme, [("FO-1001", 50, "95.00")], created_at=november, currency="EUR", status="cancelled")
     # when
     rows = forecast.forecast_accuracy(months=1, today=dt.date(2026, 12, 2))
-    # then
+    # then: at the order's prices (95.00 after its discount), not the catalogue's
     predicted = Decimal("500.00") + Decimal("100.00")
-    actual = 3 * Decimal("100.00") + 4 * Decimal("50.00")
+    actual = 3 * Decimal("95.00") + 4 * Decimal("50.00")
     assert rows == [
         {
             "month": "2026-11",
