@@ -385,6 +385,36 @@ class EmptySerializer(StrictSerializer):
     pass
 
 
+class QuoteAcceptSerializer(StrictSerializer):
+    accept_later_delivery = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="The customer accepts the back office's earliest date when it is later than the "
+        "quote's promised date (the order then promises that date). Without it, such an accept "
+        "is refused: 409 delivery_date_not_met.",
+    )
+    accepted_delivery_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The later date the customer was told and accepts: when the earliest date has "
+        "slipped beyond it since, 409 again rather than a promise they did not agree to.",
+    )
+
+
+ACCEPT_RESPONSES = {
+    201: SalesOrderDetailSerializer,
+    **ORDER_PRECONDITIONS,
+    (409, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+        ProblemSerializer,
+        description="Not a sent, unexpired, latest revision, already accepted, or the back office "
+        "can no longer deliver by the quote's promised date (`type` ends in delivery_date_not_met; "
+        "`errors.promised_delivery_on` names the earliest possible date now): accept again with "
+        "accept_later_delivery=true if the customer accepts it, or revise the quote. Nothing is written.",
+    ),
+}
+
+
 def _lines_payload(data: dict[str, Any]) -> dict[str, Any]:
     if "lines" in data:
         data["lines"] = [dict(line) for line in data["lines"]]
@@ -518,15 +548,18 @@ class QuoteViewSet(
         return self._transition(request, services.quote_revise, EmptySerializer)
 
     @extend_schema(
-        request=EmptySerializer,
-        responses={201: SalesOrderDetailSerializer, **ORDER_PRECONDITIONS},
+        request=QuoteAcceptSerializer,
+        responses=ACCEPT_RESPONSES,
         parameters=[IF_MATCH, ETAG],
         summary="The customer accepted: place the order and submit it to the ERP",
+        description="The quote's promised delivery date is checked against live available-to-promise "
+        "first: the order keeps it when the back office still can, else 409 unless "
+        "accept_later_delivery is true (the order then promises the earliest date now).",
     )
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str | None = None) -> Response:
         quote = self.get_object()
         version = expected_version(request, current=quote.version)
-        EmptySerializer.validated(request.data if request.data else {})
-        order = accept_quote(actor=request.user, quote_id=quote.pk, expected_version=version)
+        data = QuoteAcceptSerializer.validated(request.data if request.data else {})
+        order = accept_quote(actor=request.user, quote_id=quote.pk, expected_version=version, **data)
         return accept_response(order.pk)

@@ -15,6 +15,12 @@ time-machine, from about `months` months ago up to last midnight:
   `sales.services` (leads, opportunities, stage moves, win/lose), `sales.quotes`
   (price lists, quotes, approval, sending, revising), `sales.orders` (accepting a
   quote places the order and queues it in the outbox; cancelling);
+- a quote is signed weeks after it was sent, when the back office often can no longer
+  deliver by the date it promised (other orders took the stock, or the date is past):
+  accepting then refuses, as it does live, and the deal goes one of the two ways it does
+  in real life, planned like the rest: the customer takes the later date, or the rep
+  sends a new revision with the date the back office can promise now, which the
+  customer signs. No order carries a promise made in the past;
 - placing or cancelling an order kicks the outbox relay, as the commit does live: the
   simulator's clock moves to that moment and the message is delivered;
 - every working day at 07:00 the back office catches up as beat would: the simulator
@@ -164,6 +170,9 @@ DISQUALIFIED_REASONS = (
     "Not reachable after three attempts",
 )
 CANCEL_REASON = "The customer ordered through their group's framework agreement instead."
+# Of the deals whose quoted date can no longer be kept at signing, the share where the
+# rep re-quotes rather than the customer taking the later date.
+REDATE_SHARE = 0.35
 LEAD_FIRST = (
     "Anna",
     "Ben",
@@ -268,6 +277,9 @@ class Deal:
     lost_reason: str = ""
     needs_approval: bool = False
     big: bool = False  # more than the warehouses hold: a later promise, partial shipments
+    # When the quote's date can no longer be kept at signing: the rep sends a new
+    # revision (True) or the customer takes the later date (False).
+    redate_when_late: bool = False
     requested_on: dt.date | None = None
     valid_until: dt.date | None = None
     set_tier: str = ""
@@ -684,6 +696,7 @@ class SalesHistory:
         deal.big = max(quantity for _, quantity, _ in deal.lines) >= BIG_ORDER[0]
         deal.requested_on = deal.final_close_on + dt.timedelta(days=rng.randint(7, 28))
         deal.valid_until = deal.final_close_on + dt.timedelta(days=21)
+        deal.redate_when_late = rng.random() < REDATE_SHARE
         return deal
 
     def _make_big(self, lines: list[tuple[str, int, Decimal]]) -> bool:
@@ -914,9 +927,31 @@ class SalesHistory:
         self._send(deal)
 
     def _win(self, deal: Deal) -> None:
-        order = orders.quote_accept(actor=deal.owner, quote_id=deal.quote_id, expected_version=None)
+        try:
+            order = orders.quote_accept(actor=deal.owner, quote_id=deal.quote_id, expected_version=None)
+        except orders.PromiseNotKept:
+            if deal.redate_when_late:
+                self._redate(deal)
+                order = orders.quote_accept(actor=deal.owner, quote_id=deal.quote_id, expected_version=None)
+            else:  # the rep calls the customer, who takes the back office's earliest date now
+                order = orders.quote_accept(
+                    actor=deal.owner,
+                    quote_id=deal.quote_id,
+                    expected_version=None,
+                    accept_later_delivery=True,
+                )
         deal.order_id = order.pk
         self._kick()
+
+    def _redate(self, deal: Deal) -> None:
+        """The quote's date can no longer be kept: a new revision, same lines, sent with
+        the date the back office can promise now, signed straight away."""
+        revision = quotes.quote_revise(actor=deal.owner, quote_id=deal.quote_id, expected_version=None)
+        deal.quote_id = revision.pk
+        if deal.needs_approval:  # a new revision is a new draft: the discount needs the manager again
+            self._submit(deal)
+            self._approve(deal)
+        self._send(deal)
 
     def _lose(self, deal: Deal) -> None:
         services.opportunity_lose(

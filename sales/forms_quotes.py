@@ -3,6 +3,7 @@ land on the matching field (`line_3_sku`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -138,3 +139,32 @@ class QuoteSendForm(ServiceForm):
     accept_later_delivery = forms.BooleanField(
         label="The customer accepts the earliest possible date", required=False
     )
+
+
+class QuoteAcceptForm(ServiceForm):
+    """The builder's Accept. When the back office can no longer keep the quote's promised
+    date, the rep ticks that the customer accepts the new date; that date goes back with
+    the form, so that one which slipped again since the page was shown is refused rather
+    than promised."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    accept_later_delivery = forms.BooleanField(label="The customer accepts the new date", required=False)
+    accepted_delivery_on = forms.DateField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, new_date: dt.date | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "accept_%s")
+        super().__init__(*args, **kwargs)
+        self.new_date = new_date
+        if new_date is not None:
+            checkbox = self.fields["accept_later_delivery"]
+            checkbox.label = f"The customer accepts the new date {new_date.isoformat()}"
+            checkbox.widget.attrs["aria-describedby"] = "accept-promise-note"
+            self.initial.setdefault("accepted_delivery_on", new_date)
+
+    def service_fields(self) -> dict[str, Any]:
+        later = bool(self.cleaned_data.get("accept_later_delivery"))
+        return {
+            "expected_version": self.cleaned_data["version"],
+            "accept_later_delivery": later,
+            "accepted_delivery_on": self.cleaned_data.get("accepted_delivery_on") if later else None,
+        }

@@ -4,6 +4,12 @@ to the ERP through the outbox, in one transaction) and requesting its cancellati
 - Only a sent, unexpired, latest revision is accepted, by a rep who may edit its
   opportunity (or a sales manager or an Admin). The quote row is locked (`select_for_update`) and the order
   has a OneToOne to its quote: two reps accepting at once make exactly one order.
+- The quote's delivery promise was made when it was sent, maybe weeks ago: accepting asks
+  the back office again (available-to-promise for the lines, live). The order keeps the
+  promise when the back office can still keep it; otherwise 409 (`delivery_date_not_met`,
+  naming the earliest date now), unless the customer accepts the later date
+  (`accept_later_delivery`): the order then promises that date and the timeline says the
+  promise moved. An order never carries a promise made in the past.
 - The ERP's view of the order (confirmed, shipped, delivered, cancelled) comes back
   through the inbox into the mirrors; nothing here writes it.
 - Cancelling goes through the outbox on the order's aggregate (so it never overtakes the
@@ -12,6 +18,7 @@ to the ERP through the outbox, in one transaction) and requesting its cancellati
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -21,13 +28,13 @@ from django.http import Http404
 from django.utils import timezone
 
 from backoffice_sync.erp import MessageKind
-from backoffice_sync.models import ErpOrder, ErpOrderStatus
+from backoffice_sync.models import ErpOrder, ErpOrderStatus, Product
 from backoffice_sync.outbox import outbox_enqueue
 from customers.models import ContactPoint
 from customers.services import activity_record
 from frontoffice.errors import Conflict, StaleVersion
-from sales.models import OpportunityStatus, Quote, QuoteStatus, SalesOrder, SalesOrderLine
-from sales.quotes import ANY_QUOTE, _lock_quote
+from sales.models import OpportunityStatus, Quote, QuoteLine, QuoteStatus, SalesOrder, SalesOrderLine
+from sales.quotes import ANY_QUOTE, _lock_quote, quote_delivery
 from sales.services import can_edit_opportunity, opportunity_win
 
 HUNDRED = Decimal("100")
@@ -45,6 +52,38 @@ NOT_CANCELLABLE = (
 class OrderConflict(Conflict):
     code = "order_conflict"
     title = "The order cannot do that in its current state."
+
+
+class PromiseNotKept(Conflict):
+    """The back office can no longer deliver by the date the quote promised."""
+
+    code = "delivery_date_not_met"
+    title = "The back office can no longer deliver by the promised date."
+
+    def __init__(
+        self, *, earliest_on: dt.date, promised_on: dt.date, accepted_on: dt.date | None = None
+    ) -> None:
+        self.earliest_on = earliest_on
+        self.promised_on = promised_on
+        self.accepted_on = accepted_on
+        if accepted_on is not None:
+            detail = (
+                f"The earliest possible delivery is now {earliest_on.isoformat()}, later than the "
+                f"{accepted_on.isoformat()} the customer accepted: ask the customer again."
+            )
+        else:
+            detail = (
+                f"The quote promised delivery on {promised_on.isoformat()}; the back office can now "
+                f"deliver on {earliest_on.isoformat()} at the earliest. Accept with "
+                "accept_later_delivery=true if the customer accepts the later date, or revise the quote."
+            )
+        super().__init__(
+            detail,
+            errors={
+                "promised_delivery_on": [f"Earliest possible now: {earliest_on.isoformat()}."],
+                "accept_later_delivery": [f"Set it if the customer accepts {earliest_on.isoformat()}."],
+            },
+        )
 
 
 def aggregate_for(order_ref: str) -> str:
@@ -113,10 +152,59 @@ def submit_payload(order: SalesOrder, lines: list[SalesOrderLine]) -> dict[str, 
     }
 
 
+def _lock_products(lines: list[QuoteLine]) -> None:
+    """Two quotes drawing on the same last units, accepted at once: the second waits here
+    until the first's order (and the stock its outbox message holds) is committed, then
+    its ATP sees that stock taken. Sorted, so that accepts lock in one order."""
+    skus = sorted({line.product_id for line in lines})
+    list(Product.objects.select_for_update().filter(sku__in=skus).order_by("sku").values_list("pk"))
+
+
+def _delivery_promise(
+    quote: Quote,
+    lines: list[QuoteLine],
+    *,
+    accept_later_delivery: bool,
+    accepted_delivery_on: dt.date | None,
+) -> tuple[dt.date | None, dt.date | None]:
+    """The order's promised date and, when it is later than the quote's, the quote's
+    (the promise moved); or a 409 when the back office can no longer keep the promise and
+    the customer did not accept the later date (or a later one than they accepted)."""
+    delivery = quote_delivery(quote=quote, lines=lines)
+    if delivery.error:
+        raise OrderConflict(
+            "The back office cannot promise a delivery date for this quote any more "
+            f"({delivery.error.rstrip('.')}): revise the quote.",
+            errors={"lines": [delivery.error]},
+        )
+    earliest, promised = delivery.promised_on, quote.promised_delivery_on
+    if promised is None:  # sent without a promise: the order makes the first one
+        return earliest, None
+    if earliest <= promised:
+        return promised, None
+    if not accept_later_delivery:
+        raise PromiseNotKept(earliest_on=earliest, promised_on=promised)
+    if accepted_delivery_on is not None and earliest > accepted_delivery_on:
+        raise PromiseNotKept(earliest_on=earliest, promised_on=promised, accepted_on=accepted_delivery_on)
+    return earliest, promised
+
+
 @transaction.atomic
-def quote_accept(*, actor: Any, quote_id: Any, expected_version: int | None) -> SalesOrder:
+def quote_accept(
+    *,
+    actor: Any,
+    quote_id: Any,
+    expected_version: int | None,
+    accept_later_delivery: bool = False,
+    accepted_delivery_on: dt.date | None = None,
+) -> SalesOrder:
     """The customer accepted the quote: place the order, submit it to the ERP (outbox),
-    mark the quote accepted, win the opportunity and write the timeline."""
+    mark the quote accepted, win the opportunity and write the timeline.
+
+    The quote's promised date is checked against live ATP first (see the module doc):
+    `accept_later_delivery` says the customer accepts a later earliest date;
+    `accepted_delivery_on` (optional) is the date they were told, so that a date that
+    slipped further since is refused rather than promised."""
     quote = _lock_quote(quote_id)
     opportunity = quote.opportunity
     _require_order_work(actor, opportunity)
@@ -138,13 +226,20 @@ def quote_accept(*, actor: Any, quote_id: Any, expected_version: int | None) -> 
     quote_lines = list(quote.lines.order_by("position", "id"))
     if not quote_lines:
         raise OrderConflict("A quote without lines cannot be accepted.")
+    _lock_products(quote_lines)
+    promised_on, moved_from = _delivery_promise(
+        quote,
+        quote_lines,
+        accept_later_delivery=bool(accept_later_delivery),
+        accepted_delivery_on=accepted_delivery_on,
+    )
     order = SalesOrder(
         quote=quote,
         opportunity=opportunity,
         customer_id=opportunity.customer_id,
         currency=quote.currency,
         requested_delivery_on=quote.requested_delivery_on,
-        promised_delivery_on=quote.promised_delivery_on,
+        promised_delivery_on=promised_on,
         ship_to=_ship_to(opportunity.customer_id),
         subtotal=quote.subtotal,
         tax_total=quote.tax_total,
@@ -182,15 +277,24 @@ def quote_accept(*, actor: Any, quote_id: Any, expected_version: int | None) -> 
     quote.save(update_fields=["status", "version", "updated_at"])
     if opportunity.status != OpportunityStatus.WON:
         opportunity_win(actor=actor, opportunity_id=opportunity.pk)
+    body = f"Total {order.total} {order.currency}; delivery promised for {order.promised_delivery_on or '—'}."
+    payload = {"order_ref": order.order_ref, "quote_id": quote.pk}
+    if moved_from is not None:
+        body = (
+            f"Total {order.total} {order.currency}; delivery promise moved from {moved_from.isoformat()} "
+            f"to {promised_on.isoformat()}: the back office can no longer deliver by the quoted date "
+            "and the customer accepts the later one."
+        )
+        payload["promise_moved_from"] = moved_from.isoformat()
     activity_record(
         customer_id=order.customer_id,
         kind="order_placed",
         subject=f"Order {order.order_ref} placed from quote {quote.reference} rev. {quote.revision}",
-        body=f"Total {order.total} {order.currency}; delivery promised for {order.promised_delivery_on or '—'}.",
+        body=body,
         actor=actor,
         source_app="sales",
         ref=order,
-        payload={"order_ref": order.order_ref, "quote_id": quote.pk},
+        payload=payload,
     )
     return order
 

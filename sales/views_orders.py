@@ -16,14 +16,12 @@ from django.views.decorators.http import require_POST, require_safe
 from frontoffice.errors import DomainError, StaleVersion
 from sales import orders as services
 from sales import selectors_orders as selectors
+from sales.forms_quotes import QuoteAcceptForm
 from sales.selectors_orders import OrderState
+from sales.views_quotes import _render_builder
 
 VIEW = "sales.view_salesorder"
 STALE_MESSAGE = "Someone else changed this while you were looking; reload the page and try again."
-
-
-class AcceptForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
 class CancelForm(forms.Form):
@@ -94,14 +92,17 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(VIEW, raise_exception=True)
 def quote_accept(request: HttpRequest, pk: int) -> HttpResponse:
-    form = AcceptForm(request.POST)
+    """Place the order. When the back office can no longer keep the quote's promised date
+    (and the rep did not tick that the customer accepts the new one, or it slipped again):
+    409, the builder again with the message and the checkbox for the new date."""
+    form = QuoteAcceptForm(request.POST)
     if not form.is_valid():
         messages.error(request, "The form was incomplete; reload the page and try again.")
         return redirect("sales:quote_detail", pk)
     try:
-        order = services.quote_accept(
-            actor=request.user, quote_id=pk, expected_version=form.cleaned_data["version"]
-        )
+        order = services.quote_accept(actor=request.user, quote_id=pk, **form.service_fields())
+    except services.PromiseNotKept as exc:
+        return _render_builder(request, pk, accept_form=_refused(form, exc), status=409)
     except StaleVersion:
         messages.error(request, STALE_MESSAGE)
     except ValidationError as exc:
@@ -112,3 +113,25 @@ def quote_accept(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Quote accepted: order {order.order_ref} sent to the back office.")
         return redirect("sales:order_detail", order.pk)
     return redirect("sales:quote_detail", pk)
+
+
+def _refused(form: QuoteAcceptForm, exc: services.PromiseNotKept) -> QuoteAcceptForm:
+    """The accept form again, for the new earliest date, unticked, with why."""
+    new_date = exc.earliest_on.isoformat()
+    refused = QuoteAcceptForm(
+        {"version": form.cleaned_data["version"], "accepted_delivery_on": new_date}, new_date=exc.earliest_on
+    )
+    refused.is_valid()
+    if exc.accepted_on is not None:
+        message = (
+            f"The earliest possible delivery is now {new_date}, later than the "
+            f"{exc.accepted_on.isoformat()} the customer accepted: ask the customer again."
+        )
+    else:
+        message = (
+            f"The back office can no longer deliver by the promised {exc.promised_on.isoformat()}: "
+            f"the earliest possible date is now {new_date}. Tick that the customer accepts the new "
+            "date, or revise the quote."
+        )
+    refused.add_error(None, message)
+    return refused

@@ -21,6 +21,7 @@ from frontoffice.permissions import can_edit_owned
 from sales import quotes as services
 from sales import selectors_quotes as selectors
 from sales.forms_quotes import (
+    QuoteAcceptForm,
     QuoteActionForm,
     QuoteAddLineForm,
     QuoteEditForm,
@@ -93,6 +94,7 @@ def _render_builder(
     *,
     form: QuoteEditForm | None = None,
     send_form: QuoteSendForm | None = None,
+    accept_form: QuoteAcceptForm | None = None,
     status: int = 200,
     stale: bool = False,
     added: str = "",
@@ -105,6 +107,12 @@ def _render_builder(
     past_validity = quote.valid_until < timezone.localdate()
     if form is None and editable and quote.is_editable:
         form = QuoteEditForm.for_quote(quote, data.lines)
+    if accept_form is None:
+        # The lines' ATP is live: a sent quote whose promise the back office can no longer
+        # keep shows the new date and asks whether the customer accepts it before the click.
+        live, promised = data.delivery.promised_on, quote.promised_delivery_on
+        slipped = quote.status == QuoteStatus.SENT and live and promised and live > promised
+        accept_form = QuoteAcceptForm(initial={"version": quote.version}, new_date=live if slipped else None)
     context = {
         "data": data,
         "quote": quote,
@@ -115,6 +123,7 @@ def _render_builder(
         and services.set_the_discounts(request.user, quote),
         "form": form if editable and quote.is_editable else None,
         "send_form": send_form or QuoteSendForm(initial={"version": quote.version}, prefix="send"),
+        "accept_form": accept_form,
         "stale": stale,
         "can_revise": quote.status in REVISABLE_STATUSES,
         "can_send": quote.status in (QuoteStatus.DRAFT, QuoteStatus.APPROVED),

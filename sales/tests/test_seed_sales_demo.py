@@ -20,6 +20,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from backoffice_sync.erp import MessageKind
 from backoffice_sync.models import InboxEvent, InboxStatus, Invoice, OutboxMessage, OutboxStatus
@@ -97,6 +98,21 @@ def test_it_replays_sales_through_the_erp_into_real_statuses(
     # ... every order from an accepted quote of a won opportunity
     assert SalesOrder.objects.exclude(quote__status=QuoteStatus.ACCEPTED).count() == 0
     assert SalesOrder.objects.exclude(opportunity__status=OpportunityStatus.WON).count() == 0
+    # ... none promising a day before the one it was placed, though quotes were signed
+    # weeks after sending: some customers took a later date, some reps re-quoted
+    for ref, promised, placed in SalesOrder.objects.values_list(
+        "order_ref", "promised_delivery_on", "created_at"
+    ):
+        assert promised is not None, ref
+        assert promised >= timezone.localdate(placed), (ref, promised, placed)
+    moved = Activity.objects.filter(kind="order_placed", payload__has_key="promise_moved_from")
+    assert moved.exists()
+    re_quoted = [
+        order.order_ref
+        for order in SalesOrder.objects.select_related("quote")
+        if order.quote.revision > 1 and order.created_at - order.quote.sent_at < dt.timedelta(minutes=1)
+    ]
+    assert re_quoted, "no rep re-quoted a date the back office could no longer keep"
     # the pipeline: opportunities in several stages, won and lost in the past, open ahead
     open_ones = Opportunity.objects.filter(status=OpportunityStatus.OPEN)
     assert open_ones.values("stage").distinct().count() >= 3
