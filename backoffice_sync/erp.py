@@ -32,7 +32,7 @@ from django.utils.module_loading import import_string
 class MessageKind(enum.StrEnum):
     """What an outbound message asks the ERP to do, and the payload it carries."""
 
-    # {"order_ref", "customer_ref", "currency", "requested_date"|None,
+    # {"order_ref", "customer_ref", "erp_customer_number"|None, "currency", "requested_date"|None,
     #  "lines": [{"line_no", "sku", "quantity", "unit_price"}], "ship_to": {address}|None}
     ORDER_SUBMIT = "order.submit"
     # {"order_ref", "reason"}

@@ -137,6 +137,9 @@ def submit_payload(order: SalesOrder, lines: list[SalesOrderLine]) -> dict[str, 
     return {
         "order_ref": order.order_ref,
         "customer_ref": str(order.customer_id),
+        # An order may reach the ERP before the customer's first upsert: the number
+        # lets the ERP open the account under the number the profile already carries.
+        "erp_customer_number": order.customer.erp_customer_number or None,
         "currency": order.currency,
         "requested_date": order.promised_delivery_on.isoformat() if order.promised_delivery_on else None,
         "lines": [

@@ -36,7 +36,9 @@ is walked in a fixed order: the same seed, inputs and ticks give the same events
 An order for a customer_ref the ERP does not know creates a minimal customer (just the
 ref, payment terms from the dice) rather than being rejected: the outbox delivers each
 aggregate in order but not across aggregates, so an order can overtake its customer's
-customer.upsert; the upsert then fills the customer in. A customer.upsert for a
+customer.upsert; the upsert then fills the customer in. The order's
+erp_customer_number, when it carries one that no other customer holds, numbers that
+customer, so that the upsert arriving later names the same number. A customer.upsert for a
 customer_ref the ERP does not know creates the customer too: under the
 erp_customer_number it carries (numbered elsewhere: an import, the demo data), or under
 the next number of the ERP's own series (C-000001, ...) when it carries none. A number
@@ -628,12 +630,18 @@ def _skip_customer_number(state: SimState, number: str) -> None:
         state.counters = {**state.counters, "customer": int(own[1])}
 
 
-def _customer_for(state: SimState, customer_ref: str) -> SimCustomer:
-    """The ERP customer of this ref, created minimal when the ERP does not know it yet."""
+CUSTOMER_NUMBER_LENGTH = 20  # SimCustomer.number
+
+
+def _customer_for(state: SimState, customer_ref: str, *, number: str = "") -> SimCustomer:
+    """The ERP customer of this ref, created minimal when the ERP does not know it yet:
+    under `number` unless another customer holds it (an order is not refused for that)."""
     customer = SimCustomer.objects.select_for_update().filter(customer_ref=customer_ref).first()
     if customer is not None:
         return customer
-    customer = _new_customer(state, customer_ref)
+    if number and SimCustomer.objects.filter(number=number).exists():
+        number = ""
+    customer = _new_customer(state, customer_ref, number=number)
     _customer_changed(state, customer)
     return customer
 
@@ -651,6 +659,7 @@ class _Submit:
     requested_date: dt.date | None
     ship_to: dict[str, Any] | None
     lines: tuple[tuple[int, str, int, Decimal], ...]  # (line_no, sku, quantity, unit_price)
+    erp_customer_number: str = ""  # numbers the customer if the ERP does not know it yet
 
     @property
     def skus(self) -> set[str]:
@@ -661,6 +670,9 @@ def _parse_submit(payload: dict[str, Any]) -> _Submit:
     """Checks an order.submit payload's shape; raises Rejected with the reason."""
     order_ref = _text(payload, "order_ref")
     customer_ref = _text(payload, "customer_ref")
+    erp_customer_number = _text(payload, "erp_customer_number", max_length=40, required=False)
+    if len(erp_customer_number) > CUSTOMER_NUMBER_LENGTH:
+        erp_customer_number = ""  # not one of this ERP's numbers: it numbers the account itself
     currency = _currency(payload)
     requested_date = _optional_date(payload, "requested_date")
     ship_to = _optional_object(payload, "ship_to")
@@ -680,7 +692,9 @@ def _parse_submit(payload: dict[str, Any]) -> _Submit:
                 _decimal(line.get("unit_price"), f"line {line_no}: unit_price", positive=False),
             )
         )
-    return _Submit(order_ref, customer_ref, currency, requested_date, ship_to, tuple(parsed))
+    return _Submit(
+        order_ref, customer_ref, currency, requested_date, ship_to, tuple(parsed), erp_customer_number
+    )
 
 
 def _already_submitted(order_ref: str, number: str) -> Rejected:
@@ -716,7 +730,7 @@ def _order_submit(state: SimState, payload: dict[str, Any]) -> dict[str, Any]:
     if existing is not None:
         raise _already_submitted(submit.order_ref, existing.number)
     products = _active_products(submit.skus)
-    customer = _customer_for(state, submit.customer_ref)
+    customer = _customer_for(state, submit.customer_ref, number=submit.erp_customer_number)
     order = _new_order(state, submit, customer)
     order.save(force_insert=True)
     SimOrderLine.objects.bulk_create(_new_lines(order, submit, products))
@@ -1041,6 +1055,9 @@ def _apply_submits(state: SimState, messages: Sequence[OutboundMessage]) -> list
             (c.customer_ref, c)
             for c in SimCustomer.objects.select_for_update().filter(customer_ref__in=chunk)
         )
+    numbers_held: set[str] = set()  # numbers a customer already holds, or takes in this run
+    for chunk in _chunks(submit.erp_customer_number for submit in fresh if submit.erp_customer_number):
+        numbers_held.update(SimCustomer.objects.filter(number__in=chunk).values_list("number", flat=True))
 
     # 3. Decide each message in order, as `_deliver_one` would, on the rows read and
     # those the run has made so far.
@@ -1076,7 +1093,9 @@ def _apply_submits(state: SimState, messages: Sequence[OutboundMessage]) -> list
             continue
         customer = customers.get(entry.customer_ref)
         if customer is None:
-            customer = customers[entry.customer_ref] = _new_customer(state, entry.customer_ref)
+            number = "" if entry.erp_customer_number in numbers_held else entry.erp_customer_number
+            customer = customers[entry.customer_ref] = _new_customer(state, entry.customer_ref, number=number)
+            numbers_held.add(customer.number)
             customer.version = 1
             new_customers.append(customer)
             new_events.append(_customer_event(state, customer))

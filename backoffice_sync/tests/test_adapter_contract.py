@@ -115,10 +115,13 @@ def adapter(request: pytest.FixtureRequest) -> Adapter:
     return erp
 
 
-def order(ref: str, *lines: tuple[str, int], customer_ref: str = "CUST-1") -> dict[str, Any]:
+def order(
+    ref: str, *lines: tuple[str, int], customer_ref: str = "CUST-1", number: str | None = None
+) -> dict[str, Any]:
     return {
         "order_ref": ref,
         "customer_ref": customer_ref,
+        "erp_customer_number": number,
         "currency": "EUR",
         "requested_date": None,
         "lines": [
@@ -370,6 +373,35 @@ def test_an_older_upsert_delivered_again_does_not_undo_a_newer_one(adapter: Adap
     # then
     assert again.status == DeliveryStatus.DUPLICATE
     assert [c["phone"] for c in customer_changes(adapter, "CUST-SEEDED")] == ["+31201111111", "+31202222222"]
+
+
+def test_an_order_opens_an_unknown_customer_under_the_number_it_carries(adapter: Adapter) -> None:
+    # given: one customer already holds C100300
+    adapter.deliver([upsert("k-held", "CUST-HELD", "C100300")])
+
+    # when: orders overtake their customers' upserts, carrying the profiles' numbers
+    results = adapter.deliver(
+        [
+            submit("k-1", order("ORD-1", ("FO-1001", 1), customer_ref="CUST-SEEDED", number="C100260")),
+            submit("k-2", order("ORD-2", ("FO-1001", 1), customer_ref="CUST-TWIN", number="C100260")),
+            submit("k-3", order("ORD-3", ("FO-1001", 1), customer_ref="CUST-LATE", number="C100300")),
+            submit("k-4", order("ORD-4", ("FO-1001", 1), customer_ref="CUST-LONG", number="N" * 30)),
+        ]
+    )
+    (upserted,) = adapter.deliver([upsert("k-u", "CUST-SEEDED", "C100260", email="orders@dockside.test")])
+
+    # then: every order is taken; the first opens the account under its number, which the
+    # later upsert names without a conflict; a number held already, or too long for this
+    # ERP, leaves the ERP to number the account itself
+    assert [r.status for r in results] == [DeliveryStatus.ACCEPTED] * 4
+    assert upserted.status == DeliveryStatus.ACCEPTED
+    assert {c["erp_customer_number"] for c in customer_changes(adapter, "CUST-SEEDED")} == {"C100260"}
+    own = {
+        ref: customer_changes(adapter, ref)[-1]["erp_customer_number"]
+        for ref in ("CUST-TWIN", "CUST-LATE", "CUST-LONG")
+    }
+    assert all(number.startswith("C-") for number in own.values()), own
+    assert len(set(own.values())) == 3
 
 
 def test_during_an_outage_every_call_fails_and_nothing_is_applied(adapter: Adapter) -> None:

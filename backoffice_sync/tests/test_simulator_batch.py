@@ -28,10 +28,13 @@ def erp() -> StubAdapter:
     return adapter
 
 
-def order(ref: str, *lines: tuple[str, int], customer_ref: str = "CUST-1") -> dict[str, Any]:
+def order(
+    ref: str, *lines: tuple[str, int], customer_ref: str = "CUST-1", number: str | None = None
+) -> dict[str, Any]:
     return {
         "order_ref": ref,
         "customer_ref": customer_ref,
+        "erp_customer_number": number,
         "currency": "EUR",
         "requested_date": "2025-04-01",
         "lines": [
@@ -174,6 +177,12 @@ def mixed_batch() -> tuple[list[OutboundMessage], list[OutboundMessage]]:
         cancel("k-11", "ORD-1"),  # key again, outside a run of submits
         submit("k-14", order("ORD-18", ("FO-1001", 1))),  # an upsert's key, reused by a submit
         submit("k-19", order("ORD-19", ("FO-1009", 1), ("FO-1009", 2))),  # one SKU on two lines
+        # customers numbered by the profile: the first opens its account under the number,
+        # the second finds it taken in this batch, the third finds it held before
+        submit("k-20", order("ORD-20", ("FO-1001", 1), customer_ref="NUM-A", number="C100260")),
+        submit("k-21", order("ORD-21", ("FO-1001", 1), customer_ref="NUM-B", number="C100260")),
+        upsert("k-22", "NUM-C", "Charlie"),
+        submit("k-23", order("ORD-23", ("FO-1001", 1), customer_ref="NUM-D", number="C-000004")),
     ]
     return before, batch
 
@@ -238,6 +247,10 @@ def test_a_mixed_batch_ends_as_if_delivered_one_message_at_a_time(
         ("k-11", DeliveryStatus.DUPLICATE, ""),
         ("k-14", DeliveryStatus.DUPLICATE, ""),
         ("k-19", DeliveryStatus.ACCEPTED, ""),
+        ("k-20", DeliveryStatus.ACCEPTED, ""),
+        ("k-21", DeliveryStatus.ACCEPTED, ""),
+        ("k-22", DeliveryStatus.ACCEPTED, ""),
+        ("k-23", DeliveryStatus.ACCEPTED, ""),
     ]
     assert [r.data.get("erp_order_number") for r in results[:2]] == ["SO-000002", "SO-000003"]
     assert {ref: status for ref, *_, status, _, _, _ in rows["orders"]} == {
@@ -248,8 +261,17 @@ def test_a_mixed_batch_ends_as_if_delivered_one_message_at_a_time(
         "ORD-15": "received",
         "ORD-16": "cancelled",
         "ORD-19": "received",
+        "ORD-20": "received",
+        "ORD-21": "received",
+        "ORD-23": "received",
     }
-    assert [c[0] for c in rows["customers"]] == ["KNOWN", "NEW-A", "NEW-B", "NEW-C", "CUST-1"]
+    numbers = {ref: number for ref, number, *_ in rows["customers"]}
+    assert list(numbers) == ["KNOWN", "NEW-A", "NEW-B", "NEW-C", "CUST-1", "NUM-A", "NUM-B", "NUM-C", "NUM-D"]
+    assert numbers["NEW-C"] == "C-000004"  # held before NUM-D's order names it
+    assert numbers["NUM-A"] == "C100260"
+    assert numbers["NUM-B"].startswith("C-")
+    assert numbers["NUM-D"].startswith("C-")
+    assert len(set(numbers.values())) == len(numbers)
 
 
 def test_a_key_claimed_behind_the_runs_back_is_answered_as_before(

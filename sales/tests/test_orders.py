@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from backoffice_sync.erp import MessageKind
 from backoffice_sync.models import ErpOrder, ErpOrderStatusChange, Invoice, OutboxMessage, Shipment
-from customers.models import Activity
+from customers.models import Activity, Customer
 from sales import orders
 from sales.models import OpportunityStatus, QuoteStatus, SalesOrder
 from sales.orders import OrderConflict
@@ -54,6 +54,7 @@ def a_mirror(order: SalesOrder, status: str, **shipment) -> ErpOrder:
 def test_accepting_places_the_order_submits_it_and_wins_the_opportunity(sales_rep) -> None:
     # given
     quote = a_sent_quote(sales_rep, lines=[{"sku": "SKU-1", "quantity": 3}, {"sku": "SKU-2", "quantity": 2}])
+    Customer.objects.filter(pk=quote.opportunity.customer_id).update(erp_customer_number="C100260")
     # when
     order = accept(sales_rep, quote)
     # then: the order copies the quote
@@ -79,6 +80,7 @@ def test_accepting_places_the_order_submits_it_and_wins_the_opportunity(sales_re
     assert message.payload == {
         "order_ref": order.order_ref,
         "customer_ref": str(order.customer_id),
+        "erp_customer_number": "C100260",
         "currency": "EUR",
         "requested_date": quote.promised_delivery_on.isoformat(),
         "lines": [
