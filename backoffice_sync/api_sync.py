@@ -60,13 +60,18 @@ class PromiseSerializer(serializers.Serializer):
     sku = serializers.CharField()
     quantity = serializers.IntegerField()
     requested_date = serializers.DateField(source="requested_on", allow_null=True)
-    earliest_date = serializers.DateField(source="earliest_on")
+    earliest_date = serializers.DateField(
+        source="earliest_on",
+        help_text="The earliest delivery date: the day the goods are available (see source) plus the "
+        "ERP's dispatch and transit days (ERP_DISPATCH_DAYS, ERP_TRANSIT_DAYS).",
+    )
     meets_requested_date = serializers.BooleanField(
         source="meets_request", allow_null=True, help_text="null when no date was requested."
     )
     source = serializers.ChoiceField(
         choices=["stock", "incoming", "lead_time"],
-        help_text="What the date rests on: free stock now, incoming stock, or the product's lead time.",
+        help_text="Where the goods come from, which sets the day they are available: free stock now "
+        "(today), incoming stock (the day it arrives), or the product's lead time from today.",
     )
     free_now = serializers.IntegerField(help_text="On hand, less ERP reservations and unsent orders.")
     reserved_by_erp = serializers.IntegerField(help_text="Held by open orders the ERP knows.")

@@ -3,12 +3,16 @@
 Read from the mirrors (stock per warehouse with incoming deliveries, the product's lead
 time) and from the outbox: orders the front office has committed but the ERP has not
 acknowledged yet hold stock too, or two reps could promise the same last units while the
-ERP is down. The rule, in order:
+ERP is down. The goods are available (`source`), in order:
 
 1. free stock now (on hand - reserved by the ERP - held by orders still in the outbox)
    covers the quantity: today;
 2. else the day cumulative incoming deliveries cover it;
 3. else the product's lead time from today (the ERP reorders).
+
+The promise (`earliest_on`) is the *delivery* date: that day plus the ERP's fulfilment
+times, `ERP_DISPATCH_DAYS` (to shipping) and `ERP_TRANSIT_DAYS` (to the customer), the
+same settings the ERP simulator keeps.
 
 Bounded: `promise_many` runs 6 queries whatever the number of lines.
 """
@@ -21,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.utils import timezone
@@ -45,8 +50,8 @@ class Promise:
     sku: str
     quantity: int
     requested_on: dt.date | None
-    earliest_on: dt.date
-    source: Source
+    earliest_on: dt.date  # the delivery date: available, dispatched, in transit
+    source: Source  # where the goods come from, which sets the day they are available
     free_now: int  # after the ERP's reservations and the outbox's holds
     reserved_by_erp: int  # held by open orders the ERP knows
     held_by_outbox: int  # held by orders committed here, not yet acknowledged by the ERP
@@ -75,6 +80,12 @@ def _held_by_outbox(skus: Iterable[str]) -> dict[str, int]:
                 except (TypeError, ValueError):
                     continue
     return held
+
+
+def fulfilment_days() -> int:
+    """Days from the goods being available to their delivery: the ERP's dispatch and
+    transit times."""
+    return settings.ERP_DISPATCH_DAYS + settings.ERP_TRANSIT_DAYS
 
 
 def validate(requests: Sequence[AtpRequest], *, today: dt.date) -> dict[str, Product]:
@@ -108,6 +119,7 @@ def promise_many(requests: Sequence[AtpRequest], *, today: dt.date | None = None
     held = _held_by_outbox(skus)
     reserved = _reserved_by_erp(skus)
     drawn: dict[str, int] = defaultdict(int)
+    fulfilment = dt.timedelta(days=fulfilment_days())
     promises = []
     for request in requests:
         product = products[request.sku]
@@ -134,7 +146,7 @@ def promise_many(requests: Sequence[AtpRequest], *, today: dt.date | None = None
                 sku=request.sku,
                 quantity=request.quantity,
                 requested_on=request.requested_on,
-                earliest_on=earliest,
+                earliest_on=earliest + fulfilment,
                 source=source,
                 free_now=free,
                 reserved_by_erp=reserved.get(request.sku, 0),

@@ -405,6 +405,15 @@ except (binascii.Error, ValueError):
     ) from None
 # Where the simulator sends its webhooks (the app's /api/v1/erp/webhook/); empty: none.
 ERP_WEBHOOK_URL = env.str("ERP_WEBHOOK_URL", default="")
+# The ERP's fulfilment times, one model for both sides: available-to-promise adds them to
+# the day the goods are available, and the simulator (standing for the ERP) keeps them.
+# Dispatch: from the day the ERP receives an order to shipping what it holds in stock;
+# transit: from shipping to delivery.
+ERP_DISPATCH_DAYS = env_int("ERP_DISPATCH_DAYS", 1)
+ERP_TRANSIT_DAYS = env_int("ERP_TRANSIT_DAYS", 2)
+for _name in ("ERP_DISPATCH_DAYS", "ERP_TRANSIT_DAYS"):
+    if not 0 <= globals()[_name] <= 30:
+        raise ImproperlyConfigured(f"{_name} must be between 0 and 30 (days).")
 # The outbox relay: messages per ERP call, and attempts before a message is dead-lettered.
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 200)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)

@@ -16,13 +16,15 @@ midnight, so date-based rules see every date); each step, in this order:
    stock.changed);
 3. lines still short reserve stock that has become free, in their own warehouse when it
    has enough, else the same way across the warehouses (stock.changed);
-4. orders whose lead time (the longest of their products') has passed ship what is
-   reserved: one shipment with a carrier and tracking number (order.shipped, or
+4. orders due to ship ship what is reserved: `ERP_DISPATCH_DAYS` after the day the order
+   was received, and a line that was short `ERP_DISPATCH_DAYS` after the day its stock
+   was reserved (the same fulfilment times available-to-promise adds to its promise);
+   one shipment with a carrier and tracking number (order.shipped, or
    order.partially_shipped when something is still missing; multi-line orders sometimes
    ship in two parcels a day apart), stock leaves (stock.changed), and the shipment is
    invoiced at the order's prices, due after the customer's payment terms
    (invoice.issued);
-5. orders fully shipped two days ago are delivered (order.delivered);
+5. orders fully shipped `ERP_TRANSIT_DAYS` ago are delivered (order.delivered);
 6. invoices are paid on their payment date: on or before the due date, or 3 to 30 days
    late for customers who pay late (payment.received);
 7. an open invoice past its due date is flagged once (payment.overdue);
@@ -139,7 +141,6 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 1000
 MAX_PULL_LIMIT = 1000
 MAX_TICK_HOURS = 24 * 366
-TRANSIT_DAYS = 2
 SPLIT_SHIPMENT_RATE = 0.3
 LATE_PAYER_RATE = 0.25
 PAYMENT_TERMS_DAYS = (14, 30, 30, 45, 60)
@@ -695,6 +696,12 @@ def _parse_submit(payload: dict[str, Any]) -> _Submit:
     return _Submit(
         order_ref, customer_ref, currency, requested_date, ship_to, tuple(parsed), erp_customer_number
     )
+
+
+def _dispatch_after(moment: dt.datetime) -> dt.datetime:
+    """When what is reserved on the day of `moment` ships: the ERP's dispatch days later,
+    counted in days (midnight), so that the step a tick happens to end at does not move it."""
+    return _midnight(moment) + dt.timedelta(days=settings.ERP_DISPATCH_DAYS)
 
 
 def _already_submitted(order_ref: str, number: str) -> Rejected:
@@ -1309,7 +1316,9 @@ def _confirm_received(state: SimState) -> None:
         touched = [row for line in lines for row in _reserve(line, _candidates(line, stocks), held)]
         order.status = SimOrderStatus.CONFIRMED
         order.confirmed_at = state.now
-        order.ship_after = state.now + dt.timedelta(days=max(line.product.lead_time_days for line in lines))
+        # Counted from the day the ERP received the order: a real ERP confirms on receipt,
+        # the simulator at its next step, which may be the next midnight.
+        order.ship_after = _dispatch_after(order.received_at)
         _order_changed(state, order, lines, EventType.ORDER_CONFIRMED)
         _publish_stocks(state, touched)
 
@@ -1324,8 +1333,27 @@ def _allocate_backorders(state: SimState) -> None:
         return
     stocks = _lock_product_stocks(short)
     held = {(r.line_id, r.stock_id): r for r in SimReservation.objects.filter(line__in=short)}
-    touched = [row for line in short for row in _reserve(line, _candidates(line, stocks), held)]
+    touched = []
+    supplied = set()
+    for line in short:
+        rows = _reserve(line, _candidates(line, stocks), held)
+        if rows:
+            touched.extend(rows)
+            supplied.add(line.order_id)
     _publish_stocks(state, touched)
+    _dispatch_supplied(state, supplied)
+
+
+def _dispatch_supplied(state: SimState, order_ids: set[int]) -> None:
+    """Orders whose short lines got stock today ship it the ERP's dispatch days later (or
+    when they were due to ship anyway, if that is later)."""
+    if not order_ids:
+        return
+    due = _dispatch_after(state.now)
+    for order in SimOrder.objects.select_for_update().filter(pk__in=order_ids).order_by("number"):
+        if order.ship_after is None or order.ship_after < due:
+            order.ship_after = due
+            order.save(update_fields=["ship_after", "updated_at"])
 
 
 def _ship_due(state: SimState) -> None:
@@ -1436,7 +1464,10 @@ def _invoice(state: SimState, order: SimOrder, shipment: SimShipment, amount: De
 
 def _mark_delivered(state: SimState) -> None:
     for order in _open_orders(SimOrderStatus.SHIPPED):
-        if order.last_shipped_at and order.last_shipped_at + dt.timedelta(days=TRANSIT_DAYS) <= state.now:
+        if (
+            order.last_shipped_at
+            and order.last_shipped_at + dt.timedelta(days=settings.ERP_TRANSIT_DAYS) <= state.now
+        ):
             order.status = SimOrderStatus.DELIVERED
             _order_changed(
                 state,

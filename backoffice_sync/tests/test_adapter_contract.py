@@ -42,6 +42,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 SEED = 7
 START = dt.datetime(2025, 3, 3, tzinfo=dt.UTC)
+# The ERP confirms an order at its next step and ships it ERP_DISPATCH_DAYS (1 by
+# default) after the day it received it: half a day in, it is confirmed and not shipped.
+UNTIL_CONFIRMED = 12
 BOUND_SECONDS = 30
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -164,7 +167,7 @@ def test_a_submitted_order_is_accepted_then_confirmed_after_a_tick(adapter: Adap
     # when
     result = adapter.push_order(idempotency_key="k-1", order=order("ORD-1", ("FO-1001", 2)))
     before_tick, cursor = all_changes(adapter, cursor)
-    adapter.tick(24)
+    adapter.tick(UNTIL_CONFIRMED)
     after_tick, _ = all_changes(adapter, cursor)
 
     # then
@@ -180,7 +183,7 @@ def test_a_submitted_order_is_accepted_then_confirmed_after_a_tick(adapter: Adap
     assert [(line["sku"], line["quantity"], line["shipped"]) for line in confirmed.data["lines"]] == [
         ("FO-1001", 2, 0)
     ]
-    assert confirmed.occurred_at == START + dt.timedelta(days=1)
+    assert confirmed.occurred_at == START + dt.timedelta(hours=UNTIL_CONFIRMED)
 
 
 def test_the_same_key_twice_is_a_duplicate_and_applied_once(adapter: Adapter) -> None:
@@ -190,7 +193,7 @@ def test_the_same_key_twice_is_a_duplicate_and_applied_once(adapter: Adapter) ->
 
     # when
     again = adapter.deliver([message])
-    adapter.tick(24)
+    adapter.tick(UNTIL_CONFIRMED)
 
     # then
     assert [r.status for r in first] == [DeliveryStatus.ACCEPTED]
@@ -272,7 +275,7 @@ def test_a_cancel_after_shipping_is_rejected(adapter: Adapter) -> None:
 def test_a_cancel_before_shipping_cancels_and_frees_the_stock(adapter: Adapter) -> None:
     # given
     adapter.push_order(idempotency_key="k-o", order=order("ORD-C1", ("FO-1005", 3)))
-    adapter.tick(24)
+    adapter.tick(UNTIL_CONFIRMED)
     assert sum(level.reserved for level in adapter.stock(["FO-1005"])) == 3
 
     # when
@@ -437,7 +440,7 @@ def test_an_answer_lost_after_applying_makes_the_retry_a_duplicate(adapter: Adap
     # when the ERP recovers and the relay retries
     adapter.set_faults(error_rate=0.0)
     (result,) = adapter.deliver([message])
-    adapter.tick(24)
+    adapter.tick(UNTIL_CONFIRMED)
 
     # then it was applied exactly once
     assert result.status == DeliveryStatus.DUPLICATE

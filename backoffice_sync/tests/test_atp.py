@@ -1,5 +1,5 @@
-"""Available-to-promise: free stock now, else incoming stock, else lead time; what the ERP
-reserves and what the outbox holds count against it."""
+"""Available-to-promise: free stock now, else incoming stock, else lead time, plus the ERP's
+dispatch and transit days; what the ERP reserves and what the outbox holds count against it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -36,6 +37,11 @@ def stocked(sku: str = "SKU-1", *, on_hand: int, reserved: int = 0, incoming=(),
     )
 
 
+def delivered(available_on: dt.date) -> dt.date:
+    """The delivery date for goods available that day: the ERP's dispatch and transit days later."""
+    return available_on + dt.timedelta(days=settings.ERP_DISPATCH_DAYS + settings.ERP_TRANSIT_DAYS)
+
+
 def pull_everything() -> None:
     while pull_changes_once().has_more:
         pass
@@ -47,7 +53,7 @@ def test_free_stock_promises_today() -> None:
     # when
     promise = atp.promise(sku="SKU-1", quantity=6, today=TODAY)
     # then
-    assert (promise.earliest_on, promise.source) == (TODAY, "stock")
+    assert (promise.earliest_on, promise.source) == (delivered(TODAY), "stock")
     assert (promise.free_now, promise.reserved_by_erp) == (6, 4)
 
 
@@ -59,8 +65,8 @@ def test_beyond_free_stock_the_incoming_delivery_that_covers_it_sets_the_date() 
     within_first = atp.promise(sku="SKU-1", quantity=11, today=TODAY)
     needs_second = atp.promise(sku="SKU-1", quantity=12, today=TODAY)
     # then
-    assert (within_first.earliest_on, within_first.source) == (first, "incoming")
-    assert (needs_second.earliest_on, needs_second.source) == (second, "incoming")
+    assert (within_first.earliest_on, within_first.source) == (delivered(first), "incoming")
+    assert (needs_second.earliest_on, needs_second.source) == (delivered(second), "incoming")
 
 
 def test_more_than_stock_and_incoming_falls_back_to_the_lead_time() -> None:
@@ -69,7 +75,27 @@ def test_more_than_stock_and_incoming_falls_back_to_the_lead_time() -> None:
     # when
     promise = atp.promise(sku="SKU-1", quantity=50, today=TODAY)
     # then
-    assert (promise.earliest_on, promise.source) == (TODAY + dt.timedelta(days=14), "lead_time")
+    assert (promise.earliest_on, promise.source) == (delivered(TODAY + dt.timedelta(days=14)), "lead_time")
+
+
+@pytest.mark.parametrize(("dispatch", "transit"), [(0, 0), (3, 4)])
+def test_every_source_promises_delivery_after_the_erps_dispatch_and_transit_days(
+    settings: Any, dispatch: int, transit: int
+) -> None:
+    # given: 5 free, 5 more arriving on the 1st, a 14-day lead time; the ERP ships goods
+    # `dispatch` days after they are available and they travel `transit` days
+    settings.ERP_DISPATCH_DAYS, settings.ERP_TRANSIT_DAYS = dispatch, transit
+    arrival, lead_time = dt.date(2026, 12, 1), dt.timedelta(days=14)
+    stocked(on_hand=5, incoming=[(arrival, 5)], lead_time_days=14)
+    # when
+    promises = [atp.promise(sku="SKU-1", quantity=quantity, today=TODAY) for quantity in (5, 10, 11)]
+    # then: the source still says where the goods come from; the date is their delivery
+    fulfilment = dt.timedelta(days=dispatch + transit)
+    assert [(p.source, p.earliest_on) for p in promises] == [
+        ("stock", TODAY + fulfilment),
+        ("incoming", arrival + fulfilment),
+        ("lead_time", TODAY + lead_time + fulfilment),
+    ]
 
 
 def test_orders_not_yet_acknowledged_by_the_erp_hold_stock() -> None:
@@ -96,7 +122,7 @@ def test_a_requested_date_is_flagged_when_it_cannot_be_met() -> None:
     fine = atp.promise(sku="SKU-1", quantity=1, requested_on=TODAY + dt.timedelta(days=30), today=TODAY)
     # then
     assert late.meets_request is False
-    assert late.earliest_on == TODAY + dt.timedelta(days=10)
+    assert late.earliest_on == delivered(TODAY + dt.timedelta(days=10))
     assert fine.meets_request is True
 
 
@@ -132,7 +158,7 @@ def test_bad_requests_are_refused_with_a_field_message(sku, quantity, requested_
     assert message in " ".join(caught.value.message_dict[field])
 
 
-def test_a_promise_of_today_from_two_warehouses_ships_complete_and_the_mirrored_stock_adds_up() -> None:
+def test_a_promise_from_stock_in_two_warehouses_is_delivered_complete_on_the_day_promised() -> None:
     # given: the ERP has 3 of FO-1001 (lead time 5 days) in AMS and 3 in LYS, mirrored here
     erp = StubAdapter()
     erp.reset(seed=7, start=dt.datetime(2026, 11, 23, tzinfo=dt.UTC))
@@ -142,8 +168,8 @@ def test_a_promise_of_today_from_two_warehouses_ships_complete_and_the_mirrored_
     pull_everything()
     today = erp.clock().date()
     promised = atp.promise(sku="FO-1001", quantity=5, today=today)
-    assert (promised.earliest_on, promised.source, promised.free_now) == (today, "stock", 6)
-    # when: the order of 5 reaches the ERP, which works for six days
+    assert (promised.earliest_on, promised.source, promised.free_now) == (delivered(today), "stock", 6)
+    # when: the order of 5 reaches the ERP, which works until the promised day
     customer = a_customer()
     erp.push_order(
         idempotency_key="o-1",
@@ -156,17 +182,23 @@ def test_a_promise_of_today_from_two_warehouses_ships_complete_and_the_mirrored_
             "ship_to": None,
         },
     )
-    erp.tick(24)
+    erp.tick(12)  # confirmed (reserved), not yet dispatched
     pull_everything()
     reserved_after_confirming = atp.promise(sku="FO-1001", quantity=1, today=today)
-    for _ in range(5):
+    while erp.clock().date() < promised.earliest_on:
         erp.tick(24)
     pull_everything()
-    # then: confirmed, then shipped complete in one shipment (never in parts)
+    # then: confirmed, then shipped complete in one shipment (never in parts), delivered
+    # on the day promised
     order = ErpOrder.objects.get(order_ref="FO-ATP-1")
-    assert list(order.status_history.values_list("status", flat=True)) == ["confirmed", "shipped"]
+    assert list(order.status_history.values_list("status", flat=True)) == [
+        "confirmed",
+        "shipped",
+        "delivered",
+    ]
     (shipment,) = order.shipments.all()
     assert list(shipment.lines.values_list("sku", "quantity")) == [("FO-1001", 5)]
+    assert shipment.delivered_on == promised.earliest_on
     assert (reserved_after_confirming.reserved_by_erp, reserved_after_confirming.free_now) == (5, 1)
     # and the mirrored stock is the ERP's, warehouse by warehouse: 6 - 5 left, nothing held
     mirrored = {

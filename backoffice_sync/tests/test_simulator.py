@@ -33,6 +33,9 @@ from backoffice_sync.simulator.webhooks import WebhookSender, signed_request
 pytestmark = pytest.mark.django_db
 
 START = dt.datetime(2025, 3, 3, tzinfo=dt.UTC)
+# The ERP confirms an order at its next step and ships it ERP_DISPATCH_DAYS (1 by
+# default) after the day it received it: half a day in, it is confirmed and not shipped.
+UNTIL_CONFIRMED = 12
 SECRET = "whsec_" + "dGVzdC1zZWNyZXQtZm9yLXRoZS1lcnAtc2ltdWxhdG9yIQ=="
 
 
@@ -81,22 +84,27 @@ def changes(erp: StubAdapter, **match: Any) -> list[ErpEvent]:
 # --- Orders over time -------------------------------------------------------------
 
 
-def test_an_order_ships_after_its_lead_time_and_is_invoiced_on_shipment(erp: StubAdapter) -> None:
-    # given FO-1001 (lead time 5 days) in stock and a customer on 30-day terms
+def test_an_order_in_stock_ships_the_dispatch_days_after_it_arrived_and_is_invoiced_on_shipment(
+    erp: StubAdapter, settings: Any
+) -> None:
+    # given FO-1001 (lead time 5 days) in stock, a customer on 30-day terms, and an ERP
+    # that dispatches three days after receiving an order (the lead time plays no part)
+    settings.ERP_DISPATCH_DAYS = 3
     stocked("FO-1001", 50)
     engine.customer_update(customer_ref="CUST-1", payment_terms_days=30, pays_late=False)
     erp.push_order(idempotency_key="k", order=order("ORD-1", ("FO-1001", 3), price="12.50"))
+    ship_at = START + dt.timedelta(days=settings.ERP_DISPATCH_DAYS)
 
     # when
     erp.tick(24)  # confirmed at START + 1 day
-    erp.tick(24 * 4)
+    erp.tick((ship_at - erp.clock()).total_seconds() / 3600 - 1)
     shipped_early = changes(erp, type=EventType.ORDER_SHIPPED)
-    erp.tick(24)
+    erp.tick(1)
 
     # then
     assert shipped_early == []
     (shipped,) = changes(erp, type=EventType.ORDER_SHIPPED)
-    assert shipped.occurred_at == START + dt.timedelta(days=6)
+    assert shipped.occurred_at == ship_at
     assert shipped.data["shipment_number"].startswith("SH-")
     assert shipped.data["carrier"] in engine.CARRIERS
     assert shipped.data["tracking_number"].startswith(shipped.data["carrier"])
@@ -111,11 +119,33 @@ def test_an_order_ships_after_its_lead_time_and_is_invoiced_on_shipment(erp: Stu
         "customer_ref": "CUST-1",
         "amount": "37.50",
         "currency": "EUR",
-        "issued_on": "2025-03-09",
-        "due_on": "2025-04-08",
+        "issued_on": ship_at.date().isoformat(),
+        "due_on": (ship_at.date() + dt.timedelta(days=30)).isoformat(),
     }
     (ams,) = [level for level in erp.stock(["FO-1001"]) if level.warehouse == "AMS"]
     assert (ams.on_hand, ams.reserved) == (47, 0)
+
+
+@pytest.mark.parametrize(("dispatch", "transit"), [(0, 0), (2, 5)])
+def test_an_order_in_stock_is_delivered_the_transit_days_after_it_shipped(
+    erp: StubAdapter, settings: Any, dispatch: int, transit: int
+) -> None:
+    # given an ERP that ships `dispatch` days after receiving an order, and whose carriers
+    # take `transit` days; an order in stock received at START
+    settings.ERP_DISPATCH_DAYS, settings.ERP_TRANSIT_DAYS = dispatch, transit
+    stocked("FO-1001", 50)
+    erp.push_order(idempotency_key="k", order=order("ORD-T", ("FO-1001", 1)))
+
+    # when
+    erp.tick(24 * (dispatch + transit + 2))
+
+    # then: shipped on the dispatch day (the ERP confirms at its next step, so never
+    # before START + 1 day), delivered the transit days after
+    (shipped,) = changes(erp, aggregate="order:ORD-T", type=EventType.ORDER_SHIPPED)
+    (delivered,) = changes(erp, aggregate="order:ORD-T", type=EventType.ORDER_DELIVERED)
+    ship_at = START + dt.timedelta(days=max(dispatch, 1))
+    assert shipped.occurred_at == ship_at
+    assert delivered.data["delivered_on"] == (ship_at + dt.timedelta(days=transit)).date().isoformat()
 
 
 def test_an_order_short_of_stock_ships_in_part_then_in_full_after_restocking(erp: StubAdapter) -> None:
@@ -166,7 +196,7 @@ def test_a_line_no_single_warehouse_can_fill_is_reserved_across_warehouses_and_s
     erp.push_order(idempotency_key="k", order=order("ORD-S", ("FO-1001", 5)))
 
     # when
-    erp.tick(24)
+    erp.tick(UNTIL_CONFIRMED)
     confirmed_levels, confirmed_reservations = levels(erp, "FO-1001"), reservations("ORD-S")
     erp.tick(24 * 5)
 
@@ -188,7 +218,7 @@ def test_a_line_one_warehouse_can_fill_stays_in_that_warehouse(erp: StubAdapter)
     erp.push_order(idempotency_key="k", order=order("ORD-1", ("FO-1001", 5)))
 
     # when
-    erp.tick(24)
+    erp.tick(UNTIL_CONFIRMED)
 
     # then
     assert reservations("ORD-1") == [(1, "LYS", 5)]
@@ -198,7 +228,7 @@ def test_cancelling_a_line_reserved_in_two_warehouses_frees_both(erp: StubAdapte
     # given
     stocked_in("FO-1001", AMS=3, MUC=4)
     erp.push_order(idempotency_key="k", order=order("ORD-C", ("FO-1001", 6)))
-    erp.tick(24)
+    erp.tick(UNTIL_CONFIRMED)
     assert levels(erp, "FO-1001") == {"AMS": (3, 2), "LYS": (0, 0), "MUC": (4, 4)}
 
     # when
@@ -210,24 +240,32 @@ def test_cancelling_a_line_reserved_in_two_warehouses_frees_both(erp: StubAdapte
     assert reservations("ORD-C") == []
 
 
-def test_a_backorder_takes_stock_that_arrives_in_another_warehouse(erp: StubAdapter) -> None:
+def test_a_backorder_takes_stock_that_arrives_in_another_warehouse_and_ships_it_after_dispatch(
+    erp: StubAdapter, settings: Any
+) -> None:
     # given 2 of the 5 ordered in AMS, and 10 due in MUC on day 3
+    arrives_on = (START + dt.timedelta(days=3)).date()
     stocked_in("FO-1001", AMS=2)
-    engine.stock_set(
-        sku="FO-1001", warehouse="MUC", on_hand=0, incoming=[(10, (START + dt.timedelta(days=3)).date())]
-    )
+    engine.stock_set(sku="FO-1001", warehouse="MUC", on_hand=0, incoming=[(10, arrives_on)])
     erp.push_order(idempotency_key="k", order=order("ORD-B", ("FO-1001", 5)))
-    erp.tick(24)
+    erp.tick(UNTIL_CONFIRMED)
     assert reservations("ORD-B") == [(1, "AMS", 2)]
 
     # when
-    erp.tick(24 * 2)
-
-    # then: the line waits in AMS, and the rest is drawn from MUC once it arrives
-    assert reservations("ORD-B") == [(1, "AMS", 2), (1, "MUC", 3)]
     erp.tick(24 * 3)
-    shipped = changes(erp, aggregate="order:ORD-B", type=EventType.ORDER_SHIPPED)
-    assert [e.data["shipped_lines"][0]["quantity"] for e in shipped] == [5]
+
+    # then: what was in stock left after the dispatch days; the rest is drawn from MUC
+    # once it arrives, and leaves the dispatch days after that
+    assert reservations("ORD-B") == [(1, "MUC", 3)]
+    erp.tick(24 * (settings.ERP_DISPATCH_DAYS + 1))
+    shipments = changes(erp, aggregate="order:ORD-B", type=EventType.ORDER_PARTIALLY_SHIPPED) + changes(
+        erp, aggregate="order:ORD-B", type=EventType.ORDER_SHIPPED
+    )
+    dispatch = dt.timedelta(days=settings.ERP_DISPATCH_DAYS)
+    assert [(e.occurred_at.date(), e.data["shipped_lines"][0]["quantity"]) for e in shipments] == [
+        (START.date() + dispatch, 2),
+        (arrives_on + dispatch, 3),
+    ]
     assert levels(erp, "FO-1001") == {"AMS": (0, 0), "LYS": (0, 0), "MUC": (7, 0)}
 
 
@@ -237,7 +275,7 @@ def test_the_migration_gives_lines_reserved_before_reservation_rows_one_in_their
     # given: a confirmed order whose line holds 4 in LYS, as kept before reservations had rows
     stocked_in("FO-1001", LYS=9)
     erp.push_order(idempotency_key="k", order=order("ORD-M", ("FO-1001", 4)))
-    erp.tick(24)
+    erp.tick(UNTIL_CONFIRMED)
     SimReservation.objects.all().delete()
     create_reservations = import_module(
         "backoffice_sync.simulator.migrations.0003_reservations_of_existing_lines"

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -107,6 +108,7 @@ def test_the_atp_api_answers_the_earliest_date_and_refuses_bad_input(sales_rep: 
     receive_and_apply(stock_event("SKU-1", on_hand=3))
     client = api_as(sales_rep)
     today = timezone.localdate()
+    fulfilment = dt.timedelta(days=settings.ERP_DISPATCH_DAYS + settings.ERP_TRANSIT_DAYS)
     # when
     enough = client.get("/api/v1/sync/atp/", {"sku": "SKU-1", "quantity": 3})
     too_many = client.get(
@@ -117,8 +119,8 @@ def test_the_atp_api_answers_the_earliest_date_and_refuses_bad_input(sales_rep: 
     words = client.get("/api/v1/sync/atp/", {"sku": "SKU-1", "quantity": "many"})
     # then
     assert enough.status_code == 200
-    assert enough.json()["earliest_date"] == today.isoformat()
-    assert too_many.json()["earliest_date"] == (today + dt.timedelta(days=9)).isoformat()
+    assert enough.json()["earliest_date"] == (today + fulfilment).isoformat()
+    assert too_many.json()["earliest_date"] == (today + dt.timedelta(days=9) + fulfilment).isoformat()
     assert too_many.json()["meets_requested_date"] is False
     assert unknown.status_code == 400
     assert "Unknown SKU" in unknown.json()["errors"]["sku"][0]

@@ -192,6 +192,9 @@ def test_the_secret_key_can_come_from_a_file(tmp_path: Path) -> None:
         ("ERP_WEBHOOK_SECRET", "hunter2", "ERP_WEBHOOK_SECRET must be 'whsec_' followed by"),
         ("ERP_FAULT_ERROR_RATE", "2", "ERP_FAULT_ERROR_RATE='2' must be between 0.0 and 1.0"),
         ("OUTBOX_MAX_ATTEMPTS", "0", "OUTBOX_MAX_ATTEMPTS must be at least 1"),
+        ("ERP_DISPATCH_DAYS", "-1", "ERP_DISPATCH_DAYS must be between 0 and 30"),
+        ("ERP_DISPATCH_DAYS", "one", "ERP_DISPATCH_DAYS='one' is not an integer"),
+        ("ERP_TRANSIT_DAYS", "31", "ERP_TRANSIT_DAYS must be between 0 and 30"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_naming_it(
@@ -205,6 +208,17 @@ def test_a_malformed_variable_stops_start_up_naming_it(
 
     # then
     _assert_refused(done, message)
+
+
+def test_the_erp_fulfilment_times_are_read_at_both_ends_of_their_range(tmp_path: Path) -> None:
+    # given
+    env = _production(tmp_path, ERP_DISPATCH_DAYS="0", ERP_TRANSIT_DAYS="30")
+
+    # when
+    seen = _settings_in(env, "ERP_DISPATCH_DAYS", "ERP_TRANSIT_DAYS")
+
+    # then
+    assert seen == {"ERP_DISPATCH_DAYS": 0, "ERP_TRANSIT_DAYS": 30}
 
 
 def test_a_postgres_database_url_turns_jit_off_and_keeps_connections(tmp_path: Path) -> None:

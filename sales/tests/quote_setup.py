@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from backoffice_sync.tests.inbox_helpers import product_event, receive_and_apply, stock_event
@@ -21,6 +22,12 @@ def today() -> dt.date:
 
 def in_days(n: int) -> dt.date:
     return today() + dt.timedelta(days=n)
+
+
+def promised_in(n: int) -> dt.date:
+    """The delivery date available-to-promise gives goods available in `n` days: the ERP's
+    dispatch and transit days later."""
+    return in_days(n + settings.ERP_DISPATCH_DAYS + settings.ERP_TRANSIT_DAYS)
 
 
 def a_product(sku: str = "SKU-1", *, on_hand: int = 100, lead_time_days: int = 20, **changes: Any) -> None:

@@ -21,7 +21,7 @@ from sales import orders
 from sales.models import OpportunityStatus, Quote, QuoteStatus, SalesOrder
 from sales.orders import OrderConflict, PromiseNotKept
 from sales.tests.order_setup import a_sent_quote
-from sales.tests.quote_setup import a_catalogue, in_days, today
+from sales.tests.quote_setup import a_catalogue, in_days, promised_in
 from tests import test_openapi_schema as project_schema
 
 pytestmark = pytest.mark.django_db
@@ -40,10 +40,10 @@ def accept(actor: Any, quote: Quote, **options: Any) -> SalesOrder:
 
 
 def a_quote_whose_promise_slipped(rep: Any) -> Quote:
-    """Sent promising today (SKU-1 x3 in stock); since then another customer took all the
+    """Sent promising delivery from stock (SKU-1 x3 in stock); since then another customer took all the
     stock: the back office can deliver after the lead time only."""
     quote = a_sent_quote(rep)
-    assert quote.promised_delivery_on == today()
+    assert quote.promised_delivery_on == promised_in(0)
     stock_of_sku_1(version=2, on_hand=0)
     return quote
 
@@ -68,7 +68,7 @@ def test_the_order_keeps_the_promise_the_back_office_can_still_keep(sales_rep, t
     stock_of_sku_1(version=2, on_hand=0, incoming=[{"quantity": 50, "expected_on": in_days(10).isoformat()}])
     quote = a_sent_quote(sales_rep, catalogue=False)
     promised = quote.promised_delivery_on
-    assert promised == in_days(10)
+    assert promised == promised_in(10)
     # ... three days later the stock has arrived early: the back office could deliver
     # sooner than promised
     time_machine.move_to(timezone.now() + dt.timedelta(days=3))
@@ -93,28 +93,28 @@ def test_a_promise_the_back_office_can_no_longer_keep_is_refused_and_nothing_is_
     # then: a 409 naming the earliest date now
     error = refused.value
     assert (error.status_code, error.code) == (409, "delivery_date_not_met")
-    assert (error.promised_on, error.earliest_on) == (today(), in_days(LEAD_TIME))
+    assert (error.promised_on, error.earliest_on) == (promised_in(0), promised_in(LEAD_TIME))
     assert error.errors["promised_delivery_on"] == [
-        f"Earliest possible now: {in_days(LEAD_TIME).isoformat()}."
+        f"Earliest possible now: {promised_in(LEAD_TIME).isoformat()}."
     ]
-    assert in_days(LEAD_TIME).isoformat() in error.detail
+    assert promised_in(LEAD_TIME).isoformat() in error.detail
     # and no order, no outbox message, the quote unchanged
     assert_nothing_written(quote)
 
 
 def test_a_promise_made_days_ago_for_that_day_is_no_longer_kept(sales_rep, time_machine) -> None:
-    # given: promised for the day it was sent (in stock); the customer signs 10 days later
+    # given: promised from stock (in stock); the customer signs 10 days later
     quote = a_sent_quote(sales_rep)
     sent_on = quote.promised_delivery_on
     time_machine.move_to(timezone.now() + dt.timedelta(days=10))
-    # when / then: that date is in the past: refused, the earliest date is today
+    # when / then: that date is in the past: refused, the earliest date is from stock now
     with pytest.raises(PromiseNotKept) as refused:
         accept(sales_rep, quote)
-    assert (refused.value.promised_on, refused.value.earliest_on) == (sent_on, timezone.localdate())
+    assert (refused.value.promised_on, refused.value.earliest_on) == (sent_on, promised_in(0))
     assert_nothing_written(quote)
-    # and once the customer accepts the later date, the order promises today, not the past
+    # and once the customer accepts the later date, the order promises it, not the past
     order = accept(sales_rep, quote, accept_later_delivery=True)
-    assert order.promised_delivery_on == timezone.localdate()
+    assert order.promised_delivery_on == promised_in(0)
 
 
 def test_when_the_customer_accepts_the_later_date_the_order_promises_it(sales_rep) -> None:
@@ -124,11 +124,11 @@ def test_when_the_customer_accepts_the_later_date_the_order_promises_it(sales_re
     # when
     order = accept(sales_rep, quote, accept_later_delivery=True)
     # then: the order (and what the ERP is asked for) carries the live date
-    assert order.promised_delivery_on == in_days(LEAD_TIME)
-    assert OutboxMessage.objects.get().payload["requested_date"] == in_days(LEAD_TIME).isoformat()
+    assert order.promised_delivery_on == promised_in(LEAD_TIME)
+    assert OutboxMessage.objects.get().payload["requested_date"] == promised_in(LEAD_TIME).isoformat()
     # and the timeline says the promise moved, from what to what
     entry = Activity.objects.get(kind="order_placed")
-    assert f"moved from {quoted.isoformat()} to {in_days(LEAD_TIME).isoformat()}" in entry.body
+    assert f"moved from {quoted.isoformat()} to {promised_in(LEAD_TIME).isoformat()}" in entry.body
     assert entry.payload["promise_moved_from"] == quoted.isoformat()
     # and the quote keeps the promise it was sent with
     quote.refresh_from_db()
@@ -153,12 +153,12 @@ def test_a_date_that_slipped_beyond_the_one_the_customer_accepted_is_refused(sal
         accept(sales_rep, quote, accept_later_delivery=True, accepted_delivery_on=in_days(5))
     # then
     assert refused.value.accepted_on == in_days(5)
-    assert refused.value.earliest_on == in_days(LEAD_TIME)
+    assert refused.value.earliest_on == promised_in(LEAD_TIME)
     assert in_days(5).isoformat() in refused.value.detail
     assert_nothing_written(quote)
     # and the date the customer accepted is enough when it covers the live one
-    order = accept(sales_rep, quote, accept_later_delivery=True, accepted_delivery_on=in_days(LEAD_TIME))
-    assert order.promised_delivery_on == in_days(LEAD_TIME)
+    order = accept(sales_rep, quote, accept_later_delivery=True, accepted_delivery_on=promised_in(LEAD_TIME))
+    assert order.promised_delivery_on == promised_in(LEAD_TIME)
 
 
 def test_a_product_that_left_the_catalogue_refuses_the_accept_with_a_reason(sales_rep) -> None:
@@ -177,16 +177,16 @@ def test_a_product_that_left_the_catalogue_refuses_the_accept_with_a_reason(sale
 
 
 def test_the_second_quote_for_the_last_units_cannot_promise_them_too(sales_rep) -> None:
-    # given: two customers were quoted all 100 units in stock, both for today
+    # given: two customers were quoted all 100 units in stock, both from stock
     first = a_sent_quote(sales_rep, lines=[{"sku": "SKU-1", "quantity": 100}])
     second = a_sent_quote(sales_rep, catalogue=False, lines=[{"sku": "SKU-1", "quantity": 100}])
-    assert first.promised_delivery_on == second.promised_delivery_on == today()
+    assert first.promised_delivery_on == second.promised_delivery_on == promised_in(0)
     # when: the first accepts (its order holds the stock while in the outbox)
     accept(sales_rep, first)
     # then: the second can only have the lead time
     with pytest.raises(PromiseNotKept) as refused:
         accept(sales_rep, second)
-    assert refused.value.earliest_on == in_days(LEAD_TIME)
+    assert refused.value.earliest_on == promised_in(LEAD_TIME)
     assert SalesOrder.objects.count() == 1
 
 
@@ -246,9 +246,9 @@ def test_the_api_answers_409_naming_the_earliest_date_then_places_the_order_at_i
     problem = refused.json()
     assert problem["type"].endswith("/delivery_date_not_met")
     assert problem["status"] == 409
-    assert in_days(LEAD_TIME).isoformat() in problem["detail"]
+    assert promised_in(LEAD_TIME).isoformat() in problem["detail"]
     assert problem["errors"]["promised_delivery_on"] == [
-        f"Earliest possible now: {in_days(LEAD_TIME).isoformat()}."
+        f"Earliest possible now: {promised_in(LEAD_TIME).isoformat()}."
     ]
     assert "accept_later_delivery" in problem["errors"]
     assert_nothing_written(quote)
@@ -258,7 +258,7 @@ def test_the_api_answers_409_naming_the_earliest_date_then_places_the_order_at_i
     )
     # then
     assert placed.status_code == 201, placed.content
-    assert placed.json()["promised_delivery_on"] == in_days(LEAD_TIME).isoformat()
+    assert placed.json()["promised_delivery_on"] == promised_in(LEAD_TIME).isoformat()
 
 
 def test_the_schema_documents_the_accept_body_and_the_409(schema_document) -> None:
@@ -292,11 +292,11 @@ def test_the_builder_shows_the_new_date_and_the_checkbox_before_the_click(sales_
     html = browser(sales_rep).get(f"/sales/quotes/{quote.pk}/").content.decode()
     # then: both dates, and a labelled checkbox tied to the explanation
     assert 'id="accept-promise-note"' in html
-    assert f"promised delivery on {today().isoformat()}" in html
-    assert f"promised delivery {today().isoformat()} (as sent)" in html  # the flags, not the live date
-    assert checkbox_label(in_days(LEAD_TIME)) in html
+    assert f"promised delivery on {promised_in(0).isoformat()}" in html
+    assert f"promised delivery {promised_in(0).isoformat()} (as sent)" in html  # the flags, not the live date
+    assert checkbox_label(promised_in(LEAD_TIME)) in html
     assert 'aria-describedby="accept-promise-note"' in html
-    assert f'name="accepted_delivery_on" value="{in_days(LEAD_TIME).isoformat()}"' in html
+    assert f'name="accepted_delivery_on" value="{promised_in(LEAD_TIME).isoformat()}"' in html
 
 
 def test_the_builder_asks_nothing_when_the_promise_still_holds(sales_rep) -> None:
@@ -321,10 +321,10 @@ def test_a_refused_accept_shows_why_and_the_checkbox_then_ticking_it_places_the_
     html = refused.content.decode()
     assert 'id="accept-errors"' in html
     assert (
-        f"The back office can no longer deliver by the promised {today().isoformat()}: the earliest "
-        f"possible date is now {in_days(LEAD_TIME).isoformat()}." in html
+        f"The back office can no longer deliver by the promised {promised_in(0).isoformat()}: the earliest "
+        f"possible date is now {promised_in(LEAD_TIME).isoformat()}." in html
     )
-    assert checkbox_label(in_days(LEAD_TIME)) in html
+    assert checkbox_label(promised_in(LEAD_TIME)) in html
     assert_nothing_written(quote)
     # when: the rep ticks that the customer accepts it
     placed = client.post(
@@ -332,14 +332,14 @@ def test_a_refused_accept_shows_why_and_the_checkbox_then_ticking_it_places_the_
         {
             "version": quote.version,
             "accept_later_delivery": "on",
-            "accepted_delivery_on": in_days(LEAD_TIME).isoformat(),
+            "accepted_delivery_on": promised_in(LEAD_TIME).isoformat(),
         },
     )
     # then
     order = SalesOrder.objects.get()
     assert placed.status_code == 302
     assert placed["Location"] == f"/sales/orders/{order.pk}/"
-    assert order.promised_delivery_on == in_days(LEAD_TIME)
+    assert order.promised_delivery_on == promised_in(LEAD_TIME)
 
 
 def test_a_date_that_slipped_again_since_the_page_was_shown_is_asked_again(sales_rep) -> None:
@@ -353,14 +353,14 @@ def test_a_date_that_slipped_again_since_the_page_was_shown_is_asked_again(sales
         {
             "version": quote.version,
             "accept_later_delivery": "on",
-            "accepted_delivery_on": in_days(LEAD_TIME).isoformat(),
+            "accepted_delivery_on": promised_in(LEAD_TIME).isoformat(),
         },
     )
     # then: refused, and the checkbox offers the new date, unticked
     assert response.status_code == 409
     html = response.content.decode()
-    assert f"later than the {in_days(LEAD_TIME).isoformat()} the customer accepted" in html
-    assert checkbox_label(in_days(2 * LEAD_TIME)) in html
+    assert f"later than the {promised_in(LEAD_TIME).isoformat()} the customer accepted" in html
+    assert checkbox_label(promised_in(2 * LEAD_TIME)) in html
     (checkbox,) = re.findall(r'<input type="checkbox" name="accept_later_delivery"[^>]*>', html)
     assert "checked" not in checkbox
     assert_nothing_written(quote)

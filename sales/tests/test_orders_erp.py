@@ -3,10 +3,15 @@ work, pull its events: the order page shows what the ERP did, from the mirror.""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.conf import settings
+from django.utils import timezone
 
 from backoffice_sync.models import ErpOrder, OutboxMessage, OutboxStatus
-from sales import orders
+from sales import orders, quotes
+from sales.selectors_orders import PromiseState, order_page
 from sales.tests.order_erp import SKU, an_erp_with_stock, erp_lives
 from sales.tests.quote_setup import a_quote, an_opportunity
 
@@ -17,8 +22,6 @@ def test_an_accepted_quote_is_confirmed_and_shipped_by_the_erp(client, sales_rep
     # given: a sent quote for a product the ERP has in stock
     erp = an_erp_with_stock()
     quote = a_quote(sales_rep, an_opportunity(sales_rep), [{"sku": SKU, "quantity": 2}])
-    from sales import quotes
-
     quote = quotes.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
     order = orders.quote_accept(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
     client.force_login(sales_rep)
@@ -43,8 +46,6 @@ def test_an_accepted_quote_is_confirmed_and_shipped_by_the_erp(client, sales_rep
 def test_a_cancel_before_the_erp_confirms_ends_cancelled(client, sales_rep) -> None:
     # given: an order submitted, then its cancellation requested before any relay
     erp = an_erp_with_stock()
-    from sales import quotes
-
     quote = a_quote(sales_rep, an_opportunity(sales_rep), [{"sku": SKU, "quantity": 1}])
     quote = quotes.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
     order = orders.quote_accept(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
@@ -58,3 +59,31 @@ def test_a_cancel_before_the_erp_confirms_ends_cancelled(client, sales_rep) -> N
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {OutboxStatus.DELIVERED}
     assert ErpOrder.objects.get(order_ref=order.order_ref).status == "cancelled"
     assert 'order-status--cancelled"' in client.get(f"/sales/orders/{order.pk}/").content.decode()
+
+
+def test_an_order_from_stock_is_delivered_on_the_promised_day_and_the_promise_is_kept(
+    client, sales_rep, time_machine
+) -> None:
+    # given: mid-morning, a quote for goods the ERP has in stock, accepted: the order
+    # promises delivery after the ERP's dispatch and transit days
+    time_machine.move_to(dt.datetime(2026, 3, 10, 9, 30, tzinfo=dt.UTC), tick=False)
+    erp = an_erp_with_stock()
+    quote = a_quote(sales_rep, an_opportunity(sales_rep), [{"sku": SKU, "quantity": 2}])
+    quote = quotes.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+    order = orders.quote_accept(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+    promised = timezone.localdate() + dt.timedelta(
+        days=settings.ERP_DISPATCH_DAYS + settings.ERP_TRANSIT_DAYS
+    )
+    assert order.promised_delivery_on == promised
+    # when: the ERP works a day at a time (the front office's days pass with it) until
+    # the promised day
+    while timezone.localdate() < promised:
+        time_machine.move_to(timezone.now() + dt.timedelta(days=1), tick=False)
+        erp_lives(erp, 24)
+    # then: delivered on the promised day, and the order says the promise was kept
+    (shipment,) = ErpOrder.objects.get(order_ref=order.order_ref).shipments.all()
+    assert shipment.delivered_on == promised
+    page = order_page(order_id=order.pk)
+    assert (page.order.actual_delivery_on, page.order.promise) == (promised, PromiseState.KEPT)
+    client.force_login(sales_rep)
+    assert PromiseState.KEPT.label in client.get(f"/sales/orders/{order.pk}/").content.decode()

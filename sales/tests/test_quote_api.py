@@ -17,6 +17,7 @@ from sales.tests.quote_setup import (
     an_opportunity,
     discount_limits,
     in_days,
+    promised_in,
 )
 
 pytestmark = pytest.mark.django_db
@@ -159,7 +160,7 @@ def test_a_requested_date_not_met_is_a_409_naming_the_earliest_date(api_as, sale
     response = api_as(sales_rep).post(f"{QUOTES}{quote.pk}/send/", {}, format="json", HTTP_IF_MATCH='"1"')
     assert response.status_code == 409
     body = response.json()
-    assert in_days(14).isoformat() in body["detail"]
+    assert promised_in(14).isoformat() in body["detail"]
     assert "requested_delivery_on" in body["errors"]
     assert not mail.outbox
 

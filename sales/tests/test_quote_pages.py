@@ -20,6 +20,7 @@ from sales.tests.quote_setup import (
     an_opportunity,
     discount_limits,
     in_days,
+    promised_in,
 )
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +53,7 @@ def test_the_builder_shows_atp_dates_totals_and_both_flags(sales_rep) -> None:
     # then
     html = response.content.decode()
     assert response.status_code == 200
-    assert in_days(20).isoformat() in html
+    assert promised_in(20).isoformat() in html
     assert 'id="flag-delivery"' in html
     assert 'id="flag-approval"' in html
     assert "14.00" in html  # 2 x 10.00 less 30%
@@ -111,7 +112,7 @@ def test_a_refused_send_shows_why(sales_rep) -> None:
     quote = a_quote(sales_rep, an_opportunity(sales_rep), requested_delivery_on=in_days(5))
     response = browser(sales_rep).post(f"/sales/quotes/{quote.pk}/send/", {"send-version": 1})
     assert response.status_code == 409
-    assert in_days(20).isoformat() in response.content.decode()
+    assert promised_in(20).isoformat() in response.content.decode()
     assert not mail.outbox
 
 

@@ -22,6 +22,7 @@ from sales.tests.quote_setup import (
     an_opportunity,
     discount_limits,
     in_days,
+    promised_in,
 )
 
 pytestmark = pytest.mark.django_db
@@ -228,7 +229,7 @@ def test_sending_emails_the_quote_with_its_pdf_and_promises_the_latest_line_date
     with django_capture_on_commit_callbacks(execute=True):
         quote = quotes.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=1)
     # then
-    assert quote.promised_delivery_on == in_days(20)
+    assert quote.promised_delivery_on == promised_in(20)
     assert quote.sent_to.startswith("buyer")
     (message,) = mail.outbox
     assert quote.reference in message.subject
@@ -248,7 +249,7 @@ def test_a_requested_date_the_back_office_cannot_meet_blocks_sending_naming_the_
     # when / then
     with pytest.raises(DeliveryNotMet) as caught:
         quotes.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=1)
-    assert in_days(20).isoformat() in caught.value.detail
+    assert promised_in(20).isoformat() in caught.value.detail
     assert Quote.objects.get(pk=quote.pk).status == QuoteStatus.DRAFT
     # when: the customer accepts the later date
     with django_capture_on_commit_callbacks(execute=True):
@@ -257,7 +258,7 @@ def test_a_requested_date_the_back_office_cannot_meet_blocks_sending_naming_the_
         )
     # then
     assert quote.status == QuoteStatus.SENT
-    assert quote.promised_delivery_on == in_days(20)
+    assert quote.promised_delivery_on == promised_in(20)
 
 
 def test_an_expired_quote_cannot_be_sent(sales_rep, catalogue, time_machine) -> None:

@@ -18,7 +18,7 @@ from customers.models import Activity
 from sales import quotes, recommendations
 from sales.models import ProductAffinity, Quote, QuoteStatus
 from sales.tests.forecast_setup import erp_order
-from sales.tests.quote_setup import a_price_list, a_product, a_quote, an_opportunity, in_days
+from sales.tests.quote_setup import a_price_list, a_product, a_quote, an_opportunity, in_days, promised_in
 
 pytestmark = pytest.mark.django_db
 
@@ -174,8 +174,8 @@ def test_the_builder_offers_products_with_their_price_and_availability(shop, sal
     assert 'data-recommended="SKU-4"' not in page  # not on the price list
     assert 'data-recommended="SKU-5"' not in page  # no longer sold
     assert "7.00 EUR" in page
-    assert in_days(0).isoformat() in page  # SKU-3 is in stock
-    assert in_days(20).isoformat() in page  # SKU-6 comes after its lead time...
+    assert promised_in(0).isoformat() in page  # SKU-3 is in stock
+    assert promised_in(20).isoformat() in page  # SKU-6 comes after its lead time...
     assert "after requested date" in page  # ...later than the customer asked
     assert 'aria-label="Add SKU-3 Widget 3 to the quote"' in page
 
