@@ -754,8 +754,9 @@ class SalesHistory:
         if deal.outcome == "won":
             self._schedule(closing, self._win, deal)
             if rng.random() < 0.05:
-                cancel_on = workday(closes_on + dt.timedelta(days=1))
-                self._schedule(self._after(self._at(cancel_on, dt.time(9, 15)), closing), self._cancel, deal)
+                # The customer calls back the same afternoon, before the ERP dispatches.
+                cancel_at = self._after(self._at(closes_on, dt.time(16, 30)), closing)
+                self._schedule(cancel_at, self._cancel, deal)
         elif deal.outcome == "lost":
             self._schedule(closing, self._lose, deal)
 
