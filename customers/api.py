@@ -32,6 +32,7 @@ from customers.models import Activity, ConsentEvent, ContactPoint, Customer
 from frontoffice.api import ActionPermissions, CursorPagination, etag_for, expected_version
 from frontoffice.errors import Conflict, MovedPermanently, django_validation_errors
 from frontoffice.models import User
+from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL
 from frontoffice.serializers import (
     MAX_ID,
     IdField,
@@ -42,20 +43,6 @@ from frontoffice.serializers import (
 )
 
 ACTIVITY_KINDS_LOGGABLE = [ActivityKind.NOTE, ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING]
-ETAG = OpenApiParameter(
-    "ETag",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    response=[200, 201],
-    description="The record's version; send it back as If-Match to update.",
-)
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="The ETag you read. Missing: 428; an old one: 412 and nothing is written.",
-)
 
 
 # --- serializers -----------------------------------------------------------------
@@ -328,16 +315,7 @@ def _with_list_rows(customers: list[Customer]) -> list[Customer]:
     ),
     update=extend_schema(request=CustomerUpdateSerializer, parameters=[IF_MATCH, ETAG]),
     partial_update=extend_schema(request=CustomerUpdateSerializer, parameters=[IF_MATCH, ETAG]),
-    destroy=extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "If-Match",
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                description="Optional: delete only if the record is still at this version.",
-            )
-        ]
-    ),
+    destroy=extend_schema(parameters=[IF_MATCH_OPTIONAL]),
 )
 class CustomerViewSet(viewsets.ModelViewSet):
     """Customers: the central profile. Merged ids answer 301 to the survivor."""

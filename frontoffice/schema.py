@@ -6,9 +6,34 @@ from typing import Any
 
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 
 from frontoffice.errors import PROBLEM_CONTENT_TYPE
 from frontoffice.serializers import ProblemSerializer
+
+# The optimistic-locking headers of every versioned record (frontoffice.api.etag_for,
+# expected_version), for `extend_schema(parameters=[...])`.
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200, 201],
+    description="The record's version; send it back as If-Match to change it.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="The ETag you read. Missing: 428; an old one: 412 and nothing is written.",
+)
+IF_MATCH_OPTIONAL = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Optional: act only if the record is still at this version (412 otherwise).",
+)
 
 
 class TokenScheme(KnoxTokenScheme):

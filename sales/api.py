@@ -10,8 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -24,31 +23,12 @@ from frontoffice.api import ActionPermissions, etag_for, expected_version
 from frontoffice.errors import PROBLEM_CONTENT_TYPE, problem
 from frontoffice.models import User
 from frontoffice.parsers import PayloadTooLarge
+from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL
 from frontoffice.serializers import IdField, ProblemSerializer, RelatedIdField, StrictSerializer, TextField
 from sales import lead_import, selectors, services
 from sales.filters import LEAD_ORDERINGS, OPPORTUNITY_ORDERINGS, LeadFilter, OpportunityFilter
 from sales.models import Lead, LeadSource, Opportunity, OpportunityLine, Pipeline, Stage, StageKind
 
-ETAG = OpenApiParameter(
-    "ETag",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    response=[200, 201],
-    description="The record's version; send it back as If-Match to update.",
-)
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="The ETag you read. Missing: 428; an old one: 412 and nothing is written.",
-)
-IF_MATCH_OPTIONAL = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="Optional: act only if the record is still at this version (412 otherwise).",
-)
 STALE = OpenApiResponse(ProblemSerializer, description="If-Match names an old version: reload and retry.")
 MAX_ROW_ERRORS = 500  # problems listed in an import's answer; `error_count` gives them all
 CAMPAIGN_ID = {"min_value": 1, "max_value": 2**31 - 1, "required": False, "allow_null": True}

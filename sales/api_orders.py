@@ -8,8 +8,7 @@ from typing import Any
 
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -17,6 +16,7 @@ from rest_framework.response import Response
 
 from frontoffice.api import ActionPermissions, CursorPagination, etag_for, expected_version
 from frontoffice.errors import PROBLEM_CONTENT_TYPE
+from frontoffice.schema import ETAG, IF_MATCH
 from frontoffice.serializers import ProblemSerializer, StrictSerializer, TextField
 from sales import orders as services
 from sales import selectors_orders as selectors
@@ -24,20 +24,6 @@ from sales.filters_orders import OrderFilter
 from sales.models import SalesOrder, SalesOrderLine
 from sales.selectors_orders import OrderState, PromiseState
 
-ETAG = OpenApiParameter(
-    "ETag",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    response=[200, 201],
-    description="The order's version; send it back as If-Match to cancel it.",
-)
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="The ETag you read. Missing: 428; an old one: 412 and nothing is written.",
-)
 PRECONDITIONS = {
     (409, PROBLEM_CONTENT_TYPE): OpenApiResponse(
         ProblemSerializer, description="The order (or quote) cannot do that in its current state."

@@ -25,6 +25,7 @@ from backoffice_sync.models import Product
 from frontoffice.api import ActionPermissions, CursorPagination, VersionedMixin, etag_for, expected_version
 from frontoffice.errors import PROBLEM_CONTENT_TYPE
 from frontoffice.roles import Role
+from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL
 from frontoffice.serializers import IdField, ProblemSerializer, StrictSerializer, TextField
 from sales import quotes as services
 from sales.api_orders import PRECONDITIONS as ORDER_PRECONDITIONS
@@ -34,20 +35,6 @@ from sales.models import CustomerTier, DiscountLimit, PriceList, PriceListItem, 
 from sales.models.quotes import MAX_LINE_QUANTITY
 from sales.orders import quote_accept as accept_quote
 
-ETAG = OpenApiParameter(
-    "ETag",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    response=[200, 201],
-    description="The record's version; send it back as If-Match to change it.",
-)
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="The ETag you read. Missing: 428; an old one: 412 and nothing is written.",
-)
 PERCENT = {"max_digits": 5, "decimal_places": 2, "min_value": 0, "max_value": 100}
 MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": 0, "max_value": 10**12 - 1}
 
@@ -214,14 +201,6 @@ class DiscountLimitWriteSerializer(StrictSerializer):
 
 class DiscountLimitPagination(CursorPagination):
     ordering = ("role", "id")
-
-
-IF_MATCH_OPTIONAL = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="Optional: delete only if the record is still at this version (412 otherwise).",
-)
 
 
 @extend_schema_view(
