@@ -37,8 +37,8 @@ demo: migrate
 run: demo
 	@echo "Frontoffice on http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
 	@set -m; \
-	$(BIN)/celery -A frontoffice worker --loglevel INFO --concurrency 2 </dev/null & groups="$$!"; \
-	$(BIN)/celery -A frontoffice beat --loglevel INFO </dev/null & groups="$$groups $$!"; \
+	$(BIN)/celery -A config worker --loglevel INFO --concurrency 2 </dev/null & groups="$$!"; \
+	$(BIN)/celery -A config beat --loglevel INFO </dev/null & groups="$$groups $$!"; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT) </dev/null & groups="$$groups $$!"; \
 	trap 'trap - INT TERM HUP EXIT; set +m; kill -TERM $$groups 2>/dev/null; wait; \
 	  for g in $$groups; do kill -KILL -- -$$g 2>/dev/null; done; true' INT TERM HUP EXIT; \
@@ -53,7 +53,7 @@ chromium:
 	fi
 
 test: install chromium
-	$(BIN)/python manage.py makemigrations --check --dry-run --settings frontoffice.settings_test >/dev/null
+	$(BIN)/python manage.py makemigrations --check --dry-run --settings config.settings_test >/dev/null
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -p xdist -n 2 $(PYTEST_ARGS)

@@ -99,7 +99,7 @@ def setup_django(database_url: str) -> None:
     """Production-like settings for the latency runs (set before Django reads them)."""
     os.environ.update(
         {
-            "DJANGO_SETTINGS_MODULE": "frontoffice.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             "DATABASE_URL": database_url,
             "DEBUG": "0",
             "SECRET_KEY": "bench-only-" + "x" * 50,  # never used outside this process

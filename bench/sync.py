@@ -57,7 +57,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def configure(args: argparse.Namespace, var_dir: Path) -> dict[str, str]:
     database_url = args.database_url or f"sqlite:///{var_dir / 'bench.sqlite3'}"
     env = {
-        "DJANGO_SETTINGS_MODULE": "frontoffice.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": database_url,
         "REDIS_URL": args.redis_url,
         "VAR_DIR": str(var_dir),
@@ -168,7 +168,7 @@ def start_celery(env: dict[str, str], log_path: Path, *args: str) -> subprocess.
             [
                 str(Path(sys.executable).parent / "celery"),
                 "-A",
-                "frontoffice",
+                "config",
                 *args,
                 "--loglevel",
                 "WARNING",

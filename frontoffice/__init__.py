@@ -1,5 +1,1 @@
-from __future__ import annotations
-
-from .celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The kernel every app builds on; it imports no app (see docs/architecture.md)."""

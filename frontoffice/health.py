@@ -36,7 +36,7 @@ def _check_database() -> dict[str, Any]:
 
 
 def _check_broker() -> dict[str, Any]:
-    from frontoffice.celery import app
+    from celery import current_app as app
 
     started = time.perf_counter()
     try:

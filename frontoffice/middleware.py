@@ -20,7 +20,7 @@ class RequestIdMiddleware:
 
     The id comes from an incoming `X-Request-ID` header (set by the proxy) when it looks
     sane, else is new; it is returned as `X-Request-ID` and follows into Celery tasks
-    published while the request runs (see frontoffice/celery.py).
+    published while the request runs (see config/celery.py).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

@@ -27,7 +27,7 @@ def celery_worker_argv(*, queue: str, name: str) -> list[str]:
     return [
         str(Path(sys.executable).parent / "celery"),
         "-A",
-        "frontoffice",
+        "config",
         "worker",
         "--pool",
         "prefork",

@@ -92,7 +92,7 @@ def test_the_services_run_web_worker_beat_migrate_and_the_simulator() -> None:
     commands = {name: argv(s["command"]) for name, s in APP_SERVICES.items()}
 
     # then
-    assert commands["web"][:2] == ["gunicorn", "frontoffice.wsgi:application"]
+    assert commands["web"][:2] == ["gunicorn", "config.wsgi:application"]
     assert "0.0.0.0:8000" in commands["web"]
     assert commands["worker"][3] == "worker"
     assert commands["beat"][3] == "beat"

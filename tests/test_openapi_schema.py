@@ -202,7 +202,7 @@ def wsgi_without_connection_reset(schema_document: dict[str, Any]) -> Iterator[A
     each of its requests: hence this fixture comes after `schema_document`, and the
     test makes no test-client request of its own).
     """
-    from frontoffice.wsgi import application
+    from config.wsgi import application
 
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)

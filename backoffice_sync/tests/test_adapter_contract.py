@@ -64,7 +64,7 @@ def erp_server(django_db_setup: Any, tmp_path_factory: pytest.TempPathFactory) -
     tmp = tmp_path_factory.mktemp("erp")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ERP_", "CELERY_"))}
     env.update(
-        DJANGO_SETTINGS_MODULE="frontoffice.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         DEBUG="1",
         DATABASE_URL=this_test_database_url(),
         VAR_DIR=str(tmp / "var"),

@@ -259,7 +259,7 @@ SNAPSHOT_SQL = {
 def seed_in_a_process(database: Path, hash_seed: str) -> dict[str, list[tuple[Any, ...]]]:
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "frontoffice.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": f"sqlite:///{database}",
         "VAR_DIR": str(database.parent),
         "DEBUG": "1",
@@ -274,7 +274,7 @@ def seed_in_a_process(database: Path, hash_seed: str) -> dict[str, list[tuple[An
 def test_the_same_seed_gives_the_same_data_in_another_process(tmp_path: Path) -> None:
     # given: one migrated database, copied, so both runs start from the same ids
     first, second = tmp_path / "first.sqlite3", tmp_path / "second.sqlite3"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "frontoffice.settings", "DEBUG": "1"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "1"}
     migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"]
     subprocess.run(  # noqa: S603 - our own command
         migrate,

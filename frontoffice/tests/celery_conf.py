@@ -8,7 +8,7 @@ from typing import Any
 
 from kombu import pools
 
-from frontoffice.celery import app
+from config.celery import app
 
 
 def _drop_broker_pools() -> None:

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from frontoffice.celery import app as celery_app
+from config.celery import app as celery_app
 from frontoffice.request_context import current_request_id, reset_request_id, set_request_id
 from frontoffice.tasks import echo_request_id
 from frontoffice.tests.celery_conf import celery_conf

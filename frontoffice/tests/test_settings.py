@@ -29,7 +29,7 @@ def _env(tmp_path: Path, **variables: str) -> dict[str, str]:
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "VAR_DIR": str(tmp_path / "var"),
-        "DJANGO_SETTINGS_MODULE": "frontoffice.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "PYTHONDONTWRITEBYTECODE": "1",
         **variables,
     }

@@ -225,7 +225,7 @@ SNAPSHOT_SQL = {
 def seed_sales_in_a_process(database: Path) -> dict[str, list[tuple[Any, ...]]]:
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "frontoffice.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": f"sqlite:///{database}",
         "VAR_DIR": str(database.parent),
         "DEBUG": "1",
@@ -252,7 +252,7 @@ def test_the_same_seed_gives_the_same_history_in_another_process(tmp_path: Path)
     first, second = tmp_path / "first.sqlite3", tmp_path / "second.sqlite3"
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "frontoffice.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "1",
         "DATABASE_URL": f"sqlite:///{first}",
         "VAR_DIR": str(tmp_path),

@@ -50,7 +50,7 @@ class Worker:
         var_dir = tmp_path / "var"
         env = {key: value for key, value in os.environ.items() if not key.startswith("CELERY_")}
         env.update(
-            DJANGO_SETTINGS_MODULE="frontoffice.settings",
+            DJANGO_SETTINGS_MODULE="config.settings",
             DEBUG="1",
             DATABASE_URL=this_test_database_url(),
             VAR_DIR=str(var_dir),

@@ -147,8 +147,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
 ]
 
-ROOT_URLCONF = "frontoffice.urls"
-WSGI_APPLICATION = "frontoffice.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "frontoffice.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
@@ -164,7 +164,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "frontoffice.navigation.navigation",
+                "config.navigation.navigation",
             ],
         },
     },
@@ -355,7 +355,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery's Django fix-up closes the database connection before and after every task
 # unless this is set (it then closes only every N tasks); between those, the worker
-# keeps its connection as CONN_MAX_AGE says (see frontoffice/celery.py).
+# keeps its connection as CONN_MAX_AGE says (see config/celery.py).
 CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {

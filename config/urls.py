@@ -5,8 +5,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from frontoffice import health, views
-from frontoffice.api_router import router
+from config import views
+from config.api_router import router
+from frontoffice import health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

@@ -7,8 +7,8 @@ import os
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 
-from frontoffice.settings import *  # noqa: F403
-from frontoffice.settings import DATABASES, VAR_DIR
+from config.settings import *  # noqa: F403
+from config.settings import DATABASES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -6,7 +6,7 @@ import os
 
 from celery import Celery, signals
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "frontoffice.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("frontoffice")
 app.config_from_object("django.conf:settings", namespace="CELERY")
