@@ -22,12 +22,10 @@ install: $(STAMP)
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-# Customers and staff, then months of sales on them replayed through the ERP simulator
-# (about 20 s for 2,000 customers); each does nothing on a database that already has its data.
+# The demo admin, then each app's demo step (its hooks): customers and staff, months of
+# sales replayed through the ERP simulator...; each does nothing where its data is there.
 demo: migrate
-	$(BIN)/python manage.py create_demo_admin
-	$(BIN)/python manage.py seed_demo --customers $(DEMO_CUSTOMERS) --if-empty
-	$(BIN)/python manage.py seed_sales_demo --if-empty
+	$(BIN)/python manage.py demo --customers $(DEMO_CUSTOMERS) --if-empty
 
 # Web, Celery worker and Celery beat on the embedded defaults; Ctrl-C stops all three.
 # `set -m` puts each service in its own process group: Ctrl-C reaches only this shell,

@@ -12,6 +12,7 @@ from django.http import Http404
 
 from backoffice_sync.models import OutboxMessage, OutboxStatus
 from backoffice_sync.outbox import REPLAY_PERMISSION, outbox_replay
+from frontoffice.admin_bases import ReadOnlyAdmin
 from frontoffice.errors import DomainError
 
 
@@ -73,22 +74,6 @@ from backoffice_sync import models as sync_models  # noqa: E402 (kept apart from
 from backoffice_sync.inbox import inbox_retry  # noqa: E402
 
 RETRY_INBOX_PERMISSION = "backoffice_sync.change_inboxevent"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    show_full_result_count = False
-
-    def get_readonly_fields(self, request: Any, obj: Any = None) -> list[str]:
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(sync_models.InboxEvent)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, serializers, viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,25 +21,11 @@ from backoffice_sync import atp
 from backoffice_sync.outbox import outbox_replay
 from backoffice_sync.sync_status import sync_status
 from frontoffice.errors import django_validation_errors
-from frontoffice.schema import AutoSchema
+from frontoffice.permissions import HasPermission
+from frontoffice.schema import OneObjectSchema
 from frontoffice.serializers import StrictSerializer, TextField
 
 VIEW_PRODUCTS = "backoffice_sync.view_product"
-
-
-class OneObjectSchema(AutoSchema):
-    """For a viewset whose `list` answers one object (a report), not a list."""
-
-    def _is_list_view(self, serializer: Any = None) -> bool:
-        return False
-
-
-class HasPermission(permissions.BasePermission):
-    """The user holds the view's `required_permission` (401 when anonymous, else 403)."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_perm(view.required_permission))
 
 
 # --- available-to-promise -------------------------------------------------------------------

@@ -31,6 +31,7 @@ from django.db.models import Count, DecimalField, F, Q, Sum
 from django.db.models.functions import Coalesce
 from rest_framework import serializers
 
+from backoffice_sync.choices import ErpActivityKind
 from backoffice_sync.erp import ErpEvent, EventType
 from backoffice_sync.models import (
     CreditNote,
@@ -425,7 +426,7 @@ def apply_order(event: ErpEvent, *, stale: bool) -> Outcome:
         if data.get("shipment_number"):
             shipments = shipments.filter(number=data["shipment_number"])
         shipments.update(delivered_on=delivered_on)
-    kind = ActivityKind.SHIPMENT if shipment is not None else ActivityKind.ERP_ORDER
+    kind = ErpActivityKind.SHIPMENT if shipment is not None else ErpActivityKind.ERP_ORDER
     _record(
         customer.pk,
         kind,
@@ -542,7 +543,7 @@ def apply_invoice_issued(event: ErpEvent, *, stale: bool) -> Outcome:
     if old_currency and old_currency != invoice.currency:
         balance_recompute(customer_id=customer.pk, currency=old_currency)
     subject = f"Invoice {invoice.number} issued: {_money_text(invoice.amount, invoice.currency)}, due {invoice.due_on:%Y-%m-%d}"
-    _record(customer.pk, ActivityKind.INVOICE, subject, event, invoice, invoice_number=invoice.number)
+    _record(customer.pk, ErpActivityKind.INVOICE, subject, event, invoice, invoice_number=invoice.number)
     return Outcome(
         publish=[
             (
@@ -598,7 +599,9 @@ def apply_payment_received(event: ErpEvent, *, stale: bool) -> Outcome:
         _settle(invoice)
         balance = balance_recompute(customer_id=customer.pk, currency=invoice.currency)
     subject = f"Payment of {_money_text(payment.amount, payment.currency)} received for invoice {payment.invoice_number}"
-    _record(customer.pk, ActivityKind.PAYMENT, subject, event, payment, invoice_number=payment.invoice_number)
+    _record(
+        customer.pk, ErpActivityKind.PAYMENT, subject, event, payment, invoice_number=payment.invoice_number
+    )
     return Outcome(
         publish=[
             (
@@ -643,7 +646,7 @@ def apply_payment_overdue(event: ErpEvent, *, stale: bool) -> Outcome:
     if due is None:
         due = invoice.amount_open
     subject = f"Invoice {invoice.number} is overdue: {_money_text(due, invoice.currency)} due since {invoice.due_on:%Y-%m-%d}"
-    _record(customer.pk, ActivityKind.INVOICE, subject, event, invoice, invoice_number=invoice.number)
+    _record(customer.pk, ErpActivityKind.INVOICE, subject, event, invoice, invoice_number=invoice.number)
     return Outcome(
         publish=[
             (
@@ -703,7 +706,7 @@ def apply_credit_note(event: ErpEvent, *, stale: bool) -> Outcome:
     subject = f"Credit note {note.number} issued: {_money_text(note.amount, note.currency)}"
     if invoice_number:
         subject += f" against invoice {invoice_number}"
-    _record(customer.pk, ActivityKind.INVOICE, subject, event, note, invoice_number=invoice_number)
+    _record(customer.pk, ErpActivityKind.INVOICE, subject, event, note, invoice_number=invoice_number)
     return Outcome(
         publish=[
             (

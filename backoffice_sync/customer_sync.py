@@ -2,8 +2,8 @@
 phone or addresses, a `customer.upsert` message joins the outbox in the same
 transaction (an address changed at the call centre must reach shipping).
 
-Listens to the customer profile's `customer.profile_changed` event (published inside
-the change's transaction); `customers` knows nothing of the ERP.
+Subscribes to the customer profile's `ProfileChanged` event in the IN_TRANSACTION
+phase (see hooks.py); `customers` knows nothing of the ERP.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from backoffice_sync.erp import MessageKind
 from backoffice_sync.models import ErpOrder, OutboxMessage
 from backoffice_sync.outbox import outbox_enqueue
 from customers.choices import ContactKind, ContactLabel
+from customers.events import ProfileChanged
 from customers.models import ContactPoint, Customer
 
 
@@ -57,10 +58,10 @@ def known_to_the_erp(customer: Customer) -> bool:
     return bool(customer.erp_customer_number) or ErpOrder.objects.filter(customer=customer).exists()
 
 
-def on_profile_changed(*, customer_id: int, **_: Any) -> OutboxMessage | None:
+def on_profile_changed(event: ProfileChanged) -> OutboxMessage | None:
     """Queue an upsert for a customer the ERP knows, unless the ERP already has exactly
     this (the ERP's own echo of an upsert comes back as a change and must not loop)."""
-    customer = Customer.objects.filter(pk=customer_id, merged_into=None).first()
+    customer = Customer.objects.filter(pk=event.customer_id, merged_into=None).first()
     if customer is None or not known_to_the_erp(customer):
         return None
     payload = customer_payload(customer)

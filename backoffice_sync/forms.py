@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from backoffice_sync.atp import MAX_QUANTITY
-from customers.forms import ServiceForm
+from frontoffice.forms import ServiceForm
 
 
 class AvailabilityForm(ServiceForm):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -22,6 +21,7 @@ from django.utils import timezone
 
 from backoffice_sync import apply
 from backoffice_sync.erp import ErpError, ErpEvent, EventType, get_adapter
+from backoffice_sync.events import ErpFactApplied
 from backoffice_sync.models import InboxAggregate, InboxEvent, InboxStatus, InboxVia, SyncCursor
 from frontoffice import events
 from frontoffice.serializers import MAX_ID, text_problem
@@ -149,10 +149,10 @@ def _lock_aggregate(aggregate: str) -> InboxAggregate:
     return InboxAggregate.objects.select_for_update().get(aggregate=aggregate)
 
 
-def _publish_on_commit(outcome: apply.Outcome) -> None:
+def _publish(outcome: apply.Outcome) -> None:
+    # Subscribers declare their phase; the ERP's facts are normally heard after commit.
     for name, payload in outcome.publish:
-        # robust: a subscriber's failure is logged, and cannot undo what committed.
-        transaction.on_commit(partial(events.publish, name, **payload), robust=True)
+        events.publish(ErpFactApplied(name=name, payload=payload))
 
 
 @transaction.atomic
@@ -193,7 +193,7 @@ def inbox_apply(*, inbox_event_id: int) -> InboxEvent | None:
             if event.version > register.version:
                 register.version = event.version
                 register.save(update_fields=["version", "updated_at"])
-            _publish_on_commit(outcome)
+            _publish(outcome)
     row.applied_at = timezone.now()
     row.save(update_fields=["status", "error", "applied_at", "updated_at"])
     return row

@@ -1,4 +1,4 @@
-"""What each role may do with the back-office sync; declared in `BackofficeSyncConfig.ready()`."""
+"""What each role may do with the back-office sync; declared in hooks.py."""
 
 from __future__ import annotations
 

@@ -144,7 +144,7 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def invoices_and_balance(customer: Any) -> dict[str, Any]:
+def invoices_and_balance(*, customer: Any, actor: Any = None) -> dict[str, Any]:
     """The 360 panel "Invoices and balance" (2 queries whatever the data): the open and
     overdue balance per currency, the last invoices with status and due date, and the
     recent orders with their ERP status. JSON-able, for the page and the API alike.

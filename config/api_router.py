@@ -1,4 +1,4 @@
-"""The v1 router: each app registers its viewsets here."""
+"""The v1 router: every app's API routes, from its hooks."""
 
 from __future__ import annotations
 
@@ -10,13 +10,7 @@ from rest_framework.request import Request
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import APIView
 
-from backoffice_sync.api import ErpWebhookViewSet
-from backoffice_sync.api_sync import AtpViewSet, OutboxViewSet, SyncStatusViewSet
-from customers.api import ActivityViewSet, CustomerViewSet
-from sales.api import LeadViewSet, OpportunityViewSet, PipelineViewSet
-from sales.api_forecast import ForecastViewSet, RecommendationViewSet
-from sales.api_orders import SalesOrderViewSet
-from sales.api_quotes import DiscountLimitViewSet, PriceListViewSet, ProductViewSet, QuoteViewSet
+from frontoffice import plugin
 
 
 class NotFoundView(APIView):
@@ -38,19 +32,5 @@ class Router(DefaultRouter):
 
 
 router = Router()
-router.register("customers", CustomerViewSet, basename="customer")
-router.register("activities", ActivityViewSet, basename="activity")
-router.register("erp/webhook", ErpWebhookViewSet, basename="erp-webhook")
-router.register("sync/status", SyncStatusViewSet, basename="sync-status")
-router.register("sync/atp", AtpViewSet, basename="sync-atp")
-router.register("sync/outbox", OutboxViewSet, basename="sync-outbox")
-router.register("sales/products", ProductViewSet, basename="sales-product")
-router.register("sales/price-lists", PriceListViewSet, basename="sales-price-list")
-router.register("sales/discount-limits", DiscountLimitViewSet, basename="sales-discount-limit")
-router.register("sales/quotes", QuoteViewSet, basename="sales-quote")
-router.register("sales/orders", SalesOrderViewSet, basename="sales-order")
-router.register("sales/leads", LeadViewSet, basename="sales-lead")
-router.register("sales/opportunities", OpportunityViewSet, basename="sales-opportunity")
-router.register("sales/pipelines", PipelineViewSet, basename="sales-pipeline")
-router.register("sales/forecast", ForecastViewSet, basename="sales-forecast")
-router.register("sales/recommendations", RecommendationViewSet, basename="sales-recommendation")
+for route in plugin.api_routes():
+    router.register(route.prefix, route.viewset, basename=route.basename)

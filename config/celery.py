@@ -30,6 +30,21 @@ def _use_project_logging(loglevel: int | str | None = None, **_kwargs: object) -
         logging.getLogger().setLevel(loglevel)
 
 
+@signals.beat_init.connect
+def _install_beat_schedule(sender: object = None, **_kwargs: object) -> None:
+    # Beat reads the schedule when its scheduler starts, after this signal and after
+    # Django is set up: every app's periodic tasks come from its hooks.
+    install_beat_schedule()
+
+
+def install_beat_schedule() -> dict:
+    from frontoffice import plugin
+
+    schedule = plugin.beat_schedule()
+    app.conf.beat_schedule = schedule
+    return schedule
+
+
 @signals.before_task_publish.connect
 def _propagate_request_id(headers: dict | None = None, **_kwargs: object) -> None:
     from frontoffice.request_context import current_request_id

@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -358,28 +357,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # keeps its connection as CONN_MAX_AGE says (see config/celery.py).
 CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    "heartbeat": {"task": "frontoffice.tasks.heartbeat", "schedule": 60.0},
-    # The outbox sweep: messages whose backoff ended, leases of dead workers, missed kicks.
-    "relay-outbox": {"task": "backoffice_sync.tasks.relay_outbox", "schedule": 5.0},
-    # The inbox's fallback and reconciliation: pull ERP changes since the stored cursor.
-    "poll-erp": {"task": "backoffice_sync.tasks.poll_erp", "schedule": 30.0},
-    # Order counts and invoice sums per day, compared with the ERP (the monitor shows drift).
-    "reconcile-erp": {"task": "backoffice_sync.tasks.reconcile_erp", "schedule": 600.0},
-    # The weighted pipeline to the ERP as a demand forecast (idempotent per ISO week).
-    "publish-forecast": {
-        "task": "sales.tasks.publish_forecast",
-        "schedule": crontab(minute=0, hour=6, day_of_week=1),
-    },
-    # Sent quotes past their validity date become expired (hourly, so that the status
-    # follows midnight closely whatever the time zone; a run with nothing to do is one query).
-    "expire-quotes": {"task": "sales.tasks.expire_quotes", "schedule": crontab(minute=5)},
-    # "Customers who bought X also bought Y", from the ERP order mirror.
-    "recompute-affinities": {
-        "task": "sales.tasks.recompute_affinities",
-        "schedule": crontab(minute=30, hour=3),
-    },
-}
+# The beat schedule is every app's `periodic_tasks` (their hooks), installed by
+# config/celery.py when beat starts.
 
 # --- Integrations ------------------------------------------------------------
 ERP_ADAPTER = env_choice("ERP_ADAPTER", "stub", ("stub", "http"))
@@ -422,11 +401,6 @@ ERP_SIMULATOR_SEED = env_int("ERP_SIMULATOR_SEED", 7)
 # With ERP_ADAPTER=stub, beat moves the in-process simulator's clock this many hours
 # every minute, so that demo orders ship, get invoiced and paid; 0 stops its clock.
 ERP_SIMULATOR_TICK_HOURS = env_float("ERP_SIMULATOR_TICK_HOURS", 6.0, low=0.0, high=24 * 30)
-CELERY_BEAT_SCHEDULE["tick-simulator"] = {
-    "task": "backoffice_sync.tasks.tick_simulator",
-    "schedule": 60.0,
-    "kwargs": {"hours": ERP_SIMULATOR_TICK_HOURS},
-}
 ERP_FAULT_LATENCY_MS = env_int("ERP_FAULT_LATENCY_MS", 0)
 ERP_FAULT_ERROR_RATE = env_float("ERP_FAULT_ERROR_RATE", 0.0, low=0.0, high=1.0)
 ERP_FAULT_OUTAGE = env_bool("ERP_FAULT_OUTAGE", False)

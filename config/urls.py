@@ -1,3 +1,6 @@
+"""The project's URLs: the kernel's pages (health, login, dashboard, search, API docs)
+and every app's pages and API routes, from its hooks."""
+
 from __future__ import annotations
 
 from django.contrib import admin
@@ -7,7 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from config import views
 from config.api_router import router
-from frontoffice import health
+from frontoffice import health, plugin
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -16,9 +19,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.dashboard, name="dashboard"),
     path("search/", views.search, name="search"),
-    path("customers/", include("customers.urls")),
-    path("sync/", include("backoffice_sync.urls")),
-    path("sales/", include("sales.urls")),
+    *(path(h.hooks.url_prefix, include(h.hooks.urls)) for h in plugin.load() if h.hooks.urls),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

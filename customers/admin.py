@@ -10,17 +10,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from customers.models import Activity, ConsentEvent, ContactPoint, Customer, CustomFieldDefinition, Tag
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
+from frontoffice.admin_bases import ReadOnlyAdmin
 
 
 class ContactPointInline(admin.TabularInline):

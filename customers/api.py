@@ -27,10 +27,11 @@ from customers.choices import (
     CustomerKind,
     LifecycleStage,
 )
-from customers.filters import CUSTOMER_ORDERINGS, ActivityFilter, CustomerFilter, StableOrderingFilter
+from customers.filters import CUSTOMER_ORDERINGS, ActivityFilter, CustomerFilter
 from customers.models import Activity, ConsentEvent, ContactPoint, Customer
 from frontoffice.api import ActionPermissions, CursorPagination, etag_for, expected_version
 from frontoffice.errors import Conflict, MovedPermanently, django_validation_errors
+from frontoffice.filters import StableOrderingFilter
 from frontoffice.models import User
 from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL
 from frontoffice.serializers import (

@@ -4,13 +4,7 @@ from django.apps import AppConfig
 
 
 class CustomersConfig(AppConfig):
+    """The customer profile, the hub every app reads and writes (plugs in through hooks.py)."""
+
     name = "customers"
     verbose_name = "Customer profile"
-
-    def ready(self) -> None:
-        from customers.roles import GRANTS
-        from customers.services import register_own_references
-        from frontoffice.roles import declare
-
-        declare(GRANTS)
-        register_own_references()

@@ -44,7 +44,7 @@ class ConsentPurpose(models.TextChoices):
 
 
 class ActivityKind(models.TextChoices):
-    """Kinds the customer profile itself writes; other apps add their own strings."""
+    """Kinds the customer profile itself writes; other apps declare theirs in their hooks."""
 
     NOTE = "note", "Note"
     CALL = "call", "Call"
@@ -53,11 +53,6 @@ class ActivityKind(models.TextChoices):
     CONSENT = "consent", "Consent change"
     PROFILE = "profile", "Profile change"
     MERGE = "merge", "Merge"
-    # Written by backoffice_sync from ERP events.
-    ERP_ORDER = "erp_order", "Order update (ERP)"
-    SHIPMENT = "shipment", "Shipment"
-    INVOICE = "invoice", "Invoice"
-    PAYMENT = "payment", "Payment"
 
 
 class FieldType(models.TextChoices):

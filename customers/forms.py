@@ -28,68 +28,13 @@ from customers.choices import (
 )
 from customers.models import Customer, CustomFieldDefinition
 from customers.normalise import normalise_email, normalise_phone
+from frontoffice.forms import ATTRIBUTE_FIELD_PREFIX, ServiceForm
 from frontoffice.models import User
 
-ATTRIBUTE_FIELD_PREFIX = "attr_"
 LOGGABLE_KINDS = [
     (k.value, k.label)
     for k in (ActivityKind.NOTE, ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING)
 ]
-
-
-class ServiceForm(forms.Form):
-    """A form whose writes go through a service; service errors land on its fields.
-
-    Browsers' own validation is off (`use_required_attribute`), so every error is
-    reported the same accessible way: next to its field and in the summary.
-    """
-
-    use_required_attribute = False
-    # Service error keys that are not form field names, mapped to the field to blame.
-    error_aliases: Mapping[str, str] = {}
-
-    def field_for_error(self, key: str) -> str | None:
-        if key in self.fields:
-            return key
-        if key in self.error_aliases:
-            return self.error_aliases[key]
-        if key.startswith("attributes."):
-            name = ATTRIBUTE_FIELD_PREFIX + key.removeprefix("attributes.")
-            return name if name in self.fields else None
-        return None
-
-    def apply_errors(self, error: ValidationError | Mapping[str, list[str]]) -> None:
-        """Attach a service's ValidationError (or a DomainError's `errors`) to fields."""
-        if isinstance(error, ValidationError):
-            if not hasattr(error, "error_dict"):
-                for message in error.messages:
-                    self.add_error(None, message)
-                return
-            messages = error.message_dict
-        else:
-            messages = error
-        for key, texts in messages.items():
-            field = self.field_for_error(key)
-            for text in texts:
-                if field is None:
-                    label = "" if key in ("__all__", "non_field_errors") else f"{key}: "
-                    self.add_error(None, f"{label}{text}")
-                else:
-                    self.add_error(field, text)
-
-    @property
-    def error_summary(self) -> list[dict[str, str]]:
-        """Every error with the id of its field, for the summary at the top."""
-        items = [{"id": "", "label": "", "message": str(m)} for m in self.non_field_errors()]
-        for name, errors in self.errors.items():
-            if name == forms.forms.NON_FIELD_ERRORS:
-                continue
-            bound = self[name]
-            items.extend(
-                {"id": bound.auto_id or "", "label": str(bound.label), "message": str(message)}
-                for message in errors
-            )
-        return items
 
 
 def _text(label: str, max_length: int, *, help_text: str = "", **kwargs: Any) -> forms.CharField:

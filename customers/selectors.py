@@ -16,12 +16,13 @@ from django.db import connection
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, prefetch_related_objects
 from django.http import Http404
 
-from customers import merge_registry, panels
 from customers.choices import ContactKind
 from customers.filters import CustomerFilter
 from customers.models import Activity, ConsentEvent, ContactPoint, Customer, Relationship
+from frontoffice import plugin
 
 TIMELINE_PAGE = 50
+GENERIC_PANEL_TEMPLATE = "customers/_panel_generic.html"
 
 
 def customer_base_queryset() -> QuerySet[Customer]:
@@ -165,10 +166,11 @@ def customer_360(
         {
             "key": p.key,
             "title": p.title,
-            "template": p.template,
-            "data": p.loader(customer) if load_panels else None,
+            "template": p.template or GENERIC_PANEL_TEMPLATE,
+            "data": p.loader(customer=customer, actor=actor) if load_panels else None,
         }
-        for p in panels.panels_for(actor)
+        for p in plugin.panels()
+        if plugin.allowed(actor, p.permission)
     ]
     return Customer360(
         customer=customer,
@@ -317,7 +319,7 @@ def merge_preview(*, survivor_id: Any, duplicate_id: Any) -> MergePreview:
     survivor = customer_get(customer_id=survivor_id)
     duplicate = customer_get(customer_id=duplicate_id)
     moves = {}
-    for reference in merge_registry.references():
+    for reference in plugin.merge_references():
         count = reference.model.objects.filter(**{reference.field_name: duplicate}).count()
         if count:
             moves[f"{reference.title} ({reference.field_name})"] = count
@@ -492,7 +494,7 @@ def customer_history_changes(*, records: list[Any]) -> list[HistoryEntry]:
 def customer_panel(*, customer: Customer, key: str, actor: Any) -> dict[str, Any]:
     """One registered 360 panel with its data (the panel's own queries). Http404 for a
     panel that does not exist, PermissionDenied for one the actor may not see."""
-    panel = panels.get(key)
+    panel = plugin.panel(key)
     if panel is None:
         raise Http404("No such panel.")
     if panel.permission is not None and not actor.has_perm(panel.permission):
@@ -500,6 +502,6 @@ def customer_panel(*, customer: Customer, key: str, actor: Any) -> dict[str, Any
     return {
         "key": panel.key,
         "title": panel.title,
-        "template": panel.template,
-        "data": panel.loader(customer),
+        "template": panel.template or GENERIC_PANEL_TEMPLATE,
+        "data": panel.loader(customer=customer, actor=actor),
     }

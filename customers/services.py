@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Model, ProtectedError
@@ -15,7 +14,6 @@ from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils import timezone
 
-from customers import merge_registry
 from customers.attributes import validate_attributes
 from customers.choices import (
     ActivityKind,
@@ -26,6 +24,7 @@ from customers.choices import (
     CustomerKind,
     LifecycleStage,
 )
+from customers.events import ProfileChanged
 from customers.models import (
     Activity,
     ConsentEvent,
@@ -35,9 +34,11 @@ from customers.models import (
     Tag,
 )
 from customers.normalise import name_key, normalise_email, normalise_phone
-from frontoffice import events
+from frontoffice import events, plugin
+from frontoffice.actors import user_of
 from frontoffice.errors import Conflict, StaleVersion
 from frontoffice.permissions import can_edit_owned
+from frontoffice.plugin import MergeReference
 
 CUSTOMER_FIELDS = (
     "kind",
@@ -84,10 +85,6 @@ def _require_edit(actor: Any, customer: Customer) -> None:
         actor, customer, any_permission=ANY_CUSTOMER
     ):
         raise PermissionDenied("You may only edit customers you or your team own.")
-
-
-def _actor_or_none(actor: Any) -> Any:
-    return None if actor is None or isinstance(actor, AnonymousUser) else actor
 
 
 def _display_name(kind: str, first: str, last: str, organisation: str) -> str:
@@ -359,14 +356,11 @@ def _touch(customer: Customer) -> None:
     profile_changed(customer)
 
 
-# Published, inside the transaction, whenever a customer's fields or contact points
-# change; backoffice_sync listens to tell the ERP (an address changed at the call
-# centre must reach shipping) in the same transaction, through its outbox.
-PROFILE_CHANGED = "customer.profile_changed"
-
-
 def profile_changed(customer: Customer) -> None:
-    events.publish(PROFILE_CHANGED, customer_id=customer.pk)
+    """Tell subscribers, inside the transaction, that the profile changed (the ERP's
+    sync queues the change in its outbox in this same transaction: an address changed
+    at the call centre must reach shipping)."""
+    events.publish(ProfileChanged(customer_id=customer.pk))
 
 
 # --- customers ------------------------------------------------------------------
@@ -470,7 +464,7 @@ def consent_record(
         granted=granted,
         source=source,
         occurred_at=occurred_at,
-        actor=_actor_or_none(actor),
+        actor=user_of(actor),
         note=note,
     )
     verb = "granted" if granted else "withdrew"
@@ -566,7 +560,7 @@ def _new_activity(
         kind=kind,
         subject=subject,
         body=body,
-        actor=_actor_or_none(actor),
+        actor=user_of(actor),
         source_app=source_app,
         occurred_at=occurred_at or timezone.now(),
         ref_type=ref_type,
@@ -670,22 +664,13 @@ def _repoint_tombstones(survivor: Customer, duplicate: Customer) -> int:
     return Customer.objects.filter(merged_into=duplicate).update(merged_into=survivor)
 
 
-def _simple_repoint(reference: merge_registry.Reference) -> Any:
+def _simple_repoint(reference: MergeReference) -> Any:
     def repoint(survivor: Customer, duplicate: Customer) -> int:
         return reference.model.objects.filter(**{reference.field_name: duplicate}).update(
             **{reference.field_name: survivor}
         )
 
     return repoint
-
-
-_CUSTOM_REPOINT = {
-    ("customers.contactpoint", "customer"): _repoint_contact_points,
-    ("customers.relationship", "person"): _repoint_relationships("person", "organisation"),
-    ("customers.relationship", "organisation"): _repoint_relationships("organisation", "person"),
-    ("customers.customer", "parent"): _repoint_subsidiaries,
-    ("customers.customer", "merged_into"): _repoint_tombstones,
-}
 
 
 def _lock_pair(survivor_id: Any, duplicate_id: Any) -> tuple[Customer, Customer]:
@@ -715,7 +700,7 @@ def _lock_pair(survivor_id: Any, duplicate_id: Any) -> tuple[Customer, Customer]
 def customer_merge(*, actor: Any, survivor_id: Any, duplicate_id: Any) -> Customer:
     """Merge `duplicate` into `survivor` in one transaction.
 
-    Every reference registered in `merge_registry` (from every app) is re-pointed;
+    Every reference declared in the apps' hooks (`merge_references`) is re-pointed;
     contact points, tags and consents are united; both timelines are kept; the
     duplicate stays as a tombstone whose id redirects to the survivor.
     """
@@ -723,11 +708,10 @@ def customer_merge(*, actor: Any, survivor_id: Any, duplicate_id: Any) -> Custom
         raise PermissionDenied("You may not merge customers.")
     survivor, duplicate = _lock_pair(survivor_id, duplicate_id)
     moved: dict[str, int] = {}
-    for reference in merge_registry.references():
-        repoint = _CUSTOM_REPOINT.get((reference.model_label.lower(), reference.field_name))
-        moved[f"{reference.model_label}.{reference.field_name}"] = (repoint or _simple_repoint(reference))(
-            survivor, duplicate
-        )
+    for reference in plugin.merge_references():
+        moved[f"{reference.model_label}.{reference.field_name}"] = (
+            reference.repoint or _simple_repoint(reference)
+        )(survivor, duplicate)
     survivor.tags.add(*duplicate.tags.all())
     # Fill what the survivor lacks; the survivor's own values win.
     merged_attributes = {**(duplicate.attributes or {}), **(survivor.attributes or {})}
@@ -759,14 +743,24 @@ def customer_merge(*, actor: Any, survivor_id: Any, duplicate_id: Any) -> Custom
     return survivor
 
 
-def register_own_references() -> None:
-    for model_label, field in (
-        ("customers.ContactPoint", "customer"),
-        ("customers.ConsentEvent", "customer"),
-        ("customers.Activity", "customer"),
-        ("customers.Relationship", "person"),
-        ("customers.Relationship", "organisation"),
-        ("customers.Customer", "parent"),
-        ("customers.Customer", "merged_into"),
-    ):
-        merge_registry.register(model_label, field)
+def own_merge_references() -> list[MergeReference]:
+    """The profile's own foreign keys to Customer (declared in customers/hooks.py)."""
+    return [
+        MergeReference("customers.ContactPoint", "customer", "Contact points", _repoint_contact_points),
+        MergeReference("customers.ConsentEvent", "customer", "Consents"),
+        MergeReference("customers.Activity", "customer", "Timeline entries"),
+        MergeReference(
+            "customers.Relationship",
+            "person",
+            "Memberships",
+            _repoint_relationships("person", "organisation"),
+        ),
+        MergeReference(
+            "customers.Relationship",
+            "organisation",
+            "Members",
+            _repoint_relationships("organisation", "person"),
+        ),
+        MergeReference("customers.Customer", "parent", "Subsidiaries", _repoint_subsidiaries),
+        MergeReference("customers.Customer", "merged_into", "Earlier merges", _repoint_tombstones),
+    ]

@@ -28,11 +28,11 @@ from customers.forms import (
     CustomerCreateForm,
     CustomerEditForm,
     CustomerFilterForm,
-    ServiceForm,
 )
 from customers.models import Customer
 from customers.services import CustomerMerged
 from frontoffice.errors import DomainError, StaleVersion
+from frontoffice.forms import ServiceForm
 from frontoffice.permissions import can_edit_owned
 
 VIEW = "customers.view_customer"

@@ -1,18 +1,26 @@
 from __future__ import annotations
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 
 
 class FrontofficeConfig(AppConfig):
+    """The kernel: staff users and teams, and the plumbing every app builds on."""
+
     name = "frontoffice"
     verbose_name = "Frontoffice"
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from frontoffice import roles
+        from frontoffice import plugin, roles
 
-        roles.declare(roles.GRANTS)
+        # Every app's hooks, once, now that every model is loaded.
+        for loaded in plugin.load():
+            sender = apps.get_app_config(loaded.app_label)
+            for receiver in loaded.hooks.post_migrate:
+                post_migrate.connect(
+                    receiver, sender=sender, dispatch_uid=f"{receiver.__module__}.{receiver.__qualname__}"
+                )
         # After every app's post_migrate work (sync_roles creates the permissions it
         # needs itself), after `migrate` and after the test runner's flushes.
         post_migrate.connect(roles.sync_roles, sender=self, dispatch_uid="frontoffice.sync_roles")

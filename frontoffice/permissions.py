@@ -48,3 +48,11 @@ class OwnedObjectPermission(permissions.BasePermission):
         if request.method in permissions.SAFE_METHODS:
             return True
         return can_edit_owned(request.user, obj, any_permission=view.owner_bypass_permission)
+
+
+class HasPermission(permissions.BasePermission):
+    """The user holds the view's `required_permission` (401 when anonymous, else 403)."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm(view.required_permission))

@@ -1,10 +1,10 @@
 """The roles (Django groups) and the model permissions each one holds.
 
-Roles are defined in code: each app declares what its models grant to which role
-(`declare()` from its `AppConfig.ready()`, the grants in `<app>/roles.py`), and
-`sync_roles()` makes the groups match after every `migrate` and every flush (it is a
-`post_migrate` receiver, like Django's own permission creation). A role's rights thus
-live next to the models they are about, and a deployment cannot drift from the code.
+Roles are defined in code: each app declares what its models grant to which role (the
+`roles` of its `hooks.py`, the grants themselves in `<app>/roles.py`), and `sync_roles()`
+makes the groups match after every `migrate` and every flush (it is a `post_migrate`
+receiver, like Django's own permission creation). A role's rights thus live next to the
+models they are about, and a deployment cannot drift from the code.
 """
 
 from __future__ import annotations
@@ -45,19 +45,23 @@ GRANTS = {
     ],
 }
 
-_DECLARED: dict[str, set[str]] = defaultdict(set)
 
-
-def declare(grants: Mapping[str, Iterable[str]]) -> None:
-    """Add grants, {role: ["app_label.codename", ...]}; called from apps' `ready()`."""
-    for role, permissions in grants.items():
-        if role not in Role.ALL:
-            raise ValueError(f"Unknown role {role!r}; the roles are {', '.join(Role.ALL)}.")
-        _DECLARED[role].update(permissions)
+def merge_grants(*declarations: Mapping[str, Iterable[str]]) -> dict[str, frozenset[str]]:
+    """{role: permissions} from several apps' declarations; an unknown role is an error."""
+    merged: dict[str, set[str]] = defaultdict(set)
+    for grants in declarations:
+        for role, permissions in grants.items():
+            if role not in Role.ALL:
+                raise ValueError(f"Unknown role {role!r}; the roles are {', '.join(Role.ALL)}.")
+            merged[role].update(permissions)
+    return {role: frozenset(merged.get(role, ())) for role in Role.ALL}
 
 
 def declared_grants() -> dict[str, frozenset[str]]:
-    return {role: frozenset(_DECLARED.get(role, ())) for role in Role.ALL}
+    """Every installed app's grants (the `roles` of its hooks)."""
+    from frontoffice import plugin
+
+    return merge_grants(*(loaded.hooks.roles for loaded in plugin.load()))
 
 
 def sync_roles(*, using: str = DEFAULT_DB_ALIAS, **_: Any) -> None:

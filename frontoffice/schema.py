@@ -87,3 +87,10 @@ class AutoSchema(SpectacularAutoSchema):
             "headers": {"Location": {"schema": {"type": "string"}, "description": "The survivor's URL."}},
             "content": {PROBLEM_CONTENT_TYPE: {"schema": component.ref}},
         }
+
+
+class OneObjectSchema(AutoSchema):
+    """For a viewset whose `list` answers one object (a report), not a list."""
+
+    def _is_list_view(self, serializer: Any = None) -> bool:
+        return False

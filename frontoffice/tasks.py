@@ -1,28 +1,16 @@
-"""Cross-cutting Celery plumbing: enqueue after commit, a heartbeat, and diagnostics."""
+"""Cross-cutting Celery tasks: beat's heartbeat and a request-id diagnostic.
+(Enqueueing after commit: `frontoffice.write_path.enqueue_on_commit`.)"""
 
 from __future__ import annotations
 
 import logging
-import os
-import uuid
-from functools import partial
 from typing import Any
 
 from celery import shared_task
 from django.core.cache import cache
-from django.db import connection, transaction
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
-
-
-def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
-    """Send `task` once the current transaction commits (now, outside one).
-
-    Calling `.delay()` inside an open transaction lets a worker read the database
-    before the change is visible, or run for a change that is then rolled back.
-    """
-    transaction.on_commit(partial(task.delay, *args, **kwargs))
 
 
 @shared_task(name="frontoffice.tasks.heartbeat", ignore_result=True)
@@ -42,46 +30,3 @@ def echo_request_id(marker: str) -> dict[str, Any]:
     result = {"marker": marker, "request_id": current_request_id()}
     log.info("echo %s", marker)
     return result
-
-
-def _connection_identity() -> str:
-    """Names the database session this process is using, to prove connection reuse."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT pid::text || '@' || backend_start::text FROM pg_stat_activity"
-                " WHERE pid = pg_backend_pid()"
-            )
-            return cursor.fetchone()[0]
-        # SQLite has no server session; a TEMP table lives exactly as long as the
-        # connection that created it, so its token identifies that connection.
-        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS fo_connection_probe (token TEXT)")
-        cursor.execute("SELECT token FROM fo_connection_probe")
-        row = cursor.fetchone()
-        if row is not None:
-            return row[0]
-        token = uuid.uuid4().hex
-        cursor.execute("INSERT INTO fo_connection_probe (token) VALUES (%s)", [token])
-        return token
-
-
-@shared_task(name="frontoffice.tasks.diagnostic_probe", ignore_result=True)
-def diagnostic_probe(customer_id: int, marker: str) -> None:
-    """Diagnostics: notes on the customer's timeline which request, process and database
-    connection ran this task (the integration tests use it). Cost: two small queries."""
-    from customers.services import activity_record
-    from frontoffice.request_context import current_request_id
-
-    log.info("diagnostic probe %s for customer %s", marker, customer_id)
-    activity_record(
-        customer_id=customer_id,
-        kind="diagnostic",
-        subject=f"Diagnostic probe {marker}"[:200],
-        source_app="frontoffice",
-        payload={
-            "marker": marker,
-            "request_id": current_request_id(),
-            "pid": os.getpid(),
-            "connection": _connection_identity(),
-        },
-    )

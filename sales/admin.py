@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import admin
 from django.db import transaction
 
-from frontoffice.admin_versions import VersionedModelAdmin
+from frontoffice.admin_bases import ReadOnlyAdmin, VersionedModelAdmin
 from sales import admin_quotes  # noqa: F401 - registers on import
 from sales.models import Lead, Opportunity, OpportunityLine, Pipeline, Stage
 from sales.services import pipeline_demote_other_default
@@ -33,17 +33,6 @@ class PipelineAdmin(VersionedModelAdmin):
     def save_model(self, request: Any, obj: Pipeline, form: Any, change: bool) -> None:
         pipeline_demote_other_default(pipeline=obj)
         super().save_model(request, obj, form, change)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Lead)

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import admin
 
-from frontoffice.admin_versions import VersionedModelAdmin
+from frontoffice.admin_bases import VersionedModelAdmin
 from sales.models import DiscountLimit, PriceList, PriceListItem, Quote, QuoteLine
 
 

@@ -18,9 +18,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from customers.choices import ConsentChannel, ConsentPurpose
-from customers.filters import StableOrderingFilter
 from frontoffice.api import ActionPermissions, etag_for, expected_version
 from frontoffice.errors import PROBLEM_CONTENT_TYPE, problem
+from frontoffice.filters import StableOrderingFilter
 from frontoffice.models import User
 from frontoffice.parsers import PayloadTooLarge
 from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL

@@ -19,8 +19,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from backoffice_sync.api_sync import HasPermission, OneObjectSchema
 from customers.models import Customer
+from frontoffice.permissions import HasPermission
+from frontoffice.schema import OneObjectSchema
 from frontoffice.serializers import IdField, StrictSerializer, TextField
 from sales import forecast, recommendations
 

@@ -9,7 +9,7 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
-from customers.filters import IdFilter, IsoDateTimeFilter
+from frontoffice.filters import IdFilter, IsoDateTimeFilter
 from sales.models import Lead, LeadSource, LeadStatus, Opportunity, OpportunityStatus
 
 OPPORTUNITY_ORDERINGS = ("created_at", "updated_at", "amount", "name")

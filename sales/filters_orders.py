@@ -6,7 +6,7 @@ from typing import Any
 
 import django_filters
 
-from customers.filters import IdFilter
+from frontoffice.filters import IdFilter
 from sales.models import SalesOrder
 from sales.selectors_orders import OrderState, filter_by_state
 

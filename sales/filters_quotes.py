@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
-from customers.filters import IdFilter
+from frontoffice.filters import IdFilter
 from sales.models import Quote, QuoteStatus
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from customers.forms import ServiceForm
+from frontoffice.forms import ServiceForm
 from frontoffice.models import User
 from sales.filters import MONTH
 from sales.forms_lines import EMPTY_LINE_ROWS, LineRowsMixin, row_count

@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 
-from customers.forms import ServiceForm
+from frontoffice.forms import ServiceForm
 from sales.forms_lines import LineRowsMixin, row_count
 from sales.models import Quote, QuoteLine
 from sales.models.quotes import MAX_LINE_QUANTITY

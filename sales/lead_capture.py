@@ -1,11 +1,11 @@
 """Leads from marketing's web forms (source "marketing_form").
 
-`sales` never imports `marketing`: marketing publishes `marketing.lead_captured` on the
-event bus (`frontoffice.events`) and sales listens (`sales/events.py`), creating one lead
-per capture. The contract is in docs/sales_leads.md; `CAPTURE_FIELDS` is its list of keys.
+`sales` never imports `marketing`; marketing may import sales, and calls `lead_capture`
+directly with a form's submission, which makes one lead per capture. The contract is in
+docs/sales_leads.md; `CAPTURE_FIELDS` is its list of keys.
 
 - Idempotent: the capture's `capture_key` is unique on the lead, so a capture delivered
-  twice (a retried publish, a replayed queue) makes one lead; the second delivery returns
+  twice (a retried form post, a replayed task) makes one lead; the second delivery returns
   the first one's lead and writes nothing.
 - Validated like a lead typed by hand (`lead_create`'s rules, the customer profile's
   e-mail and phone normalisers) plus the capture's own fields; an unknown key is an
@@ -32,7 +32,6 @@ from frontoffice.serializers import text_problem
 from sales.models import Lead, LeadSource
 from sales.services import _apply_lead_fields
 
-LEAD_CAPTURED = "marketing.lead_captured"
 MAX_ID = 2**31 - 1
 MAX_KEY = 200
 CLOCK_SKEW = dt.timedelta(minutes=5)

@@ -356,24 +356,3 @@ def order_cancel(
 
 
 # --- cross-app hooks -------------------------------------------------------------------
-
-
-def register_order_hooks() -> None:
-    """Called from `SalesConfig.ready()`: grants, merge references, the 360 panel."""
-    from customers import merge_registry, panels
-    from frontoffice.roles import declare
-    from sales.roles_orders import GRANTS
-    from sales.selectors_orders import recent_orders_for_customer
-
-    declare(GRANTS)
-    merge_registry.register("sales.SalesOrder", "customer", "Orders")
-    panels.register(
-        panels.Panel(
-            key="recent_orders",
-            title="Recent orders",
-            loader=recent_orders_for_customer,
-            template="sales/orders/_panel_orders.html",
-            permission="sales.view_salesorder",
-            order=50,
-        )
-    )

@@ -173,7 +173,7 @@ def recommended_for_quote(
     ]
 
 
-def recommended_panel(customer: Any) -> list[dict[str, Any]]:
+def recommended_panel(*, customer: Any, actor: Any = None) -> list[dict[str, Any]]:
     """The 360 panel "Recommended products": one query."""
     return [
         {**row, "confidence": f"{row['confidence'] * 100:.0f}%"} for row in recommended_for_customer(customer)

@@ -325,13 +325,13 @@ def _sales_360_rows(customer: Any) -> tuple[list[dict[str, Any]], list[SalesOrde
     return memo
 
 
-def open_opportunities_panel(customer: Any) -> list[dict[str, Any]]:
+def open_opportunities_panel(*, customer: Any, actor: Any = None) -> list[dict[str, Any]]:
     """The "Open opportunities" panel (the rows `open_opportunities_for_customer` gives),
     sharing its one query with "Recent orders"."""
     return _sales_360_rows(customer)[0]
 
 
-def recent_orders_for_customer(customer: Any) -> list[dict[str, Any]]:
+def recent_orders_for_customer(*, customer: Any, actor: Any = None) -> list[dict[str, Any]]:
     """The "Recent orders" panel of the 360 view: one query, shared with "Open opportunities"."""
     return [
         {

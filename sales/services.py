@@ -949,13 +949,3 @@ def opportunity_lose(
     if opp.status == OpportunityStatus.LOST:
         raise Conflict("This opportunity is already lost.")
     return _set_stage(actor, opp, _closing_stage(opp, StageKind.LOST), reason)
-
-
-# --- cross-app hooks -------------------------------------------------------------------
-
-
-def register_references() -> None:
-    from customers import merge_registry
-
-    merge_registry.register("sales.Lead", "customer", "Leads")
-    merge_registry.register("sales.Opportunity", "customer", "Opportunities")

@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
-from customers.forms import ServiceForm
+from frontoffice.forms import ServiceForm
 from sales import lead_import
 from sales.lead_import import COLUMN_HELP, COLUMNS, MAX_FILE_BYTES, MAX_ROWS, LeadImportRefused
 

@@ -1,5 +1,6 @@
 """The dependency direction of ARCHITECTURE.md, checked on the source: which app may
-import which. `frontoffice` (the project package) is open to every app.
+import which. `frontoffice` (the kernel) is open to every app and imports none; `config`
+(the composition root) imports no app by name either: it reads the apps' hooks.
 
 Read with `ast` rather than by importing, so a forbidden import is caught wherever it
 hides (a function body, a management command, a test) and nothing is executed.
@@ -55,6 +56,29 @@ def violations(app: str) -> list[str]:
 @pytest.mark.parametrize("app", APPS)
 def test_each_app_imports_only_what_the_architecture_allows(app: str) -> None:
     assert violations(app) == []
+
+
+@pytest.mark.parametrize("package", ["frontoffice", "config"])
+def test_the_kernel_and_the_composition_root_import_no_app(package: str) -> None:
+    problems = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for line, module in imported_modules(tree):
+            if module.split(".")[0] in APPS:
+                problems.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+    assert problems == []
+
+
+def test_the_kernel_does_not_import_the_composition_root() -> None:
+    problems = []
+    for path in sorted((ROOT / "frontoffice").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        problems += [
+            f"{path.relative_to(ROOT)}:{line}"
+            for line, m in imported_modules(tree)
+            if m.split(".")[0] == "config"
+        ]
+    assert problems == []
 
 
 def test_the_check_catches_an_import_hidden_in_a_function() -> None:

@@ -24,17 +24,7 @@ from backoffice_sync.simulator.models import (
     SimState,
     SimStock,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
+from frontoffice.admin_bases import ReadOnlyAdmin
 
 
 @admin.register(SimFaults)

@@ -9,9 +9,3 @@ class SimulatorConfig(AppConfig):
     name = "backoffice_sync.simulator"
     label = "erp_simulator"
     verbose_name = "ERP simulator"
-
-    def ready(self) -> None:
-        from backoffice_sync.simulator.roles import GRANTS
-        from frontoffice.roles import declare
-
-        declare(GRANTS)

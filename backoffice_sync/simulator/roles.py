@@ -1,4 +1,4 @@
-"""Who may look at the ERP simulator in the admin; declared in `SimulatorConfig.ready()`.
+"""Who may look at the ERP simulator in the admin; declared in its hooks.py.
 
 Admins read the simulated ERP's tables and turn the fault knobs (demos, chaos drills);
 nobody edits the ERP's tables by hand, since the engine writes them with their events.

@@ -17,11 +17,13 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from backoffice_sync.erp import ChangeBatch, ErpEvent, ErpUnavailable, EventType
+from backoffice_sync.events import ErpFactApplied
 from backoffice_sync.inbox import inbox_apply, inbox_receive
 from backoffice_sync.models import InboxEvent, InboxVia
 from customers import services as customer_services
 from customers.models import Customer
 from frontoffice import events
+from frontoffice.plugin import Phase
 
 WEBHOOK_URL = "/api/v1/erp/webhook/"
 _ids = itertools.count(1)
@@ -189,16 +191,12 @@ def published(*names: str) -> Iterator[list[tuple[str, dict[str, Any]]]]:
     """Record the domain events of `names` published on the bus while inside."""
     seen: list[tuple[str, dict[str, Any]]] = []
 
-    def handler(event: str, **payload: Any) -> None:
-        seen.append((event, payload))
+    def handler(event: ErpFactApplied) -> None:
+        if event.name in names:
+            seen.append((event.name, event.payload))
 
-    for name in names:
-        events.subscribe(name, handler)
-    try:
+    with events.listening(ErpFactApplied, handler, Phase.AFTER_COMMIT):
         yield seen
-    finally:
-        for name in names:
-            events._subscribers[name].remove(handler)
 
 
 # --- polling ------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from backoffice_sync import inbox, tasks
 from backoffice_sync.erp import EventType
@@ -18,6 +17,7 @@ from backoffice_sync.tests.inbox_helpers import (
     stock_event,
 )
 from customers.models import Activity
+from frontoffice import plugin
 
 pytestmark = pytest.mark.django_db
 
@@ -143,6 +143,6 @@ def test_the_poll_task_pages_through_everything_and_sweeps_what_was_left_unappli
 
 def test_beat_polls_the_erp_every_30_seconds() -> None:
     # then
-    entry = settings.CELERY_BEAT_SCHEDULE["poll-erp"]
+    entry = plugin.beat_schedule()["poll-erp"]
     assert entry == {"task": "backoffice_sync.tasks.poll_erp", "schedule": 30.0}
     assert tasks.poll_erp.name == entry["task"]

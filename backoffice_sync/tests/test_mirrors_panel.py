@@ -56,7 +56,7 @@ def test_the_panel_costs_at_most_two_queries(count: int, django_assert_max_num_q
 
     # when / then
     with django_assert_max_num_queries(2):
-        data = invoices_and_balance(customer)
+        data = invoices_and_balance(customer=customer)
     assert len(data["invoices"]) == min(count, 5)
     assert len(data["orders"]) == min(count, 5)
 
@@ -66,7 +66,7 @@ def test_the_panel_shows_the_balance_the_last_invoices_and_the_recent_orders() -
     customer = with_history(a_customer(), 3)
 
     # when
-    data = invoices_and_balance(customer)
+    data = invoices_and_balance(customer=customer)
 
     # then
     assert data["balances"] == [
@@ -88,7 +88,7 @@ def test_the_panel_shows_the_balance_the_last_invoices_and_the_recent_orders() -
 
 def test_a_customer_without_erp_data_gets_an_empty_panel() -> None:
     # when
-    data = invoices_and_balance(a_customer())
+    data = invoices_and_balance(customer=a_customer())
 
     # then
     assert data == {"balances": [], "overdue": False, "invoices": [], "orders": []}

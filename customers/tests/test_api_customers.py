@@ -19,7 +19,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from customers import merge_registry, services
+from customers import services
 from customers.models import (
     Activity,
     ConsentEvent,
@@ -29,6 +29,7 @@ from customers.models import (
     Relationship,
     Tag,
 )
+from frontoffice import plugin
 from tests.api_contract import (
     CreateContract,
     DeleteContract,
@@ -786,7 +787,7 @@ def test_360_links_to_the_older_timeline_entries(api_as: Callable[[Any], APIClie
         ("contact-points/", 6),
         ("consents/", 7),
         # the preview counts what each registered reference (from every app) would move
-        ("merge/?duplicate={other}", 14 + len(merge_registry.references())),
+        ("merge/?duplicate={other}", 14 + len(plugin.merge_references())),
     ],
 )
 def test_sub_resource_query_count_does_not_grow_with_rows(

@@ -222,9 +222,9 @@ def test_only_holders_of_the_merge_permission_merge(agent):
 def test_every_foreign_key_to_customer_is_registered_for_merge():
     from django.apps import apps
 
-    from customers import merge_registry
+    from frontoffice import plugin
 
-    registered = {(r.model_label.lower(), r.field_name) for r in merge_registry.references()}
+    registered = {(r.model_label.lower(), r.field_name) for r in plugin.merge_references()}
     missing = []
     for model in apps.get_models():
         if model.__name__.startswith("Historical"):

@@ -15,6 +15,15 @@ from django.utils import timezone
 from customers import selectors, services
 from customers.choices import FieldType
 from customers.models import Activity, ConsentEvent, Customer, CustomFieldDefinition
+from frontoffice import plugin
+from frontoffice.plugin import Panel
+
+
+def only_panels(monkeypatch: pytest.MonkeyPatch, *panels: Panel) -> None:
+    """The 360 view shows these panels and no app's own."""
+    monkeypatch.setattr(plugin, "panels", lambda: list(panels))
+    monkeypatch.setattr(plugin, "panel", lambda key: next((p for p in panels if p.key == key), None))
+
 
 pytestmark = pytest.mark.django_db
 
@@ -398,18 +407,14 @@ def test_registry_panels_render_with_the_generic_template(
     sales_rep: Any, ada: Customer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given
-    from customers import panels
-
-    monkeypatch.setattr(panels, "_panels", {})
-    panels.register(
-        panels.Panel(
+    only_panels(
+        monkeypatch,
+        Panel(
             key="open_cases",
             title="Open cases",
-            loader=lambda customer: [{"number": "C-1", "sla_breached": True}, "a plain line"],
-        )
-    )
-    panels.register(
-        panels.Panel(key="balance", title="Balance", loader=lambda customer: {"open_amount": "12.50 EUR"})
+            loader=lambda **_: [{"number": "C-1", "sla_breached": True}, "a plain line"],
+        ),
+        Panel(key="balance", title="Balance", loader=lambda **_: {"open_amount": "12.50 EUR"}),
     )
 
     client = client_for(sales_rep)
@@ -943,12 +948,10 @@ def test_a_panel_is_a_page_of_its_own_without_javascript_and_guards_its_permissi
     sales_rep: Any, ada: Customer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given
-    from customers import panels
-
-    monkeypatch.setattr(panels, "_panels", {})
-    panels.register(panels.Panel(key="notes", title="Notes", loader=lambda customer: {"count": 3}))
-    panels.register(
-        panels.Panel(key="secret", title="Secret", loader=lambda customer: {}, permission="customers.fly")
+    only_panels(
+        monkeypatch,
+        Panel(key="notes", title="Notes", loader=lambda **_: {"count": 3}),
+        Panel(key="secret", title="Secret", loader=lambda **_: {}, permission="customers.fly"),
     )
     client = client_for(sales_rep)
 
@@ -970,10 +973,9 @@ def test_a_merged_customers_panel_moves_to_the_survivor(
     supervisor: Any, sales_rep: Any, ada: Customer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given
-    from customers import panels
-
-    monkeypatch.setattr(panels, "_panels", {})
-    panels.register(panels.Panel(key="notes", title="Notes", loader=lambda customer: {"id": customer.pk}))
+    only_panels(
+        monkeypatch, Panel(key="notes", title="Notes", loader=lambda customer, actor: {"id": customer.pk})
+    )
     twin = services.customer_create(actor=sales_rep, kind="person", first_name="Ada", last_name="L.")
     services.customer_merge(actor=supervisor, survivor_id=ada.pk, duplicate_id=twin.pk)
 

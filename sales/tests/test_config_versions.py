@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from frontoffice.admin_versions import STALE_MESSAGE
+from frontoffice.admin_bases import STALE_MESSAGE
 from frontoffice.api import etag_for
 from frontoffice.errors import StaleVersion
 from sales import quotes, services

@@ -1,11 +1,10 @@
-"""Leads from marketing's forms: sales listens to `marketing.lead_captured` on the event
-bus (sales never imports marketing), makes one lead per capture, refuses a bad payload
-without writing, and carries the form's consents to the customer's ledger on conversion."""
+"""Leads from marketing's forms: marketing calls `sales.lead_capture` (marketing may import
+sales), which makes one lead per capture, refuses a bad payload without writing, and
+carries the form's consents to the customer's ledger on conversion."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Any
 
 import pytest
@@ -16,10 +15,7 @@ from django.utils import timezone
 
 from customers.models import Activity, ConsentEvent
 from customers.selectors import consent_state
-from frontoffice import events
-from frontoffice.models import Team
 from sales import lead_capture, services
-from sales.lead_capture import LEAD_CAPTURED
 from sales.models import Lead, LeadSource, LeadStatus
 from tests.api_contract import snapshot
 
@@ -55,9 +51,9 @@ def capture(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if v is not ...}
 
 
-def test_publishing_a_capture_creates_an_unassigned_form_lead():
+def test_a_capture_creates_an_unassigned_form_lead():
     # when
-    events.publish(LEAD_CAPTURED, **capture())
+    lead_capture.lead_capture(payload=capture())
     # then
     lead = Lead.objects.get()
     assert (lead.source, lead.status, lead.owner) == (LeadSource.MARKETING_FORM, LeadStatus.NEW, None)
@@ -77,8 +73,8 @@ def test_publishing_a_capture_creates_an_unassigned_form_lead():
 
 def test_the_same_capture_delivered_twice_makes_one_lead():
     # when
-    events.publish(LEAD_CAPTURED, **capture())
-    events.publish(LEAD_CAPTURED, **capture(message="a redelivery, even a changed one"))
+    lead_capture.lead_capture(payload=capture())
+    lead_capture.lead_capture(payload=capture(message="a redelivery, even a changed one"))
     # then
     assert Lead.objects.get().notes == "Please call me about licences."
     again = lead_capture.lead_capture(payload=capture())
@@ -108,20 +104,21 @@ def test_the_unique_capture_key_holds_in_the_database_too(monkeypatch):
 
 
 def test_different_captures_make_different_leads_even_from_the_same_person():
-    events.publish(LEAD_CAPTURED, **capture())
-    events.publish(LEAD_CAPTURED, **capture(capture_key="form-13:submission-1", form_id=13))
+    lead_capture.lead_capture(payload=capture())
+    lead_capture.lead_capture(payload=capture(capture_key="form-13:submission-1", form_id=13))
     assert Lead.objects.count() == 2
 
 
 def test_optional_fields_may_be_left_out_and_interest_becomes_the_title():
-    events.publish(
-        LEAD_CAPTURED,
-        capture_key="k-1",
-        form_id=3,
-        occurred_at=NOW,
-        company="Acme",
-        phone="+44 20 7946 0001",
-        interest="Pallet jacks",
+    lead_capture.lead_capture(
+        payload={
+            "capture_key": "k-1",
+            "form_id": 3,
+            "occurred_at": NOW,
+            "company": "Acme",
+            "phone": "+44 20 7946 0001",
+            "interest": "Pallet jacks",
+        }
     )
     lead = Lead.objects.get()
     assert (lead.title, lead.email, lead.campaign_id, lead.consents) == ("Pallet jacks", "", None, [])
@@ -167,28 +164,6 @@ def test_a_bad_payload_is_refused_with_its_keys_and_nothing_is_written(overrides
         lead_capture.lead_capture(payload=capture(**overrides))
     assert set(caught.value.message_dict) == keys
     assert snapshot(Lead) == before
-
-
-def test_a_bad_published_payload_is_logged_and_refused_without_breaking_the_publisher(caplog):
-    # given: the publisher's own work, in its transaction
-    with transaction.atomic():
-        Team.objects.create(name="Publisher's own row")
-        # when
-        with caplog.at_level(logging.WARNING, logger="sales.events"):
-            events.publish(LEAD_CAPTURED, **capture(email="not-an-email", capture_key="k-bad"))
-    # then
-    assert not Lead.objects.exists()
-    assert Team.objects.filter(name="Publisher's own row").exists()
-    [record] = caplog.records
-    assert "marketing.lead_captured refused (capture_key 'k-bad')" in record.getMessage()
-    assert "email: Enter a valid e-mail address." in record.getMessage()
-    assert "Grace" not in record.getMessage()  # no personal data in the log
-
-
-def test_the_subscription_is_registered_when_the_app_is_ready():
-    from sales.events import on_lead_captured
-
-    assert on_lead_captured in events._subscribers[LEAD_CAPTURED]
 
 
 # --- conversion: the form's consents reach the customer's ledger -----------------------------

@@ -289,7 +289,7 @@ def test_the_360_panel_lists_recent_orders_in_one_query(sales_rep, django_assert
     a_mirror(order, "confirmed")
     customer = order.customer
     with django_assert_max_num_queries(1):
-        rows = recent_orders_for_customer(customer)
+        rows = recent_orders_for_customer(customer=customer)
     assert [(r["order_ref"], r["status"]) for r in rows] == [(order.order_ref, "confirmed")]
 
 
@@ -312,7 +312,7 @@ def test_both_sales_panels_share_one_query_and_match_the_opportunities_selector(
     expected = open_opportunities_for_customer(Customer.objects.get(pk=order.customer_id))
     # when / then
     with django_assert_max_num_queries(1):
-        opportunities = open_opportunities_panel(customer)
-        recent = recent_orders_for_customer(customer)
+        opportunities = open_opportunities_panel(customer=customer)
+        recent = recent_orders_for_customer(customer=customer)
     assert opportunities == expected
     assert [row["order_ref"] for row in recent] == [order.order_ref]

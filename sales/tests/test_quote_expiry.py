@@ -9,10 +9,10 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.test import Client
 
 from customers.models import Activity
+from frontoffice import plugin
 from sales import quote_expiry, quotes, tasks
 from sales.models import Quote, QuoteStatus, SalesOrder
 from sales.tests.order_setup import a_sent_quote
@@ -37,7 +37,7 @@ def expired_entries() -> list[Activity]:
 
 
 def test_beat_runs_the_sweep_hourly() -> None:
-    entry = settings.CELERY_BEAT_SCHEDULE["expire-quotes"]
+    entry = plugin.beat_schedule()["expire-quotes"]
     assert entry["task"] == tasks.expire_quotes.name == "sales.tasks.expire_quotes"
     assert entry["schedule"].minute == {5}
     assert len(entry["schedule"].hour) == 24

@@ -81,5 +81,5 @@ def test_recommended_for_customer_excludes_what_they_bought_in_one_query(
 def test_the_panel_loader_costs_one_query(buyers: dict, django_assert_max_num_queries: Any) -> None:
     recommendations.affinities_recompute()
     with django_assert_max_num_queries(1):
-        data = recommendations.recommended_panel(buyers["bob"])
+        data = recommendations.recommended_panel(customer=buyers["bob"])
     assert [r["sku"] for r in data] == ["C"]

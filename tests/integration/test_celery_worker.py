@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from config.tests.celery_conf import celery_conf
 from customers.models import Activity
+from customers.tasks import diagnostic_probe
 from customers.tests.factories import PersonFactory
 from frontoffice.request_context import reset_request_id, set_request_id
-from frontoffice.tasks import diagnostic_probe
-from frontoffice.tests.celery_conf import celery_conf
 from tests.subprocesses import celery_worker_argv, this_test_database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -144,7 +144,7 @@ def test_a_task_sent_from_here_runs_in_the_worker_and_writes_to_the_database(
 
     # then
     activity = _wait_for(_probe_done(customer.pk, marker), "the probe's activity", celery_worker)
-    assert activity.source_app == "frontoffice"
+    assert activity.source_app == "customers"
     assert activity.payload["pid"] != os.getpid()
     assert activity.payload["request_id"] is None
 

@@ -30,7 +30,7 @@ from backoffice_sync.simulator import faults
 from backoffice_sync.simulator.models import SimDelivery, SimOrder, SimOrderStatus
 from backoffice_sync.tasks import relay_outbox
 from backoffice_sync.tests.outbox_fakes import order_payload
-from frontoffice.tests.celery_conf import celery_conf
+from config.tests.celery_conf import celery_conf
 from tests.integration.test_celery_worker import BASE_DIR, _stop
 from tests.subprocesses import celery_worker_argv, this_test_database_url
 

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.test import Client
 
 from config.celery import app as celery_app
+from config.tests.celery_conf import celery_conf
 from frontoffice.request_context import current_request_id, reset_request_id, set_request_id
 from frontoffice.tasks import echo_request_id
-from frontoffice.tests.celery_conf import celery_conf
 
 NEW_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -141,7 +141,7 @@ def test_a_decoded_newline_in_the_path_cannot_forge_a_log_line(
     assert record.status == 404
 
 
-@pytest.mark.urls("frontoffice.tests.urls_probe")
+@pytest.mark.urls("config.tests.urls_probe")
 def test_an_eager_task_started_by_a_request_runs_under_its_id_and_leaves_it_intact(
     client: Client,
 ) -> None:

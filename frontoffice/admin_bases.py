@@ -1,4 +1,7 @@
-"""Optimistic locking in the Django admin, for configuration models with a `version`
+"""Bases for every app's admin: read-only mirrors and ledgers, and optimistic locking.
+
+`ReadOnlyAdmin`: rows written only by services (ledgers, the ERP's mirrors) are shown,
+never added, changed or deleted by hand. `VersionedModelAdmin`: optimistic locking in the Django admin, for configuration models with a `version`
 (the API's ETag / If-Match): the change form carries the version it was loaded at in a
 hidden field, saving over someone else's change in the meantime is refused with a form
 error, and every save moves the version on, so that an API client holding the old ETag
@@ -48,3 +51,21 @@ class VersionedModelAdmin(admin.ModelAdmin):
         # Inlines (stages, items) belong to the versioned row: every save moves it on.
         obj.version = obj.version + 1 if change else 1
         super().save_model(request, obj, form, change)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Look, do not touch: every field read-only, no add, change or delete."""
+
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

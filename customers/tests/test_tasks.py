@@ -8,8 +8,9 @@ import pytest
 from django.db import connection, transaction
 
 from customers.models import Activity
+from customers.tasks import diagnostic_probe
 from customers.tests.factories import PersonFactory
-from frontoffice.tasks import diagnostic_probe, enqueue_on_commit
+from frontoffice.write_path import enqueue_on_commit
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
-from frontoffice.tests.celery_conf import celery_conf
+from config.tests.celery_conf import celery_conf
 
 
 def _closed_port() -> int:

@@ -1,0 +1,81 @@
+"""How the back-office sync plugs into the project (read by `frontoffice.plugin`)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from backoffice_sync.api import ErpWebhookViewSet
+from backoffice_sync.api_sync import AtpViewSet, OutboxViewSet, SyncStatusViewSet
+from backoffice_sync.choices import ErpActivityKind
+from backoffice_sync.customer_sync import on_profile_changed
+from backoffice_sync.roles import GRANTS
+from backoffice_sync.selectors_mirrors import invoices_and_balance
+from customers.events import ProfileChanged
+from frontoffice.plugin import (
+    ApiRoute,
+    AppHooks,
+    MergeReference,
+    NavItem,
+    Panel,
+    PeriodicTask,
+    Phase,
+    Subscription,
+    TimelineKind,
+    TimelineTone,
+)
+
+HOOKS = AppHooks(
+    roles=GRANTS,
+    urls="backoffice_sync.urls",
+    url_prefix="sync/",
+    api_routes=[
+        ApiRoute("erp/webhook", ErpWebhookViewSet, "erp-webhook"),
+        ApiRoute("sync/status", SyncStatusViewSet, "sync-status"),
+        ApiRoute("sync/atp", AtpViewSet, "sync-atp"),
+        ApiRoute("sync/outbox", OutboxViewSet, "sync-outbox"),
+    ],
+    navigation=[
+        NavItem("Availability", "backoffice_sync:availability", "backoffice_sync.view_product", order=60),
+        NavItem("Sync monitor", "backoffice_sync:monitor", "backoffice_sync.view_outboxmessage", order=61),
+    ],
+    panels=[
+        Panel(
+            key="invoices_balance",
+            title="Invoices and balance",
+            loader=invoices_and_balance,
+            template="backoffice_sync/_panel_invoices.html",
+            permission="backoffice_sync.view_invoice",
+            order=40,
+        )
+    ],
+    timeline_kinds=[
+        TimelineKind(ErpActivityKind.ERP_ORDER, "Order update", "▣", TimelineTone.INFO),
+        TimelineKind(ErpActivityKind.SHIPMENT, "Shipment", "⛟", TimelineTone.INFO),
+        TimelineKind(ErpActivityKind.INVOICE, "Invoice", "€", TimelineTone.NEUTRAL),
+        TimelineKind(ErpActivityKind.PAYMENT, "Payment", "✓", TimelineTone.SUCCESS),
+    ],
+    merge_references=[
+        MergeReference("backoffice_sync.ErpOrder", "customer", "ERP orders"),
+        MergeReference("backoffice_sync.Invoice", "customer", "Invoices"),
+        MergeReference("backoffice_sync.Payment", "customer", "Payments"),
+        MergeReference("backoffice_sync.CreditNote", "customer", "Credit notes"),
+        MergeReference("backoffice_sync.CustomerBalance", "customer", "Balances"),
+    ],
+    # A customer's changes reach the ERP through the outbox, in the change's transaction.
+    subscriptions=[Subscription(ProfileChanged, on_profile_changed, Phase.IN_TRANSACTION)],
+    periodic_tasks=[
+        # The outbox sweep: messages whose backoff ended, leases of dead workers, missed kicks.
+        PeriodicTask("relay-outbox", "backoffice_sync.tasks.relay_outbox", 5.0),
+        # The inbox's fallback and reconciliation: pull ERP changes since the stored cursor.
+        PeriodicTask("poll-erp", "backoffice_sync.tasks.poll_erp", 30.0),
+        # Order counts and invoice sums per day, compared with the ERP (the monitor shows drift).
+        PeriodicTask("reconcile-erp", "backoffice_sync.tasks.reconcile_erp", 600.0),
+        # With the stub adapter, the in-process simulator's clock moves on (see the setting).
+        PeriodicTask(
+            "tick-simulator",
+            "backoffice_sync.tasks.tick_simulator",
+            60.0,
+            kwargs={"hours": settings.ERP_SIMULATOR_TICK_HOURS},
+        ),
+    ],
+)

@@ -1,0 +1,92 @@
+"""How the customer profile plugs into the project (read by `frontoffice.plugin`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.management import call_command
+from django.urls import reverse
+
+from customers import dashboard, search
+from customers.api import ActivityViewSet, CustomerViewSet
+from customers.choices import ActivityKind
+from customers.roles import GRANTS
+from customers.services import own_merge_references
+from frontoffice.plugin import (
+    ApiRoute,
+    AppHooks,
+    DashboardCard,
+    DemoStep,
+    NavItem,
+    SearchProvider,
+    TimelineKind,
+    TimelineTone,
+)
+
+
+def _customer_link(ref_id: str) -> str | None:
+    return reverse("customers:detail", args=[ref_id]) if ref_id.isdigit() else None
+
+
+def _seed(options: Mapping[str, Any]) -> str:
+    call_command(
+        "seed_demo", customers=options["customers"], if_empty=options["if_empty"], stdout=options["stdout"]
+    )
+    return "customers and staff"
+
+
+HOOKS = AppHooks(
+    roles=GRANTS,
+    urls="customers.urls",
+    url_prefix="customers/",
+    api_routes=[
+        ApiRoute("customers", CustomerViewSet, "customer"),
+        ApiRoute("activities", ActivityViewSet, "activity"),
+    ],
+    navigation=[
+        NavItem("Customers", "customers:list", "customers.view_customer", order=10),
+        NavItem("Duplicates", "customers:duplicates", "customers.merge_customer", order=15),
+    ],
+    timeline_kinds=[
+        TimelineKind(ActivityKind.NOTE, "Note", "✎"),
+        TimelineKind(ActivityKind.CALL, "Call", "☎", TimelineTone.INFO),
+        TimelineKind(ActivityKind.EMAIL, "E-mail", "✉", TimelineTone.INFO),
+        TimelineKind(ActivityKind.MEETING, "Meeting", "◷", TimelineTone.INFO),
+        TimelineKind(ActivityKind.CONSENT, "Consent", "✓", TimelineTone.WARNING),
+        TimelineKind(ActivityKind.PROFILE, "Profile change", "✎"),
+        TimelineKind(
+            ActivityKind.MERGE,
+            "Merge",
+            "⇄",
+            TimelineTone.WARNING,
+            ref_type="customers.customer",
+            link=_customer_link,
+            link_permission="customers.view_customer",
+        ),
+        TimelineKind("diagnostic", "Diagnostic", "⚙"),
+    ],
+    merge_references=own_merge_references(),
+    dashboard=[
+        DashboardCard(
+            key="customers",
+            title="Customers",
+            loader=dashboard.customers_card,
+            template="customers/_dashboard_card.html",
+            permission="customers.view_customer",
+            order=10,
+        )
+    ],
+    search=[
+        SearchProvider(
+            key="customers",
+            title="Customers",
+            search=search.customer_hits,
+            noun=("customer", "customers"),
+            more_url=search.all_customers_url,
+            permission="customers.view_customer",
+            order=10,
+        )
+    ],
+    demo_steps=[DemoStep("customers", 10, _seed)],
+)

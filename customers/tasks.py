@@ -1,0 +1,57 @@
+"""Customer-profile tasks: a diagnostic that writes on a customer's timeline."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+
+from celery import shared_task
+from django.db import connection
+
+from customers.services import activity_record
+from frontoffice.actors import MAINTENANCE
+from frontoffice.request_context import current_request_id
+
+log = logging.getLogger(__name__)
+
+
+def _connection_identity() -> str:
+    """Names the database session this process is using, to prove connection reuse."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT pid::text || '@' || backend_start::text FROM pg_stat_activity"
+                " WHERE pid = pg_backend_pid()"
+            )
+            return cursor.fetchone()[0]
+        # SQLite has no server session; a TEMP table lives exactly as long as the
+        # connection that created it, so its token identifies that connection.
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS fo_connection_probe (token TEXT)")
+        cursor.execute("SELECT token FROM fo_connection_probe")
+        row = cursor.fetchone()
+        if row is not None:
+            return row[0]
+        token = uuid.uuid4().hex
+        cursor.execute("INSERT INTO fo_connection_probe (token) VALUES (%s)", [token])
+        return token
+
+
+@shared_task(name="customers.tasks.diagnostic_probe", ignore_result=True)
+def diagnostic_probe(customer_id: int, marker: str) -> None:
+    """Diagnostics: notes on the customer's timeline which request, process and database
+    connection ran this task (the integration tests use it). Cost: two small queries."""
+    log.info("diagnostic probe %s for customer %s", marker, customer_id)
+    activity_record(
+        customer_id=customer_id,
+        kind="diagnostic",
+        subject=f"Diagnostic probe {marker}"[:200],
+        actor=MAINTENANCE,
+        source_app="customers",
+        payload={
+            "marker": marker,
+            "request_id": current_request_id(),
+            "pid": os.getpid(),
+            "connection": _connection_identity(),
+        },
+    )

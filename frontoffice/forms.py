@@ -1,0 +1,97 @@
+"""The base of every page form whose writes go through a service.
+
+Forms parse what a person typed and hand it to a service, which owns every rule; what
+the service refuses comes back keyed like the API's errors (`last_name`,
+`attributes.industry`, `contact_points.0.value`) and lands next to the field the person
+can fix. `submit()` is the one place a page turns a service's refusal into form errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from frontoffice.errors import DomainError, StaleVersion
+
+T = TypeVar("T")
+ATTRIBUTE_FIELD_PREFIX = "attr_"
+STALE_MESSAGE = "Someone else changed this while you were looking; reload the page and make your change again (nothing was saved)."
+
+
+class ServiceForm(forms.Form):
+    """A form whose writes go through a service; service errors land on its fields.
+
+    Browsers' own validation is off (`use_required_attribute`), so every error is
+    reported the same accessible way: next to its field and in the summary.
+    """
+
+    use_required_attribute = False
+    # Service error keys that are not form field names, mapped to the field to blame.
+    error_aliases: Mapping[str, str] = {}
+
+    def field_for_error(self, key: str) -> str | None:
+        if key in self.fields:
+            return key
+        if key in self.error_aliases:
+            return self.error_aliases[key]
+        if key.startswith("attributes."):
+            name = ATTRIBUTE_FIELD_PREFIX + key.removeprefix("attributes.")
+            return name if name in self.fields else None
+        return None
+
+    def apply_errors(self, error: ValidationError | Mapping[str, list[str]]) -> None:
+        """Attach a service's ValidationError (or a DomainError's `errors`) to fields."""
+        if isinstance(error, ValidationError):
+            if not hasattr(error, "error_dict"):
+                for message in error.messages:
+                    self.add_error(None, message)
+                return
+            messages = error.message_dict
+        else:
+            messages = error
+        for key, texts in messages.items():
+            field = self.field_for_error(key)
+            for text in texts:
+                if field is None:
+                    label = "" if key in ("__all__", "non_field_errors") else f"{key}: "
+                    self.add_error(None, f"{label}{text}")
+                else:
+                    self.add_error(field, text)
+
+    @property
+    def error_summary(self) -> list[dict[str, str]]:
+        """Every error with the id of its field, for the summary at the top."""
+        items = [{"id": "", "label": "", "message": str(m)} for m in self.non_field_errors()]
+        for name, errors in self.errors.items():
+            if name == forms.forms.NON_FIELD_ERRORS:
+                continue
+            bound = self[name]
+            items.extend(
+                {"id": bound.auto_id or "", "label": str(bound.label), "message": str(message)}
+                for message in errors
+            )
+        return items
+
+    stale: bool = False
+
+    def submit(self, call: Callable[[], T]) -> T | None:
+        """Run a service call; its refusal becomes form errors and None.
+
+        A stale version (someone saved first) sets `stale` (pages answer 412 and offer
+        a reload); a business rule's refusal shows its message and field errors; a
+        ValidationError lands on the fields it names.
+        """
+        try:
+            return call()
+        except StaleVersion:
+            self.stale = True
+            self.add_error(None, STALE_MESSAGE)
+        except ValidationError as exc:
+            self.apply_errors(exc)
+        except DomainError as exc:
+            self.add_error(None, exc.detail)
+            self.apply_errors(exc.errors)
+        return None

@@ -1,0 +1,73 @@
+"""The composition root reads every app's hooks: navigation, routes, beat, timeline kinds."""
+
+from __future__ import annotations
+
+import pytest
+from django.template.loader import render_to_string
+from django.test import RequestFactory
+
+from config.celery import app as celery_app
+from config.celery import install_beat_schedule
+from customers.models import Activity
+from frontoffice import plugin
+from tests.fixtures import make_user
+
+FIRST_PARTY = ("frontoffice", "customers", "sales", "backoffice_sync", "erp_simulator")
+
+
+def test_every_first_party_app_plugs_in_through_its_hooks() -> None:
+    labels = [loaded.app_label for loaded in plugin.load()]
+    assert [label for label in labels if label in FIRST_PARTY] == list(FIRST_PARTY)
+
+
+def test_beat_runs_every_apps_periodic_tasks() -> None:
+    # when: beat starts (its beat_init signal installs the schedule)
+    schedule = install_beat_schedule()
+
+    # then
+    assert celery_app.conf.beat_schedule == schedule
+    tasks = {entry["task"] for entry in schedule.values()}
+    assert {
+        "frontoffice.tasks.heartbeat",
+        "sales.tasks.expire_quotes",
+        "backoffice_sync.tasks.relay_outbox",
+    } <= tasks
+
+
+def test_every_api_route_of_every_app_is_served() -> None:
+    names = _api_url_names()
+    for route in plugin.api_routes():
+        assert any(name.startswith(route.basename + "-") for name in names), route.prefix
+
+
+def _api_url_names() -> set[str]:
+    from config.api_router import router
+
+    return {pattern.name for pattern in router.urls if pattern.name}
+
+
+@pytest.mark.django_db
+def test_every_declared_timeline_kind_shows_its_label_and_an_unknown_one_no_raw_code() -> None:
+    # given
+    request = RequestFactory().get("/")
+    request.user = make_user("timeline-admin", "Admin")
+    kinds = plugin.timeline_kinds()
+
+    def badge(code: str) -> str:
+        entry = Activity(kind=code, subject="s", source_app="x", occurred_at=None)
+        return render_to_string("customers/_timeline_entry.html", {"entry": entry}, request=request)
+
+    # then
+    for code, kind in kinds.items():
+        assert kind.label in badge(code), code
+    unknown = badge("erp_secret_internal_code")
+    assert "Activity" in unknown
+    assert "erp_secret_internal_code" not in unknown
+
+
+def test_timeline_kinds_link_only_to_pages_that_exist() -> None:
+    for code, kind in plugin.timeline_kinds().items():
+        if kind.link is not None:
+            assert kind.ref_type, code
+            assert kind.link("1"), code
+            assert kind.link("not-an-id") is None, code
