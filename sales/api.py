@@ -25,6 +25,7 @@ from frontoffice.models import User
 from frontoffice.parsers import PayloadTooLarge
 from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL
 from frontoffice.serializers import IdField, ProblemSerializer, RelatedIdField, StrictSerializer, TextField
+from frontoffice.viewsets import ServiceViewSet, service_action
 from sales import lead_import, selectors, services
 from sales.filters import LEAD_ORDERINGS, OPPORTUNITY_ORDERINGS, LeadFilter, OpportunityFilter
 from sales.models import Lead, LeadSource, Opportunity, OpportunityLine, Pipeline, Stage, StageKind
@@ -335,27 +336,29 @@ CHANGE_LEAD = "sales.change_lead"
     update=extend_schema(request=LeadUpdateSerializer, parameters=[IF_MATCH, ETAG]),
     partial_update=extend_schema(request=LeadUpdateSerializer, parameters=[IF_MATCH, ETAG]),
 )
-class LeadViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class LeadViewSet(ServiceViewSet):
     """Leads: qualify, disqualify (with a reason) and convert into customer + opportunity."""
 
     serializer_class = LeadSerializer
     filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     filterset_class = LeadFilter
     ordering_fields = LEAD_ORDERINGS
-    lookup_value_regex = r"[0-9]{1,18}"
-    permission_classes = [ActionPermissions]
     action_permissions = {
         "qualify": {"POST": [CHANGE_LEAD]},
         "disqualify": {"POST": [CHANGE_LEAD]},
         "convert": {"POST": [CHANGE_LEAD, "sales.add_opportunity"]},
         "import_leads": {"POST": ["sales.add_lead"]},
     }
+    lookup_arg = "lead_id"
+    create_input = LeadWriteSerializer
+    update_input = LeadUpdateSerializer
+    create_service = staticmethod(services.lead_create)
+    update_service = staticmethod(services.lead_update)
+
+    qualify = service_action(services.lead_qualify, summary="Qualify the lead (and take it when unassigned)")
+    disqualify = service_action(
+        services.lead_disqualify, input=ReasonSerializer, summary="Disqualify the lead, saying why"
+    )
 
     def get_queryset(self):
         return selectors.lead_list() if self.action == "list" else Lead.objects.select_related("owner")
@@ -363,60 +366,16 @@ class LeadViewSet(
     def filter_queryset(self, queryset: Any) -> Any:
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 
-    def _editable(self) -> Lead:
-        lead = self.get_object()
-        if not services.can_edit_lead(self.request.user, lead):
+    def get_object(self) -> Lead:
+        lead = super().get_object()
+        if self.action not in ("retrieve",) and not services.can_edit_lead(self.request.user, lead):
             raise PermissionDenied("You may only work leads you or your team own, or unassigned ones.")
         return lead
 
-    def _respond(self, lead: Lead, code: int = status.HTTP_200_OK) -> Response:
-        lead = Lead.objects.get(pk=lead.pk)
-        return _with_etag(Response(LeadSerializer(lead).data, status=code), lead.version)
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        lead = self.get_object()
-        return _with_etag(Response(LeadSerializer(lead).data), lead.version)
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = LeadWriteSerializer.validated(request.data)
-        data.setdefault("source", LeadSource.API)
-        lead = services.lead_create(actor=request.user, **data)
-        response = self._respond(lead, status.HTTP_201_CREATED)
-        response["Location"] = reverse("sales-lead-detail", args=[lead.pk])
-        return response
-
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        lead = self._editable()
-        version = expected_version(request, current=lead.version)
-        data = LeadUpdateSerializer.validated(request.data, partial=kwargs.pop("partial", False))
-        lead = services.lead_update(actor=request.user, lead_id=lead.pk, expected_version=version, **data)
-        return self._respond(lead)
-
-    @extend_schema(
-        request=None, responses=_action_responses(LeadSerializer), parameters=[IF_MATCH_OPTIONAL, ETAG]
-    )
-    @action(detail=True, methods=["post"])
-    def qualify(self, request: Request, pk: str | None = None) -> Response:
-        lead = self._editable()
-        version = _optional_version(request, lead.version)
-        StrictSerializer.validated(request.data or {})
-        lead = services.lead_qualify(actor=request.user, lead_id=lead.pk, expected_version=version)
-        return self._respond(lead)
-
-    @extend_schema(
-        request=ReasonSerializer,
-        responses=_action_responses(LeadSerializer),
-        parameters=[IF_MATCH_OPTIONAL, ETAG],
-    )
-    @action(detail=True, methods=["post"])
-    def disqualify(self, request: Request, pk: str | None = None) -> Response:
-        lead = self._editable()
-        version = _optional_version(request, lead.version)
-        data = ReasonSerializer.validated(request.data)
-        lead = services.lead_disqualify(
-            actor=request.user, lead_id=lead.pk, reason=data["reason"], expected_version=version
-        )
-        return self._respond(lead)
+    def service_arguments(self, data: dict[str, Any]) -> dict[str, Any]:
+        if self.action == "create":
+            data.setdefault("source", LeadSource.API)
+        return data
 
     @extend_schema(
         request=ConvertSerializer,
@@ -431,7 +390,7 @@ class LeadViewSet(
     )
     @action(detail=True, methods=["post"])
     def convert(self, request: Request, pk: str | None = None) -> Response:
-        lead = self._editable()
+        lead = self.get_object()
         version = _optional_version(request, lead.version)
         data = ConvertSerializer.validated(request.data)
         opportunity = {k: data[k] for k in ("name", "amount", "currency", "expected_close_date") if k in data}
