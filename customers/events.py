@@ -12,3 +12,15 @@ class ProfileChanged:
     IN_TRANSACTION phase (the ERP's outbox) commits with it."""
 
     customer_id: int
+
+
+@dataclass(frozen=True)
+class CustomersMerged:
+    """`duplicate_id` was merged into `survivor_id` (published inside the merge's
+    transaction). `erp_customer_number` is the number the survivor took over from the
+    duplicate (None when it kept its own or neither had one): the ERP must learn that
+    this number now belongs to the survivor."""
+
+    survivor_id: int
+    duplicate_id: int
+    erp_customer_number: str | None
