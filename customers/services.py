@@ -53,7 +53,6 @@ CUSTOMER_FIELDS = (
     "tags",
 )
 ANY_CUSTOMER = "customers.change_any_customer"
-SYSTEM_SOURCES = frozenset({"customers", "marketing", "sales", "service", "backoffice_sync", "api"})
 
 
 class CustomerMerged(Conflict):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 
@@ -12,7 +16,7 @@ from customers.models import Activity
 from frontoffice import plugin
 from tests.fixtures import make_user
 
-FIRST_PARTY = ("frontoffice", "customers", "sales", "backoffice_sync", "erp_simulator")
+FIRST_PARTY = ("frontoffice", "customers", "sales", "service", "backoffice_sync", "erp_simulator")
 
 
 def test_every_first_party_app_plugs_in_through_its_hooks() -> None:
@@ -71,3 +75,32 @@ def test_timeline_kinds_link_only_to_pages_that_exist() -> None:
             assert kind.ref_type, code
             assert kind.link("1"), code
             assert kind.link("not-an-id") is None, code
+
+
+def test_the_service_app_is_named_outside_its_folder_only_by_the_installed_apps_line() -> None:
+    # The service app was added by following docs/adding_an_app.md: its folder, its
+    # templates and one line of the settings. No other code or template names its URLs,
+    # permissions or modules (imports: tests/test_import_boundaries.py).
+    root = Path(__file__).resolve().parents[1]
+    reference = re.compile(r"""["']service[:.][a-z_]+|service/""")
+    mentions = []
+    files = [
+        *(
+            p
+            for pkg in ("config", "frontoffice", "customers", "sales", "backoffice_sync", "marketing")
+            for p in (root / pkg).rglob("*.py")
+        ),
+        *(
+            p
+            for p in (root / "templates").rglob("*.html")
+            if "service" not in p.relative_to(root / "templates").parts
+        ),
+    ]
+    for path in files:
+        if "migrations" in path.parts:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if reference.search(line):
+                mentions.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    assert mentions == []
+    assert "service" in settings.INSTALLED_APPS

@@ -1,0 +1,62 @@
+"""How the service desk plugs into the project (read by `frontoffice.plugin`).
+
+This app was added by following docs/adding_an_app.md: its folder, its templates and
+the installed-apps line are all it took."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from frontoffice.plugin import (
+    ApiRoute,
+    AppHooks,
+    DemoStep,
+    MergeReference,
+    NavItem,
+    Panel,
+    TimelineKind,
+    TimelineTone,
+)
+from service.api import CaseViewSet, OpenCasesPanelSerializer
+from service.demo.cases import seed_cases
+from service.roles import GRANTS
+from service.selectors import open_cases_panel
+from service.services import CaseActivity
+
+
+def _case_link(ref_id: str) -> str | None:
+    return reverse("service:case_detail", args=[ref_id]) if ref_id.isdigit() else None
+
+
+HOOKS = AppHooks(
+    roles=GRANTS,
+    urls="service.urls",
+    url_prefix="service/",
+    api_routes=[ApiRoute("service/cases", CaseViewSet, "service-case")],
+    navigation=[NavItem("Cases", "service:case_list", "service.view_case", order=20)],
+    panels=[
+        Panel(
+            key="open_cases",
+            title="Open cases",
+            loader=open_cases_panel,
+            serializer=OpenCasesPanelSerializer,
+            template="service/_panel_cases.html",
+            permission="service.view_case",
+            order=30,
+            query_budget=1,
+        )
+    ],
+    timeline_kinds=[
+        TimelineKind(
+            CaseActivity.OPENED,
+            "Case opened",
+            "☏",
+            TimelineTone.WARNING,
+            ref_type="service.case",
+            link=_case_link,
+            link_permission="service.view_case",
+        )
+    ],
+    merge_references=[MergeReference("service.Case", "customer", "Cases")],
+    demo_steps=[DemoStep("service", 40, seed_cases)],
+)

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from service import views
+
+app_name = "service"
+
+urlpatterns = [
+    path("cases/", views.case_list, name="case_list"),
+    path("cases/new/", views.case_open, name="case_open"),
+    path("cases/<int:pk>/", views.case_detail, name="case_detail"),
+]
