@@ -21,7 +21,7 @@ class StableOrderingFilter(OrderingFilter):
     rows. An ordering the view does not offer is a 400 (DRF silently ignores it, and a
     client would page through an order it did not ask for)."""
 
-    def get_ordering(self, request: Any, queryset: QuerySet, view: Any) -> list[str]:
+    def get_ordering(self, request: Any, queryset: QuerySet[Any], view: Any) -> list[str]:
         raw = request.query_params.get(self.ordering_param)
         if raw is None:
             return list(self.get_default_ordering(view) or [])
@@ -58,7 +58,7 @@ class UtcIsoDateTimeField(IsoDateTimeField):
     converted, and the database adapter would crash on it (a 500) if we did not."""
 
     def to_python(self, value: Any) -> dt.datetime | None:
-        result = super().to_python(value)
+        result: dt.datetime | None = super().to_python(value)
         if result is None:
             return None
         try:
