@@ -245,8 +245,8 @@ def load() -> list[LoadedHooks]:
             if not isinstance(hooks, AppHooks):
                 raise TypeError(f"{config.name}.hooks.HOOKS must be an AppHooks(...).")
             found.append(LoadedHooks(config.label, hooks))
+        _check_unique(found)  # before caching: a second call must not skip the check
         _loaded = found
-        _check_unique(found)
     return _loaded
 
 
