@@ -27,7 +27,8 @@ class StableOrderingFilter(OrderingFilter):
             return list(self.get_default_ordering(view) or [])
         allowed = {name for name, _ in self.get_valid_fields(queryset, view, {"request": request})}
         terms = [term.strip() for term in raw.split(",") if term.strip()]
-        if not terms or len(terms) > len(allowed) or any(t.lstrip("-") not in allowed for t in terms):
+        # One "-" at most: "--name" would pass a stripped check and crash the query.
+        if not terms or len(terms) > len(allowed) or any(t.removeprefix("-") not in allowed for t in terms):
             raise ValidationError(
                 {
                     self.ordering_param: [
@@ -35,7 +36,7 @@ class StableOrderingFilter(OrderingFilter):
                     ]
                 }
             )
-        if not any(t.lstrip("-") == "id" for t in terms):
+        if not any(t.removeprefix("-") == "id" for t in terms):
             terms.append("-id" if terms[0].startswith("-") else "id")
         return terms
 
