@@ -227,8 +227,13 @@ def etag_for(version: int) -> str:
     return f'"{int(version)}"'
 
 
-def expected_version(request: Request, *, current: int) -> int:
-    """The version the client last read, from `If-Match`.
+def expected_version(request: Request, *, current: int) -> int | None:
+    """The version the client last read, from `If-Match`, for a service's
+    `expected_version`; None for `If-Match: *` ("whatever the current version", RFC
+    9110), which services take as "not checked".
+
+    `*` is not answered with `current`: the service compares under its row lock, and
+    a change committed between this read and that lock would make it a 412.
 
     Missing header: 428. A value that is not one of ours, or an old one: 412.
     """
@@ -239,7 +244,7 @@ def expected_version(request: Request, *, current: int) -> int:
         )
     candidates = [tag.strip().removeprefix("W/").strip('"') for tag in header[:1000].split(",")]
     if "*" in candidates:
-        return current
+        return None
     for candidate in candidates:
         if candidate.isascii() and candidate.isdigit() and len(candidate) < 12 and int(candidate) == current:
             return current

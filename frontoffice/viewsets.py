@@ -16,7 +16,8 @@ what it accepts and which service does each write:
         disqualify = service_action(services.lead_disqualify, input=ReasonSerializer)
 
 Updates need If-Match (428 without, 412 when stale; `*` is "whatever the current
-version", RFC 9110); actions check it when it is sent (`if_match="required"` makes it mandatory). Every
+version", RFC 9110, and reaches the service as `expected_version=None`: not checked);
+actions check it when it is sent (`if_match="required"` makes it mandatory). Every
 answer about one record carries its ETag; a create answers 201 with Location. The
 OpenAPI schema of each of these is generated from the same declarations. A resource
 over a model without a `version` says `versioned = False`: no ETag, no If-Match, and
@@ -60,7 +61,7 @@ class EmptyInput(StrictSerializer):
 
 def version_from(request: Request, current: int, *, required: bool) -> int | None:
     """The version the client read (If-Match) for a service's `expected_version`; None
-    when an optional one is absent."""
+    when an optional one is absent or is `*` (not checked)."""
     if not required and "If-Match" not in request.headers:
         return None
     return expected_version(request, current=current)
@@ -237,8 +238,8 @@ def service_action(
     id, expected_version=..., **data)`, answer the record it returns (201 when `created`
     and the service made a new one, e.g. a revision).
 
-    `if_match`: "optional" (checked when sent) or "required" (428 without). An
-    unversioned viewset passes no `expected_version`."""
+    `if_match`: "optional" (checked when sent) or "required" (428 without); `*` passes
+    `expected_version=None`. An unversioned viewset passes no `expected_version`."""
     if if_match not in ("optional", "required"):
         raise ValueError("if_match is 'optional' or 'required'")
     return ServiceAction(

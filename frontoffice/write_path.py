@@ -133,7 +133,8 @@ def lock_many(model: type[M], pks: Iterable[object]) -> dict[int, M]:
 
 def check_version(row: Versioned, expected_version: int | None) -> None:
     """StaleVersion (412) when the client read another version than the row's.
-    `None` means the caller checked nothing on purpose (an action without If-Match)."""
+    `None` means the caller checked nothing on purpose: an action without If-Match,
+    or `If-Match: *` ("whatever the current version", RFC 9110)."""
     if expected_version is not None and row.version != expected_version:
         raise StaleVersion(current=row.version)
 

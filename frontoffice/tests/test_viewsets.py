@@ -197,6 +197,30 @@ def test_a_versioned_update_passes_the_version_read_to_the_service(admin: User, 
     assert Row.calls[0]["expected_version"] == 7
 
 
+def test_if_match_star_reaches_the_service_as_no_version_check(admin: User, north: Team) -> None:
+    # when
+    response = send(
+        client_for(admin), "PATCH", f"/versioned-teams/{north.pk}/", {"name": "South"}, if_match="*"
+    )
+
+    # then
+    assert response.status_code == 200
+    assert Row.calls[0]["expected_version"] is None
+
+
+def test_if_match_star_writes_even_when_someone_saved_between_the_read_and_the_lock(
+    admin: User, north: Team
+) -> None:
+    # given: the viewset reads version 7, then someone saves version 8 before the service locks
+
+    # when
+    star = send(client_for(admin), "PATCH", f"/racing-teams/{north.pk}/", {"name": "South"}, if_match="*")
+
+    # then: "whatever the current version" is never a 412
+    assert star.status_code == 200
+    assert star["ETag"] == '"8"'
+
+
 def test_an_etag_is_still_checked_under_the_lock_when_someone_saved_in_between(
     admin: User, north: Team
 ) -> None:
@@ -215,10 +239,11 @@ def test_an_action_checks_if_match_only_when_sent(admin: User, north: Team) -> N
     # when
     unsent = send(client, "POST", f"/versioned-teams/{north.pk}/rename/", {"name": "South"})
     old = send(client, "POST", f"/versioned-teams/{north.pk}/rename/", {"name": "East"}, if_match='"6"')
+    star = send(client, "POST", f"/versioned-teams/{north.pk}/rename/", {"name": "West"}, if_match="*")
 
     # then
-    assert (unsent.status_code, old.status_code) == (200, 412)
-    assert [call["expected_version"] for call in Row.calls] == [None]
+    assert (unsent.status_code, old.status_code, star.status_code) == (200, 412, 200)
+    assert [call["expected_version"] for call in Row.calls] == [None, None]
     assert unsent["ETag"] == '"7"'
 
 
