@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from django.urls import URLPattern, re_path
+from django.urls import URLPattern, URLResolver, re_path
 from rest_framework import exceptions, permissions
 from rest_framework.request import Request
 from rest_framework.routers import DefaultRouter
@@ -27,7 +27,7 @@ class NotFoundView(APIView):
 
 
 class Router(DefaultRouter):
-    def get_urls(self) -> list[URLPattern]:
+    def get_urls(self) -> list[URLPattern | URLResolver]:
         return [*super().get_urls(), re_path(r"^[\s\S]*$", NotFoundView.as_view(), name="api-not-found")]
 
 

@@ -1,20 +1,44 @@
 """Who a write is done by: a member of staff (a `User`), or the system, by name.
 
-Every service takes `actor` and checks it (`frontoffice.write_path.authorize`). There is
-no "no actor": a write that no person asked for (the ERP's events, a beat sweep, the
-demo seed, a public form) names a `SystemActor`, so the timeline and the audit history
-say which part of the system did it, and forgetting the actor is an error rather than
-a silent bypass of the permission check.
+Every service takes `actor: Actor` and checks it (`frontoffice.write_path.authorize`).
+There is no "no actor": a write that no person asked for (the ERP's events, a beat
+sweep, the demo seed, a public form) names a `SystemActor`, so the timeline and the
+audit history say which part of the system did it, and forgetting the actor is an
+error rather than a silent bypass of the permission check.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from django.db.models import Model
+
     from frontoffice.models import User
+
+
+class Actor(Protocol):
+    """What a service may ask of whoever acts: a `User`, a `SystemActor`, or (from a
+    request nobody logged in to) Django's `AnonymousUser`, which `authorize` refuses.
+
+    Read-only members, so that a model field (`User.is_active`) and a constant
+    (`SystemActor.is_active`) both satisfy them.
+    """
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def is_authenticated(self) -> bool: ...
+
+    @property
+    def is_active(self) -> bool: ...
+
+    def has_perm(self, perm: str, obj: Model | None = None) -> bool: ...
+
+    def has_perms(self, perm_list: Iterable[str], obj: Model | None = None) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -35,11 +59,11 @@ class SystemActor:
     id = None
     team_id = None
 
-    def has_perm(self, perm: str, obj: Any = None) -> bool:
+    def has_perm(self, perm: str, obj: Model | None = None) -> bool:
         return self.permissions is None or perm in self.permissions
 
-    def has_perms(self, perms: Iterable[str], obj: Any = None) -> bool:
-        return all(self.has_perm(p, obj) for p in perms)
+    def has_perms(self, perm_list: Iterable[str], obj: Model | None = None) -> bool:
+        return all(self.has_perm(p, obj) for p in perm_list)
 
     def __str__(self) -> str:
         return f"System ({self.name})"
@@ -51,22 +75,24 @@ SCHEDULER = SystemActor("scheduler")
 DEMO_SEED = SystemActor("demo data")
 MAINTENANCE = SystemActor("maintenance")
 
-Actor: TypeAlias = "User | SystemActor"
 
-
-def is_system(actor: Any) -> bool:
+def is_system(actor: Actor | None) -> bool:
     return isinstance(actor, SystemActor)
 
 
-def user_of(actor: Any) -> User | None:
-    """The staff user behind `actor` for a foreign key (None for the system)."""
-    if actor is None or isinstance(actor, SystemActor) or not getattr(actor, "is_authenticated", False):
-        return None
-    return actor
+def user_of(actor: Actor | None) -> User | None:
+    """The staff user behind `actor` for a foreign key (None for the system, for an
+    anonymous visitor and for no actor)."""
+    # Imported here, so that this module (constants and a Protocol) stays importable
+    # before the app registry is ready, when models cannot be.
+    from frontoffice.models import User
+
+    return actor if isinstance(actor, User) else None
 
 
-def describe(actor: Any) -> str:
+def describe(actor: Actor | None) -> str:
     """How audit trails name the actor."""
     if isinstance(actor, SystemActor):
         return str(actor)
-    return getattr(actor, "username", "") or "anonymous"
+    user = user_of(actor)
+    return (user.get_username() if user is not None else "") or "anonymous"

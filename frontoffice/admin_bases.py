@@ -9,12 +9,30 @@ gets 412 instead of overwriting the admin's change (and the other way round)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Model
+from django.http import HttpRequest
+
+from frontoffice.write_path import Versioned
+
+M = TypeVar("M", bound=Model)
+
+# django-stubs makes ModelAdmin and ModelForm generic for the type checker only (Django
+# gives them no __class_getitem__): at run time these bases add it, so that an app may
+# write `VersionedModelAdmin[Pipeline]`.
+if TYPE_CHECKING:
+    ModelAdminOf = admin.ModelAdmin
+    AnyModelForm = forms.ModelForm[Any]
+else:
+
+    class ModelAdminOf(admin.ModelAdmin, Generic[M]):
+        pass
+
+    AnyModelForm = forms.ModelForm
 
 STALE_MESSAGE = (
     "Someone changed this since you opened it: reload the page and make your change again "
@@ -22,11 +40,13 @@ STALE_MESSAGE = (
 )
 
 
-class VersionedForm(forms.ModelForm):
+class VersionedForm(AnyModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        if cleaned is None:  # a clean() that returns None keeps cleaned_data (Django's rule)
+            cleaned = self.cleaned_data
         if self.instance.pk is not None:
             # The admin's change view runs in one transaction: the row stays locked from
             # here until the change (and its inlines) are saved, so no one slips in between.
@@ -42,30 +62,31 @@ class VersionedForm(forms.ModelForm):
         return cleaned
 
 
-class VersionedModelAdmin(admin.ModelAdmin):
+class VersionedModelAdmin(ModelAdminOf[M]):
     """A ModelAdmin whose saves check and move on the model's `version`."""
 
     form = VersionedForm
 
-    def save_model(self, request: Any, obj: Model, form: Any, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: M, form: Any, change: bool) -> None:
         # Inlines (stages, items) belong to the versioned row: every save moves it on.
-        obj.version = obj.version + 1 if change else 1
+        row = cast(Versioned, obj)  # the models this admin serves have a `version`
+        row.version = row.version + 1 if change else 1
         super().save_model(request, obj, form, change)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ModelAdminOf[M]):
     """Look, do not touch: every field read-only, no add, change or delete."""
 
     show_full_result_count = False
 
-    def get_readonly_fields(self, request: Any, obj: Any = None) -> list[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: M | None = None) -> list[str]:
         return [field.name for field in self.model._meta.fields]
 
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
         return False

@@ -13,7 +13,7 @@ import binascii
 import datetime as dt
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -42,7 +42,7 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def _cursor_value(field: models.Field, raw: Any) -> Any:
+def _cursor_value(field: models.Field[Any, Any], raw: Any) -> Any:
     """The typed value of one cursor position component, or ValueError."""
     if raw is None:
         raise ValueError("missing")
@@ -76,21 +76,24 @@ class CursorPagination(pagination.CursorPagination):
     page_size = 50
     max_page_size = 200
     page_size_query_param = "page_size"
-    ordering = ("-created_at", "-id")
+    ordering: tuple[str, ...] = ("-created_at", "-id")
     invalid_cursor_message = "Invalid cursor."
+    # Set by paginate_queryset before any link is built.
+    base_url: str
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
+    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any]:
         self.request = request
         self.page_size = self.get_page_size(request)
         self.base_url = request.build_absolute_uri()
         ordering = list(self.get_ordering(request, queryset, view))
-        if ordering[-1].lstrip("-") not in ("id", "pk"):
+        if ordering[-1].removeprefix("-") not in ("id", "pk"):
             # The last key must be unique, or rows sharing every value could be skipped.
             ordering.append("-id" if ordering[0].startswith("-") else "id")
         self.ordering = tuple(ordering)
         self.fields = [self._field(queryset.model, term) for term in self.ordering]
         position, reverse = self._decode(request)
-        self.cursor = position
+        # Not DRF's `cursor` (an offset-based Cursor): this paginator's is every ordering value.
+        self.position = position
         order = [self._flip(t) for t in self.ordering] if reverse else list(self.ordering)
         queryset = queryset.order_by(*order)
         if position is not None:
@@ -145,9 +148,11 @@ class CursorPagination(pagination.CursorPagination):
         return term[1:] if term.startswith("-") else f"-{term}"
 
     @staticmethod
-    def _field(model: type[models.Model], term: str) -> models.Field:
-        field = model._meta.get_field(term.lstrip("-"))
-        if getattr(field, "null", False):
+    def _field(model: type[models.Model], term: str) -> models.Field[Any, Any]:
+        field = model._meta.get_field(term.removeprefix("-"))
+        if not isinstance(field, models.Field):
+            raise ImproperlyConfigured(f"Cursor ordering on {model.__name__}.{term}, which is not a column.")
+        if field.null:
             raise ImproperlyConfigured(f"Cursor ordering on nullable {model.__name__}.{field.name}.")
         return field
 
@@ -156,7 +161,7 @@ class CursorPagination(pagination.CursorPagination):
         condition = Q()
         equal = Q()
         for term, value in zip(order, position, strict=True):
-            name = term.lstrip("-")
+            name = term.removeprefix("-")
             lookup = "lt" if term.startswith("-") else "gt"
             condition |= equal & Q(**{f"{name}__{lookup}": value})
             equal &= Q(**{name: value})
@@ -196,7 +201,7 @@ class CursorPagination(pagination.CursorPagination):
         )
 
     @staticmethod
-    def _encode(instance: Any, fields: list[models.Field], *, reverse: bool) -> str:
+    def _encode(instance: Any, fields: list[models.Field[Any, Any]], *, reverse: bool) -> str:
         values = []
         for field in fields:
             value = field.value_from_object(instance)
@@ -222,8 +227,13 @@ def etag_for(version: int) -> str:
     return f'"{int(version)}"'
 
 
-def expected_version(request: Request, *, current: int) -> int:
-    """The version the client last read, from `If-Match`.
+def expected_version(request: Request, *, current: int) -> int | None:
+    """The version the client last read, from `If-Match`, for a service's
+    `expected_version`; None for `If-Match: *` ("whatever the current version", RFC
+    9110), which services take as "not checked".
+
+    `*` is not answered with `current`: the service compares under its row lock, and
+    a change committed between this read and that lock would make it a 412.
 
     Missing header: 428. A value that is not one of ours, or an old one: 412.
     """
@@ -234,14 +244,24 @@ def expected_version(request: Request, *, current: int) -> int:
         )
     candidates = [tag.strip().removeprefix("W/").strip('"') for tag in header[:1000].split(",")]
     if "*" in candidates:
-        return current
+        return None
     for candidate in candidates:
         if candidate.isascii() and candidate.isdigit() and len(candidate) < 12 and int(candidate) == current:
             return current
     raise StaleVersion(current=current)
 
 
-class VersionedMixin:
+# The mixin's host, for the type checker only: DRF imports this module (the pagination
+# setting) while rest_framework.generics is still loading.
+if TYPE_CHECKING:
+    from rest_framework.generics import GenericAPIView
+
+    MixinHost = GenericAPIView[Any]
+else:
+    MixinHost = object
+
+
+class VersionedMixin(MixinHost):
     """For viewsets over models with a `version`: ETag on reads, and on the answers of
     writes through `versioned_response` (their If-Match: `expected_version`)."""
 

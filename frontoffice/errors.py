@@ -30,7 +30,7 @@ class DomainError(Exception):
     """A business rule said no. Subclasses set `code` and `status_code`."""
 
     code = "domain_error"
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     title = "The request breaks a business rule."
 
     def __init__(self, detail: str | None = None, *, errors: dict[str, list[str]] | None = None):
@@ -69,7 +69,7 @@ class MovedPermanently(exceptions.APIException):
     GET and would report the survivor's 200 as if the write had happened.
     """
 
-    status_code = status.HTTP_301_MOVED_PERMANENTLY
+    status_code: int = status.HTTP_301_MOVED_PERMANENTLY
     default_detail = "This resource moved; see Location."
     default_code = "moved_permanently"
 
@@ -131,7 +131,7 @@ def _sanitise_errors(errors: dict[str, Any]) -> dict[str, list[str]]:
     return clean
 
 
-def _wants_problem_json(context: dict) -> bool:
+def _wants_problem_json(context: dict[str, Any]) -> bool:
     request = context.get("request")
     renderer = getattr(request, "accepted_renderer", None)
     # Before content negotiation ran, or for JSON clients: problem JSON. The browsable
@@ -144,7 +144,7 @@ def problem(
     title: str,
     detail: str,
     code: str,
-    errors: dict | None = None,
+    errors: dict[str, Any] | None = None,
     *,
     content_type: str | None = PROBLEM_CONTENT_TYPE,
 ) -> Response:
@@ -158,7 +158,7 @@ def problem(
     return Response(body, status=status_code, content_type=content_type)
 
 
-def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     content_type = PROBLEM_CONTENT_TYPE if _wants_problem_json(context) else None
     if isinstance(exc, DomainError):
         return problem(

@@ -22,7 +22,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 
@@ -30,17 +30,18 @@ from frontoffice import plugin
 from frontoffice.plugin import Phase, Subscription
 
 log = logging.getLogger(__name__)
+E = TypeVar("E")
 
 # Subscriptions added at run time (tests); apps declare theirs in hooks.
-_extra: list[Subscription] = []
+_extra: list[Subscription[Any]] = []
 
 
-def subscriptions(event_type: type) -> list[Subscription]:
+def subscriptions(event_type: type[E]) -> list[Subscription[E]]:
     declared = [s for h in plugin.load() for s in h.hooks.subscriptions]
     return [s for s in (*declared, *_extra) if s.event is event_type]
 
 
-def publish(event: Any) -> None:
+def publish(event: object) -> None:
     """Deliver `event` to the subscribers of its type, each in its declared phase."""
     for subscription in subscriptions(type(event)):
         if subscription.phase is Phase.IN_TRANSACTION:
@@ -49,7 +50,7 @@ def publish(event: Any) -> None:
             transaction.on_commit(partial(_deliver_after_commit, subscription.handler, event))
 
 
-def _deliver_after_commit(handler: Callable[[Any], None], event: Any) -> None:
+def _deliver_after_commit(handler: Callable[[E], object], event: E) -> None:
     try:
         handler(event)
     except Exception:  # the change has committed: log and carry on with the others
@@ -57,7 +58,7 @@ def _deliver_after_commit(handler: Callable[[Any], None], event: Any) -> None:
 
 
 @contextlib.contextmanager
-def listening(event_type: type, handler: Callable[[Any], None], phase: Phase) -> Iterator[None]:
+def listening(event_type: type[E], handler: Callable[[E], object], phase: Phase) -> Iterator[None]:
     """Subscribe `handler` for the duration of a `with` block (tests, tools)."""
     subscription = Subscription(event=event_type, handler=handler, phase=phase)
     _extra.append(subscription)

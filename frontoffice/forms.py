@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from frontoffice.errors import DomainError, StaleVersion
 
@@ -44,6 +44,7 @@ class ServiceForm(forms.Form):
 
     def apply_errors(self, error: ValidationError | Mapping[str, list[str]]) -> None:
         """Attach a service's ValidationError (or a DomainError's `errors`) to fields."""
+        messages: Mapping[str, list[str]]
         if isinstance(error, ValidationError):
             if not hasattr(error, "error_dict"):
                 for message in error.messages:
@@ -66,7 +67,7 @@ class ServiceForm(forms.Form):
         """Every error with the id of its field, for the summary at the top."""
         items = [{"id": "", "label": "", "message": str(m)} for m in self.non_field_errors()]
         for name, errors in self.errors.items():
-            if name == forms.forms.NON_FIELD_ERRORS:
+            if name == NON_FIELD_ERRORS:
                 continue
             bound = self[name]
             items.extend(

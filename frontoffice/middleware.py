@@ -29,7 +29,9 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if is_sane_request_id(incoming) else uuid.uuid4().hex
-        request.request_id = request_id
+        # For views and templates; HttpRequest declares no such attribute (code that is
+        # not handed the request reads frontoffice.request_context.current_request_id()).
+        request.request_id = request_id  # type: ignore[attr-defined]
         token = set_request_id(request_id)
         started = time.perf_counter()
         try:

@@ -33,7 +33,8 @@ class User(AbstractUser):
 
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
 
-    class Meta(AbstractUser.Meta):
+    # django-stubs does not declare AbstractUser.Meta (it exists at run time).
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         ordering = ["username"]
         swappable = "AUTH_USER_MODEL"
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.apps import apps
 from django.utils.module_loading import module_has_submodule
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from rest_framework.viewsets import ViewSetMixin
 
 HOOKS_MODULE = "hooks"
+E = TypeVar("E")
 
 
 @dataclass(frozen=True)
@@ -132,11 +133,12 @@ class Phase(StrEnum):
 
 
 @dataclass(frozen=True)
-class Subscription:
-    """`handler(event)` for every published event of type `event` (a contract class)."""
+class Subscription(Generic[E]):
+    """`handler(event)` for every published event of type `event` (a contract class);
+    the type checker holds the handler to the contract it names."""
 
-    event: type
-    handler: Callable[[Any], None]
+    event: type[E]
+    handler: Callable[[E], object]  # what it returns is ignored
     phase: Phase
 
 
@@ -210,7 +212,7 @@ class AppHooks:
     panels: Sequence[Panel] = ()
     timeline_kinds: Sequence[TimelineKind] = ()
     merge_references: Sequence[MergeReference] = ()
-    subscriptions: Sequence[Subscription] = ()
+    subscriptions: Sequence[Subscription[Any]] = ()
     periodic_tasks: Sequence[PeriodicTask] = ()
     demo_steps: Sequence[DemoStep] = ()
     dashboard: Sequence[DashboardCard] = ()
@@ -243,8 +245,8 @@ def load() -> list[LoadedHooks]:
             if not isinstance(hooks, AppHooks):
                 raise TypeError(f"{config.name}.hooks.HOOKS must be an AppHooks(...).")
             found.append(LoadedHooks(config.label, hooks))
+        _check_unique(found)  # before caching: a second call must not skip the check
         _loaded = found
-        _check_unique(found)
     return _loaded
 
 

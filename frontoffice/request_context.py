@@ -21,11 +21,11 @@ def current_request_id() -> str | None:
     return None if value == "-" else value
 
 
-def set_request_id(value: str | None) -> contextvars.Token:
+def set_request_id(value: str | None) -> contextvars.Token[str]:
     return _request_id.set(value or "-")
 
 
-def reset_request_id(token: contextvars.Token) -> None:
+def reset_request_id(token: contextvars.Token[str]) -> None:
     _request_id.reset(token)
 
 

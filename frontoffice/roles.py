@@ -17,6 +17,8 @@ from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
 from django.db import DEFAULT_DB_ALIAS
 
+from frontoffice.actors import Actor, user_of
+
 
 class Role:
     MARKETING = "Marketing"
@@ -85,17 +87,21 @@ def sync_roles(*, using: str = DEFAULT_DB_ALIAS, **_: Any) -> None:
     if missing:
         raise LookupError(f"Roles grant permissions that do not exist: {', '.join(missing)}")
     for role, permissions in wanted.items():
-        group, _ = Group.objects.using(using).get_or_create(name=role)
+        group, _created = Group.objects.using(using).get_or_create(name=role)
         group.permissions.set([by_name[p] for p in permissions])
 
 
-def user_roles(user) -> set[str]:
-    if not user.is_authenticated:
+def user_roles(user: Actor) -> set[str]:
+    """The roles `user` holds: every one for a superuser, none for an anonymous
+    visitor or a system actor (which has permissions, not roles)."""
+    staff = user_of(user)
+    if staff is None:
         return set()
-    if user.is_superuser:
+    if staff.is_superuser:
         return set(Role.ALL)
-    cached = getattr(user, "_role_names", None)
+    cached: set[str] | None = getattr(staff, "_role_names", None)
     if cached is None:
-        cached = set(user.groups.values_list("name", flat=True))
-        user._role_names = cached
+        cached = set(staff.groups.values_list("name", flat=True))
+        # Cached on this instance, i.e. for one request: a role change shows on the next.
+        staff._role_names = cached  # type: ignore[attr-defined]
     return cached

@@ -26,7 +26,7 @@ IF_MATCH = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     required=True,
-    description="The ETag you read. Missing: 428; an old one: 412 and nothing is written.",
+    description="The ETag you read (`*`: whatever the current version). Missing: 428; an old one: 412 and nothing is written.",
 )
 IF_MATCH_OPTIONAL = OpenApiParameter(
     "If-Match",

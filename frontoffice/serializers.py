@@ -9,9 +9,12 @@ and unboundedly nested JSON.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeVar
 
+from django.db.models import Model
 from rest_framework import serializers
+
+M = TypeVar("M", bound=Model)
 
 MAX_ID = 2**62  # below every database's bigint limit, so an id never overflows a query
 
@@ -58,18 +61,19 @@ class IdField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
-class RelatedIdField(serializers.PrimaryKeyRelatedField):
+class RelatedIdField(serializers.PrimaryKeyRelatedField[M]):
     """PrimaryKeyRelatedField that checks the id's type and range before querying:
     DRF passes 1e400 (infinity) or 10**30 straight to the database, which overflows."""
 
-    def to_internal_value(self, data: Any) -> Any:
+    def to_internal_value(self, data: Any) -> M:
         if isinstance(data, bool) or not (
             isinstance(data, int) or (isinstance(data, str) and data.isascii() and data.isdigit())
         ):
             self.fail("incorrect_type", data_type=type(data).__name__)
         if len(str(data)) > 20 or not 1 <= int(data) <= MAX_ID:
             self.fail("does_not_exist", pk_value=str(data)[:20])
-        return super().to_internal_value(int(data))
+        # The stubs type this field's input as the model; it is the primary key.
+        return super().to_internal_value(int(data))  # type: ignore[arg-type]
 
 
 class JSONObjectField(serializers.DictField):
@@ -122,20 +126,22 @@ class JSONObjectField(serializers.DictField):
                 self._check(child, f"{path}.{key}" if path else str(key), depth + 1, errors, count)
 
 
-class ProblemSerializer(serializers.Serializer):
+class ProblemSerializer(serializers.Serializer[Any]):
     """The body of every error response (application/problem+json)."""
 
     type = serializers.CharField()
     title = serializers.CharField()
     status = serializers.IntegerField()
     detail = serializers.CharField()
-    errors = serializers.DictField(
+    # DRF's metaclass moves declared fields off the class, so this does not shadow
+    # Serializer.errors at run time; the stubs cannot know that.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Messages per field; nested fields as dotted paths (contact_points.0.value).",
     )
 
 
-class StrictSerializer(serializers.Serializer):
+class StrictSerializer(serializers.Serializer[Any]):
     """Refuses unknown fields instead of silently ignoring them, and validates a body
     in one call: `data = MySerializer.validated(request.data)`."""
 

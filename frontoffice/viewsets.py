@@ -16,16 +16,20 @@ what it accepts and which service does each write:
         disqualify = service_action(services.lead_disqualify, input=ReasonSerializer)
 
 Updates need If-Match (428 without, 412 when stale; `*` is "whatever the current
-version", RFC 9110); actions check it when it is sent (`if_match="required"` makes it
-mandatory). Every answer about one record carries its ETag; a create answers 201 with
-Location. The OpenAPI schema of each of these is generated from the same declarations.
+version", RFC 9110, and reaches the service as `expected_version=None`: not checked);
+actions check it when it is sent (`if_match="required"` makes it mandatory). Every
+answer about one record carries its ETag; a create answers 201 with Location. The
+OpenAPI schema of each of these is generated from the same declarations. A resource
+over a model without a `version` says `versioned = False`: no ETag, no If-Match, and
+its services get no `expected_version`.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from django.db.models import Model
 from django.urls import NoReverseMatch, reverse
@@ -34,17 +38,21 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import BaseSerializer
 
 from frontoffice.api import ActionPermissions, etag_for, expected_version
 from frontoffice.errors import PROBLEM_CONTENT_TYPE
 from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL
 from frontoffice.serializers import ProblemSerializer, StrictSerializer
+from frontoffice.write_path import Versioned
+
+M = TypeVar("M", bound=Model)
 
 STALE = OpenApiResponse(ProblemSerializer, description="If-Match names an old version: reload and retry.")
 PRECONDITION_REQUIRED = OpenApiResponse(
     ProblemSerializer, description="Send If-Match with the ETag you read."
 )
+# The viewset actions that exist only when the resource declares their input and service.
+WRITE_ACTIONS = {"create": "create", "update": "update", "partial_update": "update"}
 
 
 class EmptyInput(StrictSerializer):
@@ -52,7 +60,8 @@ class EmptyInput(StrictSerializer):
 
 
 def version_from(request: Request, current: int, *, required: bool) -> int | None:
-    """The version the client read (If-Match), or None when an optional one is absent."""
+    """The version the client read (If-Match) for a service's `expected_version`; None
+    when an optional one is absent or is `*` (not checked)."""
     if not required and "If-Match" not in request.headers:
         return None
     return expected_version(request, current=current)
@@ -67,11 +76,28 @@ def plain_data(value: Any) -> Any:
     return value
 
 
-class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+@dataclass(frozen=True)
+class ActionSpec:
+    """What `service_action(...)` declares."""
+
+    service: Callable[..., Model]
+    input: type[StrictSerializer]
+    required: bool
+    created: bool
+    summary: str
+    description: str
+    url_path: str | None
+    arguments: Callable[[dict[str, Any]], dict[str, Any]] | None
+
+
+class ServiceViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[M], Generic[M]
+):
     """List and retrieve from the queryset; create, update and actions through services.
 
     Declare `create_input` + `create_service` to offer POST, `update_input` +
-    `update_service` to offer PUT/PATCH; leave them out for a read-only resource.
+    `update_service` to offer PUT/PATCH; leave them out for a read-only resource (the
+    router then routes no such method: 405, and the schema does not list it).
     """
 
     permission_classes = [ActionPermissions]
@@ -82,35 +108,68 @@ class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     update_input: ClassVar[type[StrictSerializer] | None] = None
     create_service: ClassVar[Callable[..., Model] | None] = None
     update_service: ClassVar[Callable[..., Model] | None] = None
-    # Each record's ETag (models with a `version`); off for unversioned ones.
+    # Each record's ETag and If-Match on its writes (models with a `version`).
     versioned: ClassVar[bool] = True
+    # Filled by `service_action` (name -> declaration), inherited by subclasses.
+    service_actions: ClassVar[Mapping[str, ActionSpec]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        _document_actions(cls)
+        own = vars(cls)
+        # An inherited action this class redefines (a method, None) is no longer one.
+        cls.service_actions = {
+            name: spec
+            for name, spec in cls.service_actions.items()
+            if name not in own or isinstance(own[name], ServiceAction)
+        }
+        for name, spec in cls.service_actions.items():
+            # A handler of its own per class: its schema names this class's serializer.
+            setattr(cls, name, _action_handler(cls, name, spec))
 
-    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
-        return self.serializer_class  # type: ignore[return-value]
+    @classmethod
+    def as_view(cls, actions: dict[str, Any] | None = None, **initkwargs: Any) -> Any:
+        """Route only the writes the resource declares (the router maps POST, PUT and
+        PATCH to every viewset that has create/update methods, and this class has them)."""
+        if actions is not None:
+            actions = {method: name for method, name in actions.items() if cls.offers(name)}
+        return super().as_view(actions, **initkwargs)
+
+    @classmethod
+    def offers(cls, action_name: str) -> bool:
+        kind = WRITE_ACTIONS.get(action_name)
+        if kind == "create":
+            return cls.create_input is not None and cls.create_service is not None
+        if kind == "update":
+            return cls.update_input is not None and cls.update_service is not None
+        return True
 
     # --- answers ---------------------------------------------------------------------
 
-    def record_response(self, instance: Model, code: int = status.HTTP_200_OK) -> Response:
-        """The record as clients read it (re-read through the queryset, so that what a
-        write answers is what a GET would), with its ETag."""
-        fresh = self.reread(instance)
+    def version_of(self, instance: Model) -> int:
+        # A versioned resource's model has a `version` field (see `versioned`).
+        return cast(Versioned, instance).version
+
+    def record_response(
+        self, instance: Model, code: int = status.HTTP_200_OK, *, reread: bool = True
+    ) -> Response:
+        """The record as clients read it (after a write, re-read through the queryset,
+        so that what a write answers is what a GET would), with its ETag."""
+        fresh = self.reread(instance) if reread else instance
         response = Response(self.get_serializer(fresh).data, status=code)
         if self.versioned:
-            response["ETag"] = etag_for(fresh.version)
+            response["ETag"] = etag_for(self.version_of(fresh))
         if code == status.HTTP_201_CREATED:
             with contextlib.suppress(NoReverseMatch):  # a resource without a detail route
                 response["Location"] = reverse(f"{self.basename}-detail", args=[fresh.pk])
         return response
 
-    def reread(self, instance: Model) -> Any:
-        return self.get_queryset().get(pk=instance.pk)
+    def reread(self, instance: Model) -> Model:
+        """The written row through the queryset (its annotations and related rows); the
+        row as the service returned it when the queryset does not show it (any more)."""
+        return self.get_queryset().filter(pk=instance.pk).first() or instance
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self.record_response(self.get_object())
+        return self.record_response(self.get_object(), reread=False)
 
     # --- writes ------------------------------------------------------------------------
 
@@ -118,60 +177,50 @@ class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         """Validated input -> the service's keyword arguments (override to rename)."""
         return data
 
+    def version_arguments(self, instance: Model, *, required: bool) -> dict[str, int | None]:
+        """`expected_version` for a versioned resource's services (428/412 from
+        If-Match here); nothing for an unversioned one."""
+        if not self.versioned:
+            return {}
+        return {"expected_version": version_from(self.request, self.version_of(instance), required=required)}
+
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if self.create_input is None or self.create_service is None:
+        service = type(self).create_service
+        if self.create_input is None or service is None:
             return self.http_method_not_allowed(request, *args, **kwargs)
         data = plain_data(self.create_input.validated(request.data))
-        instance = type(self).create_service(actor=request.user, **self.service_arguments(data))  # type: ignore[misc]
+        instance = service(actor=request.user, **self.service_arguments(data))
         return self.record_response(instance, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if self.update_input is None or self.update_service is None:
+        service = type(self).update_service
+        if self.update_input is None or service is None:
             return self.http_method_not_allowed(request, *args, **kwargs)
         instance = self.get_object()
-        version = expected_version(request, current=instance.version)
+        versions = self.version_arguments(instance, required=True)
         data = plain_data(self.update_input.validated(request.data, partial=kwargs.pop("partial", False)))
-        instance = type(self).update_service(  # type: ignore[misc]
-            actor=request.user,
-            **{self.lookup_arg: instance.pk},
-            expected_version=version,
-            **self.service_arguments(data),
+        written = service(
+            actor=request.user, **{self.lookup_arg: instance.pk}, **versions, **self.service_arguments(data)
         )
-        return self.record_response(instance)
+        return self.record_response(written)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         kwargs["partial"] = True
         return self.update(request, *args, **kwargs)
 
 
-class _ServiceAction:
-    """What `service_action` returns: when the class is built it becomes a DRF action
-    named after its attribute (DRF takes the URL from the function's name)."""
+class ServiceAction:
+    """What `service_action` returns: when the class is built, its declaration is
+    recorded on the viewset, which turns it into a DRF action named after the attribute
+    (DRF takes the URL from the function's name)."""
 
-    def __init__(self, spec: dict[str, Any]) -> None:
+    def __init__(self, spec: ActionSpec) -> None:
         self.spec = spec
 
     def __set_name__(self, owner: type, name: str) -> None:
-        spec = self.spec
-        service, input_, required, created = spec["service"], spec["input"], spec["required"], spec["created"]
-        arguments = spec["arguments"]
-
-        def handler(self: ServiceViewSet, request: Request, pk: str | None = None) -> Response:
-            instance = self.get_object()
-            version = version_from(request, instance.version, required=required)
-            data = plain_data(input_.validated(request.data if request.data else {}))
-            if arguments is not None:
-                data = arguments(data)
-            result = service(
-                actor=request.user, **{self.lookup_arg: instance.pk}, expected_version=version, **data
-            )
-            code = status.HTTP_201_CREATED if created and result.pk != instance.pk else status.HTTP_200_OK
-            return self.record_response(result, code)
-
-        handler.__name__ = handler.__qualname__ = name
-        handler.__doc__ = spec["summary"] or (service.__doc__ or "").strip().split("\n")[0]
-        handler._service_action = spec  # type: ignore[attr-defined]
-        setattr(owner, name, action(detail=True, methods=["post"], url_path=spec["url_path"])(handler))
+        if not issubclass(owner, ServiceViewSet):
+            raise TypeError(f"service_action {name!r} is declared on {owner.__name__}, not a ServiceViewSet.")
+        owner.service_actions = {**owner.service_actions, name: self.spec}
 
 
 def service_action(
@@ -184,49 +233,62 @@ def service_action(
     description: str = "",
     url_path: str | None = None,
     arguments: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-) -> Any:
+) -> ServiceAction:
     """A POST action on one record: validate `input`, call `service(actor=..., <lookup_arg>=
     id, expected_version=..., **data)`, answer the record it returns (201 when `created`
     and the service made a new one, e.g. a revision).
 
-    `if_match`: "optional" (checked when sent) or "required" (428 without)."""
+    `if_match`: "optional" (checked when sent) or "required" (428 without); `*` passes
+    `expected_version=None`. An unversioned viewset passes no `expected_version`."""
     if if_match not in ("optional", "required"):
         raise ValueError("if_match is 'optional' or 'required'")
-    return _ServiceAction(
-        {
-            "service": service,
-            "input": input,
-            "required": if_match == "required",
-            "created": created,
-            "summary": summary,
-            "description": description,
-            "url_path": url_path,
-            "arguments": arguments,
-        }
+    return ServiceAction(
+        ActionSpec(
+            service=service,
+            input=input,
+            required=if_match == "required",
+            created=created,
+            summary=summary,
+            description=description,
+            url_path=url_path,
+            arguments=arguments,
+        )
     )
 
 
-def _document_actions(viewset: type[ServiceViewSet]) -> None:
-    """Each `service_action`'s OpenAPI: its input, the viewset's record as the answer,
-    and the precondition problems its If-Match can give."""
-    for name in dir(viewset):
-        handler = getattr(viewset, name, None)
-        spec = getattr(handler, "_service_action", None)
-        if spec is None or getattr(handler, "_documented_for", None) is viewset:
-            continue
-        responses: dict[Any, Any] = {
-            (201 if spec["created"] else 200): viewset.serializer_class,
-            (412, PROBLEM_CONTENT_TYPE): STALE,
-        }
-        if spec["created"]:
-            responses[200] = viewset.serializer_class
-        if spec["required"]:
+def _action_handler(
+    viewset: type[ServiceViewSet[Any]], name: str, spec: ActionSpec
+) -> Callable[..., Response]:
+    """The DRF action for one `service_action` of `viewset`, with its OpenAPI: its
+    input, the viewset's record as the answer, and (versioned) the If-Match problems."""
+
+    def handler(self: ServiceViewSet[Any], request: Request, pk: str | None = None) -> Response:
+        instance = self.get_object()
+        versions = self.version_arguments(instance, required=spec.required)
+        data = plain_data(spec.input.validated(request.data if request.data else {}))
+        if spec.arguments is not None:
+            data = spec.arguments(data)
+        result = spec.service(actor=request.user, **{self.lookup_arg: instance.pk}, **versions, **data)
+        code = status.HTTP_201_CREATED if spec.created and result.pk != instance.pk else status.HTTP_200_OK
+        return self.record_response(result, code)
+
+    handler.__name__ = handler.__qualname__ = name
+    handler.__doc__ = spec.summary or (spec.service.__doc__ or "").strip().split("\n")[0]
+    responses: dict[Any, Any] = {(201 if spec.created else 200): viewset.serializer_class}
+    if spec.created:
+        responses[200] = viewset.serializer_class
+    parameters = []
+    if viewset.versioned:
+        responses[(412, PROBLEM_CONTENT_TYPE)] = STALE
+        if spec.required:
             responses[(428, PROBLEM_CONTENT_TYPE)] = PRECONDITION_REQUIRED
-        extend_schema(
-            request=None if spec["input"] is EmptyInput else spec["input"],
-            responses=responses,
-            parameters=[IF_MATCH if spec["required"] else IF_MATCH_OPTIONAL, ETAG],
-            summary=spec["summary"] or None,
-            description=spec["description"] or None,
-        )(handler)
-        handler._documented_for = viewset
+        parameters = [IF_MATCH if spec.required else IF_MATCH_OPTIONAL, ETAG]
+    # @action first: it replaces the function's `kwargs`, where extend_schema puts its schema.
+    routed = action(detail=True, methods=["post"], url_path=spec.url_path)(handler)
+    return extend_schema(
+        request=None if spec.input is EmptyInput else spec.input,
+        responses=responses,
+        parameters=parameters,
+        summary=spec.summary or None,
+        description=spec.description or None,
+    )(routed)

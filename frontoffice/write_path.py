@@ -17,18 +17,34 @@ send side effects after commit. (Recording on the customer's timeline is the hub
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.http import Http404
 
-from frontoffice.actors import SystemActor, describe, user_of
+from frontoffice.actors import Actor, SystemActor, describe, user_of
 from frontoffice.errors import StaleVersion
 from frontoffice.permissions import can_edit_owned
+from frontoffice.serializers import text_problem
 
 M = TypeVar("M", bound=Model)
+# The largest id any database's bigint holds.
+MAX_ROW_ID = 2**63 - 1
+
+
+class Versioned(Protocol):
+    """A row with an optimistic lock: `version` goes up by one on every change, and a
+    client names the version it read (If-Match, a form's hidden field)."""
+
+    version: int
+
+
+class Task(Protocol):
+    """A Celery task, as far as sending it goes."""
+
+    def delay(self, *args: Any, **kwargs: Any) -> Any: ...
 
 
 class MissingActor(TypeError):
@@ -40,111 +56,118 @@ class MissingActor(TypeError):
 
 
 def authorize(
-    actor: Any,
+    actor: Actor | None,
     *permissions: str,
     obj: Any = None,
     owner_bypass: str | None = None,
     message: str = "You may not do this.",
 ) -> None:
     """PermissionDenied unless `actor` holds every permission and, when `owner_bypass`
-    is given, holds that permission too or owns `obj` (alone or through their team)."""
+    is given, holds that permission too or owns `obj` (alone or through their team).
+    A system actor holds what its allow-list grants; ownership does not apply to it."""
     if actor is None:
         raise MissingActor("Say who acts: a user, or a frontoffice.actors.SystemActor.")
-    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+    if not actor.is_authenticated or not actor.is_active:
         raise PermissionDenied(message)
     if not actor.has_perms(permissions):
         raise PermissionDenied(message)
-    owner_rule = owner_bypass is not None and obj is not None and not isinstance(actor, SystemActor)
-    if owner_rule and not can_edit_owned(actor, obj, any_permission=owner_bypass):
+    if owner_bypass is None or obj is None or isinstance(actor, SystemActor):
+        return
+    if not can_edit_owned(actor, obj, any_permission=owner_bypass):
         raise PermissionDenied(message)
 
 
-def require_actor(actor: Any) -> None:
+def require_actor(actor: Actor | None) -> None:
     """For writes every authenticated actor may do (the checks are the caller's)."""
     if actor is None:
         raise MissingActor("Say who acts: a user, or a frontoffice.actors.SystemActor.")
 
 
-def audit(instance: M, actor: Any, reason: str = "") -> M:
+def audit(instance: M, actor: Actor | None, reason: str = "") -> M:
     """Name `actor` on the audit-history row the next save of `instance` writes
     (django-simple-history reads these attributes; without them a write outside a
-    request would be recorded as nobody's)."""
-    instance._history_user = user_of(actor)  # type: ignore[attr-defined]
+    request would be recorded as nobody's). Without a reason, a system actor names
+    itself; a reason left on the instance by an earlier `audit` is replaced."""
     change_reason = reason or (describe(actor) if isinstance(actor, SystemActor) else "")
-    if change_reason:
-        instance._change_reason = change_reason[:100]  # type: ignore[attr-defined]
+    # simple-history reads both as undeclared instance attributes (see its
+    # HistoricalRecords.get_history_user and utils.get_change_reason_from_object).
+    instance._history_user = user_of(actor)  # type: ignore[attr-defined]
+    instance._change_reason = change_reason[:100] or None  # type: ignore[attr-defined]
     return instance
 
 
 # --- which row, at which version ------------------------------------------------------------
 
 
-def as_id(value: Any) -> int | None:
-    """A row id from an id, a numeric string or an instance; None when it cannot be one."""
+def as_id(value: object) -> int | None:
+    """A row id from an int, a string of ASCII digits or a saved instance; None when it
+    cannot be one (a float is not truncated into one, "²" or "٣" are not digits of an
+    id, and an id beyond a bigint would overflow the query)."""
     if isinstance(value, Model):
-        return value.pk
-    if isinstance(value, bool):
+        value = value.pk
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
         return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if 1 <= number <= 2**63 - 1 else None
+    return value if 1 <= value <= MAX_ROW_ID else None
 
 
-def lock(model: type[M], pk: Any, *, what: str | None = None, queryset: Any = None) -> M:
+def lock(model: type[M], pk: object, *, what: str | None = None, queryset: QuerySet[M] | None = None) -> M:
     """The row, locked until the transaction ends (`SELECT ... FOR UPDATE`); Http404
-    when there is no such row or `pk` cannot be an id."""
+    when there is no such row (in `queryset`, when given) or `pk` cannot be an id."""
     row_id = as_id(pk)
-    rows = (queryset if queryset is not None else model._default_manager).select_for_update()
+    rows = (queryset if queryset is not None else model._default_manager.all()).select_for_update()
     row = rows.filter(pk=row_id).first() if row_id is not None else None
     if row is None:
         raise Http404(f"No such {what or model._meta.verbose_name}.")
     return row
 
 
-def lock_many(model: type[M], pks: Iterable[Any]) -> dict[int, M]:
+def lock_many(model: type[M], pks: Iterable[object]) -> dict[int, M]:
     """Several rows locked in id order (one fixed order everywhere: no deadlock between
-    two writers locking the same rows)."""
+    two writers locking the same rows), by id. Ids with no row are left out."""
     ids = sorted({i for i in (as_id(pk) for pk in pks) if i is not None})
-    return {
-        row.pk: row for row in model._default_manager.select_for_update().filter(pk__in=ids).order_by("pk")
-    }
+    rows = model._default_manager.select_for_update().filter(pk__in=ids).order_by("pk")
+    return {row.pk: row for row in rows}
 
 
-def check_version(row: Any, expected_version: int | None) -> None:
+def check_version(row: Versioned, expected_version: int | None) -> None:
     """StaleVersion (412) when the client read another version than the row's.
-    `None` means the caller checked nothing on purpose (an action without If-Match)."""
+    `None` means the caller checked nothing on purpose: an action without If-Match,
+    or `If-Match: *` ("whatever the current version", RFC 9110)."""
     if expected_version is not None and row.version != expected_version:
         raise StaleVersion(current=row.version)
 
 
-def bump_version(row: Any) -> None:
+def bump_version(row: Versioned) -> None:
     row.version += 1
 
 
 # --- input ----------------------------------------------------------------------------------
 
 
-def clean_text(errors: dict[str, list[str]], field: str, value: Any, max_length: int) -> str:
-    """Stripped text, or "" with a message in `errors[field]` for what is not text, holds
-    a NUL character (PostgreSQL refuses it) or is too long."""
+def clean_text(errors: dict[str, list[str]], field: str, value: object, max_length: int) -> str:
+    """Stripped text, or "" with a message in `errors[field]` for what is not text;
+    stripped text with a message for text the database refuses (a NUL character, a
+    lone surrogate) or longer than `max_length` once stripped."""
     if value is None:
         return ""
     if not isinstance(value, str):
         errors.setdefault(field, []).append("Expected text.")
         return ""
-    if "\x00" in value:
-        errors.setdefault(field, []).append("Null characters are not allowed.")
-    if len(value) > max_length:
+    text = value.strip()
+    problem = text_problem(text)
+    if problem:
+        errors.setdefault(field, []).append(problem)
+    if len(text) > max_length:
         errors.setdefault(field, []).append(f"At most {max_length} characters.")
-    return value.strip()
+    return text
 
 
 # --- after commit ----------------------------------------------------------------------------
 
 
-def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
+def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
     """Send `task` to Celery once the current transaction commits (now, outside one).
 
     Calling `.delay()` inside an open transaction lets a worker read the database
@@ -159,6 +182,6 @@ def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     transaction.on_commit(send, robust=True)
 
 
-def run_on_commit(callback: Callable[[], Any]) -> None:
+def run_on_commit(callback: Callable[[], object]) -> None:
     """Run `callback` in this process once the transaction commits (never on rollback)."""
     transaction.on_commit(callback)

@@ -75,3 +75,17 @@ def test_a_user_sees_what_their_permission_allows() -> None:
         True,
         False,
     )
+
+
+def test_a_clash_stops_every_load_not_only_the_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: hooks that clash, not loaded yet
+    def clash(found: Any) -> None:
+        raise ValueError("Two apps declare the panel 'dup'.")
+
+    monkeypatch.setattr(plugin, "_loaded", None)
+    monkeypatch.setattr(plugin, "_check_unique", clash)
+
+    # when / then: a second start-up step does not get the clashing hooks from a cache
+    for _ in range(2):
+        with pytest.raises(ValueError, match="Two apps declare"):
+            plugin.load()

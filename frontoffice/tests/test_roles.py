@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import AnonymousUser, Group, Permission
 
 from frontoffice import roles
+from frontoffice.actors import ERP_SYNC
 from frontoffice.roles import Role
+from frontoffice.tests.staff import staff
 
 
 def group_permissions(name: str) -> set[str]:
@@ -58,3 +60,16 @@ def test_an_unknown_role_is_refused() -> None:
 def test_groups_survive_the_flush_after_a_transactional_test() -> None:
     # A transactional test flushes every table afterwards; post_migrate puts them back.
     assert group_permissions(Role.SERVICE_AGENT) == roles.declared_grants()[Role.SERVICE_AGENT]
+
+
+@pytest.mark.django_db
+def test_a_user_holds_the_roles_of_their_groups_and_the_system_and_visitors_hold_none() -> None:
+    # given
+    rep = staff("rep")
+    rep.groups.set(Group.objects.filter(name__in=[Role.SALES, Role.MARKETING]))
+
+    # when / then
+    assert roles.user_roles(rep) == {Role.SALES, Role.MARKETING}
+    assert roles.user_roles(staff("root", is_superuser=True)) == set(Role.ALL)
+    assert roles.user_roles(ERP_SYNC) == set()
+    assert roles.user_roles(AnonymousUser()) == set()
