@@ -51,7 +51,8 @@ from backoffice_sync.models import (
 )
 from customers.choices import ActivityKind
 from customers.models import Customer
-from customers.services import activity_record, customer_update
+from customers.services import customer_update
+from customers.timeline import activity_record
 from frontoffice.serializers import TextField
 
 SOURCE_APP = "backoffice_sync"

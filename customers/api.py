@@ -27,8 +27,12 @@ from customers.choices import (
     CustomerKind,
     LifecycleStage,
 )
+from customers.consent import consent_record
 from customers.filters import CUSTOMER_ORDERINGS, ActivityFilter, CustomerFilter
+from customers.guards import ANY_CUSTOMER, CustomerMerged
+from customers.merge import customer_merge
 from customers.models import Activity, ConsentEvent, ContactPoint, Customer
+from customers.timeline import activity_log
 from frontoffice.api import ActionPermissions, CursorPagination, etag_for, expected_version
 from frontoffice.errors import Conflict, MovedPermanently, django_validation_errors
 from frontoffice.filters import StableOrderingFilter
@@ -347,7 +351,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
     # The services enforce the ownership rule too; checking it here answers 403 before
     # an If-Match or body problem would answer 428/412/400 to someone who may not edit.
     owner_rule_actions = frozenset({"update", "partial_update", "contact_points", "remove_contact_point"})
-    owner_bypass_permission = services.ANY_CUSTOMER
+    owner_bypass_permission = ANY_CUSTOMER
 
     def get_queryset(self):
         if self.action == "list":
@@ -526,7 +530,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
         customer = self.get_object()
         if request.method == "POST":
             data = ConsentInputSerializer.validated(request.data)
-            event = services.consent_record(actor=request.user, customer_id=customer.pk, **data)
+            event = consent_record(actor=request.user, customer_id=customer.pk, **data)
             return Response(ConsentEventSerializer(event).data, status=status.HTTP_201_CREATED)
         ledger = customer.consent_events.select_related("actor").order_by("-occurred_at", "-id")[:500]
         return Response(
@@ -588,9 +592,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
             _with_list_rows([preview.survivor, preview.duplicate])
             return Response(MergePreviewSerializer(preview).data)
         data = MergeInputSerializer.validated(request.data)
-        survivor = services.customer_merge(
-            actor=request.user, survivor_id=customer.pk, duplicate_id=data["duplicate"]
-        )
+        survivor = customer_merge(actor=request.user, survivor_id=customer.pk, duplicate_id=data["duplicate"])
         survivor = self._fresh(survivor.pk)
         response = Response(CustomerSerializer(survivor).data)
         response["ETag"] = etag_for(survivor.version)
@@ -647,11 +649,11 @@ class ActivityViewSet(
         data = ActivityInputSerializer.validated(request.data)
         customer_id = data.pop("customer")
         try:
-            activity = services.activity_log(actor=request.user, customer_id=customer_id, **data)
+            activity = activity_log(actor=request.user, customer_id=customer_id, **data)
         except Http404:
             # The customer is a field of the body, not the resource in the URL.
             raise exceptions.ValidationError({"customer": ["No such customer."]}) from None
-        except services.CustomerMerged as merged:
+        except CustomerMerged as merged:
             raise exceptions.ValidationError(
                 {"customer": [f"This customer was merged into customer {merged.survivor_id}."]}
             ) from None

@@ -11,8 +11,8 @@ from django.urls import reverse
 from customers import dashboard, search
 from customers.api import ActivityViewSet, CustomerViewSet
 from customers.choices import ActivityKind
+from customers.merge import own_merge_references
 from customers.roles import GRANTS
-from customers.services import own_merge_references
 from frontoffice.plugin import (
     ApiRoute,
     AppHooks,

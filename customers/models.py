@@ -278,7 +278,7 @@ class ConsentEvent(models.Model):
 
 class Activity(models.Model):
     """One entry of the customer's timeline, written by every app through
-    `customers.services.activity_record`."""
+    `customers.timeline.activity_record`."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=50)

@@ -197,7 +197,9 @@ class DuplicatePair:
     reasons: list[str]
 
 
-def _similar_name_ids(customer: Customer, limit: int = 20) -> list[int]:
+def similar_name_ids(customer: Customer, limit: int = 20) -> list[int]:
+    """Live customers of the same kind whose name looks like `customer`'s, most alike
+    first (trigram similarity on PostgreSQL, difflib elsewhere); at most `limit`."""
     base = customer_base_queryset().filter(kind=customer.kind).exclude(pk=customer.pk)
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import TrigramSimilarity
@@ -238,7 +240,7 @@ def duplicates_for(*, customer: Customer, limit: int = 20) -> list[DuplicatePair
             .values_list("customer_id", "kind", "value")[:200]
         ):
             reasons[other_id].append(f"same {kind} {value}")
-    for other_id in _similar_name_ids(customer, limit):
+    for other_id in similar_name_ids(customer, limit):
         reasons[other_id].append("similar name")
     others = Customer.objects.in_bulk(list(reasons)[:limit])
     return [

@@ -20,6 +20,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from customers import selectors, services
+from customers.consent import consent_record
 from customers.filters import CUSTOMER_ORDERINGS
 from customers.forms import (
     ActivityForm,
@@ -29,8 +30,10 @@ from customers.forms import (
     CustomerEditForm,
     CustomerFilterForm,
 )
+from customers.guards import ANY_CUSTOMER, CustomerMerged
+from customers.merge import customer_merge
 from customers.models import Customer
-from customers.services import CustomerMerged
+from customers.timeline import activity_log
 from frontoffice.errors import DomainError, StaleVersion
 from frontoffice.forms import ServiceForm
 from frontoffice.permissions import can_edit_owned
@@ -64,7 +67,7 @@ def _vary_on_htmx(response: HttpResponse) -> HttpResponse:
 
 def can_edit(user: Any, customer: Customer) -> bool:
     return user.has_perm("customers.change_customer") and can_edit_owned(
-        user, customer, any_permission=services.ANY_CUSTOMER
+        user, customer, any_permission=ANY_CUSTOMER
     )
 
 
@@ -256,7 +259,7 @@ def activity_create(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         form=form,
         key="activity",
-        write=lambda f: services.activity_log(actor=request.user, customer_id=pk, **f.cleaned_data),
+        write=lambda f: activity_log(actor=request.user, customer_id=pk, **f.cleaned_data),
         success="Logged on the timeline.",
     )
 
@@ -284,7 +287,7 @@ def consent_create(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         form=form,
         key="consent",
-        write=lambda f: services.consent_record(actor=request.user, customer_id=pk, **f.cleaned_data),
+        write=lambda f: consent_record(actor=request.user, customer_id=pk, **f.cleaned_data),
         success="Consent recorded.",
     )
 
@@ -382,7 +385,7 @@ def merge(request: HttpRequest, pk: int) -> HttpResponse:
     error = None
     if request.method == "POST":
         try:
-            survivor = services.customer_merge(actor=request.user, survivor_id=pk, duplicate_id=raw)
+            survivor = customer_merge(actor=request.user, survivor_id=pk, duplicate_id=raw)
         except CustomerMerged as exc:
             messages.error(request, "This customer was merged meanwhile; review the merge from here.")
             return redirect(_merge_url(exc.survivor_id, raw))

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from customers.services import activity_record_many
+from customers.timeline import activity_record_many
 from sales.models import Quote, QuoteStatus
 
 EXPIRE_BATCH = 500

@@ -20,9 +20,11 @@ from django.utils import timezone
 
 from backoffice_sync.models import Product
 from customers.choices import ContactKind, CustomerKind
+from customers.consent import consent_record
 from customers.models import Customer
 from customers.normalise import normalise_email, normalise_phone
-from customers.services import activity_record, consent_record, customer_create
+from customers.services import customer_create
+from customers.timeline import activity_record
 from frontoffice.errors import Conflict, StaleVersion
 from frontoffice.permissions import can_edit_owned
 from sales.models import (

@@ -14,7 +14,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from customers import services
+from customers.merge import customer_merge
 from customers.models import Activity, Customer
+from customers.timeline import activity_log, activity_record
 from tests.api_contract import (
     CreateContract,
     ListContract,
@@ -38,7 +40,7 @@ def person(actor: Any, first: str = "Ada") -> Customer:
 def log(actor: Any, customer: Customer, **fields: Any) -> Activity:
     fields.setdefault("kind", "note")
     fields.setdefault("subject", f"Entry {next(_serial)}")
-    return services.activity_log(actor=actor, customer_id=customer.pk, **fields)
+    return activity_log(actor=actor, customer_id=customer.pk, **fields)
 
 
 def listed(client: APIClient, **params: Any) -> list[int]:
@@ -178,7 +180,7 @@ def test_logging_on_a_merged_customer_names_the_survivor(
     api_as: Callable[[Any], APIClient], agent: Any, supervisor: Any
 ) -> None:
     survivor, duplicate = person(agent), person(agent, "Ada L.")
-    services.customer_merge(actor=supervisor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
+    customer_merge(actor=supervisor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
     before = snapshot(Activity)
     response = send_json(
         api_as(agent), "POST", LIST, {"customer": duplicate.pk, "kind": "note", "subject": "x"}
@@ -216,7 +218,7 @@ def test_kind_filters_by_kind(api_as: Callable[[Any], APIClient], agent: Any) ->
 
 def test_source_app_filters_by_the_writing_app(api_as: Callable[[Any], APIClient], agent: Any) -> None:
     customer = person(agent)
-    from_sales = services.activity_record(
+    from_sales = activity_record(
         customer_id=customer.pk, kind="opportunity.won", subject="Won", source_app="sales"
     )
     log(agent, customer)

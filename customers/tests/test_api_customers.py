@@ -20,6 +20,8 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from customers import services
+from customers.consent import consent_record
+from customers.merge import customer_merge
 from customers.models import (
     Activity,
     ConsentEvent,
@@ -29,6 +31,7 @@ from customers.models import (
     Relationship,
     Tag,
 )
+from customers.timeline import activity_log
 from frontoffice import plugin
 from tests.api_contract import (
     CreateContract,
@@ -318,7 +321,7 @@ def test_deleting_a_customer_others_were_merged_into_is_409(
     api_as: Callable[[Any], APIClient], agent: Any, admin_user: Any
 ) -> None:
     survivor, duplicate = person(agent), person(agent, first="Ada2")
-    services.customer_merge(actor=admin_user, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
+    customer_merge(actor=admin_user, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
     before = unchanged()
     assert_problem(api_as(admin_user).delete(url(survivor)), 409)
     assert unchanged() == before
@@ -587,7 +590,7 @@ def test_a_sales_rep_may_not_merge(api_as: Callable[[Any], APIClient], sales_rep
 def merged(agent: Any, supervisor: Any) -> tuple[Customer, Customer]:
     survivor = person(agent, contact_points=[{"kind": "email", "value": "s@example.com"}])
     duplicate = person(agent, first="Ada L.")
-    services.customer_merge(actor=supervisor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
+    customer_merge(actor=supervisor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
     return survivor, duplicate
 
 
@@ -646,10 +649,10 @@ def test_360_shows_profile_contacts_consent_relations_and_the_latest_timeline(
     org = services.customer_create(actor=agent, kind="organisation", organisation_name="Acme")
     ada = person(agent, tags=["vip"], contact_points=[{"kind": "email", "value": "ada@example.com"}])
     services.relationship_set(actor=agent, person_id=ada.pk, organisation_id=org.pk, role="CTO")
-    services.consent_record(
+    consent_record(
         actor=agent, customer_id=ada.pk, channel="email", purpose="newsletter", granted=True, source="web"
     )
-    services.activity_log(actor=agent, customer_id=ada.pk, kind="call", subject="Called about renewal")
+    activity_log(actor=agent, customer_id=ada.pk, kind="call", subject="Called about renewal")
     # when
     response = api_as(agent).get(url(ada, "360/"))
     # then
@@ -823,9 +826,7 @@ def test_the_timeline_is_newest_first_and_cursor_paginated(
     base = timezone.now() - dt.timedelta(days=1)
     moments = [base + dt.timedelta(minutes=m) for m in (5, 1, 3, 3, 7, 2, 6)]
     for i, moment in enumerate(moments):
-        services.activity_log(
-            actor=agent, customer_id=customer.pk, kind="note", subject=f"n{i}", occurred_at=moment
-        )
+        activity_log(actor=agent, customer_id=customer.pk, kind="note", subject=f"n{i}", occurred_at=moment)
     client = api_as(agent)
     # when
     with django_assert_max_num_queries(6):
@@ -1036,7 +1037,7 @@ def test_merge_preview_shows_what_would_move_and_moves_nothing(
     duplicate = person(
         agent, first="Ada L.", tags=["b"], contact_points=[{"kind": "email", "value": "d@example.com"}]
     )
-    services.activity_log(actor=agent, customer_id=duplicate.pk, kind="note", subject="hello")
+    activity_log(actor=agent, customer_id=duplicate.pk, kind="note", subject="hello")
     before = unchanged()
     # when
     response = api_as(supervisor).get(url(survivor, f"merge/?duplicate={duplicate.pk}"))

@@ -16,8 +16,10 @@ from django.utils import timezone
 
 from customers import selectors, services
 from customers.choices import ConsentChannel, ConsentPurpose, ContactKind, CustomerKind
+from customers.merge import customer_merge
 from customers.models import Activity, ConsentEvent, ContactPoint, Customer, Relationship
 from customers.normalise import name_key
+from customers.timeline import activity_log
 
 pytestmark = pytest.mark.django_db
 
@@ -235,8 +237,8 @@ def test_dashboard_summary_counts_live_customers_and_those_created_this_week(
     Customer.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=30))
     survivor = services.customer_create(actor=admin_user, kind="person", last_name="Twin")
     twin = services.customer_create(actor=admin_user, kind="person", last_name="Twin")
-    services.customer_merge(actor=admin_user, survivor_id=survivor.pk, duplicate_id=twin.pk)
-    services.activity_log(actor=admin_user, customer_id=survivor.pk, kind="call", subject="Rang")
+    customer_merge(actor=admin_user, survivor_id=survivor.pk, duplicate_id=twin.pk)
+    activity_log(actor=admin_user, customer_id=survivor.pk, kind="call", subject="Rang")
 
     # when
     summary = selectors.dashboard_summary(actor=admin_user)

@@ -5,8 +5,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from customers import services
 from customers.choices import ContactKind, FieldType
+from customers.consent import consent_record
+from customers.merge import customer_merge
 from customers.models import Activity, ConsentEvent, ContactPoint, Customer, CustomFieldDefinition
 from customers.selectors import consent_state
+from customers.timeline import activity_log, activity_record_many
 from frontoffice.errors import StaleVersion
 
 pytestmark = pytest.mark.django_db
@@ -123,7 +126,7 @@ def test_custom_attributes_are_validated_against_definitions(agent):
 
 def test_consent_is_an_append_only_ledger_whose_latest_entry_wins(agent):
     customer = person(agent)
-    services.consent_record(
+    consent_record(
         actor=agent,
         customer_id=customer.pk,
         channel="email",
@@ -131,7 +134,7 @@ def test_consent_is_an_append_only_ledger_whose_latest_entry_wins(agent):
         granted=True,
         source="web form",
     )
-    services.consent_record(
+    consent_record(
         actor=agent,
         customer_id=customer.pk,
         channel="email",
@@ -139,7 +142,7 @@ def test_consent_is_an_append_only_ledger_whose_latest_entry_wins(agent):
         granted=False,
         source="phone call",
     )
-    services.consent_record(
+    consent_record(
         actor=agent,
         customer_id=customer.pk,
         channel="sms",
@@ -171,10 +174,8 @@ def test_merge_moves_everything_unites_contacts_and_leaves_a_tombstone(superviso
         tags=["Newsletter"],
         erp_customer_number="C-100",
     )
-    services.activity_log(
-        actor=supervisor, customer_id=duplicate.pk, kind="call", subject="Called about invoice"
-    )
-    services.consent_record(
+    activity_log(actor=supervisor, customer_id=duplicate.pk, kind="call", subject="Called about invoice")
+    consent_record(
         actor=supervisor,
         customer_id=duplicate.pk,
         channel="email",
@@ -183,7 +184,7 @@ def test_merge_moves_everything_unites_contacts_and_leaves_a_tombstone(superviso
         source="web",
     )
     # when
-    services.customer_merge(actor=supervisor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
+    customer_merge(actor=supervisor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
     # then
     survivor.refresh_from_db()
     duplicate.refresh_from_db()
@@ -207,16 +208,16 @@ def test_merge_refuses_merged_self_and_cross_kind_and_changes_nothing(supervisor
     a = person(supervisor)
     org = services.customer_create(actor=supervisor, kind="organisation", organisation_name="Acme")
     with pytest.raises(ValidationError):
-        services.customer_merge(actor=supervisor, survivor_id=a.pk, duplicate_id=a.pk)
+        customer_merge(actor=supervisor, survivor_id=a.pk, duplicate_id=a.pk)
     with pytest.raises(ValidationError):
-        services.customer_merge(actor=supervisor, survivor_id=a.pk, duplicate_id=org.pk)
+        customer_merge(actor=supervisor, survivor_id=a.pk, duplicate_id=org.pk)
     assert not Customer.objects.filter(merged_into__isnull=False).exists()
 
 
 def test_only_holders_of_the_merge_permission_merge(agent):
     a, b = person(agent), person(agent, first="B")
     with pytest.raises(PermissionDenied):
-        services.customer_merge(actor=agent, survivor_id=a.pk, duplicate_id=b.pk)
+        customer_merge(actor=agent, survivor_id=a.pk, duplicate_id=b.pk)
 
 
 def test_every_foreign_key_to_customer_is_registered_for_merge():
@@ -266,7 +267,7 @@ def test_many_timeline_entries_are_written_in_one_insert_or_none_when_one_is_bad
     ]
     # when
     with django_assert_num_queries(1):
-        written = services.activity_record_many(entries=entries)
+        written = activity_record_many(entries=entries)
     # then
     assert [(a.customer_id, a.subject) for a in written] == [
         (ada.pk, "Quote Q-1 expired"),
@@ -276,6 +277,6 @@ def test_many_timeline_entries_are_written_in_one_insert_or_none_when_one_is_bad
     assert Activity.objects.get(customer=bob, kind="quote_expired").actor == agent
     # and a bad entry stops the whole batch before anything is written
     with pytest.raises(ValidationError) as error:
-        services.activity_record_many(entries=[entries[0], {**entries[1], "subject": " "}])
+        activity_record_many(entries=[entries[0], {**entries[1], "subject": " "}])
     assert "subject" in error.value.message_dict
     assert Activity.objects.filter(kind="quote_expired").count() == 2

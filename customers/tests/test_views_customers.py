@@ -14,7 +14,10 @@ from django.utils import timezone
 
 from customers import selectors, services
 from customers.choices import FieldType
+from customers.consent import consent_record
+from customers.merge import customer_merge
 from customers.models import Activity, ConsentEvent, Customer, CustomFieldDefinition
+from customers.timeline import activity_log
 from frontoffice import plugin
 from frontoffice.plugin import Panel
 
@@ -63,7 +66,7 @@ def ada(sales_rep: Any) -> Customer:
             {"kind": "phone", "value": "020 7946 0000"},
         ],
     )
-    services.consent_record(
+    consent_record(
         actor=sales_rep,
         customer_id=customer.pk,
         channel="email",
@@ -439,7 +442,7 @@ def test_registry_panels_render_with_the_generic_template(
 def test_a_merged_id_answers_301_to_the_survivor(supervisor: Any, sales_rep: Any, ada: Customer) -> None:
     # given
     twin = services.customer_create(actor=sales_rep, kind="person", first_name="Ada", last_name="L.")
-    services.customer_merge(actor=supervisor, survivor_id=ada.pk, duplicate_id=twin.pk)
+    customer_merge(actor=supervisor, survivor_id=ada.pk, duplicate_id=twin.pk)
     client = client_for(sales_rep)
 
     # when
@@ -854,7 +857,7 @@ def test_the_merge_flow_from_candidates_to_preview_to_confirmation(
             {"kind": "email", "value": "ada@home.org"},
         ],
     )
-    services.activity_log(actor=sales_rep, customer_id=twin.pk, kind="note", subject="On the twin")
+    activity_log(actor=sales_rep, customer_id=twin.pk, kind="note", subject="On the twin")
     client = client_for(supervisor)
 
     # when: the candidates list offers the pair
@@ -933,7 +936,7 @@ def test_roles_without_merge_permission_get_403_on_the_merge_pages(
 
 def test_the_dashboard_counts_customers_and_lists_my_recent_activity(agent: Any, ada: Customer) -> None:
     # given
-    services.activity_log(actor=agent, customer_id=ada.pk, kind="call", subject="Checked the order")
+    activity_log(actor=agent, customer_id=ada.pk, kind="call", subject="Checked the order")
 
     # when
     html = html_of(client_for(agent).get(reverse("dashboard")))
@@ -977,7 +980,7 @@ def test_a_merged_customers_panel_moves_to_the_survivor(
         monkeypatch, Panel(key="notes", title="Notes", loader=lambda customer, actor: {"id": customer.pk})
     )
     twin = services.customer_create(actor=sales_rep, kind="person", first_name="Ada", last_name="L.")
-    services.customer_merge(actor=supervisor, survivor_id=ada.pk, duplicate_id=twin.pk)
+    customer_merge(actor=supervisor, survivor_id=ada.pk, duplicate_id=twin.pk)
 
     # when
     response = client_for(sales_rep).get(reverse("customers:panel", args=[twin.pk, "notes"]))
