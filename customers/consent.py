@@ -3,7 +3,7 @@ the same line on the timeline."""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -13,24 +13,25 @@ from customers.choices import ActivityKind, ConsentChannel, ConsentPurpose
 from customers.guards import lock_customer
 from customers.models import ConsentEvent
 from customers.timeline import activity_record
-from frontoffice.actors import user_of
-from frontoffice.write_path import clean_text
+from frontoffice.actors import Actor, user_of
+from frontoffice.write_path import authorize, clean_text
 
 
 @transaction.atomic
 def consent_record(
     *,
-    actor: Any,
-    customer_id: Any,
+    actor: Actor,
+    customer_id: int,
     channel: str,
     purpose: str,
     granted: bool,
     source: str,
-    occurred_at: Any = None,
+    occurred_at: dt.datetime | None = None,
     note: str = "",
 ) -> ConsentEvent:
     """Append to the consent ledger and to the timeline."""
     customer = lock_customer(customer_id)
+    authorize(actor, "customers.add_consentevent", message="You may not record consent.")
     errors: dict[str, list[str]] = {}
     if channel not in ConsentChannel.values:
         errors["channel"] = [f"Choose one of: {', '.join(ConsentChannel.values)}."]
@@ -44,7 +45,7 @@ def consent_record(
     note = clean_text(errors, "note", note, 500)
     now = timezone.now()
     occurred_at = occurred_at or now
-    if occurred_at > now + timezone.timedelta(minutes=5):
+    if occurred_at > now + dt.timedelta(minutes=5):
         errors["occurred_at"] = ["Consent cannot be recorded in the future."]
     if errors:
         raise ValidationError(errors)

@@ -12,6 +12,7 @@ from typing import Any
 
 from customers.models import Customer
 from frontoffice import write_path
+from frontoffice.actors import Actor
 from frontoffice.errors import Conflict
 
 ANY_CUSTOMER = "customers.change_any_customer"
@@ -40,11 +41,10 @@ def lock_customer(customer_id: Any) -> Customer:
     return check_live(write_path.lock(Customer, customer_id, what="customer"))
 
 
-def authorize_edit(actor: Any, customer: Customer) -> None:
+def authorize_edit(actor: Actor, customer: Customer) -> None:
     """Who may change a customer: `change_customer`, and owning it (alone or through
-    the team) unless holding `change_any_customer`."""
-    if actor is None:  # system writes (ERP sync, tasks)
-        return
+    the team) unless holding `change_any_customer`. MissingActor without an actor; a
+    system actor is bound by its permissions only (it owns nothing)."""
     write_path.authorize(
         actor, "customers.change_customer", obj=customer, owner_bypass=ANY_CUSTOMER, message=EDIT_REFUSED
     )

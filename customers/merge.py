@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.http import Http404
 from django.utils import timezone
 
@@ -20,7 +21,18 @@ from customers.models import Customer, Relationship
 from customers.services import profile_changed
 from customers.timeline import activity_record
 from frontoffice import plugin
+from frontoffice.actors import Actor
 from frontoffice.plugin import MergeReference
+from frontoffice.write_path import audit, authorize
+
+
+def _as_survivor_audits(row: Model, survivor: Customer) -> Model:
+    """Name on `row`'s audit history whoever `customer_merge` named on the survivor's
+    (a re-point callback is given the two customers, not the actor)."""
+    for attribute in ("_history_user", "_change_reason"):
+        if hasattr(survivor, attribute):
+            setattr(row, attribute, getattr(survivor, attribute))
+    return row
 
 
 def _repoint_contact_points(survivor: Customer, duplicate: Customer) -> int:
@@ -29,13 +41,13 @@ def _repoint_contact_points(survivor: Customer, duplicate: Customer) -> int:
     moved = 0
     for cp in duplicate.contact_points.all():
         if (cp.kind, cp.value) in kept:
-            cp.delete()
+            _as_survivor_audits(cp, survivor).delete()
             continue
         cp.customer = survivor
         cp.is_primary = cp.is_primary and cp.kind not in primary_kinds
         if cp.is_primary:
             primary_kinds.add(cp.kind)
-        cp.save(update_fields=["customer", "is_primary", "updated_at"])
+        _as_survivor_audits(cp, survivor).save(update_fields=["customer", "is_primary", "updated_at"])
         moved += 1
     return moved
 
@@ -93,16 +105,18 @@ def _lock_pair(survivor_id: Any, duplicate_id: Any) -> tuple[Customer, Customer]
 
 
 @transaction.atomic
-def customer_merge(*, actor: Any, survivor_id: Any, duplicate_id: Any) -> Customer:
+def customer_merge(*, actor: Actor, survivor_id: int, duplicate_id: int | str) -> Customer:
     """Merge `duplicate` into `survivor` in one transaction.
 
     Every reference declared in the apps' hooks (`merge_references`) is re-pointed;
     contact points, tags and consents are united; both timelines are kept; the
     duplicate stays as a tombstone whose id redirects to the survivor.
     """
-    if actor is not None and not actor.has_perm("customers.merge_customer"):
-        raise PermissionDenied("You may not merge customers.")
+    authorize(actor, "customers.merge_customer", message="You may not merge customers.")
     survivor, duplicate = _lock_pair(survivor_id, duplicate_id)
+    # Every audit row the merge writes (both customers, moved contact points) names the actor.
+    audit(survivor, actor)
+    audit(duplicate, actor)
     moved: dict[str, int] = {}
     for reference in plugin.merge_references():
         moved[f"{reference.model_label}.{reference.field_name}"] = (

@@ -8,10 +8,11 @@ The profile's other rooms: the timeline (`customers.timeline`), the consent ledg
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from enum import Enum
+from typing import Any, Final, Literal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.db.models.functions import Lower
@@ -24,21 +25,19 @@ from customers.guards import authorize_edit, lock_customer
 from customers.models import ContactPoint, Customer, Relationship, Tag
 from customers.normalise import name_key, normalise_email, normalise_phone
 from frontoffice import events
+from frontoffice.actors import Actor, user_of
 from frontoffice.errors import Conflict
-from frontoffice.write_path import check_version, clean_text
+from frontoffice.models import User
+from frontoffice.write_path import as_id, audit, authorize, check_version, clean_text
 
-CUSTOMER_FIELDS = (
-    "kind",
-    "first_name",
-    "last_name",
-    "organisation_name",
-    "lifecycle_stage",
-    "owner",
-    "parent",
-    "erp_customer_number",
-    "attributes",
-    "tags",
-)
+
+class _NotGiven(Enum):
+    NOT_GIVEN = "not given"
+
+
+# A keyword argument left out: the field keeps its value (its default when creating).
+NOT_GIVEN: Final = _NotGiven.NOT_GIVEN
+NotGiven = Literal[_NotGiven.NOT_GIVEN]
 
 
 # --- helpers ------------------------------------------------------------------
@@ -77,7 +76,7 @@ def _validate_parent(customer: Customer | None, parent: Customer | None) -> None
         raise ValidationError({"parent": ["The parent was merged into another customer."]})
     if customer is None or customer.pk is None:
         return
-    seen = set()
+    seen: set[int] = set()
     node: Customer | None = parent
     while node is not None:  # hierarchies are shallow; bounded by the set below
         if node.pk == customer.pk:
@@ -91,9 +90,6 @@ def _validate_parent(customer: Customer | None, parent: Customer | None) -> None
 def _apply_fields(customer: Customer, changes: Mapping[str, Any], *, creating: bool) -> list[Tag] | None:
     """Validate and set the customer's own fields; returns the tags to set (or None)."""
     errors: dict[str, list[str]] = {}
-    unknown = set(changes) - set(CUSTOMER_FIELDS)
-    for field in sorted(unknown):
-        errors[field] = ["Unknown field."]
     if "kind" in changes:
         if not creating and changes["kind"] != customer.kind:
             errors["kind"] = ["The kind of a customer cannot change."]
@@ -155,7 +151,8 @@ def _apply_fields(customer: Customer, changes: Mapping[str, Any], *, creating: b
     return tags
 
 
-def _save_customer(customer: Customer, **kwargs: Any) -> None:
+def _save_customer(customer: Customer, actor: Actor, **kwargs: Any) -> None:
+    audit(customer, actor)
     try:
         with transaction.atomic():
             customer.save(**kwargs)
@@ -210,7 +207,9 @@ def _normalise_contact(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _add_contact_points(customer: Customer, items: Iterable[Mapping[str, Any]]) -> list[ContactPoint]:
+def _add_contact_points(
+    customer: Customer, items: Iterable[Mapping[str, Any]], actor: Actor
+) -> list[ContactPoint]:
     errors: dict[str, list[str]] = {}
     cleaned: list[dict[str, Any]] = []
     for index, item in enumerate(items):
@@ -227,7 +226,7 @@ def _add_contact_points(customer: Customer, items: Iterable[Mapping[str, Any]]) 
     existing = list(customer.contact_points.all()) if customer.pk else []
     has_primary = {cp.kind for cp in existing if cp.is_primary}
     seen = {(cp.kind, cp.value) for cp in existing}
-    created = []
+    created: list[ContactPoint] = []
     for index, data in enumerate(cleaned):
         key = (data["kind"], data["value"])
         if key in seen:
@@ -252,46 +251,48 @@ def _add_contact_points(customer: Customer, items: Iterable[Mapping[str, Any]]) 
                 raise ValidationError(
                     {f"contact_points.{index}.value": [f"Customer {owner} already has this primary e-mail."]}
                 )
+        contact_point = audit(ContactPoint(customer=customer, **data), actor)
         try:
             with transaction.atomic():
-                created.append(ContactPoint.objects.create(customer=customer, **data))
+                contact_point.save(force_insert=True)
         except IntegrityError:
             raise Conflict(
                 "Another customer took this primary e-mail at the same moment.",
                 errors={f"contact_points.{index}.value": ["Already a primary e-mail elsewhere."]},
             ) from None
+        created.append(contact_point)
     return created
 
 
 @transaction.atomic
-def contact_point_add(*, actor: Any, customer_id: Any, data: Mapping[str, Any]) -> ContactPoint:
+def contact_point_add(*, actor: Actor, customer_id: int, data: Mapping[str, Any]) -> ContactPoint:
     customer = lock_customer(customer_id)
     authorize_edit(actor, customer)
-    (contact_point,) = _add_contact_points(customer, [data])
-    _touch(customer)
+    (contact_point,) = _add_contact_points(customer, [data], actor)
+    _touch(customer, actor)
     return contact_point
 
 
 @transaction.atomic
-def contact_point_remove(*, actor: Any, customer_id: Any, contact_point_id: Any) -> None:
+def contact_point_remove(*, actor: Actor, customer_id: int, contact_point_id: int | str) -> None:
     customer = lock_customer(customer_id)
     authorize_edit(actor, customer)
-    try:
-        contact_point = customer.contact_points.get(pk=int(contact_point_id))
-    except (ContactPoint.DoesNotExist, TypeError, ValueError, OverflowError):
-        raise Http404("No such contact point.") from None
-    contact_point.delete()
+    row_id = as_id(contact_point_id)
+    contact_point = customer.contact_points.filter(pk=row_id).first() if row_id is not None else None
+    if contact_point is None:
+        raise Http404("No such contact point.")
+    audit(contact_point, actor).delete()
     if contact_point.is_primary:
         successor = customer.contact_points.filter(kind=contact_point.kind).order_by("id").first()
         if successor is not None:
             successor.is_primary = True
-            successor.save(update_fields=["is_primary", "updated_at"])
-    _touch(customer)
+            audit(successor, actor).save(update_fields=["is_primary", "updated_at"])
+    _touch(customer, actor)
 
 
-def _touch(customer: Customer) -> None:
+def _touch(customer: Customer, actor: Actor) -> None:
     customer.version += 1
-    customer.save(update_fields=["version", "updated_at"])
+    audit(customer, actor).save(update_fields=["version", "updated_at"])
     profile_changed(customer)
 
 
@@ -305,56 +306,104 @@ def profile_changed(customer: Customer) -> None:
 # --- customers ------------------------------------------------------------------
 
 
+def _given(**fields: Any) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not NOT_GIVEN}
+
+
 @transaction.atomic
 def customer_create(
     *,
-    actor: Any,
+    actor: Actor,
+    kind: str,
+    first_name: str = "",
+    last_name: str = "",
+    organisation_name: str = "",
+    lifecycle_stage: str | NotGiven = NOT_GIVEN,
+    owner: User | NotGiven | None = NOT_GIVEN,
+    parent: Customer | None = None,
+    erp_customer_number: str | None = None,
+    attributes: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+    tags: Sequence[str] | NotGiven = NOT_GIVEN,
     contact_points: Iterable[Mapping[str, Any]] = (),
-    **fields: Any,
 ) -> Customer:
-    """Create a customer with its first contact points. A primary e-mail already used
+    """Create a customer with its first contact points; the actor owns it unless
+    `owner` says otherwise (the system owns nothing). A primary e-mail already used
     by a live customer is refused with that customer's id (never a silent duplicate)."""
-    if actor is not None and not actor.has_perm("customers.add_customer"):
-        raise PermissionDenied("You may not create customers.")
-    customer = Customer(kind=fields.get("kind", ""))
-    if "owner" not in fields and actor is not None:
-        fields["owner"] = actor
-    tags = _apply_fields(customer, fields, creating=True)
-    _save_customer(customer)
-    if tags:
-        customer.tags.set(tags)
-    _add_contact_points(customer, contact_points)
+    authorize(actor, "customers.add_customer", message="You may not create customers.")
+    customer = Customer(kind=kind)
+    fields = _given(
+        kind=kind,
+        first_name=first_name,
+        last_name=last_name,
+        organisation_name=organisation_name,
+        lifecycle_stage=lifecycle_stage,
+        owner=user_of(actor) if owner is NOT_GIVEN else owner,
+        parent=parent,
+        erp_customer_number=erp_customer_number,
+        attributes=attributes,
+        tags=tags,
+    )
+    resolved_tags = _apply_fields(customer, fields, creating=True)
+    _save_customer(customer, actor)
+    if resolved_tags:
+        customer.tags.set(resolved_tags)
+    _add_contact_points(customer, contact_points, actor)
     return customer
 
 
 @transaction.atomic
 def customer_update(
-    *, actor: Any, customer_id: Any, expected_version: int | None, **changes: Any
+    *,
+    actor: Actor,
+    customer_id: int,
+    expected_version: int | None,
+    kind: str | NotGiven = NOT_GIVEN,
+    first_name: str | NotGiven = NOT_GIVEN,
+    last_name: str | NotGiven = NOT_GIVEN,
+    organisation_name: str | NotGiven = NOT_GIVEN,
+    lifecycle_stage: str | NotGiven = NOT_GIVEN,
+    owner: User | NotGiven | None = NOT_GIVEN,
+    parent: Customer | NotGiven | None = NOT_GIVEN,
+    erp_customer_number: str | NotGiven | None = NOT_GIVEN,
+    attributes: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+    tags: Sequence[str] | NotGiven = NOT_GIVEN,
 ) -> Customer:
+    """Change the fields given (the others keep their value); `kind` cannot change."""
     customer = lock_customer(customer_id)
     authorize_edit(actor, customer)
     check_version(customer, expected_version)
-    tags = _apply_fields(customer, changes, creating=False)
+    changes = _given(
+        kind=kind,
+        first_name=first_name,
+        last_name=last_name,
+        organisation_name=organisation_name,
+        lifecycle_stage=lifecycle_stage,
+        owner=owner,
+        parent=parent,
+        erp_customer_number=erp_customer_number,
+        attributes=attributes,
+        tags=tags,
+    )
+    resolved_tags = _apply_fields(customer, changes, creating=False)
     customer.version += 1
-    _save_customer(customer)
-    if tags is not None:
-        customer.tags.set(tags)
+    _save_customer(customer, actor)
+    if resolved_tags is not None:
+        customer.tags.set(resolved_tags)
     profile_changed(customer)
     return customer
 
 
 @transaction.atomic
-def customer_delete(*, actor: Any, customer_id: Any, expected_version: int | None = None) -> None:
+def customer_delete(*, actor: Actor, customer_id: int, expected_version: int | None = None) -> None:
     customer = lock_customer(customer_id)
-    if actor is not None and not actor.has_perm("customers.delete_customer"):
-        raise PermissionDenied("You may not delete customers.")
+    authorize(actor, "customers.delete_customer", message="You may not delete customers.")
     check_version(customer, expected_version)
     if customer.merged_from.exists():
         raise Conflict("Other customers were merged into this one; it cannot be deleted.")
     try:
         # A savepoint: a refusal leaves the caller's transaction usable.
         with transaction.atomic():
-            customer.delete()
+            audit(customer, actor).delete()
     except ProtectedError as exc:
         kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
         raise Conflict(
@@ -367,8 +416,14 @@ def customer_delete(*, actor: Any, customer_id: Any, expected_version: int | Non
 
 @transaction.atomic
 def relationship_set(
-    *, actor: Any, person_id: Any, organisation_id: Any, role: str = "", is_primary_contact: bool = False
+    *,
+    actor: Actor,
+    person_id: int,
+    organisation_id: int,
+    role: str = "",
+    is_primary_contact: bool = False,
 ) -> Relationship:
+    """A person's role in an organisation (created, or changed when they have one)."""
     person = lock_customer(person_id)
     organisation = lock_customer(organisation_id)
     authorize_edit(actor, person)
@@ -380,9 +435,10 @@ def relationship_set(
     role = clean_text(errors, "role", role, 100)
     if errors:
         raise ValidationError(errors)
-    relationship, _ = Relationship.objects.update_or_create(
-        person=person,
-        organisation=organisation,
-        defaults={"role": role, "is_primary_contact": bool(is_primary_contact)},
-    )
+    relationship = Relationship.objects.filter(person=person, organisation=organisation).first()
+    if relationship is None:
+        relationship = Relationship(person=person, organisation=organisation)
+    relationship.role = role
+    relationship.is_primary_contact = bool(is_primary_contact)
+    audit(relationship, actor).save()
     return relationship

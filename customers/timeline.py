@@ -1,9 +1,14 @@
 """The customer's one timeline: how every app appends to it (`activity_record`, in the
 caller's transaction), a batch of entries at once (`activity_record_many`), and what a
-member of staff logs by hand (`activity_log`)."""
+member of staff logs by hand (`activity_log`).
+
+Every entry names who acted: a member of staff, or a `frontoffice.actors.SystemActor`
+(the ERP sync, a beat sweep...); an entry without an actor is refused (MissingActor).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -15,19 +20,21 @@ from django.utils import timezone
 from customers.choices import ActivityKind
 from customers.guards import lock_customer
 from customers.models import Activity
-from frontoffice.actors import user_of
-from frontoffice.write_path import clean_text
+from frontoffice.actors import Actor, user_of
+from frontoffice.write_path import authorize, clean_text, require_actor
+
+LOGGABLE_KINDS = (ActivityKind.NOTE, ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING)
 
 
 def activity_record(
     *,
-    customer_id: Any,
+    customer_id: int,
     kind: str,
     subject: str,
-    actor: Any = None,
+    actor: Actor,
     source_app: str = "customers",
     body: str = "",
-    occurred_at: Any = None,
+    occurred_at: dt.datetime | None = None,
     ref: Model | None = None,
     ref_type: str = "",
     ref_id: str = "",
@@ -36,8 +43,9 @@ def activity_record(
     """The one way every app appends to a customer's timeline.
 
     Runs inside the caller's transaction, so the entry commits with the change it
-    describes. `ref` (or `ref_type` + `ref_id`) points back at the originating object.
-    A batch of entries (a sweep) goes through `activity_record_many`.
+    describes (the caller has checked what the actor may do). `ref` (or `ref_type` +
+    `ref_id`) points back at the originating object. A batch of entries (a sweep) goes
+    through `activity_record_many`.
     """
     activity = _new_activity(
         customer_id=customer_id,
@@ -57,27 +65,29 @@ def activity_record(
 
 
 def activity_record_many(*, entries: Iterable[Mapping[str, Any]]) -> list[Activity]:
-    """`activity_record` for many entries at once (each a dict of its keyword arguments),
-    in one INSERT per database batch rather than one per entry: for sweeps that change
-    many rows in one transaction. Every entry is checked before any is written."""
-    activities = [_new_activity(**entry) for entry in entries]
+    """`activity_record` for many entries at once (each a dict of its keyword arguments,
+    `actor` included), in one INSERT per database batch rather than one per entry: for
+    sweeps that change many rows in one transaction. Every entry is checked before any
+    is written."""
+    activities = [_new_activity(**{"actor": None, **entry}) for entry in entries]
     return Activity.objects.bulk_create(activities)
 
 
 def _new_activity(
     *,
-    customer_id: Any,
+    customer_id: int,
     kind: str,
     subject: str,
-    actor: Any = None,
+    actor: Actor | None,
     source_app: str = "customers",
     body: str = "",
-    occurred_at: Any = None,
+    occurred_at: dt.datetime | None = None,
     ref: Model | None = None,
     ref_type: str = "",
     ref_id: str = "",
     payload: Mapping[str, Any] | None = None,
 ) -> Activity:
+    require_actor(actor)
     errors: dict[str, list[str]] = {}
     subject = clean_text(errors, "subject", subject, 200)
     if not subject:
@@ -106,19 +116,20 @@ def _new_activity(
 @transaction.atomic
 def activity_log(
     *,
-    actor: Any,
-    customer_id: Any,
+    actor: Actor,
+    customer_id: int,
     kind: str,
     subject: str,
     body: str = "",
-    occurred_at: Any = None,
+    occurred_at: dt.datetime | None = None,
     payload: Mapping[str, Any] | None = None,
 ) -> Activity:
     """A member of staff logs a note, call, e-mail or meeting on a customer."""
     customer = lock_customer(customer_id)
-    if kind not in (ActivityKind.NOTE, ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING):
+    authorize(actor, "customers.add_activity", message="You may not log on the timeline.")
+    if kind not in LOGGABLE_KINDS:
         raise ValidationError({"kind": ["Choose one of: note, call, email, meeting."]})
-    if occurred_at is not None and occurred_at > timezone.now() + timezone.timedelta(days=1):
+    if occurred_at is not None and occurred_at > timezone.now() + dt.timedelta(days=1):
         raise ValidationError({"occurred_at": ["An interaction cannot have happened in the future."]})
     return activity_record(
         customer_id=customer.pk,

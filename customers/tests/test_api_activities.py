@@ -219,7 +219,7 @@ def test_kind_filters_by_kind(api_as: Callable[[Any], APIClient], agent: Any) ->
 def test_source_app_filters_by_the_writing_app(api_as: Callable[[Any], APIClient], agent: Any) -> None:
     customer = person(agent)
     from_sales = activity_record(
-        customer_id=customer.pk, kind="opportunity.won", subject="Won", source_app="sales"
+        customer_id=customer.pk, kind="opportunity.won", subject="Won", actor=agent, source_app="sales"
     )
     log(agent, customer)
     assert listed(api_as(agent), source_app="sales") == [from_sales.pk]

@@ -7,10 +7,19 @@ from customers import services
 from customers.choices import ContactKind, FieldType
 from customers.consent import consent_record
 from customers.merge import customer_merge
-from customers.models import Activity, ConsentEvent, ContactPoint, Customer, CustomFieldDefinition
+from customers.models import (
+    Activity,
+    ConsentEvent,
+    ContactPoint,
+    Customer,
+    CustomFieldDefinition,
+    Relationship,
+)
 from customers.selectors import consent_state
-from customers.timeline import activity_log, activity_record_many
+from customers.timeline import activity_log, activity_record, activity_record_many
+from frontoffice.actors import ERP_SYNC, MAINTENANCE, SCHEDULER
 from frontoffice.errors import StaleVersion
+from frontoffice.write_path import MissingActor
 
 pytestmark = pytest.mark.django_db
 
@@ -242,13 +251,124 @@ def test_every_foreign_key_to_customer_is_registered_for_merge():
 
 
 def test_every_change_to_customer_data_is_audited_with_who(agent):
-    customer = person(agent)
+    # given: outside any request, so only the service can name the user
+    customer = person(agent, contact_points=[{"kind": "email", "value": "ada@example.com"}])
+    # when
     services.customer_update(
         actor=agent, customer_id=customer.pk, expected_version=1, lifecycle_stage="customer"
     )
+    # then
     history = list(customer.history.order_by("history_date"))
     assert [h.history_type for h in history] == ["+", "~"]
     assert history[-1].lifecycle_stage == "customer"
+    assert [h.history_user for h in history] == [agent, agent]
+    assert ContactPoint.history.get(customer_id=customer.pk).history_user == agent
+
+
+def test_a_system_write_is_audited_as_the_system_actor_with_no_user(agent):
+    # given
+    customer = person(agent)
+    # when: the ERP's sync sets the customer number
+    services.customer_update(
+        actor=ERP_SYNC, customer_id=customer.pk, expected_version=None, erp_customer_number="C-9"
+    )
+    # then
+    latest = customer.history.order_by("-history_date", "-history_id").first()
+    assert latest.erp_customer_number == "C-9"
+    assert latest.history_user is None
+    assert latest.history_change_reason == "System (ERP sync)"
+
+
+def test_contact_point_and_relationship_changes_name_who_made_them(agent):
+    # given
+    ada = person(agent, contact_points=[{"kind": "phone", "value": "+44 20 7946 0000"}])
+    acme = services.customer_create(actor=agent, kind="organisation", organisation_name="Acme")
+    phone = ada.contact_points.get()
+    # when
+    services.contact_point_remove(actor=MAINTENANCE, customer_id=ada.pk, contact_point_id=phone.pk)
+    services.relationship_set(actor=agent, person_id=ada.pk, organisation_id=acme.pk, role="Buyer")
+    services.relationship_set(actor=agent, person_id=ada.pk, organisation_id=acme.pk, role="CEO")
+    # then
+    removed = ContactPoint.history.get(id=phone.pk, history_type="-")
+    assert (removed.history_user, removed.history_change_reason) == (None, "System (maintenance)")
+    roles = Relationship.history.filter(person_id=ada.pk).order_by("history_date", "history_id")
+    assert [(r.history_type, r.role, r.history_user) for r in roles] == [
+        ("+", "Buyer", agent),
+        ("~", "CEO", agent),
+    ]
+
+
+def test_a_customer_the_system_creates_is_owned_by_nobody_and_a_users_by_them(agent):
+    # when
+    by_the_system = services.customer_create(actor=ERP_SYNC, kind="person", last_name="Imported")
+    by_a_user = services.customer_create(actor=agent, kind="person", last_name="Typed in")
+    # then
+    assert by_the_system.owner is None
+    assert by_a_user.owner == agent
+
+
+def _calls_without_actor(customer, organisation):
+    return {
+        "customer_create": lambda: services.customer_create(actor=None, kind="person", last_name="X"),
+        "customer_update": lambda: services.customer_update(
+            actor=None, customer_id=customer.pk, expected_version=None, last_name="X"
+        ),
+        "customer_delete": lambda: services.customer_delete(actor=None, customer_id=customer.pk),
+        "contact_point_add": lambda: services.contact_point_add(
+            actor=None, customer_id=customer.pk, data={"kind": "email", "value": "x@example.com"}
+        ),
+        "contact_point_remove": lambda: services.contact_point_remove(
+            actor=None, customer_id=customer.pk, contact_point_id=customer.contact_points.get().pk
+        ),
+        "relationship_set": lambda: services.relationship_set(
+            actor=None, person_id=customer.pk, organisation_id=organisation.pk
+        ),
+        "consent_record": lambda: consent_record(
+            actor=None,
+            customer_id=customer.pk,
+            channel="email",
+            purpose="marketing",
+            granted=True,
+            source="x",
+        ),
+        "activity_log": lambda: activity_log(actor=None, customer_id=customer.pk, kind="note", subject="x"),
+        "activity_record": lambda: activity_record(
+            actor=None, customer_id=customer.pk, kind="note", subject="x"
+        ),
+        "activity_record_many": lambda: activity_record_many(
+            entries=[{"customer_id": customer.pk, "kind": "note", "subject": "x"}]
+        ),
+        "customer_merge": lambda: customer_merge(
+            actor=None, survivor_id=organisation.pk, duplicate_id=customer.pk
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "service",
+    [
+        "customer_create",
+        "customer_update",
+        "customer_delete",
+        "contact_point_add",
+        "contact_point_remove",
+        "relationship_set",
+        "consent_record",
+        "activity_log",
+        "activity_record",
+        "activity_record_many",
+        "customer_merge",
+    ],
+)
+def test_no_customer_service_writes_without_being_told_who_acts(admin_user, service):
+    # given
+    customer = person(admin_user, contact_points=[{"kind": "phone", "value": "+44 20 7946 0000"}])
+    organisation = services.customer_create(actor=admin_user, kind="organisation", organisation_name="Acme")
+    before = (Customer.history.count(), Activity.objects.count(), ContactPoint.objects.count())
+    # when / then
+    with pytest.raises(MissingActor):
+        _calls_without_actor(customer, organisation)[service]()
+    assert (Customer.history.count(), Activity.objects.count(), ContactPoint.objects.count()) == before
 
 
 def test_many_timeline_entries_are_written_in_one_insert_or_none_when_one_is_bad(
@@ -261,6 +381,7 @@ def test_many_timeline_entries_are_written_in_one_insert_or_none_when_one_is_bad
             "customer_id": ada.pk,
             "kind": "quote_expired",
             "subject": "Quote Q-1 expired",
+            "actor": SCHEDULER,
             "source_app": "sales",
         },
         {"customer_id": bob.pk, "kind": "quote_expired", "subject": "Quote Q-2 expired", "actor": agent},
@@ -275,6 +396,7 @@ def test_many_timeline_entries_are_written_in_one_insert_or_none_when_one_is_bad
     ]
     assert Activity.objects.filter(kind="quote_expired").count() == 2
     assert Activity.objects.get(customer=bob, kind="quote_expired").actor == agent
+    assert Activity.objects.get(customer=ada, kind="quote_expired").actor is None
     # and a bad entry stops the whole batch before anything is written
     with pytest.raises(ValidationError) as error:
         activity_record_many(entries=[entries[0], {**entries[1], "subject": " "}])
