@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, prefetch_related_objects
@@ -10,6 +11,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils.encoding import escape_uri_path
 from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
@@ -28,7 +30,7 @@ from customers.choices import (
     LifecycleStage,
 )
 from customers.consent import consent_record
-from customers.filters import CUSTOMER_ORDERINGS, ActivityFilter, CustomerFilter
+from customers.filters import CUSTOMER_ORDERINGS, ActivityFilter, CustomerFilter, TimelineFilter
 from customers.guards import ANY_CUSTOMER, CustomerMerged
 from customers.merge import customer_merge
 from customers.models import Activity, ConsentEvent, ContactPoint, Customer
@@ -196,6 +198,7 @@ class ActivitySerializer(serializers.ModelSerializer):
             "kind",
             "occurred_at",
             "actor",
+            "system_actor",
             "source_app",
             "subject",
             "body",
@@ -436,11 +439,21 @@ class CustomerViewSet(viewsets.ModelViewSet):
         services.customer_delete(actor=request.user, customer_id=customer.pk, expected_version=version)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(responses=Customer360Serializer, parameters=[ETAG], filters=False)
-    @action(detail=True, methods=["get"], url_path="360", pagination_class=None)
+    @extend_schema(responses=Customer360Serializer, parameters=[ETAG], filters=True)
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="360",
+        pagination_class=None,
+        filter_backends=[DjangoFilterBackend],
+        filterset_class=TimelineFilter,
+    )
     def view_360(self, request: Request, pk: str | None = None) -> Response:
         customer = self.get_object()
-        data = selectors.customer_360(customer_id=customer.pk, actor=request.user, customer=customer)
+        kind = _timeline_kind(request)
+        data = selectors.customer_360(
+            customer_id=customer.pk, actor=request.user, customer=customer, timeline_kind=kind
+        )
         profile = data.customer
         # Serialise from the contact points the selector already loaded.
         profile.primary_contacts = [cp for cp in data.contact_points if cp.is_primary]
@@ -452,29 +465,38 @@ class CustomerViewSet(viewsets.ModelViewSet):
             "members": [_relation(r, r.person) for r in data.members],
             "subsidiaries": [{"id": c.pk, "display_name": c.display_name} for c in data.subsidiaries],
             "timeline": ActivitySerializer(data.timeline, many=True).data,
-            "timeline_next": self._timeline_next(customer, data.timeline) if data.timeline_cursor else None,
+            "timeline_next": (
+                self._timeline_next(customer, data.timeline, kind) if data.timeline_cursor else None
+            ),
             "panels": [{"key": p["key"], "title": p["title"], "data": p["data"]} for p in data.panels],
         }
         response = Response(body)
         response["ETag"] = etag_for(profile.version)
         return response
 
-    def _timeline_next(self, customer: Customer, shown: list[Activity]) -> str:
+    def _timeline_next(self, customer: Customer, shown: list[Activity], kind: str | None) -> str:
         url = reverse("customer-timeline", args=[customer.pk])
-        cursor = TimelinePagination().cursor_after(shown[-1])
-        return self.request.build_absolute_uri(f"{url}?cursor={cursor}")
+        query = {"cursor": TimelinePagination().cursor_after(shown[-1]), **({"kind": kind} if kind else {})}
+        return self.request.build_absolute_uri(f"{url}?{urlencode(query)}")
 
-    @extend_schema(responses=ActivitySerializer(many=True), filters=False)
-    @action(detail=True, methods=["get"], pagination_class=TimelinePagination)
+    @extend_schema(responses=ActivitySerializer(many=True), filters=True)
+    @action(
+        detail=True,
+        methods=["get"],
+        pagination_class=TimelinePagination,
+        filter_backends=[DjangoFilterBackend],
+        filterset_class=TimelineFilter,
+    )
     def timeline(self, request: Request, pk: str | None = None) -> Response:
-        """The customer's timeline, newest first; follow `next` for older entries."""
+        """The customer's timeline, newest first, of one kind or all; follow `next` for
+        older entries."""
         customer = self.get_object()
+        kind = _timeline_kind(request)
+        entries = Activity.objects.filter(customer=customer).select_related("actor")
         paginator = self.paginator
         # view=None: the timeline's order is fixed; the customer list's `?ordering=`
         # (customer fields) does not apply to activities.
-        page = paginator.paginate_queryset(
-            Activity.objects.filter(customer=customer).select_related("actor"), request, view=None
-        )
+        page = paginator.paginate_queryset(entries.filter(kind=kind) if kind else entries, request, view=None)
         return paginator.get_paginated_response(ActivitySerializer(page, many=True).data)
 
     @extend_schema(methods=["GET"], responses=ContactPointSerializer(many=True), filters=False)
@@ -613,6 +635,14 @@ class CustomerViewSet(viewsets.ModelViewSet):
             raise exceptions.ValidationError(
                 {"duplicate": ["A person and an organisation cannot be merged."]}
             )
+
+
+def _timeline_kind(request: Request) -> str | None:
+    """`?kind=`: one of the declared timeline kinds, or None for all; 400 otherwise."""
+    timeline_filter = TimelineFilter(request.query_params, queryset=Activity.objects.none())
+    if not timeline_filter.is_valid():
+        raise translate_validation(timeline_filter.errors)
+    return timeline_filter.form.cleaned_data.get("kind") or None
 
 
 def _bounded_int(raw: Any, *, default: int, low: int, high: int, name: str) -> int:

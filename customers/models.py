@@ -286,6 +286,9 @@ class Activity(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    system_actor = models.CharField(
+        max_length=50, blank=True, help_text="The part of the system that acted when no person did."
+    )
     source_app = models.CharField(max_length=30)
     subject = models.CharField(max_length=200)
     body = models.TextField(blank=True, max_length=20000)

@@ -102,10 +102,13 @@ def decode_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
 
 
 def timeline_page(
-    *, customer: Customer, cursor: str | None = None, limit: int = TIMELINE_PAGE
+    *, customer: Customer, cursor: str | None = None, limit: int = TIMELINE_PAGE, kind: str | None = None
 ) -> tuple[list[Activity], str | None]:
-    """Newest first, keyset-paginated on (occurred_at, id): one query per page."""
+    """Newest first, keyset-paginated on (occurred_at, id), of one `kind` or all: one
+    query per page."""
     queryset = Activity.objects.filter(customer=customer).select_related("actor")
+    if kind:
+        queryset = queryset.filter(kind=kind)
     position = decode_cursor(cursor)
     if position is not None:
         moment, pk = position
@@ -135,7 +138,12 @@ class Customer360:
 
 
 def customer_360(
-    *, customer_id: Any, actor: Any, customer: Customer | None = None, load_panels: bool = True
+    *,
+    customer_id: Any,
+    actor: Any,
+    customer: Customer | None = None,
+    load_panels: bool = True,
+    timeline_kind: str | None = None,
 ) -> Customer360:
     """Everything the 360 page and endpoint show, in a bounded number of queries
     whatever the data: customer, tags, contact points, consent, relations (one
@@ -156,7 +164,7 @@ def customer_360(
         .order_by("id")[:200]
     )
     subsidiaries = list(customer.subsidiaries.filter(merged_into__isnull=True).order_by("display_name")[:50])
-    timeline, cursor = timeline_page(customer=customer)
+    timeline, cursor = timeline_page(customer=customer, kind=timeline_kind)
     history = None
     if actor.has_perm("customers.view_customer_history"):
         history = list(customer.history.select_related("history_user").order_by("-history_date")[:20])

@@ -20,7 +20,7 @@ from django.utils import timezone
 from customers.choices import ActivityKind
 from customers.guards import lock_customer
 from customers.models import Activity
-from frontoffice.actors import Actor, user_of
+from frontoffice.actors import Actor, SystemActor, user_of
 from frontoffice.write_path import authorize, clean_text, require_actor
 
 LOGGABLE_KINDS = (ActivityKind.NOTE, ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING)
@@ -105,6 +105,7 @@ def _new_activity(
         subject=subject,
         body=body,
         actor=user_of(actor),
+        system_actor=actor.name[:50] if isinstance(actor, SystemActor) else "",
         source_app=source_app,
         occurred_at=occurred_at or timezone.now(),
         ref_type=ref_type,

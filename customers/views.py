@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from customers import selectors, services
 from customers.consent import consent_record
-from customers.filters import CUSTOMER_ORDERINGS
+from customers.filters import CUSTOMER_ORDERINGS, TimelineFilter
 from customers.forms import (
     ActivityForm,
     ConsentForm,
@@ -32,7 +32,7 @@ from customers.forms import (
 )
 from customers.guards import ANY_CUSTOMER, CustomerMerged
 from customers.merge import customer_merge
-from customers.models import Customer
+from customers.models import Activity, Customer
 from customers.timeline import activity_log
 from frontoffice.errors import DomainError, StaleVersion
 from frontoffice.forms import ServiceForm
@@ -71,8 +71,17 @@ def can_edit(user: Any, customer: Customer) -> bool:
     )
 
 
-def _moved(customer: Customer, url_name: str) -> HttpResponsePermanentRedirect:
-    return HttpResponsePermanentRedirect(reverse(url_name, args=[customer.merged_into_id]))
+def _moved(customer: Customer, url_name: str, query: str = "") -> HttpResponsePermanentRedirect:
+    url = reverse(url_name, args=[customer.merged_into_id])
+    return HttpResponsePermanentRedirect(f"{url}?{query}" if query else url)
+
+
+def _timeline_filter(request: HttpRequest) -> tuple[TimelineFilter, str | None]:
+    """The timeline's filter as asked for (`?kind=`) and the kind to show: None for
+    all, or for a kind no app declares (the form then says so; nothing is hidden)."""
+    timeline_filter = TimelineFilter(request.GET, queryset=Activity.objects.none())
+    timeline_filter.is_valid()
+    return timeline_filter, timeline_filter.form.cleaned_data.get("kind") or None
 
 
 # --- list ----------------------------------------------------------------------------
@@ -119,10 +128,11 @@ def _render_360(
     request: HttpRequest, pk: int, *, forms: dict[str, ServiceForm] | None = None, status: int = 200
 ) -> HttpResponse:
     user = request.user
-    data = selectors.customer_360(customer_id=pk, actor=user, load_panels=False)
+    timeline_filter, kind = _timeline_filter(request)
+    data = selectors.customer_360(customer_id=pk, actor=user, load_panels=False, timeline_kind=kind)
     customer = data.customer
     if customer.merged_into_id is not None:
-        return _moved(customer, "customers:detail")
+        return _moved(customer, "customers:detail", request.GET.urlencode())
     editable = can_edit(user, customer)
     forms = forms or {}
     context = {
@@ -150,6 +160,8 @@ def _render_360(
         ),
         "attributes": [(_humanise(key), value) for key, value in sorted((customer.attributes or {}).items())],
         "panels": data.panels,  # titles only: each loads in a request of its own
+        "timeline_filter": timeline_filter.form,
+        "kind": kind,
     }
     return render(request, "customers/detail.html", context, status=status)
 
@@ -211,12 +223,25 @@ def customer_panel(request: HttpRequest, pk: int, key: str) -> HttpResponse:
 @require_safe
 @permission_required(VIEW, raise_exception=True)
 def timeline_more(request: HttpRequest, pk: int) -> HttpResponse:
-    """The next timeline page: a fragment for "Load more", a page without JavaScript."""
+    """The timeline from a cursor, of one kind or all: the entries after "Load more" (a
+    fragment, or a page without JavaScript), or the whole list again when the filter
+    of the 360 page changes (the fragment HTMX swaps for `#timeline-list`)."""
     customer = selectors.customer_get(customer_id=pk)
     if customer.merged_into_id is not None:
-        return _moved(customer, "customers:timeline")
-    entries, cursor = selectors.timeline_page(customer=customer, cursor=request.GET.get("cursor"))
-    context = {"customer": customer, "entries": entries, "cursor": cursor, "appended": True}
+        return _moved(customer, "customers:timeline", request.GET.urlencode())
+    timeline_filter, kind = _timeline_filter(request)
+    entries, cursor = selectors.timeline_page(customer=customer, cursor=request.GET.get("cursor"), kind=kind)
+    context = {
+        "customer": customer,
+        "entries": entries,
+        "cursor": cursor,
+        "kind": kind,
+        "timeline_filter": timeline_filter.form,
+        "appended": True,
+    }
+    if _htmx_target(request, "timeline-list"):
+        context.update(appended=False, filtered=True)
+        return _vary_on_htmx(render(request, "customers/_timeline_list.html", context))
     if getattr(request, "htmx", None) and not request.htmx.history_restore_request:
         return _vary_on_htmx(render(request, "customers/_timeline_more.html", context))
     return _vary_on_htmx(render(request, "customers/timeline.html", context))

@@ -137,4 +137,5 @@ ACTIVITY_COLUMNS = (
     "ref_id",
     "payload",
     "created_at",
+    "system_actor",
 )

@@ -427,4 +427,4 @@ class ProfileDraw:
             actor = (
                 spec.owner_id if spec.owner_id and self.rng.random() < 0.6 else self.rng.choice(self.staff)
             )
-            yield (spec.pk, kind.value, when, actor, "customers", subject, body, "", "", payload, when)
+            yield (spec.pk, kind.value, when, actor, "customers", subject, body, "", "", payload, when, "")

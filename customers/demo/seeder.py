@@ -131,6 +131,7 @@ class DemoSeeder(ProfileDraw):
                     str(event_id),
                     payload,
                     when,
+                    "",
                 )
             )
         return activities
