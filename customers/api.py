@@ -19,7 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from customers import selectors, services
+from customers import selectors, selectors_duplicates, services
 from customers.choices import (
     ActivityKind,
     ConsentChannel,
@@ -586,9 +586,9 @@ class CustomerViewSet(viewsets.ModelViewSet):
                 )
             except Http404:
                 raise exceptions.ValidationError({"customer": ["No such customer."]}) from None
-            pairs = selectors.duplicates_for(customer=customer, limit=min(limit, 50))
+            pairs = selectors_duplicates.duplicates_for(customer=customer, limit=min(limit, 50))
         else:
-            pairs = selectors.duplicate_candidates(limit=limit)
+            pairs = selectors_duplicates.duplicate_candidates(limit=limit)
         _with_list_rows(list({c.pk: c for p in pairs for c in (p.customer, p.duplicate)}.values()))
         return Response(DuplicatePairSerializer(pairs, many=True).data)
 
@@ -610,7 +610,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
                 request.query_params.get("duplicate"), default=0, low=1, high=MAX_ID, name="duplicate"
             )
             self._check_duplicate(customer, duplicate_id)
-            preview = selectors.merge_preview(survivor_id=customer.pk, duplicate_id=duplicate_id)
+            preview = selectors_duplicates.merge_preview(survivor_id=customer.pk, duplicate_id=duplicate_id)
             _with_list_rows([preview.survivor, preview.duplicate])
             return Response(MergePreviewSerializer(preview).data)
         data = MergeInputSerializer.validated(request.data)

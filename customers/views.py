@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from customers import selectors, services
+from customers import selectors, selectors_duplicates, selectors_history, services
 from customers.consent import consent_record
 from customers.filters import CUSTOMER_ORDERINGS, TimelineFilter
 from customers.forms import (
@@ -156,7 +156,9 @@ def _render_360(
             else None
         ),
         "history": (
-            selectors.customer_history_changes(records=data.history) if data.history is not None else None
+            selectors_history.customer_history_changes(records=data.history)
+            if data.history is not None
+            else None
         ),
         "attributes": [(_humanise(key), value) for key, value in sorted((customer.attributes or {}).items())],
         "panels": data.panels,  # titles only: each loads in a request of its own
@@ -393,9 +395,9 @@ def duplicates(request: HttpRequest) -> HttpResponse:
             return HttpResponsePermanentRedirect(
                 reverse("customers:duplicates") + f"?customer={customer.merged_into_id}"
             )
-        pairs = selectors.duplicates_for(customer=customer)
+        pairs = selectors_duplicates.duplicates_for(customer=customer)
     else:
-        pairs = selectors.duplicate_candidates(limit=100)
+        pairs = selectors_duplicates.duplicate_candidates(limit=100)
     context = {"pairs": pairs, "customer": customer}
     if _htmx_target(request, "possible-duplicates"):
         return _vary_on_htmx(render(request, "customers/_possible_duplicates.html", context))
@@ -432,7 +434,7 @@ def merge(request: HttpRequest, pk: int) -> HttpResponse:
         error = error or "A customer cannot be merged into itself."
     else:
         try:
-            preview = selectors.merge_preview(survivor_id=survivor.pk, duplicate_id=duplicate_id)
+            preview = selectors_duplicates.merge_preview(survivor_id=survivor.pk, duplicate_id=duplicate_id)
         except Http404:
             error = error or f"No customer has number {duplicate_id}."
         else:

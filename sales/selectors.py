@@ -17,7 +17,7 @@ from customers.choices import ContactKind
 from customers.filters import search_customers
 from customers.models import Activity, ContactPoint, Customer
 from customers.normalise import name_key
-from customers.selectors import similar_name_ids
+from customers.selectors_duplicates import similar_name_ids
 from sales.filters import BoardFilter, LeadFilter, OpportunityFilter
 from sales.models import Lead, Opportunity, OpportunityLine, OpportunityStatus, Pipeline, Stage
 from sales.services import Candidate

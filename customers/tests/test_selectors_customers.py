@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from customers import selectors, services
+from customers import selectors, selectors_history, services
 from customers.choices import ConsentChannel, ConsentPurpose, ContactKind, CustomerKind
 from customers.merge import customer_merge
 from customers.models import Activity, ConsentEvent, ContactPoint, Customer, Relationship
@@ -155,7 +155,7 @@ def test_customer_360_runs_a_bounded_number_of_queries(
     # when / then
     with django_assert_max_num_queries(BUDGET_360):
         data = selectors.customer_360(customer_id=customer.pk, actor=admin_user)
-        selectors.customer_history_changes(records=data.history)
+        selectors_history.customer_history_changes(records=data.history)
 
 
 @pytest.mark.parametrize("which", ["quiet_organisation", "busy_organisation", "busy_person"])
@@ -201,7 +201,7 @@ def test_history_changes_name_each_changed_field_with_its_old_and_new_value(
     records = list(busy_organisation.history.select_related("history_user").order_by("-history_date"))
 
     # when
-    entries = selectors.customer_history_changes(records=records)
+    entries = selectors_history.customer_history_changes(records=records)
 
     # then
     changes = {(c.field, str(c.old), str(c.new)) for e in entries for c in e.changes}
@@ -222,7 +222,7 @@ def test_history_changes_hide_the_version_bump_of_every_write(quiet_organisation
     records = list(quiet_organisation.history.order_by("-history_date"))
 
     # when
-    entries = selectors.customer_history_changes(records=records)
+    entries = selectors_history.customer_history_changes(records=records)
 
     # then
     assert entries[0].action == "Changed"
