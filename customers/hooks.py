@@ -9,7 +9,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from customers import dashboard, search
-from customers.api import ActivityViewSet, CustomerViewSet
+from customers.api import CustomerViewSet
+from customers.api_timeline import ActivityViewSet
 from customers.choices import ActivityKind
 from customers.merge import own_merge_references
 from customers.roles import GRANTS

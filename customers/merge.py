@@ -7,23 +7,24 @@ and leaves the duplicate as a tombstone whose id redirects to the survivor.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import F, Model
 from django.http import Http404
 from django.utils import timezone
 
 from customers.choices import ActivityKind
+from customers.events import CustomersMerged
 from customers.guards import CustomerMerged
 from customers.models import Customer, Relationship
 from customers.services import profile_changed
 from customers.timeline import activity_record
-from frontoffice import plugin
+from frontoffice import events, plugin
 from frontoffice.actors import Actor
 from frontoffice.plugin import MergeReference
-from frontoffice.write_path import audit, authorize
+from frontoffice.write_path import audit, authorize, check_version
 
 
 def _as_survivor_audits(row: Model, survivor: Customer) -> Model:
@@ -52,7 +53,7 @@ def _repoint_contact_points(survivor: Customer, duplicate: Customer) -> int:
     return moved
 
 
-def _repoint_relationships(field: str, other: str) -> Any:
+def _repoint_relationships(field: str, other: str) -> Callable[[Customer, Customer], int]:
     def repoint(survivor: Customer, duplicate: Customer) -> int:
         taken = set(Relationship.objects.filter(**{field: survivor}).values_list(f"{other}_id", flat=True))
         # A relation between the two merged records, or one the survivor already has,
@@ -64,24 +65,38 @@ def _repoint_relationships(field: str, other: str) -> Any:
 
 
 def _repoint_subsidiaries(survivor: Customer, duplicate: Customer) -> int:
-    return Customer.objects.filter(parent=duplicate).exclude(pk=survivor.pk).update(parent=survivor)
+    return (
+        Customer.objects.filter(parent=duplicate)
+        .exclude(pk=survivor.pk)
+        .update(parent=survivor, version=F("version") + 1)
+    )
 
 
 def _repoint_tombstones(survivor: Customer, duplicate: Customer) -> int:
     # Keep redirects one hop long: earlier tombstones now point at the survivor.
-    return Customer.objects.filter(merged_into=duplicate).update(merged_into=survivor)
+    return Customer.objects.filter(merged_into=duplicate).update(
+        merged_into=survivor, version=F("version") + 1
+    )
 
 
-def _simple_repoint(reference: MergeReference) -> Any:
+def _has_version(model: type[Model]) -> bool:
+    return any(f.name == "version" for f in model._meta.concrete_fields)
+
+
+def _simple_repoint(reference: MergeReference) -> Callable[[Customer, Customer], int]:
+    """One UPDATE; a row with a `version` gets it bumped, so that a client holding its
+    old ETag re-reads it before changing it (its customer changed)."""
+    model = reference.model
+    bump = {"version": F("version") + 1} if _has_version(model) else {}
+
     def repoint(survivor: Customer, duplicate: Customer) -> int:
-        return reference.model.objects.filter(**{reference.field_name: duplicate}).update(
-            **{reference.field_name: survivor}
-        )
+        rows = model._default_manager.filter(**{reference.field_name: duplicate})
+        return int(rows.update(**{reference.field_name: survivor}, **bump))
 
     return repoint
 
 
-def _lock_pair(survivor_id: Any, duplicate_id: Any) -> tuple[Customer, Customer]:
+def _lock_pair(survivor_id: int, duplicate_id: int | str) -> tuple[Customer, Customer]:
     try:
         ids = [int(survivor_id), int(duplicate_id)]
     except (TypeError, ValueError):
@@ -105,15 +120,21 @@ def _lock_pair(survivor_id: Any, duplicate_id: Any) -> tuple[Customer, Customer]
 
 
 @transaction.atomic
-def customer_merge(*, actor: Actor, survivor_id: int, duplicate_id: int | str) -> Customer:
+def customer_merge(
+    *, actor: Actor, survivor_id: int, duplicate_id: int | str, expected_version: int | None = None
+) -> Customer:
     """Merge `duplicate` into `survivor` in one transaction.
 
-    Every reference declared in the apps' hooks (`merge_references`) is re-pointed;
-    contact points, tags and consents are united; both timelines are kept; the
-    duplicate stays as a tombstone whose id redirects to the survivor.
+    Every reference declared in the apps' hooks (`merge_references`) is re-pointed
+    (rows with a `version` get it bumped); contact points, tags and consents are
+    united; both timelines are kept; the duplicate stays as a tombstone whose id
+    redirects to the survivor. `expected_version` is the survivor's version the merging
+    person saw (StaleVersion otherwise; None checks nothing). Both customers' audit
+    rows name the actor; `CustomersMerged` is published in the transaction.
     """
     authorize(actor, "customers.merge_customer", message="You may not merge customers.")
     survivor, duplicate = _lock_pair(survivor_id, duplicate_id)
+    check_version(survivor, expected_version)
     # Every audit row the merge writes (both customers, moved contact points) names the actor.
     audit(survivor, actor)
     audit(duplicate, actor)
@@ -136,10 +157,16 @@ def customer_merge(*, actor: Actor, survivor_id: int, duplicate_id: int | str) -
     duplicate.erp_customer_number = None
     duplicate.version += 1
     duplicate.save(update_fields=["merged_into", "merged_at", "erp_customer_number", "version", "updated_at"])
-    if not survivor.erp_customer_number and erp_number:
-        survivor.erp_customer_number = erp_number
+    taken_over = erp_number if erp_number and not survivor.erp_customer_number else None
+    if taken_over:
+        survivor.erp_customer_number = taken_over
     survivor.version += 1
     survivor.save()
+    # The merge first, then the profile change: a subscriber that re-keys the ERP's
+    # customer under the survivor does so before the survivor's own upsert follows.
+    events.publish(
+        CustomersMerged(survivor_id=survivor.pk, duplicate_id=duplicate.pk, erp_customer_number=taken_over)
+    )
     profile_changed(survivor)
     activity_record(
         customer_id=survivor.pk,

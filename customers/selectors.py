@@ -5,20 +5,19 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, prefetch_related_objects
 from django.http import Http404
 
 from customers.choices import ContactKind
 from customers.filters import CustomerFilter
 from customers.models import Activity, ConsentEvent, ContactPoint, Customer, Relationship
-from frontoffice import plugin
+from customers.selectors_panels import PanelView, customer_panels
 
 TIMELINE_PAGE = 50
-GENERIC_PANEL_TEMPLATE = "customers/_panel_generic.html"
 
 
 def customer_base_queryset() -> QuerySet[Customer]:
@@ -129,7 +128,7 @@ class Customer360:
     subsidiaries: list[Customer]
     timeline: list[Activity]
     timeline_cursor: str | None
-    panels: list[dict[str, Any]] = field(default_factory=list)
+    panels: list[PanelView] = field(default_factory=list)
     history: list[Any] | None = None
 
 
@@ -138,14 +137,16 @@ def customer_360(
     customer_id: Any,
     actor: Any,
     customer: Customer | None = None,
-    load_panels: bool = True,
+    load_panels: Iterable[str] = (),
     timeline_kind: str | None = None,
 ) -> Customer360:
     """Everything the 360 page and endpoint show, in a bounded number of queries
-    whatever the data: customer, tags, contact points, consent, relations (one
-    query both ways), subsidiaries, 50 timeline entries, audit, plus one or two per
-    registered panel (none with `load_panels=False`). A caller that already loaded the customer (with owner, parent
-    and merged_into selected) passes it and saves that query."""
+    whatever the data: customer, tags, contact points, consent, relations (one query
+    both ways), subsidiaries, 50 timeline entries (of `timeline_kind`, or all), audit,
+    and the panels the actor may see, of which only those named in `load_panels` are
+    loaded (each within its own query budget; a bad name is a ValidationError). A
+    caller that already loaded the customer (with owner, parent and merged_into
+    selected) passes it and saves that query."""
     if customer is None or customer.pk != int(customer_id):
         customer = customer_get(customer_id=customer_id)
     # Prefetched onto the customer, so that whoever serialises it next (the API's
@@ -164,18 +165,9 @@ def customer_360(
     history = None
     if actor.has_perm("customers.view_customer_history"):
         history = list(customer.history.select_related("history_user").order_by("-history_date")[:20])
-    # The page loads each panel in a request of its own (`load_panels=False`: the titles
-    # only), so that every app's panel adds nothing to the page's query count.
-    loaded = [
-        {
-            "key": p.key,
-            "title": p.title,
-            "template": p.template or GENERIC_PANEL_TEMPLATE,
-            "data": p.loader(customer=customer, actor=actor) if load_panels else None,
-        }
-        for p in plugin.panels()
-        if plugin.allowed(actor, p.permission)
-    ]
+    # Every panel the actor may see, listed; only those named in `load_panels` loaded
+    # (each runs its own queries: the page loads each in a request of its own).
+    panels = customer_panels(customer=customer, actor=actor, load=load_panels)
     return Customer360(
         customer=customer,
         tags=tags,
@@ -186,7 +178,7 @@ def customer_360(
         subsidiaries=subsidiaries,
         timeline=timeline,
         timeline_cursor=cursor,
-        panels=loaded,
+        panels=panels,
         history=history,
     )
 
@@ -233,19 +225,3 @@ def dashboard_summary(*, actor: Any, now: dt.datetime | None = None, limit: int 
         week_start=week_start,
         recent_activities=recent,
     )
-
-
-def customer_panel(*, customer: Customer, key: str, actor: Any) -> dict[str, Any]:
-    """One registered 360 panel with its data (the panel's own queries). Http404 for a
-    panel that does not exist, PermissionDenied for one the actor may not see."""
-    panel = plugin.panel(key)
-    if panel is None:
-        raise Http404("No such panel.")
-    if panel.permission is not None and not actor.has_perm(panel.permission):
-        raise PermissionDenied("You may not see this panel.")
-    return {
-        "key": panel.key,
-        "title": panel.title,
-        "template": panel.template or GENERIC_PANEL_TEMPLATE,
-        "data": panel.loader(customer=customer, actor=actor),
-    }

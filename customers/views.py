@@ -6,12 +6,13 @@ Every page works without JavaScript; with HTMX, the list's filters, the timeline
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
@@ -19,7 +20,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from customers import selectors, selectors_duplicates, selectors_history, services
+from customers import selectors, selectors_duplicates, selectors_history, selectors_panels, services
 from customers.consent import consent_record
 from customers.filters import CUSTOMER_ORDERINGS, TimelineFilter
 from customers.forms import (
@@ -29,12 +30,12 @@ from customers.forms import (
     CustomerCreateForm,
     CustomerEditForm,
     CustomerFilterForm,
+    MergeForm,
 )
-from customers.guards import ANY_CUSTOMER, CustomerMerged
+from customers.guards import ANY_CUSTOMER
 from customers.merge import customer_merge
 from customers.models import Activity, Customer
 from customers.timeline import activity_log
-from frontoffice.errors import DomainError, StaleVersion
 from frontoffice.forms import ServiceForm
 from frontoffice.permissions import can_edit_owned
 
@@ -47,9 +48,9 @@ COLUMN_LABELS = {
     "created_at": "Created",
     "updated_at": "Updated",
 }
-STALE_MESSAGE = (
-    "Someone else changed this customer while you were editing; reload the page to see "
-    "their changes, then apply yours again."
+MERGE_STALE_MESSAGE = (
+    "Someone else changed this customer since you previewed the merge; nothing was merged. "
+    "Review what will move below and confirm again."
 )
 
 
@@ -129,7 +130,7 @@ def _render_360(
 ) -> HttpResponse:
     user = request.user
     timeline_filter, kind = _timeline_filter(request)
-    data = selectors.customer_360(customer_id=pk, actor=user, load_panels=False, timeline_kind=kind)
+    data = selectors.customer_360(customer_id=pk, actor=user, timeline_kind=kind)
     customer = data.customer
     if customer.merged_into_id is not None:
         return _moved(customer, "customers:detail", request.GET.urlencode())
@@ -214,8 +215,14 @@ def customer_panel(request: HttpRequest, pk: int, key: str) -> HttpResponse:
     customer = selectors.customer_get(customer_id=pk)
     if customer.merged_into_id is not None:
         return HttpResponsePermanentRedirect(reverse("customers:panel", args=[customer.merged_into_id, key]))
-    panel = selectors.customer_panel(customer=customer, key=key, actor=request.user)
-    panel["generic"] = generic_panel(panel["data"])
+    loaded = selectors_panels.customer_panel(customer=customer, key=key, actor=request.user)
+    panel = {
+        "key": loaded.key,
+        "title": loaded.title,
+        "template": loaded.template,
+        "data": loaded.data,
+        "generic": generic_panel(loaded.data),
+    }
     context = {"customer": customer, "panel": panel}
     fragment = bool(getattr(request, "htmx", None)) and not request.htmx.history_restore_request
     template = "customers/_panel_body.html" if fragment else "customers/panel.html"
@@ -255,25 +262,18 @@ def _post_to_360(
     *,
     form: ServiceForm,
     key: str,
-    write: Any,
+    write: Callable[[ServiceForm], object],
     success: str,
 ) -> HttpResponse:
     """Validate `form`, call `write(form)`; on success back to the 360 page (PRG),
-    otherwise the 360 page again with the errors next to the fields."""
-    if form.is_valid():
-        try:
-            write(form)
-        except CustomerMerged as exc:
-            messages.error(request, "This customer was merged into another one; please try again there.")
-            return redirect("customers:detail", exc.survivor_id)
-        except ValidationError as exc:
-            form.apply_errors(exc)
-        except DomainError as exc:
-            form.add_error(None, exc.detail)
-            form.apply_errors(exc.errors)
-        else:
-            messages.success(request, success)
-            return redirect(reverse("customers:detail", args=[pk]) + f"#{key}-section")
+    otherwise the 360 page again with the service's errors next to the fields."""
+    customer = selectors.customer_get(customer_id=pk)
+    if customer.merged_into_id is not None:
+        messages.error(request, "This customer was merged into another one; please try again there.")
+        return redirect("customers:detail", customer.merged_into_id)
+    if form.is_valid() and form.submit(lambda: write(form)) is not None:
+        messages.success(request, success)
+        return redirect(reverse("customers:detail", args=[pk]) + f"#{key}-section")
     return _render_360(request, pk, forms={key: form}, status=400)
 
 
@@ -327,17 +327,14 @@ def consent_create(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = CustomerCreateForm(request.POST)
-        if form.is_valid():
-            try:
-                customer = services.customer_create(actor=request.user, **form.service_fields())
-            except ValidationError as exc:
-                form.apply_errors(exc)
-            except DomainError as exc:
-                form.add_error(None, exc.detail)
-                form.apply_errors(exc.errors)
-            else:
-                messages.success(request, f"{customer.display_name} was created.")
-                return redirect("customers:detail", customer.pk)
+        customer = (
+            form.submit(lambda: services.customer_create(actor=request.user, **form.service_fields()))
+            if form.is_valid()
+            else None
+        )
+        if customer is not None:
+            messages.success(request, f"{customer.display_name} was created.")
+            return redirect("customers:detail", customer.pk)
         return render(request, "customers/form.html", {"form": form, "creating": True}, status=400)
     form = CustomerCreateForm(initial={"owner": request.user.pk})
     return render(request, "customers/form.html", {"form": form, "creating": True})
@@ -353,29 +350,21 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("You may only edit customers you or your team own.")
     tags = list(customer.tags.all())
     form = CustomerEditForm.for_customer(customer, tags, request.POST if request.method == "POST" else None)
-    status, stale = 200, False
+    status = 200
     if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                services.customer_update(
-                    actor=request.user,
-                    customer_id=customer.pk,
-                    expected_version=form.cleaned_data["version"],
-                    **form.service_fields(),
-                )
-            except StaleVersion:
-                form.add_error(None, STALE_MESSAGE)
-                status, stale = 412, True
-            except ValidationError as exc:
-                form.apply_errors(exc)
-            except DomainError as exc:
-                form.add_error(None, exc.detail)
-                form.apply_errors(exc.errors)
-            else:
-                messages.success(request, "Changes saved.")
-                return redirect("customers:detail", customer.pk)
-    context = {"form": form, "customer": customer, "creating": False, "stale": stale}
+        saved = form.is_valid() and form.submit(
+            lambda: services.customer_update(
+                actor=request.user,
+                customer_id=customer.pk,
+                expected_version=form.cleaned_data["version"],
+                **form.service_fields(),
+            )
+        )
+        if saved:
+            messages.success(request, "Changes saved.")
+            return redirect("customers:detail", customer.pk)
+        status = 412 if form.stale else 400
+    context = {"form": form, "customer": customer, "creating": False, "stale": form.stale}
     return render(request, "customers/form.html", context, status=status)
 
 
@@ -407,23 +396,31 @@ def duplicates(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @permission_required("customers.merge_customer", raise_exception=True)
 def merge(request: HttpRequest, pk: int) -> HttpResponse:
-    """GET previews merging `?duplicate=` into this customer; POST merges."""
+    """GET previews merging `?duplicate=` into this customer; POST merges, if the
+    customer kept is still at the version the preview showed."""
     raw = (request.POST if request.method == "POST" else request.GET).get("duplicate", "")[:20]
-    error = None
-    if request.method == "POST":
-        try:
-            survivor = customer_merge(actor=request.user, survivor_id=pk, duplicate_id=raw)
-        except CustomerMerged as exc:
-            messages.error(request, "This customer was merged meanwhile; review the merge from here.")
-            return redirect(_merge_url(exc.survivor_id, raw))
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        else:
-            messages.success(request, f"Merged customer #{raw} into {survivor.display_name}.")
-            return redirect("customers:detail", survivor.pk)
     survivor = selectors.customer_get(customer_id=pk)
     if survivor.merged_into_id is not None:
+        if request.method == "POST":
+            messages.error(request, "This customer was merged meanwhile; review the merge from here.")
+            return redirect(_merge_url(survivor.merged_into_id, raw))
         return HttpResponsePermanentRedirect(_merge_url(survivor.merged_into_id, raw))
+    error, status = None, 200
+    if request.method == "POST":
+        form = MergeForm(request.POST)
+        merged = form.is_valid() and form.submit(
+            lambda: customer_merge(
+                actor=request.user,
+                survivor_id=survivor.pk,
+                duplicate_id=form.cleaned_data["duplicate"],
+                expected_version=form.cleaned_data["version"],
+            )
+        )
+        if merged:
+            messages.success(request, f"Merged customer #{raw} into {merged.display_name}.")
+            return redirect("customers:detail", merged.pk)
+        error = MERGE_STALE_MESSAGE if form.stale else " ".join(form.all_errors())
+        status = 412 if form.stale else 400
     preview = None
     duplicate_id = _positive_int(raw)
     if not raw:
@@ -438,14 +435,19 @@ def merge(request: HttpRequest, pk: int) -> HttpResponse:
         except Http404:
             error = error or f"No customer has number {duplicate_id}."
         else:
+            problem = None
             if preview.duplicate.merged_into_id is not None:
-                error = error or "That customer was already merged."
+                problem = "That customer was already merged."
             elif preview.duplicate.kind != survivor.kind:
-                error = error or "A person and an organisation cannot be merged."
-            if error:
+                problem = "A person and an organisation cannot be merged."
+            # After a stale confirmation the fresh preview stays, to review and confirm again.
+            if problem or (error and status != 412):
+                error = error or problem
                 preview = None
+    if error and status == 200:
+        status = 400
     context = {"survivor": survivor, "preview": preview, "error": error, "duplicate_id": raw}
-    return render(request, "customers/merge.html", context, status=400 if error else 200)
+    return render(request, "customers/merge.html", context, status=status)
 
 
 def _merge_url(survivor_id: int, duplicate: str) -> str:

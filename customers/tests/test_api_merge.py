@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from customers import services
-from customers.tests.api_setup import LIST, person, unchanged, url
+from customers.tests.api_setup import LIST, etag, person, unchanged, url
 from customers.timeline import activity_log
 from tests.api_contract import (
     assert_problem,
@@ -97,9 +97,16 @@ def test_merge_moves_everything_to_the_survivor_and_leaves_a_tombstone(
     )
     client = api_as(supervisor)
     # when
-    response = send_json(client, "POST", url(survivor, "merge/"), {"duplicate": duplicate.pk})
+    response = send_json(
+        client,
+        "POST",
+        url(survivor, "merge/"),
+        {"duplicate": duplicate.pk},
+        HTTP_IF_MATCH=etag(client, survivor),
+    )
     # then
     assert response.status_code == 200, response.content
+    assert response["ETag"] == f'"{response.json()["version"]}"'
     assert set(response.json()["tags"]) == {"a", "b"}
     assert response.json()["primary_email"] == "d@example.com"
     assert client.get(url(duplicate)).status_code == 301
@@ -127,7 +134,8 @@ def test_merge_with_a_bad_duplicate_is_400_and_merges_nothing(
     if body == {"duplicate": "self"}:
         body = {"duplicate": survivor.pk}
     before = unchanged()
-    assert_problem(send_json(api_as(supervisor), "POST", url(survivor, "merge/"), body), 400, field)
+    response = send_json(api_as(supervisor), "POST", url(survivor, "merge/"), body, HTTP_IF_MATCH='"1"')
+    assert_problem(response, 400, field)
     assert unchanged() == before
 
 
@@ -138,7 +146,8 @@ def test_a_person_and_an_organisation_cannot_be_merged_or_previewed(
     acme = services.customer_create(actor=agent, kind="organisation", organisation_name="Acme")
     client = api_as(supervisor)
     before = unchanged()
-    assert_problem(send_json(client, "POST", url(ada, "merge/"), {"duplicate": acme.pk}), 400, "duplicate")
+    merging = send_json(client, "POST", url(ada, "merge/"), {"duplicate": acme.pk}, HTTP_IF_MATCH='"1"')
+    assert_problem(merging, 400, "duplicate")
     assert_problem(client.get(url(ada, f"merge/?duplicate={acme.pk}")), 400, "duplicate")
     assert unchanged() == before
 
@@ -151,3 +160,44 @@ def test_merge_preview_refuses_a_missing_or_bad_duplicate(
 ) -> None:
     survivor = person(agent)
     assert_problem(api_as(supervisor).get(url(survivor, f"merge/?{query}")), 400, "duplicate")
+
+
+def test_merge_needs_if_match_with_the_survivors_version_and_merges_nothing_without(
+    api_as: Callable[[Any], APIClient], agent: Any, supervisor: Any
+) -> None:
+    # given
+    survivor, duplicate = person(agent), person(agent, first="Ada L.")
+    client = api_as(supervisor)
+    before = unchanged()
+    # when / then: without If-Match
+    assert_problem(send_json(client, "POST", url(survivor, "merge/"), {"duplicate": duplicate.pk}), 428)
+    assert unchanged() == before
+
+
+def test_merge_with_a_stale_version_is_412_and_merges_nothing(
+    api_as: Callable[[Any], APIClient], agent: Any, supervisor: Any
+) -> None:
+    # given: the survivor changed after the merging person previewed it
+    survivor, duplicate = person(agent), person(agent, first="Ada L.")
+    client = api_as(supervisor)
+    previewed = etag(client, survivor)
+    services.customer_update(actor=agent, customer_id=survivor.pk, expected_version=None, last_name="Byron")
+    before = unchanged()
+    # when
+    response = send_json(
+        client, "POST", url(survivor, "merge/"), {"duplicate": duplicate.pk}, HTTP_IF_MATCH=previewed
+    )
+    # then
+    assert_problem(response, 412)
+    assert unchanged() == before
+
+
+def test_the_schema_documents_the_merges_if_match_and_its_precondition_errors() -> None:
+    # when
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    # then
+    operation = schema["paths"]["/api/v1/customers/{id}/merge/"]["post"]
+    headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
+    assert headers["If-Match"]["required"] is True
+    assert {"200", "400", "403", "412", "428"} <= set(operation["responses"])
+    assert "ETag" in operation["responses"]["200"]["headers"]

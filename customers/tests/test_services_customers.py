@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from customers import services
-from customers.choices import ContactKind, FieldType
+from customers.choices import FieldType
 from customers.consent import consent_record
 from customers.merge import customer_merge
 from customers.models import (
@@ -166,88 +166,6 @@ def test_consent_is_an_append_only_ledger_whose_latest_entry_wins(agent):
     event = ConsentEvent.objects.first()
     with pytest.raises(ValueError, match="append-only"):
         event.save()
-
-
-def test_merge_moves_everything_unites_contacts_and_leaves_a_tombstone(supervisor):
-    # given
-    survivor = person(
-        supervisor, contact_points=[{"kind": "email", "value": "ada@example.com"}], tags=["VIP"]
-    )
-    duplicate = person(
-        supervisor,
-        first="Ada M.",
-        contact_points=[
-            {"kind": "phone", "value": "+44 20 7946 0000"},
-            {"kind": "email", "value": "ada.work@example.com", "is_primary": True},
-        ],
-        tags=["Newsletter"],
-        erp_customer_number="C-100",
-    )
-    activity_log(actor=supervisor, customer_id=duplicate.pk, kind="call", subject="Called about invoice")
-    consent_record(
-        actor=supervisor,
-        customer_id=duplicate.pk,
-        channel="email",
-        purpose="newsletter",
-        granted=True,
-        source="web",
-    )
-    # when
-    customer_merge(actor=supervisor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
-    # then
-    survivor.refresh_from_db()
-    duplicate.refresh_from_db()
-    assert duplicate.merged_into_id == survivor.pk
-    assert duplicate.contact_points.count() == 0
-    assert set(survivor.contact_points.values_list("value", flat=True)) == {
-        "ada@example.com",
-        "ada.work@example.com",
-        "+442079460000",
-    }
-    primaries = ContactPoint.objects.filter(customer=survivor, kind=ContactKind.EMAIL, is_primary=True)
-    assert list(primaries.values_list("value", flat=True)) == ["ada@example.com"]
-    assert {t.name for t in survivor.tags.all()} == {"VIP", "Newsletter"}
-    assert survivor.erp_customer_number == "C-100"
-    assert survivor.activities.filter(subject="Called about invoice").exists()
-    assert survivor.activities.filter(kind="merge").exists()
-    assert survivor.consent_events.count() == 1
-
-
-def test_merge_refuses_merged_self_and_cross_kind_and_changes_nothing(supervisor):
-    a = person(supervisor)
-    org = services.customer_create(actor=supervisor, kind="organisation", organisation_name="Acme")
-    with pytest.raises(ValidationError):
-        customer_merge(actor=supervisor, survivor_id=a.pk, duplicate_id=a.pk)
-    with pytest.raises(ValidationError):
-        customer_merge(actor=supervisor, survivor_id=a.pk, duplicate_id=org.pk)
-    assert not Customer.objects.filter(merged_into__isnull=False).exists()
-
-
-def test_only_holders_of_the_merge_permission_merge(agent):
-    a, b = person(agent), person(agent, first="B")
-    with pytest.raises(PermissionDenied):
-        customer_merge(actor=agent, survivor_id=a.pk, duplicate_id=b.pk)
-
-
-def test_every_foreign_key_to_customer_is_registered_for_merge():
-    from django.apps import apps
-
-    from frontoffice import plugin
-
-    registered = {(r.model_label.lower(), r.field_name) for r in plugin.merge_references()}
-    missing = []
-    for model in apps.get_models():
-        if model.__name__.startswith("Historical"):
-            continue  # audit rows keep the id they were written with
-        for field in model._meta.get_fields():
-            if (
-                field.many_to_one
-                and field.concrete
-                and field.related_model is Customer
-                and (model._meta.label_lower, field.name) not in registered
-            ):
-                missing.append(f"{model._meta.label}.{field.name}")
-    assert missing == []
 
 
 def test_every_change_to_customer_data_is_audited_with_who(agent):

@@ -288,7 +288,7 @@ def test_editing_a_stale_version_says_someone_else_changed_it_and_writes_nothing
     # then
     html = html_of(response)
     assert response.status_code == 412
-    assert "Someone else changed this customer" in html
+    assert "Someone else changed this while you were looking" in html
     assert "Reload the latest version" in html
     ada.refresh_from_db()
     assert (ada.last_name, ada.version) == ("Theirs", 2)

@@ -52,8 +52,8 @@ def test_the_merge_flow_from_candidates_to_preview_to_confirmation(
     assert 'id="merge-confirm"' in preview
     assert Customer.objects.get(pk=twin.pk).merged_into_id is None  # nothing changed yet
 
-    # when: confirmed
-    done = client.post(reverse("customers:merge", args=[ada.pk]), {"duplicate": twin.pk})
+    # when: confirmed, with the version the preview showed
+    done = client.post(reverse("customers:merge", args=[ada.pk]), confirmation(preview))
 
     # then
     assert done.status_code == 302
@@ -72,9 +72,9 @@ def test_merging_a_customer_into_itself_or_across_kinds_is_refused(
 
     # when
     itself = client.get(reverse("customers:merge", args=[ada.pk]), {"duplicate": ada.pk})
-    across = client.post(reverse("customers:merge", args=[ada.pk]), {"duplicate": theirs.pk})
+    across = client.post(reverse("customers:merge", args=[ada.pk]), {"duplicate": theirs.pk, "version": 1})
     garbled = client.get(reverse("customers:merge", args=[ada.pk]), {"duplicate": "abc"})
-    unknown = client.post(reverse("customers:merge", args=[ada.pk]), {"duplicate": 987654})
+    unknown = client.post(reverse("customers:merge", args=[ada.pk]), {"duplicate": 987654, "version": 1})
     unchosen = client.get(reverse("customers:merge", args=[ada.pk]))
 
     # then
@@ -103,3 +103,60 @@ def test_roles_without_merge_permission_get_403_on_the_merge_pages(
         # then
         assert (preview.status_code, confirm.status_code, candidates.status_code) == (403, 403, 403)
     assert not Customer.objects.filter(merged_into__isnull=False).exists()
+
+
+def confirmation(preview: str) -> dict[str, str]:
+    """What the preview's confirmation form posts (its hidden fields)."""
+    form = re.search(r'<form method="post"[^>]*class="merge-actions">(.*?)</form>', preview, re.S).group(1)
+    return dict(re.findall(r'<input type="hidden" name="(duplicate|version)" value="([^"]*)">', form))
+
+
+def test_the_confirmation_carries_the_version_of_the_customer_kept(supervisor: Any, ada: Customer) -> None:
+    # given
+    twin = services.customer_create(actor=supervisor, kind="person", first_name="Ada", last_name="L.")
+    services.customer_update(actor=supervisor, customer_id=ada.pk, expected_version=None, last_name="Byron")
+
+    # when
+    preview = html_of(
+        client_for(supervisor).get(reverse("customers:merge", args=[ada.pk]), {"duplicate": twin.pk})
+    )
+
+    # then
+    assert confirmation(preview) == {"duplicate": str(twin.pk), "version": "2"}
+
+
+def test_a_stale_confirmation_says_so_merges_nothing_and_shows_the_fresh_preview(
+    supervisor: Any, sales_rep: Any, ada: Customer
+) -> None:
+    # given: the preview was read, then someone changed the customer kept
+    twin = services.customer_create(actor=sales_rep, kind="person", first_name="Ada", last_name="L.")
+    client = client_for(supervisor)
+    preview = html_of(client.get(reverse("customers:merge", args=[ada.pk]), {"duplicate": twin.pk}))
+    services.customer_update(
+        actor=sales_rep, customer_id=ada.pk, expected_version=None, lifecycle_stage="customer"
+    )
+
+    # when
+    response = client.post(reverse("customers:merge", args=[ada.pk]), confirmation(preview))
+
+    # then
+    html = html_of(response)
+    assert response.status_code == 412
+    assert "Someone else changed this customer since you previewed the merge" in html
+    assert Customer.objects.get(pk=twin.pk).merged_into_id is None
+    assert confirmation(html) == {"duplicate": str(twin.pk), "version": "2"}
+
+
+def test_a_confirmation_without_the_version_merges_nothing(
+    supervisor: Any, sales_rep: Any, ada: Customer
+) -> None:
+    # given
+    twin = services.customer_create(actor=sales_rep, kind="person", first_name="Ada", last_name="L.")
+
+    # when
+    response = client_for(supervisor).post(reverse("customers:merge", args=[ada.pk]), {"duplicate": twin.pk})
+
+    # then
+    assert response.status_code == 400
+    assert "This merge form is out of date" in html_of(response)
+    assert Customer.objects.get(pk=twin.pk).merged_into_id is None
