@@ -39,7 +39,7 @@ from customers.api_timeline import ActivitySerializer, TimelinePagination, timel
 from customers.choices import ContactKind
 from customers.consent import consent_record
 from customers.filters import CUSTOMER_ORDERINGS, CustomerFilter, TimelineFilter
-from customers.guards import ANY_CUSTOMER
+from customers.guards import ANY_CUSTOMER, request_actor
 from customers.merge import customer_merge
 from customers.models import Activity, ContactPoint, Customer
 from frontoffice.api import etag_for, expected_version
@@ -181,7 +181,9 @@ class CustomerViewSet(ServiceViewSet):
         version = (
             expected_version(request, current=customer.version) if "If-Match" in request.headers else None
         )
-        services.customer_delete(actor=request.user, customer_id=customer.pk, expected_version=version)
+        services.customer_delete(
+            actor=request_actor(request), customer_id=customer.pk, expected_version=version
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     # --- the 360 view and its panels -----------------------------------------------------
@@ -203,7 +205,7 @@ class CustomerViewSet(ServiceViewSet):
         kind = timeline_kind(request)
         data = selectors.customer_360(
             customer_id=customer.pk,
-            actor=request.user,
+            actor=request_actor(request),
             customer=customer,
             timeline_kind=kind,
             load_panels=_panel_keys(request),
@@ -235,7 +237,7 @@ class CustomerViewSet(ServiceViewSet):
     def panel(self, request: Request, pk: str | None = None, key: str = "") -> Response:
         """One panel of the 360 view with its data (403 for a panel you may not see)."""
         customer = self.get_object()
-        panel = selectors_panels.customer_panel(customer=customer, key=key, actor=request.user)
+        panel = selectors_panels.customer_panel(customer=customer, key=key, actor=request_actor(request))
         return Response(panel_body(request, customer, panel))
 
     def _timeline_next(self, customer: Customer, shown: list[Activity], kind: str | None) -> str:
@@ -276,7 +278,7 @@ class CustomerViewSet(ServiceViewSet):
             data = ContactPointInputSerializer.validated(request.data)
             try:
                 contact_point = services.contact_point_add(
-                    actor=request.user, customer_id=customer.pk, data=data
+                    actor=request_actor(request), customer_id=customer.pk, data=data
                 )
             except DjangoValidationError as exc:
                 # The service names fields as in a customer's list of contact points
@@ -305,7 +307,7 @@ class CustomerViewSet(ServiceViewSet):
     ) -> Response:
         customer = self.get_object()
         services.contact_point_remove(
-            actor=request.user, customer_id=customer.pk, contact_point_id=contact_point_id
+            actor=request_actor(request), customer_id=customer.pk, contact_point_id=contact_point_id
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -318,7 +320,7 @@ class CustomerViewSet(ServiceViewSet):
         customer = self.get_object()
         if request.method == "POST":
             data = ConsentInputSerializer.validated(request.data)
-            event = consent_record(actor=request.user, customer_id=customer.pk, **data)
+            event = consent_record(actor=request_actor(request), customer_id=customer.pk, **data)
             return Response(ConsentEventSerializer(event).data, status=status.HTTP_201_CREATED)
         ledger = customer.consent_events.select_related("actor").order_by("-occurred_at", "-id")[:500]
         return Response(
@@ -393,7 +395,7 @@ class CustomerViewSet(ServiceViewSet):
         version = expected_version(request, current=customer.version)
         data = MergeInputSerializer.validated(request.data)
         survivor = customer_merge(
-            actor=request.user,
+            actor=request_actor(request),
             survivor_id=customer.pk,
             duplicate_id=data["duplicate"],
             expected_version=version,

@@ -29,7 +29,7 @@ from frontoffice.serializers import (
 )
 
 
-class ContactPointSerializer(serializers.ModelSerializer):
+class ContactPointSerializer(serializers.ModelSerializer[ContactPoint]):
     class Meta:
         model = ContactPoint
         fields = [
@@ -50,7 +50,7 @@ class ContactPointSerializer(serializers.ModelSerializer):
 
 class ContactPointInputSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=ContactKind.choices)
-    label = serializers.ChoiceField(choices=ContactLabel.choices, required=False)
+    label = serializers.ChoiceField(choices=ContactLabel.choices, required=False)  # type: ignore[assignment]  # a field named like a Field attribute (DRF keeps them apart)
     value = TextField(max_length=320, required=False, help_text="E-mail or phone (any format)")
     is_primary = serializers.BooleanField(required=False, default=False)
     street = TextField(max_length=200, required=False)
@@ -60,9 +60,13 @@ class ContactPointInputSerializer(StrictSerializer):
     country = TextField(max_length=2, required=False)
 
 
-class CustomerSerializer(serializers.ModelSerializer):
-    owner = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
-    parent = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+class CustomerSerializer(serializers.ModelSerializer[Customer]):
+    owner: serializers.PrimaryKeyRelatedField[User] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True
+    )
+    parent: serializers.PrimaryKeyRelatedField[Customer] = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
+        read_only=True, allow_null=True
+    )
     tags = serializers.SerializerMethodField()
     primary_email = serializers.SerializerMethodField()
     primary_phone = serializers.SerializerMethodField()
@@ -113,7 +117,7 @@ class CustomerWriteSerializer(StrictSerializer):
     organisation_name = TextField(max_length=200, required=False, allow_blank=True)
     lifecycle_stage = serializers.ChoiceField(choices=LifecycleStage.choices, required=False)
     owner = RelatedIdField(queryset=User.objects.filter(is_active=True), required=False, allow_null=True)
-    parent = RelatedIdField(
+    parent = RelatedIdField(  # type: ignore[assignment]  # a field named like a Field attribute
         queryset=Customer.objects.filter(merged_into__isnull=True), required=False, allow_null=True
     )
     tags = serializers.ListField(child=TextField(max_length=50), required=False, max_length=50)
@@ -121,15 +125,16 @@ class CustomerWriteSerializer(StrictSerializer):
         required=False, help_text="Custom attributes, validated against their definitions."
     )
     erp_customer_number = TextField(max_length=40, required=False, allow_null=True, allow_blank=True)
-    contact_points = ContactPointInputSerializer(many=True, required=False, max_length=20)
+    # `max_length` is ListSerializer's (many=True); the stubs only know the child's arguments.
+    contact_points = ContactPointInputSerializer(many=True, required=False, max_length=20)  # type: ignore[call-arg]
 
 
 class CustomerUpdateSerializer(CustomerWriteSerializer):
-    contact_points = None  # managed through /contact-points/
+    contact_points = None  # type: ignore[assignment]  # managed through /contact-points/
 
 
-class ConsentEventSerializer(serializers.ModelSerializer):
-    actor = serializers.StringRelatedField()
+class ConsentEventSerializer(serializers.ModelSerializer[ConsentEvent]):
+    actor: serializers.StringRelatedField[User] = serializers.StringRelatedField()
 
     class Meta:
         model = ConsentEvent
@@ -151,7 +156,7 @@ class ConsentInputSerializer(StrictSerializer):
     channel = serializers.ChoiceField(choices=ConsentChannel.choices)
     purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
     granted = serializers.BooleanField()
-    source = TextField(max_length=100)
+    source = TextField(max_length=100)  # type: ignore[assignment]  # a field named like a Field attribute (DRF keeps them apart)
     occurred_at = serializers.DateTimeField(required=False)
     note = TextField(max_length=500, required=False, allow_blank=True)
 

@@ -18,12 +18,15 @@ from customers.models import Activity
 from customers.timeline import LOGGABLE_KINDS, activity_log
 from frontoffice.actors import Actor
 from frontoffice.api import CursorPagination
+from frontoffice.models import User
 from frontoffice.serializers import IdField, StrictSerializer, TextField
 from frontoffice.viewsets import ServiceViewSet
 
 
 class ActivitySerializer(serializers.ModelSerializer[Activity]):
-    actor = serializers.StringRelatedField(help_text="The member of staff who acted (null for the system).")
+    actor: serializers.StringRelatedField[User] = serializers.StringRelatedField(
+        help_text="The member of staff who acted (null for the system)."
+    )
 
     class Meta:
         model = Activity

@@ -8,12 +8,16 @@ conflict naming the survivor, and the ownership rule of customers.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from customers.models import Customer
 from frontoffice import write_path
 from frontoffice.actors import Actor
 from frontoffice.errors import Conflict
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+    from rest_framework.request import Request
 
 ANY_CUSTOMER = "customers.change_any_customer"
 EDIT_REFUSED = "You may only edit customers you or your team own."
@@ -26,6 +30,12 @@ class CustomerMerged(Conflict):
     def __init__(self, *, survivor_id: int) -> None:
         self.survivor_id = survivor_id
         super().__init__(f"Customer was merged into customer {survivor_id}.")
+
+
+def request_actor(request: HttpRequest | Request) -> Actor:
+    """Who acts in a request: its signed-in user. Pages and viewsets let no one else
+    in (the services then check what that user may do)."""
+    return cast("Actor", request.user)
 
 
 def check_live(customer: Customer) -> Customer:

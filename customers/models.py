@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -270,7 +272,7 @@ class ConsentEvent(models.Model):
         verb = "granted" if self.granted else "withdrew"
         return f"{self.customer_id} {verb} {self.channel}/{self.purpose}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):
             raise ValueError("The consent ledger is append-only.")
         super().save(*args, **kwargs)

@@ -14,7 +14,7 @@ from django.http import Http404
 
 from customers.choices import ContactKind
 from customers.filters import CustomerFilter
-from customers.models import Activity, ConsentEvent, ContactPoint, Customer, Relationship
+from customers.models import Activity, ConsentEvent, ContactPoint, Customer, Relationship, Tag
 from customers.selectors_panels import PanelView, customer_panels
 
 TIMELINE_PAGE = 50
@@ -38,7 +38,8 @@ def customer_list(*, filters: Any = None, actor: Any = None) -> QuerySet[Custome
             ),
         )
     )
-    return CustomerFilter(filters or {}, queryset=queryset).qs
+    filtered: QuerySet[Customer] = CustomerFilter(filters or {}, queryset=queryset).qs
+    return filtered
 
 
 def customer_get(*, customer_id: Any) -> Customer:
@@ -120,7 +121,7 @@ def timeline_page(
 @dataclass
 class Customer360:
     customer: Customer
-    tags: list
+    tags: list[Tag]
     contact_points: list[ContactPoint]
     consents: list[ConsentEvent]
     memberships: list[Relationship]

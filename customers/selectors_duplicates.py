@@ -148,13 +148,14 @@ def merge_preview(*, survivor_id: Any, duplicate_id: Any) -> MergePreview:
     """What `customer_merge` would move, without moving anything."""
     survivor = customer_get(customer_id=survivor_id)
     duplicate = customer_get(customer_id=duplicate_id)
-    moves = {}
+    moves: dict[str, int] = {}
     for reference in plugin.merge_references():
         count = reference.model.objects.filter(**{reference.field_name: duplicate}).count()
         if count:
             moves[f"{reference.title} ({reference.field_name})"] = count
     kept = set(survivor.contact_points.values_list("kind", "value"))
-    moved, dropped = [], []
+    moved: list[ContactPoint] = []
+    dropped: list[ContactPoint] = []
     for cp in duplicate.contact_points.all():
         (dropped if (cp.kind, cp.value) in kept else moved).append(cp)
     survivor_tags = set(survivor.tags.values_list("name", flat=True))

@@ -23,7 +23,8 @@ class HistoryChange:
         if self.field in _HISTORY_LABELS:
             return _HISTORY_LABELS[self.field]
         try:
-            return str(Customer._meta.get_field(self.field).verbose_name).capitalize()
+            field = Customer._meta.get_field(self.field)
+            return str(getattr(field, "verbose_name", self.field)).capitalize()
         except FieldDoesNotExist:
             return self.field
 

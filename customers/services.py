@@ -57,14 +57,10 @@ def _resolve_tags(names: Iterable[str]) -> list[Tag]:
         cleaned.setdefault(raw.strip().lower(), raw.strip())
     if not cleaned:
         return []
-    existing = {t.lname: t for t in Tag.objects.annotate(lname=Lower("name")).filter(lname__in=list(cleaned))}
-    tags = []
-    for key, name in cleaned.items():
-        tag = existing.get(key)
-        if tag is None:
-            tag = Tag.objects.create(name=name)
-        tags.append(tag)
-    return tags
+    existing: dict[str, Tag] = {
+        t.lname: t for t in Tag.objects.annotate(lname=Lower("name")).filter(lname__in=list(cleaned))
+    }
+    return [existing.get(key) or Tag.objects.create(name=name) for key, name in cleaned.items()]
 
 
 def _validate_parent(customer: Customer | None, parent: Customer | None) -> None:

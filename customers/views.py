@@ -7,7 +7,7 @@ Every page works without JavaScript; with HTMX, the list's filters, the timeline
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -32,13 +32,14 @@ from customers.forms import (
     CustomerFilterForm,
     MergeForm,
 )
-from customers.guards import ANY_CUSTOMER
+from customers.guards import ANY_CUSTOMER, request_actor
 from customers.merge import customer_merge
 from customers.models import Activity, Customer
 from customers.timeline import activity_log
 from frontoffice.forms import ServiceForm
 from frontoffice.permissions import can_edit_owned
 
+F = TypeVar("F", bound=ServiceForm)
 VIEW = "customers.view_customer"
 PAGE_SIZE = 25
 DEFAULT_ORDERING = "-created_at"
@@ -54,10 +55,21 @@ MERGE_STALE_MESSAGE = (
 )
 
 
-def _htmx_target(request: HttpRequest, target: str) -> bool:
-    """True for an HTMX request that swaps `target` (a history restore wants a full page)."""
+def _htmx(request: HttpRequest) -> Any:
+    """django-htmx's details of an HTMX request that wants a fragment, else None (a
+    history restore wants a full page)."""
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request and htmx.target == target
+    return htmx if htmx and not htmx.history_restore_request else None
+
+
+def _htmx_fragment(request: HttpRequest) -> bool:
+    return _htmx(request) is not None
+
+
+def _htmx_target(request: HttpRequest, target: str) -> bool:
+    """True for an HTMX request that swaps `target`."""
+    htmx = _htmx(request)
+    return htmx is not None and htmx.target == target
 
 
 def _vary_on_htmx(response: HttpResponse) -> HttpResponse:
@@ -100,7 +112,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     form = CustomerFilterForm(request.GET)
     form.is_valid()  # to show what was not understood; CustomerFilter ignores it too
     ordering, order_by = _ordering(request.GET.get("ordering"))
-    customers = selectors.customer_list(filters=request.GET, actor=request.user).order_by(*order_by)
+    customers = selectors.customer_list(filters=request.GET, actor=request_actor(request)).order_by(*order_by)
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
     columns = {}
     for key, label in COLUMN_LABELS.items():
@@ -188,10 +200,12 @@ def _as_text(value: Any) -> str:
 def generic_panel(data: Any) -> dict[str, Any]:
     """Shape a panel loader's JSON-able data for `_panel_generic.html`: an object
     becomes label/value rows, a list becomes items (rows or texts), anything else text."""
+    shape: dict[str, Any]
     if isinstance(data, dict):
-        return {"kind": "mapping", "rows": [(_humanise(k), _as_text(v)) for k, v in data.items()]}
+        shape = {"kind": "mapping", "rows": [(_humanise(k), _as_text(v)) for k, v in data.items()]}
+        return shape
     if isinstance(data, list | tuple):
-        items = [
+        items: list[dict[str, Any]] = [
             {"rows": [(_humanise(k), _as_text(v)) for k, v in item.items()]}
             if isinstance(item, dict)
             else {"text": _as_text(item)}
@@ -215,7 +229,7 @@ def customer_panel(request: HttpRequest, pk: int, key: str) -> HttpResponse:
     customer = selectors.customer_get(customer_id=pk)
     if customer.merged_into_id is not None:
         return HttpResponsePermanentRedirect(reverse("customers:panel", args=[customer.merged_into_id, key]))
-    loaded = selectors_panels.customer_panel(customer=customer, key=key, actor=request.user)
+    loaded = selectors_panels.customer_panel(customer=customer, key=key, actor=request_actor(request))
     panel = {
         "key": loaded.key,
         "title": loaded.title,
@@ -224,8 +238,7 @@ def customer_panel(request: HttpRequest, pk: int, key: str) -> HttpResponse:
         "generic": generic_panel(loaded.data),
     }
     context = {"customer": customer, "panel": panel}
-    fragment = bool(getattr(request, "htmx", None)) and not request.htmx.history_restore_request
-    template = "customers/_panel_body.html" if fragment else "customers/panel.html"
+    template = "customers/_panel_body.html" if _htmx_fragment(request) else "customers/panel.html"
     return _vary_on_htmx(render(request, template, context))
 
 
@@ -251,7 +264,7 @@ def timeline_more(request: HttpRequest, pk: int) -> HttpResponse:
     if _htmx_target(request, "timeline-list"):
         context.update(appended=False, filtered=True)
         return _vary_on_htmx(render(request, "customers/_timeline_list.html", context))
-    if getattr(request, "htmx", None) and not request.htmx.history_restore_request:
+    if _htmx_fragment(request):
         return _vary_on_htmx(render(request, "customers/_timeline_more.html", context))
     return _vary_on_htmx(render(request, "customers/timeline.html", context))
 
@@ -260,9 +273,9 @@ def _post_to_360(
     request: HttpRequest,
     pk: int,
     *,
-    form: ServiceForm,
+    form: F,
     key: str,
-    write: Callable[[ServiceForm], object],
+    write: Callable[[F], object],
     success: str,
 ) -> HttpResponse:
     """Validate `form`, call `write(form)`; on success back to the 360 page (PRG),
@@ -286,7 +299,7 @@ def activity_create(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         form=form,
         key="activity",
-        write=lambda f: activity_log(actor=request.user, customer_id=pk, **f.cleaned_data),
+        write=lambda f: activity_log(actor=request_actor(request), customer_id=pk, **f.cleaned_data),
         success="Logged on the timeline.",
     )
 
@@ -300,7 +313,9 @@ def contact_point_create(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         form=form,
         key="contact",
-        write=lambda f: services.contact_point_add(actor=request.user, customer_id=pk, data=f.service_data()),
+        write=lambda f: services.contact_point_add(
+            actor=request_actor(request), customer_id=pk, data=f.service_data()
+        ),
         success="Contact point added.",
     )
 
@@ -314,7 +329,7 @@ def consent_create(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         form=form,
         key="consent",
-        write=lambda f: consent_record(actor=request.user, customer_id=pk, **f.cleaned_data),
+        write=lambda f: consent_record(actor=request_actor(request), customer_id=pk, **f.cleaned_data),
         success="Consent recorded.",
     )
 
@@ -328,7 +343,9 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = CustomerCreateForm(request.POST)
         customer = (
-            form.submit(lambda: services.customer_create(actor=request.user, **form.service_fields()))
+            form.submit(
+                lambda: services.customer_create(actor=request_actor(request), **form.service_fields())
+            )
             if form.is_valid()
             else None
         )
@@ -352,15 +369,19 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = CustomerEditForm.for_customer(customer, tags, request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
-        saved = form.is_valid() and form.submit(
-            lambda: services.customer_update(
-                actor=request.user,
-                customer_id=customer.pk,
-                expected_version=form.cleaned_data["version"],
-                **form.service_fields(),
+        saved = (
+            form.submit(
+                lambda: services.customer_update(
+                    actor=request_actor(request),
+                    customer_id=customer.pk,
+                    expected_version=form.cleaned_data["version"],
+                    **form.service_fields(),
+                )
             )
+            if form.is_valid()
+            else None
         )
-        if saved:
+        if saved is not None:
             messages.success(request, "Changes saved.")
             return redirect("customers:detail", customer.pk)
         status = 412 if form.stale else 400
@@ -408,15 +429,19 @@ def merge(request: HttpRequest, pk: int) -> HttpResponse:
     error, status = None, 200
     if request.method == "POST":
         form = MergeForm(request.POST)
-        merged = form.is_valid() and form.submit(
-            lambda: customer_merge(
-                actor=request.user,
-                survivor_id=survivor.pk,
-                duplicate_id=form.cleaned_data["duplicate"],
-                expected_version=form.cleaned_data["version"],
+        merged = (
+            form.submit(
+                lambda: customer_merge(
+                    actor=request_actor(request),
+                    survivor_id=survivor.pk,
+                    duplicate_id=form.cleaned_data["duplicate"],
+                    expected_version=form.cleaned_data["version"],
+                )
             )
+            if form.is_valid()
+            else None
         )
-        if merged:
+        if merged is not None:
             messages.success(request, f"Merged customer #{raw} into {merged.display_name}.")
             return redirect("customers:detail", merged.pk)
         error = MERGE_STALE_MESSAGE if form.stale else " ".join(form.all_errors())

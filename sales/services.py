@@ -504,6 +504,7 @@ def _new_customer_for(actor: Any, lead: Lead) -> Customer:
     if lead.phone:
         contact_points.append({"kind": ContactKind.PHONE, "value": lead.phone})
     # B2B first: a lead from a company becomes that organisation; otherwise the person.
+    fields: dict[str, Any]
     if lead.organisation_name:
         fields = {"kind": CustomerKind.ORGANISATION, "organisation_name": lead.organisation_name}
     else:

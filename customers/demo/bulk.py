@@ -59,7 +59,8 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: list[tup
     if not rows:
         return
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+    column_of = {f.name: f.column for f in model._meta.concrete_fields}
+    columns = ", ".join(quote(column_of[name]) for name in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     # Names come from the model, values go in as parameters.
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608

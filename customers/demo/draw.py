@@ -135,10 +135,12 @@ class ProfileDraw:
     def _phone_prefixes() -> dict[tuple[str, int], tuple[int, int]]:
         """(region, type) -> (country code, the region's example number with its last
         six digits zeroed): candidates vary those six digits."""
-        prefixes = {}
+        prefixes: dict[tuple[str, int], tuple[int, int]] = {}
         for country in COUNTRIES:
             for number_type in (MOBILE, FIXED_LINE):
                 example = phonenumbers.example_number_for_type(country.code, number_type)
+                if example is None or example.country_code is None or example.national_number is None:
+                    raise CommandError(f"The phone metadata has no example number for {country.code}.")
                 prefixes[(country.code, number_type)] = (
                     example.country_code,
                     example.national_number // 1_000_000 * 1_000_000,
@@ -388,7 +390,9 @@ class ProfileDraw:
             )
         if employer is None and self.rng.random() < 0.35:
             spec.contacts.append(self.address(country, ContactLabel.HOME, True))
-        spec.memberships = [(org.pk, self.rng.choice(ROLES_IN_ORGANISATION)) for org in employers]
+        spec.memberships = [
+            (org.pk, self.rng.choice(ROLES_IN_ORGANISATION)) for org in employers if org.pk is not None
+        ]
         spec.tags = self.tags(organisation=False, stage=stage)
         spec.activities = self.activity_count()
         return spec

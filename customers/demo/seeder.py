@@ -39,7 +39,11 @@ class DemoSeeder(ProfileDraw):
             return
         self._insert_customers(specs)
         at = self.db_time
-        contact_points, tag_links, relationships, consents, activities = [], [], [], [], []
+        contact_points: list[tuple[Any, ...]] = []
+        tag_links: list[tuple[Any, ...]] = []
+        relationships: list[tuple[Any, ...]] = []
+        consents: list[tuple[Any, ...]] = []
+        activities: list[tuple[Any, ...]] = []
         for spec in specs:
             pk, created = spec.pk, at(spec.created)
             contact_points.extend((pk, *contact, created, created) for contact in spec.contacts)
@@ -53,7 +57,7 @@ class DemoSeeder(ProfileDraw):
         insert_rows(ContactPoint, CONTACT_POINT_COLUMNS, contact_points)
         insert_rows(Customer.tags.through, ("customer", "tag"), tag_links)
         insert_rows(Relationship, RELATIONSHIP_COLUMNS, relationships)
-        activities.extend(self._insert_consents(consents, [s.pk for s in specs]))
+        activities.extend(self._insert_consents(consents, [s.pk for s in specs if s.pk is not None]))
         insert_rows(Activity, ACTIVITY_COLUMNS, activities)
 
         self.totals.customers += len(specs)
