@@ -96,6 +96,8 @@ class ActivityViewSet(ServiceViewSet):
     create_input = ActivityInputSerializer
     create_service = staticmethod(log_on_customer)
     versioned = False  # timeline entries are immutable: no ETag
+    # Entries are never changed: ServiceViewSet's PUT and PATCH are not routed (nor documented).
+    http_method_names = ["get", "post", "head", "options"]
 
     def reread(self, instance: Any) -> Any:
         # A retrieve has just read the row through the queryset.
