@@ -1,4 +1,4 @@
-"""Customers the page and API tests of the profile share."""
+"""Customers the page tests of the profile share (the API tests have theirs in api_setup)."""
 
 from __future__ import annotations
 
