@@ -51,7 +51,9 @@ from backoffice_sync.models import (
 )
 from customers.choices import ActivityKind
 from customers.models import Customer
-from customers.services import activity_record, customer_update
+from customers.services import customer_update
+from customers.timeline import activity_record
+from frontoffice.actors import ERP_SYNC
 from frontoffice.serializers import TextField
 
 SOURCE_APP = "backoffice_sync"
@@ -258,6 +260,7 @@ def _record(customer_id: int, kind: str, subject: str, event: ErpEvent, ref: Any
         customer_id=customer_id,
         kind=kind,
         subject=subject[:200],
+        actor=ERP_SYNC,
         source_app=SOURCE_APP,
         occurred_at=event.occurred_at,
         ref=ref,
@@ -821,7 +824,7 @@ def apply_customer_changed(event: ErpEvent, *, stale: bool) -> Outcome:
         return Outcome()
     try:
         customer_update(
-            actor=None, customer_id=customer.pk, expected_version=None, erp_customer_number=number
+            actor=ERP_SYNC, customer_id=customer.pk, expected_version=None, erp_customer_number=number
         )
     except ValidationError as exc:
         raise Rejected("; ".join(exc.messages)[:1000]) from None

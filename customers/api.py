@@ -1,302 +1,85 @@
-"""REST API for the customer profile: thin viewsets over selectors and services."""
+"""REST API of the customer profile: /api/v1/customers/ and its sub-resources (the
+360 view and its panels, the timeline, contact points, consent, duplicates, merge).
+Thin: reads through selectors, writes through services (`ServiceViewSet`)."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.urls import reverse
 from django.utils.encoding import escape_uri_path
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from customers import selectors, services
-from customers.choices import (
-    ActivityKind,
-    ConsentChannel,
-    ConsentPurpose,
-    ContactKind,
-    ContactLabel,
-    CustomerKind,
-    LifecycleStage,
+from customers import selectors, selectors_duplicates, selectors_panels, services
+from customers.api_panels import Customer360Serializer, PanelSerializer, panel_body, relation_body
+from customers.api_serializers import (
+    ConsentEventSerializer,
+    ConsentInputSerializer,
+    ConsentStateSerializer,
+    ContactPointInputSerializer,
+    ContactPointSerializer,
+    CustomerSerializer,
+    CustomerUpdateSerializer,
+    CustomerWriteSerializer,
+    DuplicatePairSerializer,
+    MergeInputSerializer,
+    MergePreviewSerializer,
 )
-from customers.filters import CUSTOMER_ORDERINGS, ActivityFilter, CustomerFilter
-from customers.models import Activity, ConsentEvent, ContactPoint, Customer
-from frontoffice.api import ActionPermissions, CursorPagination, etag_for, expected_version
-from frontoffice.errors import Conflict, MovedPermanently, django_validation_errors
+from customers.api_timeline import ActivitySerializer, TimelinePagination, timeline_kind
+from customers.choices import ContactKind
+from customers.consent import consent_record
+from customers.filters import CUSTOMER_ORDERINGS, CustomerFilter, TimelineFilter
+from customers.guards import ANY_CUSTOMER, request_actor
+from customers.merge import customer_merge
+from customers.models import Activity, ContactPoint, Customer
+from frontoffice.api import etag_for, expected_version
+from frontoffice.errors import PROBLEM_CONTENT_TYPE, Conflict, MovedPermanently, django_validation_errors
 from frontoffice.filters import StableOrderingFilter
-from frontoffice.models import User
 from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL
-from frontoffice.serializers import (
-    MAX_ID,
-    IdField,
-    JSONObjectField,
-    RelatedIdField,
-    StrictSerializer,
-    TextField,
-)
-
-ACTIVITY_KINDS_LOGGABLE = [ActivityKind.NOTE, ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING]
-
-
-# --- serializers -----------------------------------------------------------------
-
-
-class ContactPointSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = ContactPoint
-        fields = [
-            "id",
-            "kind",
-            "label",
-            "value",
-            "is_primary",
-            "street",
-            "postal_code",
-            "city",
-            "region",
-            "country",
-            "created_at",
-        ]
-        read_only_fields = fields
-
-
-class ContactPointInputSerializer(StrictSerializer):
-    kind = serializers.ChoiceField(choices=ContactKind.choices)
-    label = serializers.ChoiceField(choices=ContactLabel.choices, required=False)
-    value = TextField(max_length=320, required=False, help_text="E-mail or phone (any format)")
-    is_primary = serializers.BooleanField(required=False, default=False)
-    street = TextField(max_length=200, required=False)
-    postal_code = TextField(max_length=20, required=False)
-    city = TextField(max_length=100, required=False)
-    region = TextField(max_length=100, required=False)
-    country = TextField(max_length=2, required=False)
-
-
-class CustomerSerializer(serializers.ModelSerializer):
-    owner = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
-    parent = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
-    tags = serializers.SerializerMethodField()
-    primary_email = serializers.SerializerMethodField()
-    primary_phone = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Customer
-        fields = [
-            "id",
-            "kind",
-            "display_name",
-            "first_name",
-            "last_name",
-            "organisation_name",
-            "lifecycle_stage",
-            "owner",
-            "parent",
-            "tags",
-            "attributes",
-            "erp_customer_number",
-            "primary_email",
-            "primary_phone",
-            "version",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = fields
-
-    def get_tags(self, obj: Customer) -> list[str]:
-        return [t.name for t in obj.tags.all()]
-
-    def _primary(self, obj: Customer, kind: str) -> str | None:
-        contacts = getattr(obj, "primary_contacts", None)
-        if contacts is None:
-            contacts = [cp for cp in obj.contact_points.all() if cp.is_primary]
-        return next((cp.value for cp in contacts if cp.kind == kind), None)
-
-    def get_primary_email(self, obj: Customer) -> str | None:
-        return self._primary(obj, ContactKind.EMAIL)
-
-    def get_primary_phone(self, obj: Customer) -> str | None:
-        return self._primary(obj, ContactKind.PHONE)
-
-
-class CustomerWriteSerializer(StrictSerializer):
-    kind = serializers.ChoiceField(choices=CustomerKind.choices)
-    first_name = TextField(max_length=100, required=False, allow_blank=True)
-    last_name = TextField(max_length=100, required=False, allow_blank=True)
-    organisation_name = TextField(max_length=200, required=False, allow_blank=True)
-    lifecycle_stage = serializers.ChoiceField(choices=LifecycleStage.choices, required=False)
-    owner = RelatedIdField(queryset=User.objects.filter(is_active=True), required=False, allow_null=True)
-    parent = RelatedIdField(
-        queryset=Customer.objects.filter(merged_into__isnull=True), required=False, allow_null=True
-    )
-    tags = serializers.ListField(child=TextField(max_length=50), required=False, max_length=50)
-    attributes = JSONObjectField(
-        required=False, help_text="Custom attributes, validated against their definitions."
-    )
-    erp_customer_number = TextField(max_length=40, required=False, allow_null=True, allow_blank=True)
-    contact_points = ContactPointInputSerializer(many=True, required=False, max_length=20)
-
-
-class CustomerUpdateSerializer(CustomerWriteSerializer):
-    contact_points = None  # managed through /contact-points/
-
-
-class ConsentEventSerializer(serializers.ModelSerializer):
-    actor = serializers.StringRelatedField()
-
-    class Meta:
-        model = ConsentEvent
-        fields = [
-            "id",
-            "channel",
-            "purpose",
-            "granted",
-            "source",
-            "occurred_at",
-            "actor",
-            "note",
-            "created_at",
-        ]
-        read_only_fields = fields
-
-
-class ConsentInputSerializer(StrictSerializer):
-    channel = serializers.ChoiceField(choices=ConsentChannel.choices)
-    purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
-    granted = serializers.BooleanField()
-    source = TextField(max_length=100)
-    occurred_at = serializers.DateTimeField(required=False)
-    note = TextField(max_length=500, required=False, allow_blank=True)
-
-
-class ConsentStateSerializer(serializers.Serializer):
-    current = ConsentEventSerializer(many=True)
-    ledger = ConsentEventSerializer(many=True)
-
-
-class ActivitySerializer(serializers.ModelSerializer):
-    actor = serializers.StringRelatedField()
-
-    class Meta:
-        model = Activity
-        fields = [
-            "id",
-            "customer",
-            "kind",
-            "occurred_at",
-            "actor",
-            "source_app",
-            "subject",
-            "body",
-            "ref_type",
-            "ref_id",
-            "payload",
-            "created_at",
-        ]
-        read_only_fields = fields
-
-
-class ActivityInputSerializer(StrictSerializer):
-    customer = IdField()
-    kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in ACTIVITY_KINDS_LOGGABLE])
-    subject = TextField(max_length=200)
-    body = TextField(max_length=20000, required=False, allow_blank=True)
-    occurred_at = serializers.DateTimeField(required=False)
-
-
-class RelationSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    customer_id = serializers.IntegerField()
-    display_name = serializers.CharField()
-    role = serializers.CharField()
-    is_primary_contact = serializers.BooleanField()
-
-
-class SubsidiarySerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    display_name = serializers.CharField()
-
-
-class PanelSerializer(serializers.Serializer):
-    key = serializers.CharField()
-    title = serializers.CharField()
-    data = serializers.JSONField(help_text="Whatever the app that registered the panel returns.")
-
-
-class Customer360Serializer(serializers.Serializer):
-    customer = CustomerSerializer()
-    contact_points = ContactPointSerializer(many=True)
-    consents = ConsentEventSerializer(many=True)
-    organisations = RelationSerializer(many=True)
-    members = RelationSerializer(many=True)
-    subsidiaries = SubsidiarySerializer(many=True)
-    timeline = ActivitySerializer(many=True)
-    timeline_next = serializers.URLField(
-        allow_null=True, help_text="The timeline page with the older entries, or null when all are shown."
-    )
-    panels = PanelSerializer(many=True)
-
-
-class MergeInputSerializer(StrictSerializer):
-    duplicate = IdField(help_text="The customer merged into this one; it stays as a tombstone.")
-
-
-class DuplicatePairSerializer(serializers.Serializer):
-    customer = CustomerSerializer()
-    duplicate = CustomerSerializer()
-    reasons = serializers.ListField(child=serializers.CharField())
-
-
-class MergePreviewSerializer(serializers.Serializer):
-    survivor = CustomerSerializer()
-    duplicate = CustomerSerializer()
-    moves = serializers.DictField(child=serializers.IntegerField())
-    contact_points_moved = ContactPointSerializer(many=True)
-    contact_points_dropped = ContactPointSerializer(many=True)
-    tags_added = serializers.ListField(child=serializers.CharField())
-    fields_filled = serializers.DictField(child=serializers.JSONField())
-
-
-def _relation(rel: Any, other: Customer) -> dict[str, Any]:
-    return {
-        "id": rel.pk,
-        "customer_id": other.pk,
-        "display_name": other.display_name,
-        "role": rel.role,
-        "is_primary_contact": rel.is_primary_contact,
-    }
-
-
-# --- viewsets ---------------------------------------------------------------------
-
-
-class TimelinePagination(CursorPagination):
-    ordering = ("-occurred_at", "-id")
-
+from frontoffice.serializers import MAX_ID
+from frontoffice.viewsets import PRECONDITION_REQUIRED, STALE, ServiceViewSet
 
 VIEW = "customers.view_customer"
 CHANGE = "customers.change_customer"
+PANELS = OpenApiParameter(
+    "panels",
+    OpenApiTypes.STR,
+    description="Comma-separated keys of the panels whose data to include (each one you may see; "
+    "an unknown or forbidden key is a 400 naming it). Without it, no panel is loaded.",
+)
+PANEL_KEY = OpenApiParameter(
+    "key", OpenApiTypes.STR, OpenApiParameter.PATH, description="The panel's key, as the 360 view lists it."
+)
+
+
+def _primary_contacts() -> Prefetch:
+    return Prefetch(
+        "contact_points",
+        queryset=ContactPoint.objects.filter(is_primary=True).exclude(kind=ContactKind.ADDRESS),
+        to_attr="primary_contacts",
+    )
 
 
 def _with_list_rows(customers: list[Customer]) -> list[Customer]:
     """What CustomerSerializer reads, for many customers in 2 queries (not 2 per row)."""
-    prefetch_related_objects(
-        customers,
-        "tags",
-        Prefetch(
-            "contact_points",
-            queryset=ContactPoint.objects.filter(is_primary=True).exclude(kind=ContactKind.ADDRESS),
-            to_attr="primary_contacts",
-        ),
-    )
+    prefetch_related_objects(customers, "tags", _primary_contacts())
     return customers
+
+
+def _panel_keys(request: Request) -> list[str]:
+    """`?panels=a,b`: the keys asked for (none without it)."""
+    raw = request.query_params.get("panels", "")
+    return [key.strip() for key in raw.split(",") if key.strip()]
 
 
 @extend_schema_view(
@@ -318,19 +101,22 @@ def _with_list_rows(customers: list[Customer]) -> list[Customer]:
     partial_update=extend_schema(request=CustomerUpdateSerializer, parameters=[IF_MATCH, ETAG]),
     destroy=extend_schema(parameters=[IF_MATCH_OPTIONAL]),
 )
-class CustomerViewSet(viewsets.ModelViewSet):
+class CustomerViewSet(ServiceViewSet):
     """Customers: the central profile. Merged ids answer 301 to the survivor."""
 
     serializer_class = CustomerSerializer
     filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     filterset_class = CustomerFilter
     ordering_fields = CUSTOMER_ORDERINGS
-    # ASCII digits only: `\d` also matches other scripts' digits, which int() accepts.
-    lookup_value_regex = r"[0-9]{1,18}"
-    permission_classes = [ActionPermissions]
     redirects_merged = True
+    lookup_arg = "customer_id"
+    create_input = CustomerWriteSerializer
+    update_input = CustomerUpdateSerializer
+    create_service = staticmethod(services.customer_create)
+    update_service = staticmethod(services.customer_update)
     action_permissions = {
         "view_360": {"GET": [VIEW]},
+        "panel": {"GET": [VIEW]},
         "timeline": {"GET": [VIEW, "customers.view_activity"]},
         "contact_points": {
             "GET": [VIEW, "customers.view_contactpoint"],
@@ -347,9 +133,9 @@ class CustomerViewSet(viewsets.ModelViewSet):
     # The services enforce the ownership rule too; checking it here answers 403 before
     # an If-Match or body problem would answer 428/412/400 to someone who may not edit.
     owner_rule_actions = frozenset({"update", "partial_update", "contact_points", "remove_contact_point"})
-    owner_bypass_permission = services.ANY_CUSTOMER
+    owner_bypass_permission = ANY_CUSTOMER
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Customer]:
         if self.action == "list":
             return selectors.customer_list()
         if self.action == "view_360":
@@ -358,14 +144,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
         if self.action not in ("retrieve", "update", "partial_update", "destroy", "create", "merge"):
             # Sub-resources only need the customer row (and its tombstone pointer).
             return Customer.objects.all()
-        return Customer.objects.select_related("owner").prefetch_related(
-            "tags",
-            Prefetch(
-                "contact_points",
-                queryset=ContactPoint.objects.filter(is_primary=True).exclude(kind=ContactKind.ADDRESS),
-                to_attr="primary_contacts",
-            ),
-        )
+        return Customer.objects.select_related("owner").prefetch_related("tags", _primary_contacts())
 
     def filter_queryset(self, queryset: Any) -> Any:
         # The list's filters and ordering are for the list; a detail URL names one record.
@@ -374,12 +153,12 @@ class CustomerViewSet(viewsets.ModelViewSet):
         return super().filter_queryset(queryset)
 
     def get_object(self) -> Customer:
-        customer = super().get_object()
+        customer: Customer = super().get_object()
         if customer.merged_into_id is not None:
             raise MovedPermanently(
                 self._survivor_location(customer),
                 detail=f"Customer {customer.pk} was merged into customer {customer.merged_into_id}.",
-                method=self.request.method,
+                method=self.request.method or "GET",
             )
         return customer
 
@@ -393,85 +172,100 @@ class CustomerViewSet(viewsets.ModelViewSet):
         query = self.request.META.get("QUERY_STRING", "")
         return f"{location}?{query}" if query else location
 
-    def _fresh(self, pk: int) -> Customer:
-        return self.get_queryset().get(pk=pk)
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        customer = self.get_object()
-        response = Response(CustomerSerializer(customer).data)
-        response["ETag"] = etag_for(customer.version)
-        return response
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = CustomerWriteSerializer.validated(request.data)
-        customer = services.customer_create(actor=request.user, **data)
-        customer = self._fresh(customer.pk)
-        response = Response(CustomerSerializer(customer).data, status=status.HTTP_201_CREATED)
-        response["ETag"] = etag_for(customer.version)
-        response["Location"] = reverse("customer-detail", args=[customer.pk])
-        return response
-
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        customer = self.get_object()
-        partial = kwargs.pop("partial", False)
-        version = expected_version(request, current=customer.version)
-        data = CustomerUpdateSerializer.validated(request.data, partial=partial)
-        customer = services.customer_update(
-            actor=request.user, customer_id=customer.pk, expected_version=version, **data
-        )
-        customer = self._fresh(customer.pk)
-        response = Response(CustomerSerializer(customer).data)
-        response["ETag"] = etag_for(customer.version)
-        return response
+    def reread(self, instance: Any) -> Any:
+        # A retrieve has just read the row through the queryset.
+        return instance if self.action == "retrieve" else super().reread(instance)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         customer = self.get_object()
         version = (
             expected_version(request, current=customer.version) if "If-Match" in request.headers else None
         )
-        services.customer_delete(actor=request.user, customer_id=customer.pk, expected_version=version)
+        services.customer_delete(
+            actor=request_actor(request), customer_id=customer.pk, expected_version=version
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(responses=Customer360Serializer, parameters=[ETAG], filters=False)
-    @action(detail=True, methods=["get"], url_path="360", pagination_class=None)
+    # --- the 360 view and its panels -----------------------------------------------------
+
+    @extend_schema(responses=Customer360Serializer, parameters=[PANELS, ETAG], filters=True)
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="360",
+        pagination_class=None,
+        filter_backends=[DjangoFilterBackend],
+        filterset_class=TimelineFilter,
+    )
     def view_360(self, request: Request, pk: str | None = None) -> Response:
+        """The customer with what hangs off it, the latest timeline entries (`?kind=` for
+        one kind) and the panels you may see: listed with their own endpoints, their data
+        only for those named in `?panels=`."""
         customer = self.get_object()
-        data = selectors.customer_360(customer_id=customer.pk, actor=request.user, customer=customer)
+        kind = timeline_kind(request)
+        data = selectors.customer_360(
+            customer_id=customer.pk,
+            actor=request_actor(request),
+            customer=customer,
+            timeline_kind=kind,
+            load_panels=_panel_keys(request),
+        )
         profile = data.customer
         # Serialise from the contact points the selector already loaded.
-        profile.primary_contacts = [cp for cp in data.contact_points if cp.is_primary]
+        profile.primary_contacts = [cp for cp in data.contact_points if cp.is_primary]  # type: ignore[attr-defined]
         body = {
             "customer": CustomerSerializer(profile).data,
             "contact_points": ContactPointSerializer(data.contact_points, many=True).data,
             "consents": ConsentEventSerializer(data.consents, many=True).data,
-            "organisations": [_relation(r, r.organisation) for r in data.memberships],
-            "members": [_relation(r, r.person) for r in data.members],
+            "organisations": [relation_body(r, r.organisation) for r in data.memberships],
+            "members": [relation_body(r, r.person) for r in data.members],
             "subsidiaries": [{"id": c.pk, "display_name": c.display_name} for c in data.subsidiaries],
             "timeline": ActivitySerializer(data.timeline, many=True).data,
-            "timeline_next": self._timeline_next(customer, data.timeline) if data.timeline_cursor else None,
-            "panels": [{"key": p["key"], "title": p["title"], "data": p["data"]} for p in data.panels],
+            "timeline_next": (
+                self._timeline_next(customer, data.timeline, kind) if data.timeline_cursor else None
+            ),
+            "panels": [panel_body(request, customer, panel) for panel in data.panels],
         }
         response = Response(body)
         response["ETag"] = etag_for(profile.version)
         return response
 
-    def _timeline_next(self, customer: Customer, shown: list[Activity]) -> str:
-        url = reverse("customer-timeline", args=[customer.pk])
-        cursor = TimelinePagination().cursor_after(shown[-1])
-        return self.request.build_absolute_uri(f"{url}?cursor={cursor}")
-
-    @extend_schema(responses=ActivitySerializer(many=True), filters=False)
-    @action(detail=True, methods=["get"], pagination_class=TimelinePagination)
-    def timeline(self, request: Request, pk: str | None = None) -> Response:
-        """The customer's timeline, newest first; follow `next` for older entries."""
+    @extend_schema(responses=PanelSerializer, parameters=[PANEL_KEY], filters=False)
+    @action(
+        detail=True, methods=["get"], url_path=r"panels/(?P<key>[-a-zA-Z0-9_]{1,50})", pagination_class=None
+    )
+    def panel(self, request: Request, pk: str | None = None, key: str = "") -> Response:
+        """One panel of the 360 view with its data (403 for a panel you may not see)."""
         customer = self.get_object()
-        paginator = self.paginator
+        panel = selectors_panels.customer_panel(customer=customer, key=key, actor=request_actor(request))
+        return Response(panel_body(request, customer, panel))
+
+    def _timeline_next(self, customer: Customer, shown: list[Activity], kind: str | None) -> str:
+        url = reverse("customer-timeline", args=[customer.pk])
+        query = {"cursor": TimelinePagination().cursor_after(shown[-1]), **({"kind": kind} if kind else {})}
+        return self.request.build_absolute_uri(f"{url}?{urlencode(query)}")
+
+    @extend_schema(responses=ActivitySerializer(many=True), filters=True)
+    @action(
+        detail=True,
+        methods=["get"],
+        pagination_class=TimelinePagination,
+        filter_backends=[DjangoFilterBackend],
+        filterset_class=TimelineFilter,
+    )
+    def timeline(self, request: Request, pk: str | None = None) -> Response:
+        """The customer's timeline, newest first, of one kind or all; follow `next` for
+        older entries."""
+        customer = self.get_object()
+        kind = timeline_kind(request)
+        entries = Activity.objects.filter(customer=customer).select_related("actor")
+        paginator = TimelinePagination()
         # view=None: the timeline's order is fixed; the customer list's `?ordering=`
         # (customer fields) does not apply to activities.
-        page = paginator.paginate_queryset(
-            Activity.objects.filter(customer=customer).select_related("actor"), request, view=None
-        )
+        page = paginator.paginate_queryset(entries.filter(kind=kind) if kind else entries, request, view=None)
         return paginator.get_paginated_response(ActivitySerializer(page, many=True).data)
+
+    # --- contact points, consent, duplicates -----------------------------------------------
 
     @extend_schema(methods=["GET"], responses=ContactPointSerializer(many=True), filters=False)
     @extend_schema(
@@ -484,7 +278,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
             data = ContactPointInputSerializer.validated(request.data)
             try:
                 contact_point = services.contact_point_add(
-                    actor=request.user, customer_id=customer.pk, data=data
+                    actor=request_actor(request), customer_id=customer.pk, data=data
                 )
             except DjangoValidationError as exc:
                 # The service names fields as in a customer's list of contact points
@@ -513,7 +307,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
     ) -> Response:
         customer = self.get_object()
         services.contact_point_remove(
-            actor=request.user, customer_id=customer.pk, contact_point_id=contact_point_id
+            actor=request_actor(request), customer_id=customer.pk, contact_point_id=contact_point_id
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -526,7 +320,7 @@ class CustomerViewSet(viewsets.ModelViewSet):
         customer = self.get_object()
         if request.method == "POST":
             data = ConsentInputSerializer.validated(request.data)
-            event = services.consent_record(actor=request.user, customer_id=customer.pk, **data)
+            event = consent_record(actor=request_actor(request), customer_id=customer.pk, **data)
             return Response(ConsentEventSerializer(event).data, status=status.HTTP_201_CREATED)
         ledger = customer.consent_events.select_related("actor").order_by("-occurred_at", "-id")[:500]
         return Response(
@@ -560,9 +354,9 @@ class CustomerViewSet(viewsets.ModelViewSet):
                 )
             except Http404:
                 raise exceptions.ValidationError({"customer": ["No such customer."]}) from None
-            pairs = selectors.duplicates_for(customer=customer, limit=min(limit, 50))
+            pairs = selectors_duplicates.duplicates_for(customer=customer, limit=min(limit, 50))
         else:
-            pairs = selectors.duplicate_candidates(limit=limit)
+            pairs = selectors_duplicates.duplicate_candidates(limit=limit)
         _with_list_rows(list({c.pk: c for p in pairs for c in (p.customer, p.duplicate)}.values()))
         return Response(DuplicatePairSerializer(pairs, many=True).data)
 
@@ -574,27 +368,39 @@ class CustomerViewSet(viewsets.ModelViewSet):
         ],
         filters=False,
     )
-    @extend_schema(methods=["POST"], request=MergeInputSerializer, responses=CustomerSerializer)
+    @extend_schema(
+        methods=["POST"],
+        request=MergeInputSerializer,
+        responses={
+            200: CustomerSerializer,
+            (412, PROBLEM_CONTENT_TYPE): STALE,
+            (428, PROBLEM_CONTENT_TYPE): PRECONDITION_REQUIRED,
+        },
+        parameters=[IF_MATCH, ETAG],
+    )
     @action(detail=True, methods=["get", "post"], pagination_class=None)
     def merge(self, request: Request, pk: str | None = None) -> Response:
-        """GET previews what would move; POST merges `duplicate` into this customer."""
+        """GET previews what would move; POST merges `duplicate` into this customer, with
+        If-Match naming the version of this customer you previewed (428 without it, 412
+        when it changed since)."""
         customer = self.get_object()
         if request.method == "GET":
             duplicate_id = _bounded_int(
                 request.query_params.get("duplicate"), default=0, low=1, high=MAX_ID, name="duplicate"
             )
             self._check_duplicate(customer, duplicate_id)
-            preview = selectors.merge_preview(survivor_id=customer.pk, duplicate_id=duplicate_id)
+            preview = selectors_duplicates.merge_preview(survivor_id=customer.pk, duplicate_id=duplicate_id)
             _with_list_rows([preview.survivor, preview.duplicate])
             return Response(MergePreviewSerializer(preview).data)
+        version = expected_version(request, current=customer.version)
         data = MergeInputSerializer.validated(request.data)
-        survivor = services.customer_merge(
-            actor=request.user, survivor_id=customer.pk, duplicate_id=data["duplicate"]
+        survivor = customer_merge(
+            actor=request_actor(request),
+            survivor_id=customer.pk,
+            duplicate_id=data["duplicate"],
+            expected_version=version,
         )
-        survivor = self._fresh(survivor.pk)
-        response = Response(CustomerSerializer(survivor).data)
-        response["ETag"] = etag_for(survivor.version)
-        return response
+        return self.record_response(survivor)
 
     @staticmethod
     def _check_duplicate(customer: Customer, duplicate_id: int) -> None:
@@ -625,36 +431,3 @@ def _bounded_int(raw: Any, *, default: int, low: int, high: int, name: str) -> i
     if not low <= value <= high:
         raise exceptions.ValidationError({name: [f"Expected a whole number from {low} to {high}."]})
     return value
-
-
-@extend_schema_view(
-    create=extend_schema(request=ActivityInputSerializer, responses={201: ActivitySerializer}),
-)
-class ActivityViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
-):
-    """The timeline across customers, newest first; POST logs a note, call, e-mail or
-    meeting on a customer."""
-
-    serializer_class = ActivitySerializer
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = ActivityFilter
-    pagination_class = TimelinePagination
-    lookup_value_regex = r"[0-9]{1,18}"
-    queryset = Activity.objects.select_related("actor")
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = ActivityInputSerializer.validated(request.data)
-        customer_id = data.pop("customer")
-        try:
-            activity = services.activity_log(actor=request.user, customer_id=customer_id, **data)
-        except Http404:
-            # The customer is a field of the body, not the resource in the URL.
-            raise exceptions.ValidationError({"customer": ["No such customer."]}) from None
-        except services.CustomerMerged as merged:
-            raise exceptions.ValidationError(
-                {"customer": [f"This customer was merged into customer {merged.survivor_id}."]}
-            ) from None
-        response = Response(ActivitySerializer(activity).data, status=status.HTTP_201_CREATED)
-        response["Location"] = reverse("activity-detail", args=[activity.pk])
-        return response

@@ -8,10 +8,12 @@ from typing import Any
 
 import django_filters
 from django.db.models import Q, QuerySet
+from django.utils.choices import CallableChoiceIterator
 
 from customers.choices import CustomerKind, FieldType, LifecycleStage
 from customers.models import Activity, ContactPoint, Customer, CustomFieldDefinition
 from customers.normalise import phone_search_key
+from customers.timeline_kinds import kind_choices
 from frontoffice.filters import IdFilter, IsoDateTimeFilter
 
 # What lists may be sorted by (API `ordering=` and the page's sort links).
@@ -99,9 +101,26 @@ def _attribute_value(field_type: str, raw: Any) -> Any:
     return raw
 
 
-class ActivityFilter(django_filters.FilterSet):
+class TimelineFilter(django_filters.FilterSet):
+    """One customer's timeline (the 360 page, the customer's timeline endpoints): by kind,
+    one of the kinds the apps declare in their hooks; anything else is refused.
+
+    The choices are read when the filter is used (the hooks load after this module),
+    and spelled out in the OpenAPI schema.
+    """
+
+    kind = django_filters.ChoiceFilter(
+        choices=CallableChoiceIterator(kind_choices),
+        label="Show",
+        empty_label="All kinds",
+        help_text="A kind of timeline entry, as the apps declare them.",
+    )
+
+
+class ActivityFilter(TimelineFilter):
+    """The timeline across customers (/api/v1/activities/)."""
+
     customer = IdFilter(field_name="customer_id")
-    kind = django_filters.CharFilter(max_length=50)
     source_app = django_filters.CharFilter(max_length=30)
     occurred_after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")

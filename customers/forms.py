@@ -300,6 +300,29 @@ class ConsentForm(ServiceForm):
     note = forms.CharField(label="Note", max_length=500, required=False)
 
 
+MERGE_OUT_OF_DATE = "This merge form is out of date; review the merge again."
+
+
+class MergeForm(ServiceForm):
+    """The merge page's confirmation: the duplicate to merge in, and the version of the
+    customer kept as the preview showed it (the merge refuses a newer one)."""
+
+    duplicate = forms.IntegerField(min_value=1, max_value=2**62)
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        error_messages={
+            "required": MERGE_OUT_OF_DATE,
+            "invalid": MERGE_OUT_OF_DATE,
+            "min_value": MERGE_OUT_OF_DATE,
+        },
+    )
+
+    def all_errors(self) -> list[str]:
+        """Every error as one line of text (the page shows them in one summary)."""
+        return [str(message) for messages in self.errors.values() for message in messages]
+
+
 class CustomerFilterForm(forms.Form):
     """The list page's filters, rendered; `CustomerFilter` does the filtering."""
 

@@ -9,10 +9,11 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from customers import dashboard, search
-from customers.api import ActivityViewSet, CustomerViewSet
+from customers.api import CustomerViewSet
+from customers.api_timeline import ActivityViewSet
 from customers.choices import ActivityKind
+from customers.merge import own_merge_references
 from customers.roles import GRANTS
-from customers.services import own_merge_references
 from frontoffice.plugin import (
     ApiRoute,
     AppHooks,

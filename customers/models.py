@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -270,7 +272,7 @@ class ConsentEvent(models.Model):
         verb = "granted" if self.granted else "withdrew"
         return f"{self.customer_id} {verb} {self.channel}/{self.purpose}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):
             raise ValueError("The consent ledger is append-only.")
         super().save(*args, **kwargs)
@@ -278,13 +280,16 @@ class ConsentEvent(models.Model):
 
 class Activity(models.Model):
     """One entry of the customer's timeline, written by every app through
-    `customers.services.activity_record`."""
+    `customers.timeline.activity_record`."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=50)
     occurred_at = models.DateTimeField()
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    system_actor = models.CharField(
+        max_length=50, blank=True, help_text="The part of the system that acted when no person did."
     )
     source_app = models.CharField(max_length=30)
     subject = models.CharField(max_length=200)

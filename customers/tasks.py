@@ -9,7 +9,7 @@ import uuid
 from celery import shared_task
 from django.db import connection
 
-from customers.services import activity_record
+from customers.timeline import activity_record
 from frontoffice.actors import MAINTENANCE
 from frontoffice.request_context import current_request_id
 

@@ -6,12 +6,13 @@ Every page works without JavaScript; with HTMX, the list's filters, the timeline
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
@@ -19,8 +20,9 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from customers import selectors, services
-from customers.filters import CUSTOMER_ORDERINGS
+from customers import selectors, selectors_duplicates, selectors_history, selectors_panels, services
+from customers.consent import consent_record
+from customers.filters import CUSTOMER_ORDERINGS, TimelineFilter
 from customers.forms import (
     ActivityForm,
     ConsentForm,
@@ -28,13 +30,16 @@ from customers.forms import (
     CustomerCreateForm,
     CustomerEditForm,
     CustomerFilterForm,
+    MergeForm,
 )
-from customers.models import Customer
-from customers.services import CustomerMerged
-from frontoffice.errors import DomainError, StaleVersion
+from customers.guards import ANY_CUSTOMER, request_actor
+from customers.merge import customer_merge
+from customers.models import Activity, Customer
+from customers.timeline import activity_log
 from frontoffice.forms import ServiceForm
 from frontoffice.permissions import can_edit_owned
 
+F = TypeVar("F", bound=ServiceForm)
 VIEW = "customers.view_customer"
 PAGE_SIZE = 25
 DEFAULT_ORDERING = "-created_at"
@@ -44,16 +49,27 @@ COLUMN_LABELS = {
     "created_at": "Created",
     "updated_at": "Updated",
 }
-STALE_MESSAGE = (
-    "Someone else changed this customer while you were editing; reload the page to see "
-    "their changes, then apply yours again."
+MERGE_STALE_MESSAGE = (
+    "Someone else changed this customer since you previewed the merge; nothing was merged. "
+    "Review what will move below and confirm again."
 )
 
 
-def _htmx_target(request: HttpRequest, target: str) -> bool:
-    """True for an HTMX request that swaps `target` (a history restore wants a full page)."""
+def _htmx(request: HttpRequest) -> Any:
+    """django-htmx's details of an HTMX request that wants a fragment, else None (a
+    history restore wants a full page)."""
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request and htmx.target == target
+    return htmx if htmx and not htmx.history_restore_request else None
+
+
+def _htmx_fragment(request: HttpRequest) -> bool:
+    return _htmx(request) is not None
+
+
+def _htmx_target(request: HttpRequest, target: str) -> bool:
+    """True for an HTMX request that swaps `target`."""
+    htmx = _htmx(request)
+    return htmx is not None and htmx.target == target
 
 
 def _vary_on_htmx(response: HttpResponse) -> HttpResponse:
@@ -64,12 +80,21 @@ def _vary_on_htmx(response: HttpResponse) -> HttpResponse:
 
 def can_edit(user: Any, customer: Customer) -> bool:
     return user.has_perm("customers.change_customer") and can_edit_owned(
-        user, customer, any_permission=services.ANY_CUSTOMER
+        user, customer, any_permission=ANY_CUSTOMER
     )
 
 
-def _moved(customer: Customer, url_name: str) -> HttpResponsePermanentRedirect:
-    return HttpResponsePermanentRedirect(reverse(url_name, args=[customer.merged_into_id]))
+def _moved(customer: Customer, url_name: str, query: str = "") -> HttpResponsePermanentRedirect:
+    url = reverse(url_name, args=[customer.merged_into_id])
+    return HttpResponsePermanentRedirect(f"{url}?{query}" if query else url)
+
+
+def _timeline_filter(request: HttpRequest) -> tuple[TimelineFilter, str | None]:
+    """The timeline's filter as asked for (`?kind=`) and the kind to show: None for
+    all, or for a kind no app declares (the form then says so; nothing is hidden)."""
+    timeline_filter = TimelineFilter(request.GET, queryset=Activity.objects.none())
+    timeline_filter.is_valid()
+    return timeline_filter, timeline_filter.form.cleaned_data.get("kind") or None
 
 
 # --- list ----------------------------------------------------------------------------
@@ -87,7 +112,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     form = CustomerFilterForm(request.GET)
     form.is_valid()  # to show what was not understood; CustomerFilter ignores it too
     ordering, order_by = _ordering(request.GET.get("ordering"))
-    customers = selectors.customer_list(filters=request.GET, actor=request.user).order_by(*order_by)
+    customers = selectors.customer_list(filters=request.GET, actor=request_actor(request)).order_by(*order_by)
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
     columns = {}
     for key, label in COLUMN_LABELS.items():
@@ -116,10 +141,11 @@ def _render_360(
     request: HttpRequest, pk: int, *, forms: dict[str, ServiceForm] | None = None, status: int = 200
 ) -> HttpResponse:
     user = request.user
-    data = selectors.customer_360(customer_id=pk, actor=user, load_panels=False)
+    timeline_filter, kind = _timeline_filter(request)
+    data = selectors.customer_360(customer_id=pk, actor=user, timeline_kind=kind)
     customer = data.customer
     if customer.merged_into_id is not None:
-        return _moved(customer, "customers:detail")
+        return _moved(customer, "customers:detail", request.GET.urlencode())
     editable = can_edit(user, customer)
     forms = forms or {}
     context = {
@@ -143,10 +169,14 @@ def _render_360(
             else None
         ),
         "history": (
-            selectors.customer_history_changes(records=data.history) if data.history is not None else None
+            selectors_history.customer_history_changes(records=data.history)
+            if data.history is not None
+            else None
         ),
         "attributes": [(_humanise(key), value) for key, value in sorted((customer.attributes or {}).items())],
         "panels": data.panels,  # titles only: each loads in a request of its own
+        "timeline_filter": timeline_filter.form,
+        "kind": kind,
     }
     return render(request, "customers/detail.html", context, status=status)
 
@@ -170,10 +200,12 @@ def _as_text(value: Any) -> str:
 def generic_panel(data: Any) -> dict[str, Any]:
     """Shape a panel loader's JSON-able data for `_panel_generic.html`: an object
     becomes label/value rows, a list becomes items (rows or texts), anything else text."""
+    shape: dict[str, Any]
     if isinstance(data, dict):
-        return {"kind": "mapping", "rows": [(_humanise(k), _as_text(v)) for k, v in data.items()]}
+        shape = {"kind": "mapping", "rows": [(_humanise(k), _as_text(v)) for k, v in data.items()]}
+        return shape
     if isinstance(data, list | tuple):
-        items = [
+        items: list[dict[str, Any]] = [
             {"rows": [(_humanise(k), _as_text(v)) for k, v in item.items()]}
             if isinstance(item, dict)
             else {"text": _as_text(item)}
@@ -197,24 +229,42 @@ def customer_panel(request: HttpRequest, pk: int, key: str) -> HttpResponse:
     customer = selectors.customer_get(customer_id=pk)
     if customer.merged_into_id is not None:
         return HttpResponsePermanentRedirect(reverse("customers:panel", args=[customer.merged_into_id, key]))
-    panel = selectors.customer_panel(customer=customer, key=key, actor=request.user)
-    panel["generic"] = generic_panel(panel["data"])
+    loaded = selectors_panels.customer_panel(customer=customer, key=key, actor=request_actor(request))
+    panel = {
+        "key": loaded.key,
+        "title": loaded.title,
+        "template": loaded.template,
+        "data": loaded.data,
+        "generic": generic_panel(loaded.data),
+    }
     context = {"customer": customer, "panel": panel}
-    fragment = bool(getattr(request, "htmx", None)) and not request.htmx.history_restore_request
-    template = "customers/_panel_body.html" if fragment else "customers/panel.html"
+    template = "customers/_panel_body.html" if _htmx_fragment(request) else "customers/panel.html"
     return _vary_on_htmx(render(request, template, context))
 
 
 @require_safe
 @permission_required(VIEW, raise_exception=True)
 def timeline_more(request: HttpRequest, pk: int) -> HttpResponse:
-    """The next timeline page: a fragment for "Load more", a page without JavaScript."""
+    """The timeline from a cursor, of one kind or all: the entries after "Load more" (a
+    fragment, or a page without JavaScript), or the whole list again when the filter
+    of the 360 page changes (the fragment HTMX swaps for `#timeline-list`)."""
     customer = selectors.customer_get(customer_id=pk)
     if customer.merged_into_id is not None:
-        return _moved(customer, "customers:timeline")
-    entries, cursor = selectors.timeline_page(customer=customer, cursor=request.GET.get("cursor"))
-    context = {"customer": customer, "entries": entries, "cursor": cursor, "appended": True}
-    if getattr(request, "htmx", None) and not request.htmx.history_restore_request:
+        return _moved(customer, "customers:timeline", request.GET.urlencode())
+    timeline_filter, kind = _timeline_filter(request)
+    entries, cursor = selectors.timeline_page(customer=customer, cursor=request.GET.get("cursor"), kind=kind)
+    context = {
+        "customer": customer,
+        "entries": entries,
+        "cursor": cursor,
+        "kind": kind,
+        "timeline_filter": timeline_filter.form,
+        "appended": True,
+    }
+    if _htmx_target(request, "timeline-list"):
+        context.update(appended=False, filtered=True)
+        return _vary_on_htmx(render(request, "customers/_timeline_list.html", context))
+    if _htmx_fragment(request):
         return _vary_on_htmx(render(request, "customers/_timeline_more.html", context))
     return _vary_on_htmx(render(request, "customers/timeline.html", context))
 
@@ -223,27 +273,20 @@ def _post_to_360(
     request: HttpRequest,
     pk: int,
     *,
-    form: ServiceForm,
+    form: F,
     key: str,
-    write: Any,
+    write: Callable[[F], object],
     success: str,
 ) -> HttpResponse:
     """Validate `form`, call `write(form)`; on success back to the 360 page (PRG),
-    otherwise the 360 page again with the errors next to the fields."""
-    if form.is_valid():
-        try:
-            write(form)
-        except CustomerMerged as exc:
-            messages.error(request, "This customer was merged into another one; please try again there.")
-            return redirect("customers:detail", exc.survivor_id)
-        except ValidationError as exc:
-            form.apply_errors(exc)
-        except DomainError as exc:
-            form.add_error(None, exc.detail)
-            form.apply_errors(exc.errors)
-        else:
-            messages.success(request, success)
-            return redirect(reverse("customers:detail", args=[pk]) + f"#{key}-section")
+    otherwise the 360 page again with the service's errors next to the fields."""
+    customer = selectors.customer_get(customer_id=pk)
+    if customer.merged_into_id is not None:
+        messages.error(request, "This customer was merged into another one; please try again there.")
+        return redirect("customers:detail", customer.merged_into_id)
+    if form.is_valid() and form.submit(lambda: write(form)) is not None:
+        messages.success(request, success)
+        return redirect(reverse("customers:detail", args=[pk]) + f"#{key}-section")
     return _render_360(request, pk, forms={key: form}, status=400)
 
 
@@ -256,7 +299,7 @@ def activity_create(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         form=form,
         key="activity",
-        write=lambda f: services.activity_log(actor=request.user, customer_id=pk, **f.cleaned_data),
+        write=lambda f: activity_log(actor=request_actor(request), customer_id=pk, **f.cleaned_data),
         success="Logged on the timeline.",
     )
 
@@ -270,7 +313,9 @@ def contact_point_create(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         form=form,
         key="contact",
-        write=lambda f: services.contact_point_add(actor=request.user, customer_id=pk, data=f.service_data()),
+        write=lambda f: services.contact_point_add(
+            actor=request_actor(request), customer_id=pk, data=f.service_data()
+        ),
         success="Contact point added.",
     )
 
@@ -284,7 +329,7 @@ def consent_create(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         form=form,
         key="consent",
-        write=lambda f: services.consent_record(actor=request.user, customer_id=pk, **f.cleaned_data),
+        write=lambda f: consent_record(actor=request_actor(request), customer_id=pk, **f.cleaned_data),
         success="Consent recorded.",
     )
 
@@ -297,17 +342,16 @@ def consent_create(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = CustomerCreateForm(request.POST)
-        if form.is_valid():
-            try:
-                customer = services.customer_create(actor=request.user, **form.service_fields())
-            except ValidationError as exc:
-                form.apply_errors(exc)
-            except DomainError as exc:
-                form.add_error(None, exc.detail)
-                form.apply_errors(exc.errors)
-            else:
-                messages.success(request, f"{customer.display_name} was created.")
-                return redirect("customers:detail", customer.pk)
+        customer = (
+            form.submit(
+                lambda: services.customer_create(actor=request_actor(request), **form.service_fields())
+            )
+            if form.is_valid()
+            else None
+        )
+        if customer is not None:
+            messages.success(request, f"{customer.display_name} was created.")
+            return redirect("customers:detail", customer.pk)
         return render(request, "customers/form.html", {"form": form, "creating": True}, status=400)
     form = CustomerCreateForm(initial={"owner": request.user.pk})
     return render(request, "customers/form.html", {"form": form, "creating": True})
@@ -323,29 +367,25 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("You may only edit customers you or your team own.")
     tags = list(customer.tags.all())
     form = CustomerEditForm.for_customer(customer, tags, request.POST if request.method == "POST" else None)
-    status, stale = 200, False
+    status = 200
     if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                services.customer_update(
-                    actor=request.user,
+        saved = (
+            form.submit(
+                lambda: services.customer_update(
+                    actor=request_actor(request),
                     customer_id=customer.pk,
                     expected_version=form.cleaned_data["version"],
                     **form.service_fields(),
                 )
-            except StaleVersion:
-                form.add_error(None, STALE_MESSAGE)
-                status, stale = 412, True
-            except ValidationError as exc:
-                form.apply_errors(exc)
-            except DomainError as exc:
-                form.add_error(None, exc.detail)
-                form.apply_errors(exc.errors)
-            else:
-                messages.success(request, "Changes saved.")
-                return redirect("customers:detail", customer.pk)
-    context = {"form": form, "customer": customer, "creating": False, "stale": stale}
+            )
+            if form.is_valid()
+            else None
+        )
+        if saved is not None:
+            messages.success(request, "Changes saved.")
+            return redirect("customers:detail", customer.pk)
+        status = 412 if form.stale else 400
+    context = {"form": form, "customer": customer, "creating": False, "stale": form.stale}
     return render(request, "customers/form.html", context, status=status)
 
 
@@ -365,9 +405,9 @@ def duplicates(request: HttpRequest) -> HttpResponse:
             return HttpResponsePermanentRedirect(
                 reverse("customers:duplicates") + f"?customer={customer.merged_into_id}"
             )
-        pairs = selectors.duplicates_for(customer=customer)
+        pairs = selectors_duplicates.duplicates_for(customer=customer)
     else:
-        pairs = selectors.duplicate_candidates(limit=100)
+        pairs = selectors_duplicates.duplicate_candidates(limit=100)
     context = {"pairs": pairs, "customer": customer}
     if _htmx_target(request, "possible-duplicates"):
         return _vary_on_htmx(render(request, "customers/_possible_duplicates.html", context))
@@ -377,23 +417,35 @@ def duplicates(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @permission_required("customers.merge_customer", raise_exception=True)
 def merge(request: HttpRequest, pk: int) -> HttpResponse:
-    """GET previews merging `?duplicate=` into this customer; POST merges."""
+    """GET previews merging `?duplicate=` into this customer; POST merges, if the
+    customer kept is still at the version the preview showed."""
     raw = (request.POST if request.method == "POST" else request.GET).get("duplicate", "")[:20]
-    error = None
-    if request.method == "POST":
-        try:
-            survivor = services.customer_merge(actor=request.user, survivor_id=pk, duplicate_id=raw)
-        except CustomerMerged as exc:
-            messages.error(request, "This customer was merged meanwhile; review the merge from here.")
-            return redirect(_merge_url(exc.survivor_id, raw))
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        else:
-            messages.success(request, f"Merged customer #{raw} into {survivor.display_name}.")
-            return redirect("customers:detail", survivor.pk)
     survivor = selectors.customer_get(customer_id=pk)
     if survivor.merged_into_id is not None:
+        if request.method == "POST":
+            messages.error(request, "This customer was merged meanwhile; review the merge from here.")
+            return redirect(_merge_url(survivor.merged_into_id, raw))
         return HttpResponsePermanentRedirect(_merge_url(survivor.merged_into_id, raw))
+    error, status = None, 200
+    if request.method == "POST":
+        form = MergeForm(request.POST)
+        merged = (
+            form.submit(
+                lambda: customer_merge(
+                    actor=request_actor(request),
+                    survivor_id=survivor.pk,
+                    duplicate_id=form.cleaned_data["duplicate"],
+                    expected_version=form.cleaned_data["version"],
+                )
+            )
+            if form.is_valid()
+            else None
+        )
+        if merged is not None:
+            messages.success(request, f"Merged customer #{raw} into {merged.display_name}.")
+            return redirect("customers:detail", merged.pk)
+        error = MERGE_STALE_MESSAGE if form.stale else " ".join(form.all_errors())
+        status = 412 if form.stale else 400
     preview = None
     duplicate_id = _positive_int(raw)
     if not raw:
@@ -404,18 +456,23 @@ def merge(request: HttpRequest, pk: int) -> HttpResponse:
         error = error or "A customer cannot be merged into itself."
     else:
         try:
-            preview = selectors.merge_preview(survivor_id=survivor.pk, duplicate_id=duplicate_id)
+            preview = selectors_duplicates.merge_preview(survivor_id=survivor.pk, duplicate_id=duplicate_id)
         except Http404:
             error = error or f"No customer has number {duplicate_id}."
         else:
+            problem = None
             if preview.duplicate.merged_into_id is not None:
-                error = error or "That customer was already merged."
+                problem = "That customer was already merged."
             elif preview.duplicate.kind != survivor.kind:
-                error = error or "A person and an organisation cannot be merged."
-            if error:
+                problem = "A person and an organisation cannot be merged."
+            # After a stale confirmation the fresh preview stays, to review and confirm again.
+            if problem or (error and status != 412):
+                error = error or problem
                 preview = None
+    if error and status == 200:
+        status = 400
     context = {"survivor": survivor, "preview": preview, "error": error, "duplicate_id": raw}
-    return render(request, "customers/merge.html", context, status=400 if error else 200)
+    return render(request, "customers/merge.html", context, status=status)
 
 
 def _merge_url(survivor_id: int, duplicate: str) -> str:

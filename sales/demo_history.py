@@ -72,6 +72,7 @@ from backoffice_sync.sync_status import reconcile
 from customers.choices import AppliesTo, ContactKind, CustomerKind, FieldType
 from customers.models import ContactPoint, Customer, CustomFieldDefinition
 from customers.services import customer_update
+from frontoffice.actors import DEMO_SEED
 from frontoffice.models import User
 from frontoffice.roles import Role
 from sales import forecast, orders, quote_expiry, quotes, services
@@ -853,7 +854,7 @@ class SalesHistory:
                 customer = Customer.objects.get(pk=deal.buyer.pk)
                 if quotes.customer_tier(customer) != deal.set_tier:
                     customer_update(
-                        actor=None,
+                        actor=DEMO_SEED,
                         customer_id=customer.pk,
                         expected_version=None,
                         attributes={**(customer.attributes or {}), "tier": deal.set_tier},

@@ -31,7 +31,7 @@ from backoffice_sync.erp import MessageKind
 from backoffice_sync.models import ErpOrder, ErpOrderStatus, Product
 from backoffice_sync.outbox import outbox_enqueue
 from customers.models import ContactPoint
-from customers.services import activity_record
+from customers.timeline import activity_record
 from frontoffice.errors import Conflict, StaleVersion
 from sales.models import OpportunityStatus, Quote, QuoteLine, QuoteStatus, SalesOrder, SalesOrderLine
 from sales.quotes import ANY_QUOTE, _lock_quote, quote_delivery

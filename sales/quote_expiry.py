@@ -21,7 +21,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from customers.services import activity_record_many
+from customers.timeline import activity_record_many
+from frontoffice.actors import SCHEDULER
 from sales.models import Quote, QuoteStatus
 
 EXPIRE_BATCH = 500
@@ -64,6 +65,7 @@ def quotes_expire(*, today: dt.date | None = None, batch_size: int = EXPIRE_BATC
                 "kind": "quote_expired",
                 "subject": f"Quote {quote.reference} rev. {quote.revision} expired",
                 "body": f"It was valid until {quote.valid_until.isoformat()} and was not accepted.",
+                "actor": SCHEDULER,
                 "source_app": "sales",
                 "occurred_at": now,
                 "ref": quote,

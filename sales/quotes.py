@@ -40,7 +40,7 @@ from django.utils import timezone
 from backoffice_sync.atp import AtpRequest, Promise, promise_many
 from backoffice_sync.models import Product
 from customers.models import ContactPoint, Customer
-from customers.services import activity_record
+from customers.timeline import activity_record
 from frontoffice.errors import Conflict, StaleVersion
 from frontoffice.permissions import can_edit_owned
 from frontoffice.roles import Role, user_roles

@@ -17,7 +17,7 @@ from customers.choices import ContactKind
 from customers.filters import search_customers
 from customers.models import Activity, ContactPoint, Customer
 from customers.normalise import name_key
-from customers.selectors import _similar_name_ids
+from customers.selectors_duplicates import similar_name_ids
 from sales.filters import BoardFilter, LeadFilter, OpportunityFilter
 from sales.models import Lead, Opportunity, OpportunityLine, OpportunityStatus, Pipeline, Stage
 from sales.services import Candidate
@@ -65,7 +65,7 @@ def lead_duplicate_candidates(*, lead: Lead, limit: int = CANDIDATE_LIMIT) -> li
         names.append(("person", person))
     for kind, display_name in names:
         probe = Customer(kind=kind, display_name=display_name, name_key=name_key(display_name))
-        for customer_id in _similar_name_ids(probe, limit):
+        for customer_id in similar_name_ids(probe, limit):
             if "similar name" not in reasons[customer_id]:
                 reasons[customer_id].append("similar name")
     ids = list(reasons)[: limit * 2]

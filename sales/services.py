@@ -20,9 +20,11 @@ from django.utils import timezone
 
 from backoffice_sync.models import Product
 from customers.choices import ContactKind, CustomerKind
+from customers.consent import consent_record
 from customers.models import Customer
 from customers.normalise import normalise_email, normalise_phone
-from customers.services import activity_record, consent_record, customer_create
+from customers.services import customer_create
+from customers.timeline import activity_record
 from frontoffice.errors import Conflict, StaleVersion
 from frontoffice.permissions import can_edit_owned
 from sales.models import (
@@ -502,6 +504,7 @@ def _new_customer_for(actor: Any, lead: Lead) -> Customer:
     if lead.phone:
         contact_points.append({"kind": ContactKind.PHONE, "value": lead.phone})
     # B2B first: a lead from a company becomes that organisation; otherwise the person.
+    fields: dict[str, Any]
     if lead.organisation_name:
         fields = {"kind": CustomerKind.ORGANISATION, "organisation_name": lead.organisation_name}
     else:

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from customers.models import Customer
-from customers.services import activity_record
+from customers.timeline import activity_record
 from frontoffice.actors import Actor, user_of
 from frontoffice.write_path import as_id, audit, authorize, clean_text
 from service.choices import CaseChannel, CaseKind, CasePriority

@@ -23,6 +23,7 @@ from backoffice_sync.models import InboxEvent, InboxVia
 from customers import services as customer_services
 from customers.models import Customer
 from frontoffice import events
+from frontoffice.actors import ERP_SYNC
 from frontoffice.plugin import Phase
 
 WEBHOOK_URL = "/api/v1/erp/webhook/"
@@ -30,7 +31,9 @@ _ids = itertools.count(1)
 
 
 def a_customer(name: str = "Ada") -> Customer:
-    return customer_services.customer_create(actor=None, kind="person", first_name=name, last_name="Lovelace")
+    return customer_services.customer_create(
+        actor=ERP_SYNC, kind="person", first_name=name, last_name="Lovelace"
+    )
 
 
 def erp_event(

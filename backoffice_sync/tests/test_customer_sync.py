@@ -16,6 +16,7 @@ from backoffice_sync.outbox import relay_due
 from backoffice_sync.simulator.models import SimCustomer, SimDelivery
 from customers import services
 from customers.choices import ContactKind, ContactLabel
+from frontoffice.actors import ERP_SYNC
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,7 @@ def upserts(customer: Any) -> list[OutboxMessage]:
 @pytest.fixture
 def linked_customer(agent: Any) -> Any:
     return services.customer_create(
-        actor=None, kind="organisation", organisation_name="Dockside Ltd", erp_customer_number="C-000042"
+        actor=ERP_SYNC, kind="organisation", organisation_name="Dockside Ltd", erp_customer_number="C-000042"
     )
 
 
@@ -70,7 +71,7 @@ def test_a_rolled_back_change_queues_nothing(agent: Any, linked_customer: Any) -
 
 def test_customers_the_erp_does_not_know_are_not_sent(agent: Any) -> None:
     # given
-    prospect = services.customer_create(actor=None, kind="person", first_name="Pat", last_name="Prospect")
+    prospect = services.customer_create(actor=ERP_SYNC, kind="person", first_name="Pat", last_name="Prospect")
     # when
     services.contact_point_add(actor=agent, customer_id=prospect.pk, data=SHIPPING)
     # then
@@ -81,12 +82,12 @@ def test_the_address_reaches_the_erp_and_the_erps_echo_does_not_loop(agent: Any)
     # given: a customer the ERP has numbered (its answer to a first upsert)
     erp = StubAdapter()
     erp.reset(seed=7, start=dt.datetime(2025, 3, 3, tzinfo=dt.UTC))
-    customer = services.customer_create(actor=None, kind="organisation", organisation_name="Quayside plc")
+    customer = services.customer_create(actor=ERP_SYNC, kind="organisation", organisation_name="Quayside plc")
     first = erp.upsert_customer(
         idempotency_key="first", customer={"customer_ref": str(customer.pk), "name": "Quayside plc"}
     )
     services.customer_update(
-        actor=None,
+        actor=ERP_SYNC,
         customer_id=customer.pk,
         expected_version=None,
         erp_customer_number=first.data["erp_customer_number"],

@@ -40,7 +40,9 @@ from backoffice_sync.tests.inbox_helpers import (
     stock_event,
 )
 from customers import services as customer_services
+from customers.merge import customer_merge
 from customers.models import Activity, Customer
+from frontoffice.actors import MAINTENANCE
 
 pytestmark = pytest.mark.django_db
 
@@ -431,7 +433,7 @@ def test_a_shipping_event_without_its_shipment_number_is_rejected() -> None:
 def test_a_merged_customers_events_land_on_the_survivor() -> None:
     # given
     survivor, duplicate = a_customer("Survivor"), a_customer("Duplicate")
-    customer_services.customer_merge(actor=None, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
+    customer_merge(actor=MAINTENANCE, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
 
     # when
     order_row = receive_and_apply(order_event(EventType.ORDER_CONFIRMED, duplicate, 1))
@@ -453,7 +455,7 @@ def test_merging_customers_moves_their_mirrors_and_keeps_the_balance_right() -> 
     receive_and_apply(order_event(EventType.ORDER_CONFIRMED, duplicate, 1))
 
     # when
-    customer_services.customer_merge(actor=None, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
+    customer_merge(actor=MAINTENANCE, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
 
     # then
     assert set(Invoice.objects.values_list("customer_id", flat=True)) == {survivor.pk}
@@ -490,7 +492,7 @@ def test_an_erp_customer_number_taken_by_another_customer_is_rejected() -> None:
     # given
     holder, other = a_customer("Holder"), a_customer("Other")
     customer_services.customer_update(
-        actor=None, customer_id=holder.pk, expected_version=None, erp_customer_number="C-1"
+        actor=MAINTENANCE, customer_id=holder.pk, expected_version=None, erp_customer_number="C-1"
     )
     event = erp_event(
         EventType.CUSTOMER_CHANGED,

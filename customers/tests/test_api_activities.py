@@ -14,7 +14,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from customers import services
+from customers.merge import customer_merge
 from customers.models import Activity, Customer
+from customers.timeline import activity_log, activity_record
+from customers.timeline_kinds import kind_choices
+from frontoffice.actors import ERP_SYNC
 from tests.api_contract import (
     CreateContract,
     ListContract,
@@ -38,7 +42,7 @@ def person(actor: Any, first: str = "Ada") -> Customer:
 def log(actor: Any, customer: Customer, **fields: Any) -> Activity:
     fields.setdefault("kind", "note")
     fields.setdefault("subject", f"Entry {next(_serial)}")
-    return services.activity_log(actor=actor, customer_id=customer.pk, **fields)
+    return activity_log(actor=actor, customer_id=customer.pk, **fields)
 
 
 def listed(client: APIClient, **params: Any) -> list[int]:
@@ -178,7 +182,7 @@ def test_logging_on_a_merged_customer_names_the_survivor(
     api_as: Callable[[Any], APIClient], agent: Any, supervisor: Any
 ) -> None:
     survivor, duplicate = person(agent), person(agent, "Ada L.")
-    services.customer_merge(actor=supervisor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
+    customer_merge(actor=supervisor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
     before = snapshot(Activity)
     response = send_json(
         api_as(agent), "POST", LIST, {"customer": duplicate.pk, "kind": "note", "subject": "x"}
@@ -216,8 +220,8 @@ def test_kind_filters_by_kind(api_as: Callable[[Any], APIClient], agent: Any) ->
 
 def test_source_app_filters_by_the_writing_app(api_as: Callable[[Any], APIClient], agent: Any) -> None:
     customer = person(agent)
-    from_sales = services.activity_record(
-        customer_id=customer.pk, kind="opportunity.won", subject="Won", source_app="sales"
+    from_sales = activity_record(
+        customer_id=customer.pk, kind="opportunity.won", subject="Won", actor=agent, source_app="sales"
     )
     log(agent, customer)
     assert listed(api_as(agent), source_app="sales") == [from_sales.pk]
@@ -262,3 +266,48 @@ def test_activities_cannot_be_changed_or_deleted(
     for method in ("PUT", "PATCH", "DELETE"):
         assert_problem(send_json(client, method, f"{LIST}{entry.pk}/", {"subject": "changed"}), 405)
     assert snapshot(Activity) == before
+
+
+# --- by kind ---------------------------------------------------------------------------------------
+
+
+def test_activities_filter_by_a_declared_kind_of_any_app(
+    api_as: Callable[[Any], APIClient], agent: Any
+) -> None:
+    # given: a call, and an entry of a kind the ERP sync declares
+    customer = person(agent)
+    call = log(agent, customer, kind="call")
+    log(agent, customer, kind="note")
+    shipped = activity_record(customer_id=customer.pk, kind="shipment", subject="Shipped", actor=ERP_SYNC)
+    client = api_as(agent)
+    # when / then
+    assert listed(client, kind="call") == [call.pk]
+    assert listed(client, kind="shipment") == [shipped.pk]
+
+
+@pytest.mark.parametrize("kind", ["opportunity.won", "Call", "quote expired"])
+def test_activities_refuse_a_kind_no_app_declares_with_400_naming_it(
+    api_as: Callable[[Any], APIClient], agent: Any, kind: str
+) -> None:
+    response = api_as(agent).get(LIST, {"kind": kind})
+    assert_problem(response, 400, "kind")
+
+
+def test_the_schema_lists_the_declared_kinds_for_every_timeline_filter() -> None:
+    # when
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    # then
+    declared = sorted(code for code, _ in kind_choices())
+    for path in (LIST, "/api/v1/customers/{id}/timeline/", "/api/v1/customers/{id}/360/"):
+        (kind,) = [p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "kind"]
+        assert sorted(kind["schema"]["enum"]) == declared, path
+
+
+def test_an_entry_the_system_wrote_names_it(api_as: Callable[[Any], APIClient], agent: Any) -> None:
+    # given
+    customer = person(agent)
+    entry = activity_record(customer_id=customer.pk, kind="invoice", subject="Invoiced", actor=ERP_SYNC)
+    # when
+    body = api_as(agent).get(f"{LIST}{entry.pk}/").json()
+    # then
+    assert (body["actor"], body["system_actor"]) == (None, "ERP sync")

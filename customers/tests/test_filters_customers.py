@@ -13,6 +13,7 @@ import time_machine
 from rest_framework.test import APIClient
 
 from customers import selectors, services
+from customers.merge import customer_merge
 from customers.models import Customer, CustomFieldDefinition
 from tests.api_contract import assert_problem, follow_pages
 
@@ -273,7 +274,7 @@ def test_the_pages_filterset_ignores_what_it_does_not_understand(agent: Any) -> 
 
 def test_tombstones_never_match_a_filter(client: APIClient, agent: Any, supervisor: Any) -> None:
     survivor, duplicate = person(agent, "Ada", tags=["vip"]), person(agent, "Ada", tags=["vip"])
-    services.customer_merge(actor=supervisor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
+    customer_merge(actor=supervisor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
     assert listed(client, tag="vip") == [survivor.pk]
 
 

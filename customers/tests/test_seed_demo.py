@@ -31,7 +31,8 @@ from customers.models import (
     Relationship,
 )
 from customers.normalise import name_key, normalise_email, normalise_phone
-from customers.selectors import consent_state, duplicate_candidates
+from customers.selectors import consent_state
+from customers.selectors_duplicates import duplicate_candidates
 from frontoffice.models import User
 from frontoffice.roles import Role
 

@@ -4,10 +4,22 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from customers import services
-from customers.choices import ContactKind, FieldType
-from customers.models import Activity, ConsentEvent, ContactPoint, Customer, CustomFieldDefinition
+from customers.choices import FieldType
+from customers.consent import consent_record
+from customers.merge import customer_merge
+from customers.models import (
+    Activity,
+    ConsentEvent,
+    ContactPoint,
+    Customer,
+    CustomFieldDefinition,
+    Relationship,
+)
 from customers.selectors import consent_state
+from customers.timeline import activity_log, activity_record, activity_record_many
+from frontoffice.actors import ERP_SYNC, MAINTENANCE, SCHEDULER
 from frontoffice.errors import StaleVersion
+from frontoffice.write_path import MissingActor
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +135,7 @@ def test_custom_attributes_are_validated_against_definitions(agent):
 
 def test_consent_is_an_append_only_ledger_whose_latest_entry_wins(agent):
     customer = person(agent)
-    services.consent_record(
+    consent_record(
         actor=agent,
         customer_id=customer.pk,
         channel="email",
@@ -131,7 +143,7 @@ def test_consent_is_an_append_only_ledger_whose_latest_entry_wins(agent):
         granted=True,
         source="web form",
     )
-    services.consent_record(
+    consent_record(
         actor=agent,
         customer_id=customer.pk,
         channel="email",
@@ -139,7 +151,7 @@ def test_consent_is_an_append_only_ledger_whose_latest_entry_wins(agent):
         granted=False,
         source="phone call",
     )
-    services.consent_record(
+    consent_record(
         actor=agent,
         customer_id=customer.pk,
         channel="sms",
@@ -156,98 +168,125 @@ def test_consent_is_an_append_only_ledger_whose_latest_entry_wins(agent):
         event.save()
 
 
-def test_merge_moves_everything_unites_contacts_and_leaves_a_tombstone(supervisor):
-    # given
-    survivor = person(
-        supervisor, contact_points=[{"kind": "email", "value": "ada@example.com"}], tags=["VIP"]
-    )
-    duplicate = person(
-        supervisor,
-        first="Ada M.",
-        contact_points=[
-            {"kind": "phone", "value": "+44 20 7946 0000"},
-            {"kind": "email", "value": "ada.work@example.com", "is_primary": True},
-        ],
-        tags=["Newsletter"],
-        erp_customer_number="C-100",
-    )
-    services.activity_log(
-        actor=supervisor, customer_id=duplicate.pk, kind="call", subject="Called about invoice"
-    )
-    services.consent_record(
-        actor=supervisor,
-        customer_id=duplicate.pk,
-        channel="email",
-        purpose="newsletter",
-        granted=True,
-        source="web",
-    )
-    # when
-    services.customer_merge(actor=supervisor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
-    # then
-    survivor.refresh_from_db()
-    duplicate.refresh_from_db()
-    assert duplicate.merged_into_id == survivor.pk
-    assert duplicate.contact_points.count() == 0
-    assert set(survivor.contact_points.values_list("value", flat=True)) == {
-        "ada@example.com",
-        "ada.work@example.com",
-        "+442079460000",
-    }
-    primaries = ContactPoint.objects.filter(customer=survivor, kind=ContactKind.EMAIL, is_primary=True)
-    assert list(primaries.values_list("value", flat=True)) == ["ada@example.com"]
-    assert {t.name for t in survivor.tags.all()} == {"VIP", "Newsletter"}
-    assert survivor.erp_customer_number == "C-100"
-    assert survivor.activities.filter(subject="Called about invoice").exists()
-    assert survivor.activities.filter(kind="merge").exists()
-    assert survivor.consent_events.count() == 1
-
-
-def test_merge_refuses_merged_self_and_cross_kind_and_changes_nothing(supervisor):
-    a = person(supervisor)
-    org = services.customer_create(actor=supervisor, kind="organisation", organisation_name="Acme")
-    with pytest.raises(ValidationError):
-        services.customer_merge(actor=supervisor, survivor_id=a.pk, duplicate_id=a.pk)
-    with pytest.raises(ValidationError):
-        services.customer_merge(actor=supervisor, survivor_id=a.pk, duplicate_id=org.pk)
-    assert not Customer.objects.filter(merged_into__isnull=False).exists()
-
-
-def test_only_holders_of_the_merge_permission_merge(agent):
-    a, b = person(agent), person(agent, first="B")
-    with pytest.raises(PermissionDenied):
-        services.customer_merge(actor=agent, survivor_id=a.pk, duplicate_id=b.pk)
-
-
-def test_every_foreign_key_to_customer_is_registered_for_merge():
-    from django.apps import apps
-
-    from frontoffice import plugin
-
-    registered = {(r.model_label.lower(), r.field_name) for r in plugin.merge_references()}
-    missing = []
-    for model in apps.get_models():
-        if model.__name__.startswith("Historical"):
-            continue  # audit rows keep the id they were written with
-        for field in model._meta.get_fields():
-            if (
-                field.many_to_one
-                and field.concrete
-                and field.related_model is Customer
-                and (model._meta.label_lower, field.name) not in registered
-            ):
-                missing.append(f"{model._meta.label}.{field.name}")
-    assert missing == []
-
-
 def test_every_change_to_customer_data_is_audited_with_who(agent):
-    customer = person(agent)
+    # given: outside any request, so only the service can name the user
+    customer = person(agent, contact_points=[{"kind": "email", "value": "ada@example.com"}])
+    # when
     services.customer_update(
         actor=agent, customer_id=customer.pk, expected_version=1, lifecycle_stage="customer"
     )
+    # then
     history = list(customer.history.order_by("history_date"))
     assert [h.history_type for h in history] == ["+", "~"]
     assert history[-1].lifecycle_stage == "customer"
+    assert [h.history_user for h in history] == [agent, agent]
+    assert ContactPoint.history.get(customer_id=customer.pk).history_user == agent
+
+
+def test_a_system_write_is_audited_as_the_system_actor_with_no_user(agent):
+    # given
+    customer = person(agent)
+    # when: the ERP's sync sets the customer number
+    services.customer_update(
+        actor=ERP_SYNC, customer_id=customer.pk, expected_version=None, erp_customer_number="C-9"
+    )
+    # then
+    latest = customer.history.order_by("-history_date", "-history_id").first()
+    assert latest.erp_customer_number == "C-9"
+    assert latest.history_user is None
+    assert latest.history_change_reason == "System (ERP sync)"
+
+
+def test_contact_point_and_relationship_changes_name_who_made_them(agent):
+    # given
+    ada = person(agent, contact_points=[{"kind": "phone", "value": "+44 20 7946 0000"}])
+    acme = services.customer_create(actor=agent, kind="organisation", organisation_name="Acme")
+    phone = ada.contact_points.get()
+    # when
+    services.contact_point_remove(actor=MAINTENANCE, customer_id=ada.pk, contact_point_id=phone.pk)
+    services.relationship_set(actor=agent, person_id=ada.pk, organisation_id=acme.pk, role="Buyer")
+    services.relationship_set(actor=agent, person_id=ada.pk, organisation_id=acme.pk, role="CEO")
+    # then
+    removed = ContactPoint.history.get(id=phone.pk, history_type="-")
+    assert (removed.history_user, removed.history_change_reason) == (None, "System (maintenance)")
+    roles = Relationship.history.filter(person_id=ada.pk).order_by("history_date", "history_id")
+    assert [(r.history_type, r.role, r.history_user) for r in roles] == [
+        ("+", "Buyer", agent),
+        ("~", "CEO", agent),
+    ]
+
+
+def test_a_customer_the_system_creates_is_owned_by_nobody_and_a_users_by_them(agent):
+    # when
+    by_the_system = services.customer_create(actor=ERP_SYNC, kind="person", last_name="Imported")
+    by_a_user = services.customer_create(actor=agent, kind="person", last_name="Typed in")
+    # then
+    assert by_the_system.owner is None
+    assert by_a_user.owner == agent
+
+
+def _calls_without_actor(customer, organisation):
+    return {
+        "customer_create": lambda: services.customer_create(actor=None, kind="person", last_name="X"),
+        "customer_update": lambda: services.customer_update(
+            actor=None, customer_id=customer.pk, expected_version=None, last_name="X"
+        ),
+        "customer_delete": lambda: services.customer_delete(actor=None, customer_id=customer.pk),
+        "contact_point_add": lambda: services.contact_point_add(
+            actor=None, customer_id=customer.pk, data={"kind": "email", "value": "x@example.com"}
+        ),
+        "contact_point_remove": lambda: services.contact_point_remove(
+            actor=None, customer_id=customer.pk, contact_point_id=customer.contact_points.get().pk
+        ),
+        "relationship_set": lambda: services.relationship_set(
+            actor=None, person_id=customer.pk, organisation_id=organisation.pk
+        ),
+        "consent_record": lambda: consent_record(
+            actor=None,
+            customer_id=customer.pk,
+            channel="email",
+            purpose="marketing",
+            granted=True,
+            source="x",
+        ),
+        "activity_log": lambda: activity_log(actor=None, customer_id=customer.pk, kind="note", subject="x"),
+        "activity_record": lambda: activity_record(
+            actor=None, customer_id=customer.pk, kind="note", subject="x"
+        ),
+        "activity_record_many": lambda: activity_record_many(
+            entries=[{"customer_id": customer.pk, "kind": "note", "subject": "x"}]
+        ),
+        "customer_merge": lambda: customer_merge(
+            actor=None, survivor_id=organisation.pk, duplicate_id=customer.pk
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "service",
+    [
+        "customer_create",
+        "customer_update",
+        "customer_delete",
+        "contact_point_add",
+        "contact_point_remove",
+        "relationship_set",
+        "consent_record",
+        "activity_log",
+        "activity_record",
+        "activity_record_many",
+        "customer_merge",
+    ],
+)
+def test_no_customer_service_writes_without_being_told_who_acts(admin_user, service):
+    # given
+    customer = person(admin_user, contact_points=[{"kind": "phone", "value": "+44 20 7946 0000"}])
+    organisation = services.customer_create(actor=admin_user, kind="organisation", organisation_name="Acme")
+    before = (Customer.history.count(), Activity.objects.count(), ContactPoint.objects.count())
+    # when / then
+    with pytest.raises(MissingActor):
+        _calls_without_actor(customer, organisation)[service]()
+    assert (Customer.history.count(), Activity.objects.count(), ContactPoint.objects.count()) == before
 
 
 def test_many_timeline_entries_are_written_in_one_insert_or_none_when_one_is_bad(
@@ -260,13 +299,14 @@ def test_many_timeline_entries_are_written_in_one_insert_or_none_when_one_is_bad
             "customer_id": ada.pk,
             "kind": "quote_expired",
             "subject": "Quote Q-1 expired",
+            "actor": SCHEDULER,
             "source_app": "sales",
         },
         {"customer_id": bob.pk, "kind": "quote_expired", "subject": "Quote Q-2 expired", "actor": agent},
     ]
     # when
     with django_assert_num_queries(1):
-        written = services.activity_record_many(entries=entries)
+        written = activity_record_many(entries=entries)
     # then
     assert [(a.customer_id, a.subject) for a in written] == [
         (ada.pk, "Quote Q-1 expired"),
@@ -274,8 +314,9 @@ def test_many_timeline_entries_are_written_in_one_insert_or_none_when_one_is_bad
     ]
     assert Activity.objects.filter(kind="quote_expired").count() == 2
     assert Activity.objects.get(customer=bob, kind="quote_expired").actor == agent
+    assert Activity.objects.get(customer=ada, kind="quote_expired").actor is None
     # and a bad entry stops the whole batch before anything is written
     with pytest.raises(ValidationError) as error:
-        services.activity_record_many(entries=[entries[0], {**entries[1], "subject": " "}])
+        activity_record_many(entries=[entries[0], {**entries[1], "subject": " "}])
     assert "subject" in error.value.message_dict
     assert Activity.objects.filter(kind="quote_expired").count() == 2

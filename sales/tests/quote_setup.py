@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from backoffice_sync.tests.inbox_helpers import product_event, receive_and_apply, stock_event
 from customers import services as customer_services
+from frontoffice.actors import MAINTENANCE
 from sales import quotes
 from sales.models import DiscountLimit, Opportunity, Pipeline, PriceList, Quote, Stage
 
@@ -55,7 +56,7 @@ def discount_limits(**by_role: int) -> None:
 
 def an_opportunity(owner: Any, *, currency: str = "EUR", attributes: dict | None = None) -> Opportunity:
     customer = customer_services.customer_create(
-        actor=None,
+        actor=MAINTENANCE,
         kind="organisation",
         organisation_name=f"Acme {Opportunity.objects.count()}",
         contact_points=[{"kind": "email", "value": f"buyer{Opportunity.objects.count()}@acme.test"}],

@@ -186,7 +186,7 @@ def test_converting_a_form_lead_records_its_consents_on_the_customer(sales_rep):
 
 def test_a_later_change_on_the_ledger_still_wins_over_the_forms_older_consent(sales_rep):
     # given: the customer withdrew e-mail marketing after the form was sent
-    from customers.services import consent_record
+    from customers.consent import consent_record
     from sales.tests import factories as f
 
     customer = f.customer(sales_rep, name="Navy Labs")

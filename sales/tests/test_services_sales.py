@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from customers import services as customer_services
+from customers.merge import customer_merge
 from customers.models import Activity, Customer
 from frontoffice.errors import Conflict, StaleVersion
 from sales import services
@@ -274,7 +274,7 @@ def test_a_merge_repoints_opportunities_and_leads(sales_rep, admin_user):
     lead = f.lead(sales_rep)
     services.lead_convert(actor=sales_rep, lead_id=lead.pk, customer=duplicate.pk)
     # when
-    customer_services.customer_merge(actor=admin_user, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
+    customer_merge(actor=admin_user, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
     # then
     opp.refresh_from_db()
     lead.refresh_from_db()

@@ -10,6 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from customers import services
+from customers.consent import consent_record
+from customers.timeline import activity_log
 from tests.browser.conftest import assert_accessible, screenshot
 from tests.fixtures import Role, make_user
 
@@ -38,10 +40,8 @@ def customer(staff: Any) -> Any:
     )
     services.relationship_set(actor=staff, person_id=person.pk, organisation_id=org.pk, role="Buyer")
     for n in range(3):
-        services.activity_log(
-            actor=staff, customer_id=person.pk, kind="call", subject=f"Follow-up call {n + 1}"
-        )
-    services.consent_record(
+        activity_log(actor=staff, customer_id=person.pk, kind="call", subject=f"Follow-up call {n + 1}")
+    consent_record(
         actor=staff,
         customer_id=person.pk,
         channel="email",

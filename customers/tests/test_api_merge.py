@@ -1,0 +1,203 @@
+"""REST API v1: duplicate candidates, the merge preview and the merge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from customers import services
+from customers.tests.api_setup import LIST, etag, person, unchanged, url
+from customers.timeline import activity_log
+from tests.api_contract import (
+    assert_problem,
+    send_json,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+# --- duplicates and merge ------------------------------------------------------------------
+
+
+def test_duplicates_lists_pairs_with_their_reasons(api_as: Callable[[Any], APIClient], agent: Any) -> None:
+    # given
+    a = person(agent, contact_points=[{"kind": "phone", "value": "+442079460001"}])
+    b = person(agent, first="Augusta", contact_points=[{"kind": "phone", "value": "020 7946 0001"}])
+    person(agent, first="Someone", last="Else")
+    client = api_as(agent)
+    # when
+    everyone = client.get(f"{LIST}duplicates/")
+    for_a = client.get(f"{LIST}duplicates/?customer={a.pk}")
+    # then
+    assert everyone.status_code == for_a.status_code == 200
+    pairs = {(p["customer"]["id"], p["duplicate"]["id"]): p["reasons"] for p in everyone.json()}
+    assert any("phone" in reason for reason in pairs[(a.pk, b.pk)])
+    assert b.pk in {p["duplicate"]["id"] for p in for_a.json()}
+
+
+@pytest.mark.parametrize("pairs", [3, 30])
+def test_duplicates_query_count_does_not_grow_with_pairs(
+    api_as: Callable[[Any], APIClient], agent: Any, pairs: int, django_assert_max_num_queries: Any
+) -> None:
+    for n in range(pairs):
+        for first in ("A", "B"):
+            person(
+                agent,
+                first=f"{first}{n}",
+                tags=["t"],
+                contact_points=[{"kind": "phone", "value": f"+4420794{n:05d}"}],
+            )
+    client = api_as(agent)
+    with django_assert_max_num_queries(10):
+        response = client.get(f"{LIST}duplicates/")
+    assert len(response.json()) >= pairs
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["limit=0", "limit=501", "limit=abc", "customer=abc", "customer=99999999999999999999999", "customer=-1"],
+)
+def test_duplicates_refuses_bad_parameters(
+    api_as: Callable[[Any], APIClient], agent: Any, query: str
+) -> None:
+    assert_problem(api_as(agent).get(f"{LIST}duplicates/?{query}"), 400, query.split("=")[0])
+
+
+def test_merge_preview_shows_what_would_move_and_moves_nothing(
+    api_as: Callable[[Any], APIClient], agent: Any, supervisor: Any
+) -> None:
+    # given
+    survivor = person(agent, tags=["a"])
+    duplicate = person(
+        agent, first="Ada L.", tags=["b"], contact_points=[{"kind": "email", "value": "d@example.com"}]
+    )
+    activity_log(actor=agent, customer_id=duplicate.pk, kind="note", subject="hello")
+    before = unchanged()
+    # when
+    response = api_as(supervisor).get(url(survivor, f"merge/?duplicate={duplicate.pk}"))
+    # then
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["tags_added"] == ["b"]
+    assert [cp["value"] for cp in body["contact_points_moved"]] == ["d@example.com"]
+    assert any(count >= 1 for count in body["moves"].values())
+    assert unchanged() == before
+
+
+def test_merge_moves_everything_to_the_survivor_and_leaves_a_tombstone(
+    api_as: Callable[[Any], APIClient], agent: Any, supervisor: Any
+) -> None:
+    # given
+    survivor = person(agent, tags=["a"])
+    duplicate = person(
+        agent, first="Ada L.", tags=["b"], contact_points=[{"kind": "email", "value": "d@example.com"}]
+    )
+    client = api_as(supervisor)
+    # when
+    response = send_json(
+        client,
+        "POST",
+        url(survivor, "merge/"),
+        {"duplicate": duplicate.pk},
+        HTTP_IF_MATCH=etag(client, survivor),
+    )
+    # then
+    assert response.status_code == 200, response.content
+    assert response["ETag"] == f'"{response.json()["version"]}"'
+    assert set(response.json()["tags"]) == {"a", "b"}
+    assert response.json()["primary_email"] == "d@example.com"
+    assert client.get(url(duplicate)).status_code == 301
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"duplicate": "self"}, "duplicate"),
+        ({"duplicate": 0}, "duplicate"),
+        ('{"duplicate": 1e400}', "duplicate"),
+        ('{"duplicate": 1.5}', "duplicate"),
+        ('{"duplicate": "12"}', "duplicate"),
+        ({"duplicate": 99999999999999999999999}, "duplicate"),
+        ({"duplicate": True}, "duplicate"),
+        ({"duplicate": 999999}, "duplicate"),
+        ({}, "duplicate"),
+        ({"duplicate": 1, "also": 2}, "also"),
+    ],
+)
+def test_merge_with_a_bad_duplicate_is_400_and_merges_nothing(
+    api_as: Callable[[Any], APIClient], agent: Any, supervisor: Any, body: Any, field: str
+) -> None:
+    survivor = person(agent)
+    if body == {"duplicate": "self"}:
+        body = {"duplicate": survivor.pk}
+    before = unchanged()
+    response = send_json(api_as(supervisor), "POST", url(survivor, "merge/"), body, HTTP_IF_MATCH='"1"')
+    assert_problem(response, 400, field)
+    assert unchanged() == before
+
+
+def test_a_person_and_an_organisation_cannot_be_merged_or_previewed(
+    api_as: Callable[[Any], APIClient], agent: Any, supervisor: Any
+) -> None:
+    ada = person(agent)
+    acme = services.customer_create(actor=agent, kind="organisation", organisation_name="Acme")
+    client = api_as(supervisor)
+    before = unchanged()
+    merging = send_json(client, "POST", url(ada, "merge/"), {"duplicate": acme.pk}, HTTP_IF_MATCH='"1"')
+    assert_problem(merging, 400, "duplicate")
+    assert_problem(client.get(url(ada, f"merge/?duplicate={acme.pk}")), 400, "duplicate")
+    assert unchanged() == before
+
+
+@pytest.mark.parametrize(
+    "query", ["", "duplicate=", "duplicate=abc", "duplicate=0", "duplicate=999999", "duplicate=%00"]
+)
+def test_merge_preview_refuses_a_missing_or_bad_duplicate(
+    api_as: Callable[[Any], APIClient], agent: Any, supervisor: Any, query: str
+) -> None:
+    survivor = person(agent)
+    assert_problem(api_as(supervisor).get(url(survivor, f"merge/?{query}")), 400, "duplicate")
+
+
+def test_merge_needs_if_match_with_the_survivors_version_and_merges_nothing_without(
+    api_as: Callable[[Any], APIClient], agent: Any, supervisor: Any
+) -> None:
+    # given
+    survivor, duplicate = person(agent), person(agent, first="Ada L.")
+    client = api_as(supervisor)
+    before = unchanged()
+    # when / then: without If-Match
+    assert_problem(send_json(client, "POST", url(survivor, "merge/"), {"duplicate": duplicate.pk}), 428)
+    assert unchanged() == before
+
+
+def test_merge_with_a_stale_version_is_412_and_merges_nothing(
+    api_as: Callable[[Any], APIClient], agent: Any, supervisor: Any
+) -> None:
+    # given: the survivor changed after the merging person previewed it
+    survivor, duplicate = person(agent), person(agent, first="Ada L.")
+    client = api_as(supervisor)
+    previewed = etag(client, survivor)
+    services.customer_update(actor=agent, customer_id=survivor.pk, expected_version=None, last_name="Byron")
+    before = unchanged()
+    # when
+    response = send_json(
+        client, "POST", url(survivor, "merge/"), {"duplicate": duplicate.pk}, HTTP_IF_MATCH=previewed
+    )
+    # then
+    assert_problem(response, 412)
+    assert unchanged() == before
+
+
+def test_the_schema_documents_the_merges_if_match_and_its_precondition_errors() -> None:
+    # when
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    # then
+    operation = schema["paths"]["/api/v1/customers/{id}/merge/"]["post"]
+    headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
+    assert headers["If-Match"]["required"] is True
+    assert {"200", "400", "403", "412", "428"} <= set(operation["responses"])
+    assert "ETag" in operation["responses"]["200"]["headers"]
