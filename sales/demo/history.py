@@ -77,7 +77,7 @@ from sales.demo.data import (
     TIER_FIELD,
     WORKING_MINUTES,
 )
-from sales.demo.plan import Deal, Event, LeadPlan, NotFresh, Shape, Totals, history_start
+from sales.demo.plan import Deal, Event, LeadPlan, NotFresh, Shape, Totals, history_start, known
 from sales.forecast.models import ForecastSnapshot
 from sales.leads.models import Lead, LeadStatus
 from sales.leads.services import lead_convert, lead_create, lead_disqualify, lead_qualify
@@ -85,7 +85,13 @@ from sales.money import CENT
 from sales.orders.selectors import order_queryset, order_state
 from sales.orders.services import OrderConflict, PromiseNotKept, order_cancel, quote_accept
 from sales.pipeline.models import Opportunity, Pipeline, StageKind
-from sales.pipeline.services import opportunity_create, opportunity_lose, opportunity_move, opportunity_update
+from sales.pipeline.services import (
+    OpportunityDraft,
+    opportunity_create,
+    opportunity_lose,
+    opportunity_move,
+    opportunity_update,
+)
 from sales.pipeline.services_pipelines import default_pipeline, ensure_default_pipeline, pipeline_create
 from sales.pricing.models import CustomerTier, DiscountLimit, PriceList
 from sales.pricing.selectors import customer_tier
@@ -100,13 +106,6 @@ from sales.quotes.services import (
     quote_submit_for_approval,
     quote_update,
 )
-
-
-def _known(value: int | None) -> int:
-    """The id a step planned before this one recorded (steps run in their planned order)."""
-    if value is None:
-        raise NotFresh("a step ran before the one it needs")
-    return value
 
 
 class SalesHistory:
@@ -168,7 +167,7 @@ class SalesHistory:
     def _configure(self) -> None:
         """Start the ERP simulator at the beginning of the history, mirror its catalogue,
         and set up what sales needs: pipelines, price lists, discount limits, tiers."""
-        adapter = get_adapter()
+        adapter: Any = get_adapter()  # the in-process simulator's (it resets; see fresh_erp_problem)
         adapter.reset(start=timezone.now())
         self.back_office = BackOffice(adapter, end=self.end)
         self.back_office.catch_up()
@@ -201,7 +200,7 @@ class SalesHistory:
 
     def _price_lists(self) -> dict[tuple[str, str], dict[str, Decimal]]:
         """One list per (currency, tier), through the price-list service (as an admin)."""
-        prices = {}
+        prices: dict[tuple[str, str], dict[str, Decimal]] = {}
         for currency, tier, factor in PRICE_LISTS:
             items = {
                 sku: (product.unit_price * factor).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -227,11 +226,11 @@ class SalesHistory:
 
     def lead_work(self, plan: LeadPlan) -> None:
         if plan.fate == LeadStatus.QUALIFIED:
-            lead_qualify(actor=plan.worker, lead_id=plan.pk)
+            lead_qualify(actor=known(plan.worker), lead_id=known(plan.pk))
         else:
-            lead_disqualify(actor=plan.worker, lead_id=plan.pk, reason=plan.reason)
+            lead_disqualify(actor=known(plan.worker), lead_id=known(plan.pk), reason=plan.reason)
 
-    def _opportunity_fields(self, deal: Deal) -> dict[str, Any]:
+    def _opportunity_fields(self, deal: Deal) -> OpportunityDraft:
         prices = (
             self.price_lists.get((deal.currency, deal.tier)) or self.price_lists[(deal.currency, "standard")]
         )
@@ -252,13 +251,13 @@ class SalesHistory:
         if deal.lead is not None:
             opportunity = lead_convert(
                 actor=deal.owner,
-                lead_id=deal.lead.pk,
+                lead_id=known(deal.lead.pk),
                 create_customer=True,
                 opportunity=self._opportunity_fields(deal),
             )
         else:
             if deal.set_tier:
-                customer = Customer.objects.get(pk=deal.buyer.pk)
+                customer = Customer.objects.get(pk=known(deal.buyer).pk)
                 if customer_tier(customer) != deal.set_tier:
                     customer_update(
                         actor=DEMO_SEED,
@@ -267,17 +266,17 @@ class SalesHistory:
                         attributes={**(customer.attributes or {}), "tier": deal.set_tier},
                     )
             opportunity = opportunity_create(
-                actor=deal.owner, customer=deal.buyer.pk, **self._opportunity_fields(deal)
+                actor=deal.owner, customer=known(deal.buyer).pk, **self._opportunity_fields(deal)
             )
         deal.opportunity_id = opportunity.pk
 
     def move(self, deal: Deal, stage_id: int) -> None:
-        opportunity_move(actor=deal.owner, opportunity_id=deal.opportunity_id, stage=stage_id)
+        opportunity_move(actor=deal.owner, opportunity_id=known(deal.opportunity_id), stage=stage_id)
 
     def slip(self, deal: Deal) -> None:
         opportunity_update(
             actor=deal.owner,
-            opportunity_id=deal.opportunity_id,
+            opportunity_id=known(deal.opportunity_id),
             expected_version=None,
             expected_close_date=deal.slip_to,
             next_step="The customer moved the decision; follow up then.",
@@ -297,7 +296,7 @@ class SalesHistory:
     def quote(self, deal: Deal) -> None:
         quote = quote_create(
             actor=deal.owner,
-            opportunity_id=deal.opportunity_id,
+            opportunity_id=known(deal.opportunity_id),
             lines=self._quote_lines(deal),
             tax_rate=deal.tax_rate,
             valid_until=deal.valid_until,
@@ -306,19 +305,19 @@ class SalesHistory:
         deal.quote_id = quote.pk
 
     def submit(self, deal: Deal) -> None:
-        quote_submit_for_approval(actor=deal.owner, quote_id=deal.quote_id, expected_version=None)
+        quote_submit_for_approval(actor=deal.owner, quote_id=known(deal.quote_id), expected_version=None)
 
     def approve(self, deal: Deal) -> None:
-        quote_approve(actor=self.approver, quote_id=deal.quote_id, expected_version=None)
+        quote_approve(actor=self.approver, quote_id=known(deal.quote_id), expected_version=None)
 
     def send(self, deal: Deal) -> None:
         try:
-            quote_send(actor=deal.owner, quote_id=deal.quote_id, expected_version=None, email=False)
+            quote_send(actor=deal.owner, quote_id=known(deal.quote_id), expected_version=None, email=False)
         except DeliveryNotMet:
             # The rep calls the customer, who takes the back office's earliest date.
             quote_send(
                 actor=deal.owner,
-                quote_id=deal.quote_id,
+                quote_id=known(deal.quote_id),
                 expected_version=None,
                 accept_later_delivery=True,
                 email=False,
@@ -326,7 +325,7 @@ class SalesHistory:
 
     def revise(self, deal: Deal) -> None:
         """Negotiation: a new revision with a little more off, sent the same day."""
-        revision = quote_revise(actor=deal.owner, quote_id=deal.quote_id, expected_version=None)
+        revision = quote_revise(actor=deal.owner, quote_id=known(deal.quote_id), expected_version=None)
         deal.quote_id = revision.pk
         quote_update(
             actor=deal.owner,
@@ -341,15 +340,15 @@ class SalesHistory:
 
     def win(self, deal: Deal) -> None:
         try:
-            order = quote_accept(actor=deal.owner, quote_id=deal.quote_id, expected_version=None)
+            order = quote_accept(actor=deal.owner, quote_id=known(deal.quote_id), expected_version=None)
         except PromiseNotKept:
             if deal.redate_when_late:
                 self.redate(deal)
-                order = quote_accept(actor=deal.owner, quote_id=deal.quote_id, expected_version=None)
+                order = quote_accept(actor=deal.owner, quote_id=known(deal.quote_id), expected_version=None)
             else:  # the rep calls the customer, who takes the back office's earliest date now
                 order = quote_accept(
                     actor=deal.owner,
-                    quote_id=deal.quote_id,
+                    quote_id=known(deal.quote_id),
                     expected_version=None,
                     accept_later_delivery=True,
                 )
@@ -359,7 +358,7 @@ class SalesHistory:
     def redate(self, deal: Deal) -> None:
         """The quote's date can no longer be kept: a new revision, same lines, sent with
         the date the back office can promise now, signed straight away."""
-        revision = quote_revise(actor=deal.owner, quote_id=deal.quote_id, expected_version=None)
+        revision = quote_revise(actor=deal.owner, quote_id=known(deal.quote_id), expected_version=None)
         deal.quote_id = revision.pk
         if deal.needs_approval:  # a new revision is a new draft: the discount needs the manager again
             self.submit(deal)
@@ -367,12 +366,12 @@ class SalesHistory:
         self.send(deal)
 
     def lose(self, deal: Deal) -> None:
-        opportunity_lose(actor=deal.owner, opportunity_id=deal.opportunity_id, reason=deal.lost_reason)
+        opportunity_lose(actor=deal.owner, opportunity_id=known(deal.opportunity_id), reason=deal.lost_reason)
 
     def cancel(self, deal: Deal) -> None:
         # When the ERP was quicker (already shipped), the customer keeps it.
         with contextlib.suppress(OrderConflict):
-            order_cancel(actor=deal.owner, order_id=deal.order_id, reason=CANCEL_REASON)
+            order_cancel(actor=deal.owner, order_id=known(deal.order_id), reason=CANCEL_REASON)
             self.back_office.kick()
 
     def _count(self) -> None:

@@ -9,9 +9,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from frontoffice.models import User
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -120,3 +122,11 @@ class Totals:
 
 class NotFresh(Exception):
     """The replay needs an ERP simulator nobody has used yet; `str(exc)` says why not."""
+
+
+def known(value: T | None) -> T:
+    """What a step planned or played before this one recorded (an id, a date, a person):
+    steps run in their planned order, so it is there."""
+    if value is None:
+        raise NotFresh("a step ran before the one it needs")
+    return value

@@ -34,7 +34,7 @@ from sales.demo.data import (
     THEMES,
     WITHIN_LIMIT_DISCOUNTS,
 )
-from sales.demo.plan import Buyer, Deal, LeadPlan, NotFresh, workday
+from sales.demo.plan import Buyer, Deal, LeadPlan, NotFresh, known, workday
 from sales.leads.models import LeadSource, LeadStatus
 from sales.pricing.models import CustomerTier
 from sales.pricing.selectors import customer_tier
@@ -70,7 +70,8 @@ def _buyers(h: SalesHistory) -> tuple[list[Buyer], list[Buyer]]:
             "customer_id", "country"
         )
     )
-    organisations, people = [], []
+    organisations: list[Buyer] = []
+    people: list[Buyer] = []
     rows = Customer.objects.filter(merged_into=None).order_by("pk")
     for pk, kind, owner_id, attributes, number in rows.values_list(
         "pk", "kind", "owner_id", "attributes", "erp_customer_number"
@@ -116,13 +117,13 @@ def plan(h: SalesHistory) -> None:
         lead = converted[index - buyers_left] if index >= buyers_left else None
         closes_on = None
         if lead is not None:
-            buyer, opens = None, lead.fate_at
-            owner = lead.worker
+            buyer, opens = None, known(lead.fate_at)
+            owner = known(lead.worker)
         else:
             roll = rng.random()
             group = key_accounts if roll < 0.35 else (people if roll > 0.9 and people else pool)
             buyer = rng.choice(group)
-            owner = by_pk.get(buyer.owner_id) or rng.choice(h.reps)
+            owner = (by_pk.get(buyer.owner_id) if buyer.owner_id is not None else None) or rng.choice(h.reps)
             # Some of the pipeline was there when the CRM went live; some deals closed in
             # the last fortnight (orders still on their way) or a month or so ago (their
             # invoices fall due about now); a sixth are still ahead (the board and the
@@ -199,7 +200,7 @@ def _plan_lead(h: SalesHistory, index: int) -> LeadPlan:
         plan.reason = rng.choice(DISQUALIFIED_REASONS)
     h.schedule(plan.opens, h.lead_create, plan)
     if plan.fate in (LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED):
-        h.schedule(plan.fate_at, h.lead_work, plan)
+        h.schedule(known(plan.fate_at), h.lead_work, plan)
     return plan
 
 
@@ -244,7 +245,7 @@ def _plan_deal(
         opens.date() + dt.timedelta(days=rng.randint(5 if go_live else 25, 80 if go_live else 90))
     )
     recent = closes_on is not None and closes_on < h.today
-    in_transit = recent and h.today - closes_on < dt.timedelta(days=14)
+    in_transit = recent and closes_on is not None and h.today - closes_on < dt.timedelta(days=14)
     outcome = "won" if rng.random() < (0.85 if in_transit else 0.7 if recent else 0.55) else "lost"
     slip_to = None
     if closes_on is None and rng.random() < 0.15:

@@ -26,6 +26,7 @@ from frontoffice.schema import OneObjectSchema
 from frontoffice.serializers import IdField, StrictSerializer, TextField
 from sales.forecast import selectors, services
 from sales.forecast import selectors_recommendations as recommendations
+from sales.request_actor import actor_of
 
 VIEW_FORECAST = "sales.view_forecastsnapshot"
 # Years 1900-2999: a business forecast, and room for the month after the last one.
@@ -173,7 +174,7 @@ class ForecastViewSet(viewsets.ViewSet):
     )
     @action(detail=False, methods=["post"])
     def publish(self, request: Request) -> Response:
-        result = services.forecast_publish(actor=request.user)
+        result = services.forecast_publish(actor=actor_of(request))
         return Response(
             PublishSerializer(
                 {

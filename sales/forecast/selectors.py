@@ -45,7 +45,7 @@ from sales.orders.models import SalesOrder, SalesOrderLine
 from sales.pipeline.models import Opportunity, OpportunityLine, OpportunityStatus
 
 EXCLUDED_ORDER_STATUSES = (ErpOrderStatus.CANCELLED, ErpOrderStatus.REJECTED)
-WIDE_MONEY = DecimalField(max_digits=24, decimal_places=6)
+WIDE_MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=24, decimal_places=6)
 
 
 def month_key(day: dt.date) -> str:

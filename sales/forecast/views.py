@@ -21,8 +21,8 @@ CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 def forecast_page(request: HttpRequest) -> HttpResponse:
     month_text = request.GET.get("month", "")
     month = selectors.month_start(month_text) if MONTH_RE.fullmatch(month_text) else None
-    currency = request.GET.get("currency", "")
-    currency = currency if CURRENCY_RE.fullmatch(currency) else None
+    asked = request.GET.get("currency", "")
+    currency = asked if CURRENCY_RE.fullmatch(asked) else None
     pipeline = selectors.weighted_pipeline(currency=currency, month=month)
     context = {
         "months": pipeline["months"],

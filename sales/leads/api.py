@@ -30,6 +30,7 @@ from sales.leads.filters import LEAD_ORDERINGS, LeadFilter
 from sales.leads.models import Lead, LeadSource
 from sales.pipeline.api import OpportunitySerializer, ReasonSerializer
 from sales.pipeline.selectors import opportunity_get
+from sales.request_actor import actor_of
 from sales.viewsets import SalesViewSet
 
 MAX_ROW_ERRORS = 500  # problems listed in an import's answer; `error_count` gives them all
@@ -91,7 +92,9 @@ class LeadSerializer(serializers.ModelSerializer[Lead]):
 
 
 class LeadWriteSerializer(StrictSerializer):
-    source = TextField(required=False, help_text=f"One of: {', '.join(LeadSource.values)} (default: api).")
+    source = TextField(  # type: ignore[assignment]  # a field named like DRF's Field.source
+        required=False, help_text=f"One of: {', '.join(LeadSource.values)} (default: api)."
+    )
     first_name = TextField(required=False, allow_blank=True, help_text="At most 100 characters.")
     last_name = TextField(required=False, allow_blank=True, help_text="At most 100 characters.")
     organisation_name = TextField(required=False, allow_blank=True, help_text="At most 200 characters.")
@@ -243,7 +246,7 @@ class LeadViewSet(SalesViewSet):
     def get_queryset(self) -> QuerySet[Lead]:
         return selectors.lead_list() if self.action == "list" else Lead.objects.select_related("owner")
 
-    def filter_queryset(self, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     def get_object(self) -> Lead:
@@ -277,7 +280,7 @@ class LeadViewSet(SalesViewSet):
         draft = {k: data[k] for k in ("name", "amount", "currency", "expected_close_date") if k in data}
         try:
             opp = services.lead_convert(
-                actor=request.user,
+                actor=actor_of(request),
                 lead_id=lead.pk,
                 customer=data.get("customer"),
                 create_customer=data.get("create_customer", False),
@@ -333,7 +336,7 @@ class LeadViewSet(SalesViewSet):
         data = LeadImportSerializer.validated(request.data)
         try:
             report = services_import.lead_import(
-                actor=request.user, file=data["file"], dry_run=data["dry_run"]
+                actor=actor_of(request), file=data["file"], dry_run=data["dry_run"]
             )
         except services_import.LeadImportRefused as exc:
             response = problem(exc.status_code, exc.title, exc.detail, exc.code, exc.errors)

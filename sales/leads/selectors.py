@@ -38,7 +38,8 @@ def lead_list(*, filters: Mapping[str, Any] | None = None, actor: Any = None) ->
 
 
 def lead_get(*, lead_id: Any) -> Lead:
-    lead = Lead.objects.select_related("owner", "customer").filter(pk=as_id(lead_id)).first()
+    # `or 0`: what is no id finds no row (ids start at 1) and answers 404.
+    lead = Lead.objects.select_related("owner", "customer").filter(pk=as_id(lead_id) or 0).first()
     if lead is None:
         raise Http404("No such lead.")
     return lead

@@ -28,7 +28,7 @@ from frontoffice.write_path import authorize, bump_version, check_version, clean
 from sales.leads.models import Lead, LeadSource, LeadStatus
 from sales.leads.selectors import Candidate, lead_duplicate_candidates
 from sales.pipeline.models import Opportunity
-from sales.pipeline.services import OpportunityDraft, live_customer, opportunity_create
+from sales.pipeline.services import OpportunityDraft, campaign_reference, live_customer, opportunity_create
 from sales.timeline import SOURCE_APP, ActivityKinds
 from sales.unset import UNSET, Unset, given_fields
 
@@ -36,7 +36,6 @@ ANY_LEAD = "sales.change_any_lead"
 CHANGE_LEAD = "sales.change_lead"
 ADD_LEAD = "sales.add_lead"
 NOT_YOURS = "You may only work leads you or your team own, or unassigned ones."
-MAX_CAMPAIGN_ID = 2**31 - 1
 
 
 class LeadConverted(Conflict):
@@ -86,16 +85,6 @@ def _authorize_work(actor: Actor, lead: Lead) -> None:
 
 
 # --- the fields' rules ----------------------------------------------------------------
-
-
-def campaign_reference(errors: dict[str, list[str]], value: Any) -> int | None:
-    """A marketing campaign's id (a reference: there is no foreign key yet)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CAMPAIGN_ID:
-        errors.setdefault("campaign_id", []).append("Expected a campaign id (a positive whole number).")
-        return None
-    return value
 
 
 def lead_fields_apply(lead: Lead, changes: Mapping[str, Any]) -> None:
@@ -348,7 +337,7 @@ def lead_convert(
         if candidates:
             raise DuplicateCandidates(candidates)
         target = _new_customer_for(actor, lead)
-    draft = OpportunityDraft(opportunity or {})  # type: ignore[typeddict-item]
+    draft = OpportunityDraft(**opportunity) if opportunity else OpportunityDraft()
     draft.setdefault("name", lead.title)
     draft.setdefault("owner", lead.owner or user_of(actor))
     opp = opportunity_create(

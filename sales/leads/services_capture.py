@@ -73,7 +73,7 @@ def _positive_id(errors: dict[str, list[str]], key: str, value: Any, *, required
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
         errors[key] = [f"Expected a positive whole number up to {MAX_ID}."]
         return None
-    return value
+    return int(value)
 
 
 def _capture_key(errors: dict[str, list[str]], value: Any) -> str:

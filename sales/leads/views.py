@@ -26,6 +26,7 @@ from sales.leads.forms import ConvertForm, LeadForm, LeadImportConfirmForm, Lead
 from sales.leads.models import LeadStatus
 from sales.leads.services_import import COLUMN_HELP, COLUMNS, MAX_FILE_BYTES, LeadImportRefused
 from sales.pipeline.forms import ReasonForm
+from sales.request_actor import actor_of
 
 VIEW_LEAD = "sales.view_lead"
 ADD_LEAD = "sales.add_lead"
@@ -40,7 +41,7 @@ MAX_LISTED = 500
 @require_safe
 @permission_required(VIEW_LEAD, raise_exception=True)
 def lead_list(request: HttpRequest) -> HttpResponse:
-    leads = selectors.lead_list(filters=request.GET, actor=request.user).order_by("-created_at", "-id")
+    leads = selectors.lead_list(filters=request.GET, actor=actor_of(request)).order_by("-created_at", "-id")
     page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -56,10 +57,12 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 def lead_create(request: HttpRequest) -> HttpResponse:
     form = LeadForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        lead = form.is_valid() and form.submit(
-            lambda: services.lead_create(actor=request.user, **form.cleaned_data)
+        lead = (
+            form.submit(lambda: services.lead_create(actor=actor_of(request), **form.cleaned_data))
+            if form.is_valid()
+            else None
         )
-        if lead:
+        if lead is not None:
             messages.success(request, f"Lead {lead.display_name} was created.")
             return redirect("sales:lead_detail", lead.pk)
         return render(request, "sales/lead_form.html", {"form": form}, status=400)
@@ -89,7 +92,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("sales.change_lead", raise_exception=True)
 def lead_qualify(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        services.lead_qualify(actor=request.user, lead_id=pk)
+        services.lead_qualify(actor=actor_of(request), lead_id=pk)
     except DomainError as exc:
         messages.error(request, exc.detail)
     else:
@@ -101,9 +104,16 @@ def lead_qualify(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("sales.change_lead", raise_exception=True)
 def lead_disqualify(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReasonForm(request.POST)
-    if form.is_valid() and form.submit(
-        lambda: services.lead_disqualify(actor=request.user, lead_id=pk, reason=form.cleaned_data["reason"])
-    ):
+    disqualified = (
+        form.submit(
+            lambda: services.lead_disqualify(
+                actor=actor_of(request), lead_id=pk, reason=form.cleaned_data["reason"]
+            )
+        )
+        if form.is_valid()
+        else None
+    )
+    if disqualified is not None:
         messages.success(request, "Lead disqualified.")
         return redirect("sales:lead_detail", pk)
     return _lead_page(request, pk, reason_form=form, status=400)
@@ -125,10 +135,14 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         status = 400
-        opp = form.is_valid() and form.submit(
-            lambda: services.lead_convert(actor=request.user, lead_id=pk, **form.service_kwargs())
+        opp = (
+            form.submit(
+                lambda: services.lead_convert(actor=actor_of(request), lead_id=pk, **form.service_kwargs())
+            )
+            if form.is_valid()
+            else None
         )
-        if opp:
+        if opp is not None:
             messages.success(
                 request, f"Converted: {opp.name} is on the board for {opp.customer.display_name}."
             )
@@ -166,7 +180,7 @@ def _render(
 
 def _check(request: HttpRequest, data: bytes, filename: str, *, dry_run: bool) -> HttpResponse:
     try:
-        report = services_import.lead_import(actor=request.user, file=io.BytesIO(data), dry_run=dry_run)
+        report = services_import.lead_import(actor=actor_of(request), file=io.BytesIO(data), dry_run=dry_run)
     except LeadImportRefused as exc:
         return _render(request, report=exc.report, filename=filename, status=400)
     if not dry_run:

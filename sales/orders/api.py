@@ -23,6 +23,7 @@ from sales.orders import selectors, services
 from sales.orders.choices import OrderState, PromiseState
 from sales.orders.filters import OrderFilter
 from sales.orders.models import SalesOrder, SalesOrderLine
+from sales.request_actor import actor_of
 
 PRECONDITIONS = {
     (409, PROBLEM_CONTENT_TYPE): OpenApiResponse(
@@ -89,7 +90,7 @@ class SalesOrderSerializer(serializers.ModelSerializer):
 
 class HistorySerializer(serializers.Serializer):
     status = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like DRF's Field.label
     on = serializers.DateField(allow_null=True)
     detail = serializers.CharField()
 
@@ -141,9 +142,14 @@ class SalesOrderDetailSerializer(SalesOrderSerializer):
 def order_body(order_id: int) -> tuple[dict[str, Any], int]:
     page = selectors.order_page(order_id=order_id)
     order = page.order
-    order.erp_order_number = page.erp.erp_order_number if page.erp else None
-    order.line_rows, order.history_rows = page.lines, page.history
-    order.shipment_rows, order.invoice_rows = page.shipments, page.invoices
+    # What the detail serializer reads besides the order's own fields.
+    vars(order).update(
+        erp_order_number=page.erp.erp_order_number if page.erp else None,
+        line_rows=page.lines,
+        history_rows=page.history,
+        shipment_rows=page.shipments,
+        invoice_rows=page.invoices,
+    )
     return SalesOrderDetailSerializer(order).data, order.version
 
 
@@ -206,7 +212,7 @@ class SalesOrderViewSet(
         order = self.get_object()
         version = expected_version(request, current=order.version)
         data = OrderCancelSerializer.validated(request.data if request.data else {})
-        services.order_cancel(actor=request.user, order_id=order.pk, expected_version=version, **data)
+        services.order_cancel(actor=actor_of(request), order_id=order.pk, expected_version=version, **data)
         return order_response(order.pk)
 
 

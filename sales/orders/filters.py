@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django.db.models import QuerySet
 
@@ -10,8 +12,9 @@ from sales.orders.choices import CLOSED, OrderState
 from sales.orders.models import SalesOrder
 
 
-def filter_by_state(queryset: QuerySet[SalesOrder], state: str) -> QuerySet[SalesOrder]:
-    """Filter an annotated queryset by `order_state`."""
+def filter_by_state(queryset: QuerySet[Any], state: str) -> QuerySet[Any]:
+    """Filter a queryset annotated by `selectors.with_erp_state` (whose `erp_status` the
+    type checker cannot see) by `order_state`."""
     if state == OrderState.SUBMITTED:
         return queryset.filter(erp_status__isnull=True, cancel_requested_at__isnull=True)
     if state == OrderState.CANCEL_REQUESTED:

@@ -51,11 +51,12 @@ def order_state(order: SalesOrder) -> str:
 
 def actual_delivery_on(order: SalesOrder) -> dt.date | None:
     """The delivered date, else the last shipment date once everything shipped."""
-    delivered = getattr(order, "erp_delivered_on", None)
+    delivered: dt.date | None = getattr(order, "erp_delivered_on", None)
     if delivered is not None:
         return delivered
     if getattr(order, "erp_status", None) in SHIPPED:
-        return getattr(order, "erp_last_shipped_on", None)
+        shipped: dt.date | None = getattr(order, "erp_last_shipped_on", None)
+        return shipped
     return None
 
 
@@ -72,14 +73,17 @@ def promise_state(order: SalesOrder, *, today: dt.date | None = None) -> str | N
 
 
 def decorate(order: SalesOrder, *, today: dt.date | None = None) -> SalesOrder:
-    """Set the display fields (state, labels, actual date, promise) on an annotated order."""
+    """Set the display fields on an annotated order, for pages and serializers: `state`,
+    `state_label`, `actual_delivery_on`, `promise`, `promise_label`."""
     state = order_state(order)
     promise = promise_state(order, today=today)
-    order.state = state
-    order.state_label = OrderState(state).label
-    order.actual_delivery_on = actual_delivery_on(order)
-    order.promise = promise
-    order.promise_label = PromiseState(promise).label if promise else ""
+    vars(order).update(
+        state=state,
+        state_label=OrderState(state).label,
+        actual_delivery_on=actual_delivery_on(order),
+        promise=promise,
+        promise_label=PromiseState(promise).label if promise else "",
+    )
     return order
 
 
@@ -135,7 +139,7 @@ def order_page(*, order_id: Any) -> OrderPage:
     """The order page: 7 queries whatever the number of lines, shipments or invoices."""
     order = (
         with_erp_state(SalesOrder.objects.select_related("customer", "quote", "opportunity__owner"))
-        .filter(pk=as_id(order_id))
+        .filter(pk=as_id(order_id) or 0)
         .first()
     )
     if order is None:
@@ -178,17 +182,17 @@ def recent_orders_panel(*, customer: Customer, actor: Any) -> list[dict[str, Any
     ]
     rows = []
     for order in orders:
-        decorate(order)
+        state, promise = order_state(order), promise_state(order)
         rows.append(
             {
                 "id": order.pk,
                 "order_ref": order.order_ref,
-                "status": order.state,
-                "status_label": order.state_label,
+                "status": state,
+                "status_label": OrderState(state).label,
                 "total": f"{order.total} {order.currency}",
                 "promised_on": order.promised_delivery_on.isoformat() if order.promised_delivery_on else None,
-                "promise": order.promise,
-                "promise_label": order.promise_label,
+                "promise": promise,
+                "promise_label": PromiseState(promise).label if promise else "",
             }
         )
     return rows

@@ -95,11 +95,13 @@ def aggregate_for(order_ref: str) -> str:
     return f"order:{order_ref}"
 
 
-def can_work_on_order(actor: Any, opportunity: Opportunity) -> bool:
-    """A rep who may edit the opportunity, or whoever may change anyone's quotes (sales
-    managers, Admin)."""
+def can_work_on_order(actor: Any, opportunity: Opportunity | Quote) -> bool:
+    """A rep who may edit the opportunity (a quote's: its own), or whoever may change
+    anyone's quotes (sales managers, Admin)."""
     if not actor.has_perm("sales.add_salesorder"):
         return False
+    if isinstance(opportunity, Quote):
+        opportunity = opportunity.opportunity
     return bool(actor.has_perm(ANY_QUOTE)) or can_edit_opportunity(actor, opportunity)
 
 
@@ -186,6 +188,8 @@ def _delivery_promise(
             errors={"lines": [delivery.error]},
         )
     earliest, promised = delivery.promised_on, quote.promised_delivery_on
+    if earliest is None:  # every line got a promise (no error): not reached
+        raise OrderConflict("The back office gave no delivery date for this quote: revise it.")
     if promised is None:  # sent without a promise: the order makes the first one
         return earliest, None
     if earliest <= promised:
@@ -287,7 +291,7 @@ def quote_accept(
         opportunity_win(actor=actor, opportunity_id=opportunity.pk)
     body = f"Total {order.total} {order.currency}; delivery promised for {order.promised_delivery_on or '—'}."
     payload = {"order_ref": order.order_ref, "quote_id": quote.pk}
-    if moved_from is not None:
+    if moved_from is not None and promised_on is not None:
         body = (
             f"Total {order.total} {order.currency}; delivery promise moved from {moved_from.isoformat()} "
             f"to {promised_on.isoformat()}: the back office can no longer deliver by the quoted date "

@@ -18,6 +18,7 @@ from sales.orders.choices import OrderState
 from sales.orders.forms import CancelForm
 from sales.quotes.forms import QuoteAcceptForm
 from sales.quotes.views import render_builder
+from sales.request_actor import actor_of
 
 VIEW = "sales.view_salesorder"
 STALE_MESSAGE = "Someone else changed this while you were looking; reload the page and try again."
@@ -66,7 +67,7 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.order_cancel(
-                actor=request.user,
+                actor=actor_of(request),
                 order_id=pk,
                 reason=form.cleaned_data["reason"],
                 expected_version=form.cleaned_data["version"],
@@ -94,7 +95,7 @@ def quote_accept(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "The form was incomplete; reload the page and try again.")
         return redirect("sales:quote_detail", pk)
     try:
-        order = services.quote_accept(actor=request.user, quote_id=pk, **form.service_fields())
+        order = services.quote_accept(actor=actor_of(request), quote_id=pk, **form.service_fields())
     except services.PromiseNotKept as exc:
         return render_builder(request, pk, accept_form=_refused(form, exc), status=409)
     except StaleVersion:

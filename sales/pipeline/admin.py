@@ -29,7 +29,7 @@ class PipelineAdmin(VersionedModelAdmin):
     inlines = [StageInline]
 
     @transaction.atomic
-    def save_model(self, request: Any, obj: Pipeline, form: Any, change: bool) -> None:
+    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
         pipeline_demote_other_default(pipeline=obj)
         super().save_model(request, obj, form, change)
 

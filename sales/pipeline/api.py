@@ -22,8 +22,6 @@ from sales.pipeline.filters import OPPORTUNITY_ORDERINGS, OpportunityFilter
 from sales.pipeline.models import Opportunity, OpportunityLine, Pipeline, Stage, StageKind
 from sales.viewsets import SalesViewSet
 
-MONEY = {"max_digits": None, "decimal_places": None}  # the services check amounts
-
 
 class ReasonSerializer(StrictSerializer):
     reason = TextField(allow_blank=True, help_text="Why (at most 300 characters).")
@@ -104,9 +102,12 @@ class OpportunityLineSerializer(serializers.ModelSerializer[OpportunityLine]):
 class OpportunityLineInputSerializer(StrictSerializer):
     sku = TextField(help_text="A product SKU of the ERP catalogue.")
     description = TextField(required=False, allow_blank=True, help_text="At most 200 characters.")
-    quantity = serializers.DecimalField(**MONEY, help_text="More than 0.")
+    quantity = serializers.DecimalField(max_digits=None, decimal_places=None, help_text="More than 0.")
     unit_price = serializers.DecimalField(
-        **MONEY, required=False, help_text="Default: the catalogue price (when in the same currency)."
+        max_digits=None,
+        decimal_places=None,
+        required=False,
+        help_text="Default: the catalogue price (when in the same currency).",
     )
 
 
@@ -149,7 +150,9 @@ class OpportunitySerializer(serializers.ModelSerializer[Opportunity]):
 
 class OpportunityUpdateSerializer(StrictSerializer):
     name = TextField(required=False, allow_blank=True, help_text="At most 200 characters.")
-    amount = serializers.DecimalField(**MONEY, required=False, help_text="Default: the lines' total.")
+    amount = serializers.DecimalField(
+        max_digits=None, decimal_places=None, required=False, help_text="Default: the lines' total."
+    )
     currency = TextField(required=False, help_text="A 3-letter ISO code in capitals, e.g. EUR.")
     expected_close_date = serializers.DateField(required=False, allow_null=True)
     next_step = TextField(required=False, allow_blank=True, help_text="At most 300 characters.")
@@ -220,7 +223,7 @@ class OpportunityViewSet(SalesViewSet):
             return selectors.opportunity_list().prefetch_related(_lines_prefetch())
         return selectors.opportunity_base().prefetch_related(_lines_prefetch())
 
-    def filter_queryset(self, queryset: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 
 

@@ -3,6 +3,7 @@ it to the services, which own every rule (`frontoffice.forms.ServiceForm`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -43,7 +44,8 @@ class BoardFilterForm(forms.Form):
         asked = str((self.data or {}).get("close_month") or "")
         if MONTH.fullmatch(asked) and asked not in months:
             months = sorted([*months, asked])  # a bookmarked month outside the window
-        self.fields["close_month"].choices = [("", "Any month")] + [(m, m) for m in months]
+        close_month: Any = self.fields["close_month"]
+        close_month.choices = [("", "Any month")] + [(m, m) for m in months]
 
 
 # --- opportunities: the list's filters, the create and edit form -----------------------
@@ -104,19 +106,22 @@ class OpportunityFilterForm(forms.Form):
 
     def __init__(self, *args: Any, pipelines: list[Pipeline], today: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["pipeline"].choices = [("", "Any"), *((str(p.pk), p.name) for p in pipelines)]
-        self.fields["stage"].choices = [("", "Any"), *stage_choices(pipelines)]
+        pipeline: Any = self.fields["pipeline"]
+        pipeline.choices = [("", "Any"), *((str(p.pk), p.name) for p in pipelines)]
+        stage: Any = self.fields["stage"]
+        stage.choices = [("", "Any"), *stage_choices(pipelines)]
         self.fields["owner"] = _owner_choice("Anyone")
         months = close_months(today=today)
         asked = str((self.data or {}).get("close_month") or "")
         if MONTH.fullmatch(asked) and asked not in months:
             months = sorted([*months, asked])  # a bookmarked month outside the window
-        self.fields["close_month"].choices = [("", "Any month")] + [(m, m) for m in months]
+        close_month: Any = self.fields["close_month"]
+        close_month.choices = [("", "Any month")] + [(m, m) for m in months]
         for name in ("amount_min", "amount_max"):
             self.fields[name].widget.attrs.update({"inputmode": "decimal", "step": "0.01"})
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         low, high = data.get("amount_min"), data.get("amount_max")
         if low is not None and high is not None and low > high:
             self.add_error("amount_max", "The upper amount is below the lower one.")
@@ -211,7 +216,7 @@ class OpportunityForm(LineRowsMixin, ServiceForm):
         *,
         pipelines: list[Pipeline],
         opportunity: Opportunity | None = None,
-        lines: list[OpportunityLine] = (),
+        lines: Sequence[OpportunityLine] = (),
         data: Any = None,
         initial: dict[str, Any] | None = None,
     ) -> OpportunityForm:

@@ -36,7 +36,7 @@ def pipeline_list() -> QuerySet[Pipeline]:
 def pipeline_for_board(pipeline_id: Any = None) -> Pipeline | None:
     pipelines = pipeline_list().filter(active=True)
     if pipeline_id not in (None, ""):
-        found = pipelines.filter(pk=as_id(pipeline_id)).first() if as_id(pipeline_id) else None
+        found = pipelines.filter(pk=as_id(pipeline_id) or 0).first()  # 0: no such row
         if found is None:
             raise Http404("No such pipeline.")
         return found
@@ -117,7 +117,7 @@ def opportunity_get(*, opportunity_id: Any) -> Opportunity:
         opportunity_base()
         .select_related("source_lead")
         .prefetch_related(Prefetch("lines", queryset=OpportunityLine.objects.order_by("id")))
-        .filter(pk=as_id(opportunity_id))
+        .filter(pk=as_id(opportunity_id) or 0)
         .first()
     )
     if found is None:

@@ -112,13 +112,14 @@ def _currency_code(errors: dict[str, list[str]], value: Any) -> str:
     return value
 
 
-def _campaign(errors: dict[str, list[str]], value: Any) -> int | None:
+def campaign_reference(errors: dict[str, list[str]], value: Any) -> int | None:
+    """A marketing campaign's id (a reference: there is no foreign key yet)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CAMPAIGN_ID:
         errors.setdefault("campaign_id", []).append("Expected a campaign id (a positive whole number).")
         return None
-    return value
+    return int(value)
 
 
 def _clean_lines(errors: dict[str, list[str]], items: Any, currency: str) -> list[OpportunityLine]:
@@ -209,7 +210,7 @@ def _apply_fields(
     if "owner" in changes:
         opp.owner = changes["owner"]
     if "campaign_id" in changes:
-        opp.campaign_id = _campaign(errors, changes["campaign_id"])
+        opp.campaign_id = campaign_reference(errors, changes["campaign_id"])
     if creating:
         _place_new(errors, opp, changes.get("pipeline"), changes.get("stage"))
     lines = None

@@ -24,14 +24,23 @@ from sales.pipeline import selectors, services
 from sales.pipeline.forms import BoardFilterForm, MoveForm, OpportunityFilterForm, OpportunityForm, ReasonForm
 from sales.pipeline.models import StageKind
 from sales.quotes.services import can_work_on as can_work_on_quote
+from sales.request_actor import actor_of
 
 VIEW_OPPORTUNITY = "sales.view_opportunity"
 PAGE_SIZE = 25
 
 
-def _is_board_swap(request: HttpRequest) -> bool:
+def _htmx_target(request: HttpRequest) -> str | None:
+    """The part of the page an HTMX request swaps (None without HTMX, or on a history restore)."""
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request and htmx.target == "board"
+    if not htmx or htmx.history_restore_request:
+        return None
+    target: str | None = htmx.target
+    return target
+
+
+def _is_board_swap(request: HttpRequest) -> bool:
+    return _htmx_target(request) == "board"
 
 
 def _vary(response: HttpResponse) -> HttpResponse:
@@ -55,10 +64,10 @@ def _render_board(
     board = None
     if pipeline is not None:
         clean = {k: v for k, v in filters.items() if k != "pipeline" and (valid or k not in form.errors)}
-        board = selectors.board(pipeline=pipeline, filters=clean, actor=request.user)
+        board = selectors.board(pipeline=pipeline, filters=clean, actor=actor_of(request))
         for column in board.columns:
             for card in column.cards:
-                card.editable = services.can_edit_opportunity(request.user, card)
+                vars(card)["editable"] = services.can_edit_opportunity(request.user, card)
     context = {
         "board": board,
         "form": form,
@@ -98,7 +107,7 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         try:
             moved = services.opportunity_move(
-                actor=request.user,
+                actor=actor_of(request),
                 opportunity_id=pk,
                 stage=form.cleaned_data["stage"],
                 reason=request.POST.get("reason", ""),
@@ -145,7 +154,7 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
     form = OpportunityFilterForm(request.GET, pipelines=pipelines, today=timezone.localdate())
     form.is_valid()  # to show what was not understood; the FilterSet ignores it too
     ordering, rows = selectors.opportunity_page(
-        filters=request.GET, ordering=request.GET.get("ordering"), actor=request.user
+        filters=request.GET, ordering=request.GET.get("ordering"), actor=actor_of(request)
     )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     columns = {}
@@ -155,8 +164,7 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
             sort = "descending" if ordering.startswith("-") else "ascending"
         # Clicking the sorted column flips it; another column starts ascending.
         columns[key] = {"label": label, "sort": sort, "next": f"-{key}" if sort == "ascending" else key}
-    htmx = getattr(request, "htmx", None)
-    fragment = bool(htmx) and not htmx.history_restore_request and htmx.target == "opportunity-results"
+    fragment = _htmx_target(request) == "opportunity-results"
     context = {
         "form": form,
         "page": page,
@@ -215,7 +223,7 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
         }
         return render(request, "sales/opportunity_pick_customer.html", context)
     pipelines = list(selectors.pipeline_list().filter(active=True))
-    if request.method == "GET":
+    if request.method == "GET" and customer is not None:
         default = next((p for p in pipelines if p.is_default), pipelines[0] if pipelines else None)
         initial = {"customer": customer.pk, "owner": request.user.pk, "currency": "EUR"}
         if default is not None:
@@ -226,7 +234,7 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
     opp, _ = _save_opportunity(
         request,
         form,
-        lambda fields: services.opportunity_create(actor=request.user, **fields),
+        lambda fields: services.opportunity_create(actor=actor_of(request), **fields),
     )
     if opp is not None:
         messages.success(request, f"{opp.name} was created for {opp.customer.display_name}.")
@@ -251,7 +259,7 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         form,
         lambda fields: services.opportunity_edit(
-            actor=request.user,
+            actor=actor_of(request),
             opportunity_id=pk,
             expected_version=form.cleaned_data["version"],
             **fields,
@@ -293,7 +301,7 @@ def opportunity_lose(request: HttpRequest, pk: int) -> HttpResponse:
     form.is_valid()
     try:
         services.opportunity_lose(
-            actor=request.user, opportunity_id=pk, reason=form.cleaned_data.get("reason", "")
+            actor=actor_of(request), opportunity_id=pk, reason=form.cleaned_data.get("reason", "")
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))

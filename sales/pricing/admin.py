@@ -12,7 +12,6 @@ from sales.pricing.models import DiscountLimit, PriceList, PriceListItem
 class PriceListItemInline(admin.TabularInline):
     model = PriceListItem
     extra = 1
-    autocomplete_fields: list[str] = []
     raw_id_fields = ["product"]
 
 

@@ -21,10 +21,8 @@ from frontoffice.serializers import IdField, StrictSerializer, TextField
 from frontoffice.viewsets import version_from
 from sales.pricing import selectors, services
 from sales.pricing.models import CustomerTier, DiscountLimit, PriceList, PriceListItem
+from sales.request_actor import actor_of
 from sales.viewsets import SalesViewSet
-
-NUMBER = {"max_digits": None, "decimal_places": None}  # the services check prices and percents
-
 
 # --- products ----------------------------------------------------------------------------
 
@@ -39,7 +37,7 @@ class ProductPriceSerializer(serializers.ModelSerializer[Product]):
 
 
 class ProductPagination(CursorPagination):
-    ordering = ("sku",)
+    ordering = ("sku",)  # type: ignore[assignment]  # the kernel's base types `ordering` as a pair
 
 
 @extend_schema_view(
@@ -98,7 +96,9 @@ class PriceListSerializer(serializers.ModelSerializer[PriceList]):
 
 class PriceListItemInputSerializer(StrictSerializer):
     sku = TextField()
-    unit_price = serializers.DecimalField(**NUMBER, help_text="0 or more, at most 2 decimal places.")
+    unit_price = serializers.DecimalField(
+        max_digits=None, decimal_places=None, help_text="0 or more, at most 2 decimal places."
+    )
 
 
 class PriceListWriteSerializer(StrictSerializer):
@@ -108,11 +108,11 @@ class PriceListWriteSerializer(StrictSerializer):
         required=False, help_text=f"One of: {', '.join(CustomerTier.values)} (default: standard)."
     )
     active = serializers.BooleanField(required=False, help_text="Default: true.")
-    items = PriceListItemInputSerializer(many=True, required=False, max_length=5000)
+    items = PriceListItemInputSerializer(many=True, required=False, help_text="At most 5000.")
 
 
 class PriceListPagination(CursorPagination):
-    ordering = ("currency", "tier", "name", "id")
+    ordering = ("currency", "tier", "name", "id")  # type: ignore[assignment]  # as above
 
 
 @extend_schema_view(
@@ -161,7 +161,9 @@ class DiscountLimitSerializer(serializers.ModelSerializer[DiscountLimit]):
 class DiscountLimitWriteSerializer(StrictSerializer):
     role = TextField(help_text=f"One of the roles: {', '.join(Role.ALL)}.")
     max_discount_percent = serializers.DecimalField(
-        **NUMBER, help_text="The largest line discount the role may give without approval, 0-100."
+        max_digits=None,
+        decimal_places=None,
+        help_text="The largest line discount the role may give without approval, 0-100.",
     )
 
 
@@ -203,6 +205,6 @@ class DiscountLimitViewSet(mixins.DestroyModelMixin, SalesViewSet):
         limit = self.get_object()
         version = version_from(request, limit.version, required=False)
         services.discount_limit_delete(
-            actor=request.user, discount_limit_id=limit.pk, expected_version=version
+            actor=actor_of(request), discount_limit_id=limit.pk, expected_version=version
         )
         return Response(status=status.HTTP_204_NO_CONTENT)

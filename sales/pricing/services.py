@@ -30,6 +30,7 @@ from sales.unset import UNSET, Unset, given
 MANAGE_PRICES = "sales.change_pricelist"
 CURRENCY = re.compile(r"[A-Z]{3}")
 MAX_PRICE = Decimal("1e12") - 1
+MAX_ITEMS = 5000
 
 
 class DiscountLimitExists(Conflict):
@@ -44,6 +45,9 @@ def _clean_items(
     errors: dict[str, list[str]], price_list: PriceList, items: Sequence[Mapping[str, Any]]
 ) -> list[PriceListItem]:
     """The list's new items, unsaved; problems keyed `items.N.field` in `errors`."""
+    if len(items) > MAX_ITEMS:
+        errors["items"] = [f"At most {MAX_ITEMS} items."]
+        return []
     skus = [str(i.get("sku", "")) for i in items]
     known = set(Product.objects.filter(sku__in=skus).values_list("sku", flat=True))
     seen: set[str] = set()

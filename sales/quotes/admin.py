@@ -13,7 +13,7 @@ class QuoteLineInline(admin.TabularInline):
     model = QuoteLine
     extra = 0
     can_delete = False
-    readonly_fields = [
+    readonly_fields = (
         "position",
         "product",
         "description",
@@ -21,7 +21,7 @@ class QuoteLineInline(admin.TabularInline):
         "unit_price",
         "discount_percent",
         "net_amount",
-    ]
+    )
     fields = readonly_fields
 
 

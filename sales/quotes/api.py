@@ -26,10 +26,8 @@ from sales.orders.services import quote_accept
 from sales.quotes import selectors, services
 from sales.quotes.filters import QuoteFilter
 from sales.quotes.models import Quote, QuoteEmailStatus, QuoteLine
+from sales.request_actor import actor_of
 from sales.viewsets import SalesViewSet
-
-NUMBER = {"max_digits": None, "decimal_places": None}  # the services check percents
-
 
 # --- quotes ------------------------------------------------------------------------------
 
@@ -121,11 +119,15 @@ class QuoteSerializer(serializers.ModelSerializer[Quote]):
 class QuoteLineInputSerializer(StrictSerializer):
     sku = TextField()
     quantity = serializers.IntegerField(help_text="Whole units, 1 to 1,000,000.")
-    discount_percent = serializers.DecimalField(**NUMBER, required=False, help_text="0 to 100; default 0.")
+    discount_percent = serializers.DecimalField(
+        max_digits=None, decimal_places=None, required=False, help_text="0 to 100; default 0."
+    )
 
 
 class QuoteFieldsSerializer(StrictSerializer):
-    tax_rate = serializers.DecimalField(**NUMBER, required=False, help_text="Percent, 0 to 100.")
+    tax_rate = serializers.DecimalField(
+        max_digits=None, decimal_places=None, required=False, help_text="Percent, 0 to 100."
+    )
     valid_until = serializers.DateField(required=False, help_text="Today or later.")
     requested_delivery_on = serializers.DateField(required=False, allow_null=True)
     accept_later_delivery = serializers.BooleanField(required=False)
@@ -163,7 +165,7 @@ class QuoteAcceptSerializer(StrictSerializer):
     )
 
 
-ACCEPT_RESPONSES = {
+ACCEPT_RESPONSES: dict[Any, Any] = {
     201: SalesOrderDetailSerializer,
     **ORDER_PRECONDITIONS,
     (409, PROBLEM_CONTENT_TYPE): OpenApiResponse(
@@ -262,5 +264,5 @@ class QuoteViewSet(SalesViewSet):
         quote = self.get_object()
         version = expected_version(request, current=quote.version)
         data = QuoteAcceptSerializer.validated(request.data if request.data else {})
-        order = quote_accept(actor=request.user, quote_id=quote.pk, expected_version=version, **data)
+        order = quote_accept(actor=actor_of(request), quote_id=quote.pk, expected_version=version, **data)
         return accept_response(order.pk)

@@ -4,6 +4,7 @@ rule; their errors (`lines.3.sku`) land on the matching field (`line_3_sku`)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -31,9 +32,10 @@ class QuoteStartForm(QuoteCreateForm):
         label="Start with these recommended products", required=False, widget=forms.CheckboxSelectMultiple
     )
 
-    def __init__(self, *args: Any, offered: list[Any] = (), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, offered: Sequence[Any] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["add"].choices = [(r.sku, f"{r.sku} {r.name}".strip()) for r in offered]
+        add: Any = self.fields["add"]
+        add.choices = [(r.sku, f"{r.sku} {r.name}".strip()) for r in offered]
         if not offered:
             del self.fields["add"]
 

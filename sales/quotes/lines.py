@@ -32,11 +32,12 @@ def price_lines(price_list: PriceList, raw_lines: Sequence[Mapping[str, Any]]) -
         raise ValidationError({"lines": [f"At most {MAX_LINES} lines."]})
     skus = {str(r.get("sku", "")) for r in raw_lines}
     products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
-    prices = dict(
-        PriceListItem.objects.filter(price_list=price_list, product_id__in=skus).values_list(
-            "product_id", "unit_price"
-        )
-    )
+    prices: dict[str, Decimal] = {
+        str(sku): price
+        for sku, price in PriceListItem.objects.filter(
+            price_list=price_list, product_id__in=skus
+        ).values_list("product_id", "unit_price")
+    }
     lines = []
     for index, raw in enumerate(raw_lines):
         key = f"lines.{index}"
@@ -52,8 +53,8 @@ def price_lines(price_list: PriceList, raw_lines: Sequence[Mapping[str, Any]]) -
             ]
         quantity = raw.get("quantity")
         problem = quantity_problem(quantity)
-        if problem:
-            errors[f"{key}.quantity"] = [problem]
+        if problem or not isinstance(quantity, int):
+            errors[f"{key}.quantity"] = [problem or "Expected a whole number."]
             quantity = 1
         discount = decimal_between(
             errors, f"{key}.discount_percent", raw.get("discount_percent", 0), low=Decimal(0), high=HUNDRED

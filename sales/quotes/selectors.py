@@ -52,7 +52,7 @@ def quote_get(*, quote_id: Any) -> Quote:
         Quote.objects.select_related(
             "opportunity__customer", "opportunity__owner", "price_list", "approved_by"
         )
-        .filter(pk=as_id(quote_id))
+        .filter(pk=as_id(quote_id) or 0)
         .first()
     )
     if quote is None:
@@ -142,7 +142,7 @@ def quote_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Quote]:
 def opportunity_for_quote(*, opportunity_id: Any) -> Opportunity:
     """The opportunity a new quote is for, with its customer and owner (Http404)."""
     opportunity = (
-        Opportunity.objects.select_related("customer", "owner").filter(pk=as_id(opportunity_id)).first()
+        Opportunity.objects.select_related("customer", "owner").filter(pk=as_id(opportunity_id) or 0).first()
     )
     if opportunity is None:
         raise Http404("No such opportunity.")

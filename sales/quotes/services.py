@@ -220,7 +220,6 @@ def quote_create(
         currency=opportunity.currency,
         tier=customer_tier(opportunity.customer),
         price_list=price_list,
-        valid_until=None,
     )
     _apply_fields(
         quote,

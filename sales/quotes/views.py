@@ -32,6 +32,7 @@ from sales.quotes.forms import (
 )
 from sales.quotes.models import REVISABLE_STATUSES, QuoteStatus
 from sales.quotes.services import can_work_on
+from sales.request_actor import actor_of
 
 VIEW = "sales.view_quote"
 STALE_MESSAGE = (
@@ -67,7 +68,7 @@ def quote_create(request: HttpRequest) -> HttpResponse:
             data = form.service_fields()
             try:
                 quote = services.quote_create(
-                    actor=request.user, opportunity_id=data.pop("opportunity"), **data
+                    actor=actor_of(request), opportunity_id=data.pop("opportunity"), **data
                 )
             except ValidationError as exc:
                 form.apply_errors(exc)
@@ -155,7 +156,7 @@ def quote_add_line(request: HttpRequest, pk: int) -> HttpResponse:
         sku = form.cleaned_data["sku"]
         try:
             services.quote_add_line(
-                actor=request.user,
+                actor=actor_of(request),
                 quote_id=pk,
                 expected_version=form.cleaned_data["version"],
                 sku=sku,
@@ -198,7 +199,7 @@ def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             fields = form.service_fields()
             services.quote_update(
-                actor=request.user, quote_id=pk, expected_version=form.cleaned_data["version"], **fields
+                actor=actor_of(request), quote_id=pk, expected_version=form.cleaned_data["version"], **fields
             )
         except StaleVersion:
             form.add_error(None, STALE_MESSAGE)
@@ -232,7 +233,7 @@ def quote_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.error(request, "The form was incomplete; reload the page and try again.")
         return redirect("sales:quote_detail", pk)
     try:
-        quote = service(actor=request.user, quote_id=pk, expected_version=form.cleaned_data["version"])
+        quote = service(actor=actor_of(request), quote_id=pk, expected_version=form.cleaned_data["version"])
     except StaleVersion:
         messages.error(request, STALE_MESSAGE)
     except ValidationError as exc:
@@ -252,7 +253,7 @@ def quote_send(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.quote_send(
-                actor=request.user,
+                actor=actor_of(request),
                 quote_id=pk,
                 expected_version=form.cleaned_data["version"],
                 to=form.cleaned_data["to"] or None,
