@@ -18,6 +18,7 @@ from customers.selectors import _similar_name_ids
 from frontoffice.write_path import as_id
 from sales.leads.filters import LeadFilter
 from sales.leads.models import Lead
+from sales.pipeline.models import Opportunity
 
 CANDIDATE_LIMIT = 10
 
@@ -43,6 +44,11 @@ def lead_get(*, lead_id: Any) -> Lead:
     if lead is None:
         raise Http404("No such lead.")
     return lead
+
+
+def lead_opportunities(*, lead: Lead, limit: int = 20) -> list[Opportunity]:
+    """The opportunities a converted lead opened (one query)."""
+    return list(Opportunity.objects.filter(source_lead=lead).select_related("stage").order_by("id")[:limit])
 
 
 def lead_duplicate_candidates(*, lead: Lead, limit: int = CANDIDATE_LIMIT) -> list[Candidate]:

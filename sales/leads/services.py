@@ -28,7 +28,8 @@ from frontoffice.write_path import authorize, bump_version, check_version, clean
 from sales.leads.models import Lead, LeadSource, LeadStatus
 from sales.leads.selectors import Candidate, lead_duplicate_candidates
 from sales.pipeline.models import Opportunity
-from sales.pipeline.services import OpportunityDraft, campaign_reference, live_customer, opportunity_create
+from sales.pipeline.services import OpportunityDraft, live_customer, opportunity_create
+from sales.pipeline.values import campaign_reference
 from sales.timeline import SOURCE_APP, ActivityKinds
 from sales.unset import UNSET, Unset, given_fields
 

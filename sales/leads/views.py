@@ -77,7 +77,7 @@ def _lead_page(
         "lead": lead,
         "reason_form": reason_form or ReasonForm(),
         "can_edit": services.can_edit_lead(request.user, lead),
-        "opportunities": list(lead.opportunities.select_related("stage").order_by("id")[:20]),
+        "opportunities": selectors.lead_opportunities(lead=lead),
     }
     return render(request, "sales/lead_detail.html", context, status=status)
 

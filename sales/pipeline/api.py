@@ -17,7 +17,7 @@ from frontoffice.models import User
 from frontoffice.schema import ETAG, IF_MATCH
 from frontoffice.serializers import IdField, RelatedIdField, StrictSerializer, TextField
 from frontoffice.viewsets import service_action
-from sales.pipeline import selectors, services, services_pipelines
+from sales.pipeline import selectors, services, services_pipelines, values
 from sales.pipeline.filters import OPPORTUNITY_ORDERINGS, OpportunityFilter
 from sales.pipeline.models import Opportunity, OpportunityLine, Pipeline, Stage, StageKind
 from sales.viewsets import SalesViewSet
@@ -158,7 +158,7 @@ class OpportunityUpdateSerializer(StrictSerializer):
     next_step = TextField(required=False, allow_blank=True, help_text="At most 300 characters.")
     owner = RelatedIdField(queryset=User.objects.filter(is_active=True), required=False, allow_null=True)
     lines = OpportunityLineInputSerializer(
-        many=True, required=False, help_text=f"At most {services.MAX_LINES}; they replace the lines."
+        many=True, required=False, help_text=f"At most {values.MAX_LINES}; they replace the lines."
     )
     campaign_id = serializers.IntegerField(required=False, allow_null=True, help_text="A reference.")
 

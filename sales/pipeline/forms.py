@@ -15,7 +15,7 @@ from sales.forms_lines import EMPTY_LINE_ROWS, LineRowsMixin, row_count
 from sales.pipeline.filters import MONTH
 from sales.pipeline.models import Opportunity, OpportunityLine, OpportunityStatus, Pipeline
 from sales.pipeline.selectors import close_months
-from sales.pipeline.services import MAX_LINES
+from sales.pipeline.values import MAX_LINES
 
 
 class ReasonForm(ServiceForm):

@@ -43,6 +43,11 @@ def pipeline_for_board(pipeline_id: Any = None) -> Pipeline | None:
     return pipelines.order_by("-is_default", "name", "id").first()
 
 
+def pipeline_stages(*, pipeline_id: int) -> list[Stage]:
+    """A pipeline's stages in their order (one query)."""
+    return list(Stage.objects.filter(pipeline_id=pipeline_id).order_by("order", "id"))
+
+
 # --- opportunities ----------------------------------------------------------------------
 
 

@@ -8,16 +8,14 @@ one transaction each, keyword-only arguments; timeline entries commit with the c
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from backoffice_sync.models import Product
 from customers.models import Customer
 from customers.services import activity_record
 from frontoffice.actors import Actor, user_of
@@ -28,6 +26,7 @@ from frontoffice.write_path import as_id, authorize, bump_version, check_version
 from sales.leads.models import Lead
 from sales.pipeline.models import Opportunity, OpportunityLine, OpportunityStatus, Pipeline, Stage, StageKind
 from sales.pipeline.services_pipelines import default_pipeline
+from sales.pipeline.values import MAX_AMOUNT, campaign_reference, clean_lines, currency_code, money
 from sales.timeline import SOURCE_APP, ActivityKinds
 from sales.unset import UNSET, Unset, given, given_fields
 
@@ -35,10 +34,6 @@ DEFAULT_CURRENCY = "EUR"
 ANY_OPPORTUNITY = "sales.change_any_opportunity"
 CHANGE_OPPORTUNITY = "sales.change_opportunity"
 NOT_YOURS = "You may only edit opportunities you or your team own."
-MAX_AMOUNT = Decimal("999999999999.99")
-MAX_LINES = 100
-MAX_CAMPAIGN_ID = 2**31 - 1
-_currency = re.compile(r"[A-Z]{3}")
 
 
 class OpportunityDraft(TypedDict, total=False):
@@ -87,91 +82,6 @@ def live_customer(value: Customer | int) -> Customer:
 # --- the fields' rules ----------------------------------------------------------------
 
 
-def _money(errors: dict[str, list[str]], field: str, value: Any) -> Decimal:
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        errors.setdefault(field, []).append("Enter an amount, e.g. 1200.50.")
-        return Decimal("0")
-    if not amount.is_finite():
-        errors.setdefault(field, []).append("Enter an amount, e.g. 1200.50.")
-        return Decimal("0")
-    if amount < 0:
-        errors.setdefault(field, []).append("An amount cannot be negative.")
-    elif amount > MAX_AMOUNT:
-        errors.setdefault(field, []).append("The amount is too large.")
-    elif amount != amount.quantize(Decimal("0.01")):
-        errors.setdefault(field, []).append("At most 2 decimal places.")
-    return amount
-
-
-def _currency_code(errors: dict[str, list[str]], value: Any) -> str:
-    if not isinstance(value, str) or not _currency.fullmatch(value):
-        errors.setdefault("currency", []).append("Use a 3-letter ISO currency code in capitals, e.g. EUR.")
-        return ""
-    return value
-
-
-def campaign_reference(errors: dict[str, list[str]], value: Any) -> int | None:
-    """A marketing campaign's id (a reference: there is no foreign key yet)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CAMPAIGN_ID:
-        errors.setdefault("campaign_id", []).append("Expected a campaign id (a positive whole number).")
-        return None
-    return int(value)
-
-
-def _clean_lines(errors: dict[str, list[str]], items: Any, currency: str) -> list[OpportunityLine]:
-    if not isinstance(items, list | tuple):
-        errors["lines"] = ["Expected a list of lines."]
-        return []
-    if len(items) > MAX_LINES:
-        errors["lines"] = [f"At most {MAX_LINES} lines."]
-        return []
-    skus = {
-        item.get("sku") for item in items if isinstance(item, Mapping) and isinstance(item.get("sku"), str)
-    }
-    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)} if skus else {}
-    lines = []
-    for index, item in enumerate(items):
-        prefix = f"lines.{index}"
-        if not isinstance(item, Mapping):
-            errors[prefix] = ["Expected an object."]
-            continue
-        row: dict[str, list[str]] = {}
-        sku = clean_text(row, "sku", item.get("sku"), 64)
-        product = products.get(sku)
-        if product is None and "sku" not in row:
-            row["sku"] = ["No product with this SKU in the catalogue."]
-        quantity = _money(row, "quantity", item.get("quantity", 1))
-        if "quantity" not in row and quantity <= 0:
-            row["quantity"] = ["The quantity must be more than 0."]
-        elif "quantity" in row:
-            row["quantity"] = ["The quantity must be a number more than 0."]
-        if item.get("unit_price") is None:
-            if product is not None and product.currency != currency:
-                row["unit_price"] = [
-                    f"The catalogue price is in {product.currency}: give a price in {currency}."
-                ]
-            unit_price = product.unit_price if product is not None else Decimal("0")
-        else:
-            unit_price = _money(row, "unit_price", item.get("unit_price"))
-        description = clean_text(row, "description", item.get("description"), 200)
-        for key, messages in row.items():
-            errors[f"{prefix}.{key}"] = messages
-        if not row:
-            lines.append(
-                OpportunityLine(
-                    sku=sku,
-                    description=description or (product.name[:200] if product else ""),
-                    quantity=quantity,
-                    unit_price=unit_price,
-                )
-            )
-    return lines
-
-
 def _stage_for(errors: dict[str, list[str]], pipeline_id: int, stage: Any) -> Stage | None:
     if stage is None:
         first = Stage.objects.filter(pipeline_id=pipeline_id, kind=StageKind.OPEN).order_by("order").first()
@@ -200,9 +110,9 @@ def _apply_fields(
         if not opp.name and "name" not in errors:
             errors["name"] = ["An opportunity needs a name."]
     if "currency" in changes or creating:
-        opp.currency = _currency_code(errors, changes.get("currency", DEFAULT_CURRENCY))
+        opp.currency = currency_code(errors, changes.get("currency", DEFAULT_CURRENCY))
     if "amount" in changes:
-        opp.amount = _money(errors, "amount", changes["amount"])
+        opp.amount = money(errors, "amount", changes["amount"])
     if "next_step" in changes:
         opp.next_step = clean_text(errors, "next_step", changes["next_step"], 300)
     if "expected_close_date" in changes:
@@ -215,7 +125,7 @@ def _apply_fields(
         _place_new(errors, opp, changes.get("pipeline"), changes.get("stage"))
     lines = None
     if "lines" in changes:
-        lines = _clean_lines(errors, changes["lines"], opp.currency or DEFAULT_CURRENCY)
+        lines = clean_lines(errors, changes["lines"], opp.currency or DEFAULT_CURRENCY)
         if lines and "amount" not in changes and not errors:
             opp.amount = sum((line.total for line in lines), Decimal("0"))
             if opp.amount > MAX_AMOUNT:

@@ -280,7 +280,7 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     opp = selectors.opportunity_get(opportunity_id=pk)
     activities = selectors.opportunity_activities(opportunity=opp)
-    stages = list(opp.pipeline.stages.order_by("order", "id"))
+    stages = selectors.pipeline_stages(pipeline_id=opp.pipeline_id)
     context = {
         "opp": opp,
         "lines": list(opp.lines.all()),
