@@ -1,4 +1,4 @@
-"""Leads from marketing's forms: marketing calls `sales.lead_capture` (marketing may import
+"""Leads from marketing's forms: marketing calls `sales.leads.services_capture` (marketing may import
 sales), which makes one lead per capture, refuses a bad payload without writing, and
 carries the form's consents to the customer's ledger on conversion."""
 
