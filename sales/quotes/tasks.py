@@ -22,8 +22,7 @@ EXPIRE_MAX_BATCHES = 20
     bind=True,
     name="sales.tasks.send_quote_email",
     ignore_result=True,
-    queue=Queue.DEFAULT,
-    **RETRY[Queue.DEFAULT],
+    **RETRY[Queue.DEFAULT],  # on the default queue: CELERY_TASK_ROUTES would name another
 )
 def send_quote_email(self: Any, quote_id: int) -> str:
     """E-mail a sent quote (enqueued by `quote_send` once its transaction commits).
