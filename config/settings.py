@@ -305,12 +305,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CustomerKindEnum": "customers.choices.CustomerKind",
         "ContactKindEnum": "customers.choices.ContactKind",
-        "QuoteStatusEnum": "sales.models.quotes.QuoteStatus",
-        "CustomerTierEnum": "sales.models.quotes.CustomerTier",
+        "QuoteStatusEnum": "sales.models.QuoteStatus",
+        "CustomerTierEnum": "sales.models.CustomerTier",
         # Stage kinds and opportunity statuses are the same set: open, won, lost.
-        "OutcomeEnum": "sales.models.pipeline.StageKind",
-        "LeadSourceEnum": "sales.models.pipeline.LeadSource",
-        "LeadStatusEnum": "sales.models.pipeline.LeadStatus",
+        "OutcomeEnum": "sales.models.StageKind",
+        "LeadSourceEnum": "sales.models.LeadSource",
+        "LeadStatusEnum": "sales.models.LeadStatus",
     },
 }
 

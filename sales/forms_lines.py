@@ -56,12 +56,19 @@ class LineRowsMixin:
         """The filled rows as the service's lines, in order: `line(sku, value)` builds
         one, `value(name)` reading the row's cleaned `name` field."""
         data = self.cleaned_data
-        lines = []
+        lines: list[dict[str, Any]] = []
         self._row_of = {}
         for i in range(self.rows):
             sku = (data.get(f"line_{i}_sku") or "").strip()
             if not sku:
                 continue
             self._row_of[len(lines)] = i
-            lines.append(line(sku, lambda name, i=i: data.get(f"line_{i}_{name}")))
+            lines.append(line(sku, _row_reader(data, i)))
         return lines
+
+
+def _row_reader(data: Mapping[str, Any], row: int) -> Callable[[str], Any]:
+    def value(name: str) -> Any:
+        return data.get(f"line_{row}_{name}")
+
+    return value

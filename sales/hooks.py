@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from celery.schedules import crontab
@@ -20,18 +20,21 @@ from frontoffice.plugin import (
     TimelineKind,
     TimelineTone,
 )
-from frontoffice.roles import merge_grants
-from sales import roles, roles_forecast, roles_orders, roles_quotes
-from sales.api import LeadViewSet, OpportunityViewSet, PipelineViewSet
-from sales.api_forecast import ForecastViewSet, RecommendationViewSet
-from sales.api_orders import SalesOrderViewSet
-from sales.api_quotes import DiscountLimitViewSet, PriceListViewSet, ProductViewSet, QuoteViewSet
-from sales.recommendations import recommended_panel
-from sales.selectors_orders import open_opportunities_panel, recent_orders_for_customer
-from sales.services import ensure_default_pipeline
+from sales import roles
+from sales.forecast.api import ForecastViewSet, RecommendationViewSet, RecommendedProductsPanelSerializer
+from sales.forecast.selectors_recommendations import recommended_panel
+from sales.leads.api import LeadViewSet
+from sales.orders.api import RecentOrdersPanelSerializer, SalesOrderViewSet
+from sales.orders.selectors import recent_orders_panel
+from sales.pipeline.api import OpenOpportunitiesPanelSerializer, OpportunityViewSet, PipelineViewSet
+from sales.pipeline.selectors import open_opportunities_panel
+from sales.pipeline.services_pipelines import ensure_default_pipeline
+from sales.pricing.api import DiscountLimitViewSet, PriceListViewSet, ProductViewSet
+from sales.quotes.api import QuoteViewSet
+from sales.timeline import ActivityKinds as Kind
 
 
-def _link(url_name: str) -> Any:
+def _link(url_name: str) -> Callable[[str], str | None]:
     def link(ref_id: str) -> str | None:
         return reverse(url_name, args=[ref_id]) if ref_id.isdigit() else None
 
@@ -43,25 +46,29 @@ def _seed(options: Mapping[str, Any]) -> str:
     return "months of sales"
 
 
-_LEAD = {"ref_type": "sales.lead", "link": _link("sales:lead_detail"), "link_permission": "sales.view_lead"}
-_OPPORTUNITY = {
+_LEAD: dict[str, Any] = {
+    "ref_type": "sales.lead",
+    "link": _link("sales:lead_detail"),
+    "link_permission": "sales.view_lead",
+}
+_OPPORTUNITY: dict[str, Any] = {
     "ref_type": "sales.opportunity",
     "link": _link("sales:opportunity_detail"),
     "link_permission": "sales.view_opportunity",
 }
-_QUOTE = {
+_QUOTE: dict[str, Any] = {
     "ref_type": "sales.quote",
     "link": _link("sales:quote_detail"),
     "link_permission": "sales.view_quote",
 }
-_ORDER = {
+_ORDER: dict[str, Any] = {
     "ref_type": "sales.salesorder",
     "link": _link("sales:order_detail"),
     "link_permission": "sales.view_salesorder",
 }
 
 HOOKS = AppHooks(
-    roles=merge_grants(roles.GRANTS, roles_quotes.GRANTS, roles_forecast.GRANTS, roles_orders.GRANTS),
+    roles=roles.GRANTS,
     urls="sales.urls",
     url_prefix="sales/",
     api_routes=[
@@ -84,49 +91,58 @@ HOOKS = AppHooks(
         NavItem("Orders", "sales:order_list", "sales.view_salesorder", order=34),
         NavItem("Forecast", "sales:forecast", "sales.view_forecastsnapshot", order=35),
     ],
+    # Each panel loads in a request of its own, in one query whatever the customer holds.
     panels=[
         Panel(
             key="open_opportunities",
             title="Open opportunities",
             loader=open_opportunities_panel,
             template="sales/_panel_opportunities.html",
+            serializer=OpenOpportunitiesPanelSerializer,
             permission="sales.view_opportunity",
             order=40,
+            query_budget=1,
         ),
         Panel(
             key="recommended_products",
             title="Recommended products",
             loader=recommended_panel,
             template="sales/forecast/_panel_recommendations.html",
+            serializer=RecommendedProductsPanelSerializer,
             permission="sales.view_productaffinity",
             order=45,
+            query_budget=1,
         ),
         Panel(
             key="recent_orders",
             title="Recent orders",
-            loader=recent_orders_for_customer,
+            loader=recent_orders_panel,
             template="sales/orders/_panel_orders.html",
+            serializer=RecentOrdersPanelSerializer,
             permission="sales.view_salesorder",
             order=50,
+            query_budget=1,
         ),
     ],
     timeline_kinds=[
-        TimelineKind("lead_converted", "Lead converted", "★", TimelineTone.SUCCESS, **_LEAD),
-        TimelineKind("opportunity_created", "Opportunity opened", "◆", TimelineTone.INFO, **_OPPORTUNITY),
-        TimelineKind("opportunity_stage", "Stage change", "→", TimelineTone.INFO, **_OPPORTUNITY),
-        TimelineKind("opportunity_won", "Opportunity won", "✓", TimelineTone.SUCCESS, **_OPPORTUNITY),
-        TimelineKind("opportunity_lost", "Opportunity lost", "✕", TimelineTone.DANGER, **_OPPORTUNITY),
+        TimelineKind(Kind.LEAD_CONVERTED, "Lead converted", "★", TimelineTone.SUCCESS, **_LEAD),
+        TimelineKind(Kind.OPPORTUNITY_CREATED, "Opportunity opened", "◆", TimelineTone.INFO, **_OPPORTUNITY),
+        TimelineKind(Kind.STAGE_CHANGED, "Stage change", "→", TimelineTone.INFO, **_OPPORTUNITY),
+        TimelineKind(Kind.WON, "Opportunity won", "✓", TimelineTone.SUCCESS, **_OPPORTUNITY),
+        TimelineKind(Kind.LOST, "Opportunity lost", "✕", TimelineTone.DANGER, **_OPPORTUNITY),
+        TimelineKind(Kind.REOPENED, "Opportunity reopened", "↺", TimelineTone.WARNING, **_OPPORTUNITY),
+        TimelineKind(Kind.QUOTE_CREATED, "Quote drafted", "❏", TimelineTone.NEUTRAL, **_QUOTE),
         TimelineKind(
-            "opportunity_reopened", "Opportunity reopened", "↺", TimelineTone.WARNING, **_OPPORTUNITY
+            Kind.QUOTE_APPROVAL_REQUESTED, "Quote approval asked", "?", TimelineTone.WARNING, **_QUOTE
         ),
-        TimelineKind("quote_created", "Quote drafted", "❏", TimelineTone.NEUTRAL, **_QUOTE),
-        TimelineKind("quote_approval_requested", "Quote approval asked", "?", TimelineTone.WARNING, **_QUOTE),
-        TimelineKind("quote_approved", "Quote approved", "✓", TimelineTone.SUCCESS, **_QUOTE),
-        TimelineKind("quote_sent", "Quote sent", "✉", TimelineTone.INFO, **_QUOTE),
-        TimelineKind("quote_revised", "Quote revised", "✎", TimelineTone.NEUTRAL, **_QUOTE),
-        TimelineKind("quote_expired", "Quote expired", "⌛", TimelineTone.WARNING, **_QUOTE),
-        TimelineKind("order_placed", "Order placed", "▣", TimelineTone.SUCCESS, **_ORDER),
-        TimelineKind("order_cancel_requested", "Order cancellation", "✕", TimelineTone.DANGER, **_ORDER),
+        TimelineKind(Kind.QUOTE_APPROVED, "Quote approved", "✓", TimelineTone.SUCCESS, **_QUOTE),
+        TimelineKind(Kind.QUOTE_SENT, "Quote sent", "✉", TimelineTone.INFO, **_QUOTE),
+        TimelineKind(Kind.QUOTE_EMAILED, "Quote e-mailed", "✉", TimelineTone.SUCCESS, **_QUOTE),
+        TimelineKind(Kind.QUOTE_EMAIL_FAILED, "Quote e-mail failed", "✉", TimelineTone.DANGER, **_QUOTE),
+        TimelineKind(Kind.QUOTE_REVISED, "Quote revised", "✎", TimelineTone.NEUTRAL, **_QUOTE),
+        TimelineKind(Kind.QUOTE_EXPIRED, "Quote expired", "⌛", TimelineTone.WARNING, **_QUOTE),
+        TimelineKind(Kind.ORDER_PLACED, "Order placed", "▣", TimelineTone.SUCCESS, **_ORDER),
+        TimelineKind(Kind.ORDER_CANCEL_REQUESTED, "Order cancellation", "✕", TimelineTone.DANGER, **_ORDER),
     ],
     merge_references=[
         MergeReference("sales.Lead", "customer", "Leads"),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sales import quotes
 from sales.models import Quote
+from sales.quotes import services as quote_services
 from sales.tests.quote_setup import a_catalogue, a_quote, an_opportunity
 
 
@@ -16,4 +16,4 @@ def a_sent_quote(
     if catalogue:
         a_catalogue()
     quote = a_quote(rep, an_opportunity(rep), lines, **fields)
-    return quotes.quote_send(actor=rep, quote_id=quote.pk, expected_version=quote.version)
+    return quote_services.quote_send(actor=rep, quote_id=quote.pk, expected_version=quote.version)

@@ -13,8 +13,9 @@ from django.utils import timezone
 from backoffice_sync.tests.inbox_helpers import product_event, receive_and_apply, stock_event
 from customers import services as customer_services
 from frontoffice.actors import MAINTENANCE
-from sales import quotes
 from sales.models import DiscountLimit, Opportunity, Pipeline, PriceList, Quote, Stage
+from sales.pricing import services as pricing
+from sales.quotes import services as quote_services
 
 
 def today() -> dt.date:
@@ -39,8 +40,8 @@ def a_product(sku: str = "SKU-1", *, on_hand: int = 100, lead_time_days: int = 2
 def a_price_list(
     prices: dict[str, str], *, currency: str = "EUR", tier: str = "standard", name: str = ""
 ) -> PriceList:
-    return quotes.price_list_create(
-        actor=None,
+    return pricing.price_list_create(
+        actor=MAINTENANCE,
         name=name or f"{currency} {tier}",
         currency=currency,
         tier=tier,
@@ -82,7 +83,7 @@ def a_catalogue(n_products: int = 2) -> PriceList:
 
 def a_quote(actor: Any, opportunity: Opportunity, lines: list[dict] | None = None, **fields: Any) -> Quote:
     fields.setdefault("valid_until", in_days(30))
-    return quotes.quote_create(
+    return quote_services.quote_create(
         actor=actor,
         opportunity_id=opportunity.pk,
         lines=lines if lines is not None else [{"sku": "SKU-1", "quantity": 3}],

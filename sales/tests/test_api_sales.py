@@ -12,8 +12,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from customers.models import Activity, ContactPoint, Customer
-from sales import services
+from sales.leads import services as lead_services
 from sales.models import Lead, LeadStatus, Opportunity, OpportunityLine, Pipeline, Stage
+from sales.pipeline import services as opportunity_services
+from sales.pipeline import services_pipelines as pipelines
 from sales.tests import factories as f
 from tests.api_contract import (
     CreateContract,
@@ -226,7 +228,7 @@ def test_another_teams_rep_cannot_work_a_lead_and_marketing_cannot_qualify(
 def test_the_lead_list_filters_by_status_and_campaign(api_as, sales_rep):
     a = f.lead(sales_rep, campaign_id=5)
     f.lead(sales_rep)
-    services.lead_qualify(actor=sales_rep, lead_id=a.pk)
+    lead_services.lead_qualify(actor=sales_rep, lead_id=a.pk)
     client = api_as(sales_rep)
     assert [r["id"] for r in client.get(f"{LEADS}?status=qualified").json()["results"]] == [a.pk]
     assert [r["id"] for r in client.get(f"{LEADS}?campaign_id=5").json()["results"]] == [a.pk]
@@ -253,7 +255,7 @@ def test_move_win_and_lose(api_as, sales_rep):
 
 
 def test_move_to_a_stage_of_another_pipeline_is_400_and_writes_nothing(api_as, sales_rep, admin_user):
-    other = services.pipeline_create(
+    other = pipelines.pipeline_create(
         actor=admin_user, name="Renewals", stages=[{"name": "Open", "probability": 5}]
     )
     opp = f.opportunity(sales_rep)
@@ -306,7 +308,9 @@ def test_opportunity_filters(api_as, sales_rep, teammate):
     customer = f.customer(sales_rep)
     small = f.opportunity(sales_rep, customer, amount=Decimal("100"), expected_close_date=dt.date(2026, 3, 5))
     big = f.opportunity(teammate, amount=Decimal("9000"), expected_close_date=dt.date(2026, 5, 1))
-    services.opportunity_move(actor=sales_rep, opportunity_id=big.pk, stage=f.stage("Proposal").pk)
+    opportunity_services.opportunity_move(
+        actor=sales_rep, opportunity_id=big.pk, stage=f.stage("Proposal").pk
+    )
     client = api_as(sales_rep)
 
     def ids(query: str) -> set[int]:
@@ -361,7 +365,7 @@ def test_everyone_in_sales_reads_pipelines_and_only_admins_write(api_as, sales_r
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"name": "P", "stages": []}, "stages.non_field_errors"),
+        ({"name": "P", "stages": []}, "stages"),
         ({"name": "P", "stages": [{"name": "A", "probability": 101}]}, "stages.0.probability"),
         ({"name": "P", "stages": [{"name": "A", "probability": 5, "kind": "maybe"}]}, "stages.0.kind"),
         ({"name": "P", "stages": [{"name": "A", "probability": 5, "kind": "won"}]}, "stages"),
@@ -417,7 +421,7 @@ def test_deleting_a_customer_erases_their_leads_and_opportunities(api_as, sales_
     # given
     opp = f.opportunity(sales_rep)
     lead = f.lead(sales_rep)
-    services.lead_convert(actor=sales_rep, lead_id=lead.pk, customer=opp.customer_id)
+    lead_services.lead_convert(actor=sales_rep, lead_id=lead.pk, customer=opp.customer_id)
     # when
     response = api_as(admin_user).delete(f"/api/v1/customers/{opp.customer_id}/")
     # then

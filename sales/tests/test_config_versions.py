@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from frontoffice.actors import MAINTENANCE
 from frontoffice.admin_bases import STALE_MESSAGE
 from frontoffice.api import etag_for
 from frontoffice.errors import StaleVersion
-from sales import quotes, services
 from sales.models import DiscountLimit, Pipeline, PriceList, PriceListItem, Stage
+from sales.pipeline import services_pipelines as pipelines
+from sales.pricing import services as pricing
 from sales.tests import factories as f
 from sales.tests.config_contract import ConfiguredByAdmins
 from sales.tests.quote_setup import a_catalogue, a_price_list
@@ -40,8 +42,8 @@ TWO_STAGES = [{"name": "Due", "probability": 40}, {"name": "Renewed", "probabili
 
 
 def a_pipeline(name: str = "") -> Pipeline:
-    return services.pipeline_create(
-        actor=None, name=name or f"Renewals {next(_serial)}", stages=[dict(s) for s in TWO_STAGES]
+    return pipelines.pipeline_create(
+        actor=MAINTENANCE, name=name or f"Renewals {next(_serial)}", stages=[dict(s) for s in TWO_STAGES]
     )
 
 
@@ -81,9 +83,10 @@ class TestPipelineApiContract(ConfiguredByAdmins, RetrieveContract, CreateContra
     def update_payload(self, row: Pipeline) -> dict[str, Any]:
         return {"name": f"{row.name} (new)", "stages": [{"name": "Open", "probability": 25}, *TWO_STAGES[1:]]}
 
+    # The service checks the values and names every wrong one at once.
     def bad_update_payload(self, row: Pipeline) -> tuple[dict[str, Any], list[str]]:
-        return {"is_default": "maybe", "stages": [{"name": "A", "probability": 101}]}, [
-            "is_default",
+        return {"name": " ", "stages": [{"name": "A", "probability": 101}]}, [
+            "name",
             "stages.0.probability",
         ]
 
@@ -104,8 +107,8 @@ class TestPriceListApiContract(
     @pytest.fixture
     def make_row(self) -> Callable[[], PriceList]:
         # Inactive: any number of them may share a currency and tier.
-        return lambda: quotes.price_list_create(
-            actor=None,
+        return lambda: pricing.price_list_create(
+            actor=MAINTENANCE,
             name=f"Old list {next(_serial)}",
             currency="EUR",
             active=False,
@@ -238,14 +241,14 @@ def test_the_pipeline_service_checks_the_version_before_anything_else(admin_user
     before = snapshot(Pipeline, Stage)
     # when / then: even a change that is also invalid is refused as stale first
     with pytest.raises(StaleVersion) as stale:
-        services.pipeline_update(
+        pipelines.pipeline_update(
             actor=admin_user, pipeline_id=pipeline.pk, expected_version=7, name="", stages=[]
         )
     assert stale.value.current == 1
     assert snapshot(Pipeline, Stage) == before
     # and each accepted change moves the version on by one; None (internal callers) skips the check
-    services.pipeline_update(actor=admin_user, pipeline_id=pipeline.pk, expected_version=1, active=False)
-    services.pipeline_update(actor=None, pipeline_id=pipeline.pk, expected_version=None, active=True)
+    pipelines.pipeline_update(actor=admin_user, pipeline_id=pipeline.pk, expected_version=1, active=False)
+    pipelines.pipeline_update(actor=MAINTENANCE, pipeline_id=pipeline.pk, expected_version=None, active=True)
     pipeline.refresh_from_db()
     assert (pipeline.version, pipeline.active) == (3, True)
 
@@ -282,7 +285,7 @@ def test_a_price_list_update_with_an_old_etag_is_412_and_keeps_the_items(
     # given: the list moved on since the client read it
     client = api_as(admin_user)
     etag = client.get(f"{PRICE_LISTS}{catalogue.pk}/")["ETag"]
-    quotes.price_list_update(
+    pricing.price_list_update(
         actor=admin_user,
         price_list_id=catalogue.pk,
         expected_version=1,
@@ -303,7 +306,7 @@ def test_a_price_list_update_with_an_old_etag_is_412_and_keeps_the_items(
 def test_the_price_list_service_checks_the_version_before_the_items(admin_user, catalogue) -> None:
     before = snapshot(PriceList, PriceListItem)
     with pytest.raises(StaleVersion):
-        quotes.price_list_update(
+        pricing.price_list_update(
             actor=admin_user, price_list_id=catalogue.pk, expected_version=2, items=[{"sku": "NOPE"}]
         )
     assert snapshot(PriceList, PriceListItem) == before
@@ -382,7 +385,7 @@ def test_an_admin_edit_of_a_pipeline_moves_the_version_on_so_an_api_etag_goes_st
 def test_an_admin_edit_over_someone_elses_change_is_refused_and_saves_nothing(admin_user) -> None:
     # given: the admin opened the page at version 1; an API client then changed it
     pipeline = a_pipeline()
-    services.pipeline_update(actor=None, pipeline_id=pipeline.pk, expected_version=1, name="Renamed")
+    pipelines.pipeline_update(actor=MAINTENANCE, pipeline_id=pipeline.pk, expected_version=1, name="Renamed")
     before = snapshot(Pipeline, Stage)
     # when
     response = admin_browser(admin_user).post(

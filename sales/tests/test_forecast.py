@@ -14,7 +14,10 @@ from django.utils import timezone
 from backoffice_sync.models import OutboxMessage, Product
 from backoffice_sync.outbox import relay_due
 from backoffice_sync.simulator.models import SimForecast
-from sales import forecast, tasks
+from frontoffice.actors import SCHEDULER
+from sales import tasks
+from sales.forecast import selectors as forecast_selectors
+from sales.forecast import services as forecast_services
 from sales.models import ForecastSnapshot, OpportunityStatus
 from sales.tests import factories
 from sales.tests.forecast_setup import erp_order, opportunity, weighted
@@ -76,7 +79,7 @@ def _row(rows: list[dict[str, Any]], **match: Any) -> dict[str, Any]:
 
 def test_weighted_pipeline_by_month_weights_open_amounts_by_stage_probability(pipeline: dict) -> None:
     # when
-    months = forecast.weighted_pipeline()["months"]
+    months = forecast_selectors.weighted_pipeline()["months"]
     # then: won and lost are left out; Proposal is 50%, Negotiation 75%, Prospecting 10%
     december = _row(months, currency="EUR", month="2026-12")
     assert december["opportunities"] == 2
@@ -90,7 +93,7 @@ def test_weighted_pipeline_by_month_weights_open_amounts_by_stage_probability(pi
 
 def test_weighted_pipeline_by_product_weights_quantity_and_line_amount(pipeline: dict) -> None:
     # when
-    products = forecast.weighted_pipeline(currency="EUR")["products"]
+    products = forecast_selectors.weighted_pipeline(currency="EUR")["products"]
     # then
     fo1 = _row(products, month="2026-12", sku="FO-1001")
     assert fo1["quantity"] == Decimal(4 + 2)
@@ -104,8 +107,8 @@ def test_weighted_pipeline_by_product_weights_quantity_and_line_amount(pipeline:
 
 def test_weighted_pipeline_filters_by_month_range_and_product_month(pipeline: dict) -> None:
     # when
-    only_jan = forecast.weighted_pipeline(month_from=JAN, month_to=JAN)
-    dec_products = forecast.weighted_pipeline(month=DEC)["products"]
+    only_jan = forecast_selectors.weighted_pipeline(month_from=JAN, month_to=JAN)
+    dec_products = forecast_selectors.weighted_pipeline(month=DEC)["products"]
     # then
     assert [m["month"] for m in only_jan["months"]] == ["2027-01"]
     assert {p["month"] for p in dec_products} == {"2026-12"}
@@ -126,13 +129,13 @@ def test_the_forecast_selector_runs_two_queries_whatever_the_number_of_opportuni
         )
     # when / then
     with django_assert_max_num_queries(2):
-        result = forecast.weighted_pipeline()
+        result = forecast_selectors.weighted_pipeline()
     assert sum(m["opportunities"] for m in result["months"]) == count
 
 
 def test_publishing_enqueues_one_outbox_message_per_currency(pipeline: dict) -> None:
     # when
-    result = forecast.forecast_publish(today=TODAY)
+    result = forecast_services.forecast_publish(actor=SCHEDULER, today=TODAY)
     # then
     assert result.week == "2026-W48"
     assert sorted(s.forecast_ref for s in result.published) == ["FC-2026-W48-EUR", "FC-2026-W48-USD"]
@@ -153,9 +156,9 @@ def test_publishing_enqueues_one_outbox_message_per_currency(pipeline: dict) -> 
 
 def test_publishing_the_same_week_twice_enqueues_nothing_more(pipeline: dict) -> None:
     # given
-    forecast.forecast_publish(today=TODAY)
+    forecast_services.forecast_publish(actor=SCHEDULER, today=TODAY)
     # when: later that week, and through the weekly task
-    again = forecast.forecast_publish(today=TODAY + dt.timedelta(days=3))
+    again = forecast_services.forecast_publish(actor=SCHEDULER, today=TODAY + dt.timedelta(days=3))
     # then
     assert again.published == []
     assert len(again.already_published) == 2
@@ -177,14 +180,14 @@ def test_the_weekly_task_publishes_the_current_week(pipeline: dict, time_machine
 
 def test_only_admins_may_publish(pipeline: dict, sales_rep: Any, admin_user: Any) -> None:
     with pytest.raises(PermissionDenied):
-        forecast.forecast_publish(actor=sales_rep, today=TODAY)
-    assert forecast.forecast_publish(actor=admin_user, today=TODAY).published
+        forecast_services.forecast_publish(actor=sales_rep, today=TODAY)
+    assert forecast_services.forecast_publish(actor=admin_user, today=TODAY).published
 
 
 def test_the_published_forecast_reaches_the_simulator(acme: Any) -> None:
     # given: products the simulator's catalogue knows
     opportunity(acme, stage="Proposal", amount="800.00", close=DEC, lines=[("FO-1001", "8", "100.00")])
-    forecast.forecast_publish(today=TODAY)
+    forecast_services.forecast_publish(actor=SCHEDULER, today=TODAY)
     # when
     report, _ = relay_due()
     # then
@@ -197,10 +200,10 @@ def test_the_published_forecast_reaches_the_simulator(acme: Any) -> None:
 
 
 def test_accuracy_formula() -> None:
-    assert forecast.accuracy_ratio(Decimal(100), Decimal(80)) == Decimal("0.8000")
-    assert forecast.accuracy_ratio(Decimal(80), Decimal(100)) == Decimal("0.8000")
-    assert forecast.accuracy_ratio(Decimal(0), Decimal(0)) == Decimal(1)
-    assert forecast.accuracy_ratio(Decimal(0), Decimal(50)) == Decimal(0)
+    assert forecast_selectors.accuracy_ratio(Decimal(100), Decimal(80)) == Decimal("0.8000")
+    assert forecast_selectors.accuracy_ratio(Decimal(80), Decimal(100)) == Decimal("0.8000")
+    assert forecast_selectors.accuracy_ratio(Decimal(0), Decimal(0)) == Decimal(1)
+    assert forecast_selectors.accuracy_ratio(Decimal(0), Decimal(50)) == Decimal(0)
 
 
 def test_accuracy_compares_the_snapshot_before_the_month_with_its_erp_orders(acme: Any) -> None:
@@ -221,7 +224,7 @@ def test_accuracy_compares_the_snapshot_before_the_month_with_its_erp_orders(acm
     erp_order(acme, [("FO-1001", 3, "95.00"), ("FO-1002", 4, "50.00")], created_at=november, currency="EUR")
     erp_order(acme, [("FO-1001", 50, "95.00")], created_at=november, currency="EUR", status="cancelled")
     # when
-    rows = forecast.forecast_accuracy(months=1, today=dt.date(2026, 12, 2))
+    rows = forecast_selectors.forecast_accuracy(months=1, today=dt.date(2026, 12, 2))
     # then: at the order's prices (95.00 after its discount), not the catalogue's
     predicted = Decimal("500.00") + Decimal("100.00")
     actual = 3 * Decimal("95.00") + 4 * Decimal("50.00")
@@ -231,7 +234,7 @@ def test_accuracy_compares_the_snapshot_before_the_month_with_its_erp_orders(acm
             "currency": "EUR",
             "forecast": predicted,
             "actual": actual,
-            "accuracy": forecast.accuracy_ratio(predicted, actual),
+            "accuracy": forecast_selectors.accuracy_ratio(predicted, actual),
         }
     ]
     expected = Decimal(1) - abs(actual - predicted) / max(actual, predicted)

@@ -10,7 +10,8 @@ import pytest
 from django.test import Client
 
 from backoffice_sync.models import OutboxMessage
-from sales import recommendations
+from frontoffice.actors import SCHEDULER
+from sales.forecast import services as forecast_services
 from sales.tests import factories
 from sales.tests.forecast_setup import erp_order, opportunity, weighted
 
@@ -76,7 +77,7 @@ def test_recommendations_by_sku_and_by_customer(api_as: Any, sales_rep: Any, adm
     ann, bob = factories.customer(admin_user, "Ann"), factories.customer(admin_user, "Bob")
     erp_order(ann, [("A", 1), ("B", 1)])
     erp_order(bob, [("A", 1), ("C", 1)])
-    recommendations.affinities_recompute()
+    forecast_services.affinities_recompute(actor=SCHEDULER)
     client = api_as(sales_rep)
     by_sku = client.get("/api/v1/sales/recommendations/", {"sku": "A"}).json()["results"]
     assert [(r["sku"], Decimal(r["confidence"])) for r in by_sku] == [

@@ -11,8 +11,10 @@ import pytest
 from django.utils import timezone
 
 from backoffice_sync.models import ErpOrder, Product
-from sales import forecast, orders, quotes
+from sales.forecast import selectors as forecast_selectors
 from sales.models import ForecastSnapshot, SalesOrder
+from sales.orders import services as order_services
+from sales.quotes import services as quote_services
 from sales.tests import factories
 from sales.tests.forecast_setup import erp_order
 from sales.tests.order_erp import SKU, an_erp_with_stock, erp_lives
@@ -50,7 +52,7 @@ def test_eur_and_gbp_orders_of_one_month_each_count_in_their_own_currency(admin_
     erp_order(customer, [(SKU, 5, "80.00")], created_at=NOVEMBER, currency="GBP")
     erp_order(customer, [(SKU, 2, "81.00")], created_at=NOVEMBER, currency="GBP")
     # when
-    rows = by_currency(forecast.forecast_accuracy(months=1, today=DECEMBER_2ND))
+    rows = by_currency(forecast_selectors.forecast_accuracy(months=1, today=DECEMBER_2ND))
     # then
     eur = 4 * Decimal("98.00") + Decimal("200.00")
     gbp = 5 * Decimal("80.00") + 2 * Decimal("81.00")
@@ -58,11 +60,11 @@ def test_eur_and_gbp_orders_of_one_month_each_count_in_their_own_currency(admin_
         "EUR": ("2026-11", Decimal("1000.00"), eur),
         "GBP": ("2026-11", Decimal("500.00"), gbp),
     }
-    assert rows["GBP"]["accuracy"] == forecast.accuracy_ratio(Decimal("500.00"), gbp)
+    assert rows["GBP"]["accuracy"] == forecast_selectors.accuracy_ratio(Decimal("500.00"), gbp)
     assert rows["GBP"]["accuracy"] > 0
-    assert rows["EUR"]["accuracy"] == forecast.accuracy_ratio(Decimal("1000.00"), eur)
+    assert rows["EUR"]["accuracy"] == forecast_selectors.accuracy_ratio(Decimal("1000.00"), eur)
     # and a currency filter keeps to that currency's orders
-    (only_gbp,) = forecast.forecast_accuracy(months=1, currency="GBP", today=DECEMBER_2ND)
+    (only_gbp,) = forecast_selectors.forecast_accuracy(months=1, currency="GBP", today=DECEMBER_2ND)
     assert (only_gbp["currency"], only_gbp["actual"]) == ("GBP", gbp)
 
 
@@ -79,7 +81,7 @@ def test_the_accuracy_takes_two_queries_whatever_the_number_of_orders(
         erp_order(customer, [(SKU, n + 1, "9.00")], created_at=NOVEMBER, order_ref=f"SO-X{n}")
     # when / then
     with django_assert_max_num_queries(2):
-        rows = forecast.forecast_accuracy(months=1, today=DECEMBER_2ND)
+        rows = forecast_selectors.forecast_accuracy(months=1, today=DECEMBER_2ND)
     assert [row["currency"] for row in rows] == ["EUR"]
 
 
@@ -92,8 +94,8 @@ def a_gbp_order(rep: Any, *, quantity: int, discount: str) -> SalesOrder:
         an_opportunity(rep, currency="GBP"),
         [{"sku": SKU, "quantity": quantity, "discount_percent": discount}],
     )
-    quote = quotes.quote_send(actor=rep, quote_id=quote.pk, expected_version=quote.version)
-    return orders.quote_accept(actor=rep, quote_id=quote.pk, expected_version=quote.version)
+    quote = quote_services.quote_send(actor=rep, quote_id=quote.pk, expected_version=quote.version)
+    return order_services.quote_accept(actor=rep, quote_id=quote.pk, expected_version=quote.version)
 
 
 def test_an_order_the_erp_reported_without_currency_or_prices_is_valued_from_its_sales_order(
@@ -105,12 +107,12 @@ def test_an_order_the_erp_reported_without_currency_or_prices_is_valued_from_its
     erp_order(order.customer, [(SKU, 3)], created_at=NOVEMBER, order_ref=order.order_ref)
     a_snapshot("GBP", "2026-11", "60.00", week_start=dt.date(2026, 10, 19))
     # when
-    rows = by_currency(forecast.forecast_accuracy(months=1, today=DECEMBER_2ND))
+    rows = by_currency(forecast_selectors.forecast_accuracy(months=1, today=DECEMBER_2ND))
     # then: 3 x 20.00 less 10 %, in GBP
     assert set(rows) == {"GBP"}
     assert (rows["GBP"]["actual"], rows["GBP"]["accuracy"]) == (
         Decimal("54.00"),
-        forecast.accuracy_ratio(Decimal("60.00"), Decimal("54.00")),
+        forecast_selectors.accuracy_ratio(Decimal("60.00"), Decimal("54.00")),
     )
 
 
@@ -118,8 +120,10 @@ def test_orders_placed_in_eur_and_gbp_reach_the_accuracy_through_the_erp(sales_r
     # given: a EUR and a GBP order accepted this month, delivered to the ERP, confirmed, pulled back
     erp = an_erp_with_stock()
     eur_quote = a_quote(sales_rep, an_opportunity(sales_rep), [{"sku": SKU, "quantity": 2}])
-    eur_quote = quotes.quote_send(actor=sales_rep, quote_id=eur_quote.pk, expected_version=eur_quote.version)
-    eur_order = orders.quote_accept(
+    eur_quote = quote_services.quote_send(
+        actor=sales_rep, quote_id=eur_quote.pk, expected_version=eur_quote.version
+    )
+    eur_order = order_services.quote_accept(
         actor=sales_rep, quote_id=eur_quote.pk, expected_version=eur_quote.version
     )
     gbp_order = a_gbp_order(sales_rep, quantity=4, discount="25")
@@ -128,7 +132,9 @@ def test_orders_placed_in_eur_and_gbp_reach_the_accuracy_through_the_erp(sales_r
     assert (mirrors[gbp_order.order_ref].currency, mirrors[eur_order.order_ref].currency) == ("GBP", "EUR")
     # when: next month, the accuracy of this one
     this_month = timezone.localdate().replace(day=1)
-    rows = by_currency(forecast.forecast_accuracy(months=1, today=forecast.next_month(this_month)))
+    rows = by_currency(
+        forecast_selectors.forecast_accuracy(months=1, today=forecast_selectors.next_month(this_month))
+    )
     # then: EUR at the EUR list's 12.50, GBP at 20.00 less 25 %
     assert {cur: row["actual"] for cur, row in rows.items()} == {
         "EUR": Decimal("25.00"),

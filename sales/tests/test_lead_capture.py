@@ -1,4 +1,4 @@
-"""Leads from marketing's forms: marketing calls `sales.lead_capture` (marketing may import
+"""Leads from marketing's forms: marketing calls `sales.leads.services_capture` (marketing may import
 sales), which makes one lead per capture, refuses a bad payload without writing, and
 carries the form's consents to the customer's ledger on conversion."""
 
@@ -15,7 +15,9 @@ from django.utils import timezone
 
 from customers.models import Activity, ConsentEvent
 from customers.selectors import consent_state
-from sales import lead_capture, services
+from sales.leads import services as lead_services
+from sales.leads import services_capture as lead_capture
+from sales.leads.services_capture import MARKETING_FORMS
 from sales.models import Lead, LeadSource, LeadStatus
 from tests.api_contract import snapshot
 
@@ -53,7 +55,7 @@ def capture(**overrides: Any) -> dict[str, Any]:
 
 def test_a_capture_creates_an_unassigned_form_lead():
     # when
-    lead_capture.lead_capture(payload=capture())
+    lead_capture.lead_capture(actor=MARKETING_FORMS, payload=capture())
     # then
     lead = Lead.objects.get()
     assert (lead.source, lead.status, lead.owner) == (LeadSource.MARKETING_FORM, LeadStatus.NEW, None)
@@ -73,18 +75,20 @@ def test_a_capture_creates_an_unassigned_form_lead():
 
 def test_the_same_capture_delivered_twice_makes_one_lead():
     # when
-    lead_capture.lead_capture(payload=capture())
-    lead_capture.lead_capture(payload=capture(message="a redelivery, even a changed one"))
+    lead_capture.lead_capture(actor=MARKETING_FORMS, payload=capture())
+    lead_capture.lead_capture(
+        actor=MARKETING_FORMS, payload=capture(message="a redelivery, even a changed one")
+    )
     # then
     assert Lead.objects.get().notes == "Please call me about licences."
-    again = lead_capture.lead_capture(payload=capture())
+    again = lead_capture.lead_capture(actor=MARKETING_FORMS, payload=capture())
     assert again.created is False
     assert again.lead == Lead.objects.get()
 
 
 def test_the_unique_capture_key_holds_in_the_database_too(monkeypatch):
     # given: a lead already made by this capture, which a concurrent delivery did not see
-    first = lead_capture.lead_capture(payload=capture()).lead
+    first = lead_capture.lead_capture(actor=MARKETING_FORMS, payload=capture()).lead
     lookups = []
     original = Lead.objects.filter
 
@@ -95,7 +99,7 @@ def test_the_unique_capture_key_holds_in_the_database_too(monkeypatch):
     monkeypatch.setattr(Lead.objects, "filter", blind_first_lookup)
     # when: the insert itself collides with the unique constraint
     with transaction.atomic():
-        result = lead_capture.lead_capture(payload=capture())
+        result = lead_capture.lead_capture(actor=MARKETING_FORMS, payload=capture())
     # then: the delivery that lost the race answers with the winner's lead
     assert (result.created, result.lead) == (False, first)
     assert lookups[0] == {"capture_key": "form-12:submission-3456"}
@@ -104,13 +108,16 @@ def test_the_unique_capture_key_holds_in_the_database_too(monkeypatch):
 
 
 def test_different_captures_make_different_leads_even_from_the_same_person():
-    lead_capture.lead_capture(payload=capture())
-    lead_capture.lead_capture(payload=capture(capture_key="form-13:submission-1", form_id=13))
+    lead_capture.lead_capture(actor=MARKETING_FORMS, payload=capture())
+    lead_capture.lead_capture(
+        actor=MARKETING_FORMS, payload=capture(capture_key="form-13:submission-1", form_id=13)
+    )
     assert Lead.objects.count() == 2
 
 
 def test_optional_fields_may_be_left_out_and_interest_becomes_the_title():
     lead_capture.lead_capture(
+        actor=MARKETING_FORMS,
         payload={
             "capture_key": "k-1",
             "form_id": 3,
@@ -118,7 +125,7 @@ def test_optional_fields_may_be_left_out_and_interest_becomes_the_title():
             "company": "Acme",
             "phone": "+44 20 7946 0001",
             "interest": "Pallet jacks",
-        }
+        },
     )
     lead = Lead.objects.get()
     assert (lead.title, lead.email, lead.campaign_id, lead.consents) == ("Pallet jacks", "", None, [])
@@ -161,7 +168,7 @@ def test_optional_fields_may_be_left_out_and_interest_becomes_the_title():
 def test_a_bad_payload_is_refused_with_its_keys_and_nothing_is_written(overrides, keys):
     before = snapshot(Lead)
     with pytest.raises(ValidationError) as caught:
-        lead_capture.lead_capture(payload=capture(**overrides))
+        lead_capture.lead_capture(actor=MARKETING_FORMS, payload=capture(**overrides))
     assert set(caught.value.message_dict) == keys
     assert snapshot(Lead) == before
 
@@ -171,9 +178,9 @@ def test_a_bad_payload_is_refused_with_its_keys_and_nothing_is_written(overrides
 
 def test_converting_a_form_lead_records_its_consents_on_the_customer(sales_rep):
     # given
-    lead = lead_capture.lead_capture(payload=capture()).lead
+    lead = lead_capture.lead_capture(actor=MARKETING_FORMS, payload=capture()).lead
     # when
-    opp = services.lead_convert(actor=sales_rep, lead_id=lead.pk)
+    opp = lead_services.lead_convert(actor=sales_rep, lead_id=lead.pk)
     # then
     ledger = ConsentEvent.objects.filter(customer_id=opp.customer_id).order_by("channel")
     assert [(e.channel, e.purpose, e.granted, e.source, e.occurred_at) for e in ledger] == [
@@ -199,9 +206,9 @@ def test_a_later_change_on_the_ledger_still_wins_over_the_forms_older_consent(sa
         source="Unsubscribe link",
         occurred_at=timezone.now(),
     )
-    lead = lead_capture.lead_capture(payload=capture()).lead
+    lead = lead_capture.lead_capture(actor=MARKETING_FORMS, payload=capture()).lead
     # when
-    services.lead_convert(actor=sales_rep, lead_id=lead.pk, customer=customer.pk)
+    lead_services.lead_convert(actor=sales_rep, lead_id=lead.pk, customer=customer.pk)
     # then
     current = {(e.channel, e.purpose): e.granted for e in consent_state(customer=customer)}
     assert current[("email", "marketing")] is False
@@ -210,7 +217,7 @@ def test_a_later_change_on_the_ledger_still_wins_over_the_forms_older_consent(sa
 def test_the_lead_page_shows_the_form_and_its_consents(sales_rep):
     from django.test import Client
 
-    lead = lead_capture.lead_capture(payload=capture()).lead
+    lead = lead_capture.lead_capture(actor=MARKETING_FORMS, payload=capture()).lead
     client = Client()
     client.force_login(sales_rep)
     page = client.get(f"/sales/leads/{lead.pk}/").content.decode()

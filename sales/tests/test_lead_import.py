@@ -11,8 +11,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from customers.models import Activity
-from sales import lead_import, services
-from sales.lead_import import LeadImportRefused, RowIssue
+from sales.leads import services as lead_services
+from sales.leads import services_import as lead_import
+from sales.leads.services_import import LeadImportRefused, RowIssue
 from sales.models import Lead, LeadSource, LeadStatus
 from sales.tests import factories as f
 from tests.api_contract import snapshot
@@ -70,7 +71,7 @@ def test_imported_leads_get_no_timeline_entry_until_converted(sales_rep):
     lead = Lead.objects.get()
     assert not Activity.objects.exists()
     # when
-    opp = services.lead_convert(actor=sales_rep, lead_id=lead.pk)
+    opp = lead_services.lead_convert(actor=sales_rep, lead_id=lead.pk)
     # then: the conversion, like a manual lead's, and it says where the lead came from
     entry = Activity.objects.get(kind="lead_converted")
     assert entry.customer_id == opp.customer_id
@@ -131,7 +132,7 @@ def test_a_row_with_the_email_of_an_open_lead_is_skipped_and_reported(sales_rep)
     # given
     open_lead = f.lead(sales_rep, email="grace@example.com")
     closed = f.lead(sales_rep, email="ada@example.com")
-    services.lead_disqualify(actor=sales_rep, lead_id=closed.pk, reason="No budget")
+    lead_services.lead_disqualify(actor=sales_rep, lead_id=closed.pk, reason="No budget")
     # when
     report = run(
         sales_rep,

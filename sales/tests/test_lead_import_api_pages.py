@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
 
-from sales.lead_import import COLUMNS
+from sales.leads.services_import import COLUMNS
 from sales.models import Lead, LeadSource
 from sales.tests import factories as f
 from tests.api_contract import assert_problem, send_json, snapshot

@@ -15,11 +15,11 @@ from django.utils import timezone
 from backoffice_sync.erp import MessageKind
 from backoffice_sync.models import ErpOrder, ErpOrderStatusChange, Invoice, OutboxMessage, Shipment
 from customers.models import Activity, Customer
-from sales import orders
 from sales.models import OpportunityStatus, QuoteStatus, SalesOrder
-from sales.orders import OrderConflict
-from sales.quotes import quote_revise
-from sales.selectors_orders import order_page, order_queryset, promise_state, recent_orders_for_customer
+from sales.orders import services as order_services
+from sales.orders.selectors import order_page, order_queryset, promise_state
+from sales.orders.services import OrderConflict
+from sales.quotes.services import quote_revise
 from sales.tests.order_setup import a_sent_quote
 from sales.tests.quote_setup import a_quote, an_opportunity, in_days
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 
 def accept(actor, quote):
-    return orders.quote_accept(actor=actor, quote_id=quote.pk, expected_version=quote.version)
+    return order_services.quote_accept(actor=actor, quote_id=quote.pk, expected_version=quote.version)
 
 
 def a_mirror(order: SalesOrder, status: str, **shipment) -> ErpOrder:
@@ -117,7 +117,7 @@ def test_a_failure_after_accepting_leaves_nothing_behind(sales_rep, monkeypatch)
     def boom(**kwargs):
         raise RuntimeError("timeline down")
 
-    monkeypatch.setattr(orders, "activity_record", boom)
+    monkeypatch.setattr(order_services, "activity_record", boom)
     # when
     with pytest.raises(RuntimeError):
         accept(sales_rep, quote)
@@ -208,7 +208,9 @@ def test_cancelling_goes_through_the_outbox_after_the_submit(sales_rep) -> None:
     # given
     order = accept(sales_rep, a_sent_quote(sales_rep))
     # when
-    order = orders.order_cancel(actor=sales_rep, order_id=order.pk, reason="Customer changed their mind")
+    order = order_services.order_cancel(
+        actor=sales_rep, order_id=order.pk, reason="Customer changed their mind"
+    )
     # then: the cancel message queues behind the submit, on the same aggregate
     cancel = OutboxMessage.objects.get(kind=MessageKind.ORDER_CANCEL)
     assert (cancel.aggregate, cancel.sequence) == (f"order:{order.order_ref}", 2)
@@ -216,7 +218,7 @@ def test_cancelling_goes_through_the_outbox_after_the_submit(sales_rep) -> None:
     assert order_page(order_id=order.pk).order.state == "cancel_requested"
     # and twice is a conflict
     with pytest.raises(OrderConflict):
-        orders.order_cancel(actor=sales_rep, order_id=order.pk, reason="again")
+        order_services.order_cancel(actor=sales_rep, order_id=order.pk, reason="again")
     # when the ERP confirms
     a_mirror(order, "cancelled")
     # then
@@ -228,7 +230,7 @@ def test_cancelling_is_refused_once_the_mirror_says_shipped(sales_rep, status) -
     order = accept(sales_rep, a_sent_quote(sales_rep))
     a_mirror(order, status, shipped_on=timezone.localdate())
     with pytest.raises(OrderConflict, match="can no longer be cancelled"):
-        orders.order_cancel(actor=sales_rep, order_id=order.pk, reason="too late")
+        order_services.order_cancel(actor=sales_rep, order_id=order.pk, reason="too late")
     assert OutboxMessage.objects.filter(kind=MessageKind.ORDER_CANCEL).count() == 0
 
 
@@ -237,9 +239,9 @@ def test_cancelling_needs_a_reason_and_the_right_to_edit(sales_rep, other_rep) -
 
     order = accept(sales_rep, a_sent_quote(sales_rep))
     with pytest.raises(ValidationError):
-        orders.order_cancel(actor=sales_rep, order_id=order.pk, reason="  ")
+        order_services.order_cancel(actor=sales_rep, order_id=order.pk, reason="  ")
     with pytest.raises(PermissionDenied):
-        orders.order_cancel(actor=other_rep, order_id=order.pk, reason="not mine")
+        order_services.order_cancel(actor=other_rep, order_id=order.pk, reason="not mine")
 
 
 # --- reading the mirror ------------------------------------------------------------------
@@ -282,37 +284,3 @@ def test_the_order_page_shows_history_shipments_and_invoices(sales_rep) -> None:
     assert [row["status"] for row in page.history] == ["confirmed", "shipped", "invoiced"]
     assert [s.tracking_number for s in page.shipments] == ["TRK-42"]
     assert [i.number for i in page.invoices] == ["INV-1"]
-
-
-def test_the_360_panel_lists_recent_orders_in_one_query(sales_rep, django_assert_max_num_queries) -> None:
-    order = accept(sales_rep, a_sent_quote(sales_rep))
-    a_mirror(order, "confirmed")
-    customer = order.customer
-    with django_assert_max_num_queries(1):
-        rows = recent_orders_for_customer(customer=customer)
-    assert [(r["order_ref"], r["status"]) for r in rows] == [(order.order_ref, "confirmed")]
-
-
-def test_both_sales_panels_share_one_query_and_match_the_opportunities_selector(
-    sales_rep, django_assert_max_num_queries
-) -> None:
-    from customers.models import Customer
-    from sales.selectors import open_opportunities_for_customer
-    from sales.selectors_orders import open_opportunities_panel
-
-    # given: a customer with an order (won opportunity) and two open opportunities
-    order = accept(sales_rep, a_sent_quote(sales_rep))
-    first = an_opportunity(sales_rep)
-    type(first).objects.filter(pk=first.pk).update(customer_id=order.customer_id)
-    second = an_opportunity(sales_rep)
-    type(second).objects.filter(pk=second.pk).update(
-        customer_id=order.customer_id, expected_close_date=timezone.localdate()
-    )
-    customer = Customer.objects.get(pk=order.customer_id)
-    expected = open_opportunities_for_customer(Customer.objects.get(pk=order.customer_id))
-    # when / then
-    with django_assert_max_num_queries(1):
-        opportunities = open_opportunities_panel(customer=customer)
-        recent = recent_orders_for_customer(customer=customer)
-    assert opportunities == expected
-    assert [row["order_ref"] for row in recent] == [order.order_ref]

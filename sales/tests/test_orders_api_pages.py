@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 
 from backoffice_sync.models import ErpOrder, ErpOrderStatusChange, OutboxMessage, Shipment
-from sales import orders
 from sales.models import Quote, QuoteLine, QuoteStatus, SalesOrder, SalesOrderLine
+from sales.orders import services as order_services
 from sales.tests.order_setup import a_sent_quote
 
 pytestmark = pytest.mark.django_db
@@ -75,8 +75,10 @@ def test_others_cannot_accept_through_the_api(api_as, sales_rep, other_rep, back
 
 
 def test_the_order_list_filters_by_customer_and_status(api_as, sales_rep, back_office) -> None:
-    first = orders.quote_accept(actor=sales_rep, quote_id=a_sent_quote(sales_rep).pk, expected_version=None)
-    second = orders.quote_accept(
+    first = order_services.quote_accept(
+        actor=sales_rep, quote_id=a_sent_quote(sales_rep).pk, expected_version=None
+    )
+    second = order_services.quote_accept(
         actor=sales_rep, quote_id=a_sent_quote(sales_rep, catalogue=False).pk, expected_version=None
     )
     shipped(second)
@@ -94,7 +96,9 @@ def test_the_order_list_filters_by_customer_and_status(api_as, sales_rep, back_o
 
 
 def test_cancelling_through_the_api(api_as, sales_rep, back_office) -> None:
-    order = orders.quote_accept(actor=sales_rep, quote_id=a_sent_quote(sales_rep).pk, expected_version=None)
+    order = order_services.quote_accept(
+        actor=sales_rep, quote_id=a_sent_quote(sales_rep).pk, expected_version=None
+    )
     url = f"/api/v1/sales/orders/{order.pk}/cancel/"
     client = api_as(sales_rep)
     assert (
@@ -108,7 +112,9 @@ def test_cancelling_through_the_api(api_as, sales_rep, back_office) -> None:
 
 
 def test_cancelling_a_shipped_order_through_the_api_is_a_conflict(api_as, sales_rep) -> None:
-    order = orders.quote_accept(actor=sales_rep, quote_id=a_sent_quote(sales_rep).pk, expected_version=None)
+    order = order_services.quote_accept(
+        actor=sales_rep, quote_id=a_sent_quote(sales_rep).pk, expected_version=None
+    )
     shipped(order)
     response = api_as(sales_rep).post(
         f"/api/v1/sales/orders/{order.pk}/cancel/", {"reason": "late"}, format="json", HTTP_IF_MATCH='"1"'
@@ -138,7 +144,9 @@ def test_the_builder_offers_accept_on_a_sent_quote_and_accepting_opens_the_order
 
 
 def test_cancelling_from_the_order_page(client, sales_rep) -> None:
-    order = orders.quote_accept(actor=sales_rep, quote_id=a_sent_quote(sales_rep).pk, expected_version=None)
+    order = order_services.quote_accept(
+        actor=sales_rep, quote_id=a_sent_quote(sales_rep).pk, expected_version=None
+    )
     client.force_login(sales_rep)
     response = client.post(f"/sales/orders/{order.pk}/cancel/", {"version": 1, "reason": "Duplicate"})
     assert response.status_code == 302

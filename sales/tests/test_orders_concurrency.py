@@ -17,8 +17,8 @@ from django.db import connection
 from backoffice_sync import outbox
 from backoffice_sync.models import OutboxMessage
 from frontoffice.errors import Conflict
-from sales import orders
 from sales.models import QuoteStatus, SalesOrder
+from sales.orders import services as order_services
 from sales.tests.order_setup import a_sent_quote
 from tests.fixtures import Role, make_user
 
@@ -37,7 +37,7 @@ def accept_at_once(*attempts: tuple[Any, int]) -> list[str]:
     def accept(actor: Any, quote_id: int) -> None:
         try:
             start.wait()
-            orders.quote_accept(actor=actor, quote_id=quote_id, expected_version=None)
+            order_services.quote_accept(actor=actor, quote_id=quote_id, expected_version=None)
             outcomes.append("order")
         except Conflict as exc:
             outcomes.append(exc.code)

@@ -17,9 +17,9 @@ from django.utils import timezone
 from backoffice_sync.models import OutboxMessage
 from backoffice_sync.tests.inbox_helpers import product_event, receive_and_apply, stock_event
 from customers.models import Activity
-from sales import orders
 from sales.models import OpportunityStatus, Quote, QuoteStatus, SalesOrder
-from sales.orders import OrderConflict, PromiseNotKept
+from sales.orders import services as order_services
+from sales.orders.services import OrderConflict, PromiseNotKept
 from sales.tests.order_setup import a_sent_quote
 from sales.tests.quote_setup import a_catalogue, in_days, promised_in
 from tests import test_openapi_schema as project_schema
@@ -36,7 +36,9 @@ def stock_of_sku_1(version: int, on_hand: int, **extra: Any) -> None:
 
 
 def accept(actor: Any, quote: Quote, **options: Any) -> SalesOrder:
-    return orders.quote_accept(actor=actor, quote_id=quote.pk, expected_version=quote.version, **options)
+    return order_services.quote_accept(
+        actor=actor, quote_id=quote.pk, expected_version=quote.version, **options
+    )
 
 
 def a_quote_whose_promise_slipped(rep: Any) -> Quote:

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from backoffice_sync.models import ErpOrder, OutboxMessage, OutboxStatus
-from sales import orders, quotes
-from sales.selectors_orders import PromiseState, order_page
+from sales.orders import services as order_services
+from sales.orders.selectors import PromiseState, order_page
+from sales.quotes import services as quote_services
 from sales.tests.order_erp import SKU, an_erp_with_stock, erp_lives
 from sales.tests.quote_setup import a_quote, an_opportunity
 
@@ -22,8 +23,8 @@ def test_an_accepted_quote_is_confirmed_and_shipped_by_the_erp(client, sales_rep
     # given: a sent quote for a product the ERP has in stock
     erp = an_erp_with_stock()
     quote = a_quote(sales_rep, an_opportunity(sales_rep), [{"sku": SKU, "quantity": 2}])
-    quote = quotes.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
-    order = orders.quote_accept(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+    quote = quote_services.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+    order = order_services.quote_accept(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
     client.force_login(sales_rep)
     assert "Submitted" in client.get(f"/sales/orders/{order.pk}/").content.decode()
     # when: relay, 48 hours of ERP, pull
@@ -39,17 +40,17 @@ def test_an_accepted_quote_is_confirmed_and_shipped_by_the_erp(client, sales_rep
     assert "Shipped" in html
     assert mirror.shipments.get().tracking_number in html
     # and it can no longer be cancelled
-    with pytest.raises(orders.OrderConflict):
-        orders.order_cancel(actor=sales_rep, order_id=order.pk, reason="too late")
+    with pytest.raises(order_services.OrderConflict):
+        order_services.order_cancel(actor=sales_rep, order_id=order.pk, reason="too late")
 
 
 def test_a_cancel_before_the_erp_confirms_ends_cancelled(client, sales_rep) -> None:
     # given: an order submitted, then its cancellation requested before any relay
     erp = an_erp_with_stock()
     quote = a_quote(sales_rep, an_opportunity(sales_rep), [{"sku": SKU, "quantity": 1}])
-    quote = quotes.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
-    order = orders.quote_accept(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
-    orders.order_cancel(actor=sales_rep, order_id=order.pk, reason="Ordered twice")
+    quote = quote_services.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+    order = order_services.quote_accept(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+    order_services.order_cancel(actor=sales_rep, order_id=order.pk, reason="Ordered twice")
     client.force_login(sales_rep)
     assert "Cancel requested" in client.get(f"/sales/orders/{order.pk}/").content.decode()
     # when: the outbox relays submit then cancel (in order), the ERP works, we pull
@@ -69,8 +70,8 @@ def test_an_order_from_stock_is_delivered_on_the_promised_day_and_the_promise_is
     time_machine.move_to(dt.datetime(2026, 3, 10, 9, 30, tzinfo=dt.UTC), tick=False)
     erp = an_erp_with_stock()
     quote = a_quote(sales_rep, an_opportunity(sales_rep), [{"sku": SKU, "quantity": 2}])
-    quote = quotes.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
-    order = orders.quote_accept(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+    quote = quote_services.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+    order = order_services.quote_accept(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
     promised = timezone.localdate() + dt.timedelta(
         days=settings.ERP_DISPATCH_DAYS + settings.ERP_TRANSIT_DAYS
     )

@@ -13,8 +13,12 @@ from django.test import Client
 
 from customers.models import Activity
 from frontoffice import plugin
-from sales import quote_expiry, quotes, tasks
+from frontoffice.actors import SCHEDULER
+from sales import tasks
 from sales.models import Quote, QuoteStatus, SalesOrder
+from sales.quotes import services as quote_services
+from sales.quotes import services_expiry as quote_expiry
+from sales.quotes import tasks as quote_tasks
 from sales.tests.order_setup import a_sent_quote
 from sales.tests.quote_setup import a_catalogue, a_quote, an_opportunity, in_days, today
 
@@ -74,10 +78,10 @@ def test_a_quote_is_valid_through_its_date_and_expires_the_day_after(sales_rep, 
     (quote,) = sent_quotes(sales_rep, 2)
     # when: late on its last day, nothing happens
     time_machine.move_to(at(in_days(2), "23:59:00"))
-    assert quote_expiry.quotes_expire().expired == 0
+    assert quote_expiry.quotes_expire(actor=SCHEDULER).expired == 0
     # when: just after midnight, it expires
     time_machine.move_to(at(in_days(3), "00:01:00"))
-    assert quote_expiry.quotes_expire().expired == 1
+    assert quote_expiry.quotes_expire(actor=SCHEDULER).expired == 1
     quote.refresh_from_db()
     assert quote.status == QuoteStatus.EXPIRED
 
@@ -107,7 +111,7 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(
     time_machine.move_to(at(in_days(2)))
     # when / then: savepoint, the locked batch with customers, the UPDATE, the INSERT, release
     with django_assert_num_queries(5):
-        result = quote_expiry.quotes_expire()
+        result = quote_expiry.quotes_expire(actor=SCHEDULER)
     assert result == quote_expiry.ExpiryBatch(expired=n_quotes, more=False)
     assert Quote.objects.filter(status=QuoteStatus.EXPIRED).count() == n_quotes == len(expired_entries())
 
@@ -117,7 +121,7 @@ def test_a_long_backlog_goes_in_batches_and_the_task_hands_over_to_a_fresh_one(
 ) -> None:
     # given: five out-of-date quotes, batches of two, one batch per task run
     sent_quotes(sales_rep, 1, 1, 2, 2, 3)
-    monkeypatch.setattr(tasks, "EXPIRE_MAX_BATCHES", 1)
+    monkeypatch.setattr(quote_tasks, "EXPIRE_MAX_BATCHES", 1)
     time_machine.move_to(at(in_days(10)))
     runs = []
     original = quote_expiry.quotes_expire
@@ -182,7 +186,7 @@ def test_an_expired_quote_is_revised_into_a_new_draft_valid_from_today(sales_rep
     tasks.expire_quotes.delay()
     quote.refresh_from_db()
     # when
-    revision = quotes.quote_revise(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+    revision = quote_services.quote_revise(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
     # then
     assert (revision.status, revision.revision, revision.valid_until) == (QuoteStatus.DRAFT, 2, today())
     quote.refresh_from_db()

@@ -9,8 +9,9 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from sales import quotes
+from frontoffice.actors import MAINTENANCE
 from sales.models import PriceList, ProductAffinity, Quote, QuoteStatus
+from sales.pricing import services as pricing
 from sales.tests.forecast_setup import erp_order
 from sales.tests.quote_setup import (
     a_catalogue,
@@ -159,8 +160,8 @@ def test_the_builder_runs_a_bounded_number_of_queries(
     # given: products to recommend (SKU-3, bought with SKU-1 and SKU-2; the customer
     # bought SKU-2 before), so that the recommendations' queries are counted too
     a_product("SKU-3")
-    quotes.price_list_update(
-        actor=None,
+    pricing.price_list_update(
+        actor=MAINTENANCE,
         price_list_id=catalogue.pk,
         expected_version=None,
         items=[

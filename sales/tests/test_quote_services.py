@@ -11,9 +11,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from customers.models import Activity
 from frontoffice.errors import StaleVersion
-from sales import quotes
 from sales.models import PriceList, Quote, QuoteLine, QuoteStatus
-from sales.quotes import DeliveryNotMet, QuoteConflict
+from sales.quotes import services as quote_services
+from sales.quotes.services import DeliveryNotMet, QuoteConflict
 from sales.tests.quote_setup import (
     a_catalogue,
     a_price_list,
@@ -150,15 +150,17 @@ def test_a_rep_cannot_quote_for_another_teams_opportunity(sales_rep, other_rep, 
 
 def test_a_teammate_may_work_on_the_quote(sales_rep, teammate, catalogue) -> None:
     quote = a_quote(sales_rep, an_opportunity(sales_rep))
-    updated = quotes.quote_update(actor=teammate, quote_id=quote.pk, expected_version=1, tax_rate=Decimal(20))
+    updated = quote_services.quote_update(
+        actor=teammate, quote_id=quote.pk, expected_version=1, tax_rate=Decimal(20)
+    )
     assert updated.total == Decimal("36.00")
 
 
 def test_a_stale_version_is_refused(sales_rep, catalogue) -> None:
     quote = a_quote(sales_rep, an_opportunity(sales_rep))
-    quotes.quote_update(actor=sales_rep, quote_id=quote.pk, expected_version=1, notes="x")
+    quote_services.quote_update(actor=sales_rep, quote_id=quote.pk, expected_version=1, notes="x")
     with pytest.raises(StaleVersion):
-        quotes.quote_update(actor=sales_rep, quote_id=quote.pk, expected_version=1, notes="y")
+        quote_services.quote_update(actor=sales_rep, quote_id=quote.pk, expected_version=1, notes="y")
 
 
 def test_a_discount_over_the_limit_blocks_sending_until_an_admin_approves(
@@ -171,16 +173,16 @@ def test_a_discount_over_the_limit_blocks_sending_until_an_admin_approves(
     )
     # when / then: sending is refused
     with pytest.raises(QuoteConflict, match="approval"):
-        quotes.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=1)
+        quote_services.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=1)
     # and a rep cannot approve
-    quote = quotes.quote_submit_for_approval(actor=sales_rep, quote_id=quote.pk, expected_version=1)
+    quote = quote_services.quote_submit_for_approval(actor=sales_rep, quote_id=quote.pk, expected_version=1)
     assert quote.status == QuoteStatus.PENDING_APPROVAL
     with pytest.raises(PermissionDenied):
-        quotes.quote_approve(actor=sales_rep, quote_id=quote.pk, expected_version=2)
+        quote_services.quote_approve(actor=sales_rep, quote_id=quote.pk, expected_version=2)
     # when: the admin approves, the rep sends
-    quote = quotes.quote_approve(actor=admin_user, quote_id=quote.pk, expected_version=2)
+    quote = quote_services.quote_approve(actor=admin_user, quote_id=quote.pk, expected_version=2)
     with django_capture_on_commit_callbacks(execute=True):
-        quote = quotes.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=3)
+        quote = quote_services.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=3)
     # then
     assert quote.status == QuoteStatus.SENT
     assert quote.approved_by == admin_user
@@ -193,7 +195,7 @@ def test_within_the_limit_no_approval_is_needed(sales_rep, catalogue) -> None:
         sales_rep, an_opportunity(sales_rep), [{"sku": "SKU-1", "quantity": 1, "discount_percent": 10}]
     )
     with pytest.raises(QuoteConflict, match="No discount exceeds"):
-        quotes.quote_submit_for_approval(actor=sales_rep, quote_id=quote.pk, expected_version=1)
+        quote_services.quote_submit_for_approval(actor=sales_rep, quote_id=quote.pk, expected_version=1)
 
 
 def test_changing_an_approved_quote_takes_it_back_to_draft(sales_rep, admin_user, catalogue) -> None:
@@ -201,9 +203,9 @@ def test_changing_an_approved_quote_takes_it_back_to_draft(sales_rep, admin_user
     quote = a_quote(
         sales_rep, an_opportunity(sales_rep), [{"sku": "SKU-1", "quantity": 1, "discount_percent": 9}]
     )
-    quotes.quote_submit_for_approval(actor=sales_rep, quote_id=quote.pk, expected_version=1)
-    quotes.quote_approve(actor=admin_user, quote_id=quote.pk, expected_version=2)
-    quote = quotes.quote_update(
+    quote_services.quote_submit_for_approval(actor=sales_rep, quote_id=quote.pk, expected_version=1)
+    quote_services.quote_approve(actor=admin_user, quote_id=quote.pk, expected_version=2)
+    quote = quote_services.quote_update(
         actor=sales_rep,
         quote_id=quote.pk,
         expected_version=3,
@@ -227,7 +229,7 @@ def test_sending_emails_the_quote_with_its_pdf_and_promises_the_latest_line_date
     )
     # when
     with django_capture_on_commit_callbacks(execute=True):
-        quote = quotes.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=1)
+        quote = quote_services.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=1)
     # then
     assert quote.promised_delivery_on == promised_in(20)
     assert quote.sent_to.startswith("buyer")
@@ -248,12 +250,12 @@ def test_a_requested_date_the_back_office_cannot_meet_blocks_sending_naming_the_
     quote = a_quote(sales_rep, an_opportunity(sales_rep), requested_delivery_on=in_days(5))
     # when / then
     with pytest.raises(DeliveryNotMet) as caught:
-        quotes.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=1)
+        quote_services.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=1)
     assert promised_in(20).isoformat() in caught.value.detail
     assert Quote.objects.get(pk=quote.pk).status == QuoteStatus.DRAFT
     # when: the customer accepts the later date
     with django_capture_on_commit_callbacks(execute=True):
-        quote = quotes.quote_send(
+        quote = quote_services.quote_send(
             actor=sales_rep, quote_id=quote.pk, expected_version=1, accept_later_delivery=True
         )
     # then
@@ -265,7 +267,7 @@ def test_an_expired_quote_cannot_be_sent(sales_rep, catalogue, time_machine) -> 
     quote = a_quote(sales_rep, an_opportunity(sales_rep), valid_until=in_days(2))
     time_machine.move_to(in_days(5).isoformat() + "T12:00:00Z")
     with pytest.raises(QuoteConflict, match="expired"):
-        quotes.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=1)
+        quote_services.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=1)
     assert Quote.objects.get(pk=quote.pk).status == QuoteStatus.DRAFT
 
 
@@ -275,9 +277,9 @@ def test_revising_a_sent_quote_makes_a_new_revision_and_supersedes_the_old(
     # given
     quote = a_quote(sales_rep, an_opportunity(sales_rep))
     with django_capture_on_commit_callbacks(execute=True):
-        quotes.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=1)
+        quote_services.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=1)
     # when
-    revision = quotes.quote_revise(actor=sales_rep, quote_id=quote.pk, expected_version=2)
+    revision = quote_services.quote_revise(actor=sales_rep, quote_id=quote.pk, expected_version=2)
     # then
     old = Quote.objects.get(pk=quote.pk)
     assert old.status == QuoteStatus.SUPERSEDED
@@ -287,7 +289,7 @@ def test_revising_a_sent_quote_makes_a_new_revision_and_supersedes_the_old(
     assert revision.total == old.total
     # and a draft is edited, not revised
     with pytest.raises(QuoteConflict):
-        quotes.quote_revise(actor=sales_rep, quote_id=revision.pk, expected_version=1)
+        quote_services.quote_revise(actor=sales_rep, quote_id=revision.pk, expected_version=1)
     # and a sent (superseded) quote cannot change
     with pytest.raises(QuoteConflict):
-        quotes.quote_update(actor=sales_rep, quote_id=old.pk, expected_version=old.version, notes="x")
+        quote_services.quote_update(actor=sales_rep, quote_id=old.pk, expected_version=old.version, notes="x")

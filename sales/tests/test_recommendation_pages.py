@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from backoffice_sync.models import Product
 from customers.models import Activity
-from sales import quotes, recommendations
+from sales.forecast import selectors_recommendations as recommendations
 from sales.models import ProductAffinity, Quote, QuoteStatus
+from sales.quotes import services as quote_services
 from sales.tests.forecast_setup import erp_order
 from sales.tests.quote_setup import a_price_list, a_product, a_quote, an_opportunity, in_days, promised_in
 
@@ -221,14 +222,16 @@ def test_add_with_htmx_answers_the_builder_to_swap_in_place(shop, sales_rep):
 
 def test_adding_a_product_already_on_the_quote_adds_to_its_quantity(shop, sales_rep):
     quote = a_quote(sales_rep, an_opportunity(sales_rep), [{"sku": "SKU-1", "quantity": 2}])
-    quotes.quote_add_line(actor=sales_rep, quote_id=quote.pk, expected_version=1, sku="SKU-1", quantity=3)
+    quote_services.quote_add_line(
+        actor=sales_rep, quote_id=quote.pk, expected_version=1, sku="SKU-1", quantity=3
+    )
     assert list(quote.lines.values_list("product_id", "quantity")) == [("SKU-1", 5)]
 
 
 def test_a_stale_or_bad_add_is_refused_and_nothing_is_written(shop, sales_rep):
     # given: the quote changed since the page was shown
     quote = a_quote(sales_rep, an_opportunity(sales_rep), [{"sku": "SKU-1", "quantity": 2}])
-    quotes.quote_update(actor=sales_rep, quote_id=quote.pk, expected_version=1, notes="Changed")
+    quote_services.quote_update(actor=sales_rep, quote_id=quote.pk, expected_version=1, notes="Changed")
     client = browser(sales_rep)
     url = reverse("sales:quote_add_line", args=[quote.pk])
     # when

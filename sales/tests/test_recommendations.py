@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
-from sales import recommendations, tasks
+from frontoffice.actors import SCHEDULER
+from sales import tasks
+from sales.forecast import selectors_recommendations as recommendations
+from sales.forecast import services as forecast_services
 from sales.models import ProductAffinity
 from sales.tests import factories
 from sales.tests.forecast_setup import erp_order
@@ -30,7 +33,7 @@ def buyers(admin_user: Any) -> dict[str, Any]:
 
 def test_also_bought_ranks_by_confidence(buyers: dict) -> None:
     # when
-    written = recommendations.affinities_recompute()
+    written = forecast_services.affinities_recompute(actor=SCHEDULER)
     # then: 3 customers bought A; 2 of them B, 1 of them C
     rows = recommendations.also_bought(["A"])
     assert [r["sku"] for r in rows] == ["B", "C"]
@@ -43,7 +46,7 @@ def test_also_bought_ranks_by_confidence(buyers: dict) -> None:
 
 
 def test_cancelled_and_rejected_orders_are_ignored(buyers: dict) -> None:
-    recommendations.affinities_recompute()
+    forecast_services.affinities_recompute(actor=SCHEDULER)
     assert not ProductAffinity.objects.filter(sku="D").exists()
     assert not ProductAffinity.objects.filter(other_sku="D").exists()
 
@@ -51,7 +54,7 @@ def test_cancelled_and_rejected_orders_are_ignored(buyers: dict) -> None:
 def test_recompute_replaces_every_row(buyers: dict) -> None:
     # given
     ProductAffinity.objects.create(sku="X", other_sku="Y", both_customers=1, sku_customers=1, confidence=1)
-    recommendations.affinities_recompute()
+    forecast_services.affinities_recompute(actor=SCHEDULER)
     erp_order(buyers["bob"], [("C", 1)])
     # when
     tasks.recompute_affinities()
@@ -63,14 +66,14 @@ def test_recompute_replaces_every_row(buyers: dict) -> None:
 def test_recompute_keeps_the_top_ten_per_sku(admin_user: Any) -> None:
     customer = factories.customer(admin_user)
     erp_order(customer, [("A", 1)] + [(f"P{n:02d}", 1) for n in range(12)])
-    recommendations.affinities_recompute()
-    assert ProductAffinity.objects.filter(sku="A").count() == recommendations.TOP_PER_SKU
+    forecast_services.affinities_recompute(actor=SCHEDULER)
+    assert ProductAffinity.objects.filter(sku="A").count() == forecast_services.TOP_PER_SKU
 
 
 def test_recommended_for_customer_excludes_what_they_bought_in_one_query(
     buyers: dict, django_assert_max_num_queries: Any
 ) -> None:
-    recommendations.affinities_recompute()
+    forecast_services.affinities_recompute(actor=SCHEDULER)
     # when: Ann bought A and B; buyers of A also bought C
     with django_assert_max_num_queries(1):
         rows = recommendations.recommended_for_customer(buyers["ann"])
@@ -79,7 +82,7 @@ def test_recommended_for_customer_excludes_what_they_bought_in_one_query(
 
 
 def test_the_panel_loader_costs_one_query(buyers: dict, django_assert_max_num_queries: Any) -> None:
-    recommendations.affinities_recompute()
+    forecast_services.affinities_recompute(actor=SCHEDULER)
     with django_assert_max_num_queries(1):
-        data = recommendations.recommended_panel(customer=buyers["bob"])
+        data = recommendations.recommended_panel(customer=buyers["bob"], actor=SCHEDULER)
     assert [r["sku"] for r in data] == ["C"]

@@ -13,9 +13,10 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from frontoffice.roles import Role, declared_grants
-from sales import orders, quotes
 from sales.models import DiscountLimit, QuoteStatus
-from sales.quotes import QuoteConflict
+from sales.orders import services as order_services
+from sales.quotes import services as quote_services
+from sales.quotes.services import QuoteConflict
 from sales.tests import factories as f
 from sales.tests.order_setup import a_sent_quote
 from sales.tests.quote_setup import a_catalogue, a_quote, an_opportunity, discount_limits
@@ -110,8 +111,10 @@ def test_a_manager_quotes_and_accepts_for_another_team(sales_manager, sales_rep)
     sent = a_sent_quote(sales_rep)
     draft = a_quote(sales_manager, an_opportunity(sales_rep))
     # when
-    updated = quotes.quote_update(actor=sales_manager, quote_id=draft.pk, expected_version=1, notes="Net 30")
-    order = orders.quote_accept(actor=sales_manager, quote_id=sent.pk, expected_version=sent.version)
+    updated = quote_services.quote_update(
+        actor=sales_manager, quote_id=draft.pk, expected_version=1, notes="Net 30"
+    )
+    order = order_services.quote_accept(actor=sales_manager, quote_id=sent.pk, expected_version=sent.version)
     # then
     assert updated.notes == "Net 30"
     assert order.placed_by == sales_manager
@@ -126,13 +129,13 @@ def test_a_manager_approves_a_reps_discount_and_a_rep_cannot(
     # given: reps may give 10%; the line has 15%
     discount_limits(sales=10)
     quote = a_discounted_quote(sales_rep)
-    quotes.quote_submit_for_approval(actor=sales_rep, quote_id=quote.pk, expected_version=1)
+    quote_services.quote_submit_for_approval(actor=sales_rep, quote_id=quote.pk, expected_version=1)
     url = f"{QUOTES}{quote.pk}/approve/"
     # when / then: no rep approves, not even a teammate
     assert_problem(api_as(sales_rep).post(url, HTTP_IF_MATCH='"2"'), 403)
     assert_problem(api_as(teammate).post(url, HTTP_IF_MATCH='"2"'), 403)
     with pytest.raises(PermissionDenied):
-        quotes.quote_approve(actor=sales_rep, quote_id=quote.pk, expected_version=2)
+        quote_services.quote_approve(actor=sales_rep, quote_id=quote.pk, expected_version=2)
     # when: the manager approves
     response = api_as(sales_manager).post(url, HTTP_IF_MATCH='"2"')
     # then
@@ -140,7 +143,7 @@ def test_a_manager_approves_a_reps_discount_and_a_rep_cannot(
     assert response.json()["status"] == QuoteStatus.APPROVED
     assert response.json()["approved_by"] == sales_manager.pk
     assert response.json()["priced_by"] == sales_rep.pk
-    sent = quotes.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=3)
+    sent = quote_services.quote_send(actor=sales_rep, quote_id=quote.pk, expected_version=3)
     assert sent.status == QuoteStatus.SENT
 
 
@@ -152,9 +155,9 @@ def test_the_sales_manager_limit_is_honoured(sales_manager, sales_rep, catalogue
     # then: within the manager's limit, it goes out without approval
     assert quote.discount_limit_percent == Decimal("20")
     with pytest.raises(QuoteConflict, match="No discount exceeds"):
-        quotes.quote_submit_for_approval(actor=sales_manager, quote_id=quote.pk, expected_version=1)
+        quote_services.quote_submit_for_approval(actor=sales_manager, quote_id=quote.pk, expected_version=1)
     assert (
-        quotes.quote_send(actor=sales_manager, quote_id=quote.pk, expected_version=1).status
+        quote_services.quote_send(actor=sales_manager, quote_id=quote.pk, expected_version=1).status
         == QuoteStatus.SENT
     )
     # and the same 15% from the rep needs approval
@@ -168,8 +171,8 @@ def test_a_managers_discount_above_their_own_limit_needs_another_approver(
     discount_limits(sales=10, manager=20)
     quote = a_discounted_quote(sales_rep, 30, actor=sales_manager)
     with pytest.raises(QuoteConflict, match="approval"):
-        quotes.quote_send(actor=sales_manager, quote_id=quote.pk, expected_version=1)
-    quotes.quote_submit_for_approval(actor=sales_manager, quote_id=quote.pk, expected_version=1)
+        quote_services.quote_send(actor=sales_manager, quote_id=quote.pk, expected_version=1)
+    quote_services.quote_submit_for_approval(actor=sales_manager, quote_id=quote.pk, expected_version=1)
     # when / then: not by themselves
     body = assert_problem(
         api_as(sales_manager).post(f"{QUOTES}{quote.pk}/approve/", HTTP_IF_MATCH='"2"'), 403
@@ -178,7 +181,7 @@ def test_a_managers_discount_above_their_own_limit_needs_another_approver(
     # another manager (or an admin) approves
     other_manager = type(sales_manager).objects.create_user(username="manager2", password="pw")
     other_manager.groups.set(Group.objects.filter(name=Role.SALES_MANAGER))
-    approved = quotes.quote_approve(actor=other_manager, quote_id=quote.pk, expected_version=2)
+    approved = quote_services.quote_approve(actor=other_manager, quote_id=quote.pk, expected_version=2)
     assert (approved.status, approved.approved_by) == (QuoteStatus.APPROVED, other_manager)
 
 
@@ -188,18 +191,18 @@ def test_whoever_last_set_the_lines_is_who_may_not_approve(
     # given: the rep drafts 15%, the manager rewrites the lines at 25% (above 20%)
     discount_limits(sales=10, manager=20)
     quote = a_discounted_quote(sales_rep, 15)
-    quote = quotes.quote_update(
+    quote = quote_services.quote_update(
         actor=sales_manager,
         quote_id=quote.pk,
         expected_version=1,
         lines=[{"sku": "SKU-1", "quantity": 1, "discount_percent": 25}],
     )
-    quotes.quote_submit_for_approval(actor=sales_rep, quote_id=quote.pk, expected_version=2)
+    quote_services.quote_submit_for_approval(actor=sales_rep, quote_id=quote.pk, expected_version=2)
     # then: the manager set these discounts; an admin approves
     with pytest.raises(PermissionDenied, match="another manager"):
-        quotes.quote_approve(actor=sales_manager, quote_id=quote.pk, expected_version=3)
+        quote_services.quote_approve(actor=sales_manager, quote_id=quote.pk, expected_version=3)
     assert (
-        quotes.quote_approve(actor=admin_user, quote_id=quote.pk, expected_version=3).approved_by
+        quote_services.quote_approve(actor=admin_user, quote_id=quote.pk, expected_version=3).approved_by
         == admin_user
     )
 
@@ -207,8 +210,8 @@ def test_whoever_last_set_the_lines_is_who_may_not_approve(
 def test_a_revision_keeps_who_set_the_lines(sales_manager, sales_rep, catalogue) -> None:
     discount_limits(manager=20)
     quote = a_discounted_quote(sales_rep, 15, actor=sales_manager)
-    quote = quotes.quote_send(actor=sales_manager, quote_id=quote.pk, expected_version=1)
-    revision = quotes.quote_revise(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+    quote = quote_services.quote_send(actor=sales_manager, quote_id=quote.pk, expected_version=1)
+    revision = quote_services.quote_revise(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
     assert (revision.priced_by, revision.discount_limit_percent) == (sales_manager, Decimal("20"))
 
 
@@ -249,9 +252,9 @@ def test_the_builder_offers_approval_to_a_manager_but_not_for_their_own_discount
     # given
     discount_limits(sales=10, manager=20)
     theirs = a_discounted_quote(sales_rep, 15)
-    quotes.quote_submit_for_approval(actor=sales_rep, quote_id=theirs.pk, expected_version=1)
+    quote_services.quote_submit_for_approval(actor=sales_rep, quote_id=theirs.pk, expected_version=1)
     own = a_discounted_quote(sales_rep, 30, actor=sales_manager)
-    quotes.quote_submit_for_approval(actor=sales_manager, quote_id=own.pk, expected_version=1)
+    quote_services.quote_submit_for_approval(actor=sales_manager, quote_id=own.pk, expected_version=1)
     client = Client()
     client.force_login(sales_manager)
     # when

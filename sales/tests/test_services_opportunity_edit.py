@@ -11,8 +11,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from customers.models import Activity
 from frontoffice.errors import StaleVersion
-from sales import services
 from sales.models import OpportunityStatus
+from sales.pipeline import services as opportunity_services
+from sales.pipeline import services_pipelines as pipelines
 from sales.tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +24,7 @@ def test_it_changes_fields_lines_and_stage_under_one_version(sales_rep):
     f.product("W-1", "10.00")
     opp = f.opportunity(sales_rep, name="Widgets")
     # when
-    edited = services.opportunity_edit(
+    edited = opportunity_services.opportunity_edit(
         actor=sales_rep,
         opportunity_id=opp.pk,
         expected_version=1,
@@ -41,13 +42,13 @@ def test_it_changes_fields_lines_and_stage_under_one_version(sales_rep):
 
 def test_it_reports_every_problem_at_once_and_writes_nothing(sales_rep, admin_user):
     # given
-    other = services.pipeline_create(
+    other = pipelines.pipeline_create(
         actor=admin_user, name="Renewals", stages=[{"name": "Due", "probability": 40}]
     )
     opp = f.opportunity(sales_rep, name="Widgets")
     # when
     with pytest.raises(ValidationError) as error:
-        services.opportunity_edit(
+        opportunity_services.opportunity_edit(
             actor=sales_rep,
             opportunity_id=opp.pk,
             expected_version=1,
@@ -68,7 +69,7 @@ def test_it_reports_every_problem_at_once_and_writes_nothing(sales_rep, admin_us
 def test_a_lost_stage_needs_the_lose_action_with_a_reason(sales_rep):
     opp = f.opportunity(sales_rep)
     with pytest.raises(ValidationError) as error:
-        services.opportunity_edit(
+        opportunity_services.opportunity_edit(
             actor=sales_rep, opportunity_id=opp.pk, expected_version=1, stage=f.stage("Lost").pk
         )
     assert list(error.value.message_dict) == ["stage"]
@@ -78,9 +79,13 @@ def test_a_lost_stage_needs_the_lose_action_with_a_reason(sales_rep):
 
 def test_a_stale_version_is_refused(sales_rep):
     opp = f.opportunity(sales_rep)
-    services.opportunity_update(actor=sales_rep, opportunity_id=opp.pk, expected_version=1, next_step="x")
+    opportunity_services.opportunity_update(
+        actor=sales_rep, opportunity_id=opp.pk, expected_version=1, next_step="x"
+    )
     with pytest.raises(StaleVersion):
-        services.opportunity_edit(actor=sales_rep, opportunity_id=opp.pk, expected_version=1, name="Late")
+        opportunity_services.opportunity_edit(
+            actor=sales_rep, opportunity_id=opp.pk, expected_version=1, name="Late"
+        )
     opp.refresh_from_db()
     assert opp.name == "Big deal"
 
@@ -88,11 +93,15 @@ def test_a_stale_version_is_refused(sales_rep):
 def test_another_team_needs_the_change_any_permission(sales_rep, other_rep):
     opp = f.opportunity(sales_rep)
     with pytest.raises(PermissionDenied):
-        services.opportunity_edit(actor=other_rep, opportunity_id=opp.pk, expected_version=1, name="Mine")
+        opportunity_services.opportunity_edit(
+            actor=other_rep, opportunity_id=opp.pk, expected_version=1, name="Mine"
+        )
     other_rep.user_permissions.add(
         Permission.objects.get(codename="change_any_opportunity", content_type__app_label="sales")
     )
     other_rep = type(other_rep).objects.get(pk=other_rep.pk)  # a fresh permission cache
-    services.opportunity_edit(actor=other_rep, opportunity_id=opp.pk, expected_version=1, name="Managed")
+    opportunity_services.opportunity_edit(
+        actor=other_rep, opportunity_id=opp.pk, expected_version=1, name="Managed"
+    )
     opp.refresh_from_db()
     assert opp.name == "Managed"

@@ -8,8 +8,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from customers.merge import customer_merge
 from customers.models import Activity, Customer
 from frontoffice.errors import Conflict, StaleVersion
-from sales import services
+from sales.leads import services as lead_services
 from sales.models import Lead, LeadStatus, Opportunity, OpportunityLine, OpportunityStatus, Pipeline, Stage
+from sales.pipeline import services as opportunity_services
+from sales.pipeline import services_pipelines as pipelines
 from sales.tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +47,7 @@ def test_a_reps_lead_is_theirs_and_a_marketers_lead_goes_to_the_pool(sales_rep, 
 
 def test_it_refuses_a_lead_without_a_name_or_with_a_bad_email(sales_rep):
     with pytest.raises(ValidationError) as error:
-        services.lead_create(actor=sales_rep, title="x", email="not-an-email")
+        lead_services.lead_create(actor=sales_rep, title="x", email="not-an-email")
     assert set(error.value.message_dict) == {"email", "last_name"}
     assert Lead.objects.count() == 0
 
@@ -55,11 +57,11 @@ def test_disqualifying_needs_a_reason_and_qualifying_clears_it(sales_rep):
     lead = f.lead(sales_rep)
     # when / then
     with pytest.raises(ValidationError) as error:
-        services.lead_disqualify(actor=sales_rep, lead_id=lead.pk, reason="  ")
+        lead_services.lead_disqualify(actor=sales_rep, lead_id=lead.pk, reason="  ")
     assert "reason" in error.value.message_dict
-    lead = services.lead_disqualify(actor=sales_rep, lead_id=lead.pk, reason="No budget")
+    lead = lead_services.lead_disqualify(actor=sales_rep, lead_id=lead.pk, reason="No budget")
     assert (lead.status, lead.disqualified_reason) == (LeadStatus.DISQUALIFIED, "No budget")
-    lead = services.lead_qualify(actor=sales_rep, lead_id=lead.pk)
+    lead = lead_services.lead_qualify(actor=sales_rep, lead_id=lead.pk)
     assert (lead.status, lead.disqualified_reason) == (LeadStatus.QUALIFIED, "")
 
 
@@ -71,15 +73,15 @@ def test_a_rep_cannot_work_another_teams_lead_but_can_pick_up_an_unassigned_one(
     pooled = f.lead(marketer)
     # when / then
     with pytest.raises(PermissionDenied):
-        services.lead_qualify(actor=sales_rep, lead_id=theirs.pk)
-    assert services.lead_qualify(actor=sales_rep, lead_id=pooled.pk).owner == sales_rep
+        lead_services.lead_qualify(actor=sales_rep, lead_id=theirs.pk)
+    assert lead_services.lead_qualify(actor=sales_rep, lead_id=pooled.pk).owner == sales_rep
 
 
 def test_converting_without_duplicates_creates_customer_and_opportunity(sales_rep):
     # given
     lead = f.lead(sales_rep, organisation_name="Hopper Labs", email="grace@hopper.example", campaign_id=3)
     # when
-    opp = services.lead_convert(actor=sales_rep, lead_id=lead.pk)
+    opp = lead_services.lead_convert(actor=sales_rep, lead_id=lead.pk)
     # then
     lead.refresh_from_db()
     assert lead.status == LeadStatus.CONVERTED
@@ -98,15 +100,15 @@ def test_converting_a_lead_that_looks_like_a_customer_needs_a_choice(sales_rep):
     )
     lead = f.lead(sales_rep, organisation_name="Hopper Labs Ltd", email="G@hopper.example")
     # when
-    with pytest.raises(services.DuplicateCandidates) as error:
-        services.lead_convert(actor=sales_rep, lead_id=lead.pk)
+    with pytest.raises(lead_services.DuplicateCandidates) as error:
+        lead_services.lead_convert(actor=sales_rep, lead_id=lead.pk)
     # then: nothing written, the candidate named
     assert [c.customer for c in error.value.candidates] == [existing]
     assert "same email g@hopper.example" in error.value.candidates[0].reasons
     assert Opportunity.objects.count() == 0
     assert Customer.objects.count() == 1
     # and choosing it converts onto it
-    opp = services.lead_convert(actor=sales_rep, lead_id=lead.pk, customer=existing.pk)
+    opp = lead_services.lead_convert(actor=sales_rep, lead_id=lead.pk, customer=existing.pk)
     assert opp.customer == existing
 
 
@@ -115,7 +117,7 @@ def test_explicitly_creating_a_new_customer_ignores_similar_names(sales_rep):
     f.customer(sales_rep, "Hopper Labs")
     lead = f.lead(sales_rep, organisation_name="Hopper Labs")
     # when
-    opp = services.lead_convert(actor=sales_rep, lead_id=lead.pk, create_customer=True)
+    opp = lead_services.lead_convert(actor=sales_rep, lead_id=lead.pk, create_customer=True)
     # then
     assert Customer.objects.filter(organisation_name="Hopper Labs").count() == 2
     assert opp.customer.pk != Customer.objects.order_by("id").first().pk
@@ -124,19 +126,19 @@ def test_explicitly_creating_a_new_customer_ignores_similar_names(sales_rep):
 def test_converting_twice_or_qualifying_a_converted_lead_is_a_conflict(sales_rep):
     # given
     lead = f.lead(sales_rep)
-    services.lead_convert(actor=sales_rep, lead_id=lead.pk, create_customer=True)
+    lead_services.lead_convert(actor=sales_rep, lead_id=lead.pk, create_customer=True)
     # when / then
-    with pytest.raises(services.LeadConverted):
-        services.lead_convert(actor=sales_rep, lead_id=lead.pk, create_customer=True)
-    with pytest.raises(services.LeadConverted):
-        services.lead_qualify(actor=sales_rep, lead_id=lead.pk)
+    with pytest.raises(lead_services.LeadConverted):
+        lead_services.lead_convert(actor=sales_rep, lead_id=lead.pk, create_customer=True)
+    with pytest.raises(lead_services.LeadConverted):
+        lead_services.lead_qualify(actor=sales_rep, lead_id=lead.pk)
     assert Opportunity.objects.count() == 1
 
 
 def test_converting_onto_an_unknown_customer_writes_nothing(sales_rep):
     lead = f.lead(sales_rep)
     with pytest.raises(ValidationError) as error:
-        services.lead_convert(actor=sales_rep, lead_id=lead.pk, customer=999999)
+        lead_services.lead_convert(actor=sales_rep, lead_id=lead.pk, customer=999999)
     assert error.value.message_dict == {"customer": ["No such customer."]}
     lead.refresh_from_db()
     assert lead.status == LeadStatus.NEW
@@ -176,7 +178,7 @@ def test_it_refuses_bad_opportunity_input_and_writes_nothing(sales_rep, fields, 
 
 def test_it_refuses_a_stage_of_another_pipeline(admin_user, sales_rep):
     # given
-    other = services.pipeline_create(
+    other = pipelines.pipeline_create(
         actor=admin_user, name="Renewals", stages=[{"name": "Open", "probability": 50}]
     )
     # when
@@ -186,21 +188,23 @@ def test_it_refuses_a_stage_of_another_pipeline(admin_user, sales_rep):
     assert error.value.message_dict == {"stage": ["This stage belongs to another pipeline."]}
     opp = f.opportunity(sales_rep)
     with pytest.raises(ValidationError):
-        services.opportunity_move(actor=sales_rep, opportunity_id=opp.pk, stage=other.stages.get().pk)
+        opportunity_services.opportunity_move(
+            actor=sales_rep, opportunity_id=opp.pk, stage=other.stages.get().pk
+        )
 
 
 def test_lines_reference_catalogue_skus_and_make_the_amount(sales_rep):
     # given
     f.product("W-1", "10.00")
     # when
-    opp = services.opportunity_create(
+    opp = opportunity_services.opportunity_create(
         actor=sales_rep, customer=f.customer(sales_rep), name="Widgets", lines=[{"sku": "W-1", "quantity": 3}]
     )
     # then
     assert opp.amount == Decimal("30.00")
     assert OpportunityLine.objects.get().unit_price == Decimal("10.00")
     with pytest.raises(ValidationError) as error:
-        services.opportunity_update(
+        opportunity_services.opportunity_update(
             actor=sales_rep,
             opportunity_id=opp.pk,
             expected_version=opp.version,
@@ -214,15 +218,19 @@ def test_moving_stages_winning_and_losing_land_on_the_timeline(sales_rep):
     # given
     opp = f.opportunity(sales_rep)
     # when
-    services.opportunity_move(actor=sales_rep, opportunity_id=opp.pk, stage=f.stage("Proposal").pk)
-    won = services.opportunity_win(actor=sales_rep, opportunity_id=opp.pk)
+    opportunity_services.opportunity_move(
+        actor=sales_rep, opportunity_id=opp.pk, stage=f.stage("Proposal").pk
+    )
+    won = opportunity_services.opportunity_win(actor=sales_rep, opportunity_id=opp.pk)
     # then
     assert (won.status, won.stage.name) == (OpportunityStatus.WON, "Won")
     assert won.closed_at is not None
     with pytest.raises(ValidationError) as error:
-        services.opportunity_lose(actor=sales_rep, opportunity_id=opp.pk, reason="")
+        opportunity_services.opportunity_lose(actor=sales_rep, opportunity_id=opp.pk, reason="")
     assert "reason" in error.value.message_dict
-    lost = services.opportunity_lose(actor=sales_rep, opportunity_id=opp.pk, reason="Went with a rival")
+    lost = opportunity_services.opportunity_lose(
+        actor=sales_rep, opportunity_id=opp.pk, reason="Went with a rival"
+    )
     assert (lost.status, lost.lost_reason, lost.stage.name) == (
         OpportunityStatus.LOST,
         "Went with a rival",
@@ -239,7 +247,9 @@ def test_moving_stages_winning_and_losing_land_on_the_timeline(sales_rep):
 def test_moving_to_the_lost_stage_needs_a_reason(sales_rep):
     opp = f.opportunity(sales_rep)
     with pytest.raises(ValidationError) as error:
-        services.opportunity_move(actor=sales_rep, opportunity_id=opp.pk, stage=f.stage("Lost").pk)
+        opportunity_services.opportunity_move(
+            actor=sales_rep, opportunity_id=opp.pk, stage=f.stage("Lost").pk
+        )
     assert "reason" in error.value.message_dict
     opp.refresh_from_db()
     assert opp.status == OpportunityStatus.OPEN
@@ -251,17 +261,23 @@ def test_reps_edit_their_own_and_their_teams_opportunities_and_admins_all(
     # given
     opp = f.opportunity(sales_rep)
     # when / then
-    services.opportunity_move(actor=teammate, opportunity_id=opp.pk, stage=f.stage("Proposal").pk)
+    opportunity_services.opportunity_move(actor=teammate, opportunity_id=opp.pk, stage=f.stage("Proposal").pk)
     with pytest.raises(PermissionDenied):
-        services.opportunity_move(actor=other_rep, opportunity_id=opp.pk, stage=f.stage("Negotiation").pk)
-    services.opportunity_move(actor=admin_user, opportunity_id=opp.pk, stage=f.stage("Negotiation").pk)
+        opportunity_services.opportunity_move(
+            actor=other_rep, opportunity_id=opp.pk, stage=f.stage("Negotiation").pk
+        )
+    opportunity_services.opportunity_move(
+        actor=admin_user, opportunity_id=opp.pk, stage=f.stage("Negotiation").pk
+    )
 
 
 def test_a_stale_version_is_refused(sales_rep):
     opp = f.opportunity(sales_rep)
-    services.opportunity_update(actor=sales_rep, opportunity_id=opp.pk, expected_version=1, next_step="Call")
+    opportunity_services.opportunity_update(
+        actor=sales_rep, opportunity_id=opp.pk, expected_version=1, next_step="Call"
+    )
     with pytest.raises(StaleVersion):
-        services.opportunity_update(
+        opportunity_services.opportunity_update(
             actor=sales_rep, opportunity_id=opp.pk, expected_version=1, next_step="Mail"
         )
 
@@ -272,7 +288,7 @@ def test_a_merge_repoints_opportunities_and_leads(sales_rep, admin_user):
     duplicate = f.customer(admin_user, "Acme Inc")
     opp = f.opportunity(sales_rep, duplicate)
     lead = f.lead(sales_rep)
-    services.lead_convert(actor=sales_rep, lead_id=lead.pk, customer=duplicate.pk)
+    lead_services.lead_convert(actor=sales_rep, lead_id=lead.pk, customer=duplicate.pk)
     # when
     customer_merge(actor=admin_user, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
     # then
@@ -284,14 +300,14 @@ def test_a_merge_repoints_opportunities_and_leads(sales_rep, admin_user):
 
 def test_admins_replace_stages_but_not_one_that_still_has_opportunities(admin_user, sales_rep):
     # given
-    pipeline = services.pipeline_create(
+    pipeline = pipelines.pipeline_create(
         actor=admin_user,
         name="Renewals",
         stages=[{"name": "Open", "probability": 20}, {"name": "Done", "probability": 100, "kind": "won"}],
     )
     first, done = pipeline.stages.order_by("order")
     # when: swap the order, change a probability, add one
-    services.pipeline_update(
+    pipelines.pipeline_update(
         actor=admin_user,
         pipeline_id=pipeline.pk,
         expected_version=1,
@@ -309,7 +325,7 @@ def test_admins_replace_stages_but_not_one_that_still_has_opportunities(admin_us
     ]
     f.opportunity(sales_rep, pipeline=pipeline.pk)
     with pytest.raises(Conflict):
-        services.pipeline_update(
+        pipelines.pipeline_update(
             actor=admin_user,
             pipeline_id=pipeline.pk,
             expected_version=2,
@@ -317,4 +333,4 @@ def test_admins_replace_stages_but_not_one_that_still_has_opportunities(admin_us
         )
     assert Stage.objects.filter(pipeline=pipeline).count() == 3
     with pytest.raises(PermissionDenied):
-        services.pipeline_create(actor=sales_rep, name="Mine", stages=[{"name": "A", "probability": 1}])
+        pipelines.pipeline_create(actor=sales_rep, name="Mine", stages=[{"name": "A", "probability": 1}])

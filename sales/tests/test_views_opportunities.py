@@ -14,8 +14,9 @@ from django.test import Client
 from django.urls import reverse
 
 from customers.models import Activity
-from sales import services
 from sales.models import Opportunity, OpportunityLine, OpportunityStatus
+from sales.pipeline import services as opportunity_services
+from sales.pipeline import services_pipelines as pipelines
 from sales.tests import factories as f
 from tests.fixtures import make_user
 
@@ -64,7 +65,7 @@ def edit_form(opp: Opportunity, **changes: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def renewals(admin_user: Any) -> Any:
-    return services.pipeline_create(
+    return pipelines.pipeline_create(
         actor=admin_user,
         name="Renewals",
         stages=[{"name": "Due", "probability": 40}, {"name": "Renewed", "probability": 100, "kind": "won"}],
@@ -109,7 +110,7 @@ def test_the_list_filters_like_the_api(sales_rep, query, expected, renewals):
         sales_rep, hopper, name="Hopper deal", amount=Decimal("1000"), expected_close_date=dt.date(2026, 4, 2)
     )
     won = f.opportunity(sales_rep, acme, name="Won deal", amount=Decimal("100"))
-    services.opportunity_win(actor=sales_rep, opportunity_id=won.pk)
+    opportunity_services.opportunity_win(actor=sales_rep, opportunity_id=won.pk)
     f.opportunity(sales_rep, acme, name="Renewal", amount=Decimal("10"), pipeline=renewals.pk)
     # when
     response = client_for(sales_rep).get(LIST, {**query, "ordering": "name"})
@@ -124,7 +125,9 @@ def test_the_list_filters_by_pipeline_stage_owner_and_customer(sales_rep, teamma
     f.opportunity(sales_rep, acme, name="Mine")
     theirs = f.opportunity(teammate, name="Theirs")
     renewal = f.opportunity(sales_rep, acme, name="Renewal", pipeline=renewals.pk)
-    services.opportunity_move(actor=sales_rep, opportunity_id=theirs.pk, stage=f.stage("Proposal").pk)
+    opportunity_services.opportunity_move(
+        actor=sales_rep, opportunity_id=theirs.pk, stage=f.stage("Proposal").pk
+    )
     client = client_for(sales_rep)
     # when / then
     assert names_in(client.get(LIST, {"pipeline": renewals.pk})) == ["Renewal"]
@@ -367,7 +370,7 @@ def test_editing_changes_fields_lines_and_stage_in_one_version(sales_rep):
     # given
     f.product("W-1", "10.00")
     f.product("W-2", "4.00")
-    opp = services.opportunity_create(
+    opp = opportunity_services.opportunity_create(
         actor=sales_rep, customer=f.customer(sales_rep), name="Widgets", lines=[{"sku": "W-1", "quantity": 1}]
     )
     client = client_for(sales_rep)
@@ -403,7 +406,7 @@ def test_editing_changes_fields_lines_and_stage_in_one_version(sales_rep):
 
 def test_clearing_a_sku_removes_its_line(sales_rep):
     f.product("W-1", "10.00")
-    opp = services.opportunity_create(
+    opp = opportunity_services.opportunity_create(
         actor=sales_rep, customer=f.customer(sales_rep), name="Widgets", lines=[{"sku": "W-1", "quantity": 1}]
     )
     form = edit_form(opp, line_0_sku="", amount="250")
@@ -418,7 +421,7 @@ def test_a_stale_edit_says_so_and_writes_nothing(sales_rep, teammate):
     # given: the teammate saves while the rep still has the form open
     opp = f.opportunity(sales_rep, name="Contested")
     stale = edit_form(opp, name="The rep's name")
-    services.opportunity_update(
+    opportunity_services.opportunity_update(
         actor=teammate, opportunity_id=opp.pk, expected_version=1, next_step="Call on Monday"
     )
     # when

@@ -12,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 
 from customers.models import Customer
-from sales import services
 from sales.models import Lead, LeadStatus, Opportunity, OpportunityStatus
+from sales.pipeline import services as opportunity_services
 from sales.tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,9 @@ def test_the_board_shows_a_column_per_stage_with_totals_and_weighted_totals(sale
     f.opportunity(sales_rep, customer, amount=Decimal("1000"))
     f.opportunity(sales_rep, customer, amount=Decimal("500"))
     opp = f.opportunity(sales_rep, customer, amount=Decimal("200"), name="Proposal deal")
-    services.opportunity_move(actor=sales_rep, opportunity_id=opp.pk, stage=f.stage("Proposal").pk)
+    opportunity_services.opportunity_move(
+        actor=sales_rep, opportunity_id=opp.pk, stage=f.stage("Proposal").pk
+    )
     # when
     response = client_for(sales_rep).get(BOARD)
     # then
@@ -132,7 +134,9 @@ def test_moving_a_card_with_htmx_returns_the_board_with_a_status(sales_rep):
 
 def test_a_stale_move_is_refused_and_the_board_says_so(sales_rep):
     opp = f.opportunity(sales_rep)
-    services.opportunity_update(actor=sales_rep, opportunity_id=opp.pk, expected_version=1, next_step="x")
+    opportunity_services.opportunity_update(
+        actor=sales_rep, opportunity_id=opp.pk, expected_version=1, next_step="x"
+    )
     response = client_for(sales_rep).post(
         reverse("sales:opportunity_move", args=[opp.pk]),
         {"stage": f.stage("Proposal").pk, "version": 1},
@@ -169,10 +173,12 @@ def test_navigation_shows_pipeline_and_leads_to_sales_only(sales_rep, back_offic
 
 def test_the_opportunity_page_shows_details_lines_and_activities(sales_rep):
     f.product("W-9", "4.00")
-    opp = services.opportunity_create(
+    opp = opportunity_services.opportunity_create(
         actor=sales_rep, customer=f.customer(sales_rep), name="Widgets", lines=[{"sku": "W-9", "quantity": 5}]
     )
-    services.opportunity_move(actor=sales_rep, opportunity_id=opp.pk, stage=f.stage("Proposal").pk)
+    opportunity_services.opportunity_move(
+        actor=sales_rep, opportunity_id=opp.pk, stage=f.stage("Proposal").pk
+    )
     page = html(client_for(sales_rep).get(reverse("sales:opportunity_detail", args=[opp.pk])))
     assert "20.00 EUR" in page
     assert "W-9" in page

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from customers import services as customer_services
+from customers.merge import customer_merge
 from customers.models import Activity
 from customers.tests.factories import PersonFactory
 from frontoffice import plugin
@@ -82,7 +82,7 @@ def test_bad_input_is_refused_with_its_fields_and_nothing_is_written(
 
 def test_a_case_for_a_merged_customer_is_refused_naming_the_survivor(agent: Any, supervisor: Any) -> None:
     survivor, duplicate = PersonFactory(), PersonFactory()
-    customer_services.customer_merge(actor=supervisor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
+    customer_merge(actor=supervisor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
     with pytest.raises(ValidationError, match=f"merged into customer {survivor.pk}"):
         open_case(agent, duplicate)
 
@@ -104,7 +104,7 @@ def test_only_roles_that_work_cases_open_them_and_the_system_names_itself(
 def test_a_merge_moves_the_duplicates_cases_to_the_survivor(agent: Any, supervisor: Any) -> None:
     survivor, duplicate = PersonFactory(), PersonFactory()
     case = open_case(agent, duplicate)
-    customer_services.customer_merge(actor=supervisor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
+    customer_merge(actor=supervisor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
     case.refresh_from_db()
     assert case.customer_id == survivor.pk
 

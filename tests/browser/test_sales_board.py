@@ -9,8 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from customers import services as customer_services
-from sales import services
+from sales.leads import services as lead_services
 from sales.models import Opportunity
+from sales.pipeline import services as opportunity_services
 from tests.browser.conftest import assert_accessible, screenshot
 from tests.browser.test_journey import log_in
 from tests.fixtures import Role, make_user
@@ -24,7 +25,7 @@ def test_a_rep_converts_a_lead_and_moves_the_opportunity_with_the_keyboard(
     # given: a lead that looks like an existing customer
     rita = make_user("rita", Role.SALES, first_name="Rita", last_name="Rep")
     customer_services.customer_create(actor=rita, kind="organisation", organisation_name="Hopper Labs")
-    lead = services.lead_create(
+    lead = lead_services.lead_create(
         actor=rita, organisation_name="Hopper Labs", last_name="Hopper", title="Fleet of pallet jacks"
     )
     log_in(page, "rita", "pw-rita")
@@ -68,7 +69,9 @@ def test_a_rep_drags_a_card_to_another_stage(page: Any, transactional_db: Any) -
     # given
     rita = make_user("rita", Role.SALES, first_name="Rita", last_name="Rep")
     customer = customer_services.customer_create(actor=rita, kind="organisation", organisation_name="Acme")
-    opp = services.opportunity_create(actor=rita, customer=customer.pk, name="Dragged deal", currency="EUR")
+    opp = opportunity_services.opportunity_create(
+        actor=rita, customer=customer.pk, name="Dragged deal", currency="EUR"
+    )
     proposal = opp.pipeline.stages.get(name="Proposal")
     log_in(page, "rita", "pw-rita")
     page.goto("/sales/board/")

@@ -14,8 +14,9 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from customers import services as customer_services
-from sales import quotes, services
+from sales.leads import services as lead_services
 from sales.models import Opportunity, Quote, SalesOrder
+from sales.quotes import selectors_atp as quote_atp
 from sales.tests.order_erp import SKU, an_erp_with_stock, erp_lives
 from sales.tests.quote_setup import in_days
 from tests.browser.conftest import assert_accessible, screenshot
@@ -34,7 +35,7 @@ def test_a_rep_takes_a_lead_to_a_shipped_order(page: Any, transactional_db: Any)
         organisation_name="Hopper Labs",
         contact_points=[{"kind": "email", "value": "buyer@hopper.test"}],
     )
-    lead = services.lead_create(
+    lead = lead_services.lead_create(
         actor=rita,
         organisation_name="Hopper Labs",
         last_name="Hopper",
@@ -63,7 +64,7 @@ def test_a_rep_takes_a_lead_to_a_shipped_order(page: Any, transactional_db: Any)
     # then: the line shows the date the back office can deliver
     expect(page.locator(".quote-lines")).to_contain_text(SKU)
     quote = Quote.objects.get()
-    atp = quotes.quote_delivery(quote=quote, lines=list(quote.lines.all())).promised_on
+    atp = quote_atp.quote_delivery(quote=quote, lines=list(quote.lines.all())).promised_on
     assert atp is not None
     expect(page.locator(".quote-lines")).to_contain_text(atp.isoformat())
     assert_accessible(page, "quote builder")
