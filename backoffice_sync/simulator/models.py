@@ -1,7 +1,7 @@
 """The ERP simulator's own tables (prefixed sim_); nothing in the app reads them directly.
 
 They stand for the back office's database: the front office only ever sees them through
-an ERP adapter (`backoffice_sync.erp`). Every write goes through `engine.py`, which
+an ERP adapter (`backoffice_sync.erp`). Every write goes through `engine/`, which
 serialises writers on the `SimState` row and appends one `SimEvent` per state change.
 """
 
