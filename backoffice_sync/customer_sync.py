@@ -8,8 +8,7 @@ phase (see hooks.py); `customers` knows nothing of the ERP.
 
 from __future__ import annotations
 
-from typing import Any
-
+from backoffice_sync.contracts import Address, CustomerUpsert
 from backoffice_sync.erp import MessageKind
 from backoffice_sync.models import ErpOrder, OutboxMessage
 from backoffice_sync.outbox import outbox_enqueue
@@ -18,7 +17,7 @@ from customers.events import ProfileChanged
 from customers.models import ContactPoint, Customer
 
 
-def _address(point: ContactPoint | None) -> dict[str, str] | None:
+def _address(point: ContactPoint | None) -> Address | None:
     if point is None:
         return None
     return {
@@ -31,8 +30,8 @@ def _address(point: ContactPoint | None) -> dict[str, str] | None:
     }
 
 
-def customer_payload(customer: Customer) -> dict[str, Any]:
-    """What the ERP keeps of a customer (payload of MessageKind.CUSTOMER_UPSERT)."""
+def customer_payload(customer: Customer) -> CustomerUpsert:
+    """What the ERP keeps of a customer (the payload of a `customer.upsert`)."""
     points = sorted(customer.contact_points.all(), key=lambda p: (not p.is_primary, p.pk))
 
     def first(kind: str, *labels: str) -> ContactPoint | None:

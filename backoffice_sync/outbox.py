@@ -42,6 +42,7 @@ from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 
+from backoffice_sync.contracts import MessagePayload
 from backoffice_sync.erp import (
     DeliveryResult,
     DeliveryStatus,
@@ -89,8 +90,9 @@ def backoff_seconds(attempts: int, *, rand: Any = random.random) -> float:
 # --- Writing side ----------------------------------------------------------------------
 
 
-def outbox_enqueue(*, kind: MessageKind | str, aggregate: str, payload: dict[str, Any]) -> OutboxMessage:
+def outbox_enqueue(*, kind: MessageKind | str, aggregate: str, payload: MessagePayload) -> OutboxMessage:
     """Add a message for the ERP to the caller's transaction; it is relayed after commit.
+    `payload` is the contract of `kind` (`backoffice_sync.contracts.PAYLOADS`).
 
     Must run inside `transaction.atomic`: raises `NotInTransaction` otherwise. Callers
     that may change one aggregate concurrently should hold its lock (the service's

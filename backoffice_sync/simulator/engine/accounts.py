@@ -4,8 +4,10 @@ series or under a number given from outside, upserted from the front office."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
+from backoffice_sync.contracts import CustomerAnswer
 from backoffice_sync.simulator import dice
 from backoffice_sync.simulator.engine.change_log import customer_changed
 from backoffice_sync.simulator.engine.checks import check_text, optional_object
@@ -52,7 +54,7 @@ def customer_for(state: SimState, customer_ref: str, *, number: str = "") -> Sim
     return customer
 
 
-def customer_upsert(state: SimState, payload: dict[str, Any]) -> dict[str, Any]:
+def customer_upsert(state: SimState, payload: Mapping[str, Any]) -> CustomerAnswer:
     customer_ref = check_text(payload, "customer_ref")
     number = check_text(payload, "erp_customer_number", max_length=20, required=False)
     fields = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -15,7 +15,7 @@ from backoffice_sync.simulator.models import SimProduct
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
-def check_text(payload: dict[str, Any], key: str, *, max_length: int = 100, required: bool = True) -> str:
+def check_text(payload: Mapping[str, Any], key: str, *, max_length: int = 100, required: bool = True) -> str:
     value = payload.get(key)
     if value is None and not required:
         return ""
@@ -26,7 +26,7 @@ def check_text(payload: dict[str, Any], key: str, *, max_length: int = 100, requ
     return value
 
 
-def check_currency(payload: dict[str, Any]) -> str:
+def check_currency(payload: Mapping[str, Any]) -> str:
     value = payload.get("currency")
     if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
         raise Rejected("currency must be a three-letter ISO code such as EUR")
@@ -55,7 +55,7 @@ def check_quantity(value: Any, key: str) -> int:
     return value
 
 
-def optional_date(payload: dict[str, Any], key: str) -> dt.date | None:
+def optional_date(payload: Mapping[str, Any], key: str) -> dt.date | None:
     value = payload.get(key)
     if value is None:
         return None
@@ -65,14 +65,14 @@ def optional_date(payload: dict[str, Any], key: str) -> dt.date | None:
         raise Rejected(f"{key} must be an ISO date (YYYY-MM-DD) or null") from None
 
 
-def optional_object(payload: dict[str, Any], key: str) -> dict[str, Any] | None:
+def optional_object(payload: Mapping[str, Any], key: str) -> dict[str, Any] | None:
     value = payload.get(key)
     if value is not None and not isinstance(value, dict):
         raise Rejected(f"{key} must be an object or null")
     return value
 
 
-def check_lines(payload: dict[str, Any]) -> list[dict[str, Any]]:
+def check_lines(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
     lines = payload.get("lines")
     if not isinstance(lines, list) or not lines:
         raise Rejected("lines must be a non-empty list")

@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 
+from backoffice_sync.contracts import PaymentOverdueData, PaymentReceivedData
 from backoffice_sync.erp import EventType
 from backoffice_sync.simulator import dice
 from backoffice_sync.simulator.engine.change_log import emit, order_changed, stock_changed
@@ -112,7 +112,9 @@ def _open_invoices() -> list[SimInvoice]:
     )
 
 
-def _invoice_event(state: SimState, invoice: SimInvoice, type: EventType, data: dict[str, Any]) -> None:
+def _invoice_event(
+    state: SimState, invoice: SimInvoice, type: EventType, data: PaymentReceivedData | PaymentOverdueData
+) -> None:
     invoice.version += 1
     invoice.save()
     emit(state, type=type, aggregate=f"invoice:{invoice.number}", version=invoice.version, data=data)

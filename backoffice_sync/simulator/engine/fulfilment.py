@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import F
 
+from backoffice_sync.contracts import InvoiceIssuedData, ShipmentData, ShippedLine
 from backoffice_sync.erp import EventType
 from backoffice_sync.simulator import catalogue, dice
 from backoffice_sync.simulator.engine.change_log import emit, order_changed, stock_changed
@@ -239,7 +240,7 @@ def _ship(state: SimState, order: SimOrder, lines: list[SimOrderLine], ready: li
         stock_row = stocks[(reservation.stock.product_id, reservation.stock.warehouse)]
         stock_row.on_hand -= reservation.quantity
         stock_row.reserved -= reservation.quantity
-    shipped_lines = []
+    shipped_lines: list[ShippedLine] = []
     amount = Decimal("0.00")
     for line in ready:
         quantity = line.reserved
@@ -262,16 +263,19 @@ def _ship(state: SimState, order: SimOrder, lines: list[SimOrderLine], ready: li
     if not complete and any(line.reserved for line in lines):
         # The second parcel of a split shipment leaves a day later.
         order.ship_after = state.now + dt.timedelta(days=1)
+    parcel: ShipmentData = {
+        "shipment_number": number,
+        "carrier": carrier,
+        "tracking_number": tracking,
+        "shipped_on": state.now.date().isoformat(),
+        "shipped_lines": shipped_lines,
+    }
     order_changed(
         state,
         order,
         lines,
         EventType.ORDER_SHIPPED if complete else EventType.ORDER_PARTIALLY_SHIPPED,
-        shipment_number=number,
-        carrier=carrier,
-        tracking_number=tracking,
-        shipped_on=state.now.date().isoformat(),
-        shipped_lines=shipped_lines,
+        **parcel,
     )
     publish_stocks(state, stocks.values())
     _invoice(state, order, shipment, amount)
@@ -299,20 +303,21 @@ def _invoice(state: SimState, order: SimOrder, shipment: SimShipment, amount: De
         pay_on=max(pay_on, issued_on + dt.timedelta(days=1)),
         version=1,
     )
+    data: InvoiceIssuedData = {
+        "number": number,
+        "order_ref": order.order_ref,
+        "erp_order_number": order.number,
+        "shipment_number": shipment.number,
+        "customer_ref": customer.customer_ref,
+        "amount": money(amount),
+        "currency": invoice.currency,
+        "issued_on": issued_on.isoformat(),
+        "due_on": due_on.isoformat(),
+    }
     emit(
         state,
         type=EventType.INVOICE_ISSUED,
         aggregate=f"invoice:{number}",
         version=invoice.version,
-        data={
-            "number": number,
-            "order_ref": order.order_ref,
-            "erp_order_number": order.number,
-            "shipment_number": shipment.number,
-            "customer_ref": customer.customer_ref,
-            "amount": money(amount),
-            "currency": invoice.currency,
-            "issued_on": issued_on.isoformat(),
-            "due_on": due_on.isoformat(),
-        },
+        data=data,
     )

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from backoffice_sync.contracts import (
+    Answer,
+    CreditNoteAnswer,
+    CreditNoteIssuedData,
+    ForecastAnswer,
+    ForecastLine,
+    OrderAnswer,
+)
 from backoffice_sync.erp import DeliveryResult, DeliveryStatus, EventType, MessageKind, OutboundMessage
 from backoffice_sync.simulator.engine.accounts import CUSTOMER_NUMBER_LENGTH, customer_for, customer_upsert
 from backoffice_sync.simulator.engine.change_log import emit, order_changed
@@ -60,7 +68,7 @@ class Submit:
         return {sku for _, sku, _, _ in self.lines}
 
 
-def parse_submit(payload: dict[str, Any]) -> Submit:
+def parse_submit(payload: Mapping[str, Any]) -> Submit:
     """Checks an order.submit payload's shape; raises Rejected with the reason."""
     order_ref = check_text(payload, "order_ref")
     customer_ref = check_text(payload, "customer_ref")
@@ -114,11 +122,11 @@ def new_lines(order: SimOrder, submit: Submit, products: dict[str, SimProduct]) 
     ]
 
 
-def submitted(order: SimOrder) -> dict[str, Any]:
+def submitted(order: SimOrder) -> OrderAnswer:
     return {"erp_order_number": order.number, "status": str(order.status)}
 
 
-def _order_submit(state: SimState, payload: dict[str, Any]) -> dict[str, Any]:
+def _order_submit(state: SimState, payload: Mapping[str, Any]) -> OrderAnswer:
     submit = parse_submit(payload)
     existing = SimOrder.objects.filter(order_ref=submit.order_ref).first()
     if existing is not None:
@@ -131,7 +139,7 @@ def _order_submit(state: SimState, payload: dict[str, Any]) -> dict[str, Any]:
     return submitted(order)
 
 
-def _order_cancel(state: SimState, payload: dict[str, Any]) -> dict[str, Any]:
+def _order_cancel(state: SimState, payload: Mapping[str, Any]) -> OrderAnswer:
     order_ref = check_text(payload, "order_ref")
     reason = check_text(payload, "reason", max_length=2000, required=False)
     order = (
@@ -152,7 +160,7 @@ def _order_cancel(state: SimState, payload: dict[str, Any]) -> dict[str, Any]:
     return {"erp_order_number": order.number, "status": str(order.status)}
 
 
-def _credit_note_issue(state: SimState, payload: dict[str, Any]) -> dict[str, Any]:
+def _credit_note_issue(state: SimState, payload: Mapping[str, Any]) -> CreditNoteAnswer:
     credit_ref = check_text(payload, "credit_ref")
     customer_ref = check_text(payload, "customer_ref")
     invoice_number = check_text(payload, "invoice_number", max_length=20, required=False)
@@ -196,26 +204,23 @@ def _credit_note_issue(state: SimState, payload: dict[str, Any]) -> dict[str, An
         if invoice.status == SimInvoiceStatus.OPEN and invoice.credited >= invoice.amount:
             invoice.status = SimInvoiceStatus.SETTLED
         invoice.save(update_fields=["credited", "status", "updated_at"])
+    data: CreditNoteIssuedData = {
+        "number": note.number,
+        "credit_ref": credit_ref,
+        "customer_ref": customer_ref,
+        "invoice_number": invoice_number or None,
+        "amount": money(amount),
+        "currency": currency,
+        "reason": reason,
+        "issued_on": note.issued_on.isoformat(),
+    }
     emit(
-        state,
-        type=EventType.CREDIT_NOTE_ISSUED,
-        aggregate=f"credit_note:{note.number}",
-        version=1,
-        data={
-            "number": note.number,
-            "credit_ref": credit_ref,
-            "customer_ref": customer_ref,
-            "invoice_number": invoice_number or None,
-            "amount": money(amount),
-            "currency": currency,
-            "reason": reason,
-            "issued_on": note.issued_on.isoformat(),
-        },
+        state, type=EventType.CREDIT_NOTE_ISSUED, aggregate=f"credit_note:{note.number}", version=1, data=data
     )
     return {"credit_note_number": note.number}
 
 
-def _forecast_publish(state: SimState, payload: dict[str, Any]) -> dict[str, Any]:
+def _forecast_publish(state: SimState, payload: Mapping[str, Any]) -> ForecastAnswer:
     forecast_ref = check_text(payload, "forecast_ref")
     currency = check_currency(payload)
     lines = payload.get("lines")
@@ -225,7 +230,7 @@ def _forecast_publish(state: SimState, payload: dict[str, Any]) -> dict[str, Any
         or not all(isinstance(line, dict) for line in lines)
     ):
         raise Rejected("lines must be a list of objects")
-    clean = []
+    clean: list[ForecastLine] = []
     for index, line in enumerate(lines, start=1):
         month = line.get("month")
         if not isinstance(month, str) or not _MONTH.fullmatch(month):
@@ -253,7 +258,7 @@ def _forecast_publish(state: SimState, payload: dict[str, Any]) -> dict[str, Any
     return {"lines": len(clean)}
 
 
-_HANDLERS: dict[MessageKind, Callable[[SimState, dict[str, Any]], dict[str, Any]]] = {
+_HANDLERS: dict[MessageKind, Callable[[SimState, Mapping[str, Any]], Answer]] = {
     MessageKind.ORDER_SUBMIT: _order_submit,
     MessageKind.ORDER_CANCEL: _order_cancel,
     MessageKind.CREDIT_NOTE_ISSUE: _credit_note_issue,
