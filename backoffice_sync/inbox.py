@@ -2,7 +2,8 @@
 
     webhook / poll --> inbox_receive (store; a redelivery finds its row) --> inbox_apply
                        (lock, compare the version per aggregate, apply, mark) --> mirrors,
-                       timeline (same transaction), domain events (after commit)
+                       timeline (same transaction), facts for the other apps
+                       (`backoffice_sync.events`, to each subscriber in its phase)
 
 Statuses: received -> applied | stale (an equal or newer version of the aggregate was
 applied first: nothing overwritten) | rejected (kept for inspection, with the error).
@@ -21,7 +22,6 @@ from django.utils import timezone
 
 from backoffice_sync import apply
 from backoffice_sync.erp import ErpError, ErpEvent, EventType, get_adapter
-from backoffice_sync.events import ErpFactApplied
 from backoffice_sync.models import InboxAggregate, InboxEvent, InboxStatus, InboxVia, SyncCursor
 from frontoffice import events
 from frontoffice.serializers import MAX_ID, text_problem
@@ -151,8 +151,8 @@ def _lock_aggregate(aggregate: str) -> InboxAggregate:
 
 def _publish(outcome: apply.Outcome) -> None:
     # Subscribers declare their phase; the ERP's facts are normally heard after commit.
-    for name, payload in outcome.publish:
-        events.publish(ErpFactApplied(name=name, payload=payload))
+    for fact in outcome.publish:
+        events.publish(fact)
 
 
 @transaction.atomic
@@ -187,6 +187,7 @@ def inbox_apply(*, inbox_event_id: int) -> InboxEvent | None:
         if outcome.stale:
             row.status = InboxStatus.STALE
             row.error = f"Version {event.version} is not newer than what {event.aggregate} holds."
+            _publish(outcome)  # what even an older event brings first (a shipment)
         else:
             row.status = InboxStatus.APPLIED
             row.error = ""

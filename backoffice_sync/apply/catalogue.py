@@ -36,25 +36,7 @@ def apply_stock_changed(event: ErpEvent, *, stale: bool) -> Outcome:
         IncomingStock(stock_level=level, quantity=item["quantity"], expected_on=item["expected_on"])
         for item in incoming
     )
-    return Outcome(
-        publish=[
-            (
-                "stock.changed",
-                {
-                    "sku": product.sku,
-                    "warehouse": level.warehouse,
-                    "on_hand": level.on_hand,
-                    "reserved": level.reserved,
-                    "free": level.free,
-                    "incoming": [
-                        {"quantity": item["quantity"], "expected_on": item["expected_on"].isoformat()}
-                        for item in incoming
-                    ],
-                    "erp_event_id": event.id,
-                },
-            )
-        ]
-    )
+    return Outcome()
 
 
 def apply_product_changed(event: ErpEvent, *, stale: bool) -> Outcome:
@@ -70,19 +52,4 @@ def apply_product_changed(event: ErpEvent, *, stale: bool) -> Outcome:
         setattr(product, name, data[name])
     product.erp_version = event.version
     product.save()
-    return Outcome(
-        publish=[
-            (
-                "product.changed",
-                {
-                    "sku": product.sku,
-                    "name": product.name,
-                    "unit_price": str(product.unit_price),
-                    "currency": product.currency,
-                    "lead_time_days": product.lead_time_days,
-                    "active": product.active,
-                    "erp_event_id": event.id,
-                },
-            )
-        ]
-    )
+    return Outcome()

@@ -36,11 +36,4 @@ def apply_customer_changed(event: ErpEvent, *, stale: bool) -> Outcome:
         raise Rejected("; ".join(exc.messages)[:1000]) from None
     subject = f"ERP customer number set to {number}" if number else "ERP customer number removed"
     record_on_timeline(customer.pk, ActivityKind.PROFILE, subject, event, customer)
-    return Outcome(
-        publish=[
-            (
-                "customer.changed",
-                {"customer_id": customer.pk, "erp_customer_number": number, "erp_event_id": event.id},
-            )
-        ]
-    )
+    return Outcome()

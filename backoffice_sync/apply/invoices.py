@@ -23,6 +23,7 @@ from backoffice_sync.apply.rules import (
 from backoffice_sync.apply.shapes import CreditNoteData, InvoiceData, OverdueData, PaymentData
 from backoffice_sync.choices import ErpActivityKind
 from backoffice_sync.erp import ErpEvent
+from backoffice_sync.events import InvoiceOverdue, PaymentReceived
 from backoffice_sync.models import CreditNote, CustomerBalance, Invoice, InvoiceStatus, Payment
 
 
@@ -63,15 +64,6 @@ def balance_recompute(*, customer_id: int, currency: str) -> CustomerBalance:
     )
 
 
-def _balance_payload(balance: CustomerBalance) -> dict[str, Any]:
-    return {
-        "currency": balance.currency,
-        "open_amount": f"{balance.open_amount:.2f}",
-        "overdue_amount": f"{balance.overdue_amount:.2f}",
-        "overdue": balance.is_overdue,
-    }
-
-
 def _bump(row: Any, event: ErpEvent, aggregate: str) -> None:
     if event.aggregate == aggregate and event.version > row.erp_version:
         row.erp_version = event.version
@@ -106,32 +98,14 @@ def apply_invoice_issued(event: ErpEvent, *, stale: bool) -> Outcome:
             invoice=invoice
         )
     _settle(invoice)
-    balance = balance_recompute(customer_id=customer.pk, currency=invoice.currency)
+    balance_recompute(customer_id=customer.pk, currency=invoice.currency)
     if old_currency and old_currency != invoice.currency:
         balance_recompute(customer_id=customer.pk, currency=old_currency)
     subject = f"Invoice {invoice.number} issued: {money_text(invoice.amount, invoice.currency)}, due {invoice.due_on:%Y-%m-%d}"
     record_on_timeline(
         customer.pk, ErpActivityKind.INVOICE, subject, event, invoice, invoice_number=invoice.number
     )
-    return Outcome(
-        publish=[
-            (
-                "invoice.issued",
-                {
-                    "invoice_number": invoice.number,
-                    "order_ref": invoice.order_ref,
-                    "customer_id": customer.pk,
-                    "amount": str(invoice.amount),
-                    "currency": invoice.currency,
-                    "issued_on": invoice.issued_on.isoformat(),
-                    "due_on": invoice.due_on.isoformat(),
-                    "status": invoice.status,
-                    "balance": _balance_payload(balance),
-                    "erp_event_id": event.id,
-                },
-            )
-        ]
-    )
+    return Outcome()
 
 
 def apply_payment_received(event: ErpEvent, *, stale: bool) -> Outcome:
@@ -162,30 +136,26 @@ def apply_payment_received(event: ErpEvent, *, stale: bool) -> Outcome:
         received_on=data["received_on"],
         erp_version=event.version,
     )
-    balance = None
     if invoice is not None:
         _bump(invoice, event, f"invoice:{invoice.number}")
         _settle(invoice)
-        balance = balance_recompute(customer_id=customer.pk, currency=invoice.currency)
+        balance_recompute(customer_id=customer.pk, currency=invoice.currency)
     subject = f"Payment of {money_text(payment.amount, payment.currency)} received for invoice {payment.invoice_number}"
     record_on_timeline(
         customer.pk, ErpActivityKind.PAYMENT, subject, event, payment, invoice_number=payment.invoice_number
     )
     return Outcome(
         publish=[
-            (
-                "payment.received",
-                {
-                    "reference": payment.reference,
-                    "invoice_number": payment.invoice_number,
-                    "customer_id": customer.pk,
-                    "amount": str(payment.amount),
-                    "currency": payment.currency,
-                    "received_on": payment.received_on.isoformat(),
-                    "invoice_status": invoice.status if invoice is not None else None,
-                    "balance": _balance_payload(balance) if balance is not None else None,
-                    "erp_event_id": event.id,
-                },
+            PaymentReceived(
+                customer_id=customer.pk,
+                reference=payment.reference,
+                invoice_number=payment.invoice_number,
+                amount=payment.amount,
+                currency=payment.currency,
+                received_on=payment.received_on,
+                invoice_paid=invoice is not None and invoice.status == InvoiceStatus.PAID,
+                occurred_at=event.occurred_at,
+                erp_event_id=event.id,
             )
         ]
     )
@@ -210,7 +180,7 @@ def apply_payment_overdue(event: ErpEvent, *, stale: bool) -> Outcome:
     invoice.status = InvoiceStatus.OVERDUE
     _bump(invoice, event, f"invoice:{invoice.number}")
     invoice.save(update_fields=["status", "erp_version", "updated_at"])
-    balance = balance_recompute(customer_id=customer.pk, currency=invoice.currency)
+    balance_recompute(customer_id=customer.pk, currency=invoice.currency)
     due = data.get("amount_due")
     if due is None:
         due = invoice.amount_open
@@ -220,17 +190,14 @@ def apply_payment_overdue(event: ErpEvent, *, stale: bool) -> Outcome:
     )
     return Outcome(
         publish=[
-            (
-                "payment.overdue",
-                {
-                    "invoice_number": invoice.number,
-                    "customer_id": customer.pk,
-                    "amount_due": str(due),
-                    "currency": invoice.currency,
-                    "due_on": invoice.due_on.isoformat(),
-                    "balance": _balance_payload(balance),
-                    "erp_event_id": event.id,
-                },
+            InvoiceOverdue(
+                customer_id=customer.pk,
+                invoice_number=invoice.number,
+                amount_due=due,
+                currency=invoice.currency,
+                due_on=invoice.due_on,
+                occurred_at=event.occurred_at,
+                erp_event_id=event.id,
             )
         ]
     )
@@ -270,30 +237,13 @@ def apply_credit_note(event: ErpEvent, *, stale: bool) -> Outcome:
         reason=data.get("reason") or "",
         erp_version=event.version,
     )
-    balance = None
     if invoice is not None:
         _settle(invoice)
-        balance = balance_recompute(customer_id=customer.pk, currency=invoice.currency)
+        balance_recompute(customer_id=customer.pk, currency=invoice.currency)
     subject = f"Credit note {note.number} issued: {money_text(note.amount, note.currency)}"
     if invoice_number:
         subject += f" against invoice {invoice_number}"
     record_on_timeline(
         customer.pk, ErpActivityKind.INVOICE, subject, event, note, invoice_number=invoice_number
     )
-    return Outcome(
-        publish=[
-            (
-                "credit_note.issued",
-                {
-                    "number": note.number,
-                    "credit_ref": note.credit_ref,
-                    "invoice_number": invoice_number,
-                    "customer_id": customer.pk,
-                    "amount": str(note.amount),
-                    "currency": note.currency,
-                    "balance": _balance_payload(balance) if balance is not None else None,
-                    "erp_event_id": event.id,
-                },
-            )
-        ]
-    )
+    return Outcome()

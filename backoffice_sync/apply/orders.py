@@ -15,6 +15,7 @@ from backoffice_sync.apply.rules import (
 from backoffice_sync.apply.shapes import OrderData
 from backoffice_sync.choices import ErpActivityKind
 from backoffice_sync.erp import ErpEvent, EventType
+from backoffice_sync.events import ErpFact, OrderConfirmed, OrderShipped
 from backoffice_sync.models import (
     ErpOrder,
     ErpOrderLine,
@@ -67,16 +68,17 @@ def _shipment_lines(data: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _record_shipment(order: ErpOrder, event: ErpEvent, data: dict[str, Any]) -> Shipment | None:
-    """Insert the shipment once (a fact that a later event cannot make untrue)."""
+def _record_shipment(order: ErpOrder, event: ErpEvent, data: dict[str, Any]) -> tuple[Shipment | None, bool]:
+    """Insert the shipment once (a fact that a later event cannot make untrue); returns
+    it and whether this event recorded it."""
     number = data.get("shipment_number")
     if not number:
-        return None
+        return None, False
     shipment = Shipment.objects.filter(number=number).first()
     if shipment is not None:
         if shipment.order_id != order.pk:
             raise Rejected(f"Shipment {number} belongs to another order.")
-        return shipment
+        return shipment, False
     shipment = Shipment.objects.create(
         number=number,
         order=order,
@@ -89,7 +91,7 @@ def _record_shipment(order: ErpOrder, event: ErpEvent, data: dict[str, Any]) -> 
         ShipmentLine(shipment=shipment, line_no=n, sku=line["sku"], quantity=line["quantity"])
         for n, line in enumerate(_shipment_lines(data), start=1)
     )
-    return shipment
+    return shipment, True
 
 
 def apply_order(event: ErpEvent, *, stale: bool) -> Outcome:
@@ -151,9 +153,14 @@ def apply_order(event: ErpEvent, *, stale: bool) -> Outcome:
         erp_version=event.version,
         defaults={"status": status, "occurred_at": event.occurred_at},
     )
-    shipment = _record_shipment(order, event, data)
+    shipment, recorded = _record_shipment(order, event, data)
+    # A parcel is news whenever it is first recorded, even from an event overtaken by a
+    # newer one (the customer still wants its tracking number).
+    facts: list[ErpFact] = []
+    if recorded and shipment is not None and event.type in SHIPPING:
+        facts.append(_shipped(order, shipment, event, customer_id=customer.pk))
     if not newer:
-        return STALE
+        return Outcome(stale=True, publish=facts)
     if "lines" in data:
         order.lines.all().delete()
         ErpOrderLine.objects.bulk_create(
@@ -184,21 +191,29 @@ def apply_order(event: ErpEvent, *, stale: bool) -> Outcome:
         order_ref=order.order_ref,
         status=status,
     )
-    payload = {
-        "order_ref": order.order_ref,
-        "erp_order_number": order.erp_order_number,
-        "customer_id": customer.pk,
-        "status": str(status),
-        "erp_event_id": event.id,
-        "occurred_at": event.occurred_at.isoformat(),
-    }
-    if shipment is not None:
-        payload.update(
-            shipment_number=shipment.number,
-            carrier=shipment.carrier,
-            tracking_number=shipment.tracking_number,
-            lines=[{"sku": line.sku, "quantity": line.quantity, "shipped": line.shipped} for line in lines],
+    if event.type == EventType.ORDER_CONFIRMED:
+        facts.append(
+            OrderConfirmed(
+                customer_id=customer.pk,
+                order_ref=order.order_ref,
+                erp_order_number=order.erp_order_number,
+                occurred_at=event.occurred_at,
+                erp_event_id=event.id,
+            )
         )
-    if event.type == EventType.ORDER_REJECTED:
-        payload["reason"] = data.get("reason") or ""
-    return Outcome(publish=[(str(event.type), payload)])
+    return Outcome(publish=facts)
+
+
+def _shipped(order: ErpOrder, shipment: Shipment, event: ErpEvent, *, customer_id: int) -> OrderShipped:
+    return OrderShipped(
+        customer_id=customer_id,
+        order_ref=order.order_ref,
+        erp_order_number=order.erp_order_number,
+        shipment_number=shipment.number,
+        carrier=shipment.carrier,
+        tracking_number=shipment.tracking_number,
+        shipped_on=shipment.shipped_on,
+        complete=event.type == EventType.ORDER_SHIPPED,
+        occurred_at=event.occurred_at,
+        erp_event_id=event.id,
+    )

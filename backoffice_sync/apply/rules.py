@@ -11,6 +11,7 @@ from typing import Any
 from rest_framework import serializers
 
 from backoffice_sync.erp import ErpEvent
+from backoffice_sync.events import ErpFact
 from customers.models import Customer
 from customers.services import activity_record
 
@@ -30,11 +31,11 @@ class Deferred(Exception):
 
 @dataclass
 class Outcome:
-    """What a handler did: `stale` when nothing was newer, and the domain events
-    (name, payload) to publish after commit."""
+    """What a handler did: `stale` when nothing was newer, and the facts to publish
+    (`backoffice_sync.events`; a stale event may still bring one, a first shipment)."""
 
     stale: bool = False
-    publish: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    publish: list[ErpFact] = field(default_factory=list)
 
 
 STALE = Outcome(stale=True)
