@@ -27,6 +27,7 @@ import logging
 import os
 import random
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -54,6 +55,7 @@ from backoffice_sync.erp import (
 )
 from backoffice_sync.models import OutboxMessage, OutboxStatus
 from frontoffice.errors import Conflict
+from frontoffice.write_path import run_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -128,18 +130,49 @@ def outbox_enqueue(*, kind: MessageKind | str, aggregate: str, payload: MessageP
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _kick_relay_on_commit() -> None:
-    """One relay kick per transaction (however many messages it enqueued), sent after
-    commit so that the relay sees the rows; a rolled-back transaction sends nothing."""
-    active = set(connection.savepoint_ids)
-    # A kick registered in this savepoint or an enclosing one fires with ours; one
-    # registered in a savepoint since rolled back was discarded with it.
-    for savepoints, callback, *_ in connection.run_on_commit:
-        if callback is _kick_relay and savepoints <= active:
+class _KickAfterCommit:
+    """The on-commit callback of one transaction's enqueues. Every enqueue registers it
+    (through the public `run_on_commit`), so that it survives whichever of them a
+    savepoint rollback discards; all of one transaction's registrations share one
+    instance, and the first to run sends the kick, once. A rolled-back transaction runs
+    none of them."""
+
+    def __init__(self) -> None:
+        self.ran = False
+
+    def __call__(self) -> None:
+        if self.ran:
             return
-    # Robust: a broker or cache hiccup must not fail a request whose change has
-    # committed; the beat sweep picks the message up instead.
-    transaction.on_commit(_kick_relay, robust=True)
+        self.ran = True
+        try:
+            _kick_relay()
+        except Exception:
+            # The change has committed: a broker or cache hiccup must not fail the request
+            # that made it. The beat sweep delivers the message instead.
+            log.exception("outbox: the relay kick after commit failed; the sweep will deliver")
+
+
+class _PendingKick(threading.local):
+    """This thread's kick for the transaction in progress (connections are per thread)."""
+
+    kick: _KickAfterCommit | None = None
+
+
+_pending = _PendingKick()
+
+
+def _kick_relay_on_commit() -> None:
+    """One relay kick per committed transaction (however many messages it enqueued), sent
+    after commit so that the relay sees the rows; a rolled-back transaction sends none.
+
+    A kick that has run belonged to a transaction that committed, so the next enqueue
+    starts a new one; a kick that never ran was discarded with its transaction (or
+    savepoint), or waits for the same commit as this enqueue: sharing it is right either
+    way."""
+    kick = _pending.kick
+    if kick is None or kick.ran:
+        kick = _pending.kick = _KickAfterCommit()
+    run_on_commit(kick)
 
 
 def _kick_relay() -> None:
