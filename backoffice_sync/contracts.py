@@ -82,6 +82,17 @@ class CustomerUpsert(TypedDict):
     shipping_address: Address | None
 
 
+class CustomerMerge(TypedDict):
+    """`customer.merge`, aggregate "customer:<survivor_ref>", ahead of the survivor's
+    upserts: the duplicate was merged into the survivor, which took over its number. The
+    ERP gives the survivor that number and closes the duplicate's account (its later
+    upserts change nothing)."""
+
+    survivor_ref: str
+    duplicate_ref: str
+    erp_customer_number: str
+
+
 class ForecastLine(TypedDict):
     month: str  # YYYY-MM
     sku: str
@@ -97,13 +108,16 @@ class ForecastPublish(TypedDict):
     lines: list[ForecastLine]
 
 
-MessagePayload = OrderSubmit | OrderCancel | CreditNoteIssue | CustomerUpsert | ForecastPublish
+MessagePayload = (
+    OrderSubmit | OrderCancel | CreditNoteIssue | CustomerUpsert | CustomerMerge | ForecastPublish
+)
 
 PAYLOADS: dict[MessageKind, type[Any]] = {
     MessageKind.ORDER_SUBMIT: OrderSubmit,
     MessageKind.ORDER_CANCEL: OrderCancel,
     MessageKind.CREDIT_NOTE_ISSUE: CreditNoteIssue,
     MessageKind.CUSTOMER_UPSERT: CustomerUpsert,
+    MessageKind.CUSTOMER_MERGE: CustomerMerge,
     MessageKind.FORECAST_PUBLISH: ForecastPublish,
 }
 
@@ -123,7 +137,8 @@ class CreditNoteAnswer(TypedDict):
 
 
 class CustomerAnswer(TypedDict):
-    """customer.upsert: the number the ERP keeps for the customer."""
+    """customer.upsert, customer.merge: the number the ERP keeps for the customer (the
+    survivor's, for a merged one)."""
 
     erp_customer_number: str
 
@@ -327,6 +342,7 @@ __all__ = [
     "CreditNoteIssuedData",
     "CustomerAnswer",
     "CustomerChangedData",
+    "CustomerMerge",
     "CustomerUpsert",
     "EventData",
     "ForecastAnswer",

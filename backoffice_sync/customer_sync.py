@@ -1,19 +1,21 @@
 """Customer changes to the ERP: when a customer the ERP knows changes its name, e-mail,
 phone or addresses, a `customer.upsert` message joins the outbox in the same
-transaction (an address changed at the call centre must reach shipping).
+transaction (an address changed at the call centre must reach shipping); when a merge
+gives the survivor the duplicate's ERP number, a `customer.merge` goes ahead of the
+survivor's upserts, so that the ERP hands the number over before an upsert names it.
 
-Subscribes to the customer profile's `ProfileChanged` event in the IN_TRANSACTION
-phase (see hooks.py); `customers` knows nothing of the ERP.
+Subscribes to the customer profile's `ProfileChanged` and `CustomersMerged` events in
+the IN_TRANSACTION phase (see hooks.py); `customers` knows nothing of the ERP.
 """
 
 from __future__ import annotations
 
-from backoffice_sync.contracts import Address, CustomerUpsert
+from backoffice_sync.contracts import Address, CustomerMerge, CustomerUpsert
 from backoffice_sync.erp import MessageKind
 from backoffice_sync.models import ErpOrder, OutboxMessage
-from backoffice_sync.outbox import outbox_enqueue
+from backoffice_sync.outbox import outbox_enqueue, outbox_enqueue_ahead
 from customers.choices import ContactKind, ContactLabel
-from customers.events import ProfileChanged
+from customers.events import CustomersMerged, ProfileChanged
 from customers.models import ContactPoint, Customer
 
 
@@ -74,3 +76,21 @@ def on_profile_changed(event: ProfileChanged) -> OutboxMessage | None:
     if last == payload:
         return None
     return outbox_enqueue(kind=MessageKind.CUSTOMER_UPSERT, aggregate=aggregate, payload=payload)
+
+
+def on_customers_merged(event: CustomersMerged) -> OutboxMessage | None:
+    """When the survivor took over the duplicate's ERP number, tell the ERP so before
+    the survivor's next upsert: that upsert names the number, which the ERP would
+    otherwise refuse as another customer's (and the refusal would hold back every later
+    message of the survivor). Published in either order with the survivor's
+    `ProfileChanged`, the merge goes first (`outbox_enqueue_ahead`)."""
+    if not event.erp_customer_number:
+        return None
+    payload: CustomerMerge = {
+        "survivor_ref": str(event.survivor_id),
+        "duplicate_ref": str(event.duplicate_id),
+        "erp_customer_number": event.erp_customer_number,
+    }
+    return outbox_enqueue_ahead(
+        kind=MessageKind.CUSTOMER_MERGE, aggregate=f"customer:{event.survivor_id}", payload=payload
+    )

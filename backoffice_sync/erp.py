@@ -31,6 +31,7 @@ from django.utils.module_loading import import_string
 if TYPE_CHECKING:  # the contracts name these enums
     from backoffice_sync.contracts import (
         CreditNoteIssue,
+        CustomerMerge,
         CustomerUpsert,
         ForecastPublish,
         MessagePayload,
@@ -47,6 +48,7 @@ class MessageKind(enum.StrEnum):
     ORDER_CANCEL = "order.cancel"  # contracts.OrderCancel
     CREDIT_NOTE_ISSUE = "credit_note.issue"  # contracts.CreditNoteIssue
     CUSTOMER_UPSERT = "customer.upsert"  # contracts.CustomerUpsert
+    CUSTOMER_MERGE = "customer.merge"  # contracts.CustomerMerge
     FORECAST_PUBLISH = "forecast.publish"  # contracts.ForecastPublish
 
 
@@ -243,6 +245,11 @@ class AdapterBase:
             MessageKind.CUSTOMER_UPSERT,
             f"customer:{customer['customer_ref']}",
             customer,
+        )
+
+    def merge_customer(self, *, idempotency_key: str, merge: CustomerMerge) -> DeliveryResult:
+        return self._one(
+            idempotency_key, MessageKind.CUSTOMER_MERGE, f"customer:{merge['survivor_ref']}", merge
         )
 
     def publish_forecast(self, *, idempotency_key: str, forecast: ForecastPublish) -> DeliveryResult:

@@ -7,10 +7,10 @@ from django.conf import settings
 from backoffice_sync.api import ErpWebhookViewSet
 from backoffice_sync.api_sync import AtpViewSet, OutboxViewSet, SyncStatusViewSet
 from backoffice_sync.choices import ErpActivityKind
-from backoffice_sync.customer_sync import on_profile_changed
+from backoffice_sync.customer_sync import on_customers_merged, on_profile_changed
 from backoffice_sync.roles import GRANTS
 from backoffice_sync.selectors_mirrors import invoices_and_balance
-from customers.events import ProfileChanged
+from customers.events import CustomersMerged, ProfileChanged
 from frontoffice.plugin import (
     ApiRoute,
     AppHooks,
@@ -61,8 +61,12 @@ HOOKS = AppHooks(
         MergeReference("backoffice_sync.CreditNote", "customer", "Credit notes"),
         MergeReference("backoffice_sync.CustomerBalance", "customer", "Balances"),
     ],
-    # A customer's changes reach the ERP through the outbox, in the change's transaction.
-    subscriptions=[Subscription(ProfileChanged, on_profile_changed, Phase.IN_TRANSACTION)],
+    # A customer's changes, and a merge that moves an ERP number, reach the ERP through
+    # the outbox, in the change's transaction.
+    subscriptions=[
+        Subscription(ProfileChanged, on_profile_changed, Phase.IN_TRANSACTION),
+        Subscription(CustomersMerged, on_customers_merged, Phase.IN_TRANSACTION),
+    ],
     periodic_tasks=[
         # The outbox sweep: messages whose backoff ended, leases of dead workers, missed kicks.
         PeriodicTask("relay-outbox", "backoffice_sync.tasks.relay_outbox", 5.0),

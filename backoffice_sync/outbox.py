@@ -130,6 +130,38 @@ def outbox_enqueue(*, kind: MessageKind | str, aggregate: str, payload: MessageP
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def outbox_enqueue_ahead(
+    *, kind: MessageKind | str, aggregate: str, payload: MessagePayload
+) -> OutboxMessage:
+    """`outbox_enqueue`, for a message the ERP must have before what its aggregate has
+    queued and never sent (a merge before the survivor's upsert that names the number it
+    took over, even when the upsert was queued first in the same transaction).
+
+    Those unsent messages move behind it, in their order. A message a relay has claimed
+    or tried is left where it is: it may be at the ERP already, and was committed before
+    this transaction, so it cannot depend on what this one changes."""
+    message = outbox_enqueue(kind=kind, aggregate=aggregate, payload=payload)
+    unsent = list(
+        OutboxMessage.objects.select_for_update()
+        .filter(
+            aggregate=aggregate,
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            claimed_by="",
+            sequence__lt=message.sequence,
+        )
+        .order_by("sequence")
+    )
+    now = timezone.now()
+    for offset, row in enumerate(unsent, start=1):
+        # Above the highest sequence (the new message's): no number is taken twice, even
+        # between two of these updates.
+        row.sequence = message.sequence + offset
+        row.updated_at = now
+    OutboxMessage.objects.bulk_update(unsent, ["sequence", "updated_at"])
+    return message
+
+
 class _KickAfterCommit:
     """The on-commit callback of one transaction's enqueues. Every enqueue registers it
     (through the public `run_on_commit`), so that it survives whichever of them a

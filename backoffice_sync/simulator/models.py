@@ -196,6 +196,10 @@ class SimCustomer(TimeStamped):
     payment_terms_days = models.PositiveIntegerField(default=30)
     pays_late = models.BooleanField(default=False)
     version = models.PositiveIntegerField(default=0)
+    # Set by customer.merge: this account is closed, its customer lives on in that one.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_accounts"
+    )
 
     class Meta:
         db_table = "sim_customer"

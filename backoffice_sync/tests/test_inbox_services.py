@@ -568,6 +568,30 @@ def test_an_erp_customer_number_taken_by_another_customer_is_rejected() -> None:
     assert "Another customer has this ERP customer number" in row.error
 
 
+def test_the_erps_news_of_a_merged_duplicates_account_leaves_the_survivors_number(admin_user: Any) -> None:
+    # given: the survivor kept its own number when the duplicate was merged into it
+    survivor, duplicate = a_customer("Survivor"), a_customer("Duplicate")
+    customer_services.customer_update(
+        actor=admin_user, customer_id=survivor.pk, expected_version=None, erp_customer_number="C-1"
+    )
+    customer_services.customer_merge(actor=admin_user, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
+    echo = erp_event(
+        EventType.CUSTOMER_CHANGED,
+        f"customer:{duplicate.pk}",
+        1,
+        {"customer_ref": str(duplicate.pk), "erp_customer_number": "C-2"},
+    )
+
+    # when: the ERP reports the duplicate's account
+    row = receive_and_apply(echo)
+
+    # then
+    assert row.status == InboxStatus.APPLIED
+    survivor.refresh_from_db()
+    assert survivor.erp_customer_number == "C-1"
+    assert timeline(survivor) == []
+
+
 # --- invoices, payments, balance -----------------------------------------------------------------
 
 

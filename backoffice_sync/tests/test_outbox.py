@@ -23,6 +23,7 @@ from backoffice_sync.outbox import (
     NotInTransaction,
     backoff_seconds,
     outbox_enqueue,
+    outbox_enqueue_ahead,
     outbox_replay,
     relay_due,
     relay_once,
@@ -254,6 +255,28 @@ def test_a_broker_failure_after_commit_leaves_the_message_for_the_sweep(
     assert OutboxMessage.objects.get().status == OutboxStatus.PENDING
     relay_due(adapter=erp)
     assert list(erp.applied) == [message.idempotency_key]
+
+
+@pytest.mark.django_db
+def test_a_message_enqueued_ahead_goes_before_the_unsent_ones_but_not_before_one_already_tried(
+    erp: FakeErp,
+) -> None:
+    # given: two upserts queued; the relay has tried the first (the ERP was down)
+    with transaction.atomic():
+        tried = outbox_enqueue(kind=MessageKind.CUSTOMER_UPSERT, aggregate="customer:7", payload={})
+        unsent = outbox_enqueue(kind=MessageKind.CUSTOMER_UPSERT, aggregate="customer:7", payload={})
+    OutboxMessage.objects.filter(pk=tried.pk).update(attempts=1)
+
+    # when
+    with transaction.atomic():
+        merge = outbox_enqueue_ahead(kind=MessageKind.CUSTOMER_MERGE, aggregate="customer:7", payload={})
+
+    # then
+    order = list(OutboxMessage.objects.order_by("sequence").values_list("pk", "sequence"))
+    assert [pk for pk, _ in order] == [tried.pk, merge.pk, unsent.pk]
+    assert len({sequence for _, sequence in order}) == 3
+    relay_due(adapter=erp)
+    assert list(erp.applied) == [tried.idempotency_key, merge.idempotency_key, unsent.idempotency_key]
 
 
 # --- Relay: order, batching, retries -------------------------------------------------------

@@ -20,7 +20,12 @@ from backoffice_sync.contracts import (
     OrderAnswer,
 )
 from backoffice_sync.erp import DeliveryResult, DeliveryStatus, EventType, MessageKind, OutboundMessage
-from backoffice_sync.simulator.engine.accounts import CUSTOMER_NUMBER_LENGTH, customer_for, customer_upsert
+from backoffice_sync.simulator.engine.accounts import (
+    CUSTOMER_NUMBER_LENGTH,
+    customer_for,
+    customer_merge,
+    customer_upsert,
+)
 from backoffice_sync.simulator.engine.change_log import emit, order_changed
 from backoffice_sync.simulator.engine.checks import (
     active_products,
@@ -263,6 +268,7 @@ _HANDLERS: dict[MessageKind, Callable[[SimState, Mapping[str, Any]], Answer]] = 
     MessageKind.ORDER_CANCEL: _order_cancel,
     MessageKind.CREDIT_NOTE_ISSUE: _credit_note_issue,
     MessageKind.CUSTOMER_UPSERT: customer_upsert,
+    MessageKind.CUSTOMER_MERGE: customer_merge,
     MessageKind.FORECAST_PUBLISH: _forecast_publish,
 }
 
