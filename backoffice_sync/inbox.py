@@ -24,11 +24,14 @@ from backoffice_sync import apply
 from backoffice_sync.erp import ErpError, ErpEvent, EventType, get_adapter
 from backoffice_sync.models import InboxAggregate, InboxEvent, InboxStatus, InboxVia, SyncCursor
 from frontoffice import events
+from frontoffice.actors import Actor
 from frontoffice.serializers import MAX_ID, text_problem
+from frontoffice.write_path import authorize
 
 log = logging.getLogger(__name__)
 
 CURSOR_NAME = "erp"
+RETRY_PERMISSION = "backoffice_sync.change_inboxevent"
 PULL_PAGE_SIZE = 500
 MAX_APPLY_ATTEMPTS = 5
 MAX_RAW_BODY = 64_000
@@ -234,9 +237,10 @@ def inbox_apply_pending(*, limit: int = 200) -> int:
 
 
 @transaction.atomic
-def inbox_retry(*, inbox_event_id: int) -> InboxEvent | None:
+def inbox_retry(*, actor: Actor, inbox_event_id: int) -> InboxEvent | None:
     """Apply a rejected event again (after its product or customer exists). A rejected
     row that was never a well-formed event stays rejected."""
+    authorize(actor, RETRY_PERMISSION, message="You may not apply ERP events again.")
     row = InboxEvent.objects.select_for_update().filter(pk=inbox_event_id).first()
     if row is None or row.status != InboxStatus.REJECTED or row.version is None or not row.type:
         return row

@@ -36,11 +36,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Exists, F, Max, OuterRef, QuerySet, Value, When
 from django.db.models.functions import Cast
-from django.http import Http404
 from django.utils import timezone
 
 from backoffice_sync.contracts import MessagePayload
@@ -54,8 +52,9 @@ from backoffice_sync.erp import (
     get_adapter,
 )
 from backoffice_sync.models import OutboxMessage, OutboxStatus
+from frontoffice.actors import Actor, user_of
 from frontoffice.errors import Conflict
-from frontoffice.write_path import run_on_commit
+from frontoffice.write_path import authorize, lock, run_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -487,15 +486,11 @@ def relay_due(
 
 
 @transaction.atomic
-def outbox_replay(*, actor: Any, message_id: int) -> OutboxMessage:
+def outbox_replay(*, actor: Actor, message_id: int) -> OutboxMessage:
     """Put a dead message back in the queue with fresh attempts; it is relayed after commit
     (before its aggregate's later messages, which it was holding back)."""
-    if not actor.has_perm(REPLAY_PERMISSION):
-        raise PermissionDenied("You may not replay outbox messages.")
-    try:
-        message = OutboxMessage.objects.select_for_update().get(pk=message_id)
-    except (OutboxMessage.DoesNotExist, TypeError, ValueError, OverflowError):
-        raise Http404("No such outbox message.") from None
+    authorize(actor, REPLAY_PERMISSION, message="You may not replay outbox messages.")
+    message = lock(OutboxMessage, message_id, what="outbox message")
     if message.status != OutboxStatus.DEAD:
         raise Conflict(f"Only dead messages can be replayed; this one is {message.status}.")
     now = timezone.now()
@@ -507,7 +502,7 @@ def outbox_replay(*, actor: Any, message_id: int) -> OutboxMessage:
     message.dead_at = None
     message.replays += 1
     message.replayed_at = now
-    message.replayed_by = actor if getattr(actor, "pk", None) else None
+    message.replayed_by = user_of(actor)
     message.save(
         update_fields=[
             "status",

@@ -17,6 +17,7 @@ from backoffice_sync.erp import ErpEvent
 from customers.choices import ActivityKind
 from customers.models import Customer
 from customers.services import customer_update
+from frontoffice.actors import ERP_SYNC
 
 
 def apply_customer_changed(event: ErpEvent, *, stale: bool) -> Outcome:
@@ -38,7 +39,7 @@ def apply_customer_changed(event: ErpEvent, *, stale: bool) -> Outcome:
         return Outcome()
     try:
         customer_update(
-            actor=None, customer_id=customer.pk, expected_version=None, erp_customer_number=number
+            actor=ERP_SYNC, customer_id=customer.pk, expected_version=None, erp_customer_number=number
         )
     except ValidationError as exc:
         raise Rejected("; ".join(exc.messages)[:1000]) from None

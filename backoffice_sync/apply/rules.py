@@ -14,6 +14,7 @@ from backoffice_sync.erp import ErpEvent
 from backoffice_sync.events import ErpFact
 from customers.models import Customer
 from customers.services import activity_record
+from frontoffice.actors import ERP_SYNC
 
 SOURCE_APP = "backoffice_sync"
 MAX_LINES = 500
@@ -80,6 +81,7 @@ def record_on_timeline(
     activity_record(
         customer_id=customer_id,
         kind=kind,
+        actor=ERP_SYNC,
         subject=subject[:200],
         source_app=SOURCE_APP,
         occurred_at=event.occurred_at,

@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
+from django.core.exceptions import PermissionDenied
 
 from backoffice_sync import inbox
+from backoffice_sync.apply import customers as apply_customers
+from backoffice_sync.apply import rules
 from backoffice_sync.erp import EventType
 from backoffice_sync.events import InvoiceOverdue, OrderConfirmed, OrderShipped, PaymentReceived
 from backoffice_sync.models import (
@@ -42,6 +45,8 @@ from backoffice_sync.tests.inbox_helpers import (
 )
 from customers import services as customer_services
 from customers.models import Activity, Customer
+from frontoffice.actors import ERP_SYNC
+from frontoffice.write_path import MissingActor
 
 pytestmark = pytest.mark.django_db
 
@@ -222,7 +227,9 @@ def test_stock_of_an_unknown_sku_waits_for_its_product_then_applies() -> None:
     assert StockLevel.objects.get().on_hand == 7
 
 
-def test_stock_of_a_sku_that_never_comes_is_rejected_for_inspection_and_can_be_retried() -> None:
+def test_stock_of_a_sku_that_never_comes_is_rejected_for_inspection_and_can_be_retried(
+    django_user_model: Any,
+) -> None:
     # given
     row, _ = inbox.inbox_receive(event=stock_event(on_hand=7), via="poll")
     for _ in range(inbox.MAX_APPLY_ATTEMPTS):
@@ -234,12 +241,27 @@ def test_stock_of_a_sku_that_never_comes_is_rejected_for_inspection_and_can_be_r
 
     # when: the product turns up, and someone retries from the admin
     receive_and_apply(product_event())
-    retried = inbox.inbox_retry(inbox_event_id=row.pk)
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    retried = inbox.inbox_retry(actor=root, inbox_event_id=row.pk)
 
     # then
     assert retried is not None
     assert retried.status == InboxStatus.APPLIED
     assert StockLevel.objects.get().on_hand == 7
+
+
+@pytest.mark.parametrize("who", ["back_office", "nobody"])
+def test_only_who_may_change_inbox_events_applies_a_rejected_one_again(
+    who: str, request: pytest.FixtureRequest
+) -> None:
+    # given
+    row, _ = inbox.inbox_reject(external_id="evt-broken", via="poll", error="broken")
+
+    # when / then
+    with pytest.raises(PermissionDenied):
+        inbox.inbox_retry(actor=request.getfixturevalue(who), inbox_event_id=row.pk)
+    with pytest.raises(MissingActor):
+        inbox.inbox_retry(actor=None, inbox_event_id=row.pk)
 
 
 def test_an_event_whose_data_no_database_stores_is_kept_as_rejected() -> None:
@@ -590,6 +612,34 @@ def test_the_erps_news_of_a_merged_duplicates_account_leaves_the_survivors_numbe
     survivor.refresh_from_db()
     assert survivor.erp_customer_number == "C-1"
     assert timeline(survivor) == []
+
+
+def test_what_the_erp_writes_on_the_timeline_and_the_profile_names_the_erp_sync_as_its_actor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given
+    customer = a_customer()
+    actors: list[tuple[str, Any]] = []
+
+    def recording(name: str, service: Any) -> Any:
+        def record(**kwargs: Any) -> Any:
+            actors.append((name, kwargs["actor"]))
+            return service(**kwargs)
+
+        return record
+
+    monkeypatch.setattr(rules, "activity_record", recording("timeline", rules.activity_record))
+    monkeypatch.setattr(
+        apply_customers, "customer_update", recording("profile", apply_customers.customer_update)
+    )
+    number = {"customer_ref": str(customer.pk), "erp_customer_number": "C-1001"}
+
+    # when
+    receive_and_apply(order_event(EventType.ORDER_CONFIRMED, customer, 1))
+    receive_and_apply(erp_event(EventType.CUSTOMER_CHANGED, f"customer:{customer.pk}", 1, number))
+
+    # then
+    assert actors == [("timeline", ERP_SYNC), ("profile", ERP_SYNC), ("timeline", ERP_SYNC)]
 
 
 # --- invoices, payments, balance -----------------------------------------------------------------
