@@ -66,16 +66,25 @@ class PromiseSerializer(serializers.Serializer):
     meets_requested_date = serializers.BooleanField(
         source="meets_request", allow_null=True, help_text="null when no date was requested."
     )
-    source = serializers.ChoiceField(
-        choices=["stock", "incoming", "lead_time"],
-        help_text="Where the goods come from, which sets the day they are available: free stock now "
-        "(today), incoming stock (the day it arrives), or the product's lead time from today.",
-    )
     free_now = serializers.IntegerField(help_text="On hand, less ERP reservations and unsent orders.")
     reserved_by_erp = serializers.IntegerField(help_text="Held by open orders the ERP knows.")
     held_by_outbox = serializers.IntegerField(help_text="Held by orders not yet acknowledged by the ERP.")
     lead_time_days = serializers.IntegerField()
     incoming = serializers.SerializerMethodField()
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `source` is also every field's own attribute: added here, after the date it explains.
+        source = serializers.ChoiceField(
+            choices=["stock", "incoming", "lead_time"],
+            help_text="Where the goods come from, which sets the day they are available: free stock now "
+            "(today), incoming stock (the day it arrives), or the product's lead time from today.",
+        )
+        fields: dict[str, serializers.Field] = {}
+        for name, field in super().get_fields().items():
+            fields[name] = field
+            if name == "meets_requested_date":
+                fields["source"] = source
+        return fields
 
     def get_incoming(self, promise: atp.Promise) -> list[dict[str, Any]]:
         return [{"expected_on": day.isoformat(), "quantity": quantity} for day, quantity in promise.incoming]

@@ -59,12 +59,12 @@ def known_to_the_erp(customer: Customer) -> bool:
     return bool(customer.erp_customer_number) or ErpOrder.objects.filter(customer=customer).exists()
 
 
-def on_profile_changed(event: ProfileChanged) -> OutboxMessage | None:
+def on_profile_changed(event: ProfileChanged) -> None:
     """Queue an upsert for a customer the ERP knows, unless the ERP already has exactly
     this (the ERP's own echo of an upsert comes back as a change and must not loop)."""
     customer = Customer.objects.filter(pk=event.customer_id, merged_into=None).first()
     if customer is None or not known_to_the_erp(customer):
-        return None
+        return
     payload = customer_payload(customer)
     aggregate = f"customer:{customer.pk}"
     last = (
@@ -73,24 +73,23 @@ def on_profile_changed(event: ProfileChanged) -> OutboxMessage | None:
         .values_list("payload", flat=True)
         .first()
     )
-    if last == payload:
-        return None
-    return outbox_enqueue(kind=MessageKind.CUSTOMER_UPSERT, aggregate=aggregate, payload=payload)
+    if last != payload:
+        outbox_enqueue(kind=MessageKind.CUSTOMER_UPSERT, aggregate=aggregate, payload=payload)
 
 
-def on_customers_merged(event: CustomersMerged) -> OutboxMessage | None:
+def on_customers_merged(event: CustomersMerged) -> None:
     """When the survivor took over the duplicate's ERP number, tell the ERP so before
     the survivor's next upsert: that upsert names the number, which the ERP would
     otherwise refuse as another customer's (and the refusal would hold back every later
     message of the survivor). Published in either order with the survivor's
     `ProfileChanged`, the merge goes first (`outbox_enqueue_ahead`)."""
     if not event.erp_customer_number:
-        return None
+        return
     payload: CustomerMerge = {
         "survivor_ref": str(event.survivor_id),
         "duplicate_ref": str(event.duplicate_id),
         "erp_customer_number": event.erp_customer_number,
     }
-    return outbox_enqueue_ahead(
+    outbox_enqueue_ahead(
         kind=MessageKind.CUSTOMER_MERGE, aggregate=f"customer:{event.survivor_id}", payload=payload
     )

@@ -37,7 +37,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Exists, F, Max, OuterRef, QuerySet, Value, When
+from django.db.models import Case, Exists, F, Field, Max, OuterRef, QuerySet, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -52,7 +52,7 @@ from backoffice_sync.erp import (
     get_adapter,
 )
 from backoffice_sync.models import OutboxMessage, OutboxStatus
-from frontoffice.actors import Actor, user_of
+from frontoffice.actors import user_of
 from frontoffice.errors import Conflict
 from frontoffice.write_path import authorize, lock, run_on_commit
 
@@ -287,6 +287,8 @@ def _deliver(adapter: ErpAdapter, batch: Sequence[OutboxMessage]) -> dict[str, D
 def _per_row(values: dict[int, Any], field_name: str) -> Any:
     """One value per row in a single UPDATE: CASE pk WHEN ... THEN ... END."""
     output_field = OutboxMessage._meta.get_field(field_name)
+    if not isinstance(output_field, Field):
+        raise TypeError(f"{field_name} is not a column of the outbox")
     case = Case(
         *[When(pk=pk, then=Value(value, output_field=output_field)) for pk, value in values.items()],
         output_field=output_field,
@@ -486,7 +488,7 @@ def relay_due(
 
 
 @transaction.atomic
-def outbox_replay(*, actor: Actor, message_id: int) -> OutboxMessage:
+def outbox_replay(*, actor: Any, message_id: int) -> OutboxMessage:
     """Put a dead message back in the queue with fresh attempts; it is relayed after commit
     (before its aggregate's later messages, which it was holding back)."""
     authorize(actor, REPLAY_PERMISSION, message="You may not replay outbox messages.")

@@ -35,12 +35,11 @@ from backoffice_sync.models import (
     StockLevel,
     SyncCursor,
 )
-from frontoffice.actors import Actor
 from frontoffice.write_path import require_actor
 
 PANEL_ROWS = 5
 INVOICES_AND_BALANCE_QUERIES = 2  # the panel's query budget, whatever the data
-MONEY = DecimalField(max_digits=14, decimal_places=2)
+MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 
 
 # --- stock -------------------------------------------------------------------------------
@@ -147,7 +146,7 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def invoices_and_balance(*, customer: Any, actor: Actor) -> dict[str, Any]:
+def invoices_and_balance(*, customer: Any, actor: Any) -> dict[str, Any]:
     """The 360 panel "Invoices and balance" (2 queries whatever the data): the open and
     overdue balance per currency, the last invoices with status and due date, and the
     recent orders with their ERP status. JSON-able, for the page and the API alike.

@@ -41,7 +41,7 @@ def _settle(invoice: Invoice) -> None:
 def balance_recompute(*, customer_id: int, currency: str) -> CustomerBalance:
     """Rewrite the customer's balance in `currency` from their invoices (in the caller's
     transaction). Folds the extra rows a merge may have left into one."""
-    money = DecimalField(max_digits=14, decimal_places=2)
+    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
     outstanding = F("amount") - F("amount_paid") - F("amount_credited")
     totals = Invoice.objects.filter(
         customer_id=customer_id, currency=currency, status__in=[InvoiceStatus.OPEN, InvoiceStatus.OVERDUE]

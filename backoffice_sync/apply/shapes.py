@@ -11,6 +11,9 @@ from rest_framework import serializers
 from backoffice_sync.apply.rules import MAX_LINES
 from frontoffice.serializers import TextField
 
+# `Shape(many=True, max_length=...)`: DRF's ListSerializer takes max_length, which its type
+# stubs do not know (hence the `type: ignore[call-arg]` where a list is bounded).
+
 
 def _ref(max_length: int = 40, **kwargs: Any) -> TextField:
     return TextField(max_length=max_length, trim_whitespace=True, **kwargs)
@@ -63,13 +66,13 @@ class OrderData(serializers.Serializer):
     customer_ref = CustomerRefField()
     status = _ref(30, required=False, allow_blank=True)
     currency = CurrencyField(required=False, allow_null=True)
-    lines = OrderLineData(many=True, required=False, max_length=MAX_LINES)
+    lines = OrderLineData(many=True, required=False, max_length=MAX_LINES)  # type: ignore[call-arg]
     reason = _ref(500, required=False, allow_blank=True, allow_null=True)
     shipment_number = _ref(required=False, allow_null=True, allow_blank=True)
     carrier = _ref(60, required=False, allow_blank=True, allow_null=True)
     tracking_number = _ref(100, required=False, allow_blank=True, allow_null=True)
-    shipped_lines = ShipmentLineData(many=True, required=False, max_length=MAX_LINES)
-    shipment_lines = ShipmentLineData(many=True, required=False, max_length=MAX_LINES)  # an alias
+    shipped_lines = ShipmentLineData(many=True, required=False, max_length=MAX_LINES)  # type: ignore[call-arg]
+    shipment_lines = ShipmentLineData(many=True, required=False, max_length=MAX_LINES)  # type: ignore[call-arg]
     shipped_on = serializers.DateField(required=False, allow_null=True)
     delivered_on = serializers.DateField(required=False, allow_null=True)
 
@@ -132,7 +135,7 @@ class StockData(serializers.Serializer):
     warehouse = _ref()
     on_hand = _quantity()
     reserved = _quantity()
-    incoming = IncomingData(many=True, required=False, max_length=100)
+    incoming = IncomingData(many=True, required=False, max_length=100)  # type: ignore[call-arg]
 
 
 class ProductData(serializers.Serializer):
