@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from backoffice_sync.models import OutboxMessage, OutboxStatus
-from backoffice_sync.outbox import REPLAY_PERMISSION, outbox_replay
+from backoffice_sync.outbox_replay import REPLAY_PERMISSION, outbox_replay
 from frontoffice.admin_bases import ReadOnlyAdmin
 from frontoffice.errors import DomainError
 

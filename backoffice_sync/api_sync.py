@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from backoffice_sync import atp
 from backoffice_sync.filters import OutboxMessageFilter
 from backoffice_sync.models import OutboxMessage
-from backoffice_sync.outbox import REPLAY_PERMISSION, outbox_replay
+from backoffice_sync.outbox_replay import REPLAY_PERMISSION, outbox_replay
 from backoffice_sync.selectors import outbox_message_list
 from backoffice_sync.sync_status import sync_status
 from frontoffice.errors import PROBLEM_CONTENT_TYPE, django_validation_errors

@@ -52,13 +52,10 @@ from backoffice_sync.erp import (
     get_adapter,
 )
 from backoffice_sync.models import OutboxMessage, OutboxStatus
-from frontoffice.actors import user_of
-from frontoffice.errors import Conflict
-from frontoffice.write_path import authorize, lock, run_on_commit
+from frontoffice.write_path import run_on_commit
 
 log = logging.getLogger(__name__)
 
-REPLAY_PERMISSION = "backoffice_sync.replay_outboxmessage"
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 15 * 60.0
 # Enqueues that race for the same aggregate's next sequence retry this often (each loser
@@ -124,7 +121,7 @@ def outbox_enqueue(*, kind: MessageKind | str, aggregate: str, payload: MessageP
             if attempt == SEQUENCE_RETRIES - 1:
                 raise
             continue
-        _kick_relay_on_commit()
+        kick_relay_on_commit()
         return message
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -192,7 +189,7 @@ class _PendingKick(threading.local):
 _pending = _PendingKick()
 
 
-def _kick_relay_on_commit() -> None:
+def kick_relay_on_commit() -> None:
     """One relay kick per committed transaction (however many messages it enqueued), sent
     after commit so that the relay sees the rows; a rolled-back transaction sends none.
 
@@ -482,43 +479,3 @@ def relay_due(
         if report.claimed == 0 or report.delivered + report.dead == 0:
             return total, False
     return total, True
-
-
-# --- Replay ----------------------------------------------------------------------------
-
-
-@transaction.atomic
-def outbox_replay(*, actor: Any, message_id: int) -> OutboxMessage:
-    """Put a dead message back in the queue with fresh attempts; it is relayed after commit
-    (before its aggregate's later messages, which it was holding back)."""
-    authorize(actor, REPLAY_PERMISSION, message="You may not replay outbox messages.")
-    message = lock(OutboxMessage, message_id, what="outbox message")
-    if message.status != OutboxStatus.DEAD:
-        raise Conflict(f"Only dead messages can be replayed; this one is {message.status}.")
-    now = timezone.now()
-    message.status = OutboxStatus.PENDING
-    message.attempts = 0
-    message.next_attempt_at = now
-    message.locked_until = None
-    message.claimed_by = ""
-    message.dead_at = None
-    message.replays += 1
-    message.replayed_at = now
-    message.replayed_by = user_of(actor)
-    message.save(
-        update_fields=[
-            "status",
-            "attempts",
-            "next_attempt_at",
-            "locked_until",
-            "claimed_by",
-            "dead_at",
-            "replays",
-            "replayed_at",
-            "replayed_by",
-            "updated_at",
-        ]
-    )
-    log.info("outbox: %s replayed message %s (%s)", actor, message.pk, message)
-    _kick_relay_on_commit()
-    return message

@@ -24,10 +24,10 @@ from backoffice_sync.outbox import (
     backoff_seconds,
     outbox_enqueue,
     outbox_enqueue_ahead,
-    outbox_replay,
     relay_due,
     relay_once,
 )
+from backoffice_sync.outbox_replay import outbox_replay
 from backoffice_sync.tasks import relay_outbox
 from backoffice_sync.tests.outbox_fakes import FakeErp
 from customers.models import Customer
@@ -628,8 +628,6 @@ def test_only_a_dead_message_can_be_replayed(erp: FakeErp, back_office: Any) -> 
 @pytest.mark.django_db
 def test_the_relay_task_drains_and_reports(erp: FakeErp) -> None:
     # given
-    from backoffice_sync.tasks import relay_outbox
-
     for n in range(3):
         submit(f"SO-{n}")
 
