@@ -15,7 +15,7 @@ beat's sweep) never holds a transaction or a row lock across the ERP call:
 
 A message is eligible when it is pending, due, not leased, and the lowest undelivered
 `sequence` of its aggregate: messages of one aggregate go one at a time, in order, and a
-dead one holds back the rest until replayed. A relay that dies mid-batch leaves its
+dead one holds back the rest until replayed (`outbox_replay.py`). A relay that dies mid-batch leaves its
 leases to expire; the next relay re-sends those messages under the same idempotency
 keys, which the ERP applies at most once.
 """
