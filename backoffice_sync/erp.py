@@ -1,8 +1,10 @@
 """The ERP as the front office sees it: one adapter interface, two implementations.
 
-Everything that crosses the boundary is plain data (the dataclasses below, JSON-ready
-dicts), so that the in-process `stub` adapter and the `http` adapter behave the same and
-pass one contract suite (`backoffice_sync/tests/test_adapter_contract.py`).
+Everything that crosses the boundary is plain data (the dataclasses below; the payloads
+and event data are JSON objects whose shapes are the TypedDicts of
+`backoffice_sync.contracts`), so that the in-process `stub` adapter and the `http`
+adapter (through `adapters/wire.py`) behave the same and pass one contract suite
+(`backoffice_sync/tests/test_adapter_contract.py`).
 
 Outbound: the relay hands the adapter a batch of `OutboundMessage`s; the ERP applies each
 at most once per idempotency key and answers one `DeliveryResult` per message, in order.

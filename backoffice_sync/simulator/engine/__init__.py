@@ -47,40 +47,16 @@ the next number of the ERP's own series (C-000001, ...) when it carries none. A 
 already held by another customer, or a number other than the one the ERP keeps for that
 customer_ref, is rejected.
 
+A customer.merge (the front office merged two customers, the survivor taking over the
+duplicate's number) gives the survivor that number and closes the duplicate's account;
+a later upsert of the closed account changes nothing.
+
 Events (`SimEvent` rows, published as `ErpEvent`s): the id is "<aggregate>@<version>",
-stable across redeliveries; `occurred_at` is on the simulator clock. `data` per type:
-
-- order.confirmed, order.rejected, order.cancelled, order.partially_shipped,
-  order.shipped, order.delivered (aggregate "order:<order_ref>"):
-  {"order_ref", "erp_order_number", "customer_ref", "status" (received | confirmed |
-  partially_shipped | shipped | delivered | cancelled | rejected), "currency",
-  "requested_date" (ISO date | None), "lines": [{"line_no", "sku", "quantity",
-  "reserved", "shipped", "unit_price" (string decimal), "warehouse" (the line's own;
-  what is reserved may be held in several)}]}, plus
-  - order.rejected, order.cancelled: "reason";
-  - order.partially_shipped, order.shipped: "shipment_number", "carrier",
-    "tracking_number", "shipped_on" (ISO date), "shipped_lines": [{"line_no", "sku",
-    "quantity"}] (what this shipment carries);
-  - order.delivered: "delivered_on".
-- invoice.issued (aggregate "invoice:<number>"): {"number", "order_ref",
-  "erp_order_number", "shipment_number", "customer_ref", "amount" (string decimal),
-  "currency", "issued_on", "due_on"}.
-- payment.received (aggregate "invoice:<number>"): {"payment_ref", "invoice_number",
-  "customer_ref", "amount", "currency", "received_on"}.
-- payment.overdue (aggregate "invoice:<number>"): {"invoice_number", "customer_ref",
-  "amount_due", "currency", "due_on", "days_overdue"}.
-- credit_note.issued (aggregate "credit_note:<number>"): {"number", "credit_ref",
-  "customer_ref", "invoice_number" (or None), "amount", "currency", "reason",
-  "issued_on"}.
-- stock.changed (aggregate "stock:<sku>:<warehouse>"): {"sku", "warehouse", "on_hand",
-  "reserved", "incoming": [{"quantity", "expected_on"}]}.
-- product.changed (aggregate "product:<sku>"): {"sku", "name", "unit_price",
-  "currency", "lead_time_days", "active"}.
-- customer.changed (aggregate "customer:<customer_ref>"): {"customer_ref",
-  "erp_customer_number", "name", "email", "phone", "billing_address",
-  "shipping_address", "payment_terms_days"}.
-
-Amounts are strings with two decimals; dates are ISO strings.
+stable across redeliveries; `occurred_at` is on the simulator clock. The `data` of each
+type, and the payload of each message, is its TypedDict in `backoffice_sync.contracts`
+(`EVENT_DATA`, `PAYLOADS`), which the emitters in `change_log.py`, `fulfilment.py`,
+`clock.py` and `messages.py` are typed with. Amounts are strings with two decimals;
+dates are ISO strings.
 """
 
 from __future__ import annotations
