@@ -19,7 +19,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -197,6 +197,13 @@ class SyncStatusViewSet(viewsets.ViewSet):
         return Response(SyncStatusSerializer(sync_status(actor=request.user)).data)
 
 
+# Read-only: ServiceViewSet routes POST/PUT/PATCH to its create/update whatever the
+# resource offers (they answer 405 without a service); keep them out of the schema.
+@extend_schema_view(
+    create=extend_schema(exclude=True),
+    update=extend_schema(exclude=True),
+    partial_update=extend_schema(exclude=True),
+)
 class OutboxViewSet(ServiceViewSet):
     """The outbox's messages, newest first, and the replay of a dead one.
 

@@ -142,6 +142,20 @@ def test_the_outbox_api_lists_messages_newest_first_within_a_fixed_query_budget(
     assert "payload" not in one.json()
 
 
+def test_the_outbox_api_writes_only_through_replay(back_office: Any, api_as) -> None:
+    # given
+    message = dead_message()
+    client = api_as(back_office)
+
+    # when
+    created = client.post(OUTBOX_URL, {}, format="json")
+    changed = client.patch(f"{OUTBOX_URL}{message.pk}/", {"status": "pending"}, format="json")
+
+    # then: no role may add or change outbox messages
+    assert (created.status_code, changed.status_code) == (403, 403)
+    assert OutboxMessage.objects.get().status == OutboxStatus.DEAD
+
+
 def test_the_outbox_api_is_for_those_who_watch_the_outbox(sales_rep: Any, api_as) -> None:
     # given
     message = dead_message()
