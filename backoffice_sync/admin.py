@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from backoffice_sync.models import OutboxMessage, OutboxStatus
-from backoffice_sync.outbox import REPLAY_PERMISSION, outbox_replay
+from backoffice_sync.outbox_replay import REPLAY_PERMISSION, outbox_replay
 from frontoffice.admin_bases import ReadOnlyAdmin
 from frontoffice.errors import DomainError
 
@@ -71,9 +71,8 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 # --- inbox and mirrors (read-only; a rejected event can be applied again) -----------------
 
 from backoffice_sync import models as sync_models  # noqa: E402 (kept apart from the outbox block)
+from backoffice_sync.inbox import RETRY_PERMISSION as RETRY_INBOX_PERMISSION  # noqa: E402
 from backoffice_sync.inbox import inbox_retry  # noqa: E402
-
-RETRY_INBOX_PERMISSION = "backoffice_sync.change_inboxevent"
 
 
 @admin.register(sync_models.InboxEvent)
@@ -101,7 +100,7 @@ class InboxEventAdmin(ReadOnlyAdmin):
         selected = list(queryset.filter(status=sync_models.InboxStatus.REJECTED).values_list("pk", flat=True))
         applied = 0
         for pk in selected:
-            row = inbox_retry(inbox_event_id=pk)
+            row = inbox_retry(actor=request.user, inbox_event_id=pk)
             applied += row is not None and row.status == sync_models.InboxStatus.APPLIED
         self.message_user(request, f"Applied {applied} of {len(selected)} rejected event(s).", messages.INFO)
 

@@ -43,7 +43,14 @@ class ErpEventSerializer(serializers.Serializer):
     aggregate = serializers.CharField(max_length=200, help_text='e.g. "order:FO-12", "stock:SKU-1:MAIN".')
     version = serializers.IntegerField(min_value=0, help_text="Grows per aggregate.")
     occurred_at = serializers.DateTimeField(help_text="With a time zone.")
-    data = serializers.DictField(help_text="Depends on the type; see backoffice_sync.apply.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `data` is also the serializer's own attribute (its output): add the field here.
+        fields = super().get_fields()
+        fields["data"] = serializers.DictField(
+            help_text="Depends on the type: backoffice_sync.contracts.EVENT_DATA."
+        )
+        return fields
 
 
 class WebhookReceiptSerializer(serializers.Serializer):

@@ -1,9 +1,15 @@
-"""Operating the sync over REST: its health, dead-letter replay, and available-to-promise.
+"""Operating the sync over REST: its health, the outbox and dead-letter replay, and
+available-to-promise.
 
 GET  /api/v1/sync/status/               the monitor's numbers (back office, admins)
+GET  /api/v1/sync/outbox/[{id}/]        the outbox's messages (?status=&kind=&aggregate=)
 POST /api/v1/sync/outbox/{id}/replay/    a dead message back in the queue
 GET  /api/v1/sync/atp/?sku=&quantity=&requested_date=
                                          the earliest day the back office can deliver
+
+The outbox is a resource with a service action: a `ServiceViewSet`. Status and ATP are
+reports (a computed answer to a query, no record behind it, no write): plain ViewSets
+with one `list`, which the generic resource viewset would not make shorter.
 """
 
 from __future__ import annotations
@@ -11,19 +17,25 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backoffice_sync import atp
-from backoffice_sync.outbox import outbox_replay
+from backoffice_sync.filters import OutboxMessageFilter
+from backoffice_sync.models import OutboxMessage
+from backoffice_sync.outbox_replay import REPLAY_PERMISSION, outbox_replay
+from backoffice_sync.selectors import outbox_message_list
 from backoffice_sync.sync_status import sync_status
-from frontoffice.errors import django_validation_errors
+from frontoffice.errors import PROBLEM_CONTENT_TYPE, django_validation_errors
 from frontoffice.permissions import HasPermission
 from frontoffice.schema import OneObjectSchema
-from frontoffice.serializers import StrictSerializer, TextField
+from frontoffice.serializers import ProblemSerializer, StrictSerializer, TextField
+from frontoffice.viewsets import ServiceViewSet
 
 VIEW_PRODUCTS = "backoffice_sync.view_product"
 
@@ -54,16 +66,25 @@ class PromiseSerializer(serializers.Serializer):
     meets_requested_date = serializers.BooleanField(
         source="meets_request", allow_null=True, help_text="null when no date was requested."
     )
-    source = serializers.ChoiceField(
-        choices=["stock", "incoming", "lead_time"],
-        help_text="Where the goods come from, which sets the day they are available: free stock now "
-        "(today), incoming stock (the day it arrives), or the product's lead time from today.",
-    )
     free_now = serializers.IntegerField(help_text="On hand, less ERP reservations and unsent orders.")
     reserved_by_erp = serializers.IntegerField(help_text="Held by open orders the ERP knows.")
     held_by_outbox = serializers.IntegerField(help_text="Held by orders not yet acknowledged by the ERP.")
     lead_time_days = serializers.IntegerField()
     incoming = serializers.SerializerMethodField()
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `source` is also every field's own attribute: added here, after the date it explains.
+        source = serializers.ChoiceField(
+            choices=["stock", "incoming", "lead_time"],
+            help_text="Where the goods come from, which sets the day they are available: free stock now "
+            "(today), incoming stock (the day it arrives), or the product's lead time from today.",
+        )
+        fields: dict[str, serializers.Field] = {}
+        for name, field in super().get_fields().items():
+            fields[name] = field
+            if name == "meets_requested_date":
+                fields["source"] = source
+        return fields
 
     def get_incoming(self, promise: atp.Promise) -> list[dict[str, Any]]:
         return [{"expected_on": day.isoformat(), "quantity": quantity} for day, quantity in promise.incoming]
@@ -134,10 +155,31 @@ class SyncStatusSerializer(serializers.Serializer):
     reconciled_at = serializers.DateTimeField(allow_null=True)
 
 
-class ReplayedSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    status = serializers.CharField()
-    replays = serializers.IntegerField()
+class OutboxMessageSerializer(serializers.ModelSerializer):
+    """A message to the ERP and where it stands (its payload stays in the admin)."""
+
+    in_flight = serializers.BooleanField(source="is_in_flight", help_text="Being delivered right now.")
+
+    class Meta:
+        model = OutboxMessage
+        fields = [
+            "id",
+            "kind",
+            "aggregate",
+            "sequence",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "in_flight",
+            "last_error",
+            "last_failed_at",
+            "delivered_at",
+            "dead_at",
+            "replays",
+            "replayed_at",
+            "created_at",
+        ]
+        read_only_fields = fields
 
 
 class SyncStatusViewSet(viewsets.ViewSet):
@@ -155,20 +197,43 @@ class SyncStatusViewSet(viewsets.ViewSet):
         return Response(SyncStatusSerializer(sync_status(actor=request.user)).data)
 
 
-class OutboxViewSet(viewsets.ViewSet):
-    permission_classes = [HasPermission]
-    required_permission = "backoffice_sync.replay_outboxmessage"
-    lookup_value_regex = "[0-9]+"
+# Read-only: ServiceViewSet routes POST/PUT/PATCH to its create/update whatever the
+# resource offers (they answer 405 without a service); keep them out of the schema.
+@extend_schema_view(
+    create=extend_schema(exclude=True),
+    update=extend_schema(exclude=True),
+    partial_update=extend_schema(exclude=True),
+)
+class OutboxViewSet(ServiceViewSet):
+    """The outbox's messages, newest first, and the replay of a dead one.
+
+    Replay is written out rather than a `service_action`: those read and pass the
+    record's version (If-Match), and an outbox message has none (its status is the
+    precondition: only a dead one can be replayed, else 409)."""
+
+    serializer_class = OutboxMessageSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = OutboxMessageFilter
+    lookup_arg = "message_id"
+    versioned = False
+    action_permissions = {"replay": {"POST": [REPLAY_PERMISSION]}}
+
+    def get_queryset(self) -> QuerySet[OutboxMessage]:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator acts as nobody
+            return OutboxMessage.objects.none()
+        return outbox_message_list(actor=self.request.user)
 
     @extend_schema(
         operation_id="sync_outbox_replay",
         summary="Replay a dead outbox message",
         request=None,
-        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="The message id.")],
-        responses={200: ReplayedSerializer},
+        responses={
+            200: OutboxMessageSerializer,
+            (409, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description="Not dead."),
+        },
         tags=["sync"],
     )
     @action(detail=True, methods=["post"])
-    def replay(self, request: Request, pk: str) -> Response:
-        message = outbox_replay(actor=request.user, message_id=int(pk))
-        return Response({"id": message.pk, "status": message.status, "replays": message.replays})
+    def replay(self, request: Request, pk: str | None = None) -> Response:
+        message = outbox_replay(actor=request.user, message_id=self.get_object().pk)
+        return self.record_response(message)

@@ -127,6 +127,7 @@ def promise_many(requests: Sequence[AtpRequest], *, today: dt.date | None = None
         free = max(stock.free_now - held.get(request.sku, 0), 0)
         needed = drawn[request.sku] + request.quantity
         drawn[request.sku] = needed
+        source: Source
         if needed <= free:
             earliest, source = today, "stock"
         else:

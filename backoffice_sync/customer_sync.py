@@ -1,24 +1,25 @@
 """Customer changes to the ERP: when a customer the ERP knows changes its name, e-mail,
 phone or addresses, a `customer.upsert` message joins the outbox in the same
-transaction (an address changed at the call centre must reach shipping).
+transaction (an address changed at the call centre must reach shipping); when a merge
+gives the survivor the duplicate's ERP number, a `customer.merge` goes ahead of the
+survivor's upserts, so that the ERP hands the number over before an upsert names it.
 
-Subscribes to the customer profile's `ProfileChanged` event in the IN_TRANSACTION
-phase (see hooks.py); `customers` knows nothing of the ERP.
+Subscribes to the customer profile's `ProfileChanged` and `CustomersMerged` events in
+the IN_TRANSACTION phase (see hooks.py); `customers` knows nothing of the ERP.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
+from backoffice_sync.contracts import Address, CustomerMerge, CustomerUpsert
 from backoffice_sync.erp import MessageKind
 from backoffice_sync.models import ErpOrder, OutboxMessage
-from backoffice_sync.outbox import outbox_enqueue
+from backoffice_sync.outbox import outbox_enqueue, outbox_enqueue_ahead
 from customers.choices import ContactKind, ContactLabel
-from customers.events import ProfileChanged
+from customers.events import CustomersMerged, ProfileChanged
 from customers.models import ContactPoint, Customer
 
 
-def _address(point: ContactPoint | None) -> dict[str, str] | None:
+def _address(point: ContactPoint | None) -> Address | None:
     if point is None:
         return None
     return {
@@ -31,8 +32,8 @@ def _address(point: ContactPoint | None) -> dict[str, str] | None:
     }
 
 
-def customer_payload(customer: Customer) -> dict[str, Any]:
-    """What the ERP keeps of a customer (payload of MessageKind.CUSTOMER_UPSERT)."""
+def customer_payload(customer: Customer) -> CustomerUpsert:
+    """What the ERP keeps of a customer (the payload of a `customer.upsert`)."""
     points = sorted(customer.contact_points.all(), key=lambda p: (not p.is_primary, p.pk))
 
     def first(kind: str, *labels: str) -> ContactPoint | None:
@@ -58,12 +59,12 @@ def known_to_the_erp(customer: Customer) -> bool:
     return bool(customer.erp_customer_number) or ErpOrder.objects.filter(customer=customer).exists()
 
 
-def on_profile_changed(event: ProfileChanged) -> OutboxMessage | None:
+def on_profile_changed(event: ProfileChanged) -> None:
     """Queue an upsert for a customer the ERP knows, unless the ERP already has exactly
     this (the ERP's own echo of an upsert comes back as a change and must not loop)."""
     customer = Customer.objects.filter(pk=event.customer_id, merged_into=None).first()
     if customer is None or not known_to_the_erp(customer):
-        return None
+        return
     payload = customer_payload(customer)
     aggregate = f"customer:{customer.pk}"
     last = (
@@ -72,6 +73,23 @@ def on_profile_changed(event: ProfileChanged) -> OutboxMessage | None:
         .values_list("payload", flat=True)
         .first()
     )
-    if last == payload:
-        return None
-    return outbox_enqueue(kind=MessageKind.CUSTOMER_UPSERT, aggregate=aggregate, payload=payload)
+    if last != payload:
+        outbox_enqueue(kind=MessageKind.CUSTOMER_UPSERT, aggregate=aggregate, payload=payload)
+
+
+def on_customers_merged(event: CustomersMerged) -> None:
+    """When the survivor took over the duplicate's ERP number, tell the ERP so before
+    the survivor's next upsert: that upsert names the number, which the ERP would
+    otherwise refuse as another customer's (and the refusal would hold back every later
+    message of the survivor). Published in either order with the survivor's
+    `ProfileChanged`, the merge goes first (`outbox_enqueue_ahead`)."""
+    if not event.erp_customer_number:
+        return
+    payload: CustomerMerge = {
+        "survivor_ref": str(event.survivor_id),
+        "duplicate_ref": str(event.duplicate_id),
+        "erp_customer_number": event.erp_customer_number,
+    }
+    outbox_enqueue_ahead(
+        kind=MessageKind.CUSTOMER_MERGE, aggregate=f"customer:{event.survivor_id}", payload=payload
+    )

@@ -1,8 +1,10 @@
 """The ERP as the front office sees it: one adapter interface, two implementations.
 
-Everything that crosses the boundary is plain data (the dataclasses below, JSON-ready
-dicts), so that the in-process `stub` adapter and the `http` adapter behave the same and
-pass one contract suite (`backoffice_sync/tests/test_adapter_contract.py`).
+Everything that crosses the boundary is plain data (the dataclasses below; the payloads
+and event data are JSON objects whose shapes are the TypedDicts of
+`backoffice_sync.contracts`), so that the in-process `stub` adapter and the `http`
+adapter (through `adapters/wire.py`) behave the same and pass one contract suite
+(`backoffice_sync/tests/test_adapter_contract.py`).
 
 Outbound: the relay hands the adapter a batch of `OutboundMessage`s; the ERP applies each
 at most once per idempotency key and answers one `DeliveryResult` per message, in order.
@@ -23,27 +25,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+if TYPE_CHECKING:  # the contracts name these enums
+    from backoffice_sync.contracts import (
+        CreditNoteIssue,
+        CustomerMerge,
+        CustomerUpsert,
+        ForecastPublish,
+        MessagePayload,
+        OrderCancel,
+        OrderSubmit,
+    )
+
 
 class MessageKind(enum.StrEnum):
-    """What an outbound message asks the ERP to do, and the payload it carries."""
+    """What an outbound message asks the ERP to do; its payload is the TypedDict of the
+    same name in `backoffice_sync.contracts` (`contracts.PAYLOADS`)."""
 
-    # {"order_ref", "customer_ref", "erp_customer_number"|None, "currency", "requested_date"|None,
-    #  "lines": [{"line_no", "sku", "quantity", "unit_price"}], "ship_to": {address}|None}
-    ORDER_SUBMIT = "order.submit"
-    # {"order_ref", "reason"}
-    ORDER_CANCEL = "order.cancel"
-    # {"credit_ref", "customer_ref", "invoice_number"|None, "amount", "currency", "reason"}
-    CREDIT_NOTE_ISSUE = "credit_note.issue"
-    # {"customer_ref", "erp_customer_number"|None, "name", "email"|None, "phone"|None,
-    #  "billing_address"|None, "shipping_address"|None}
-    CUSTOMER_UPSERT = "customer.upsert"
-    # {"forecast_ref", "currency", "lines": [{"month": "YYYY-MM", "sku", "quantity", "amount"}]}
-    FORECAST_PUBLISH = "forecast.publish"
+    ORDER_SUBMIT = "order.submit"  # contracts.OrderSubmit
+    ORDER_CANCEL = "order.cancel"  # contracts.OrderCancel
+    CREDIT_NOTE_ISSUE = "credit_note.issue"  # contracts.CreditNoteIssue
+    CUSTOMER_UPSERT = "customer.upsert"  # contracts.CustomerUpsert
+    CUSTOMER_MERGE = "customer.merge"  # contracts.CustomerMerge
+    FORECAST_PUBLISH = "forecast.publish"  # contracts.ForecastPublish
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -53,7 +61,8 @@ class DeliveryStatus(enum.StrEnum):
 
 
 class EventType(enum.StrEnum):
-    """What the ERP tells us; `data` of each is documented where it is applied."""
+    """What the ERP tells us; the `data` of each is a TypedDict of `backoffice_sync.contracts`
+    (`contracts.EVENT_DATA`)."""
 
     ORDER_CONFIRMED = "order.confirmed"
     ORDER_REJECTED = "order.rejected"
@@ -75,7 +84,7 @@ class OutboundMessage:
     idempotency_key: str
     kind: MessageKind
     aggregate: str  # e.g. "order:42": messages of one aggregate are delivered in order
-    payload: dict[str, Any]
+    payload: MessagePayload  # as built; from the wire, whatever arrived (the ERP checks it)
 
 
 @dataclass(frozen=True)
@@ -216,27 +225,23 @@ class AdapterBase:
     def deliver(self, messages: Sequence[OutboundMessage]) -> list[DeliveryResult]:
         raise NotImplementedError
 
-    def _one(self, key: str, kind: MessageKind, aggregate: str, payload: dict[str, Any]) -> DeliveryResult:
+    def _one(self, key: str, kind: MessageKind, aggregate: str, payload: MessagePayload) -> DeliveryResult:
         (result,) = self.deliver([OutboundMessage(key, kind, aggregate, payload)])
         return result
 
-    def push_order(self, *, idempotency_key: str, order: dict[str, Any]) -> DeliveryResult:
+    def push_order(self, *, idempotency_key: str, order: OrderSubmit) -> DeliveryResult:
         return self._one(idempotency_key, MessageKind.ORDER_SUBMIT, f"order:{order['order_ref']}", order)
 
     def cancel_order(self, *, idempotency_key: str, order_ref: str, reason: str = "") -> DeliveryResult:
-        return self._one(
-            idempotency_key,
-            MessageKind.ORDER_CANCEL,
-            f"order:{order_ref}",
-            {"order_ref": order_ref, "reason": reason},
-        )
+        payload: OrderCancel = {"order_ref": order_ref, "reason": reason}
+        return self._one(idempotency_key, MessageKind.ORDER_CANCEL, f"order:{order_ref}", payload)
 
-    def issue_credit_note(self, *, idempotency_key: str, credit: dict[str, Any]) -> DeliveryResult:
+    def issue_credit_note(self, *, idempotency_key: str, credit: CreditNoteIssue) -> DeliveryResult:
         return self._one(
             idempotency_key, MessageKind.CREDIT_NOTE_ISSUE, f"credit:{credit['credit_ref']}", credit
         )
 
-    def upsert_customer(self, *, idempotency_key: str, customer: dict[str, Any]) -> DeliveryResult:
+    def upsert_customer(self, *, idempotency_key: str, customer: CustomerUpsert) -> DeliveryResult:
         return self._one(
             idempotency_key,
             MessageKind.CUSTOMER_UPSERT,
@@ -244,7 +249,12 @@ class AdapterBase:
             customer,
         )
 
-    def publish_forecast(self, *, idempotency_key: str, forecast: dict[str, Any]) -> DeliveryResult:
+    def merge_customer(self, *, idempotency_key: str, merge: CustomerMerge) -> DeliveryResult:
+        return self._one(
+            idempotency_key, MessageKind.CUSTOMER_MERGE, f"customer:{merge['survivor_ref']}", merge
+        )
+
+    def publish_forecast(self, *, idempotency_key: str, forecast: ForecastPublish) -> DeliveryResult:
         return self._one(
             idempotency_key,
             MessageKind.FORECAST_PUBLISH,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 
 from backoffice_sync.api import ErpWebhookViewSet
+from backoffice_sync.api_mirrors import InvoicesAndBalanceSerializer
 from backoffice_sync.api_sync import AtpViewSet, OutboxViewSet, SyncStatusViewSet
 from backoffice_sync.choices import ErpActivityKind
-from backoffice_sync.customer_sync import on_profile_changed
+from backoffice_sync.customer_sync import on_customers_merged, on_profile_changed
 from backoffice_sync.roles import GRANTS
-from backoffice_sync.selectors_mirrors import invoices_and_balance
-from customers.events import ProfileChanged
+from backoffice_sync.selectors_mirrors import INVOICES_AND_BALANCE_QUERIES, invoices_and_balance
+from customers.events import CustomersMerged, ProfileChanged
 from frontoffice.plugin import (
     ApiRoute,
     AppHooks,
@@ -44,8 +45,10 @@ HOOKS = AppHooks(
             title="Invoices and balance",
             loader=invoices_and_balance,
             template="backoffice_sync/_panel_invoices.html",
+            serializer=InvoicesAndBalanceSerializer,
             permission="backoffice_sync.view_invoice",
             order=40,
+            query_budget=INVOICES_AND_BALANCE_QUERIES,
         )
     ],
     timeline_kinds=[
@@ -61,8 +64,12 @@ HOOKS = AppHooks(
         MergeReference("backoffice_sync.CreditNote", "customer", "Credit notes"),
         MergeReference("backoffice_sync.CustomerBalance", "customer", "Balances"),
     ],
-    # A customer's changes reach the ERP through the outbox, in the change's transaction.
-    subscriptions=[Subscription(ProfileChanged, on_profile_changed, Phase.IN_TRANSACTION)],
+    # A customer's changes, and a merge that moves an ERP number, reach the ERP through
+    # the outbox, in the change's transaction.
+    subscriptions=[
+        Subscription(ProfileChanged, on_profile_changed, Phase.IN_TRANSACTION),
+        Subscription(CustomersMerged, on_customers_merged, Phase.IN_TRANSACTION),
+    ],
     periodic_tasks=[
         # The outbox sweep: messages whose backoff ended, leases of dead workers, missed kicks.
         PeriodicTask("relay-outbox", "backoffice_sync.tasks.relay_outbox", 5.0),

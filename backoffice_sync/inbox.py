@@ -2,7 +2,8 @@
 
     webhook / poll --> inbox_receive (store; a redelivery finds its row) --> inbox_apply
                        (lock, compare the version per aggregate, apply, mark) --> mirrors,
-                       timeline (same transaction), domain events (after commit)
+                       timeline (same transaction), facts for the other apps
+                       (`backoffice_sync.events`, to each subscriber in its phase)
 
 Statuses: received -> applied | stale (an equal or newer version of the aggregate was
 applied first: nothing overwritten) | rejected (kept for inspection, with the error).
@@ -21,14 +22,15 @@ from django.utils import timezone
 
 from backoffice_sync import apply
 from backoffice_sync.erp import ErpError, ErpEvent, EventType, get_adapter
-from backoffice_sync.events import ErpFactApplied
 from backoffice_sync.models import InboxAggregate, InboxEvent, InboxStatus, InboxVia, SyncCursor
 from frontoffice import events
 from frontoffice.serializers import MAX_ID, text_problem
+from frontoffice.write_path import authorize
 
 log = logging.getLogger(__name__)
 
 CURSOR_NAME = "erp"
+RETRY_PERMISSION = "backoffice_sync.change_inboxevent"
 PULL_PAGE_SIZE = 500
 MAX_APPLY_ATTEMPTS = 5
 MAX_RAW_BODY = 64_000
@@ -151,8 +153,8 @@ def _lock_aggregate(aggregate: str) -> InboxAggregate:
 
 def _publish(outcome: apply.Outcome) -> None:
     # Subscribers declare their phase; the ERP's facts are normally heard after commit.
-    for name, payload in outcome.publish:
-        events.publish(ErpFactApplied(name=name, payload=payload))
+    for fact in outcome.publish:
+        events.publish(fact)
 
 
 @transaction.atomic
@@ -187,6 +189,7 @@ def inbox_apply(*, inbox_event_id: int) -> InboxEvent | None:
         if outcome.stale:
             row.status = InboxStatus.STALE
             row.error = f"Version {event.version} is not newer than what {event.aggregate} holds."
+            _publish(outcome)  # what even an older event brings first (a shipment)
         else:
             row.status = InboxStatus.APPLIED
             row.error = ""
@@ -233,9 +236,10 @@ def inbox_apply_pending(*, limit: int = 200) -> int:
 
 
 @transaction.atomic
-def inbox_retry(*, inbox_event_id: int) -> InboxEvent | None:
+def inbox_retry(*, actor: Any, inbox_event_id: int) -> InboxEvent | None:
     """Apply a rejected event again (after its product or customer exists). A rejected
     row that was never a well-formed event stays rejected."""
+    authorize(actor, RETRY_PERMISSION, message="You may not apply ERP events again.")
     row = InboxEvent.objects.select_for_update().filter(pk=inbox_event_id).first()
     if row is None or row.status != InboxStatus.REJECTED or row.version is None or not row.type:
         return row
@@ -309,15 +313,15 @@ def pull_changes_once(*, limit: int | None = None) -> PullReport:
     applied = 0
     waiting = []
     for pk in stored:
-        row = inbox_apply_or_defer(inbox_event_id=pk)
-        applied += row is not None and row.status == InboxStatus.APPLIED
-        if row is not None and row.status == InboxStatus.RECEIVED:
+        settled = inbox_apply_or_defer(inbox_event_id=pk)
+        applied += settled is not None and settled.status == InboxStatus.APPLIED
+        if settled is not None and settled.status == InboxStatus.RECEIVED:
             waiting.append(pk)
     # One more pass for events that overtook the one they depend on within the page
     # (an overdue notice ahead of its invoice); what still waits is left to the sweep.
     for pk in waiting:
-        row = inbox_apply_or_defer(inbox_event_id=pk)
-        applied += row is not None and row.status == InboxStatus.APPLIED
+        settled = inbox_apply_or_defer(inbox_event_id=pk)
+        applied += settled is not None and settled.status == InboxStatus.APPLIED
     return PullReport(
         received=len(batch.events) - duplicates,
         duplicates=duplicates,

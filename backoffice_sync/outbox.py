@@ -15,7 +15,7 @@ beat's sweep) never holds a transaction or a row lock across the ERP call:
 
 A message is eligible when it is pending, due, not leased, and the lowest undelivered
 `sequence` of its aggregate: messages of one aggregate go one at a time, in order, and a
-dead one holds back the rest until replayed. A relay that dies mid-batch leaves its
+dead one holds back the rest until replayed (`outbox_replay.py`). A relay that dies mid-batch leaves its
 leases to expire; the next relay re-sends those messages under the same idempotency
 keys, which the ERP applies at most once.
 """
@@ -27,6 +27,7 @@ import logging
 import os
 import random
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -35,13 +36,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Exists, F, Max, OuterRef, QuerySet, Value, When
+from django.db.models import Case, Exists, F, Field, Max, OuterRef, QuerySet, Value, When
 from django.db.models.functions import Cast
-from django.http import Http404
 from django.utils import timezone
 
+from backoffice_sync.contracts import MessagePayload
 from backoffice_sync.erp import (
     DeliveryResult,
     DeliveryStatus,
@@ -52,11 +52,10 @@ from backoffice_sync.erp import (
     get_adapter,
 )
 from backoffice_sync.models import OutboxMessage, OutboxStatus
-from frontoffice.errors import Conflict
+from frontoffice.write_path import run_on_commit
 
 log = logging.getLogger(__name__)
 
-REPLAY_PERMISSION = "backoffice_sync.replay_outboxmessage"
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 15 * 60.0
 # Enqueues that race for the same aggregate's next sequence retry this often (each loser
@@ -89,8 +88,9 @@ def backoff_seconds(attempts: int, *, rand: Any = random.random) -> float:
 # --- Writing side ----------------------------------------------------------------------
 
 
-def outbox_enqueue(*, kind: MessageKind | str, aggregate: str, payload: dict[str, Any]) -> OutboxMessage:
+def outbox_enqueue(*, kind: MessageKind | str, aggregate: str, payload: MessagePayload) -> OutboxMessage:
     """Add a message for the ERP to the caller's transaction; it is relayed after commit.
+    `payload` is the contract of `kind` (`backoffice_sync.contracts.PAYLOADS`).
 
     Must run inside `transaction.atomic`: raises `NotInTransaction` otherwise. Callers
     that may change one aggregate concurrently should hold its lock (the service's
@@ -121,23 +121,86 @@ def outbox_enqueue(*, kind: MessageKind | str, aggregate: str, payload: dict[str
             if attempt == SEQUENCE_RETRIES - 1:
                 raise
             continue
-        _kick_relay_on_commit()
+        kick_relay_on_commit()
         return message
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _kick_relay_on_commit() -> None:
-    """One relay kick per transaction (however many messages it enqueued), sent after
-    commit so that the relay sees the rows; a rolled-back transaction sends nothing."""
-    active = set(connection.savepoint_ids)
-    # A kick registered in this savepoint or an enclosing one fires with ours; one
-    # registered in a savepoint since rolled back was discarded with it.
-    for savepoints, callback, *_ in connection.run_on_commit:
-        if callback is _kick_relay and savepoints <= active:
+def outbox_enqueue_ahead(
+    *, kind: MessageKind | str, aggregate: str, payload: MessagePayload
+) -> OutboxMessage:
+    """`outbox_enqueue`, for a message the ERP must have before what its aggregate has
+    queued and never sent (a merge before the survivor's upsert that names the number it
+    took over, even when the upsert was queued first in the same transaction).
+
+    Those unsent messages move behind it, in their order. A message a relay has claimed
+    or tried is left where it is: it may be at the ERP already, and was committed before
+    this transaction, so it cannot depend on what this one changes."""
+    message = outbox_enqueue(kind=kind, aggregate=aggregate, payload=payload)
+    unsent = list(
+        OutboxMessage.objects.select_for_update()
+        .filter(
+            aggregate=aggregate,
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            claimed_by="",
+            sequence__lt=message.sequence,
+        )
+        .order_by("sequence")
+    )
+    now = timezone.now()
+    for offset, row in enumerate(unsent, start=1):
+        # Above the highest sequence (the new message's): no number is taken twice, even
+        # between two of these updates.
+        row.sequence = message.sequence + offset
+        row.updated_at = now
+    OutboxMessage.objects.bulk_update(unsent, ["sequence", "updated_at"])
+    return message
+
+
+class _KickAfterCommit:
+    """The on-commit callback of one transaction's enqueues. Every enqueue registers it
+    (through the public `run_on_commit`), so that it survives whichever of them a
+    savepoint rollback discards; all of one transaction's registrations share one
+    instance, and the first to run sends the kick, once. A rolled-back transaction runs
+    none of them."""
+
+    def __init__(self) -> None:
+        self.ran = False
+
+    def __call__(self) -> None:
+        if self.ran:
             return
-    # Robust: a broker or cache hiccup must not fail a request whose change has
-    # committed; the beat sweep picks the message up instead.
-    transaction.on_commit(_kick_relay, robust=True)
+        self.ran = True
+        try:
+            _kick_relay()
+        except Exception:
+            # The change has committed: a broker or cache hiccup must not fail the request
+            # that made it. The beat sweep delivers the message instead.
+            log.exception("outbox: the relay kick after commit failed; the sweep will deliver")
+
+
+class _PendingKick(threading.local):
+    """This thread's kick for the transaction in progress (connections are per thread)."""
+
+    kick: _KickAfterCommit | None = None
+
+
+_pending = _PendingKick()
+
+
+def kick_relay_on_commit() -> None:
+    """One relay kick per committed transaction (however many messages it enqueued), sent
+    after commit so that the relay sees the rows; a rolled-back transaction sends none.
+
+    A kick that has run belonged to a transaction that committed, so the next enqueue
+    starts a new one; a kick that never ran was discarded with its transaction (or
+    savepoint), or waits for the same commit as this enqueue: sharing it is right either
+    way."""
+    kick = _pending.kick
+    if kick is None or kick.ran:
+        kick = _pending.kick = _KickAfterCommit()
+    run_on_commit(kick)
 
 
 def _kick_relay() -> None:
@@ -221,6 +284,8 @@ def _deliver(adapter: ErpAdapter, batch: Sequence[OutboxMessage]) -> dict[str, D
 def _per_row(values: dict[int, Any], field_name: str) -> Any:
     """One value per row in a single UPDATE: CASE pk WHEN ... THEN ... END."""
     output_field = OutboxMessage._meta.get_field(field_name)
+    if not isinstance(output_field, Field):
+        raise TypeError(f"{field_name} is not a column of the outbox")
     case = Case(
         *[When(pk=pk, then=Value(value, output_field=output_field)) for pk, value in values.items()],
         output_field=output_field,
@@ -414,47 +479,3 @@ def relay_due(
         if report.claimed == 0 or report.delivered + report.dead == 0:
             return total, False
     return total, True
-
-
-# --- Replay ----------------------------------------------------------------------------
-
-
-@transaction.atomic
-def outbox_replay(*, actor: Any, message_id: int) -> OutboxMessage:
-    """Put a dead message back in the queue with fresh attempts; it is relayed after commit
-    (before its aggregate's later messages, which it was holding back)."""
-    if not actor.has_perm(REPLAY_PERMISSION):
-        raise PermissionDenied("You may not replay outbox messages.")
-    try:
-        message = OutboxMessage.objects.select_for_update().get(pk=message_id)
-    except (OutboxMessage.DoesNotExist, TypeError, ValueError, OverflowError):
-        raise Http404("No such outbox message.") from None
-    if message.status != OutboxStatus.DEAD:
-        raise Conflict(f"Only dead messages can be replayed; this one is {message.status}.")
-    now = timezone.now()
-    message.status = OutboxStatus.PENDING
-    message.attempts = 0
-    message.next_attempt_at = now
-    message.locked_until = None
-    message.claimed_by = ""
-    message.dead_at = None
-    message.replays += 1
-    message.replayed_at = now
-    message.replayed_by = actor if getattr(actor, "pk", None) else None
-    message.save(
-        update_fields=[
-            "status",
-            "attempts",
-            "next_attempt_at",
-            "locked_until",
-            "claimed_by",
-            "dead_at",
-            "replays",
-            "replayed_at",
-            "replayed_by",
-            "updated_at",
-        ]
-    )
-    log.info("outbox: %s replayed message %s (%s)", actor, message.pk, message)
-    _kick_relay_on_commit()
-    return message

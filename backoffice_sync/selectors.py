@@ -6,11 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from backoffice_sync.models import OutboxMessage, OutboxStatus
+from frontoffice.write_path import authorize
 
 VIEW_OUTBOX_PERMISSION = "backoffice_sync.view_outboxmessage"
 
@@ -35,8 +35,7 @@ class OutboxHealth:
 
 
 def _check_view(actor: Any) -> None:
-    if actor is not None and not actor.has_perm(VIEW_OUTBOX_PERMISSION):
-        raise PermissionDenied("You may not see the outbox.")
+    authorize(actor, VIEW_OUTBOX_PERMISSION, message="You may not see the outbox.")
 
 
 def outbox_health(*, actor: Any, window_minutes: int = 15) -> OutboxHealth:

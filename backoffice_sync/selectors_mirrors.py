@@ -35,9 +35,11 @@ from backoffice_sync.models import (
     StockLevel,
     SyncCursor,
 )
+from frontoffice.write_path import require_actor
 
 PANEL_ROWS = 5
-MONEY = DecimalField(max_digits=14, decimal_places=2)
+INVOICES_AND_BALANCE_QUERIES = 2  # the panel's query budget, whatever the data
+MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 
 
 # --- stock -------------------------------------------------------------------------------
@@ -144,7 +146,7 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def invoices_and_balance(*, customer: Any, actor: Any = None) -> dict[str, Any]:
+def invoices_and_balance(*, customer: Any, actor: Any) -> dict[str, Any]:
     """The 360 panel "Invoices and balance" (2 queries whatever the data): the open and
     overdue balance per currency, the last invoices with status and due date, and the
     recent orders with their ERP status. JSON-able, for the page and the API alike.
@@ -152,7 +154,9 @@ def invoices_and_balance(*, customer: Any, actor: Any = None) -> dict[str, Any]:
     Balances and the last invoices come in one query (UNION ALL of two shapes that line
     up: currency, two amounts, number, status, two dates); the orders in the second.
     For an invoice the two amounts are its total and what was paid or credited.
+    `actor` may see invoices (the hub checks the panel's permission before loading it).
     """
+    require_actor(actor)
     latest = customer_invoices(customer_id=customer.pk).values("pk")[:PANEL_ROWS]
     balances = (
         CustomerBalance.objects.filter(customer_id=customer.pk)

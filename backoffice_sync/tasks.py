@@ -96,8 +96,10 @@ def tick_simulator(hours: float = 6.0) -> str | None:
     idempotent by nature (time passes); a redelivered tick only makes time pass faster."""
     from django.conf import settings
 
+    from backoffice_sync.adapters.stub import StubAdapter
     from backoffice_sync.erp import get_adapter
 
-    if settings.ERP_ADAPTER != "stub" or not settings.ERP_SIMULATOR_TICK_HOURS:
+    adapter = get_adapter()
+    if not isinstance(adapter, StubAdapter) or not settings.ERP_SIMULATOR_TICK_HOURS:
         return None
-    return get_adapter().tick(hours).isoformat()
+    return adapter.tick(hours).isoformat()

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST, require_safe
 from backoffice_sync import atp
 from backoffice_sync.forms import AvailabilityForm
 from backoffice_sync.models import Product
-from backoffice_sync.outbox import outbox_replay
+from backoffice_sync.outbox_replay import outbox_replay
 from backoffice_sync.sync_status import sync_status
 from frontoffice.errors import DomainError
 

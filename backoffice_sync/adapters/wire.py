@@ -46,9 +46,9 @@ def message_from_json(raw: Any) -> OutboundMessage:
     kind = _require(raw["kind"], str, "kind")
     return OutboundMessage(
         idempotency_key=_require(raw["idempotency_key"], str, "idempotency_key"),
-        kind=MessageKind(kind) if kind in MessageKind._value2member_map_ else kind,  # type: ignore[arg-type]
+        kind=MessageKind(kind) if kind in MessageKind._value2member_map_ else kind,
         aggregate=_require(raw.get("aggregate", ""), str, "aggregate"),
-        payload=raw.get("payload"),  # type: ignore[arg-type]  # checked by the ERP, per message
+        payload=raw.get("payload"),  # checked by the ERP, per message
     )
 
 

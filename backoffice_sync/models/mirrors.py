@@ -31,7 +31,7 @@ __all__ = [
     "StockLevel",
 ]
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+# Money: 14 digits, 2 decimals (spelt out per field, which the type checker follows).
 CUSTOMER = "customers.Customer"
 
 
@@ -55,7 +55,7 @@ class Product(TimeStamped):
 
     sku = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
-    unit_price = models.DecimalField(**MONEY)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)
     lead_time_days = models.PositiveIntegerField(default=0)
     active = models.BooleanField(default=True)
@@ -160,7 +160,7 @@ class ErpOrderLine(TimeStamped):
     sku = models.CharField(max_length=64)
     quantity = models.PositiveIntegerField()
     shipped = models.PositiveIntegerField(default=0)
-    unit_price = models.DecimalField(**MONEY, null=True, blank=True)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
 
     class Meta:
         ordering = ["order", "line_no"]
@@ -236,13 +236,13 @@ class Invoice(TimeStamped):
     number = models.CharField(max_length=40, unique=True)
     customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="erp_invoices")
     order_ref = models.CharField(max_length=40, blank=True, db_index=True)
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)
     issued_on = models.DateField()
     due_on = models.DateField()
     status = models.CharField(max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN)
-    amount_paid = models.DecimalField(**MONEY, default=0)
-    amount_credited = models.DecimalField(**MONEY, default=0)
+    amount_paid = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    amount_credited = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     erp_version = models.PositiveBigIntegerField(default=0)
 
     class Meta:
@@ -279,7 +279,7 @@ class Payment(TimeStamped):
     )
     invoice_number = models.CharField(max_length=40, db_index=True)
     customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="erp_payments")
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)
     received_on = models.DateField()
     erp_version = models.PositiveBigIntegerField(default=0)
@@ -303,7 +303,7 @@ class CreditNote(TimeStamped):
         Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="credit_notes"
     )
     invoice_number = models.CharField(max_length=40, blank=True, db_index=True)
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)
     issued_on = models.DateField()
     reason = models.CharField(max_length=500, blank=True)
@@ -331,8 +331,8 @@ class CustomerBalance(TimeStamped):
 
     customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="erp_balances")
     currency = models.CharField(max_length=3)
-    open_amount = models.DecimalField(**MONEY, default=0)
-    overdue_amount = models.DecimalField(**MONEY, default=0)
+    open_amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    overdue_amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     open_invoices = models.PositiveIntegerField(default=0)
 
     class Meta:

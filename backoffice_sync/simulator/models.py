@@ -1,7 +1,7 @@
 """The ERP simulator's own tables (prefixed sim_); nothing in the app reads them directly.
 
 They stand for the back office's database: the front office only ever sees them through
-an ERP adapter (`backoffice_sync.erp`). Every write goes through `engine.py`, which
+an ERP adapter (`backoffice_sync.erp`). Every write goes through `engine/`, which
 serialises writers on the `SimState` row and appends one `SimEvent` per state change.
 """
 
@@ -196,6 +196,10 @@ class SimCustomer(TimeStamped):
     payment_terms_days = models.PositiveIntegerField(default=30)
     pays_late = models.BooleanField(default=False)
     version = models.PositiveIntegerField(default=0)
+    # Set by customer.merge: this account is closed, its customer lives on in that one.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_accounts"
+    )
 
     class Meta:
         db_table = "sim_customer"

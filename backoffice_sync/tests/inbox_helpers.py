@@ -3,6 +3,7 @@ requests, a fake adapter for polling, and a recorder of published domain events.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import json
@@ -17,7 +18,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from backoffice_sync.erp import ChangeBatch, ErpEvent, ErpUnavailable, EventType
-from backoffice_sync.events import ErpFactApplied
+from backoffice_sync.events import ErpFact, InvoiceOverdue, OrderConfirmed, OrderShipped, PaymentReceived
 from backoffice_sync.inbox import inbox_apply, inbox_receive
 from backoffice_sync.models import InboxEvent, InboxVia
 from customers import services as customer_services
@@ -27,6 +28,7 @@ from frontoffice.actors import ERP_SYNC
 from frontoffice.plugin import Phase
 
 WEBHOOK_URL = "/api/v1/erp/webhook/"
+FACTS: tuple[type[ErpFact], ...] = (OrderConfirmed, OrderShipped, InvoiceOverdue, PaymentReceived)
 _ids = itertools.count(1)
 
 
@@ -190,15 +192,13 @@ def post_webhook(
 
 
 @contextmanager
-def published(*names: str) -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    """Record the domain events of `names` published on the bus while inside."""
-    seen: list[tuple[str, dict[str, Any]]] = []
-
-    def handler(event: ErpFactApplied) -> None:
-        if event.name in names:
-            seen.append((event.name, event.payload))
-
-    with events.listening(ErpFactApplied, handler, Phase.AFTER_COMMIT):
+def published(*kinds: type[ErpFact]) -> Iterator[list[ErpFact]]:
+    """Record the facts of these kinds (`backoffice_sync.events`) published while inside,
+    as an AFTER_COMMIT subscriber hears them; all four kinds when none is named."""
+    seen: list[ErpFact] = []
+    with contextlib.ExitStack() as stack:
+        for kind in kinds or FACTS:
+            stack.enter_context(events.listening(kind, seen.append, Phase.AFTER_COMMIT))
         yield seen
 
 

@@ -378,6 +378,67 @@ def test_an_older_upsert_delivered_again_does_not_undo_a_newer_one(adapter: Adap
     assert [c["phone"] for c in customer_changes(adapter, "CUST-SEEDED")] == ["+31201111111", "+31202222222"]
 
 
+def merge(key: str, survivor_ref: str, duplicate_ref: str, number: str) -> OutboundMessage:
+    payload = {"survivor_ref": survivor_ref, "duplicate_ref": duplicate_ref, "erp_customer_number": number}
+    return OutboundMessage(key, MessageKind.CUSTOMER_MERGE, f"customer:{survivor_ref}", payload)
+
+
+def test_a_merge_hands_the_duplicates_number_to_a_survivor_the_erp_did_not_know(adapter: Adapter) -> None:
+    # given: the duplicate's account is C100260; the survivor is new to the ERP
+    adapter.deliver([upsert("k-dup", "CUST-DUP", "C100260")])
+
+    # when: the merge, then the survivor's upsert naming the number, then a late upsert
+    # of the duplicate (queued before the merge)
+    merged, survivor, late = adapter.deliver(
+        [
+            merge("k-m", "CUST-SURV", "CUST-DUP", "C100260"),
+            upsert("k-s", "CUST-SURV", "C100260", email="orders@dockside.test"),
+            upsert("k-late", "CUST-DUP", "C100260", phone="+31201111111"),
+        ]
+    )
+    (again,) = adapter.deliver([merge("k-m2", "CUST-SURV", "CUST-DUP", "C100260")])
+
+    # then: every message is taken; the survivor holds the number; the duplicate's account
+    # is closed, under another number, and its late upsert changed nothing
+    assert [r.status for r in (merged, survivor, late, again)] == [DeliveryStatus.ACCEPTED] * 4
+    assert merged.data == survivor.data == again.data == {"erp_customer_number": "C100260"}
+    assert {c["erp_customer_number"] for c in customer_changes(adapter, "CUST-SURV")} == {"C100260"}
+    assert customer_changes(adapter, "CUST-SURV")[-1]["email"] == "orders@dockside.test"
+    assert [(c["erp_customer_number"], c["phone"]) for c in customer_changes(adapter, "CUST-DUP")] == [
+        ("C100260", None)
+    ]
+
+
+def test_a_merge_renumbers_a_survivor_the_erp_knew_under_its_own_number(adapter: Adapter) -> None:
+    # given: the survivor reached the ERP through an order (numbered C-000001) before the
+    # front office learnt its number; the duplicate is C100260
+    adapter.push_order(idempotency_key="k-o", order=order("ORD-S", ("FO-1001", 1), customer_ref="CUST-SURV"))
+    adapter.deliver([upsert("k-dup", "CUST-DUP", "C100260")])
+
+    # when
+    (merged,) = adapter.deliver([merge("k-m", "CUST-SURV", "CUST-DUP", "C100260")])
+    (upserted,) = adapter.deliver([upsert("k-s", "CUST-SURV", "C100260")])
+
+    # then
+    assert (merged.status, upserted.status) == (DeliveryStatus.ACCEPTED, DeliveryStatus.ACCEPTED)
+    assert [c["erp_customer_number"] for c in customer_changes(adapter, "CUST-SURV")][-1] == "C100260"
+
+
+def test_a_merge_never_takes_a_third_customers_number(adapter: Adapter) -> None:
+    # given: C100260 belongs to neither of the two
+    adapter.deliver([upsert("k-other", "CUST-OTHER", "C100260"), upsert("k-dup", "CUST-DUP", "C100261")])
+
+    # when
+    (taken,) = adapter.deliver([merge("k-m", "CUST-SURV", "CUST-DUP", "C100260")])
+    (itself,) = adapter.deliver([merge("k-self", "CUST-DUP", "CUST-DUP", "C100261")])
+
+    # then
+    assert taken.status == itself.status == DeliveryStatus.REJECTED
+    assert "C100260 belongs to another customer (CUST-OTHER)" in taken.error
+    assert "cannot be merged into itself" in itself.error
+    assert customer_changes(adapter, "CUST-SURV") == []
+
+
 def test_an_order_opens_an_unknown_customer_under_the_number_it_carries(adapter: Adapter) -> None:
     # given: one customer already holds C100300
     adapter.deliver([upsert("k-held", "CUST-HELD", "C100300")])

@@ -9,9 +9,13 @@ from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
+from django.core.exceptions import PermissionDenied
 
 from backoffice_sync import inbox
+from backoffice_sync.apply import customers as apply_customers
+from backoffice_sync.apply import rules
 from backoffice_sync.erp import EventType
+from backoffice_sync.events import InvoiceOverdue, OrderConfirmed, OrderShipped, PaymentReceived
 from backoffice_sync.models import (
     CustomerBalance,
     ErpOrder,
@@ -42,7 +46,8 @@ from backoffice_sync.tests.inbox_helpers import (
 from customers import services as customer_services
 from customers.merge import customer_merge
 from customers.models import Activity, Customer
-from frontoffice.actors import MAINTENANCE
+from frontoffice.actors import ERP_SYNC, MAINTENANCE
+from frontoffice.write_path import MissingActor
 
 pytestmark = pytest.mark.django_db
 
@@ -75,10 +80,10 @@ def test_a_redelivered_event_is_recognised_and_not_stored_again() -> None:
 
 def test_applying_an_applied_event_again_changes_nothing(django_capture_on_commit_callbacks: Any) -> None:
     # given
-    row = receive_and_apply(product_event(name="First"))
+    row = receive_and_apply(order_event(EventType.ORDER_CONFIRMED, a_customer(), 1))
 
     # when
-    with published("product.changed") as seen, django_capture_on_commit_callbacks(execute=True):
+    with published() as seen, django_capture_on_commit_callbacks(execute=True):
         again = inbox.inbox_apply(inbox_event_id=row.pk)
 
     # then
@@ -88,9 +93,7 @@ def test_applying_an_applied_event_again_changes_nothing(django_capture_on_commi
     assert seen == []
 
 
-def test_stock_updates_arriving_out_of_order_end_at_the_newest_version(
-    django_capture_on_commit_callbacks: Any,
-) -> None:
+def test_stock_updates_arriving_out_of_order_end_at_the_newest_version() -> None:
     # given
     receive_and_apply(product_event())
     newest, middle, oldest = (
@@ -100,9 +103,8 @@ def test_stock_updates_arriving_out_of_order_end_at_the_newest_version(
     )
 
     # when
-    with published("stock.changed") as seen, django_capture_on_commit_callbacks(execute=True):
-        rows = [receive_and_apply(event) for event in (middle, newest, oldest)]
-        late = receive_and_apply(stock_event(version=2, on_hand=99))
+    rows = [receive_and_apply(event) for event in (middle, newest, oldest)]
+    late = receive_and_apply(stock_event(version=2, on_hand=99))
 
     # then
     assert [row.status for row in rows] == ["applied", "applied", "stale"]
@@ -111,21 +113,60 @@ def test_stock_updates_arriving_out_of_order_end_at_the_newest_version(
     assert (level.on_hand, level.erp_version) == (30, 3)
     assert [(i.quantity, i.expected_on.isoformat()) for i in level.incoming.all()] == [(5, "2025-03-01")]
     assert InboxAggregate.objects.get(aggregate="stock:SKU-1:MAIN").version == 3
-    assert [payload["on_hand"] for _, payload in seen] == [20, 30]
 
 
-def test_domain_events_are_published_only_after_commit(django_capture_on_commit_callbacks: Any) -> None:
-    with published("product.changed") as seen:
+def test_facts_are_published_only_after_commit(django_capture_on_commit_callbacks: Any) -> None:
+    # given
+    customer = a_customer()
+    with published() as seen:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             # when
-            receive_and_apply(product_event())
+            receive_and_apply(order_event(EventType.ORDER_CONFIRMED, customer, 1))
 
             # then: nothing yet, inside the transaction
             assert seen == []
         for callback in callbacks:  # the commit
             callback()
-    assert [name for name, _ in seen] == ["product.changed"]
-    assert seen[0][1]["unit_price"] == "12.50"
+    assert seen == [
+        OrderConfirmed(
+            customer_id=customer.pk,
+            order_ref="FO-12",
+            erp_order_number="SO-4711",
+            occurred_at=seen[0].occurred_at,
+            erp_event_id=seen[0].erp_event_id,
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param(lambda customer: product_event(sku="SKU-9"), id="product.changed"),
+        pytest.param(lambda customer: stock_event(), id="stock.changed"),
+        pytest.param(lambda customer: invoice_event(customer), id="invoice.issued"),
+        pytest.param(
+            lambda customer: order_event(EventType.ORDER_CANCELLED, customer, 1, reason="changed mind"),
+            id="order.cancelled",
+        ),
+        pytest.param(
+            lambda customer: order_event(EventType.ORDER_DELIVERED, customer, 1), id="order.delivered"
+        ),
+    ],
+)
+def test_events_that_only_update_the_mirrors_publish_nothing(
+    event: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given
+    customer = a_customer()
+    receive_and_apply(product_event())  # stock needs its product
+
+    # when
+    with published() as seen, django_capture_on_commit_callbacks(execute=True):
+        row = receive_and_apply(event(customer))
+
+    # then
+    assert row.status == InboxStatus.APPLIED
+    assert seen == []
 
 
 @pytest.mark.parametrize(
@@ -187,7 +228,9 @@ def test_stock_of_an_unknown_sku_waits_for_its_product_then_applies() -> None:
     assert StockLevel.objects.get().on_hand == 7
 
 
-def test_stock_of_a_sku_that_never_comes_is_rejected_for_inspection_and_can_be_retried() -> None:
+def test_stock_of_a_sku_that_never_comes_is_rejected_for_inspection_and_can_be_retried(
+    django_user_model: Any,
+) -> None:
     # given
     row, _ = inbox.inbox_receive(event=stock_event(on_hand=7), via="poll")
     for _ in range(inbox.MAX_APPLY_ATTEMPTS):
@@ -199,12 +242,27 @@ def test_stock_of_a_sku_that_never_comes_is_rejected_for_inspection_and_can_be_r
 
     # when: the product turns up, and someone retries from the admin
     receive_and_apply(product_event())
-    retried = inbox.inbox_retry(inbox_event_id=row.pk)
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    retried = inbox.inbox_retry(actor=root, inbox_event_id=row.pk)
 
     # then
     assert retried is not None
     assert retried.status == InboxStatus.APPLIED
     assert StockLevel.objects.get().on_hand == 7
+
+
+@pytest.mark.parametrize("who", ["back_office", "nobody"])
+def test_only_who_may_change_inbox_events_applies_a_rejected_one_again(
+    who: str, request: pytest.FixtureRequest
+) -> None:
+    # given
+    row, _ = inbox.inbox_reject(external_id="evt-broken", via="poll", error="broken")
+
+    # when / then
+    with pytest.raises(PermissionDenied):
+        inbox.inbox_retry(actor=request.getfixturevalue(who), inbox_event_id=row.pk)
+    with pytest.raises(MissingActor):
+        inbox.inbox_retry(actor=None, inbox_event_id=row.pk)
 
 
 def test_an_event_whose_data_no_database_stores_is_kept_as_rejected() -> None:
@@ -261,8 +319,7 @@ def test_an_order_moves_through_its_erp_statuses_with_history_shipments_and_time
     full = [dict(line, shipped=line["quantity"]) for line in lines]
 
     # when
-    names = ("order.confirmed", "order.partially_shipped", "order.shipped", "order.delivered")
-    with published(*names) as seen, django_capture_on_commit_callbacks(execute=True):
+    with published() as seen, django_capture_on_commit_callbacks(execute=True):
         for event in (
             order_event(EventType.ORDER_CONFIRMED, customer, 1, lines=lines),
             order_event(
@@ -308,13 +365,13 @@ def test_an_order_moves_through_its_erp_statuses_with_history_shipments_and_time
         "Order FO-12 shipped (3 of 3 lines), tracking UPS 1Z9",
         "Order FO-12 delivered",
     ]
-    assert [name for name, _ in seen] == [
-        "order.confirmed",
-        "order.partially_shipped",
-        "order.shipped",
-        "order.delivered",
+    assert [type(fact) for fact in seen] == [OrderConfirmed, OrderShipped, OrderShipped]
+    assert all(fact.customer_id == customer.pk and fact.order_ref == "FO-12" for fact in seen)
+    shipped = [f for f in seen if isinstance(f, OrderShipped)]
+    assert [(f.shipment_number, f.carrier, f.tracking_number, f.complete) for f in shipped] == [
+        ("SH-1", "DHL", "123", False),
+        ("SH-2", "UPS", "1Z9", True),
     ]
-    assert all(payload["customer_id"] == customer.pk for _, payload in seen)
 
 
 def test_a_late_order_event_keeps_the_newer_status_but_records_its_shipment() -> None:
@@ -341,6 +398,31 @@ def test_a_late_order_event_keeps_the_newer_status_but_records_its_shipment() ->
     assert set(Shipment.objects.values_list("number", flat=True)) == {"SH-1", "SH-2"}
     assert list(order.status_history.values_list("erp_version", flat=True)) == [2, 3]
     assert len(timeline(customer)) == 1
+
+
+def test_a_shipment_first_recorded_by_a_late_event_is_still_published_once(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # given: shipped (v3) arrives before partially shipped (v2), which brings parcel SH-1
+    customer = a_customer()
+    receive_and_apply(order_event(EventType.ORDER_SHIPPED, customer, 3, shipment_number="SH-2"))
+    late = order_event(
+        EventType.ORDER_PARTIALLY_SHIPPED,
+        customer,
+        2,
+        shipment_number="SH-1",
+        carrier="DHL",
+        tracking_number="9",
+    )
+
+    # when: the late event, then another event naming the same parcel
+    with published(OrderShipped) as seen, django_capture_on_commit_callbacks(execute=True):
+        row = receive_and_apply(late)
+        receive_and_apply(order_event(EventType.ORDER_DELIVERED, customer, 4, shipment_number="SH-1"))
+
+    # then
+    assert row.status == InboxStatus.STALE
+    assert [(f.shipment_number, f.tracking_number, f.complete) for f in seen] == [("SH-1", "9", False)]
 
 
 def test_an_order_keeps_the_currency_and_line_prices_the_erp_reported() -> None:
@@ -509,6 +591,58 @@ def test_an_erp_customer_number_taken_by_another_customer_is_rejected() -> None:
     assert "Another customer has this ERP customer number" in row.error
 
 
+def test_the_erps_news_of_a_merged_duplicates_account_leaves_the_survivors_number(admin_user: Any) -> None:
+    # given: the survivor kept its own number when the duplicate was merged into it
+    survivor, duplicate = a_customer("Survivor"), a_customer("Duplicate")
+    customer_services.customer_update(
+        actor=admin_user, customer_id=survivor.pk, expected_version=None, erp_customer_number="C-1"
+    )
+    customer_merge(actor=admin_user, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
+    echo = erp_event(
+        EventType.CUSTOMER_CHANGED,
+        f"customer:{duplicate.pk}",
+        1,
+        {"customer_ref": str(duplicate.pk), "erp_customer_number": "C-2"},
+    )
+
+    # when: the ERP reports the duplicate's account
+    row = receive_and_apply(echo)
+
+    # then
+    assert row.status == InboxStatus.APPLIED
+    survivor.refresh_from_db()
+    assert survivor.erp_customer_number == "C-1"
+    assert timeline(survivor) == []
+
+
+def test_what_the_erp_writes_on_the_timeline_and_the_profile_names_the_erp_sync_as_its_actor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given
+    customer = a_customer()
+    actors: list[tuple[str, Any]] = []
+
+    def recording(name: str, service: Any) -> Any:
+        def record(**kwargs: Any) -> Any:
+            actors.append((name, kwargs["actor"]))
+            return service(**kwargs)
+
+        return record
+
+    monkeypatch.setattr(rules, "activity_record", recording("timeline", rules.activity_record))
+    monkeypatch.setattr(
+        apply_customers, "customer_update", recording("profile", apply_customers.customer_update)
+    )
+    number = {"customer_ref": str(customer.pk), "erp_customer_number": "C-1001"}
+
+    # when
+    receive_and_apply(order_event(EventType.ORDER_CONFIRMED, customer, 1))
+    receive_and_apply(erp_event(EventType.CUSTOMER_CHANGED, f"customer:{customer.pk}", 1, number))
+
+    # then
+    assert actors == [("timeline", ERP_SYNC), ("profile", ERP_SYNC), ("timeline", ERP_SYNC)]
+
+
 # --- invoices, payments, balance -----------------------------------------------------------------
 
 
@@ -522,8 +656,7 @@ def test_invoices_and_payments_keep_the_balance_and_overdue_flag_up_to_date(
         row = CustomerBalance.objects.get(customer=customer, currency="EUR")
         return row.open_amount, row.overdue_amount, row.is_overdue
 
-    names = ("invoice.issued", "payment.overdue", "payment.received")
-    with published(*names) as seen, django_capture_on_commit_callbacks(execute=True):
+    with published() as seen, django_capture_on_commit_callbacks(execute=True):
         # when / then: issued
         receive_and_apply(invoice_event(customer, amount="100.00"))
         assert balance() == (Decimal("100.00"), Decimal("0.00"), False)
@@ -543,18 +676,18 @@ def test_invoices_and_payments_keep_the_balance_and_overdue_flag_up_to_date(
 
     invoice = Invoice.objects.get()
     assert (invoice.status, invoice.amount_paid) == ("paid", Decimal("100.00"))
-    assert [name for name, _ in seen] == [
-        "invoice.issued",
-        "payment.overdue",
-        "payment.received",
-        "payment.received",
+    overdue, part, rest = seen
+    assert (type(overdue), overdue.invoice_number, overdue.amount_due, overdue.due_on.isoformat()) == (
+        InvoiceOverdue,
+        "INV-1",
+        Decimal("100.00"),
+        "2025-02-09",
+    )
+    assert [(type(p), p.reference, p.amount, p.invoice_paid) for p in (part, rest)] == [
+        (PaymentReceived, "PAY-1", Decimal("40.00"), False),
+        (PaymentReceived, "PAY-2", Decimal("60.00"), True),
     ]
-    assert seen[-1][1]["balance"] == {
-        "currency": "EUR",
-        "open_amount": "0.00",
-        "overdue_amount": "0.00",
-        "overdue": False,
-    }
+    assert {fact.customer_id for fact in seen} == {customer.pk}
     assert timeline(customer) == [
         "Invoice INV-1 issued: 100.00 EUR, due 2025-02-09",
         "Invoice INV-1 is overdue: 100.00 EUR due since 2025-02-09",

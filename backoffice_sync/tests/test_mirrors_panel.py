@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -9,9 +11,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from backoffice_sync.apply.invoices import balance_recompute
 from backoffice_sync.erp import EventType
-from backoffice_sync.models import ErpOrder, Invoice
+from backoffice_sync.models import ErpOrder, ErpOrderStatus, Invoice, InvoiceStatus
 from backoffice_sync.selectors_mirrors import invoices_and_balance
 from backoffice_sync.tests.inbox_helpers import (
     a_customer,
@@ -22,6 +26,8 @@ from backoffice_sync.tests.inbox_helpers import (
     receive_and_apply,
 )
 from customers.models import Customer
+from frontoffice import plugin
+from frontoffice.write_path import MissingActor
 from tests.fixtures import client_for
 
 pytestmark = pytest.mark.django_db
@@ -50,23 +56,25 @@ def with_history(customer: Customer, count: int) -> Customer:
 
 
 @pytest.mark.parametrize("count", [0, 1, 40])
-def test_the_panel_costs_at_most_two_queries(count: int, django_assert_max_num_queries: Any) -> None:
+def test_the_panel_costs_at_most_two_queries(
+    count: int, back_office: Any, django_assert_max_num_queries: Any
+) -> None:
     # given
     customer = with_history(a_customer(), count)
 
     # when / then
     with django_assert_max_num_queries(2):
-        data = invoices_and_balance(customer=customer)
+        data = invoices_and_balance(customer=customer, actor=back_office)
     assert len(data["invoices"]) == min(count, 5)
     assert len(data["orders"]) == min(count, 5)
 
 
-def test_the_panel_shows_the_balance_the_last_invoices_and_the_recent_orders() -> None:
+def test_the_panel_shows_the_balance_the_last_invoices_and_the_recent_orders(back_office: Any) -> None:
     # given
     customer = with_history(a_customer(), 3)
 
     # when
-    data = invoices_and_balance(customer=customer)
+    data = invoices_and_balance(customer=customer, actor=back_office)
 
     # then
     assert data["balances"] == [
@@ -86,12 +94,76 @@ def test_the_panel_shows_the_balance_the_last_invoices_and_the_recent_orders() -
     }
 
 
-def test_a_customer_without_erp_data_gets_an_empty_panel() -> None:
+def test_a_customer_without_erp_data_gets_an_empty_panel(back_office: Any) -> None:
     # when
-    data = invoices_and_balance(customer=a_customer())
+    data = invoices_and_balance(customer=a_customer(), actor=back_office)
 
     # then
     assert data == {"balances": [], "overdue": False, "invoices": [], "orders": []}
+
+
+def bulk_history(customer: Customer, count: int) -> Customer:
+    """`count` invoices (every third paid, every fifth overdue), their balance, and
+    `count` orders, written straight into the mirrors (a long-standing customer)."""
+    today = dt.date(2025, 6, 1)
+    Invoice.objects.bulk_create(
+        Invoice(
+            number=f"INV-{n:04d}",
+            customer=customer,
+            amount=Decimal("10.00"),
+            currency="EUR",
+            issued_on=today - dt.timedelta(days=n),
+            due_on=today - dt.timedelta(days=n) + dt.timedelta(days=30),
+            status=InvoiceStatus.PAID
+            if n % 3 == 0
+            else InvoiceStatus.OVERDUE
+            if n % 5 == 0
+            else InvoiceStatus.OPEN,
+            amount_paid=Decimal("10.00") if n % 3 == 0 else Decimal(0),
+        )
+        for n in range(count)
+    )
+    if count:
+        balance_recompute(customer_id=customer.pk, currency="EUR")
+    ErpOrder.objects.bulk_create(
+        ErpOrder(
+            order_ref=f"FO-{n:04d}",
+            erp_order_number=f"SO-{n:04d}",
+            customer=customer,
+            status=ErpOrderStatus.CONFIRMED,
+            status_changed_at=timezone.now() - dt.timedelta(hours=n),
+            currency="EUR",
+        )
+        for n in range(count)
+    )
+    return customer
+
+
+@pytest.mark.parametrize("count", [0, 300])
+def test_the_panel_declares_its_data_and_keeps_its_query_budget_at_any_size(
+    count: int, back_office: Any, django_assert_max_num_queries: Any
+) -> None:
+    # given
+    customer = bulk_history(a_customer(), count)
+    panel = plugin.panel("invoices_balance")
+    assert panel is not None
+    assert panel.serializer is not None
+
+    # when
+    with django_assert_max_num_queries(panel.query_budget):
+        data = panel.loader(customer=customer, actor=back_office)
+
+    # then: the declared serializer describes exactly what the loader returns
+    assert panel.query_budget == 2
+    assert panel.serializer(data).data == data
+    assert (len(data["invoices"]), len(data["orders"])) == (min(count, 5), min(count, 5))
+    assert data["overdue"] is bool(count)
+
+
+def test_the_panel_needs_an_actor() -> None:
+    # when / then
+    with pytest.raises(MissingActor):
+        invoices_and_balance(customer=a_customer(), actor=None)
 
 
 @pytest.mark.parametrize("count", [0, 40])

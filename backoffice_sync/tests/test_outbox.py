@@ -23,10 +23,12 @@ from backoffice_sync.outbox import (
     NotInTransaction,
     backoff_seconds,
     outbox_enqueue,
-    outbox_replay,
+    outbox_enqueue_ahead,
     relay_due,
     relay_once,
 )
+from backoffice_sync.outbox_replay import outbox_replay
+from backoffice_sync.tasks import relay_outbox
 from backoffice_sync.tests.outbox_fakes import FakeErp
 from customers.models import Customer
 from customers.tests.factories import PersonFactory
@@ -135,40 +137,146 @@ def test_enqueue_outside_a_transaction_is_refused(erp: FakeErp) -> None:
     assert not OutboxMessage.objects.exists()
 
 
+@pytest.fixture
+def relay_tasks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    """The relay tasks sent to the broker (recorded instead of run)."""
+    sent: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(relay_outbox, "delay", lambda *args: sent.append(args))
+    return sent
+
+
 @pytest.mark.django_db
-def test_messages_of_one_aggregate_are_numbered_in_order_and_kicked_once_per_transaction(
-    erp: FakeErp, django_capture_on_commit_callbacks: Any
+def test_messages_of_one_aggregate_are_numbered_in_order_and_one_relay_task_is_sent_per_transaction(
+    erp: FakeErp, relay_tasks: list[tuple[Any, ...]], django_capture_on_commit_callbacks: Any
 ) -> None:
     # when
-    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         first = outbox_enqueue(kind=MessageKind.ORDER_SUBMIT, aggregate="order:A", payload={})
         second = outbox_enqueue(kind=MessageKind.ORDER_CANCEL, aggregate="order:A", payload={})
         other = outbox_enqueue(kind=MessageKind.ORDER_SUBMIT, aggregate="order:B", payload={})
+        assert relay_tasks == []  # nothing before the commit
 
     # then
     assert (first.sequence, second.sequence, other.sequence) == (1, 2, 1)
     assert len({first.idempotency_key, second.idempotency_key, other.idempotency_key}) == 3
-    assert len(callbacks) == 1
+    assert relay_tasks == [()]
+
+
+@pytest.mark.django_db
+def test_a_relay_that_runs_at_once_is_still_sent_once_per_transaction(
+    erp: FakeErp, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given: the relay runs as soon as it is sent (eager Celery), clearing the debounce
+    runs: list[int] = []
+
+    def run_at_once() -> None:
+        outbox.clear_kick()
+        runs.append(1)
+
+    monkeypatch.setattr(relay_outbox, "delay", run_at_once)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        for aggregate in ("order:A", "order:B", "order:C"):
+            outbox_enqueue(kind=MessageKind.ORDER_SUBMIT, aggregate=aggregate, payload={})
+
+    # then
+    assert runs == [1]
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_transaction_sends_no_relay_task(
+    erp: FakeErp, relay_tasks: list[tuple[Any, ...]], django_capture_on_commit_callbacks: Any
+) -> None:
+    # given
+    def enqueue_two_then_fail() -> None:
+        with transaction.atomic():
+            outbox_enqueue(kind=MessageKind.ORDER_SUBMIT, aggregate="order:A", payload={})
+            outbox_enqueue(kind=MessageKind.ORDER_SUBMIT, aggregate="order:B", payload={})
+            raise RuntimeError
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        enqueue_two_then_fail()
+
+    # then
+    assert relay_tasks == []
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_each_committed_transaction_gets_its_relay_task(
+    erp: FakeErp, relay_tasks: list[tuple[Any, ...]], django_capture_on_commit_callbacks: Any
+) -> None:
+    # when: two transactions, the relay having run (and cleared the debounce) in between
+    for aggregate in ("order:A", "order:B"):
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            outbox_enqueue(kind=MessageKind.ORDER_SUBMIT, aggregate=aggregate, payload={})
+        outbox.clear_kick()
+
+    # then
+    assert relay_tasks == [(), ()]
 
 
 @pytest.mark.django_db
 def test_a_message_enqueued_in_a_rolled_back_savepoint_is_gone_but_its_sibling_is_kicked(
-    erp: FakeErp, django_capture_on_commit_callbacks: Any
+    erp: FakeErp, relay_tasks: list[tuple[Any, ...]], django_capture_on_commit_callbacks: Any
 ) -> None:
     # when
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         try:
             with transaction.atomic():
                 outbox_enqueue(kind=MessageKind.ORDER_SUBMIT, aggregate="order:A", payload={})
                 raise RuntimeError
         except RuntimeError:
             pass
-        kept = outbox_enqueue(kind=MessageKind.ORDER_SUBMIT, aggregate="order:B", payload={})
+        outbox_enqueue(kind=MessageKind.ORDER_SUBMIT, aggregate="order:B", payload={})
 
     # then
-    assert len(callbacks) == 1
+    assert relay_tasks == [()]
     assert list(OutboxMessage.objects.values_list("aggregate", flat=True)) == ["order:B"]
-    assert list(erp.applied) == [kept.idempotency_key]
+
+
+@pytest.mark.django_db
+def test_a_broker_failure_after_commit_leaves_the_message_for_the_sweep(
+    erp: FakeErp, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given: the broker is down
+    def unreachable(*args: Any) -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(relay_outbox, "delay", unreachable)
+
+    # when: the commit's kick fails
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        message = outbox_enqueue(kind=MessageKind.ORDER_SUBMIT, aggregate="order:A", payload={})
+
+    # then: the change stands, and the sweep delivers the message
+    assert OutboxMessage.objects.get().status == OutboxStatus.PENDING
+    relay_due(adapter=erp)
+    assert list(erp.applied) == [message.idempotency_key]
+
+
+@pytest.mark.django_db
+def test_a_message_enqueued_ahead_goes_before_the_unsent_ones_but_not_before_one_already_tried(
+    erp: FakeErp,
+) -> None:
+    # given: two upserts queued; the relay has tried the first (the ERP was down)
+    with transaction.atomic():
+        tried = outbox_enqueue(kind=MessageKind.CUSTOMER_UPSERT, aggregate="customer:7", payload={})
+        unsent = outbox_enqueue(kind=MessageKind.CUSTOMER_UPSERT, aggregate="customer:7", payload={})
+    OutboxMessage.objects.filter(pk=tried.pk).update(attempts=1)
+
+    # when
+    with transaction.atomic():
+        merge = outbox_enqueue_ahead(kind=MessageKind.CUSTOMER_MERGE, aggregate="customer:7", payload={})
+
+    # then
+    order = list(OutboxMessage.objects.order_by("sequence").values_list("pk", "sequence"))
+    assert [pk for pk, _ in order] == [tried.pk, merge.pk, unsent.pk]
+    assert len({sequence for _, sequence in order}) == 3
+    relay_due(adapter=erp)
+    assert list(erp.applied) == [tried.idempotency_key, merge.idempotency_key, unsent.idempotency_key]
 
 
 # --- Relay: order, batching, retries -------------------------------------------------------
@@ -520,8 +628,6 @@ def test_only_a_dead_message_can_be_replayed(erp: FakeErp, back_office: Any) -> 
 @pytest.mark.django_db
 def test_the_relay_task_drains_and_reports(erp: FakeErp) -> None:
     # given
-    from backoffice_sync.tasks import relay_outbox
-
     for n in range(3):
         submit(f"SO-{n}")
 

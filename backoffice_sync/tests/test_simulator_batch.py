@@ -12,6 +12,7 @@ import pytest
 from backoffice_sync.adapters.stub import StubAdapter
 from backoffice_sync.erp import DeliveryResult, DeliveryStatus, MessageKind, OutboundMessage
 from backoffice_sync.simulator import engine
+from backoffice_sync.simulator.engine import batch
 from backoffice_sync.simulator.models import SimCustomer, SimDelivery, SimEvent, SimOrder, SimOrderLine
 
 pytestmark = pytest.mark.django_db
@@ -212,7 +213,7 @@ def test_a_mixed_batch_ends_as_if_delivered_one_message_at_a_time(
     # switched off, i.e. the engine applying every message by itself)
     with monkeypatch.context() as patch:
         if per_message_engine:
-            patch.setattr(engine, "_is_submit", lambda message: False)
+            patch.setattr(batch, "is_submit", lambda message: False)
         expected_results, expected_rows = deliver_and_snapshot(erp, one_at_a_time=True)
 
     # when
@@ -281,14 +282,14 @@ def test_a_key_claimed_behind_the_runs_back_is_answered_as_before(
     SimDelivery.objects.create(
         idempotency_key="k-1", kind="order.submit", aggregate="order:ORD-1", status="accepted", data={"x": 1}
     )
-    chunks = engine._chunks
+    chunks = batch.chunks
     calls = []
 
     def blind_first_read(values: Any) -> Any:
         calls.append(1)
         return iter(()) if len(calls) == 1 else chunks(values)
 
-    monkeypatch.setattr(engine, "_chunks", blind_first_read)
+    monkeypatch.setattr(batch, "chunks", blind_first_read)
 
     # when
     results = erp.deliver(

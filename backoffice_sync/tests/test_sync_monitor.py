@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from backoffice_sync import sync_status
 from backoffice_sync.adapters.stub import StubAdapter
@@ -97,9 +98,75 @@ def test_replay_over_the_api_and_its_errors(back_office: Any, sales_rep: Any, ap
     # then
     assert forbidden.status_code == 403
     assert replayed.status_code == 200
-    assert replayed.json()["replays"] == 1
+    assert {k: replayed.json()[k] for k in ("id", "status", "replays", "attempts")} == {
+        "id": message.pk,
+        "status": "pending",
+        "replays": 1,
+        "attempts": 0,
+    }
     assert again.status_code == 409  # no longer dead
     assert missing.status_code == 404
+
+
+OUTBOX_URL = "/api/v1/sync/outbox/"
+
+
+@pytest.mark.parametrize("count", [1, 60])
+def test_the_outbox_api_lists_messages_newest_first_within_a_fixed_query_budget(
+    count: int, back_office: Any, api_as, django_assert_max_num_queries: Any
+) -> None:
+    # given: one dead message, and `count` pending ones
+    dead = dead_message()
+    with transaction.atomic():
+        for n in range(count):
+            outbox_enqueue(kind=MessageKind.ORDER_SUBMIT, aggregate=f"order:FO-{n}", payload={})
+    client = api_as(back_office)
+
+    # when
+    with django_assert_max_num_queries(6):
+        page = client.get(OUTBOX_URL)
+    only_dead = client.get(OUTBOX_URL, {"status": "dead"})
+    one = client.get(f"{OUTBOX_URL}{dead.pk}/")
+
+    # then
+    assert page.status_code == 200
+    ids = [m["id"] for m in page.json()["results"]]
+    assert len(ids) == min(count + 1, 50)
+    assert ids == sorted(ids, reverse=True)
+    assert [m["id"] for m in only_dead.json()["results"]] == [dead.pk]
+    assert (one.status_code, one.json()["status"], one.json()["last_error"]) == (
+        200,
+        "dead",
+        "ERP: no such order",
+    )
+    assert "payload" not in one.json()
+
+
+def test_the_outbox_api_writes_only_through_replay(back_office: Any, api_as) -> None:
+    # given
+    message = dead_message()
+    client = api_as(back_office)
+
+    # when
+    created = client.post(OUTBOX_URL, {}, format="json")
+    changed = client.patch(f"{OUTBOX_URL}{message.pk}/", {"status": "pending"}, format="json")
+
+    # then: no role may add or change outbox messages
+    assert (created.status_code, changed.status_code) == (403, 403)
+    assert OutboxMessage.objects.get().status == OutboxStatus.DEAD
+
+
+def test_the_outbox_api_is_for_those_who_watch_the_outbox(sales_rep: Any, api_as) -> None:
+    # given
+    message = dead_message()
+
+    # when
+    listed = api_as(sales_rep).get(OUTBOX_URL)
+    one = api_as(sales_rep).get(f"{OUTBOX_URL}{message.pk}/")
+    anonymous = APIClient().get(OUTBOX_URL)
+
+    # then
+    assert (listed.status_code, one.status_code, anonymous.status_code) == (403, 403, 401)
 
 
 def test_the_atp_api_answers_the_earliest_date_and_refuses_bad_input(sales_rep: Any, api_as) -> None:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from backoffice_sync import inbox
 from backoffice_sync.erp import EventType
+from backoffice_sync.events import OrderShipped
 from backoffice_sync.models import ErpOrder, InboxEvent, InboxStatus, Shipment, StockLevel
 from backoffice_sync.tests.inbox_helpers import (
     WEBHOOK_URL,
@@ -53,7 +54,7 @@ def test_the_same_webhook_delivered_three_times_is_applied_once(
     )
 
     # when
-    with published("order.shipped") as seen, django_capture_on_commit_callbacks(execute=True):
+    with published(OrderShipped) as seen, django_capture_on_commit_callbacks(execute=True):
         responses = [post_webhook(client, event) for _ in range(3)]
 
     # then
@@ -65,9 +66,9 @@ def test_the_same_webhook_delivered_three_times_is_applied_once(
     assert Shipment.objects.count() == 1
     entries = Activity.objects.filter(customer=customer, source_app="backoffice_sync")
     assert [a.subject for a in entries] == ["Order FO-12 shipped (2 of 2 lines), tracking DHL 123"]
-    assert len(seen) == 1
-    assert seen[0][1]["order_ref"] == "FO-12"
-    assert seen[0][1]["tracking_number"] == "123"
+    assert [(f.order_ref, f.customer_id, f.carrier, f.tracking_number, f.complete) for f in seen] == [
+        ("FO-12", customer.pk, "DHL", "123", True)
+    ]
 
 
 def test_it_refuses_a_bad_signature_with_401_and_stores_nothing(client: Client) -> None:
@@ -201,7 +202,7 @@ def test_an_event_for_an_unknown_customer_is_kept_as_rejected_and_nothing_applie
     event = order_event(EventType.ORDER_CONFIRMED, "999999", 1)
 
     # when
-    with published("order.confirmed") as seen, django_capture_on_commit_callbacks(execute=True):
+    with published() as seen, django_capture_on_commit_callbacks(execute=True):
         response = post_webhook(client, event)
 
     # then
@@ -214,15 +215,12 @@ def test_an_event_for_an_unknown_customer_is_kept_as_rejected_and_nothing_applie
     assert seen == []
 
 
-def test_stock_of_an_unknown_sku_is_kept_for_inspection_and_nothing_applied(
-    client: Client, django_capture_on_commit_callbacks: Any
-) -> None:
+def test_stock_of_an_unknown_sku_is_kept_for_inspection_and_nothing_applied(client: Client) -> None:
     # given
     event = stock_event(sku="NOPE-1")
 
     # when: delivered (and redelivered) until the inbox gives up waiting for the product
-    with published("stock.changed") as seen, django_capture_on_commit_callbacks(execute=True):
-        answers = [post_webhook(client, event).json() for _ in range(inbox.MAX_APPLY_ATTEMPTS)]
+    answers = [post_webhook(client, event).json() for _ in range(inbox.MAX_APPLY_ATTEMPTS)]
 
     # then
     assert answers[0]["status"] == "received"
@@ -232,7 +230,6 @@ def test_stock_of_an_unknown_sku_is_kept_for_inspection_and_nothing_applied(
     assert row.status == InboxStatus.REJECTED
     assert row.error == "Gave up after 5 attempts. Unknown SKU NOPE-1: no product mirror."
     assert not StockLevel.objects.exists()
-    assert seen == []
 
 
 def test_a_webhook_already_applied_by_polling_is_acknowledged_as_a_duplicate(client: Client) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from backoffice_sync.contracts import ForecastLine, ForecastPublish
 from backoffice_sync.erp import MessageKind
 from backoffice_sync.models import ErpOrder, ErpOrderLine
 from backoffice_sync.outbox import outbox_enqueue
@@ -47,9 +48,9 @@ def forecast_ref(week: str, currency: str) -> str:
     return f"FC-{week}-{currency}"
 
 
-def _payload_lines(products: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def _payload_lines(products: list[dict[str, Any]]) -> dict[str, list[ForecastLine]]:
     """Per currency, the ERP's lines: whole units (rounded half up) and cents."""
-    per_currency: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    per_currency: dict[str, list[ForecastLine]] = defaultdict(list)
     for row in products:
         per_currency[row["currency"]].append(
             {
@@ -99,7 +100,7 @@ def forecast_publish(*, actor: Actor, today: dt.date | None = None) -> PublishRe
             message = outbox_enqueue(
                 kind=MessageKind.FORECAST_PUBLISH,
                 aggregate=f"forecast:{ref}",
-                payload={"forecast_ref": ref, "currency": currency, "lines": lines},
+                payload=ForecastPublish(forecast_ref=ref, currency=currency, lines=lines),
             )
             ForecastSnapshot.objects.filter(pk=snapshot.pk).update(outbox_message_id=message.pk)
             snapshot.outbox_message_id = message.pk

@@ -26,6 +26,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from backoffice_sync.contracts import OrderCancel, OrderSubmit
 from backoffice_sync.erp import MessageKind
 from backoffice_sync.models import ErpOrder, ErpOrderStatus, Product
 from backoffice_sync.outbox import outbox_enqueue
@@ -140,7 +141,7 @@ def _net_unit_price(line: SalesOrderLine) -> Decimal:
     return cents(line.unit_price * (HUNDRED - line.discount_percent) / HUNDRED)
 
 
-def submit_payload(order: SalesOrder, lines: list[SalesOrderLine]) -> dict[str, Any]:
+def submit_payload(order: SalesOrder, lines: list[SalesOrderLine]) -> OrderSubmit:
     return {
         "order_ref": order.order_ref,
         "customer_ref": str(order.customer_id),
@@ -338,7 +339,7 @@ def order_cancel(
     outbox_enqueue(
         kind=MessageKind.ORDER_CANCEL,
         aggregate=aggregate_for(order.order_ref),
-        payload={"order_ref": order.order_ref, "reason": reason},
+        payload=OrderCancel(order_ref=order.order_ref, reason=reason),
     )
     activity_record(
         customer_id=order.customer_id,
