@@ -54,6 +54,7 @@ test: install chromium
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings config.settings_test >/dev/null
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest -p xdist -n 2 $(PYTEST_ARGS)
 
 # Refresh the README's screenshots from the browser tests.

@@ -67,7 +67,7 @@ class ProfileDraw:
 
     def __init__(self, *, seed: int, now: dt.datetime, staff: list[int], tag_ids: dict[str, int]) -> None:
         # Demo data, not secrets: a seeded generator makes every run the same.
-        self.rng = random.Random(seed)  # noqa: S311
+        self.rng = random.Random(seed)
         self.now = now
         self.now_ts = int(now.timestamp())
         self.staff = staff

@@ -114,7 +114,7 @@ class SalesHistory:
     def __init__(self, *, seed: int, months: int, deals: int, now: dt.datetime | None = None) -> None:
         if months < 1:
             raise ValueError("months must be at least 1")
-        self.rng = random.Random(seed)  # noqa: S311 - demo data, not cryptography
+        self.rng = random.Random(seed)
         self.deal_count = deals
         self.real_now = now or timezone.now()
         self.tz = timezone.get_current_timezone()

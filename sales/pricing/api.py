@@ -37,7 +37,7 @@ class ProductPriceSerializer(serializers.ModelSerializer[Product]):
 
 
 class ProductPagination(CursorPagination):
-    ordering = ("sku",)  # type: ignore[assignment]  # the kernel's base types `ordering` as a pair
+    ordering = ("sku",)
 
 
 @extend_schema_view(
@@ -112,7 +112,7 @@ class PriceListWriteSerializer(StrictSerializer):
 
 
 class PriceListPagination(CursorPagination):
-    ordering = ("currency", "tier", "name", "id")  # type: ignore[assignment]  # as above
+    ordering = ("currency", "tier", "name", "id")
 
 
 @extend_schema_view(

@@ -24,7 +24,7 @@ def seed_cases(options: Mapping[str, Any]) -> str:
     """Open a few cases per 100 customers (nothing when cases exist and `if_empty`)."""
     if options.get("if_empty") and Case.objects.exists():
         return "cases already there"
-    rng = random.Random(options.get("seed", 1))  # noqa: S311 - demo data, not cryptography
+    rng = random.Random(options.get("seed", 1))
     customers = list(
         Customer.objects.filter(merged_into__isnull=True).order_by("id").values_list("pk", flat=True)
     )
