@@ -300,18 +300,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    # Several choice sets share the field name `kind`; name them so the schema is stable
-    # (and `check --deploy` stays silent) instead of getting hash-suffixed enum names.
-    "ENUM_NAME_OVERRIDES": {
-        "CustomerKindEnum": "customers.choices.CustomerKind",
-        "ContactKindEnum": "customers.choices.ContactKind",
-        "QuoteStatusEnum": "sales.models.QuoteStatus",
-        "CustomerTierEnum": "sales.models.CustomerTier",
-        # Stage kinds and opportunity statuses are the same set: open, won, lost.
-        "OutcomeEnum": "sales.models.StageKind",
-        "LeadSourceEnum": "sales.models.LeadSource",
-        "LeadStatusEnum": "sales.models.LeadStatus",
-    },
+    # Choice sets that share a field name (`kind`, `channel`) are named by their apps'
+    # hooks (`api_enums`), so that the schema is stable and `check --deploy` silent.
+    "ENUM_NAME_OVERRIDES": {},
 }
 
 # --- Celery -----------------------------------------------------------------

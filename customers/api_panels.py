@@ -55,7 +55,7 @@ def panel_variant(panel: Panel) -> type[serializers.Serializer[Any]]:
             else serializers.JSONField(required=False, help_text=FREE_DATA_HELP)
         )
         _variants[cache_key] = type(
-            f"{name}PanelSerializer",
+            f"{name}360PanelSerializer",
             (serializers.Serializer,),
             {
                 "__module__": __name__,

@@ -68,6 +68,11 @@ HOOKS = AppHooks(
         TimelineKind("diagnostic", "Diagnostic", "⚙"),
     ],
     merge_references=own_merge_references(),
+    api_enums={
+        "CustomerKindEnum": "customers.choices.CustomerKind",
+        "ContactKindEnum": "customers.choices.ContactKind",
+        "ConsentChannelEnum": "customers.choices.ConsentChannel",
+    },
     dashboard=[
         DashboardCard(
             key="customers",

@@ -10,6 +10,7 @@ class FrontofficeConfig(AppConfig):
     verbose_name = "Frontoffice"
 
     def ready(self) -> None:
+        from django.conf import settings
         from django.db.models.signals import post_migrate
 
         from frontoffice import plugin, roles
@@ -21,6 +22,11 @@ class FrontofficeConfig(AppConfig):
                 post_migrate.connect(
                     receiver, sender=sender, dispatch_uid=f"{receiver.__module__}.{receiver.__qualname__}"
                 )
+        # The apps' names for their OpenAPI enums (drf-spectacular reads them lazily, at
+        # the schema's first generation).
+        overrides = settings.SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})
+        for loaded in plugin.load():
+            overrides.update(loaded.hooks.api_enums)
         # After every app's post_migrate work (sync_roles creates the permissions it
         # needs itself), after `migrate` and after the test runner's flushes.
         post_migrate.connect(roles.sync_roles, sender=self, dispatch_uid="frontoffice.sync_roles")

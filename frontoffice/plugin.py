@@ -217,6 +217,9 @@ class AppHooks:
     demo_steps: Sequence[DemoStep] = ()
     dashboard: Sequence[DashboardCard] = ()
     search: Sequence[SearchProvider] = ()
+    # OpenAPI enum component names for this app's choice sets, where two apps' fields
+    # share a name (`kind`, `channel`): {"CaseKindEnum": "service.choices.CaseKind"}.
+    api_enums: Mapping[str, str] = field(default_factory=dict)
     # Receivers of post_migrate for this app (data every database needs, e.g. a default).
     post_migrate: Sequence[Callable[..., None]] = ()
 

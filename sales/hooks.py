@@ -161,5 +161,13 @@ HOOKS = AppHooks(
         PeriodicTask("recompute-affinities", "sales.tasks.recompute_affinities", crontab(minute=30, hour=3)),
     ],
     demo_steps=[DemoStep("sales", 30, _seed)],
+    api_enums={
+        "QuoteStatusEnum": "sales.models.QuoteStatus",
+        "CustomerTierEnum": "sales.models.CustomerTier",
+        # Stage kinds and opportunity statuses are the same set: open, won, lost.
+        "OutcomeEnum": "sales.models.StageKind",
+        "LeadSourceEnum": "sales.models.LeadSource",
+        "LeadStatusEnum": "sales.models.LeadStatus",
+    },
     post_migrate=[ensure_default_pipeline],
 )

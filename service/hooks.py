@@ -58,5 +58,11 @@ HOOKS = AppHooks(
         )
     ],
     merge_references=[MergeReference("service.Case", "customer", "Cases")],
+    api_enums={
+        "CaseKindEnum": "service.choices.CaseKind",
+        "CaseChannelEnum": "service.choices.CaseChannel",
+        "CasePriorityEnum": "service.choices.CasePriority",
+        "CaseStatusEnum": "service.choices.CaseStatus",
+    },
     demo_steps=[DemoStep("service", 40, seed_cases)],
 )

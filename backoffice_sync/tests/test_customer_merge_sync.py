@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.db import transaction
 
 from backoffice_sync.adapters.stub import StubAdapter
 from backoffice_sync.erp import MessageKind
@@ -17,10 +16,8 @@ from backoffice_sync.outbox import relay_due
 from backoffice_sync.simulator.models import SimCustomer
 from customers import services
 from customers.choices import ContactKind, ContactLabel
-from customers.events import CustomersMerged
 from customers.merge import customer_merge
 from customers.models import Customer
-from frontoffice import events
 
 pytestmark = pytest.mark.django_db
 
@@ -58,18 +55,9 @@ def known_to_the_erp(actor: Any, name: str, number: str) -> Customer:
     return customer
 
 
-def merge(actor: Any, survivor: Customer, duplicate: Customer, *, announce_first: bool = False) -> None:
-    """`customer_merge` (which publishes `CustomersMerged` before the survivor's profile
-    change); with `announce_first`, the event is also heard before anything the merge does,
-    as another publisher's order could be: the sync must not care."""
-    survivor.refresh_from_db()
-    duplicate.refresh_from_db()
-    taken = duplicate.erp_customer_number if not survivor.erp_customer_number else None
-    merged = CustomersMerged(survivor_id=survivor.pk, duplicate_id=duplicate.pk, erp_customer_number=taken)
-    with transaction.atomic():
-        if announce_first:
-            events.publish(merged)
-        customer_merge(actor=actor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
+def merge(actor: Any, survivor: Customer, duplicate: Customer) -> None:
+    """`customer_merge`, which publishes `CustomersMerged` inside its transaction."""
+    customer_merge(actor=actor, survivor_id=survivor.pk, duplicate_id=duplicate.pk)
 
 
 def messages_of(customer: Customer) -> list[tuple[str, str]]:
@@ -80,18 +68,15 @@ def messages_of(customer: Customer) -> list[tuple[str, str]]:
     )
 
 
-@pytest.mark.parametrize(
-    "announce_first", [False, True], ids=["merge-announced-last", "merge-announced-first"]
-)
 def test_a_survivor_that_takes_over_the_duplicates_number_is_delivered_and_nothing_is_dead_lettered(
-    erp: StubAdapter, admin_user: Any, announce_first: bool
+    erp: StubAdapter, admin_user: Any
 ) -> None:
     # given: the duplicate is the ERP's account NUMBER; the survivor is new to the ERP
     duplicate = known_to_the_erp(admin_user, "Dockside Ltd", NUMBER)
     survivor = organisation(admin_user, "Dockside Limited")
 
     # when: merged, relayed; then the survivor changes and is relayed again
-    merge(admin_user, survivor, duplicate, announce_first=announce_first)
+    merge(admin_user, survivor, duplicate)
     relay_due()
     services.customer_update(
         actor=admin_user, customer_id=survivor.pk, expected_version=None, organisation_name="Dockside Group"
