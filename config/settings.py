@@ -15,6 +15,11 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -95,10 +100,24 @@ def require(name: str, value: str | None) -> str:
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_secret("SECRET_KEY")
+_DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
+_PLACEHOLDER_WORDS = (SECRET_KEY_INSECURE_PREFIX, "change", "example", "placeholder", "not-a-secret")
 if not SECRET_KEY:
     if not DEBUG:
         require("SECRET_KEY", SECRET_KEY)
-    SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
+    SECRET_KEY = _DEVELOPMENT_SECRET_KEY
+elif not DEBUG and (
+    # Django's deploy check (security.W009) only warns; here a short key, or one that reads
+    # like a placeholder, stops start-up: it signs sessions and password-reset links, and
+    # a key copied from an example lets anyone forge them.
+    len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
+    or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+    or any(word in SECRET_KEY.lower() for word in _PLACEHOLDER_WORDS)
+):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is too short or looks like a placeholder: use at least {SECRET_KEY_MIN_LENGTH} "
+        'random characters, e.g. python -c "import secrets; print(secrets.token_urlsafe(50))".'
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:

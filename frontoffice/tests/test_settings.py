@@ -111,6 +111,39 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> Non
     _assert_refused(done, "SECRET_KEY must be set")
 
 
+@pytest.mark.parametrize(
+    "key",
+    [
+        "short-but-random-Zq8x",
+        "django-insecure-development-only-key-do-not-use-in-production",
+        "please-change-me-before-going-live-0123456789abcdefghij",
+        "x" * 64,
+        "collectstatic-only-not-a-secret-but-long-enough-to-pass-a-length-test",
+    ],
+    ids=["short", "development-default", "change-me", "one-character", "not-a-secret"],
+)
+def test_production_refuses_to_start_with_a_short_or_placeholder_secret_key(tmp_path: Path, key: str) -> None:
+    # given
+    env = _production(tmp_path, SECRET_KEY=key)
+
+    # when
+    done = _manage(env, "check")
+
+    # then
+    _assert_refused(done, "SECRET_KEY is too short or looks like a placeholder")
+
+
+def test_development_runs_with_its_embedded_key(tmp_path: Path) -> None:
+    # given
+    env = _env(tmp_path, DEBUG="1")
+
+    # when
+    seen = _settings_in(env, "SECRET_KEY")
+
+    # then
+    assert seen["SECRET_KEY"].startswith("django-insecure-")
+
+
 def test_production_refuses_to_start_without_allowed_hosts(tmp_path: Path) -> None:
     # given
     env = _production(tmp_path)
