@@ -309,6 +309,9 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "AUTO_REFRESH": False,
 }
+# The OpenAPI document as written at build time by `manage.py spectacular --format
+# openapi-json --file ...` (the image does); empty: built on first request, once per process.
+API_SCHEMA_FILE = env.str("API_SCHEMA_FILE", default="")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Frontoffice API",
     "DESCRIPTION": "The integrated front-office CRM: customers, marketing, sales, service "

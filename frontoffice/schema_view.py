@@ -1,0 +1,89 @@
+"""The view serving the OpenAPI document (frontoffice.schema builds its parts; drf-spectacular
+imports that module while it loads its views, so the view cannot live there)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils.cache import get_conditional_response
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.request import Request
+
+logger = logging.getLogger(__name__)
+
+
+class SchemaView(SpectacularAPIView):
+    """/api/schema/: the OpenAPI document, built once per process and then served from
+    memory with an ETag (a client that sends it back gets 304).
+
+    Building it takes seconds of CPU (about 260 KB); built per request, a few anonymous
+    clients slowed every other request down. With `API_SCHEMA_FILE` (the image sets it,
+    and writes the file at build time with `manage.py spectacular`) it is read from that
+    file instead, so it is built once per deploy.
+
+    The lock is also what stops the 500s of the first concurrent requests after a start:
+    drf-spectacular resolves each extension's `target_class` lazily, on first use, by
+    rebinding a class attribute from an import string to the class, or to None when the
+    import fails (`OpenApiGeneratorExtension._load_class`). A second thread that saw the
+    string before the first rebound it then calls `None.startswith` (AttributeError).
+    Generating under one lock means no two threads ever run that first use together.
+
+    Anonymous clients may read it (integrators read it before they have a token; it holds
+    no data), within the anonymous rate limit. `?lang=` is ignored: the schema is English
+    only, and a cached copy per language would be memory an anonymous client could fill.
+    """
+
+    _lock = threading.Lock()
+    _document: ClassVar[dict[str, Any] | None] = None
+    _rendered: ClassVar[dict[type, tuple[bytes, str]]] = {}
+
+    @extend_schema(exclude=True)  # not an endpoint of the API it describes
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        renderer = request.accepted_renderer
+        body, etag = self._render(request, renderer)
+        media_type = renderer.media_type
+        response = HttpResponse(
+            body, content_type=f"{media_type}; charset={renderer.charset}" if renderer.charset else media_type
+        )
+        response["ETag"] = etag
+        response["Cache-Control"] = "public, no-cache"  # keep it, but ask whether it changed
+        response["Content-Disposition"] = f'inline; filename="{self._get_filename(request, None)}"'
+        return get_conditional_response(request._request, etag=etag, response=response)
+
+    def _render(self, request: Request, renderer: Any) -> tuple[bytes, str]:
+        cached = self._rendered.get(type(renderer))
+        if cached is not None:
+            return cached
+        with self._lock:
+            cached = self._rendered.get(type(renderer))
+            if cached is None:
+                if SchemaView._document is None:
+                    SchemaView._document = self._load_or_generate(request)
+                body = renderer.render(SchemaView._document, renderer_context=self.get_renderer_context())
+                etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+                cached = self._rendered[type(renderer)] = (body, etag)
+        return cached
+
+    def _load_or_generate(self, request: Request) -> dict[str, Any]:
+        if settings.API_SCHEMA_FILE:
+            try:
+                return json.loads(Path(settings.API_SCHEMA_FILE).read_text())
+            except (OSError, ValueError) as exc:
+                logger.warning("API_SCHEMA_FILE unreadable (%s); generating the schema instead.", exc)
+        generator = self.generator_class(urlconf=self.urlconf, api_version=None, patterns=self.patterns)
+        return generator.get_schema(request=request, public=self.serve_public)
+
+    @classmethod
+    def forget(cls) -> None:
+        """Drop the cached document (tests that change what it is built from)."""
+        with cls._lock:
+            cls._document = None
+            cls._rendered.clear()
