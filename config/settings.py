@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import environ
@@ -78,6 +80,19 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return raw
 
 
+_RATE = re.compile(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate: `60/min`, `1000/hour`, `5/s`."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if not _RATE.fullmatch(raw.strip()) or int(raw.split("/")[0]) < 1:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a rate; write requests/period, e.g. 60/min.")
+    return raw.strip()
+
+
 def env_secret(name: str, default: str | None = None) -> str | None:
     """Read `NAME`, or the file named by `NAME_FILE` (Docker/Kubernetes secrets)."""
     file_name = os.environ.get(f"{name}_FILE")
@@ -135,6 +150,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -164,6 +180,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -238,6 +255,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Login lockout (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one
+# username from one client address, that pair is refused (429, Retry-After) for
+# LOGIN_LOCKOUT_MINUTES, however right the next password. Per username *and* address,
+# so that nobody locks a colleague out from elsewhere; the right password resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before any check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept; every successful login is not
+AXES_CLIENT_IP_CALLABLE = "frontoffice.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "frontoffice.throttling.login_locked_out"
+AXES_VERBOSE = False
+for _name in ("LOGIN_FAILURE_LIMIT", "LOGIN_LOCKOUT_MINUTES"):
+    if env_int(_name, 1) < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1.")
+
 # --- I18N -------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -302,8 +339,21 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "frontoffice.schema.AutoSchema",
     "EXCEPTION_HANDLER": "frontoffice.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DEFAULT_THROTTLE_RATES": {},
+    "DEFAULT_THROTTLE_CLASSES": [
+        "frontoffice.throttling.AnonRateThrottle",
+        "frontoffice.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("API_THROTTLE_ANON", "60/min"),
+        "user": env_rate("API_THROTTLE_USER", "600/min"),
+        "auth_failure": env_rate("API_THROTTLE_AUTH_FAILURES", "20/min"),
+    },
+    # Proxies in front of the app whose X-Forwarded-For is trusted to name the client
+    # (rate limits and the login lockout count per client); 0: REMOTE_ADDR.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
+if REST_FRAMEWORK["NUM_PROXIES"] < 0:
+    raise ImproperlyConfigured("NUM_PROXIES must not be negative.")
 REST_KNOX = {
     "TOKEN_TTL": None,  # tokens never expire unless created with an expiry
     "AUTH_HEADER_PREFIX": "Token",

@@ -15,6 +15,7 @@ from django.http import HttpResponse
 from django.utils.cache import get_conditional_response
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,12 @@ class SchemaView(SpectacularAPIView):
         response["Cache-Control"] = "public, no-cache"  # keep it, but ask whether it changed
         response["Content-Disposition"] = f'inline; filename="{self._get_filename(request, None)}"'
         return get_conditional_response(request._request, etag=etag, response=response)
+
+    def handle_exception(self, exc: Exception) -> Any:
+        # A refusal (429 past the anonymous rate) is a problem+json answer, not a YAML one.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
 
     def _render(self, request: Request, renderer: Any) -> tuple[bytes, str]:
         cached = self._rendered.get(type(renderer))

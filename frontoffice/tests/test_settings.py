@@ -228,6 +228,12 @@ def test_the_secret_key_can_come_from_a_file(tmp_path: Path) -> None:
         ("ERP_DISPATCH_DAYS", "-1", "ERP_DISPATCH_DAYS must be between 0 and 30"),
         ("ERP_DISPATCH_DAYS", "one", "ERP_DISPATCH_DAYS='one' is not an integer"),
         ("ERP_TRANSIT_DAYS", "31", "ERP_TRANSIT_DAYS must be between 0 and 30"),
+        ("API_THROTTLE_USER", "lots", "API_THROTTLE_USER='lots' is not a rate"),
+        ("API_THROTTLE_ANON", "0/min", "API_THROTTLE_ANON='0/min' is not a rate"),
+        ("API_THROTTLE_AUTH_FAILURES", "5/fortnight", "API_THROTTLE_AUTH_FAILURES='5/fortnight'"),
+        ("NUM_PROXIES", "-1", "NUM_PROXIES must not be negative"),
+        ("LOGIN_FAILURE_LIMIT", "0", "LOGIN_FAILURE_LIMIT must be at least 1"),
+        ("LOGIN_LOCKOUT_MINUTES", "soon", "LOGIN_LOCKOUT_MINUTES='soon' is not an integer"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_naming_it(
@@ -241,6 +247,32 @@ def test_a_malformed_variable_stops_start_up_naming_it(
 
     # then
     _assert_refused(done, message)
+
+
+def test_the_rate_limits_and_the_login_lockout_come_from_the_environment(tmp_path: Path) -> None:
+    # given
+    env = _production(
+        tmp_path,
+        API_THROTTLE_USER="5/s",
+        API_THROTTLE_ANON="100/hour",
+        API_THROTTLE_AUTH_FAILURES="3/min",
+        NUM_PROXIES="1",
+        LOGIN_FAILURE_LIMIT="4",
+        LOGIN_LOCKOUT_MINUTES="30",
+    )
+
+    # when
+    seen = _settings_in(env, "REST_FRAMEWORK", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_TIME")
+
+    # then
+    assert seen["REST_FRAMEWORK"]["DEFAULT_THROTTLE_RATES"] == {
+        "user": "5/s",
+        "anon": "100/hour",
+        "auth_failure": "3/min",
+    }
+    assert seen["REST_FRAMEWORK"]["NUM_PROXIES"] == 1
+    assert seen["AXES_FAILURE_LIMIT"] == 4
+    assert seen["AXES_COOLOFF_TIME"] == "0:30:00"
 
 
 def test_the_erp_fulfilment_times_are_read_at_both_ends_of_their_range(tmp_path: Path) -> None:
