@@ -180,6 +180,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "frontoffice.middleware.SessionIdleTimeoutMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
@@ -274,6 +275,13 @@ AXES_VERBOSE = False
 for _name in ("LOGIN_FAILURE_LIMIT", "LOGIN_LOCKOUT_MINUTES"):
     if env_int(_name, 1) < 1:
         raise ImproperlyConfigured(f"{_name} must be at least 1.")
+
+# A session ends after SESSION_IDLE_MINUTES without a request (the middleware slides
+# the expiry forward at most once a minute, instead of saving the session on every request).
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 120)
+if not 1 <= SESSION_IDLE_MINUTES <= 60 * 24 * 30:
+    raise ImproperlyConfigured("SESSION_IDLE_MINUTES must be between 1 and 43200 (30 days).")
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 
 # --- I18N -------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -532,6 +540,7 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "frontoffice.requests": {"level": "INFO"},
+        "axes": {"level": "WARNING"},  # lockouts; not a line per successful login
     },
 }
 
