@@ -283,6 +283,9 @@ if not 1 <= SESSION_IDLE_MINUTES <= 60 * 24 * 30:
     raise ImproperlyConfigured("SESSION_IDLE_MINUTES must be between 1 and 43200 (30 days).")
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 
+# Password-reset links stay valid this long (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = 60 * 60
+
 # --- I18N -------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("frontoffice.urls")),  # password change and reset, API tokens
     path("", views.dashboard, name="dashboard"),
     path("search/", views.search, name="search"),
     path("customers/", include("customers.urls")),
