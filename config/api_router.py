@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from backoffice_sync.api import ErpWebhookViewSet
 from backoffice_sync.api_sync import AtpViewSet, OutboxViewSet, SyncStatusViewSet
 from customers.api import ActivityViewSet, CustomerViewSet
+from frontoffice.api_tokens import ApiTokenViewSet
 from sales.api import LeadViewSet, OpportunityViewSet, PipelineViewSet
 from sales.api_forecast import ForecastViewSet, RecommendationViewSet
 from sales.api_orders import SalesOrderViewSet
@@ -38,6 +39,7 @@ class Router(DefaultRouter):
 
 
 router = Router()
+router.register("auth/tokens", ApiTokenViewSet, basename="api-token")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("activities", ActivityViewSet, basename="activity")
 router.register("erp/webhook", ErpWebhookViewSet, basename="erp-webhook")

@@ -1,10 +1,12 @@
 """Pages of one's own account under /accounts/: password change and reset (Django's views,
-our templates). Names are global: Django's views reverse them unprefixed."""
+our templates) and API tokens. Names are global: Django's views reverse them unprefixed."""
 
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
+
+from frontoffice import views
 
 urlpatterns = [
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
@@ -21,4 +23,6 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("tokens/", views.token_list, name="api_tokens"),
+    path("tokens/<str:token_id>/revoke/", views.token_revoke, name="api_token_revoke"),
 ]

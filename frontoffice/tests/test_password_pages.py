@@ -26,6 +26,7 @@ def test_the_header_links_to_change_password_and_the_login_page_to_reset_it(
     # then
     assert f'href="{reverse("password_reset")}"' in login_page
     assert f'href="{reverse("password_change")}"' in dashboard
+    assert f'href="{reverse("api_tokens")}"' in dashboard
 
 
 def test_a_logged_in_user_changes_their_password(client: Client, sales_rep: Any) -> None:

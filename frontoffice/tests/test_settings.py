@@ -233,6 +233,7 @@ def test_the_secret_key_can_come_from_a_file(tmp_path: Path) -> None:
         ("API_THROTTLE_AUTH_FAILURES", "5/fortnight", "API_THROTTLE_AUTH_FAILURES='5/fortnight'"),
         ("NUM_PROXIES", "-1", "NUM_PROXIES must not be negative"),
         ("LOGIN_FAILURE_LIMIT", "0", "LOGIN_FAILURE_LIMIT must be at least 1"),
+        ("API_TOKEN_TTL_DAYS", "0", "API_TOKEN_TTL_DAYS must be between 1 and 3650"),
         ("SESSION_IDLE_MINUTES", "0", "SESSION_IDLE_MINUTES must be between 1 and 43200"),
         ("LOGIN_LOCKOUT_MINUTES", "soon", "LOGIN_LOCKOUT_MINUTES='soon' is not an integer"),
     ],
