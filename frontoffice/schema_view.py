@@ -1,5 +1,6 @@
-"""The view serving the OpenAPI document (frontoffice.schema builds its parts; drf-spectacular
-imports that module while it loads its views, so the view cannot live there)."""
+"""The views serving the OpenAPI document and its two docs pages (frontoffice.schema builds
+the document's parts; drf-spectacular imports that module while it loads its views, so
+these cannot live there)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_replace
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response
+from django.utils.decorators import method_decorator
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
@@ -94,3 +99,48 @@ class SchemaView(SpectacularAPIView):
         with cls._lock:
             cls._document = None
             cls._rendered.clear()
+
+
+class SwaggerView(SpectacularSwaggerSplitView):
+    """/api/docs/: Swagger UI, whose start-up script comes from its own URL (`?script`)
+    rather than inline, so the page keeps the strict Content-Security-Policy."""
+
+
+@method_decorator(csp_replace({"style-src": [SELF, UNSAFE_INLINE]}), name="dispatch")
+class RedocView(SpectacularRedocView):
+    """/api/redoc/: ReDoc, the one page whose policy allows inline style.
+
+    ReDoc styles itself with styled-components, which writes <style> elements from
+    script and takes its nonce from a webpack variable the bundle never lets us set:
+    under `style-src 'self'` the browser refuses them and ReDoc stops with an error.
+    Script stays `'self'` only; the page shows our own API description, no user data.
+
+    Its script is served from `?script`: the sidecar's bundle with one change. ReDoc
+    shows a logo fetched from its vendor's CDN in its sidebar (no option turns it off);
+    offline that is a broken image, online a request to a third party, and either way a
+    policy violation. Without its address, ReDoc drops the image (its onError).
+    """
+
+    BUNDLE = "drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"
+    CDN_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+    _script: ClassVar[tuple[bytes, str] | None] = None
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        if request.GET.get("script") is None:
+            return super().get(request, *args, **kwargs)
+        body, etag = self._bundle()
+        response = HttpResponse(body, content_type="application/javascript; charset=utf-8")
+        response["ETag"] = etag
+        response["Cache-Control"] = "public, no-cache"
+        return get_conditional_response(request._request, etag=etag, response=response)
+
+    def _redoc_standalone(self) -> str:
+        return self.request.path + "?script"
+
+    @classmethod
+    def _bundle(cls) -> tuple[bytes, str]:
+        if cls._script is None:
+            body = Path(finders.find(cls.BUNDLE)).read_bytes().replace(cls.CDN_LOGO, b"")
+            cls._script = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+        return cls._script
