@@ -102,6 +102,13 @@ class SessionIdleTimeoutMiddleware:
 
     KEY = "_seen_at"
 
+    @classmethod
+    def mark_login(cls, sender: object, request: HttpRequest | None, **kwargs: object) -> None:
+        """`user_logged_in`: a login is a use. The login saves the session anyway, so the
+        requests that follow within the interval write nothing."""
+        if request is not None and hasattr(request, "session"):
+            request.session[cls.KEY] = int(time.time())
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.interval = max(1, min(60, settings.SESSION_COOKIE_AGE // 10))
