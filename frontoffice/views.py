@@ -29,7 +29,11 @@ class TokenForm(forms.Form):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def token_list(request: HttpRequest) -> HttpResponse:
-    """List one's tokens, and make one: the new token is shown on this answer only."""
+    """List one's tokens, and make one: the new token is shown on this answer only.
+
+    No redirect after the POST: carrying the token to the next page would mean storing it
+    (in the session) where only its digest should be.
+    """
     created = None
     if request.method == "POST":
         form = TokenForm(request.POST)
