@@ -472,6 +472,11 @@ CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "heartbeat": {"task": "frontoffice.tasks.heartbeat", "schedule": 60.0},
+    # Sessions that ended (idle or logged out elsewhere) leave rows behind.
+    "clear-expired-sessions": {
+        "task": "frontoffice.tasks.clear_expired_sessions",
+        "schedule": crontab(minute=15, hour=4),
+    },
     # The outbox sweep: messages whose backoff ended, leases of dead workers, missed kicks.
     "relay-outbox": {"task": "backoffice_sync.tasks.relay_outbox", "schedule": 5.0},
     # The inbox's fallback and reconciliation: pull ERP changes since the stored cursor.

@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 import time_machine
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
+
+from frontoffice.tasks import clear_expired_sessions
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +77,18 @@ def test_requests_within_a_minute_do_not_write_the_session_again(sales_rep: Any)
         # then: no new cookie, so no new expiry, so no session save
         assert settings.SESSION_COOKIE_NAME not in response.cookies
         assert client.cookies[settings.SESSION_COOKIE_NAME]["expires"] == expires
+
+
+def test_the_nightly_sweep_deletes_ended_sessions_and_keeps_live_ones(sales_rep: Any) -> None:
+    # given
+    with time_machine.travel(START, tick=False):
+        _logged_in(sales_rep)
+    live = _logged_in(sales_rep)
+
+    # when
+    clear_expired_sessions()
+
+    # then
+    assert list(Session.objects.values_list("session_key", flat=True)) == [
+        live.cookies[settings.SESSION_COOKIE_NAME].value
+    ]
