@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -72,6 +80,19 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return raw
 
 
+_RATE = re.compile(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate: `60/min`, `1000/hour`, `5/s`."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if not _RATE.fullmatch(raw.strip()) or int(raw.split("/")[0]) < 1:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a rate; write requests/period, e.g. 60/min.")
+    return raw.strip()
+
+
 def env_secret(name: str, default: str | None = None) -> str | None:
     """Read `NAME`, or the file named by `NAME_FILE` (Docker/Kubernetes secrets)."""
     file_name = os.environ.get(f"{name}_FILE")
@@ -94,10 +115,24 @@ def require(name: str, value: str | None) -> str:
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_secret("SECRET_KEY")
+_DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
+_PLACEHOLDER_WORDS = (SECRET_KEY_INSECURE_PREFIX, "change", "example", "placeholder", "not-a-secret")
 if not SECRET_KEY:
     if not DEBUG:
         require("SECRET_KEY", SECRET_KEY)
-    SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
+    SECRET_KEY = _DEVELOPMENT_SECRET_KEY
+elif not DEBUG and (
+    # Django's deploy check (security.W009) only warns; here a short key, or one that reads
+    # like a placeholder, stops start-up: it signs sessions and password-reset links, and
+    # a key copied from an example lets anyone forge them.
+    len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
+    or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+    or any(word in SECRET_KEY.lower() for word in _PLACEHOLDER_WORDS)
+):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is too short or looks like a placeholder: use at least {SECRET_KEY_MIN_LENGTH} "
+        'random characters, e.g. python -c "import secrets; print(secrets.token_urlsafe(50))".'
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
@@ -115,10 +150,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
     "simple_history",
     "phonenumber_field",
     "frontoffice",
@@ -141,9 +178,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "frontoffice.middleware.SessionIdleTimeoutMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -164,6 +204,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.navigation.navigation",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -218,6 +259,36 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Login lockout (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one
+# username from one client address, that pair is refused (429, Retry-After) for
+# LOGIN_LOCKOUT_MINUTES, however right the next password. Per username *and* address,
+# so that nobody locks a colleague out from elsewhere; the right password resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before any check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept; every successful login is not
+AXES_CLIENT_IP_CALLABLE = "frontoffice.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "frontoffice.throttling.login_locked_out"
+AXES_VERBOSE = False
+for _name in ("LOGIN_FAILURE_LIMIT", "LOGIN_LOCKOUT_MINUTES"):
+    if env_int(_name, 1) < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1.")
+
+# A session ends after SESSION_IDLE_MINUTES without a request (the middleware slides
+# the expiry forward at most once a minute, instead of saving the session on every request).
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 120)
+if not 1 <= SESSION_IDLE_MINUTES <= 60 * 24 * 30:
+    raise ImproperlyConfigured("SESSION_IDLE_MINUTES must be between 1 and 43200 (30 days).")
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+
+# Password-reset links stay valid this long (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = 60 * 60
+
 # --- I18N -------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -264,6 +335,25 @@ if not DEBUG:
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy on every response (django-csp; Django 6 has it built in): our
+# own origin only, no inline script or style, no eval. A page that needs an inline
+# <style> (the printable quote, self-contained for e-mail and PDF) gives it the nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],  # the favicon is an inline SVG
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],  # ReDoc's search index runs in a worker it builds
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -282,13 +372,35 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "frontoffice.schema.AutoSchema",
     "EXCEPTION_HANDLER": "frontoffice.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DEFAULT_THROTTLE_RATES": {},
+    "DEFAULT_THROTTLE_CLASSES": [
+        "frontoffice.throttling.AnonRateThrottle",
+        "frontoffice.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("API_THROTTLE_ANON", "60/min"),
+        "user": env_rate("API_THROTTLE_USER", "600/min"),
+        "auth_failure": env_rate("API_THROTTLE_AUTH_FAILURES", "20/min"),
+    },
+    # Proxies in front of the app whose X-Forwarded-For is trusted to name the client
+    # (rate limits and the login lockout count per client); 0: REMOTE_ADDR.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
+if REST_FRAMEWORK["NUM_PROXIES"] < 0:
+    raise ImproperlyConfigured("NUM_PROXIES must not be negative.")
+# API tokens expire after API_TOKEN_TTL_DAYS unless their owner chooses another expiry.
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90)
+if not 1 <= API_TOKEN_TTL_DAYS <= 3650:
+    raise ImproperlyConfigured("API_TOKEN_TTL_DAYS must be between 1 and 3650.")
+# Named here because migrations that point at knox's tokens (frontoffice 0002) refer to it.
+KNOX_TOKEN_MODEL = "knox.AuthToken"  # noqa: S105 - a model's name, not a secret
 REST_KNOX = {
-    "TOKEN_TTL": None,  # tokens never expire unless created with an expiry
+    "TOKEN_TTL": dt.timedelta(days=API_TOKEN_TTL_DAYS),
     "AUTH_HEADER_PREFIX": "Token",
     "AUTO_REFRESH": False,
 }
+# The OpenAPI document as written at build time by `manage.py spectacular --format
+# openapi-json --file ...` (the image does); empty: built on first request, once per process.
+API_SCHEMA_FILE = env.str("API_SCHEMA_FILE", default="")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Frontoffice API",
     "DESCRIPTION": "The integrated front-office CRM: customers, marketing, sales, service "
@@ -425,6 +537,7 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "frontoffice.requests": {"level": "INFO"},
+        "axes": {"level": "WARNING"},  # lockouts; not a line per successful login
     },
 }
 

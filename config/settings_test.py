@@ -1,4 +1,5 @@
-"""Test settings: the real settings with a fast hasher, in-memory mail and eager Celery."""
+"""Test settings: the real settings with a fast hasher, in-memory mail, eager Celery and
+API rate limits that the suite itself does not reach."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ import os
 
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+# The suite sends thousands of API requests a minute from one address as a few users;
+# the rate limits' own tests lower these (frontoffice/tests/test_throttling.py).
+os.environ.setdefault("API_THROTTLE_ANON", "100000/min")
+os.environ.setdefault("API_THROTTLE_USER", "100000/min")
+os.environ.setdefault("API_THROTTLE_AUTH_FAILURES", "100000/min")
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES, VAR_DIR

@@ -11,9 +11,11 @@ class FrontofficeConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.contrib.auth.signals import user_logged_in
         from django.db.models.signals import post_migrate
 
         from frontoffice import plugin, roles
+        from frontoffice.middleware import SessionIdleTimeoutMiddleware
 
         # Every app's hooks, once, now that every model is loaded.
         for loaded in plugin.load():
@@ -30,3 +32,6 @@ class FrontofficeConfig(AppConfig):
         # After every app's post_migrate work (sync_roles creates the permissions it
         # needs itself), after `migrate` and after the test runner's flushes.
         post_migrate.connect(roles.sync_roles, sender=self, dispatch_uid="frontoffice.sync_roles")
+        user_logged_in.connect(
+            SessionIdleTimeoutMiddleware.mark_login, dispatch_uid="frontoffice.session_seen_at_login"
+        )

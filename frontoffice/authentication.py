@@ -1,4 +1,4 @@
-"""API authentication: knox tokens, hardened against malformed headers."""
+"""API authentication: knox tokens, hardened against malformed headers and guessing."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from typing import Any
 
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from rest_framework import exceptions
+from rest_framework.authentication import get_authorization_header
+
+from frontoffice.throttling import AuthFailureThrottle
 
 _token_shape = re.compile(r"[A-Za-z0-9_\-]{1,256}")
 
@@ -17,7 +20,21 @@ class TokenAuthentication(KnoxTokenAuthentication):
     knox decodes the header as UTF-8 and queries with it; a header carrying Latin-1
     bytes or a NUL would crash that (a 500, and on PostgreSQL a refused query), so
     anything that cannot be one of our tokens is refused first with a 401.
+
+    A client whose tokens keep failing is answered 429 with `Retry-After` once it has
+    used up `API_THROTTLE_AUTH_FAILURES`, before its next token is even looked up.
     """
+
+    def authenticate(self, request: Any) -> Any:
+        if not get_authorization_header(request):
+            return None  # a session or an anonymous request: nothing to guess
+        throttle = AuthFailureThrottle()
+        throttle.check_not_blocked(request)
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            throttle.record_failure(request)
+            raise
 
     def authenticate_credentials(self, token: bytes) -> Any:
         try:

@@ -3,11 +3,21 @@ beat's heartbeat."""
 
 from __future__ import annotations
 
-from frontoffice.plugin import AppHooks, NavItem, PeriodicTask
+from celery.schedules import crontab
+
+from frontoffice.api_tokens import ApiTokenViewSet
+from frontoffice.plugin import ApiRoute, AppHooks, NavItem, PeriodicTask
 from frontoffice.roles import GRANTS
 
 HOOKS = AppHooks(
     roles=GRANTS,
     navigation=[NavItem("Dashboard", "dashboard", order=0), NavItem("API docs", "api-docs", order=90)],
-    periodic_tasks=[PeriodicTask("heartbeat", "frontoffice.tasks.heartbeat", 60.0)],
+    api_routes=[ApiRoute("auth/tokens", ApiTokenViewSet, "api-token")],
+    periodic_tasks=[
+        PeriodicTask("heartbeat", "frontoffice.tasks.heartbeat", 60.0),
+        # Sessions that ended (idle or logged out elsewhere) leave rows behind.
+        PeriodicTask(
+            "clear-expired-sessions", "frontoffice.tasks.clear_expired_sessions", crontab(minute=15, hour=4)
+        ),
+    ],
 )

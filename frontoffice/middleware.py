@@ -7,6 +7,8 @@ import time
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse
 from django.utils.encoding import escape_uri_path
 
@@ -89,3 +91,37 @@ class HealthCheckMiddleware:
         if probe is not None and request.method in {"GET", "HEAD"}:
             return probe(request)
         return self.get_response(request)
+
+
+class SessionIdleTimeoutMiddleware:
+    """A logged-in session ends after `SESSION_COOKIE_AGE` seconds without a request.
+
+    Django sets a session's expiry (in its row and its cookie) when the session is
+    saved; `SESSION_SAVE_EVERY_REQUEST` would write the row on every request. This
+    touches the session at most once per `interval` instead, which slides the expiry
+    forward just as well: the idle limit holds to within that interval.
+    """
+
+    KEY = "_seen_at"
+
+    @classmethod
+    def mark_login(cls, sender: object, request: HttpRequest | None, **kwargs: object) -> None:
+        """`user_logged_in`: a login is a use. The login saves the session anyway, so the
+        requests that follow within the interval write nothing."""
+        if request is not None and hasattr(request, "session"):
+            request.session[cls.KEY] = int(time.time())
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.interval = max(1, min(60, settings.SESSION_COOKIE_AGE // 10))
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        # Only a logged-in session: not a token client's (which has none), nor one that
+        # a logout just flushed.
+        if session is not None and SESSION_KEY in session:
+            now = int(time.time())
+            if now - session.get(self.KEY, 0) >= self.interval:
+                session[self.KEY] = now  # modified: SessionMiddleware saves it, with a new expiry
+        return response

@@ -40,3 +40,19 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+
+class ApiTokenInfo(TimeStamped):
+    """What the owner calls one of their API tokens. knox keeps the token itself (its
+    digest, owner and expiry); a token made before names existed has no row here."""
+
+    token = models.OneToOneField(
+        "knox.AuthToken", primary_key=True, on_delete=models.CASCADE, related_name="info"
+    )
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -111,6 +111,39 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> Non
     _assert_refused(done, "SECRET_KEY must be set")
 
 
+@pytest.mark.parametrize(
+    "key",
+    [
+        "short-but-random-Zq8x",
+        "django-insecure-development-only-key-do-not-use-in-production",
+        "please-change-me-before-going-live-0123456789abcdefghij",
+        "x" * 64,
+        "collectstatic-only-not-a-secret-but-long-enough-to-pass-a-length-test",
+    ],
+    ids=["short", "development-default", "change-me", "one-character", "not-a-secret"],
+)
+def test_production_refuses_to_start_with_a_short_or_placeholder_secret_key(tmp_path: Path, key: str) -> None:
+    # given
+    env = _production(tmp_path, SECRET_KEY=key)
+
+    # when
+    done = _manage(env, "check")
+
+    # then
+    _assert_refused(done, "SECRET_KEY is too short or looks like a placeholder")
+
+
+def test_development_runs_with_its_embedded_key(tmp_path: Path) -> None:
+    # given
+    env = _env(tmp_path, DEBUG="1")
+
+    # when
+    seen = _settings_in(env, "SECRET_KEY")
+
+    # then
+    assert seen["SECRET_KEY"].startswith("django-insecure-")
+
+
 def test_production_refuses_to_start_without_allowed_hosts(tmp_path: Path) -> None:
     # given
     env = _production(tmp_path)
@@ -195,6 +228,14 @@ def test_the_secret_key_can_come_from_a_file(tmp_path: Path) -> None:
         ("ERP_DISPATCH_DAYS", "-1", "ERP_DISPATCH_DAYS must be between 0 and 30"),
         ("ERP_DISPATCH_DAYS", "one", "ERP_DISPATCH_DAYS='one' is not an integer"),
         ("ERP_TRANSIT_DAYS", "31", "ERP_TRANSIT_DAYS must be between 0 and 30"),
+        ("API_THROTTLE_USER", "lots", "API_THROTTLE_USER='lots' is not a rate"),
+        ("API_THROTTLE_ANON", "0/min", "API_THROTTLE_ANON='0/min' is not a rate"),
+        ("API_THROTTLE_AUTH_FAILURES", "5/fortnight", "API_THROTTLE_AUTH_FAILURES='5/fortnight'"),
+        ("NUM_PROXIES", "-1", "NUM_PROXIES must not be negative"),
+        ("LOGIN_FAILURE_LIMIT", "0", "LOGIN_FAILURE_LIMIT must be at least 1"),
+        ("API_TOKEN_TTL_DAYS", "0", "API_TOKEN_TTL_DAYS must be between 1 and 3650"),
+        ("SESSION_IDLE_MINUTES", "0", "SESSION_IDLE_MINUTES must be between 1 and 43200"),
+        ("LOGIN_LOCKOUT_MINUTES", "soon", "LOGIN_LOCKOUT_MINUTES='soon' is not an integer"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_naming_it(
@@ -208,6 +249,32 @@ def test_a_malformed_variable_stops_start_up_naming_it(
 
     # then
     _assert_refused(done, message)
+
+
+def test_the_rate_limits_and_the_login_lockout_come_from_the_environment(tmp_path: Path) -> None:
+    # given
+    env = _production(
+        tmp_path,
+        API_THROTTLE_USER="5/s",
+        API_THROTTLE_ANON="100/hour",
+        API_THROTTLE_AUTH_FAILURES="3/min",
+        NUM_PROXIES="1",
+        LOGIN_FAILURE_LIMIT="4",
+        LOGIN_LOCKOUT_MINUTES="30",
+    )
+
+    # when
+    seen = _settings_in(env, "REST_FRAMEWORK", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_TIME")
+
+    # then
+    assert seen["REST_FRAMEWORK"]["DEFAULT_THROTTLE_RATES"] == {
+        "user": "5/s",
+        "anon": "100/hour",
+        "auth_failure": "3/min",
+    }
+    assert seen["REST_FRAMEWORK"]["NUM_PROXIES"] == 1
+    assert seen["AXES_FAILURE_LIMIT"] == 4
+    assert seen["AXES_COOLOFF_TIME"] == "0:30:00"
 
 
 def test_the_erp_fulfilment_times_are_read_at_both_ends_of_their_range(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 def test_session_authentication_reads_customers(api: APIClient, agent: Any) -> None:
     # given
     customer = person(agent)
-    assert api.login(username="agent", password="pw-agent")
+    api.force_login(agent)
     # when
     response = api.get(url(customer))
     # then
@@ -40,7 +40,7 @@ def test_session_authentication_reads_customers(api: APIClient, agent: Any) -> N
 def test_a_session_write_without_a_csrf_token_is_refused(agent: Any) -> None:
     # given
     client = APIClient(enforce_csrf_checks=True)
-    client.login(username="agent", password="pw-agent")
+    client.force_login(agent)
     before = unchanged()
     # when
     response = send_json(client, "POST", LIST, {"kind": "person", "last_name": "X"})

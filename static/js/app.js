@@ -65,8 +65,16 @@
     });
   }
 
+  // A secret shown once (a new API token): focusing it selects it, ready to copy.
+  function selectOnFocus(field) {
+    field.addEventListener("focus", function () {
+      field.select();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     focusErrorSummary(document);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-select-on-focus]"), selectOnFocus);
     var search = document.querySelector("[data-search]");
     if (search) {
       setUpSearch(search);

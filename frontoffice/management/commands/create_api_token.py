@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from knox.models import AuthToken
 
+from frontoffice import tokens
 from frontoffice.models import User
 
 
@@ -16,19 +16,24 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
-        parser.add_argument("--expires-in-days", type=int, default=None, help="Default: never expires.")
+        parser.add_argument(
+            "--expires-in-days", type=int, default=None, help="Default: API_TOKEN_TTL_DAYS (1 to 3650)."
+        )
+        parser.add_argument("--name", default="Made with create_api_token", help="What will use it.")
 
-    def handle(self, *args: Any, username: str, expires_in_days: int | None, **options: Any) -> None:
+    def handle(
+        self, *args: Any, username: str, expires_in_days: int | None, name: str, **options: Any
+    ) -> None:
         try:
             user = User.objects.get(username=username, is_active=True)
         except User.DoesNotExist:
             raise CommandError(f"No active user named {username!r}.") from None
-        if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
-            raise CommandError("--expires-in-days must be between 1 and 3650.")
-        expiry = dt.timedelta(days=expires_in_days) if expires_in_days else None
-        instance, token = AuthToken.objects.create(user=user, expiry=expiry)
+        try:
+            instance, token = tokens.token_create(actor=user, name=name, expires_in_days=expires_in_days)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
         self.stdout.write(token)
-        when = instance.expiry.isoformat() if instance.expiry else "never"
         self.stderr.write(
-            f"Token {instance.token_key} for {username}; expires: {when}. It is shown only once."
+            f"Token {instance.token_key} for {username}; expires: {instance.expiry.isoformat()}. "
+            "It is shown only once."
         )
