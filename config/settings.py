@@ -323,8 +323,9 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
 else:
     # The embedded broker: messages are files in VAR_DIR/broker, shared by web, worker
-    # and beat on one machine.
-    CELERY_BROKER_URL = "filesystem://localhost//"
+    # and beat on one machine. `atomicfs` is kombu's file-system transport made safe for
+    # several processes (frontoffice/broker.py): a message file is only ever seen whole.
+    CELERY_BROKER_URL = "atomicfs://localhost//"
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
+from frontoffice import broker
 from frontoffice.tests.celery_conf import celery_conf
 
 
@@ -83,7 +84,9 @@ def test_readyz_names_a_broker_folder_that_is_not_writable(client: Client, tmp_p
     options = {"data_folder_in": missing, "data_folder_out": missing, "control_folder": missing}
 
     # when
-    with celery_conf(broker_url="filesystem://", broker_write_url=None, broker_transport_options=options):
+    with celery_conf(
+        broker_url=f"{broker.SCHEME}://", broker_write_url=None, broker_transport_options=options
+    ):
         response = client.get("/readyz")
 
     # then
