@@ -7,9 +7,10 @@ STAMP := $(VENV)/.installed-stamp
 DEMO_CUSTOMERS ?= 2000
 HOST ?= 127.0.0.1
 PORT ?= 8000
+VAR_DIR ?= $(CURDIR)/var
 export DEBUG ?= 1
 
-.PHONY: install run test screenshots test-fast lint format lock migrate demo chromium clean bench bench-sync
+.PHONY: install run serve test screenshots test-fast lint format lock migrate demo chromium clean bench bench-sync
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,20 +30,17 @@ demo: migrate
 	$(BIN)/python manage.py seed_demo --customers $(DEMO_CUSTOMERS) --if-empty
 	$(BIN)/python manage.py seed_sales_demo --if-empty
 
-# Web, Celery worker and Celery beat on the embedded defaults; Ctrl-C stops all three.
-# `set -m` puts each service in its own process group: Ctrl-C reaches only this shell,
-# whose trap stops them in order (the worker finishes its current task), then clears
-# each group (runserver's reloaded child, the worker's pool). When one service dies
-# the others are stopped too rather than left half running.
+# Web, Celery worker and Celery beat on the embedded defaults, under supervisord
+# (config/supervisord.conf): a process that dies is restarted, and the log says so
+# ("exited: worker ... not expected", "spawned: 'worker'"); Ctrl-C stops all three.
 run: demo
+	@$(MAKE) --no-print-directory serve
+
+# The same without migrating or seeding first.
+serve: install
 	@echo "Frontoffice on http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
-	@set -m; \
-	$(BIN)/celery -A config worker --loglevel INFO --concurrency 2 </dev/null & groups="$$!"; \
-	$(BIN)/celery -A config beat --loglevel INFO </dev/null & groups="$$groups $$!"; \
-	$(BIN)/python manage.py runserver $(HOST):$(PORT) </dev/null & groups="$$groups $$!"; \
-	trap 'trap - INT TERM HUP EXIT; set +m; kill -TERM $$groups 2>/dev/null; wait; \
-	  for g in $$groups; do kill -KILL -- -$$g 2>/dev/null; done; true' INT TERM HUP EXIT; \
-	wait -n
+	@mkdir -p $(VAR_DIR)
+	@HOST=$(HOST) PORT=$(PORT) VAR_DIR=$(VAR_DIR) $(BIN)/supervisord --configuration config/supervisord.conf
 
 # Browser tests drive Debian's Chromium; install it when missing and we may.
 chromium:
