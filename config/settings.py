@@ -420,8 +420,10 @@ OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 200)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
 # The simulator's seed and fault knobs (the admin and tests change them at run time).
 ERP_SIMULATOR_SEED = env_int("ERP_SIMULATOR_SEED", 7)
-# With ERP_ADAPTER=stub, beat moves the in-process simulator's clock this many hours
-# every minute, so that demo orders ship, get invoiced and paid; 0 stops its clock.
+# With ERP_ADAPTER=stub, beat moves the in-process simulator's clock up to the wall clock
+# every minute, by at most this many hours (after a pause it catches up over a few
+# minutes): demo orders ship, get invoiced and paid as real time passes, and no ERP fact
+# is ever dated after now. 0 stops its clock.
 ERP_SIMULATOR_TICK_HOURS = env_float("ERP_SIMULATOR_TICK_HOURS", 6.0, low=0.0, high=24 * 30)
 CELERY_BEAT_SCHEDULE["tick-simulator"] = {
     "task": "backoffice_sync.tasks.tick_simulator",

@@ -4,7 +4,8 @@ The `stub` adapter calls these functions in-process; `manage.py run_erp_simulato
 the same functions over HTTP for the `http` adapter. Both therefore behave alike, faults
 included (`faults.py`).
 
-Time only moves on `tick(hours=...)`. A tick runs in steps of at most one day (ending at
+Time only moves on `tick(hours=...)`, or on `catch_up(until=..., max_hours=...)`, which
+moves it towards the wall clock and never past it (the demo's periodic tick). A tick runs in steps of at most one day (ending at
 midnight, so date-based rules see every date); each step, in this order:
 
 1. purchases due that day arrive (stock.changed);
@@ -1166,14 +1167,36 @@ class TickResult:
     events: int  # appended to the change log by this tick
 
 
-def tick(*, hours: float) -> TickResult:
-    """Move the clock forward and let the ERP work (see the module docstring)."""
+def _check_hours(hours: float) -> None:
     if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= MAX_TICK_HOURS:
         raise ValueError(f"hours must be a number above 0 and at most {MAX_TICK_HOURS}")
+
+
+def tick(*, hours: float) -> TickResult:
+    """Move the clock forward and let the ERP work (see the module docstring)."""
+    _check_hours(hours)
+    return _move_clock(lambda now: now + dt.timedelta(hours=hours))
+
+
+def catch_up(*, until: dt.datetime, max_hours: float) -> TickResult:
+    """Move the clock towards `until` (the wall clock), by at most `max_hours`, never past
+    it: what the demo's periodic tick does, so that the ERP works as real time passes and
+    never records a shipment, delivery, invoice or payment dated after now. The target is
+    taken under the state's lock, so overlapping or redelivered calls cannot overshoot;
+    one that finds the clock already there changes nothing."""
+    if timezone.is_naive(until):
+        raise ValueError("until must be timezone-aware")
+    _check_hours(max_hours)
+    return _move_clock(lambda now: min(until, now + dt.timedelta(hours=max_hours)))
+
+
+def _move_clock(end_from: Callable[[dt.datetime], dt.datetime]) -> TickResult:
     with transaction.atomic():
         state = _lock_state()
+        end = end_from(state.now)
+        if end <= state.now:
+            return TickResult(now=state.now, events=0)
         before = last_seq()
-        end = state.now + dt.timedelta(hours=hours)
         while state.now < end:
             state.now = min(end, _midnight(state.now) + dt.timedelta(days=1))
             _step(state)
