@@ -31,7 +31,9 @@ migrate: $(RUNTIME_STAMP)
 	$(BIN)/python manage.py migrate --noinput
 
 # Customers and staff, then months of sales on them replayed through the ERP simulator
-# (about 20 s for 2,000 customers); each does nothing on a database that already has its data.
+# (about 20 s for 2,000 customers on a quiet 2-core machine, up to a minute on a busy one;
+# README: "How long the first make run takes"); each does nothing on a database that already
+# has its data.
 demo: migrate
 	$(BIN)/python manage.py create_demo_admin
 	$(BIN)/python manage.py seed_demo --customers $(DEMO_CUSTOMERS) --if-empty
