@@ -14,6 +14,10 @@ between reads an empty or half-written file, and the worker dies on the JSONDeco
 - a file that still cannot be decoded (left by another writer, a full disk) is set aside
   under a name no reader matches and logged, instead of stopping the worker.
 
+As with kombu's transport, a message is gone from the folder once a reader took it: a
+worker killed before it acknowledges a message loses it (the outbox's sweeps and leases
+are there for that).
+
 `register()` (called by the Celery app) names it `atomicfs`, so the settings choose it by
 URL (`atomicfs://`); the options are those of kombu's `filesystem` transport.
 """
@@ -93,6 +97,14 @@ class Channel(filesystem.Channel):
             # The message is read: losing it now to a cleanup failure would be worse.
             logger.exception("Broker: could not remove %s after reading it", claimed)
 
+    def _set_aside(self, claimed: str, path: str) -> None:
+        aside = path + UNREADABLE_SUFFIX
+        logger.error("Broker: %s is not a readable message; set aside as %s", path, aside)
+        try:
+            os.replace(claimed, aside)
+        except OSError:
+            logger.exception("Broker: could not set %s aside", claimed)
+
     def get_table(self, exchange: str) -> list[Any]:
         # kombu creates a new exchange table ("wb") before it locks it, and writes every
         # table under that lock: the only undecodable table a reader can meet is the empty
@@ -101,14 +113,6 @@ class Channel(filesystem.Channel):
             return super().get_table(exchange)
         except ValueError:
             return []
-
-    def _set_aside(self, claimed: str, path: str) -> None:
-        aside = path + UNREADABLE_SUFFIX
-        logger.error("Broker: %s is not a readable message; set aside as %s", path, aside)
-        try:
-            os.replace(claimed, aside)
-        except OSError:
-            logger.exception("Broker: could not set %s aside", claimed)
 
 
 class Transport(filesystem.Transport):

@@ -57,7 +57,8 @@ def _pins(lock: str, *, included: bool = True) -> set[str]:
 
 def _installed_by(target: str) -> list[str]:
     """The lock files `make <target>` installs from, read from its recipes (`make -n -B`)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MAKE")}
+    # Not as a sub-make of `make test`: its flags (jobserver, -n...) are not ours.
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("MAKE", "MFLAGS"))}
     dry_run = subprocess.run(
         ["make", "--no-print-directory", "-n", "-B", target],  # noqa: S607
         cwd=BASE_DIR,

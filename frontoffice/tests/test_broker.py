@@ -167,3 +167,16 @@ def test_a_reader_working_from_a_stale_listing_never_takes_a_message_already_tak
 
     # then
     assert sorted(taken) == [1, 2]
+
+
+def test_an_exchange_table_read_the_instant_it_is_created_has_no_bindings_yet(
+    connect: Callable[[], Connection], folders: dict[str, str]
+) -> None:
+    # given: the empty file kombu creates for a new exchange before it locks and writes it
+    (Path(folders["control_folder"]) / "just-created.exchange").touch()
+
+    # when
+    table = connect().default_channel.get_table("just-created")
+
+    # then
+    assert table == []
