@@ -13,7 +13,7 @@ export DEBUG ?= 1
 
 .PHONY: install run serve test screenshots test-fast lint format lock migrate demo chromium clean bench bench-sync
 
-# What `make run` needs: the runtime versions (requirements.lock), half the download.
+# What `make run` needs: the runtime versions (requirements.lock), half the size of all.
 $(RUNTIME_STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
