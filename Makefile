@@ -3,44 +3,50 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
 STAMP := $(VENV)/.installed-stamp
 DEMO_CUSTOMERS ?= 2000
 HOST ?= 127.0.0.1
 PORT ?= 8000
+VAR_DIR ?= $(CURDIR)/var
 export DEBUG ?= 1
 
-.PHONY: install run test screenshots test-fast lint format lock migrate demo chromium clean bench bench-sync
+.PHONY: install run serve test screenshots test-fast lint format lock migrate demo chromium clean bench bench-sync
 
-$(STAMP): requirements.lock pyproject.toml
+# What `make run` needs: the runtime versions (requirements.lock), half the size of all.
+$(RUNTIME_STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
+	@touch $(RUNTIME_STAMP)
+
+# Tests and tools add the development versions (requirements-dev.lock).
+$(STAMP): $(RUNTIME_STAMP) requirements-dev.lock
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
 	@touch $(STAMP)
 
 install: $(STAMP)
 
-migrate: install
+migrate: $(RUNTIME_STAMP)
 	$(BIN)/python manage.py migrate --noinput
 
 # The demo admin, then each app's demo step (its hooks): customers and staff, months of
-# sales replayed through the ERP simulator...; each does nothing where its data is there.
+# sales replayed through the ERP simulator, service cases; each does nothing where its data
+# is already there (README: "How long the first make run takes").
 demo: migrate
 	$(BIN)/python manage.py demo --customers $(DEMO_CUSTOMERS) --if-empty
 
-# Web, Celery worker and Celery beat on the embedded defaults; Ctrl-C stops all three.
-# `set -m` puts each service in its own process group: Ctrl-C reaches only this shell,
-# whose trap stops them in order (the worker finishes its current task), then clears
-# each group (runserver's reloaded child, the worker's pool). When one service dies
-# the others are stopped too rather than left half running.
+# Web, Celery worker and Celery beat on the embedded defaults, under supervisord
+# (config/supervisord.conf): a process that dies is restarted, and the log says so
+# ("exited: worker ... not expected", "spawned: 'worker'"); Ctrl-C stops all three.
 run: demo
+	@$(MAKE) --no-print-directory serve
+
+# The same without migrating or seeding first.
+serve: $(RUNTIME_STAMP)
 	@echo "Frontoffice on http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
-	@set -m; \
-	$(BIN)/celery -A config worker --loglevel INFO --concurrency 2 </dev/null & groups="$$!"; \
-	$(BIN)/celery -A config beat --loglevel INFO </dev/null & groups="$$groups $$!"; \
-	$(BIN)/python manage.py runserver $(HOST):$(PORT) </dev/null & groups="$$groups $$!"; \
-	trap 'trap - INT TERM HUP EXIT; set +m; kill -TERM $$groups 2>/dev/null; wait; \
-	  for g in $$groups; do kill -KILL -- -$$g 2>/dev/null; done; true' INT TERM HUP EXIT; \
-	wait -n
+	@mkdir -p $(VAR_DIR)
+	@HOST=$(HOST) PORT=$(PORT) VAR_DIR=$(VAR_DIR) $(BIN)/supervisord --configuration config/supervisord.conf
 
 # Browser tests drive Debian's Chromium; install it when missing and we may.
 chromium:
@@ -79,15 +85,23 @@ bench: install
 bench-sync: install
 	$(BIN)/python -m bench.sync $(BENCH_ARGS)
 
-# Re-resolve the exact versions from pyproject.toml into requirements.lock.
+# Re-resolve the exact versions from pyproject.toml: the runtime dependencies into
+# requirements.lock, then the development ones on top into requirements-dev.lock.
 lock:
 	rm -rf var/lock-venv && $(PYTHON) -m venv var/lock-venv
 	var/lock-venv/bin/python -m pip install --quiet --upgrade pip
-	var/lock-venv/bin/python -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(d["dependencies"] + d["optional-dependencies"]["dev"]))' > var/lock-in.txt
+	var/lock-venv/bin/python -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(d["dependencies"]))' > var/lock-in.txt
+	var/lock-venv/bin/python -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(d["optional-dependencies"]["dev"]))' > var/lock-dev-in.txt
 	var/lock-venv/bin/python -m pip install --quiet -r var/lock-in.txt
-	{ echo '# Exact versions installed by `make install` (pip install -r requirements.lock).'; \
+	var/lock-venv/bin/python -m pip freeze --exclude pip --exclude setuptools > var/lock-runtime.txt
+	var/lock-venv/bin/python -m pip install --quiet -r var/lock-dev-in.txt -c var/lock-runtime.txt
+	{ echo '# Exact versions of the runtime dependencies: what `make run` and the image install.'; \
 	  echo '# Regenerate after changing pyproject.toml: make lock'; \
-	  var/lock-venv/bin/python -m pip freeze --exclude pip --exclude setuptools; } > requirements.lock
+	  cat var/lock-runtime.txt; } > requirements.lock
+	{ echo '# Exact versions of the development dependencies, on top of the runtime ones: what'; \
+	  echo '# `make install` (and so `make test`) installs. Regenerate with: make lock'; \
+	  echo '-r requirements.lock'; \
+	  var/lock-venv/bin/python -m pip freeze --exclude pip --exclude setuptools | grep -vxFf var/lock-runtime.txt; } > requirements-dev.lock
 
 clean:
 	rm -rf var/broker var/celerybeat-schedule* var/staticfiles

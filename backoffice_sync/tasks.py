@@ -91,10 +91,13 @@ def reconcile_erp() -> dict[str, Any]:
 
 @shared_task(name="backoffice_sync.tasks.tick_simulator", ignore_result=True)
 def tick_simulator(hours: float = 6.0) -> str | None:
-    """With the in-process `stub` ERP, move the simulator's clock so that orders ship,
-    get invoiced and paid while the demo runs (a real ERP has its own clock). Not
-    idempotent by nature (time passes); a redelivered tick only makes time pass faster."""
+    """With the in-process `stub` ERP, move the simulator's clock up to now, by at most
+    `hours` per run (a machine that slept catches up over a few runs), so that orders
+    ship, get invoiced and paid as real time passes and no ERP fact is ever dated after
+    now (a real ERP has its own clock). Idempotent: a redelivered or overlapping run
+    finds the clock already at now. Cost: one simulator step, plus one per midnight crossed."""
     from django.conf import settings
+    from django.utils import timezone
 
     from backoffice_sync.adapters.stub import StubAdapter
     from backoffice_sync.erp import get_adapter
@@ -102,4 +105,4 @@ def tick_simulator(hours: float = 6.0) -> str | None:
     adapter = get_adapter()
     if not isinstance(adapter, StubAdapter) or not settings.ERP_SIMULATOR_TICK_HOURS:
         return None
-    return adapter.tick(hours).isoformat()
+    return adapter.catch_up(until=timezone.now(), max_hours=hours).isoformat()

@@ -6,7 +6,11 @@ import os
 
 from celery import Celery, signals
 
+from frontoffice import broker
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Before any connection is made: the settings' embedded broker URL names this transport.
+broker.register()
 
 app = Celery("frontoffice")
 app.config_from_object("django.conf:settings", namespace="CELERY")

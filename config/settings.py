@@ -425,8 +425,9 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
 else:
     # The embedded broker: messages are files in VAR_DIR/broker, shared by web, worker
-    # and beat on one machine.
-    CELERY_BROKER_URL = "filesystem://localhost//"
+    # and beat on one machine. `atomicfs` is kombu's file-system transport made safe for
+    # several processes (frontoffice/broker.py): a message file is only ever seen whole.
+    CELERY_BROKER_URL = "atomicfs://localhost//"
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
@@ -501,8 +502,10 @@ OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 200)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
 # The simulator's seed and fault knobs (the admin and tests change them at run time).
 ERP_SIMULATOR_SEED = env_int("ERP_SIMULATOR_SEED", 7)
-# With ERP_ADAPTER=stub, beat moves the in-process simulator's clock this many hours
-# every minute, so that demo orders ship, get invoiced and paid; 0 stops its clock.
+# With ERP_ADAPTER=stub, beat moves the in-process simulator's clock up to the wall clock
+# every minute, by at most this many hours (after a pause it catches up over a few
+# minutes): demo orders ship, get invoiced and paid as real time passes, and no ERP fact
+# is ever dated after now. 0 stops its clock.
 ERP_SIMULATOR_TICK_HOURS = env_float("ERP_SIMULATOR_TICK_HOURS", 6.0, low=0.0, high=24 * 30)
 ERP_FAULT_LATENCY_MS = env_int("ERP_FAULT_LATENCY_MS", 0)
 ERP_FAULT_ERROR_RATE = env_float("ERP_FAULT_ERROR_RATE", 0.0, low=0.0, high=1.0)

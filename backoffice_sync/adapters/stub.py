@@ -47,6 +47,10 @@ class StubAdapter(AdapterBase):
         """Advance the simulator's clock; returns the new time."""
         return engine.tick(hours=hours).now
 
+    def catch_up(self, *, until: dt.datetime, max_hours: float) -> dt.datetime:
+        """Advance the simulator's clock towards `until`, never past it; returns the new time."""
+        return engine.catch_up(until=until, max_hours=max_hours).now
+
     def clock(self) -> dt.datetime:
         return engine.now()
 

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client, override_settings
 
 from config.tests.celery_conf import celery_conf
+from frontoffice import broker
 
 
 def _closed_port() -> int:
@@ -83,7 +84,9 @@ def test_readyz_names_a_broker_folder_that_is_not_writable(client: Client, tmp_p
     options = {"data_folder_in": missing, "data_folder_out": missing, "control_folder": missing}
 
     # when
-    with celery_conf(broker_url="filesystem://", broker_write_url=None, broker_transport_options=options):
+    with celery_conf(
+        broker_url=f"{broker.SCHEME}://", broker_write_url=None, broker_transport_options=options
+    ):
         response = client.get("/readyz")
 
     # then

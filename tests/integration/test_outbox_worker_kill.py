@@ -60,7 +60,7 @@ class Worker:
             OUTBOX_BATCH_SIZE=str(BATCH_SIZE),
         )
         self.publisher_conf: dict[str, Any] = {"task_always_eager": False}
-        if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        if not settings.REDIS_URL:  # the embedded broker, in files
             broker = var_dir / "broker"  # what the worker's settings derive from VAR_DIR
             self.publisher_conf["broker_transport_options"] = {
                 **settings.CELERY_BROKER_TRANSPORT_OPTIONS,

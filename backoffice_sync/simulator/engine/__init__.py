@@ -4,7 +4,8 @@ The `stub` adapter calls these functions in-process; `manage.py run_erp_simulato
 the same functions over HTTP for the `http` adapter. Both therefore behave alike, faults
 included (`faults.py`).
 
-Time only moves on `tick(hours=...)`. A tick runs in steps of at most one day (ending at
+Time only moves on `tick(hours=...)`, or on `catch_up(until=..., max_hours=...)`, which
+moves it towards the wall clock and never past it (the demo's periodic tick). A tick runs in steps of at most one day (ending at
 midnight, so date-based rules see every date); each step, in this order:
 
 1. purchases due that day arrive (stock.changed);
@@ -62,7 +63,7 @@ dates are ISO strings.
 from __future__ import annotations
 
 from backoffice_sync.simulator.engine.batch import deliver
-from backoffice_sync.simulator.engine.clock import TickResult, tick
+from backoffice_sync.simulator.engine.clock import TickResult, catch_up, tick
 from backoffice_sync.simulator.engine.edits import customer_update, product_update, stock_set
 from backoffice_sync.simulator.engine.lifecycle import current_seed, now, reset
 from backoffice_sync.simulator.engine.reads import (
@@ -82,6 +83,7 @@ __all__ = [
     "Rejected",
     "TickResult",
     "catalogue_products",
+    "catch_up",
     "current_seed",
     "customer_update",
     "daily_totals",

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from backoffice_sync.contracts import PaymentOverdueData, PaymentReceivedData
 from backoffice_sync.erp import EventType
@@ -45,14 +47,36 @@ class TickResult:
     events: int  # appended to the change log by this tick
 
 
-def tick(*, hours: float) -> TickResult:
-    """Move the clock forward and let the ERP work (see the package docstring, `engine/__init__.py`)."""
+def _check_hours(hours: float) -> None:
     if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= MAX_TICK_HOURS:
         raise ValueError(f"hours must be a number above 0 and at most {MAX_TICK_HOURS}")
+
+
+def tick(*, hours: float) -> TickResult:
+    """Move the clock forward and let the ERP work (see the package docstring, `engine/__init__.py`)."""
+    _check_hours(hours)
+    return _move_clock(lambda now: now + dt.timedelta(hours=hours))
+
+
+def catch_up(*, until: dt.datetime, max_hours: float) -> TickResult:
+    """Move the clock towards `until` (the wall clock), by at most `max_hours`, never past
+    it: what the demo's periodic tick does, so that the ERP works as real time passes and
+    never records a shipment, delivery, invoice or payment dated after now. The target is
+    taken under the state's lock, so overlapping or redelivered calls cannot overshoot;
+    one that finds the clock already there changes nothing."""
+    if timezone.is_naive(until):
+        raise ValueError("until must be timezone-aware")
+    _check_hours(max_hours)
+    return _move_clock(lambda now: min(until, now + dt.timedelta(hours=max_hours)))
+
+
+def _move_clock(end_from: Callable[[dt.datetime], dt.datetime]) -> TickResult:
     with transaction.atomic():
         state = lock_state()
+        end = end_from(state.now)
+        if end <= state.now:
+            return TickResult(now=state.now, events=0)
         before = last_seq()
-        end = state.now + dt.timedelta(hours=hours)
         while state.now < end:
             state.now = min(end, midnight(state.now) + dt.timedelta(days=1))
             _step(state)
