@@ -29,7 +29,7 @@ import logging
 import os
 import uuid
 from queue import Empty
-from time import monotonic
+from time import time_ns
 from typing import Any
 
 from kombu.exceptions import ChannelError
@@ -50,7 +50,10 @@ UNREADABLE_SUFFIX = ".unreadable"
 
 class Channel(filesystem.Channel):
     def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:
-        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        # Readers take files in name order: a zero-padded wall-clock time keeps that order
+        # the order of publication across processes and reboots (kombu's unpadded
+        # milliseconds since boot sort "9…" after "10…" and restart at each boot).
+        name = f"{time_ns():020d}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         writing = final + WRITING_SUFFIX
         try:

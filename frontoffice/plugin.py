@@ -218,7 +218,7 @@ class AppHooks:
     dashboard: Sequence[DashboardCard] = ()
     search: Sequence[SearchProvider] = ()
     # OpenAPI enum component names for this app's choice sets, where two apps' fields
-    # share a name (`kind`, `channel`): {"CaseKindEnum": "service.choices.CaseKind"}.
+    # share a name (`kind`, `channel`): {"ContactKindEnum": "customers.choices.ContactKind"}.
     api_enums: Mapping[str, str] = field(default_factory=dict)
     # Receivers of post_migrate for this app (data every database needs, e.g. a default).
     post_migrate: Sequence[Callable[..., None]] = ()
@@ -231,6 +231,7 @@ class LoadedHooks:
 
 
 _loaded: list[LoadedHooks] | None = None
+_generation = 0
 
 
 def load() -> list[LoadedHooks]:
@@ -276,14 +277,22 @@ def _check_unique(found: list[LoadedHooks]) -> None:
 @contextlib.contextmanager
 def installed(app_label: str, hooks: AppHooks) -> Iterator[None]:
     """Plug extra hooks in for the duration of a `with` block (tests)."""
+    global _generation
     loaded = load()
     entry = LoadedHooks(app_label, hooks)
     loaded.append(entry)
+    _generation += 1
     try:
         _check_unique(loaded)
         yield
     finally:
         loaded.remove(entry)
+        _generation += 1
+
+
+def generation() -> int:
+    """Changes whenever the installed hooks change (caches built from them compare it)."""
+    return _generation
 
 
 # --- typed views over all apps' hooks (what the root and the hub read) -----------------

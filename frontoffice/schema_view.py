@@ -23,6 +23,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
+from frontoffice import plugin
+
 logger = logging.getLogger(__name__)
 
 
@@ -50,6 +52,7 @@ class SchemaView(SpectacularAPIView):
     _lock = threading.Lock()
     _document: ClassVar[dict[str, Any] | None] = None
     _rendered: ClassVar[dict[type, tuple[bytes, str]]] = {}
+    _built_for: ClassVar[int] = 0
 
     @extend_schema(exclude=True)  # not an endpoint of the API it describes
     def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -71,6 +74,8 @@ class SchemaView(SpectacularAPIView):
         return super().handle_exception(exc)
 
     def _render(self, request: Request, renderer: Any) -> tuple[bytes, str]:
+        if SchemaView._built_for != plugin.generation():  # the apps' hooks changed (tests)
+            SchemaView.forget()
         cached = self._rendered.get(type(renderer))
         if cached is not None:
             return cached
@@ -79,6 +84,7 @@ class SchemaView(SpectacularAPIView):
             if cached is None:
                 if SchemaView._document is None:
                     SchemaView._document = self._load_or_generate(request)
+                    SchemaView._built_for = plugin.generation()
                 body = renderer.render(SchemaView._document, renderer_context=self.get_renderer_context())
                 etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
                 cached = self._rendered[type(renderer)] = (body, etag)

@@ -128,7 +128,7 @@ def test_an_unreadable_message_file_is_set_aside_and_the_next_message_delivered(
     # given: an empty message file (what a writer that died, or kombu's own writer
     # caught halfway, leaves) before a good message
     queue_folder = Path(folders["data_folder_in"])
-    empty = queue_folder / f"1_00000000-0000-0000-0000-000000000000.{queue_name}.msg"
+    empty = queue_folder / f"{0:020d}_00000000-0000-0000-0000-000000000000.{queue_name}.msg"
     empty.touch()
     consumer = connect().SimpleQueue(queue_name)
     connect().SimpleQueue(queue_name).put({"n": 2})
@@ -180,3 +180,19 @@ def test_an_exchange_table_read_the_instant_it_is_created_has_no_bindings_yet(
 
     # then
     assert table == []
+
+
+def test_messages_are_taken_in_the_order_they_were_published(
+    connect: Callable[[], Connection], queue_name: str
+) -> None:
+    # given: more messages than fit in one millisecond's worth of names of one length
+    publisher = connect().SimpleQueue(queue_name)
+    for n in range(30):
+        publisher.put({"n": n})
+
+    # when
+    consumer = connect().SimpleQueue(queue_name)
+    taken = [consumer.get(block=False).payload["n"] for _ in range(30)]
+
+    # then
+    assert taken == list(range(30))

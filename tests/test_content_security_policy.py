@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 # Pages that are not ours to style (the admin), answer something other than a page, or
 # need a POST: left out of the walk over every parameterless URL.
 SKIPPED = re.compile(
-    r"^/(admin/|api/v1/|api/schema/|accounts/logout/|healthz|readyz|sales/leads/import/template|sales/quotes/new/$)"
+    r"^/(admin/|api/v1/|api/schema/|accounts/logout/|healthz|readyz|sales/leads/import/template|sales/quotes/new/$|service/cases/new/$)"
 )
 INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 EVENT_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
@@ -57,6 +57,7 @@ def pages(boss: Any) -> list[str]:
         f"/sales/quotes/{quote.pk}/print/",
         f"/sales/opportunities/{quote.opportunity_id}/",
         f"/sales/quotes/new/?opportunity={quote.opportunity_id}",
+        f"/service/cases/new/?customer={customer.pk}",
     ]
     walked = sorted({p for p in _paths(get_resolver()) if not SKIPPED.match(p)})
     return walked + detail_pages
