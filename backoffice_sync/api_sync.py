@@ -118,11 +118,16 @@ class AtpViewSet(viewsets.ViewSet):
 
 class ReconciliationDaySerializer(serializers.Serializer):
     day = serializers.DateField()
-    currency = serializers.CharField()
     orders_here = serializers.IntegerField()
     orders_erp = serializers.IntegerField()
-    invoiced_here = serializers.DecimalField(max_digits=16, decimal_places=2)
-    invoiced_erp = serializers.DecimalField(max_digits=16, decimal_places=2)
+    invoiced_here = serializers.DictField(
+        child=serializers.DecimalField(max_digits=16, decimal_places=2),
+        help_text="Invoiced that day per currency (ISO 4217 code: amount), as the mirrors here know it.",
+    )
+    invoiced_erp = serializers.DictField(
+        child=serializers.DecimalField(max_digits=16, decimal_places=2),
+        help_text="Invoiced that day per currency (ISO 4217 code: amount), as the ERP counts it.",
+    )
     drift = serializers.BooleanField()
 
 
