@@ -28,7 +28,7 @@ from customers.choices import (
 )
 from customers.models import Customer, CustomFieldDefinition
 from customers.normalise import normalise_email, normalise_phone
-from frontoffice.forms import ATTRIBUTE_FIELD_PREFIX, ServiceForm
+from frontoffice.forms import ATTRIBUTE_FIELD_PREFIX, DateTimeField, ServiceForm
 from frontoffice.models import User
 
 LOGGABLE_KINDS = [
@@ -251,7 +251,7 @@ class CustomerEditForm(CustomerFormBase):
 class ActivityForm(ServiceForm):
     kind = forms.ChoiceField(label="Type", choices=LOGGABLE_KINDS, initial=ActivityKind.NOTE)
     subject = forms.CharField(label="Subject", max_length=200)
-    occurred_at = forms.DateTimeField(
+    occurred_at = DateTimeField(
         label="When (empty for now)",
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),

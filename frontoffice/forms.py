@@ -8,17 +8,50 @@ can fix. `submit()` is the one place a page turns a service's refusal into form 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
+from frontoffice.dates import EARLIEST_DATE, LATEST_DATE, date_problem
 from frontoffice.errors import DomainError, StaleVersion
 
 T = TypeVar("T")
 ATTRIBUTE_FIELD_PREFIX = "attr_"
 STALE_MESSAGE = "Someone else changed this while you were looking; reload the page and make your change again (nothing was saved)."
+
+
+class DateField(forms.DateField):
+    """A date in the business range (`frontoffice.dates`); the picker offers only those."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.widget.attrs.setdefault("min", EARLIEST_DATE.isoformat())
+        self.widget.attrs.setdefault("max", LATEST_DATE.isoformat())
+
+    def validate(self, value: object) -> None:
+        super().validate(value)
+        problem = date_problem(value) if isinstance(value, dt.date) else None
+        if problem:
+            raise ValidationError(problem, code="out_of_range")
+
+
+class DateTimeField(forms.DateTimeField):
+    """A moment on a date in the business range (`frontoffice.dates`)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.widget.attrs.setdefault("min", f"{EARLIEST_DATE.isoformat()}T00:00")
+        self.widget.attrs.setdefault("max", f"{LATEST_DATE.isoformat()}T23:59")
+
+    def validate(self, value: object) -> None:
+        super().validate(value)
+        problem = date_problem(value) if isinstance(value, dt.date) else None
+        if problem:
+            raise ValidationError(problem, code="out_of_range")
 
 
 class ServiceForm(forms.Form):

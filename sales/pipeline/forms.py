@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 
-from frontoffice.forms import ServiceForm
+from frontoffice.forms import DateField, ServiceForm
 from frontoffice.models import User
 from sales.forms_lines import EMPTY_LINE_ROWS, LineRowsMixin, row_count
 from sales.pipeline.filters import MONTH
@@ -161,7 +161,7 @@ class OpportunityForm(LineRowsMixin, ServiceForm):
         label="Amount", required=False, help_text="Empty: the total of the product lines."
     )
     currency = forms.CharField(label="Currency", required=False, initial="EUR")
-    expected_close_date = forms.DateField(label="Expected close date", required=False, widget=DATE)
+    expected_close_date = DateField(label="Expected close date", required=False, widget=DATE)
     next_step = forms.CharField(label="Next step", required=False)
     owner = forms.IntegerField(required=False)  # replaced in __init__
 
