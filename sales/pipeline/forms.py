@@ -11,6 +11,7 @@ from django import forms
 
 from frontoffice.forms import DateField, ServiceForm
 from frontoffice.models import User
+from frontoffice.write_path import as_id
 from sales.forms_lines import EMPTY_LINE_ROWS, LineRowsMixin, row_count
 from sales.pipeline.filters import MONTH
 from sales.pipeline.models import Opportunity, OpportunityLine, OpportunityStatus, Pipeline
@@ -140,7 +141,7 @@ class StageChoiceField(forms.ChoiceField):
     (its pipeline, its kind) is the service's rule, and its message says why."""
 
     def valid_value(self, value: Any) -> bool:
-        return str(value).isdigit() and len(str(value)) <= 18
+        return as_id(str(value)) is not None
 
 
 class OpportunityForm(LineRowsMixin, ServiceForm):
