@@ -408,6 +408,20 @@ def opportunity_win(*, actor: Actor, opportunity_id: int, expected_version: int 
 
 
 @transaction.atomic
+def opportunity_win_by_quote(*, actor: Actor, opportunity_id: int, amount: Decimal) -> Opportunity:
+    """The customer accepted a quote of the opportunity: it is won, and worth what the
+    quote sold (its net subtotal: what the forecast counts, tax is not revenue), whether
+    it was open or already marked won by hand."""
+    opp = _locked_for_change(actor, opportunity_id, None)
+    opp.amount = amount
+    if opp.status != OpportunityStatus.WON:
+        return _set_stage(actor, opp, _closing_stage(opp, StageKind.WON))
+    bump_version(opp)
+    opp.save()
+    return opp
+
+
+@transaction.atomic
 def opportunity_lose(
     *, actor: Actor, opportunity_id: int, reason: str, expected_version: int | None = None
 ) -> Opportunity:
