@@ -394,6 +394,11 @@ if NUM_PROXIES < 0:
 API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90)
 if not 1 <= API_TOKEN_TTL_DAYS <= 3650:
     raise ImproperlyConfigured("API_TOKEN_TTL_DAYS must be between 1 and 3650.")
+# Idempotency-Key (API POSTs) and one-time form tokens (pages) are kept this long; a
+# retry within it gets the first answer, never a second record.
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
+if not 1 <= IDEMPOTENCY_KEY_TTL_HOURS <= 24 * 30:
+    raise ImproperlyConfigured("IDEMPOTENCY_KEY_TTL_HOURS must be between 1 and 720.")
 # Named here because migrations that point at knox's tokens (frontoffice 0002) refer to it.
 KNOX_TOKEN_MODEL = "knox.AuthToken"  # noqa: S105 - a model's name, not a secret
 REST_KNOX = {
