@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from frontoffice import tokens
+from frontoffice.query_params import DeclaredQueryParameters
 
 
 class ApiTokenSerializer(serializers.Serializer):
@@ -62,7 +63,9 @@ class CreateFromSessionOnly(permissions.BasePermission):
     ),
     destroy=extend_schema(summary="Revoke one of your API tokens", responses={204: None}),
 )
-class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class ApiTokenViewSet(
+    DeclaredQueryParameters, mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
     """One's own tokens only: anyone else's token id answers 404."""
 
     serializer_class = ApiTokenSerializer
