@@ -33,6 +33,7 @@ from backoffice_sync.selectors import outbox_message_list
 from backoffice_sync.sync_status import sync_status
 from frontoffice.errors import PROBLEM_CONTENT_TYPE, django_validation_errors
 from frontoffice.permissions import HasPermission
+from frontoffice.query_params import DeclaredQueryParameters
 from frontoffice.schema import OneObjectSchema
 from frontoffice.serializers import ProblemSerializer, StrictSerializer, TextField
 from frontoffice.viewsets import ServiceViewSet
@@ -90,7 +91,7 @@ class PromiseSerializer(serializers.Serializer):
         return [{"expected_on": day.isoformat(), "quantity": quantity} for day, quantity in promise.incoming]
 
 
-class AtpViewSet(viewsets.ViewSet):
+class AtpViewSet(DeclaredQueryParameters, viewsets.ViewSet):
     schema = OneObjectSchema()
     permission_classes = [HasPermission]
     required_permission = VIEW_PRODUCTS
@@ -187,7 +188,7 @@ class OutboxMessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SyncStatusViewSet(viewsets.ViewSet):
+class SyncStatusViewSet(DeclaredQueryParameters, viewsets.ViewSet):
     schema = OneObjectSchema()
     permission_classes = [HasPermission]
     required_permission = "backoffice_sync.view_outboxmessage"

@@ -41,10 +41,12 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from frontoffice.api import ActionPermissions, etag_for, expected_version
 from frontoffice.errors import PROBLEM_CONTENT_TYPE
 from frontoffice.idempotency import idempotent_response
+from frontoffice.query_params import DeclaredQueryParameters
 from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL
 from frontoffice.serializers import ProblemSerializer, StrictSerializer
 from frontoffice.write_path import Versioned
@@ -95,7 +97,11 @@ class ActionSpec:
 
 
 class ServiceViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[M], Generic[M]
+    DeclaredQueryParameters,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[M],
+    Generic[M],
 ):
     """List and retrieve from the queryset; create, update and actions through services.
 
@@ -112,6 +118,8 @@ class ServiceViewSet(
     update_input: ClassVar[type[StrictSerializer] | None] = None
     create_service: ClassVar[Callable[..., Model] | None] = None
     update_service: ClassVar[Callable[..., Model] | None] = None
+    # What one record answers (retrieve, writes, actions) when it shows more than a list row.
+    detail_serializer_class: ClassVar[type[BaseSerializer[Any]] | None] = None
     # Each record's ETag and If-Match on its writes (models with a `version`).
     versioned: ClassVar[bool] = True
     # Filled by `service_action` (name -> declaration), inherited by subclasses.
@@ -153,6 +161,11 @@ class ServiceViewSet(
         return True
 
     # --- answers ---------------------------------------------------------------------
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        if self.detail_serializer_class is not None and self.action != "list":
+            return self.detail_serializer_class
+        return super().get_serializer_class()
 
     def version_of(self, instance: Model) -> int:
         # A versioned resource's model has a `version` field (see `versioned`).
@@ -307,9 +320,10 @@ def _action_handler(
 
     handler.__name__ = handler.__qualname__ = name
     handler.__doc__ = spec.summary or (spec.service.__doc__ or "").strip().split("\n")[0]
-    responses: dict[Any, Any] = {(201 if spec.created else 200): viewset.serializer_class}
+    record = viewset.detail_serializer_class or viewset.serializer_class
+    responses: dict[Any, Any] = {(201 if spec.created else 200): record}
     if spec.created:
-        responses[200] = viewset.serializer_class
+        responses[200] = record
     parameters = []
     if viewset.versioned:
         responses[(412, PROBLEM_CONTENT_TYPE)] = STALE
