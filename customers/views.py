@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -37,6 +36,7 @@ from customers.merge import customer_merge
 from customers.models import Activity, Customer
 from customers.timeline import activity_log
 from frontoffice.forms import ServiceForm
+from frontoffice.keyset import keyset_page
 from frontoffice.permissions import can_edit_owned
 
 F = TypeVar("F", bound=ServiceForm)
@@ -112,8 +112,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     form = CustomerFilterForm(request.GET)
     form.is_valid()  # to show what was not understood; CustomerFilter ignores it too
     ordering, order_by = _ordering(request.GET.get("ordering"))
-    customers = selectors.customer_list(filters=request.GET, actor=request_actor(request)).order_by(*order_by)
-    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    customers = selectors.customer_list(filters=request.GET, actor=request_actor(request), owner_names=True)
+    page = keyset_page(request, customers, ordering=order_by, page_size=PAGE_SIZE)
     columns = {}
     for key, label in COLUMN_LABELS.items():
         sort = None
