@@ -20,6 +20,7 @@ WORK = [
     "marketing.launch_campaign",
     "marketing.add_leadform",
     "marketing.change_leadform",
+    "marketing.add_emailbounce",
 ]
 CONFIGURE = [
     "marketing.add_scoringrule",
