@@ -355,6 +355,9 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- REST API ---------------------------------------------------------------
+# Proxies in front of the app whose X-Forwarded-For is trusted to name the client.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "frontoffice.authentication.TokenAuthentication",  # knox, refusing malformed headers with a 401
@@ -383,9 +386,9 @@ REST_FRAMEWORK = {
     },
     # Proxies in front of the app whose X-Forwarded-For is trusted to name the client
     # (rate limits and the login lockout count per client); 0: REMOTE_ADDR.
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
+    "NUM_PROXIES": NUM_PROXIES,
 }
-if REST_FRAMEWORK["NUM_PROXIES"] < 0:
+if NUM_PROXIES < 0:
     raise ImproperlyConfigured("NUM_PROXIES must not be negative.")
 # API tokens expire after API_TOKEN_TTL_DAYS unless their owner chooses another expiry.
 API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90)

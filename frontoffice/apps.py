@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.apps import AppConfig, apps
 
 
@@ -26,7 +28,9 @@ class FrontofficeConfig(AppConfig):
                 )
         # The apps' names for their OpenAPI enums (drf-spectacular reads them lazily, at
         # the schema's first generation).
-        overrides = settings.SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})
+        overrides = cast(
+            "dict[str, object]", settings.SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})
+        )
         for loaded in plugin.load():
             overrides.update(loaded.hooks.api_enums)
         # After every app's post_migrate work (sync_roles creates the permissions it
