@@ -58,7 +58,11 @@ HOOKS = AppHooks(
             link_permission="service.view_case",
         )
     ],
-    merge_references=[MergeReference("service.Case", "customer", "Cases")],
+    merge_references=[
+        MergeReference("service.Case", "customer", "Cases"),
+        MergeReference("service.Call", "customer", "Calls"),
+        MergeReference("service.GoodwillCredit", "customer", "Goodwill credits"),
+    ],
     api_enums={
         "CaseKindEnum": "service.choices.CaseKind",
         "CaseChannelEnum": "service.choices.CaseChannel",
