@@ -355,6 +355,9 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- REST API ---------------------------------------------------------------
+# Proxies in front of the app whose X-Forwarded-For is trusted to name the client.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "frontoffice.authentication.TokenAuthentication",  # knox, refusing malformed headers with a 401
@@ -383,14 +386,19 @@ REST_FRAMEWORK = {
     },
     # Proxies in front of the app whose X-Forwarded-For is trusted to name the client
     # (rate limits and the login lockout count per client); 0: REMOTE_ADDR.
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
+    "NUM_PROXIES": NUM_PROXIES,
 }
-if REST_FRAMEWORK["NUM_PROXIES"] < 0:
+if NUM_PROXIES < 0:
     raise ImproperlyConfigured("NUM_PROXIES must not be negative.")
 # API tokens expire after API_TOKEN_TTL_DAYS unless their owner chooses another expiry.
 API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90)
 if not 1 <= API_TOKEN_TTL_DAYS <= 3650:
     raise ImproperlyConfigured("API_TOKEN_TTL_DAYS must be between 1 and 3650.")
+# Idempotency-Key (API POSTs) and one-time form tokens (pages) are kept this long; a
+# retry within it gets the first answer, never a second record.
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
+if not 1 <= IDEMPOTENCY_KEY_TTL_HOURS <= 24 * 30:
+    raise ImproperlyConfigured("IDEMPOTENCY_KEY_TTL_HOURS must be between 1 and 720.")
 # Named here because migrations that point at knox's tokens (frontoffice 0002) refer to it.
 KNOX_TOKEN_MODEL = "knox.AuthToken"  # noqa: S105 - a model's name, not a secret
 REST_KNOX = {
