@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('backoffice_sync', '0008_erp_circuit_row_and_answers'),
+        ('backoffice_sync', '0009_merge_mirror_dates_and_circuit'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
