@@ -33,7 +33,7 @@ GRANTS = {
     Role.MARKETING: [*VIEW, *WORK],
     # Sales sees where its leads came from and what campaigns earned.
     Role.SALES: ["marketing.view_campaign", "marketing.view_leadscore"],
-    Role.SALES_MANAGER: ["marketing.view_campaign", "marketing.view_leadscore"],
+    Role.SALES_MANAGER: ["marketing.view_campaign", "marketing.view_segment", "marketing.view_leadscore"],
     Role.ADMIN: [
         *VIEW,
         *WORK,
