@@ -21,6 +21,7 @@ WORK = [
     "marketing.add_leadform",
     "marketing.change_leadform",
     "marketing.add_emailbounce",
+    "marketing.export_customers",
 ]
 CONFIGURE = [
     "marketing.add_scoringrule",
