@@ -16,6 +16,7 @@ from frontoffice.plugin import (
 )
 from frontoffice.write_path import as_id
 from marketing.api import CampaignViewSet, SegmentViewSet
+from marketing.api_capture import AttributionViewSet, BounceViewSet, LeadFormViewSet, ScoringRuleViewSet
 from marketing.campaigns.responses import MemberActivity
 from marketing.merge import repoint_members, repoint_score
 from marketing.roles import GRANTS
@@ -45,6 +46,10 @@ HOOKS = AppHooks(
     api_routes=[
         ApiRoute("marketing/segments", SegmentViewSet, "marketing-segment"),
         ApiRoute("marketing/campaigns", CampaignViewSet, "marketing-campaign"),
+        ApiRoute("marketing/leads/forms", LeadFormViewSet, "marketing-lead-form"),
+        ApiRoute("marketing/scoring-rules", ScoringRuleViewSet, "marketing-scoring-rule"),
+        ApiRoute("marketing/attribution", AttributionViewSet, "marketing-attribution"),
+        ApiRoute("marketing/bounces", BounceViewSet, "marketing-bounce"),
     ],
     navigation=[
         NavItem("Campaigns", "marketing:campaign_list", "marketing.view_campaign", order=40),
@@ -70,5 +75,7 @@ HOOKS = AppHooks(
         "CampaignChannelEnum": "marketing.choices.CampaignChannel",
         "CampaignStatusEnum": "marketing.choices.CampaignStatus",
         "MemberStatusEnum": "marketing.choices.MemberStatus",
+        "ScoringKindEnum": "marketing.choices.ScoringKind",
+        "ScoringEventEnum": "marketing.choices.ScoringEvent",
     },
 )
