@@ -18,6 +18,7 @@ from frontoffice.plugin import (
     TimelineKind,
     TimelineTone,
 )
+from frontoffice.write_path import as_id
 from service.api import CaseViewSet, OpenCasesPanelSerializer
 from service.api_desk import CallViewSet, GoodwillViewSet, MetricsViewSet, QueueViewSet, SlaPolicyViewSet
 from service.demo.history import seed_service_history
@@ -27,7 +28,7 @@ from service.services import CaseActivity
 
 
 def _case_link(ref_id: str) -> str | None:
-    return reverse("service:case_detail", args=[ref_id]) if ref_id.isdigit() else None
+    return reverse("service:case_detail", args=[ref_id]) if as_id(ref_id) is not None else None
 
 
 def _case_kind(code: str, label: str, icon: str, tone: TimelineTone) -> TimelineKind:
