@@ -33,6 +33,7 @@ from backoffice_sync.selectors import outbox_message_list
 from backoffice_sync.sync_status import sync_status
 from frontoffice.errors import PROBLEM_CONTENT_TYPE, django_validation_errors
 from frontoffice.permissions import HasPermission
+from frontoffice.query_params import DeclaredQueryParameters
 from frontoffice.schema import OneObjectSchema
 from frontoffice.serializers import ProblemSerializer, StrictSerializer, TextField
 from frontoffice.viewsets import ServiceViewSet
@@ -90,7 +91,7 @@ class PromiseSerializer(serializers.Serializer):
         return [{"expected_on": day.isoformat(), "quantity": quantity} for day, quantity in promise.incoming]
 
 
-class AtpViewSet(viewsets.ViewSet):
+class AtpViewSet(DeclaredQueryParameters, viewsets.ViewSet):
     schema = OneObjectSchema()
     permission_classes = [HasPermission]
     required_permission = VIEW_PRODUCTS
@@ -118,11 +119,16 @@ class AtpViewSet(viewsets.ViewSet):
 
 class ReconciliationDaySerializer(serializers.Serializer):
     day = serializers.DateField()
-    currency = serializers.CharField()
     orders_here = serializers.IntegerField()
     orders_erp = serializers.IntegerField()
-    invoiced_here = serializers.DecimalField(max_digits=16, decimal_places=2)
-    invoiced_erp = serializers.DecimalField(max_digits=16, decimal_places=2)
+    invoiced_here = serializers.DictField(
+        child=serializers.DecimalField(max_digits=16, decimal_places=2),
+        help_text="Invoiced that day per currency (ISO 4217 code: amount), as the mirrors here know it.",
+    )
+    invoiced_erp = serializers.DictField(
+        child=serializers.DecimalField(max_digits=16, decimal_places=2),
+        help_text="Invoiced that day per currency (ISO 4217 code: amount), as the ERP counts it.",
+    )
     drift = serializers.BooleanField()
 
 
@@ -182,7 +188,7 @@ class OutboxMessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SyncStatusViewSet(viewsets.ViewSet):
+class SyncStatusViewSet(DeclaredQueryParameters, viewsets.ViewSet):
     schema = OneObjectSchema()
     permission_classes = [HasPermission]
     required_permission = "backoffice_sync.view_outboxmessage"

@@ -24,18 +24,48 @@ ATTRIBUTE_PREFIX = "attr."
 _attribute_key = re.compile(r"[a-z][a-z0-9_]{0,49}")
 
 
+_phone_like = re.compile(r"[\d\s+().\-/]+")
+
+
+def phone_fragment(value: str) -> str | None:
+    """The digits to look for when `value` reads as (part of) a phone number in any
+    format: "+44 20 7946", "020 7946 0000", "79460000", "(0)20-7946"; None otherwise.
+
+    Stored phones are E.164 ("+442079460000"), so an international prefix ("00") and a
+    national trunk zero are dropped: what is left is a run of digits of the E.164 form.
+    """
+    if not _phone_like.fullmatch(value):
+        return None
+    digits = re.sub(r"\D", "", value)
+    if digits.startswith("00") and len(digits) > 8:
+        digits = digits[2:]  # "0044 20 ...": the international prefix
+    elif digits.startswith("0") and len(digits) >= 6:
+        digits = digits[1:]  # "020 7946 ...": the national trunk prefix
+    return digits if len(digits) >= 3 else None
+
+
 def search_customers(queryset: QuerySet, value: str) -> QuerySet:
-    """Name (contains), e-mail (prefix) or phone (E.164 equality) match."""
+    """The search box and the lists' `q`, routed by what was typed, so that each kind
+    of input reads one index instead of every row:
+
+    - something like a phone number, in any format, or its last digits: the digits
+      within the stored E.164 phones (`kind, value` index; trigram index on PostgreSQL);
+    - something with an `@`: a fragment of a stored (lower-case) e-mail;
+    - anything else: a part of the name, in any case (trigram index on PostgreSQL).
+    """
     value = (value or "").strip()[:200]
     if not value:
         return queryset
-    contact = ContactPoint.objects.filter(kind="email", value__startswith=value.lower())
-    phone = phone_search_key(value)
-    if phone:
-        contact = ContactPoint.objects.filter(
-            Q(kind="email", value__startswith=value.lower()) | Q(kind="phone", value=phone)
-        )
-    return queryset.filter(Q(display_name__icontains=value) | Q(pk__in=contact.values("customer_id")))
+    digits = phone_fragment(value)
+    if digits is not None:
+        exact = phone_search_key(value)
+        match = Q(value__contains=digits) | Q(value=exact) if exact else Q(value__contains=digits)
+        phones = ContactPoint.objects.filter(match, kind="phone")
+        return queryset.filter(pk__in=phones.values("customer_id"))
+    if "@" in value:
+        emails = ContactPoint.objects.filter(kind="email", value__contains=value.lower())
+        return queryset.filter(pk__in=emails.values("customer_id"))
+    return queryset.filter(display_name__ilike=value)
 
 
 class CustomerFilter(django_filters.FilterSet):

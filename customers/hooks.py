@@ -29,10 +29,11 @@ from frontoffice.plugin import (
     TimelineKind,
     TimelineTone,
 )
+from frontoffice.write_path import as_id
 
 
 def _customer_link(ref_id: str) -> str | None:
-    return reverse("customers:detail", args=[ref_id]) if ref_id.isdigit() else None
+    return reverse("customers:detail", args=[ref_id]) if as_id(ref_id) is not None else None
 
 
 def _message_link(ref_id: str) -> str | None:

@@ -96,3 +96,18 @@ def describe(actor: Actor | None) -> str:
         return str(actor)
     user = user_of(actor)
     return (user.get_username() if user is not None else "") or "anonymous"
+
+
+def signed_in_user(user: object) -> User:
+    """`request.user` of a view that requires a signed-in staff user, typed as one.
+
+    Views and API views behind login or `IsAuthenticated` call this instead of passing
+    `User | AnonymousUser` on: an anonymous user reaching it is a wiring mistake, refused.
+    """
+    from django.core.exceptions import PermissionDenied
+
+    from frontoffice.models import User
+
+    if not isinstance(user, User):
+        raise PermissionDenied("Sign in first.")
+    return user

@@ -11,9 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from frontoffice import tokens
+from frontoffice.actors import signed_in_user
+from frontoffice.query_params import DeclaredQueryParameters
 
 
-class ApiTokenSerializer(serializers.Serializer):
+class ApiTokenSerializer(serializers.Serializer[AuthToken]):
     id = serializers.CharField(
         source="token_key", read_only=True, help_text="Identifies the token; not the token."
     )
@@ -26,7 +28,7 @@ class ApiTokenSerializer(serializers.Serializer):
         return info.name if info else ""
 
 
-class ApiTokenCreateSerializer(serializers.Serializer):
+class ApiTokenCreateSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=tokens.MAX_NAME, help_text="What will use it, e.g. “ERP bridge”.")
     expires_in_days = serializers.IntegerField(
         min_value=1,
@@ -62,7 +64,12 @@ class CreateFromSessionOnly(permissions.BasePermission):
     ),
     destroy=extend_schema(summary="Revoke one of your API tokens", responses={204: None}),
 )
-class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class ApiTokenViewSet(
+    DeclaredQueryParameters,
+    mixins.ListModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[AuthToken],
+):
     """One's own tokens only: anyone else's token id answers 404."""
 
     serializer_class = ApiTokenSerializer
@@ -74,15 +81,15 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> Any:
-        return tokens.token_list(actor=self.request.user)
+        return tokens.token_list(actor=signed_in_user(self.request.user))
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         given = ApiTokenCreateSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        instance, token = tokens.token_create(actor=request.user, **given.validated_data)
+        instance, token = tokens.token_create(actor=signed_in_user(request.user), **given.validated_data)
         instance.token = token
         return Response(ApiTokenCreatedSerializer(instance).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        tokens.token_revoke(actor=request.user, token_id=kwargs["id"])
+        tokens.token_revoke(actor=signed_in_user(request.user), token_id=kwargs["id"])
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.apps import AppConfig, apps
 
 
@@ -14,9 +16,10 @@ class FrontofficeConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
         from django.db.models.signals import post_migrate
 
-        from frontoffice import plugin, roles
+        from frontoffice import lookups, plugin, roles
         from frontoffice.middleware import SessionIdleTimeoutMiddleware
 
+        del lookups  # imported for its registration of the `ilike` lookup
         # Every app's hooks, once, now that every model is loaded.
         for loaded in plugin.load():
             sender = apps.get_app_config(loaded.app_label)
@@ -26,7 +29,9 @@ class FrontofficeConfig(AppConfig):
                 )
         # The apps' names for their OpenAPI enums (drf-spectacular reads them lazily, at
         # the schema's first generation).
-        overrides = settings.SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})
+        overrides = cast(
+            "dict[str, object]", settings.SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})
+        )
         for loaded in plugin.load():
             overrides.update(loaded.hooks.api_enums)
         # After every app's post_migrate work (sync_roles creates the permissions it

@@ -49,7 +49,7 @@ UNREADABLE_SUFFIX = ".unreadable"
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:
+    def _put(self, queue: Any, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]  # kombu passes **kwargs
         # Readers take files in name order: a zero-padded wall-clock time keeps that order
         # the order of publication across processes and reboots (kombu's unpadded
         # milliseconds since boot sort "9…" after "10…" and restart at each boot).
@@ -67,7 +67,7 @@ class Channel(filesystem.Channel):
                 os.remove(writing)
             raise ChannelError(f"Cannot add file {final!r} to directory") from exc
 
-    def _get(self, queue: str) -> dict[str, Any]:
+    def _get(self, queue: Any, timeout: Any = None) -> Any:
         wanted = f"{queue}.msg"
         folder = self.data_folder_in
         for name in sorted(os.listdir(folder)):
@@ -108,7 +108,7 @@ class Channel(filesystem.Channel):
         except OSError:
             logger.exception("Broker: could not set %s aside", claimed)
 
-    def get_table(self, exchange: str) -> list[Any]:
+    def get_table(self, exchange: str) -> Any:
         # kombu creates a new exchange table ("wb") before it locks it, and writes every
         # table under that lock: the only undecodable table a reader can meet is the empty
         # file of that instant, which has no bindings yet.

@@ -65,7 +65,8 @@ class SchemaView(SpectacularAPIView):
         response["ETag"] = etag
         response["Cache-Control"] = "public, no-cache"  # keep it, but ask whether it changed
         response["Content-Disposition"] = f'inline; filename="{self._get_filename(request, None)}"'
-        return get_conditional_response(request._request, etag=etag, response=response)
+        conditional = get_conditional_response(request._request, etag=etag, response=response)
+        return conditional if conditional is not None else response
 
     def handle_exception(self, exc: Exception) -> Any:
         # A refusal (429 past the anonymous rate) is a problem+json answer, not a YAML one.
@@ -93,11 +94,13 @@ class SchemaView(SpectacularAPIView):
     def _load_or_generate(self, request: Request) -> dict[str, Any]:
         if settings.API_SCHEMA_FILE:
             try:
-                return json.loads(Path(settings.API_SCHEMA_FILE).read_text())
+                document: dict[str, Any] = json.loads(Path(settings.API_SCHEMA_FILE).read_text())
+                return document
             except (OSError, ValueError) as exc:
                 logger.warning("API_SCHEMA_FILE unreadable (%s); generating the schema instead.", exc)
         generator = self.generator_class(urlconf=self.urlconf, api_version=None, patterns=self.patterns)
-        return generator.get_schema(request=request, public=self.serve_public)
+        generated: dict[str, Any] = generator.get_schema(request=request, public=self.serve_public)
+        return generated
 
     @classmethod
     def forget(cls) -> None:
@@ -141,12 +144,15 @@ class RedocView(SpectacularRedocView):
         response["Cache-Control"] = "public, no-cache"
         return get_conditional_response(request._request, etag=etag, response=response)
 
-    def _redoc_standalone(self) -> str:
+    def _redoc_standalone(self) -> str:  # type: ignore[override]  # drf-spectacular calls it on self
         return self.request.path + "?script"
 
     @classmethod
     def _bundle(cls) -> tuple[bytes, str]:
         if cls._script is None:
-            body = Path(finders.find(cls.BUNDLE)).read_bytes().replace(cls.CDN_LOGO, b"")
+            found = finders.find(cls.BUNDLE)
+            if not isinstance(found, str):
+                raise FileNotFoundError(cls.BUNDLE)
+            body = Path(found).read_bytes().replace(cls.CDN_LOGO, b"")
             cls._script = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
         return cls._script

@@ -18,17 +18,18 @@ from rest_framework.settings import api_settings
 
 def client_ip(request: HttpRequest) -> str:
     """The client's address as the rate limits see it (also django-axes' AXES_CLIENT_IP_CALLABLE)."""
-    return throttling.BaseThrottle().get_ident(request) or ""
+    return throttling.BaseThrottle().get_ident(request) or ""  # type: ignore[arg-type]  # DRF reads META only
 
 
 class _RatesReadAtRequestTime:
     """DRF reads the rates once, when its throttle classes are defined; reading them per
     request lets `override_settings(REST_FRAMEWORK=...)` lower them in a test."""
 
-    scope: str
+    scope: str | None
 
     def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope or "")
+        return None if rate is None else str(rate)
 
 
 class AnonRateThrottle(_RatesReadAtRequestTime, throttling.AnonRateThrottle):
@@ -48,6 +49,8 @@ class AuthFailureThrottle(_RatesReadAtRequestTime, throttling.SimpleRateThrottle
     """
 
     scope = "auth_failure"
+    duration: int
+    num_requests: int
 
     def get_cache_key(self, request: Any, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
@@ -65,7 +68,7 @@ class AuthFailureThrottle(_RatesReadAtRequestTime, throttling.SimpleRateThrottle
             raise exceptions.Throttled(wait=self.wait())
 
     def record_failure(self, request: Any) -> None:
-        self.allow_request(request, None)
+        self.allow_request(request, None)  # type: ignore[arg-type]  # get_cache_key ignores the view
 
 
 def login_locked_out(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

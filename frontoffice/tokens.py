@@ -28,7 +28,7 @@ MAX_NAME = 100
 
 
 def default_expiry_days() -> int:
-    return knox_settings.TOKEN_TTL.days
+    return int(knox_settings.TOKEN_TTL.days)
 
 
 @transaction.atomic
@@ -63,9 +63,10 @@ def token_revoke(*, actor: User, token_id: str) -> None:
 
 def token_list(*, actor: User) -> QuerySet[AuthToken]:
     """`actor`'s tokens that still work, newest first (expired ones are gone at next use)."""
-    return (
+    alive: QuerySet[AuthToken] = (
         AuthToken.objects.filter(user=actor)
         .filter(Q(expiry__isnull=True) | Q(expiry__gt=timezone.now()))
         .select_related("info")
         .order_by("-created")
     )
+    return alive

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from frontoffice import tokens
+from frontoffice.actors import signed_in_user
 
 
 class TokenForm(forms.Form):
@@ -40,7 +41,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 instance, token = tokens.token_create(
-                    actor=request.user,
+                    actor=signed_in_user(request.user),
                     name=form.cleaned_data["name"],
                     expires_in_days=form.cleaned_data["expires_in_days"],
                 )
@@ -56,7 +57,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "created": created,
-        "tokens": tokens.token_list(actor=request.user),
+        "tokens": tokens.token_list(actor=signed_in_user(request.user)),
         "default_days": tokens.default_expiry_days(),
     }
     response = render(request, "account/tokens.html", context, status=400 if form.errors else 200)
@@ -66,6 +67,6 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def token_revoke(request: HttpRequest, token_id: str) -> HttpResponse:
-    tokens.token_revoke(actor=request.user, token_id=token_id)
+    tokens.token_revoke(actor=signed_in_user(request.user), token_id=token_id)
     messages.success(request, "Token revoked: clients using it are refused from now on.")
     return redirect("api_tokens")

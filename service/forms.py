@@ -20,6 +20,7 @@ class CaseOpenForm(ServiceForm):
         label="Description", widget=forms.Textarea(attrs={"rows": 5}), required=False
     )
     error_aliases = {"customer_id": "customer"}
+    one_time = True  # a double click opens one case
 
     def service_fields(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)

@@ -17,6 +17,7 @@ from frontoffice.plugin import (
     TimelineKind,
     TimelineTone,
 )
+from frontoffice.write_path import as_id
 from service.api import CaseViewSet, OpenCasesPanelSerializer
 from service.demo.cases import seed_cases
 from service.roles import GRANTS
@@ -25,7 +26,7 @@ from service.services import CaseActivity
 
 
 def _case_link(ref_id: str) -> str | None:
-    return reverse("service:case_detail", args=[ref_id]) if ref_id.isdigit() else None
+    return reverse("service:case_detail", args=[ref_id]) if as_id(ref_id) is not None else None
 
 
 HOOKS = AppHooks(

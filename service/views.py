@@ -44,7 +44,9 @@ def case_open(request: HttpRequest) -> HttpResponse:
         raise Http404("Open a case from a customer's page.")
     form = CaseOpenForm(request.POST if request.method == "POST" else None, initial={"customer": customer.pk})
     if request.method == "POST" and form.is_valid():
-        case = form.submit(lambda: services.case_open(actor=request.user, **form.service_fields()))
+        case = form.submit(
+            lambda: services.case_open(actor=request.user, **form.service_fields()), once_for=request.user
+        )
         if case is not None:
             messages.success(request, f"Case {case.reference} opened.")
             return redirect("service:case_detail", case.pk)
