@@ -25,17 +25,43 @@ _attribute_key = re.compile(r"[a-z][a-z0-9_]{0,49}")
 
 
 def search_customers(queryset: QuerySet, value: str) -> QuerySet:
-    """Name (contains), e-mail (prefix) or phone (E.164 equality) match."""
+    """Name, e-mail (prefix) or phone match.
+
+    A name matches when it holds every word typed, in any order ("Wells Lynda" finds
+    Lynda Wells); a phone number by its E.164 form or by its last digits (at least
+    four: "0123", "79 46 0123"), which is what a caller reads out."""
     value = (value or "").strip()[:200]
     if not value:
         return queryset
-    contact = ContactPoint.objects.filter(kind="email", value__startswith=value.lower())
+    contact = Q(kind="email", value__startswith=value.lower())
     phone = phone_search_key(value)
     if phone:
-        contact = ContactPoint.objects.filter(
-            Q(kind="email", value__startswith=value.lower()) | Q(kind="phone", value=phone)
-        )
-    return queryset.filter(Q(display_name__icontains=value) | Q(pk__in=contact.values("customer_id")))
+        contact |= Q(kind="phone", value=phone)
+    digits = _digits_only(value)
+    if digits and len(digits) >= MIN_PHONE_TAIL:
+        contact |= Q(kind="phone", value__endswith=digits)
+    words = value.split()[:MAX_NAME_WORDS]
+    name = Q(display_name__icontains=value)
+    if len(words) > 1:
+        every_word = Q()
+        for word in words:
+            every_word &= Q(display_name__icontains=word)
+        name |= every_word
+    matching_contacts = ContactPoint.objects.filter(contact).values("customer_id")
+    return queryset.filter(name | Q(pk__in=matching_contacts))
+
+
+# The last digits of a phone number find it from this many on (fewer match too many).
+MIN_PHONE_TAIL = 4
+MAX_NAME_WORDS = 6
+_phone_punctuation = re.compile(r"[\s\-./()]")
+
+
+def _digits_only(value: str) -> str:
+    """The digits of `value` when it is a phone number's digits with the usual
+    separators (spaces, dashes, dots, brackets), else ""."""
+    bare = _phone_punctuation.sub("", value)
+    return bare if bare.isascii() and bare.isdigit() else ""
 
 
 class CustomerFilter(django_filters.FilterSet):

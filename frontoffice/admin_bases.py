@@ -104,7 +104,7 @@ class HistoryAdmin(SimpleHistoryAdmin):
         pk = self.model._meta.pk
         value = unquote(object_id)
         try:
-            pk.to_python(value)  # type: ignore[union-attr]  # every model has a primary key
+            pk.to_python(value)
         except (ValidationError, ValueError, TypeError):
             raise Http404("No such object.") from None
         if isinstance(pk, models.IntegerField) and as_id(value) is None:  # "²", beyond a bigint
@@ -112,7 +112,7 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
         self._check_object_id(object_id)
-        return super().history_view(request, object_id, extra_context)
+        return cast(HttpResponse, super().history_view(request, object_id, extra_context))
 
     def history_form_view(
         self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
@@ -120,4 +120,4 @@ class HistoryAdmin(SimpleHistoryAdmin):
         self._check_object_id(object_id)
         if as_id(version_id) is None:
             raise Http404("No such version.")
-        return super().history_form_view(request, object_id, version_id, extra_context)
+        return cast(HttpResponse, super().history_form_view(request, object_id, version_id, extra_context))
