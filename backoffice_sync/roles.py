@@ -22,8 +22,12 @@ MIRRORS = [
     "backoffice_sync.view_payment",
 ]
 
+# Money owed and paid: not marketing's business (they need neither to run campaigns).
+ACCOUNTS = ["backoffice_sync.view_invoice", "backoffice_sync.view_payment"]
+
 GRANTS = {
     **{role: [*MIRRORS] for role in Role.FRONT_OFFICE},
+    Role.MARKETING: [p for p in MIRRORS if p not in ACCOUNTS],
     Role.BACK_OFFICE: [*OUTBOX, *MIRRORS],
     Role.ADMIN: [*OUTBOX, *MIRRORS],
 }

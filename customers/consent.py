@@ -10,11 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.choices import ActivityKind, ConsentChannel, ConsentPurpose
-from customers.guards import lock_customer
+from customers.guards import authorize_customer_write, lock_customer
 from customers.models import ConsentEvent
 from customers.timeline import activity_record
 from frontoffice.actors import Actor, user_of
-from frontoffice.write_path import authorize, clean_date, clean_text
+from frontoffice.write_path import clean_date, clean_text
 
 
 @transaction.atomic
@@ -31,7 +31,9 @@ def consent_record(
 ) -> ConsentEvent:
     """Append to the consent ledger and to the timeline."""
     customer = lock_customer(customer_id)
-    authorize(actor, "customers.add_consentevent", message="You may not record consent.")
+    authorize_customer_write(
+        actor, customer, "customers.add_consentevent", message="You may not record consent."
+    )
     errors: dict[str, list[str]] = {}
     if channel not in ConsentChannel.values:
         errors["channel"] = [f"Choose one of: {', '.join(ConsentChannel.values)}."]

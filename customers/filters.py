@@ -48,10 +48,12 @@ def search_customers(queryset: QuerySet, value: str) -> QuerySet:
     """The search box and the lists' `q`, routed by what was typed, so that each kind
     of input reads one index instead of every row:
 
-    - something like a phone number, in any format, or its last digits: the digits
-      within the stored E.164 phones (`kind, value` index; trigram index on PostgreSQL);
+    - something like a phone number, in any format, or its last digits (what a caller
+      reads out): the digits within the stored E.164 phones (`kind, value` index;
+      trigram index on PostgreSQL);
     - something with an `@`: a fragment of a stored (lower-case) e-mail;
-    - anything else: a part of the name, in any case (trigram index on PostgreSQL).
+    - anything else: a name holding every word typed, in any order and case ("Wells
+      Lynda" finds Lynda Wells; trigram index on PostgreSQL).
     """
     value = (value or "").strip()[:200]
     if not value:
@@ -65,7 +67,13 @@ def search_customers(queryset: QuerySet, value: str) -> QuerySet:
     if "@" in value:
         emails = ContactPoint.objects.filter(kind="email", value__contains=value.lower())
         return queryset.filter(pk__in=emails.values("customer_id"))
-    return queryset.filter(display_name__ilike=value)
+    every_word = Q()
+    for word in value.split()[:MAX_NAME_WORDS]:
+        every_word &= Q(display_name__ilike=word)
+    return queryset.filter(every_word)
+
+
+MAX_NAME_WORDS = 6
 
 
 class CustomerFilter(django_filters.FilterSet):

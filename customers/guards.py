@@ -14,6 +14,7 @@ from customers.models import Customer
 from frontoffice import write_path
 from frontoffice.actors import Actor
 from frontoffice.errors import Conflict
+from frontoffice.permissions import can_edit_owned
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -49,6 +50,24 @@ def lock_customer(customer_id: Any) -> Customer:
     """The live customer, locked until the transaction ends; Http404 for no such
     customer, CustomerMerged for a merged one."""
     return check_live(write_path.lock(Customer, customer_id, what="customer"))
+
+
+def authorize_customer_write(
+    actor: Actor, customer: Customer, *permissions: str, message: str = "You may not do this."
+) -> None:
+    """The one rule of every write on a customer or on what hangs off it (its contact
+    points, consent, timeline entries, opportunities, from any app, page or API):
+    the write's own `permissions` (refused with `message`), and the right to edit that
+    customer: owning it alone or through the team, unless holding `change_any_customer`.
+    A rep refused editing another team's customer is refused everything else on it too."""
+    write_path.authorize(actor, *permissions, message=message)
+    write_path.authorize(actor, obj=customer, owner_bypass=ANY_CUSTOMER, message=EDIT_REFUSED)
+
+
+def may_write(user: Any, customer: Customer) -> bool:
+    """Whether pages should offer `user` the writes on `customer` (the rule above,
+    without a permission of its own)."""
+    return bool(user.is_authenticated) and can_edit_owned(user, customer, any_permission=ANY_CUSTOMER)
 
 
 def authorize_edit(actor: Actor, customer: Customer) -> None:

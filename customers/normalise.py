@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 
@@ -14,6 +15,20 @@ _email_validator = EmailValidator(message="Enter a valid e-mail address.")
 _non_word = re.compile(r"[^\w\s]", re.UNICODE)
 _spaces = re.compile(r"\s+")
 _legal_suffixes = {"ltd", "limited", "inc", "llc", "gmbh", "plc", "sa", "sarl", "bv", "ag", "co", "corp"}
+# Words many company names share: they say what a company does, not which one it is.
+# "Nordic Logistics" and "Baltic Logistics" are not alike; a name match never rests on them.
+COMMON_NAME_WORDS = frozenset(
+    {
+        "and", "the", "of", "und", "et", "de", "la", "le", "der", "die", "das", "y",
+        "logistics", "logistic", "logistik", "transport", "transports", "freight", "shipping",
+        "solutions", "services", "service", "systems", "group", "holding", "holdings",
+        "international", "global", "technologies", "technology", "tech", "trading", "consulting",
+        "partners", "industries", "industry", "company", "enterprises", "manufacturing",
+        "engineering", "software", "digital", "foods", "food", "retail", "supply", "supplies",
+        "distribution", "media", "energy", "healthcare", "design", "studio", "associates",
+        "ventures", "capital", "products", "europe", "uk", "usa",
+    }
+)  # fmt: skip
 
 
 def normalise_email(raw: str) -> str:
@@ -58,3 +73,15 @@ def name_key(name: str) -> str:
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
     tokens = [t for t in _spaces.split(_non_word.sub(" ", folded)) if t and t not in _legal_suffixes]
     return " ".join(sorted(tokens))[:202]
+
+
+def distinctive_key(key: str) -> str:
+    """A `name_key` without the words many names share (the key itself when that would
+    leave nothing: "Global Logistics" is all common words, and still a name)."""
+    tokens = [t for t in key.split() if t not in COMMON_NAME_WORDS]
+    return " ".join(tokens) if tokens else key
+
+
+def name_similarity(key: str, other: str) -> float:
+    """How alike two `name_key`s are (0..1), on their distinctive words only."""
+    return difflib.SequenceMatcher(None, distinctive_key(key), distinctive_key(other)).ratio()

@@ -18,10 +18,10 @@ from django.db.models import Model
 from django.utils import timezone
 
 from customers.choices import ActivityKind
-from customers.guards import lock_customer
+from customers.guards import authorize_customer_write, lock_customer
 from customers.models import Activity
 from frontoffice.actors import Actor, SystemActor, user_of
-from frontoffice.write_path import authorize, clean_date, clean_text, require_actor
+from frontoffice.write_path import clean_date, clean_text, require_actor
 
 LOGGABLE_KINDS = (ActivityKind.NOTE, ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING)
 
@@ -127,7 +127,9 @@ def activity_log(
 ) -> Activity:
     """A member of staff logs a note, call, e-mail or meeting on a customer."""
     customer = lock_customer(customer_id)
-    authorize(actor, "customers.add_activity", message="You may not log on the timeline.")
+    authorize_customer_write(
+        actor, customer, "customers.add_activity", message="You may not log on the timeline."
+    )
     if kind not in LOGGABLE_KINDS:
         raise ValidationError({"kind": ["Choose one of: note, call, email, meeting."]})
     errors: dict[str, list[str]] = {}

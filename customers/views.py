@@ -31,13 +31,12 @@ from customers.forms import (
     CustomerFilterForm,
     MergeForm,
 )
-from customers.guards import ANY_CUSTOMER, request_actor
+from customers.guards import may_write, request_actor
 from customers.merge import customer_merge
 from customers.models import Activity, Customer
 from customers.timeline import activity_log
 from frontoffice.forms import ServiceForm
 from frontoffice.keyset import keyset_page
-from frontoffice.permissions import can_edit_owned
 
 F = TypeVar("F", bound=ServiceForm)
 VIEW = "customers.view_customer"
@@ -79,9 +78,7 @@ def _vary_on_htmx(response: HttpResponse) -> HttpResponse:
 
 
 def can_edit(user: Any, customer: Customer) -> bool:
-    return user.has_perm("customers.change_customer") and can_edit_owned(
-        user, customer, any_permission=ANY_CUSTOMER
-    )
+    return user.has_perm("customers.change_customer") and may_write(user, customer)
 
 
 def _moved(customer: Customer, url_name: str, query: str = "") -> HttpResponsePermanentRedirect:
@@ -147,6 +144,8 @@ def _render_360(
     if customer.merged_into_id is not None:
         return _moved(customer, "customers:detail", request.GET.urlencode())
     editable = can_edit(user, customer)
+    writable = may_write(user, customer)
+    page_messages, section_messages = _messages_by_section(request)  # the one rule of every write on it
     forms = forms or {}
     context = {
         "data": data,
@@ -155,7 +154,7 @@ def _render_360(
         "can_merge": user.has_perm("customers.merge_customer"),
         "activity_form": (
             forms.get("activity") or ActivityForm(prefix="activity")
-            if user.has_perm("customers.add_activity")
+            if writable and user.has_perm("customers.add_activity")
             else None
         ),
         "contact_form": (
@@ -165,7 +164,7 @@ def _render_360(
         ),
         "consent_form": (
             forms.get("consent") or ConsentForm(prefix="consent", initial={"source": "Told staff"})
-            if user.has_perm("customers.add_consentevent")
+            if writable and user.has_perm("customers.add_consentevent")
             else None
         ),
         "history": (
@@ -177,8 +176,27 @@ def _render_360(
         "panels": data.panels,  # titles only: each loads in a request of its own
         "timeline_filter": timeline_filter.form,
         "kind": kind,
+        "page_messages": page_messages,
+        "section_messages": section_messages,
     }
     return render(request, "customers/detail.html", context, status=status)
+
+
+SECTION_TAG = "section-"
+
+
+def _messages_by_section(request: HttpRequest) -> tuple[list[Any], dict[str, list[Any]]]:
+    """The request's messages: those for the whole page, and those a form's section
+    shows next to the form (its confirmation, where the person is looking)."""
+    page: list[Any] = []
+    sections: dict[str, list[Any]] = {}
+    for message in messages.get_messages(request):
+        tag = next((t for t in message.extra_tags.split() if t.startswith(SECTION_TAG)), None)
+        if tag is None:
+            page.append(message)
+        else:
+            sections.setdefault(tag.removeprefix(SECTION_TAG), []).append(message)
+    return page, sections
 
 
 def _humanise(key: Any) -> str:
@@ -285,8 +303,10 @@ def _post_to_360(
         messages.error(request, "This customer was merged into another one; please try again there.")
         return redirect("customers:detail", customer.merged_into_id)
     if form.is_valid() and form.submit(lambda: write(form), once_for=request.user) is not None:
-        messages.success(request, success)
-        return redirect(reverse("customers:detail", args=[pk]) + f"#{key}-section")
+        # Shown in the section the person just used (where the page opens), not at
+        # the top of the page: see `_render_360`.
+        messages.success(request, success, extra_tags=f"{SECTION_TAG}{key}")
+        return redirect(reverse("customers:detail", args=[pk]) + f"#{key}-done")
     return _render_360(request, pk, forms={key: form}, status=400)
 
 

@@ -238,3 +238,32 @@ def test_the_panel_costs_two_queries_in_its_own_request_and_none_on_the_360_page
 
     assert ours(page) == []
     assert 1 <= len(ours(panel)) <= 2
+
+
+def test_marketing_sees_no_invoices_open_amounts_or_balances(
+    marketer: Any, sales_rep: Any, agent: Any
+) -> None:
+    # given: a customer with invoices, an overdue amount and a payment
+    customer = with_history(a_customer(), 2)
+    marketing = client_for(marketer)
+    # when
+    view_360 = marketing.get(f"/api/v1/customers/{customer.pk}/360/")
+    asked_for = marketing.get(f"/api/v1/customers/{customer.pk}/360/?panels=invoices_balance")
+    panel_api = marketing.get(f"/api/v1/customers/{customer.pk}/panels/invoices_balance/")
+    pages = Client()
+    pages.force_login(marketer)
+    panel_page = pages.get(f"/customers/{customer.pk}/panels/invoices_balance/")
+    invoices_api = marketing.get("/api/v1/sync/invoices/")
+    # then
+    assert view_360.status_code == 200
+    assert "invoices_balance" not in [p["key"] for p in view_360.json()["panels"]]
+    assert asked_for.status_code in (400, 403)
+    assert panel_api.status_code == 403
+    assert panel_page.status_code == 403
+    assert invoices_api.status_code in (403, 404)
+    # while those who talk to customers about money still see them
+    for user in (sales_rep, agent):
+        keys = [
+            p["key"] for p in client_for(user).get(f"/api/v1/customers/{customer.pk}/360/").json()["panels"]
+        ]
+        assert "invoices_balance" in keys

@@ -58,8 +58,9 @@ class TestActivityApiContract(ListContract, RetrieveContract, CreateContract):
     detail_query_budget = 5
 
     @pytest.fixture
-    def customer(self, agent: Any) -> Customer:
-        return person(agent)
+    def customer(self, sales_rep: Any) -> Customer:
+        # the writer's own customer: a rep writes only on customers they may edit
+        return person(sales_rep)
 
     @pytest.fixture
     def reader(self, readonly_client: APIClient) -> APIClient:
@@ -100,8 +101,8 @@ class TestActivityApiContract(ListContract, RetrieveContract, CreateContract):
 def test_staff_log_notes_calls_emails_and_meetings_on_the_customers_timeline(
     api_as: Callable[[Any], APIClient], agent: Any, sales_rep: Any, kind: str
 ) -> None:
-    # given
-    customer = person(agent)
+    # given: the rep's own customer (a rep writes only on customers they may edit)
+    customer = person(sales_rep)
     client = api_as(sales_rep)
     # when
     response = send_json(client, "POST", LIST, {"customer": customer.pk, "kind": kind, "subject": "Hello"})

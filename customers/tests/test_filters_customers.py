@@ -341,3 +341,40 @@ def test_every_ordering_pages_without_skipping_or_repeating(
 def test_an_ordering_the_list_does_not_offer_is_400(client: APIClient) -> None:
     for ordering in ("owner", "attributes", "-", "display_name,,nonexistent", "id"):
         assert_problem(client.get(f"{LIST}?ordering={ordering}"), 400, "ordering")
+
+
+def test_search_finds_a_customer_by_the_last_digits_of_a_phone_number(agent) -> None:
+    # given
+    from customers.selectors import global_search
+
+    lynda = services.customer_create(
+        actor=agent,
+        kind="person",
+        first_name="Lynda",
+        last_name="Wells",
+        contact_points=[{"kind": "phone", "value": "+44 20 7946 0123"}],
+    )
+    services.customer_create(
+        actor=agent,
+        kind="person",
+        first_name="Other",
+        last_name="Caller",
+        contact_points=[{"kind": "phone", "value": "+44 20 7946 0999"}],
+    )
+    # then
+    assert [c.pk for c in global_search(q="0123")] == [lynda.pk]
+    assert [c.pk for c in global_search(q="7946 0123")] == [lynda.pk]
+    assert [c.pk for c in global_search(q="946-0123")] == [lynda.pk]
+    assert global_search(q="123") == []  # three digits match too much to mean anything
+
+
+def test_search_finds_a_person_by_family_name_first(agent) -> None:
+    # given
+    from customers.selectors import global_search
+
+    lynda = services.customer_create(actor=agent, kind="person", first_name="Lynda", last_name="Wells")
+    services.customer_create(actor=agent, kind="person", first_name="Lynda", last_name="Baker")
+    # then
+    assert [c.pk for c in global_search(q="Wells Lynda")] == [lynda.pk]
+    assert [c.pk for c in global_search(q="wells lyn")] == [lynda.pk]
+    assert [c.pk for c in global_search(q="Lynda Wells")] == [lynda.pk]

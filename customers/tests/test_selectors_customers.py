@@ -282,3 +282,26 @@ def test_the_list_page_query_count_does_not_grow_with_rows(
     # then
     assert response.status_code == 200
     assert "Row0 Listed" in response.content.decode()
+
+
+def test_a_word_many_company_names_share_does_not_make_them_duplicates(sales_rep) -> None:
+    # given: six unrelated "... Logistics" companies, and a misspelt Nordic Logistics
+    from customers.selectors_duplicates import duplicates_for
+
+    def org(name: str) -> Customer:
+        return services.customer_create(actor=sales_rep, kind="organisation", organisation_name=name)
+
+    nordic = org("Nordic Logistics GmbH")
+    for name in [
+        "Baltic Logistics Ltd",
+        "Acme Logistics",
+        "Swift Logistics",
+        "Polar Logistics",
+        "Alpine Logistics",
+    ]:
+        org(name)
+    misspelt = org("Nordik Logistics")
+    # when
+    found = {pair.duplicate.display_name: pair.reasons for pair in duplicates_for(customer=nordic)}
+    # then: only the one that is the same company
+    assert found == {misspelt.display_name: ["similar name"]}

@@ -64,6 +64,7 @@ from django.utils import timezone
 
 from backoffice_sync.erp import get_adapter
 from backoffice_sync.models import Invoice, Product
+from customers.guards import may_write
 from customers.models import Customer, CustomFieldDefinition
 from customers.services import customer_update
 from frontoffice.actors import DEMO_SEED
@@ -256,15 +257,20 @@ class SalesHistory:
                 opportunity=self._opportunity_fields(deal),
             )
         else:
-            if deal.set_tier:
-                customer = Customer.objects.get(pk=known(deal.buyer).pk)
-                if customer_tier(customer) != deal.set_tier:
-                    customer_update(
-                        actor=DEMO_SEED,
-                        customer_id=customer.pk,
-                        expected_version=None,
-                        attributes={**(customer.attributes or {}), "tier": deal.set_tier},
-                    )
+            customer = Customer.objects.get(pk=known(deal.buyer).pk)
+            if not may_write(deal.owner, customer):
+                # The account goes to the rep who opens a deal on it: a rep writes only
+                # on customers they or their team own (customers.guards).
+                customer = customer_update(
+                    actor=DEMO_SEED, customer_id=customer.pk, expected_version=None, owner=deal.owner
+                )
+            if deal.set_tier and customer_tier(customer) != deal.set_tier:
+                customer_update(
+                    actor=DEMO_SEED,
+                    customer_id=customer.pk,
+                    expected_version=None,
+                    attributes={**(customer.attributes or {}), "tier": deal.set_tier},
+                )
             opportunity = opportunity_create(
                 actor=deal.owner, customer=known(deal.buyer).pk, **self._opportunity_fields(deal)
             )

@@ -20,7 +20,7 @@ from customers.choices import ContactKind, CustomerKind
 from customers.consent import consent_record
 from customers.models import Customer
 from customers.normalise import normalise_email, normalise_phone
-from customers.services import customer_create
+from customers.services import customer_create, relationship_set
 from customers.timeline import activity_record
 from frontoffice.actors import Actor, user_of
 from frontoffice.errors import Conflict
@@ -257,20 +257,36 @@ def lead_disqualify(*, actor: Actor, lead_id: int, reason: str, expected_version
 # --- conversion ------------------------------------------------------------------------------
 
 
-def _new_customer_for(actor: Actor, lead: Lead) -> Customer:
+def _new_customer_for(actor: Actor, lead: Lead) -> tuple[Customer, Customer | None]:
+    """The customer the lead's opportunity is for, and the person who asked when that
+    customer is their organisation (else None).
+
+    B2B first: a lead from a company becomes that organisation, and the person who
+    asked joins it as its primary contact (with the lead's e-mail and phone: they are
+    the person's, not the company's); a lead with no company becomes the person."""
     contact_points = []
     if lead.email:
         contact_points.append({"kind": ContactKind.EMAIL, "value": lead.email})
     if lead.phone:
         contact_points.append({"kind": ContactKind.PHONE, "value": lead.phone})
-    # B2B first: a lead from a company becomes that organisation; otherwise the person.
-    fields: dict[str, Any]
-    if lead.organisation_name:
-        fields = {"kind": CustomerKind.ORGANISATION, "organisation_name": lead.organisation_name}
-    else:
-        fields = {"kind": CustomerKind.PERSON, "first_name": lead.first_name, "last_name": lead.last_name}
+    person_fields: dict[str, Any] = {
+        "kind": CustomerKind.PERSON,
+        "first_name": lead.first_name,
+        "last_name": lead.last_name,
+    }
+    has_person = bool(lead.last_name.strip())  # a person needs a last name (the profile's rule)
     try:
-        return customer_create(actor=actor, contact_points=contact_points, **fields)
+        if not lead.organisation_name:
+            return customer_create(actor=actor, contact_points=contact_points, **person_fields), None
+        organisation = customer_create(
+            actor=actor,
+            kind=CustomerKind.ORGANISATION,
+            organisation_name=lead.organisation_name,
+            contact_points=[] if has_person else contact_points,
+        )
+        if not has_person:
+            return organisation, None
+        person = customer_create(actor=actor, contact_points=contact_points, **person_fields)
     except ValidationError as exc:
         # The profile refuses a second customer with the same primary e-mail: that
         # customer is the one to pick.
@@ -280,6 +296,10 @@ def _new_customer_for(actor: Actor, lead: Lead) -> Customer:
                 ("customer" if k.startswith("contact_points") else k): v for k, v in exc.message_dict.items()
             },
         ) from None
+    relationship_set(
+        actor=actor, person_id=person.pk, organisation_id=organisation.pk, is_primary_contact=True
+    )
+    return organisation, person
 
 
 def _record_captured_consents(actor: Actor, lead: Lead, customer: Customer) -> None:
@@ -331,15 +351,16 @@ def lead_convert(
         raise ValidationError(
             {"customer": ["Give either an existing customer or create_customer, not both."]}
         )
+    contact_person: Customer | None = None
     if customer is not None:
         target = live_customer(customer)
     elif create_customer:
-        target = _new_customer_for(actor, lead)
+        target, contact_person = _new_customer_for(actor, lead)
     else:
         candidates = lead_duplicate_candidates(lead=lead)
         if candidates:
             raise DuplicateCandidates(candidates)
-        target = _new_customer_for(actor, lead)
+        target, contact_person = _new_customer_for(actor, lead)
     draft = OpportunityDraft(**opportunity) if opportunity else OpportunityDraft()
     draft.setdefault("name", lead.title)
     draft.setdefault("owner", lead.owner or user_of(actor))
@@ -361,5 +382,6 @@ def lead_convert(
         ref=lead,
         payload={"lead_id": lead.pk, "opportunity_id": opp.pk, "source": lead.source},
     )
-    _record_captured_consents(actor, lead, target)
+    # Consent is the person's: recorded on them when the conversion created them.
+    _record_captured_consents(actor, lead, contact_person or target)
     return opp

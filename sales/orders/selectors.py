@@ -20,16 +20,22 @@ from django.utils import timezone
 from backoffice_sync.models import ErpOrder, ErpOrderStatus, Invoice, InvoiceStatus, Shipment
 from customers.models import Customer
 from frontoffice.write_path import as_id
-from sales.orders.choices import CLOSED, OrderState, PromiseState
+from sales.orders.choices import CLOSED, SHIPPED, OrderState, PromiseState
 from sales.orders.filters import OrderFilter
 from sales.orders.models import SalesOrder, SalesOrderLine
+from sales.orders.selectors_fulfilment import (
+    InvoicingState,
+    LineFulfilment,
+    invoicing_state,
+    order_lines_fulfilment,
+)
 
 PANEL_LIMIT = 5
 
 
 def with_erp_state(queryset: QuerySet[SalesOrder]) -> QuerySet[SalesOrder]:
-    """Annotate the mirror's status and the delivered date: the latest parcel's, else the
-    order's (subqueries: no extra query)."""
+    """Annotate the mirror's status, the delivered date (the latest parcel's, else the
+    order's) and the last ship date (subqueries: no extra query)."""
     erp = ErpOrder.objects.filter(order_ref=OuterRef("order_ref"))
     shipments = Shipment.objects.filter(order__order_ref=OuterRef("order_ref"))
     return queryset.annotate(
@@ -42,6 +48,7 @@ def with_erp_state(queryset: QuerySet[SalesOrder]) -> QuerySet[SalesOrder]:
             ),
             Subquery(erp.values("delivered_on")[:1]),
         ),
+        erp_last_shipped_on=Subquery(shipments.order_by("-shipped_on").values("shipped_on")[:1]),
     )
 
 
@@ -106,6 +113,8 @@ class OrderPage:
     history: list[dict[str, Any]] = field(default_factory=list)
     shipments: list[Shipment] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
+    fulfilment: list[LineFulfilment] = field(default_factory=list)
+    invoicing: InvoicingState | None = None
 
 
 def order_id_for_quote(*, quote_id: int) -> int | None:
@@ -137,7 +146,8 @@ def order_history(erp: ErpOrder | None, invoices: list[Invoice]) -> list[dict[st
 
 
 def order_page(*, order_id: Any) -> OrderPage:
-    """The order page: 7 queries whatever the number of lines, shipments or invoices."""
+    """The order page: 7 queries whatever the number of lines, shipments or invoices,
+    and the 4 of available-to-promise when a line is outstanding."""
     order = (
         with_erp_state(SalesOrder.objects.select_related("customer", "quote", "opportunity__owner"))
         .filter(pk=as_id(order_id) or 0)
@@ -162,13 +172,26 @@ def order_page(*, order_id: Any) -> OrderPage:
         .prefetch_related("payments")
         .order_by("issued_on", "id")
     )
+    shipments = list(erp.shipments.all()) if erp else []
+    # "Delivered" is what the ERP reported delivered; a shipped-in-full date is not a
+    # delivery (the page says which it has, so the two never contradict each other).
+    vars(order).update(
+        delivered_on=getattr(order, "erp_delivered_on", None),
+        shipped_in_full_on=(
+            getattr(order, "erp_last_shipped_on", None)
+            if getattr(order, "erp_status", None) in SHIPPED
+            else None
+        ),
+    )
     return OrderPage(
         order=order,
         lines=lines,
         erp=erp,
         history=order_history(erp, invoices),
-        shipments=list(erp.shipments.all()) if erp else [],
+        shipments=shipments,
         invoices=invoices,
+        fulfilment=order_lines_fulfilment(lines=lines, shipments=shipments),
+        invoicing=invoicing_state(order=order, invoices=invoices),
     )
 
 

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from customers.guards import authorize_customer_write
 from customers.models import Customer
 from customers.timeline import activity_record
 from frontoffice.actors import Actor, user_of
@@ -201,8 +202,10 @@ def opportunity_create(
     """A new opportunity for a live customer, in an open stage of `pipeline` (default:
     the default pipeline's first open stage). Without `amount`, the lines' total; without
     `owner`, the actor's."""
-    authorize(actor, "sales.add_opportunity", message="You may not create opportunities.")
     target = live_customer(customer)
+    authorize_customer_write(
+        actor, target, "sales.add_opportunity", message="You may not create opportunities."
+    )
     opp = Opportunity(customer=target, source_lead=source_lead)
     changes: dict[str, Any] = {
         "name": name,

@@ -29,6 +29,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from customers.models import ContactPoint
@@ -361,12 +362,20 @@ def quote_approve(*, actor: Actor, quote_id: int, expected_version: int | None) 
 
 
 def _primary_email(customer_id: int) -> str:
-    return (
-        ContactPoint.objects.filter(customer_id=customer_id, kind="email", is_primary=True)
-        .values_list("value", flat=True)
-        .first()
-        or ""
+    """The customer's primary e-mail; for an organisation without one, its primary
+    contact's (the person who asked for the quote, as a converted lead leaves it)."""
+    own = Q(customer_id=customer_id)
+    contact = Q(
+        customer__memberships__organisation_id=customer_id, customer__memberships__is_primary_contact=True
     )
+    found = dict(
+        ContactPoint.objects.filter(own | contact, kind="email", is_primary=True)
+        .order_by("id")
+        .values_list("customer_id", "value")
+    )
+    if customer_id in found:
+        return str(found[customer_id])
+    return str(next(iter(found.values()), ""))
 
 
 @transaction.atomic

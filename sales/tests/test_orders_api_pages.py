@@ -233,7 +233,8 @@ def test_the_order_page_runs_bounded_queries(client, sales_rep, django_assert_ma
     many_orders(3, sales_rep)
     order = SalesOrder.objects.first()
     client.force_login(sales_rep)
-    with django_assert_max_num_queries(16):
+    # the page's 16, and available-to-promise for the outstanding lines (a fixed 4)
+    with django_assert_max_num_queries(20):
         response = client.get(f"/sales/orders/{order.pk}/")
     assert response.status_code == 200
 
@@ -289,3 +290,73 @@ def test_a_shipped_order_not_yet_delivered_shows_no_delivery_date(api_as, sales_
     shipped(order)
     body = api_as(sales_rep).get(f"/api/v1/sales/orders/{order.pk}/").json()
     assert (body["status"], body["actual_delivery_on"]) == ("shipped", None)
+
+
+def test_the_order_page_shows_each_lines_shipped_and_outstanding_quantity_and_stock_for_the_rest(
+    client, sales_rep
+) -> None:
+    # given: 3 x SKU-1 and 2 x SKU-2 ordered; 1 x SKU-1 and both SKU-2 shipped, not delivered;
+    # half of the order invoiced
+    from backoffice_sync.models import Invoice, ShipmentLine
+    from sales.orders.selectors_fulfilment import order_lines_fulfilment
+
+    quote = a_sent_quote(sales_rep, lines=[{"sku": "SKU-1", "quantity": 3}, {"sku": "SKU-2", "quantity": 2}])
+    order = order_services.quote_accept(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+    erp = ErpOrder.objects.create(
+        order_ref=order.order_ref,
+        customer_id=order.customer_id,
+        status="partially_shipped",
+        status_changed_at=timezone.now(),
+        erp_version=2,
+    )
+    shipment = Shipment.objects.create(
+        order=erp, number="SH-1", carrier="DHL", shipped_on=timezone.localdate()
+    )
+    ShipmentLine.objects.create(shipment=shipment, line_no=1, sku="SKU-1", quantity=1)
+    ShipmentLine.objects.create(shipment=shipment, line_no=2, sku="SKU-2", quantity=2)
+    Invoice.objects.create(
+        number="INV-1",
+        customer_id=order.customer_id,
+        order_ref=order.order_ref,
+        amount=order.total / 2,
+        currency=order.currency,
+        issued_on=timezone.localdate(),
+        due_on=timezone.localdate() + dt.timedelta(days=30),
+    )
+    # when
+    client.force_login(sales_rep)
+    page = client.get(f"/sales/orders/{order.pk}/").content.decode()
+    rows = order_lines_fulfilment(lines=list(order.lines.order_by("line_no")), shipments=[shipment])
+    # then: per line, ordered / shipped / outstanding, and the stock for the outstanding
+    assert [(r.ordered, r.shipped, r.outstanding) for r in rows] == [(3, 1, 2), (2, 2, 0)]
+    assert rows[0].free_now is not None
+    assert rows[0].covered_by_stock
+    assert rows[0].available_on is not None
+    assert rows[1].free_now is None  # nothing outstanding: nothing to ask
+    assert 'data-col="outstanding">2<' in page
+    assert f"{rows[0].free_now} free now: covered" in page
+    # the customer is linked, the partial invoice explained, no delivery claimed
+    assert f'href="/customers/{order.customer_id}/"' in page
+    assert 'id="invoice-partial"' in page
+    assert f"Partially invoiced: {order.total / 2} of {order.total} EUR" in page
+    assert '<dd id="order-actual">not yet</dd>' in page
+
+
+def test_the_order_page_never_claims_a_delivery_its_shipments_do_not_show(client, sales_rep) -> None:
+    # given: shipped in full, the delivery not reported
+    quote = a_sent_quote(sales_rep)
+    order = order_services.quote_accept(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+    erp = ErpOrder.objects.create(
+        order_ref=order.order_ref,
+        customer_id=order.customer_id,
+        status="shipped",
+        status_changed_at=timezone.now(),
+        erp_version=2,
+    )
+    Shipment.objects.create(order=erp, number="SH-1", carrier="DHL", shipped_on=dt.date(2026, 12, 9))
+    # when
+    client.force_login(sales_rep)
+    page = client.get(f"/sales/orders/{order.pk}/").content.decode()
+    # then
+    assert "not confirmed yet (shipped in full 2026-12-09)" in page
+    assert "Actual 2026-12-09" not in page

@@ -87,10 +87,45 @@ def test_converting_without_duplicates_creates_customer_and_opportunity(sales_re
     assert lead.status == LeadStatus.CONVERTED
     assert lead.customer == opp.customer
     assert opp.customer.display_name == "Hopper Labs"
-    assert opp.customer.contact_points.get().value == "grace@hopper.example"
     assert (opp.source_lead, opp.campaign_id, opp.owner) == (lead, 3, sales_rep)
     assert opp.stage.name == "Prospecting"
     assert Activity.objects.filter(customer=opp.customer, source_app="sales", kind="lead_converted").exists()
+
+
+def test_converting_a_person_at_a_company_keeps_the_person_as_its_primary_contact(sales_rep):
+    # given: Grace Hopper of Hopper Labs asked, with her e-mail, phone and a consent
+    lead = f.lead(
+        sales_rep, organisation_name="Hopper Labs", email="grace@hopper.example", phone="+44 20 7946 0000"
+    )
+    Lead.objects.filter(pk=lead.pk).update(
+        consents=[{"channel": "email", "purpose": "marketing", "granted": True}]
+    )
+    # when
+    opp = lead_services.lead_convert(actor=sales_rep, lead_id=lead.pk)
+    # then: the opportunity is the organisation's; the person is created and related
+    organisation = opp.customer
+    assert (organisation.kind, organisation.display_name) == ("organisation", "Hopper Labs")
+    person = Customer.objects.get(kind="person")
+    assert (person.first_name, person.last_name) == ("Grace", "Hopper")
+    member = organisation.members.get()
+    assert (member.person, member.is_primary_contact) == (person, True)
+    # her e-mail, phone and consent are hers, not the company's
+    assert sorted(person.contact_points.values_list("value", flat=True)) == [
+        "+442079460000",
+        "grace@hopper.example",
+    ]
+    assert not organisation.contact_points.exists()
+    assert person.consent_events.get().granted is True
+    assert person.owner == organisation.owner == sales_rep
+
+
+def test_converting_a_company_lead_without_a_person_creates_the_organisation_alone(sales_rep):
+    lead = f.lead(
+        sales_rep, organisation_name="Hopper Labs", first_name="", last_name="", email="info@hopper.example"
+    )
+    opp = lead_services.lead_convert(actor=sales_rep, lead_id=lead.pk)
+    assert opp.customer.contact_points.get().value == "info@hopper.example"
+    assert not Customer.objects.filter(kind="person").exists()
 
 
 def test_converting_a_lead_that_looks_like_a_customer_needs_a_choice(sales_rep):
@@ -285,7 +320,7 @@ def test_a_stale_version_is_refused(sales_rep):
 def test_a_merge_repoints_opportunities_and_leads(sales_rep, admin_user):
     # given
     survivor = f.customer(admin_user, "Acme")
-    duplicate = f.customer(admin_user, "Acme Inc")
+    duplicate = f.customer(sales_rep, "Acme Inc")  # the rep's account: they open deals on it
     opp = f.opportunity(sales_rep, duplicate)
     lead = f.lead(sales_rep)
     lead_services.lead_convert(actor=sales_rep, lead_id=lead.pk, customer=duplicate.pk)

@@ -94,6 +94,7 @@ def rows(sales_rep: Any, admin_user: Any) -> dict[str, Any]:
         "file": io.BytesIO(b"last_name,title\nHopper,Licences\n"),
         "error": "SMTPServerDisconnected",
         "expected_version": None,
+        "amount": Decimal("10.00"),
     }
 
 
