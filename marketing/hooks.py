@@ -14,6 +14,7 @@ from frontoffice.plugin import (
     TimelineKind,
     TimelineTone,
 )
+from frontoffice.write_path import as_id
 from marketing.api import CampaignViewSet, SegmentViewSet
 from marketing.api_capture import AttributionViewSet, BounceViewSet, LeadFormViewSet, ScoringRuleViewSet
 from marketing.campaigns.responses import MemberActivity
@@ -22,7 +23,8 @@ from marketing.roles import GRANTS
 
 
 def _campaign_link(ref_id: str) -> str | None:
-    return reverse("marketing:campaign_detail", args=[ref_id]) if ref_id.isdigit() else None
+    campaign_id = as_id(ref_id)
+    return reverse("marketing:campaign_detail", args=[campaign_id]) if campaign_id is not None else None
 
 
 def _kind(code: str, label: str, icon: str, tone: TimelineTone = TimelineTone.INFO) -> TimelineKind:
