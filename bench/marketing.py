@@ -69,7 +69,8 @@ def configure(args: argparse.Namespace, var_dir: Path) -> None:
             "LOG_LEVEL": "WARNING",
             "ERP_ADAPTER": "stub",
             # the settings refuse to start without one; this benchmark sends no webhook
-            "ERP_WEBHOOK_SECRET": "whsec_" + base64.b64encode(b"bench-only-webhook-secret-32-bytes!").decode(),
+            "ERP_WEBHOOK_SECRET": "whsec_"
+            + base64.b64encode(b"bench-only-webhook-secret-32-bytes!").decode(),
         }
     )
 
