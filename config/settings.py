@@ -310,6 +310,10 @@ STORAGES = {
 }
 
 # --- E-mail -----------------------------------------------------------------
+# Where links in e-mails point (unsubscribe, tracked links): the site as its readers reach it.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"SITE_URL must start with http:// or https://; got {SITE_URL[:60]!r}.")
 _email = env.email_url_config(env_secret("EMAIL_URL") or "consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email.get("EMAIL_HOST", "")

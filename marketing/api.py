@@ -56,20 +56,20 @@ class SegmentUpdateSerializer(SegmentCreateSerializer):
     rules = serializers.JSONField(required=False, help_text=RULES_HELP)
 
 
-class PreviewInput(StrictSerializer):
+class SegmentPreviewInput(StrictSerializer):
     rules = serializers.JSONField(required=False, help_text="Rules to try instead of the saved ones.")
 
 
-class PreviewCustomerSerializer(serializers.Serializer[Any]):
+class SegmentPreviewCustomerSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     display_name = serializers.CharField()
     kind = serializers.CharField()
     lifecycle_stage = serializers.CharField()
 
 
-class PreviewSerializer(serializers.Serializer[Any]):
+class SegmentPreviewSerializer(serializers.Serializer[Any]):
     count = serializers.IntegerField(help_text="Live customers the rules select now.")
-    sample = PreviewCustomerSerializer(many=True, help_text="The first few, by name.")
+    sample = SegmentPreviewCustomerSerializer(many=True, help_text="The first few, by name.")
 
 
 class FieldSerializer(serializers.Serializer[Any]):
@@ -109,15 +109,15 @@ class SegmentViewSet(ServiceViewSet[Segment]):
     def get_queryset(self) -> QuerySet[Segment]:
         return segment_selectors.segment_base()
 
-    @extend_schema(request=PreviewInput, responses={200: PreviewSerializer})
+    @extend_schema(request=SegmentPreviewInput, responses={200: SegmentPreviewSerializer})
     @action(detail=True, methods=["post"])
     def preview(self, request: Request, pk: str | None = None) -> Response:
         """The live count and a sample of the segment (or of the rules sent, unsaved)."""
         segment = self.get_object()
-        data = PreviewInput.validated(request.data if request.data else {})
+        data = SegmentPreviewInput.validated(request.data if request.data else {})
         rules = data.get("rules", segment.rules)
         preview = segment_selectors.segment_preview(rules=rules)
-        return Response(PreviewSerializer({"count": preview.count, "sample": preview.sample}).data)
+        return Response(SegmentPreviewSerializer({"count": preview.count, "sample": preview.sample}).data)
 
     @extend_schema(responses={200: FieldSerializer(many=True)})
     @action(detail=False, methods=["get"], pagination_class=None)

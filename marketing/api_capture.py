@@ -177,12 +177,12 @@ class AttributionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
         return self.get_paginated_response(AttributionSerializer(rows, many=True).data)
 
 
-class BounceInput(StrictSerializer):
+class CampaignBounceInput(StrictSerializer):
     email = TextField(max_length=320)
     reason = TextField(max_length=300, required=False, allow_blank=True)
 
 
-class BounceResult(serializers.Serializer[Any]):
+class CampaignBounceResult(serializers.Serializer[Any]):
     members_marked = serializers.IntegerField()
 
 
@@ -191,10 +191,10 @@ class BounceViewSet(viewsets.GenericViewSet[Any]):
 
     permission_classes = [ActionPermissions]
     action_permissions = {"create": {"POST": ["marketing.add_emailbounce"]}}
-    serializer_class = BounceResult
+    serializer_class = CampaignBounceResult
 
-    @extend_schema(request=BounceInput, responses={201: BounceResult})
+    @extend_schema(request=CampaignBounceInput, responses={201: CampaignBounceResult})
     def create(self, request: Request) -> Response:
-        data = BounceInput.validated(request.data)
+        data = CampaignBounceInput.validated(request.data)
         marked = email_bounce(actor=request.user, email=data["email"], reason=data.get("reason", ""))
         return Response({"members_marked": marked}, status=201)

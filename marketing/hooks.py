@@ -8,6 +8,7 @@ from django.urls import reverse
 from frontoffice.plugin import (
     ApiRoute,
     AppHooks,
+    DemoStep,
     MergeReference,
     NavItem,
     PeriodicTask,
@@ -18,6 +19,7 @@ from frontoffice.write_path import as_id
 from marketing.api import CampaignViewSet, SegmentViewSet
 from marketing.api_capture import AttributionViewSet, BounceViewSet, LeadFormViewSet, ScoringRuleViewSet
 from marketing.campaigns.responses import MemberActivity
+from marketing.demo import seed_marketing
 from marketing.merge import repoint_members, repoint_score
 from marketing.roles import GRANTS
 
@@ -71,6 +73,7 @@ HOOKS = AppHooks(
         MergeReference("marketing.LeadScore", "customer", "Lead score", repoint_score),
     ],
     periodic_tasks=[PeriodicTask("marketing-campaigns-due", "marketing.campaigns_due", 60.0)],
+    demo_steps=[DemoStep("marketing", 50, seed_marketing)],
     api_enums={
         "CampaignChannelEnum": "marketing.choices.CampaignChannel",
         "CampaignStatusEnum": "marketing.choices.CampaignStatus",

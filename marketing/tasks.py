@@ -21,6 +21,18 @@ def lead_score_recompute(customer_id: int) -> None:
     score_recompute(actor=SCORING, customer_id=int(customer_id))
 
 
+@shared_task(name="marketing.campaign_send", acks_late=True, rate_limit="30/m")
+def campaign_send(campaign_id: int) -> int:
+    """Send one batch (BATCH members) of a running campaign; re-enqueue while members
+    remain pending. Idempotent: a retried or duplicated run sends nobody twice."""
+    from marketing.campaigns.sending import BATCH, CAMPAIGN_SENDER, campaign_send_batch, send_on_commit
+
+    handled = campaign_send_batch(actor=CAMPAIGN_SENDER, campaign_id=int(campaign_id))
+    if handled == BATCH:
+        send_on_commit(int(campaign_id))
+    return handled
+
+
 @shared_task(name="marketing.campaigns_due", acks_late=True)
 def campaigns_due() -> int:
     """Beat, every minute: launch scheduled campaigns whose start has come and complete

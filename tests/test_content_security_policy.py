@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 # Pages that are not ours to style (the admin), answer something other than a page, or
 # need a POST: left out of the walk over every parameterless URL.
 SKIPPED = re.compile(
-    r"^/(admin/|api/v1/|api/schema/|accounts/logout/|healthz|readyz|sales/leads/import/template|sales/quotes/new/$|service/cases/new/$)"
+    r"^/(admin/|api/v1/|api/schema/|accounts/logout/|healthz|readyz|sales/leads/import/template|sales/quotes/new/$|service/cases/new/$|marketing/segments/preview/$|marketing/bulk/export\.csv$)"
 )
 INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 EVENT_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
@@ -45,6 +45,23 @@ def boss(db: Any) -> Any:
     return make_user("boss", Role.ADMIN, is_staff=True, is_superuser=True)
 
 
+def _marketing_pages(boss: Any) -> list[str]:
+    from marketing.campaigns.services import campaign_create
+    from marketing.capture.services import lead_form_create
+    from marketing.segments.services import segment_create
+
+    segment = segment_create(actor=boss, name="All", rules={})
+    campaign = campaign_create(actor=boss, name="Spring", segment=segment.pk, subject_template="Hi")
+    form = lead_form_create(actor=boss, campaign_id=campaign.pk, name="Demo")
+    return [
+        f"/marketing/segments/{segment.pk}/",
+        f"/marketing/campaigns/{campaign.pk}/",
+        f"/marketing/campaigns/{campaign.pk}/edit/",
+        f"/marketing/bulk/?segment={segment.pk}",
+        f"/marketing/f/{form.public_key}/",
+    ]
+
+
 @pytest.fixture
 def pages(boss: Any) -> list[str]:
     customer = customer_services.customer_create(actor=boss, kind="person", first_name="Ada", last_name="L")
@@ -58,6 +75,7 @@ def pages(boss: Any) -> list[str]:
         f"/sales/opportunities/{quote.opportunity_id}/",
         f"/sales/quotes/new/?opportunity={quote.opportunity_id}",
         f"/service/cases/new/?customer={customer.pk}",
+        *_marketing_pages(boss),
     ]
     walked = sorted({p for p in _paths(get_resolver()) if not SKIPPED.match(p)})
     return walked + detail_pages

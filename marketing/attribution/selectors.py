@@ -88,6 +88,11 @@ class CampaignFigures:
         return stages
 
 
+def _money(value: Decimal) -> Decimal:
+    # SQLite's SUM of decimals comes back with float noise in its digits.
+    return Decimal(value).quantize(Decimal("0.01"))
+
+
 def _touches(first: bool) -> Subquery:
     touch = Coalesce("responded_at", "clicked_at")
     members = (
@@ -151,8 +156,9 @@ def campaign_figures(campaigns: Iterable[Campaign]) -> list[CampaignFigures]:
         for row in touched.filter(**{f"{key}__in": ids}).values(key).annotate(total=Sum("total")).order_by():
             revenue[key][row[key]] = row["total"] or ZERO
     for pk, figure in figures.items():
-        figure.revenue_first_touch = revenue["first_touch"].get(pk, ZERO)
-        figure.revenue_last_touch = revenue["last_touch"].get(pk, ZERO)
+        figure.revenue_first_touch = _money(revenue["first_touch"].get(pk, ZERO))
+        figure.revenue_last_touch = _money(revenue["last_touch"].get(pk, ZERO))
+        figure.revenue_direct = _money(figure.revenue_direct)
     return list(figures.values())
 
 

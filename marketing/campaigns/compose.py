@@ -29,7 +29,7 @@ class Composed:
 
 def site_url() -> str:
     """Where the links of e-mails point (SITE_URL, e.g. https://crm.example.com)."""
-    return str(getattr(settings, "SITE_URL", "") or "http://localhost:8000").rstrip("/")
+    return str(settings.SITE_URL).rstrip("/")
 
 
 def absolute(path: str) -> str:

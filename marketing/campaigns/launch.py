@@ -161,4 +161,8 @@ def campaign_launch(*, actor: Actor, campaign_id: int, expected_version: int | N
         raise ValidationError({"ends_at": ["The campaign's end has passed: move it before launching."]})
     bump_version(campaign)
     campaign.save()
+    if campaign.sends_email:
+        from marketing.campaigns.sending import send_on_commit  # sending reads the members
+
+        send_on_commit(campaign.pk)
     return campaign

@@ -121,6 +121,10 @@ def member_respond(
         payload={"campaign_id": member.campaign_id, "member_id": member.pk, **(payload or {})},
         occurred_at=when,
     )
+    if status in (MemberStatus.OPENED, MemberStatus.CLICKED):
+        from marketing.capture.scoring import score_on_commit  # scoring reads members
+
+        score_on_commit(member.customer_id)
     return member
 
 

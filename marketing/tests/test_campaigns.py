@@ -205,3 +205,25 @@ def test_launch_runs_in_a_fixed_number_of_queries(django_assert_max_num_queries)
     with django_assert_max_num_queries(12):
         launch(campaign)
     assert CampaignMember.objects.count() == 14
+
+
+def test_beat_launches_due_scheduled_campaigns_and_completes_ended_ones(marketer) -> None:
+    import time_machine
+
+    from marketing.tasks import campaigns_due
+
+    a_person("Ann")
+    start = timezone.now() + dt.timedelta(hours=1)
+    campaign = campaign_schedule(
+        actor=marketer,
+        campaign_id=a_campaign(marketer, ends_at=start + dt.timedelta(days=1)).pk,
+        starts_at=start,
+    )
+    assert campaigns_due() == 0
+    with time_machine.travel(start + dt.timedelta(minutes=1)):
+        assert campaigns_due() == 1
+    assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.RUNNING
+    assert members(campaign) == {"Ann"}
+    with time_machine.travel(start + dt.timedelta(days=2)):
+        assert campaigns_due() == 1
+    assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.COMPLETED

@@ -207,3 +207,16 @@ def test_a_bad_scoring_rule_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         scoring_rule_create(actor=MAINTENANCE, name="Bad", kind="behaviour", points=5000)
     assert {"points", "event"} <= set(caught.value.message_dict)
+
+
+def test_an_open_or_click_recomputes_the_score(django_capture_on_commit_callbacks) -> None:
+    from marketing.campaigns.launch import campaign_launch
+    from marketing.campaigns.responses import TRACKING, member_respond
+
+    scoring_rule_create(actor=MAINTENANCE, name="Clicks", kind="behaviour", event="clicked", points=15)
+    ann = a_person("Ann")
+    campaign = campaign_launch(actor=MAINTENANCE, campaign_id=a_campaign().pk)
+    member = CampaignMember.objects.get(campaign=campaign, customer=ann)
+    with django_capture_on_commit_callbacks(execute=True):
+        member_respond(actor=TRACKING, member_id=member.pk, status=MemberStatus.CLICKED)
+    assert LeadScore.objects.get(customer=ann).score == 15

@@ -3,6 +3,7 @@ tokens change nothing; bounces; every response on the timeline and the member's 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -118,7 +119,7 @@ def test_the_email_carries_list_unsubscribe_headers_and_tracked_links(member) ->
 
 def test_one_click_unsubscribe_withdraws_consent_in_the_ledger(client: Client, member) -> None:
     composed = compose(member.campaign, customer=member.customer, member_id=member.pk, email=member.email)
-    path = composed.unsubscribe_url.split("localhost:8000", 1)[-1]
+    path = re.sub(r"^https?://[^/]+", "", composed.unsubscribe_url)
     # a GET (a link scanner) changes nothing
     assert client.get(path).status_code == 200
     assert ConsentEvent.objects.filter(customer=member.customer, granted=False).count() == 0

@@ -1,0 +1,116 @@
+"""Sending through the hub's outbound room: one copy per recipient even when a worker
+crashes mid-batch and the batch is retried, consent checked again at sending time,
+the unsubscribe headers on every e-mail, nothing for a cancelled campaign."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from customers.consent import consent_record
+from frontoffice.actors import MAINTENANCE
+from marketing.campaigns import sending
+from marketing.campaigns.launch import campaign_launch
+from marketing.campaigns.services import campaign_cancel
+from marketing.choices import MemberStatus
+from marketing.models import CampaignMember
+from marketing.tests.conftest import a_person
+from marketing.tests.test_campaigns import a_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def launched(django_capture_on_commit_callbacks, n: int = 3):
+    people = [a_person(f"P{i}") for i in range(n)]
+    with django_capture_on_commit_callbacks(execute=False):
+        campaign = campaign_launch(actor=MAINTENANCE, campaign_id=a_campaign().pk)
+    return campaign, people
+
+
+def send(django_capture_on_commit_callbacks, campaign_id: int, **kwargs) -> int:
+    with django_capture_on_commit_callbacks(execute=True):
+        return sending.campaign_send_batch(actor=sending.CAMPAIGN_SENDER, campaign_id=campaign_id, **kwargs)
+
+
+def test_each_member_gets_one_email_with_the_unsubscribe_headers(django_capture_on_commit_callbacks) -> None:
+    campaign, _ = launched(django_capture_on_commit_callbacks)
+    mail.outbox = []
+    assert send(django_capture_on_commit_callbacks, campaign.pk) == 3
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "p0.test@example.com",
+        "p1.test@example.com",
+        "p2.test@example.com",
+    ]
+    message = mail.outbox[0]
+    assert message.extra_headers["List-Unsubscribe"].startswith("<http")
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "/marketing/u/" in message.body
+    assert set(CampaignMember.objects.values_list("status", flat=True)) == {MemberStatus.SENT}
+    # a second run finds nobody pending
+    assert send(django_capture_on_commit_callbacks, campaign.pk) == 0
+    assert len(mail.outbox) == 3
+
+
+def test_a_crash_mid_batch_then_a_retry_sends_one_copy_each(
+    django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    campaign, _ = launched(django_capture_on_commit_callbacks)
+    mail.outbox = []
+    real = sending.compose
+    calls = {"n": 0}
+
+    def crash_on_the_third(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("worker killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sending, "compose", crash_on_the_third)
+    with pytest.raises(RuntimeError):
+        send(django_capture_on_commit_callbacks, campaign.pk)
+    # the batch rolled back: nothing sent, every member still pending
+    assert mail.outbox == []
+    assert set(CampaignMember.objects.values_list("status", flat=True)) == {MemberStatus.PENDING}
+    monkeypatch.setattr(sending, "compose", real)
+    assert send(django_capture_on_commit_callbacks, campaign.pk) == 3
+    assert len(mail.outbox) == 3
+
+
+def test_a_member_sent_again_still_gets_one_copy(django_capture_on_commit_callbacks) -> None:
+    # e.g. a crash after the room queued the e-mails but before the members were marked
+    campaign, _ = launched(django_capture_on_commit_callbacks)
+    mail.outbox = []
+    send(django_capture_on_commit_callbacks, campaign.pk)
+    CampaignMember.objects.update(status=MemberStatus.PENDING)
+    assert send(django_capture_on_commit_callbacks, campaign.pk) == 3
+    assert len(mail.outbox) == 3
+
+
+def test_consent_withdrawn_after_the_launch_is_honoured(django_capture_on_commit_callbacks) -> None:
+    campaign, people = launched(django_capture_on_commit_callbacks)
+    consent_record(
+        actor=MAINTENANCE,
+        customer_id=people[0].pk,
+        channel="email",
+        purpose="marketing",
+        granted=False,
+        source="t",
+    )
+    mail.outbox = []
+    send(django_capture_on_commit_callbacks, campaign.pk)
+    assert len(mail.outbox) == 2
+    assert CampaignMember.objects.get(customer=people[0]).status == MemberStatus.SUPPRESSED
+
+
+def test_a_cancelled_campaign_sends_nothing(django_capture_on_commit_callbacks) -> None:
+    campaign, _ = launched(django_capture_on_commit_callbacks)
+    campaign_cancel(actor=MAINTENANCE, campaign_id=campaign.pk)
+    mail.outbox = []
+    assert send(django_capture_on_commit_callbacks, campaign.pk) == 0
+    assert mail.outbox == []
+
+
+def test_batches_are_bounded(django_capture_on_commit_callbacks) -> None:
+    campaign, _ = launched(django_capture_on_commit_callbacks, n=5)
+    assert send(django_capture_on_commit_callbacks, campaign.pk, limit=2) == 2
+    assert CampaignMember.objects.filter(status=MemberStatus.PENDING).count() == 3
