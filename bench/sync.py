@@ -9,7 +9,12 @@ the back-office sync under load, against the ERP simulator (the `stub` adapter).
    its own transaction, as a web request would) while ONE real Celery worker process
    (prefork, concurrency 1) relays them on the kicks sent on commit; lag = ERP
    acknowledgement (`delivered_at`) - commit (`created_at`), p50/p95/max.
-3. Webhook apply rate: E signed ERP events (product and stock changes, each a new
+3. Drain after an outage, with 1 and with 2 worker processes: the simulator's outage
+   knob is on while D orders are committed (each kicking the relay, which opens the
+   circuit breaker); then the ERP returns (with `--drain-latency-ms` per call, as a
+   remote ERP has), and the time from its return to the last acknowledgement is measured,
+   with the relay swept every second as beat would. Dead letters and attempts are counted too.
+4. Webhook apply rate: E signed ERP events (product and stock changes, each a new
    version) POSTed one by one to /api/v1/erp/webhook/ through the whole Django stack
    (Django's test client: no HTTP server, no network), verified, stored and applied.
 
@@ -39,6 +44,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 # The simulator's catalogue without its discontinued products (FO-1004, FO-1040).
 ACTIVE_SKUS = [f"FO-{n}" for n in range(1001, 1040) if n != 1004]
+# The drain's sweep period (what beat's relay-outbox entry sends; 5 s in production).
+SWEEP_SECONDS = 1.0
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"bench-only-webhook-secret-32-bytes!").decode()
 
 
@@ -48,6 +55,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rate", type=int, default=100, help="Orders per second in the lag run.")
     parser.add_argument("--seconds", type=int, default=30, help="Length of the lag run.")
     parser.add_argument("--events", type=int, default=3_000, help="Webhooks in the apply run.")
+    parser.add_argument("--drain-messages", type=int, default=1_000, help="Orders waiting out the outage.")
+    parser.add_argument(
+        "--drain-latency-ms", type=int, default=100, help="ERP latency per call in the drain."
+    )
+    parser.add_argument("--drain-batch", type=int, default=50, help="OUTBOX_BATCH_SIZE in the drain.")
+    parser.add_argument(
+        "--only-drain",
+        action="store_true",
+        help="Run only the drain after an outage (results to bench/results/<name>-outage-drain.md).",
+    )
     parser.add_argument("--name", default="sync-sqlite", help="Results go to bench/results/<name>.md.")
     parser.add_argument("--database-url", default="", help="An empty database (default: new SQLite file).")
     parser.add_argument("--redis-url", default="", help="Redis for broker and cache (default: files).")
@@ -240,6 +257,129 @@ def lag(rate: int, seconds: int, first: int, env: dict[str, str], var_dir: Path)
     }
 
 
+def drain_after_outage(
+    *,
+    messages: int,
+    workers: int,
+    latency_ms: int,
+    batch: int,
+    first: int,
+    env: dict[str, str],
+    var_dir: Path,
+) -> dict[str, Any]:
+    from django.db import connection
+    from django.db.models import Max
+
+    from backoffice_sync.models import CircuitState, ErpCircuit, OutboxMessage, OutboxStatus
+    from backoffice_sync.simulator import faults
+    from backoffice_sync.tasks import relay_outbox
+
+    env = {
+        **env,
+        "OUTBOX_BATCH_SIZE": str(batch),
+        "OUTBOX_RELAY_CONCURRENCY": str(workers),
+        "ERP_PROBE_BASE_SECONDS": "1",
+        "ERP_PROBE_CAP_SECONDS": "2",
+    }
+    faults.set(outage=True, latency_ms=0)
+    processes = [
+        start_celery(
+            env,
+            var_dir / f"drain-worker-{workers}-{n}.log",
+            "worker",
+            "--concurrency",
+            "1",
+            "--without-mingle",
+            "--without-gossip",
+            "-n",
+            f"drain{workers}-{n}@%h",
+        )
+        for n in range(workers)
+    ]
+    try:
+        time.sleep(5)  # the workers connect to the broker
+        enqueue_orders(first, messages, per_transaction=1)  # each kicks the relay, as requests would
+        keys = [f"order:B-{n}" for n in range(first, first + messages)]
+        deadline = time.monotonic() + 60
+        while ErpCircuit.objects.get(pk=1).state == CircuitState.CLOSED and time.monotonic() < deadline:
+            time.sleep(0.2)
+        opened = ErpCircuit.objects.get(pk=1).state != CircuitState.CLOSED
+        sweep_until = time.monotonic() + 5  # the outage goes on; the sweeps find it closed
+        while time.monotonic() < sweep_until:
+            relay_outbox.delay()
+            time.sleep(SWEEP_SECONDS)
+        faults.set(outage=False, latency_ms=latency_ms)
+        back = time.perf_counter()
+        first_ack = None
+        deadline = time.monotonic() + 600
+        next_sweep = 0.0
+        while time.monotonic() < deadline:
+            if time.monotonic() >= next_sweep:
+                relay_outbox.delay()  # what beat's sweep sends
+                next_sweep = time.monotonic() + SWEEP_SECONDS
+            done = OutboxMessage.objects.filter(aggregate__in=keys, status=OutboxStatus.DELIVERED).count()
+            if done and first_ack is None:
+                first_ack = time.perf_counter() - back
+            if done == messages:
+                break
+            time.sleep(0.05)
+        drained_in = time.perf_counter() - back
+        rows = OutboxMessage.objects.filter(aggregate__in=keys)
+        result = {
+            "workers": workers,
+            "messages": messages,
+            "latency_ms": latency_ms,
+            "batch": batch,
+            "opened": opened,
+            "first_ack": first_ack or 0.0,
+            "seconds": drained_in,
+            "drain_rate": messages / max(drained_in - (first_ack or 0.0), 1e-9),
+            "delivered": rows.filter(status=OutboxStatus.DELIVERED).count(),
+            "dead": rows.filter(status=OutboxStatus.DEAD).count(),
+            "max_attempts": rows.aggregate(m=Max("attempts"))["m"] or 0,
+        }
+        connection.close()
+    finally:
+        faults.set(outage=False, latency_ms=0)
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    return result
+
+
+def drain_report(drains: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "## Drain after an ERP outage (orders wait out the outage, then the backlog drains)",
+        "",
+        "Each order committed in its own transaction while the ERP was down; the circuit breaker",
+        "opened, no attempt was spent; then the ERP came back with the latency below per call.",
+        f"Worker processes have concurrency 1 each; the relay is swept every {SWEEP_SECONDS:g} s, as beat does.",
+        "",
+        "| Workers | Orders | ERP latency per call | Batch | First ack after return | All acked after return "
+        "| Drain rate | Dead | Max attempts |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in drains:
+        lines.append(
+            f"| {run['workers']} | {run['messages']:,} | {run['latency_ms']} ms | {run['batch']} | "
+            f"{run['first_ack']:.1f} s | **{run['seconds']:.1f} s** | {run['drain_rate']:,.0f}/s | "
+            f"{run['dead']} | {run['max_attempts']} |"
+        )
+    if any(not run["opened"] for run in drains):
+        lines.append("")
+        lines.append("Warning: the circuit breaker did not open in some run (see the worker logs).")
+    lines += [
+        "",
+        "Target (issue 11): 1,000 waiting messages all acknowledged within 60 s of the ERP's return.",
+        "",
+    ]
+    return lines
+
+
 def webhooks(events: int) -> dict[str, Any]:
     from django.test import Client
     from django.utils import timezone
@@ -316,12 +456,12 @@ def webhooks(events: int) -> dict[str, Any]:
     }
 
 
-def report(name: str, args: argparse.Namespace, runs: list[dict], lagged: dict, hooks: dict) -> str:
+def header(name: str, args: argparse.Namespace) -> list[str]:
     import django
     from django.db import connection
 
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    lines = [
+    return [
         f"# Frontoffice sync benchmark: {name}",
         "",
         "Produced by `python -m bench.sync` (`make bench-sync`); the method is in bench/sync.py.",
@@ -332,6 +472,14 @@ def report(name: str, args: argparse.Namespace, runs: list[dict], lagged: dict, 
         f"- Database: {connection.vendor}; broker and cache: {'Redis' if args.redis_url else 'files, in-process'}",
         "- ERP: the simulator, in-process (`ERP_ADAPTER=stub`), on the same database",
         "",
+    ]
+
+
+def report(
+    name: str, args: argparse.Namespace, runs: list[dict], lagged: dict, hooks: dict, drains: list[dict]
+) -> str:
+    lines = [
+        *header(name, args),
         "## Relay throughput (one relay, batches of OUTBOX_BATCH_SIZE)",
         "",
         "| ERP latency per call | Messages | Batch | Wall time | Messages/s | Left pending |",
@@ -361,6 +509,7 @@ def report(name: str, args: argparse.Namespace, runs: list[dict], lagged: dict, 
         "Targets (issue 4, on PostgreSQL with one worker): at least 1,000 messages/s at 0 ms, "
         "lag p95 under 2 s at 100 orders/s.",
         "",
+        *drain_report(drains),
     ]
     return "\n".join(lines)
 
@@ -377,6 +526,27 @@ def main(argv: list[str]) -> None:
     from backoffice_sync.simulator import engine
 
     engine.reset(seed=7, start=None)
+    drains = []
+    for index, workers in enumerate((1, 2)):
+        print(f"Drain after an outage, {workers} worker(s)...", flush=True)
+        drains.append(
+            drain_after_outage(
+                messages=args.drain_messages,
+                workers=workers,
+                latency_ms=args.drain_latency_ms,
+                batch=args.drain_batch,
+                first=10_000_000 + index * args.drain_messages,
+                env=env,
+                var_dir=var_dir,
+            )
+        )
+        print(f"  all acknowledged {drains[-1]['seconds']:.1f} s after the ERP returned", flush=True)
+    if args.only_drain:
+        text = "\n".join([*header(args.name, args), *drain_report(drains)])
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"{args.name}-outage-drain.md").write_text(text)
+        print(text)
+        return
     runs = []
     for index, latency_ms in enumerate((0, 20)):
         print(f"Relay throughput, ERP latency {latency_ms} ms...", flush=True)
@@ -388,7 +558,7 @@ def main(argv: list[str]) -> None:
     print(f"Webhook apply rate, {args.events} events...", flush=True)
     hooks = webhooks(args.events)
     print(f"  {hooks['rate']:,.0f} events/s", flush=True)
-    text = report(args.name, args, runs, lagged, hooks)
+    text = report(args.name, args, runs, lagged, hooks, drains)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.name}.md").write_text(text)
     print(text)

@@ -46,7 +46,9 @@ LEASE_SECONDS = 3  # what the relay tasks ask for here, so that the test waits s
 class Worker:
     """`celery worker --pool prefork --concurrency 1` in its own process group."""
 
-    def __init__(self, tmp_path: Path, name: str, queue: str) -> None:
+    def __init__(
+        self, tmp_path: Path, name: str, queue: str, extra_env: dict[str, str] | None = None
+    ) -> None:
         var_dir = tmp_path / "var"
         env = {key: value for key, value in os.environ.items() if not key.startswith("CELERY_")}
         env.update(
@@ -59,6 +61,7 @@ class Worker:
             ERP_ADAPTER="stub",
             OUTBOX_BATCH_SIZE=str(BATCH_SIZE),
         )
+        env.update(extra_env or {})
         self.publisher_conf: dict[str, Any] = {"task_always_eager": False}
         if not settings.REDIS_URL:  # the embedded broker, in files
             broker = var_dir / "broker"  # what the worker's settings derive from VAR_DIR
@@ -100,10 +103,10 @@ class Worker:
             time.sleep(every)
         pytest.fail(f"gave up after {BOUND_SECONDS} s waiting for {what}:\n{self.log()}")
 
-    def relay(self) -> None:
+    def relay(self, lease_seconds: int = LEASE_SECONDS) -> None:
         """What beat's sweep does, sent to this worker's queue."""
         with celery_conf(**self.publisher_conf):
-            relay_outbox.apply_async(kwargs={"lease_seconds": LEASE_SECONDS}, queue=self.queue)
+            relay_outbox.apply_async(kwargs={"lease_seconds": lease_seconds}, queue=self.queue)
 
     def kill(self) -> None:
         os.killpg(self.process.pid, signal.SIGKILL)
