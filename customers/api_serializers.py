@@ -21,6 +21,7 @@ from customers.choices import (
 from customers.models import ConsentEvent, ContactPoint, Customer
 from frontoffice.models import User
 from frontoffice.serializers import (
+    DateTimeField,
     IdField,
     JSONObjectField,
     RelatedIdField,
@@ -157,7 +158,7 @@ class ConsentInputSerializer(StrictSerializer):
     purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
     granted = serializers.BooleanField()
     source = TextField(max_length=100)  # type: ignore[assignment]  # a field named like a Field attribute (DRF keeps them apart)
-    occurred_at = serializers.DateTimeField(required=False)
+    occurred_at = DateTimeField(required=False)
     note = TextField(max_length=500, required=False, allow_blank=True)
 
 

@@ -114,6 +114,12 @@ class Customer(TimeStamped):
     tags = models.ManyToManyField(Tag, blank=True, related_name="customers")
     attributes = models.JSONField(default=dict, blank=True)
     erp_customer_number = models.CharField(max_length=40, null=True, blank=True)
+    preferred_channel = models.CharField(
+        max_length=8,
+        choices=ConsentChannel.choices,
+        blank=True,
+        help_text="How the customer prefers to hear from us (blank: e-mail).",
+    )
     version = models.PositiveIntegerField(default=1)
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
@@ -147,6 +153,10 @@ class Customer(TimeStamped):
                 condition=~Q(merged_into=models.F("id")), name="customer_not_merged_into_self"
             ),
             models.CheckConstraint(condition=~Q(parent=models.F("id")), name="customer_not_own_parent"),
+            models.CheckConstraint(
+                condition=Q(preferred_channel="") | Q(preferred_channel__in=ConsentChannel.values),
+                name="customer_preferred_channel_valid",
+            ),
             models.UniqueConstraint(
                 fields=["erp_customer_number"],
                 condition=Q(erp_customer_number__isnull=False),
@@ -337,3 +347,8 @@ class DuplicatePair(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.customer_a_id} ~ {self.customer_b_id}"
+
+
+# The outbound-message room's tables live in their package; imported here so that the
+# app registry loads them with the profile's.
+from customers.outbound.models import DeliveryEvent, MessageTemplate, OutboundMessage  # noqa: E402, F401

@@ -284,7 +284,7 @@ def _post_to_360(
     if customer.merged_into_id is not None:
         messages.error(request, "This customer was merged into another one; please try again there.")
         return redirect("customers:detail", customer.merged_into_id)
-    if form.is_valid() and form.submit(lambda: write(form)) is not None:
+    if form.is_valid() and form.submit(lambda: write(form), once_for=request.user) is not None:
         messages.success(request, success)
         return redirect(reverse("customers:detail", args=[pk]) + f"#{key}-section")
     return _render_360(request, pk, forms={key: form}, status=400)
@@ -344,7 +344,8 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         form = CustomerCreateForm(request.POST)
         customer = (
             form.submit(
-                lambda: services.customer_create(actor=request_actor(request), **form.service_fields())
+                lambda: services.customer_create(actor=request_actor(request), **form.service_fields()),
+                once_for=request.user,
             )
             if form.is_valid()
             else None

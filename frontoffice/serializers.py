@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 from django.db.models import Model
 from rest_framework import serializers
 
+from frontoffice.dates import date_problem
+
 M = TypeVar("M", bound=Model)
 
 MAX_ID = 2**62  # below every database's bigint limit, so an id never overflows a query
@@ -59,6 +61,28 @@ class IdField(serializers.IntegerField):
         if isinstance(data, str) and len(data) > 20:
             self.fail("max_value", max_value=self.max_value)
         return super().to_internal_value(data)
+
+
+class DateField(serializers.DateField):
+    """A date in the business range (1900-01-01 to 2099-12-31, `frontoffice.dates`)."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        day = super().to_internal_value(value)
+        problem = date_problem(day)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return day
+
+
+class DateTimeField(serializers.DateTimeField):
+    """A moment on a date in the business range (`frontoffice.dates`)."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        moment = super().to_internal_value(value)
+        problem = date_problem(moment)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return moment
 
 
 class RelatedIdField(serializers.PrimaryKeyRelatedField[M]):

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from customers.models import Customer
 from frontoffice.permissions import HasPermission
+from frontoffice.query_params import DeclaredQueryParameters
 from frontoffice.schema import OneObjectSchema
 from frontoffice.serializers import IdField, StrictSerializer, TextField
 from sales.forecast import selectors, services
@@ -29,15 +30,15 @@ from sales.forecast import selectors_recommendations as recommendations
 from sales.request_actor import actor_of
 
 VIEW_FORECAST = "sales.view_forecastsnapshot"
-# Years 1900-2999: a business forecast, and room for the month after the last one.
-MONTH_RE = re.compile(r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$")
+# Years 1900-2099, the business range of every date (frontoffice.dates).
+MONTH_RE = re.compile(r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$")
 
 
 class MonthField(serializers.RegexField):
     """A calendar month as YYYY-MM, validated as text and returned as its first day."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("help_text", "A month as YYYY-MM (1900-01 to 2999-12).")
+        kwargs.setdefault("help_text", "A month as YYYY-MM (1900-01 to 2099-12).")
         super().__init__(MONTH_RE.pattern, max_length=7, **kwargs)
 
     def run_validation(self, data: Any = serializers.empty) -> Any:
@@ -134,7 +135,7 @@ def _snapshots(rows: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-class ForecastViewSet(viewsets.ViewSet):
+class ForecastViewSet(DeclaredQueryParameters, viewsets.ViewSet):
     schema = OneObjectSchema()
     permission_classes = [HasPermission]
 
@@ -217,7 +218,7 @@ class RecommendationListSerializer(serializers.Serializer):
     results = RecommendationSerializer(many=True)
 
 
-class RecommendationViewSet(viewsets.ViewSet):
+class RecommendationViewSet(DeclaredQueryParameters, viewsets.ViewSet):
     schema = OneObjectSchema()
     permission_classes = [HasPermission]
     required_permission = "sales.view_productaffinity"

@@ -23,7 +23,14 @@ from frontoffice.filters import StableOrderingFilter
 from frontoffice.models import User
 from frontoffice.parsers import PayloadTooLarge
 from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL
-from frontoffice.serializers import IdField, ProblemSerializer, RelatedIdField, StrictSerializer, TextField
+from frontoffice.serializers import (
+    DateField,
+    IdField,
+    ProblemSerializer,
+    RelatedIdField,
+    StrictSerializer,
+    TextField,
+)
 from frontoffice.viewsets import STALE, service_action, version_from
 from sales.leads import selectors, services, services_import
 from sales.leads.filters import LEAD_ORDERINGS, LeadFilter
@@ -122,7 +129,7 @@ class ConvertSerializer(StrictSerializer):
     name = TextField(required=False, help_text="The opportunity's name (default: the lead's title).")
     amount = serializers.DecimalField(max_digits=None, decimal_places=None, required=False)
     currency = TextField(required=False, help_text="A 3-letter ISO code in capitals, e.g. EUR.")
-    expected_close_date = serializers.DateField(required=False, allow_null=True)
+    expected_close_date = DateField(required=False, allow_null=True)
 
 
 class CandidateSerializer(serializers.Serializer[Any]):

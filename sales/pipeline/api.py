@@ -15,7 +15,7 @@ from rest_framework import serializers
 from frontoffice.filters import StableOrderingFilter
 from frontoffice.models import User
 from frontoffice.schema import ETAG, IF_MATCH
-from frontoffice.serializers import IdField, RelatedIdField, StrictSerializer, TextField
+from frontoffice.serializers import DateField, IdField, RelatedIdField, StrictSerializer, TextField
 from frontoffice.viewsets import service_action
 from sales.pipeline import selectors, services, services_pipelines, values
 from sales.pipeline.filters import OPPORTUNITY_ORDERINGS, OpportunityFilter
@@ -154,7 +154,7 @@ class OpportunityUpdateSerializer(StrictSerializer):
         max_digits=None, decimal_places=None, required=False, help_text="Default: the lines' total."
     )
     currency = TextField(required=False, help_text="A 3-letter ISO code in capitals, e.g. EUR.")
-    expected_close_date = serializers.DateField(required=False, allow_null=True)
+    expected_close_date = DateField(required=False, allow_null=True)
     next_step = TextField(required=False, allow_blank=True, help_text="At most 300 characters.")
     owner = RelatedIdField(queryset=User.objects.filter(is_active=True), required=False, allow_null=True)
     lines = OpportunityLineInputSerializer(

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from frontoffice.api import CursorPagination, expected_version
 from frontoffice.errors import PROBLEM_CONTENT_TYPE
 from frontoffice.schema import ETAG, IF_MATCH
-from frontoffice.serializers import IdField, ProblemSerializer, StrictSerializer, TextField
+from frontoffice.serializers import DateField, IdField, ProblemSerializer, StrictSerializer, TextField
 from frontoffice.viewsets import service_action
 from sales.orders.api import PRECONDITIONS as ORDER_PRECONDITIONS
 from sales.orders.api import SalesOrderDetailSerializer, accept_response
@@ -26,6 +26,7 @@ from sales.orders.services import quote_accept
 from sales.quotes import selectors, services
 from sales.quotes.filters import QuoteFilter
 from sales.quotes.models import Quote, QuoteEmailStatus, QuoteLine
+from sales.quotes.selectors_atp import quote_delivery
 from sales.request_actor import actor_of
 from sales.viewsets import SalesViewSet
 
@@ -116,6 +117,68 @@ class QuoteSerializer(serializers.ModelSerializer[Quote]):
         return QuoteLineSerializer(quote.lines.all(), many=True, context=context).data
 
 
+class LineDeliverySerializer(serializers.Serializer[Any]):
+    position = serializers.IntegerField()
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    available_on = serializers.DateField(
+        allow_null=True, help_text="The earliest date the back office can deliver this line by (live)."
+    )
+    supply = serializers.ChoiceField(
+        choices=["stock", "incoming", "lead_time"],
+        allow_null=True,
+        help_text="Where the goods come from: stock now, an incoming delivery, or the supplier's lead time.",
+    )
+    meets_request = serializers.BooleanField(
+        allow_null=True, help_text="By the requested date; null when none was requested."
+    )
+
+
+class QuoteDeliverySerializer(serializers.Serializer[Any]):
+    promised_on = serializers.DateField(
+        allow_null=True,
+        help_text="The date sending the quote now would promise (the latest line date); "
+        "null without lines or when the back office cannot promise.",
+    )
+    requested_on = serializers.DateField(allow_null=True)
+    meets_request = serializers.BooleanField(
+        allow_null=True, help_text="Whether promised_on is by requested_on; null when either is missing."
+    )
+    error = serializers.CharField(help_text="Why the back office could not promise (empty when it could).")
+    lines = LineDeliverySerializer(many=True)
+
+
+class QuoteDetailSerializer(QuoteSerializer):
+    """One quote, with the live available-to-promise of its lines (as the quote page shows)."""
+
+    delivery = serializers.SerializerMethodField()
+
+    class Meta(QuoteSerializer.Meta):
+        fields = [*QuoteSerializer.Meta.fields, "delivery"]
+        read_only_fields = fields
+
+    @extend_schema_field(QuoteDeliverySerializer)
+    def get_delivery(self, quote: Quote) -> dict[str, Any]:
+        delivery = quote_delivery(quote=quote, lines=list(quote.lines.all()))
+        return {
+            "promised_on": delivery.promised_on,
+            "requested_on": delivery.requested_on,
+            "meets_request": delivery.meets_request,
+            "error": delivery.error,
+            "lines": [
+                {
+                    "position": row.line.position,
+                    "sku": row.line.product_id,
+                    "quantity": row.line.quantity,
+                    "available_on": row.promise.earliest_on if row.promise else None,
+                    "supply": row.promise.source if row.promise else None,
+                    "meets_request": row.promise.meets_request if row.promise else None,
+                }
+                for row in delivery.lines
+            ],
+        }
+
+
 class QuoteLineInputSerializer(StrictSerializer):
     sku = TextField()
     quantity = serializers.IntegerField(help_text="Whole units, 1 to 1,000,000.")
@@ -128,8 +191,8 @@ class QuoteFieldsSerializer(StrictSerializer):
     tax_rate = serializers.DecimalField(
         max_digits=None, decimal_places=None, required=False, help_text="Percent, 0 to 100."
     )
-    valid_until = serializers.DateField(required=False, help_text="Today or later.")
-    requested_delivery_on = serializers.DateField(required=False, allow_null=True)
+    valid_until = DateField(required=False, help_text="Today or later.")
+    requested_delivery_on = DateField(required=False, allow_null=True)
     accept_later_delivery = serializers.BooleanField(required=False)
     notes = TextField(required=False, allow_blank=True, help_text="At most 5000 characters.")
     lines = QuoteLineInputSerializer(
@@ -140,7 +203,7 @@ class QuoteFieldsSerializer(StrictSerializer):
 class QuoteCreateSerializer(QuoteFieldsSerializer):
     opportunity = IdField()
     price_list = IdField(required=False)
-    valid_until = serializers.DateField(help_text="Today or later.")
+    valid_until = DateField(help_text="Today or later.")
 
 
 class QuoteSendSerializer(StrictSerializer):
@@ -156,7 +219,7 @@ class QuoteAcceptSerializer(StrictSerializer):
         "quote's promised date (the order then promises that date). Without it, such an accept "
         "is refused: 409 delivery_date_not_met.",
     )
-    accepted_delivery_on = serializers.DateField(
+    accepted_delivery_on = DateField(
         required=False,
         allow_null=True,
         default=None,
@@ -183,19 +246,23 @@ class QuotePagination(CursorPagination):
 
 
 @extend_schema_view(
-    retrieve=extend_schema(parameters=[ETAG]),
-    create=extend_schema(request=QuoteCreateSerializer, responses={201: QuoteSerializer}, parameters=[ETAG]),
+    retrieve=extend_schema(responses=QuoteDetailSerializer, parameters=[ETAG]),
+    create=extend_schema(
+        request=QuoteCreateSerializer, responses={201: QuoteDetailSerializer}, parameters=[ETAG]
+    ),
     update=extend_schema(
-        request=QuoteFieldsSerializer, responses=QuoteSerializer, parameters=[IF_MATCH, ETAG]
+        request=QuoteFieldsSerializer, responses=QuoteDetailSerializer, parameters=[IF_MATCH, ETAG]
     ),
     partial_update=extend_schema(
-        request=QuoteFieldsSerializer, responses=QuoteSerializer, parameters=[IF_MATCH, ETAG]
+        request=QuoteFieldsSerializer, responses=QuoteDetailSerializer, parameters=[IF_MATCH, ETAG]
     ),
 )
 class QuoteViewSet(SalesViewSet):
     """Quotes of opportunities: priced lines, totals with tax, approval, sending, revisions."""
 
     serializer_class = QuoteSerializer
+    # One quote answers with its lines' live ATP (a few queries); the list does not.
+    detail_serializer_class = QuoteDetailSerializer
     pagination_class = QuotePagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = QuoteFilter
