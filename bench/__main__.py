@@ -284,6 +284,7 @@ def main(argv: list[str]) -> None:
         wanted = set(args.only.split(","))
         scenarios = [s for s in scenarios if s.name in wanted]
     token, session, user = credentials()
+    before = environment()  # the machine's load before the run, not after it
     port = free_port()
     server = serve(args.database_url, port, args.workers)
     try:
@@ -359,7 +360,7 @@ def main(argv: list[str]) -> None:
         "requests": args.requests,
         "warm_up": args.warm_up,
         "postgres": connection.cursor().connection.info.server_version,
-        "environment": environment(),
+        "environment": before,
         "scenarios": list(rows.values()),
     }
     RESULTS.mkdir(exist_ok=True)
