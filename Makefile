@@ -11,7 +11,7 @@ PORT ?= 8000
 VAR_DIR ?= $(CURDIR)/var
 export DEBUG ?= 1
 
-.PHONY: install run serve test screenshots test-fast lint format lock migrate demo chromium clean bench bench-sync
+.PHONY: install run serve test screenshots test-fast lint format lock migrate demo chromium clean bench bench-load bench-sync
 
 # What `make run` needs: the runtime versions (requirements.lock), half the size of all.
 $(RUNTIME_STAMP): requirements.lock pyproject.toml
@@ -81,6 +81,14 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# A working day (bench/locustfile.py): 50 users for 5 minutes against BENCH_HOST, headless;
+# BENCH_TOKEN is an API token (manage.py create_api_token sales1).
+BENCH_HOST ?= http://127.0.0.1:8000
+bench-load: install
+	@test -n "$$BENCH_TOKEN" || { echo "Set BENCH_TOKEN (manage.py create_api_token sales1)" >&2; exit 1; }
+	$(BIN)/locust -f bench/locustfile.py --headless --users 50 --spawn-rate 5 --run-time 5m \
+	  --host $(BENCH_HOST) --only-summary $(BENCH_ARGS)
 
 bench-sync: install
 	$(BIN)/python -m bench.sync $(BENCH_ARGS)

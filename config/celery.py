@@ -59,6 +59,16 @@ def _propagate_request_id(headers: dict | None = None, **_kwargs: object) -> Non
 
 
 @signals.task_prerun.connect
+def _read_from_the_replica_again(task: object = None, **_kwargs: object) -> None:
+    """A worker's task starts unpinned from the primary (frontoffice/db_router.py); an
+    eager task runs inside its publisher's request and keeps that request's pin."""
+    if not getattr(getattr(task, "request", None), "is_eager", False):
+        from frontoffice.db_router import unpin
+
+        unpin()
+
+
+@signals.task_prerun.connect
 def _adopt_request_id(task_id: str | None = None, task: object = None, **_kwargs: object) -> None:
     from frontoffice.request_context import current_request_id, is_sane_request_id, set_request_id
 

@@ -237,6 +237,26 @@ elif _db["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.post
     # trigram ILIKE searches plan generically (1,000x slower).
     _db["OPTIONS"] = {"options": "-c jit=off", "prepare_threshold": None, **_db.get("OPTIONS", {})}
 DB_VENDOR = "sqlite" if "sqlite" in _db["ENGINE"] else "postgresql"
+# A read replica (streaming replication of the same PostgreSQL): reads go there, writes,
+# reads inside a transaction and the rest of a request after a write go to the primary
+# (frontoffice/db_router.py). Tests point it at the test database (MIRROR).
+DATABASE_REPLICA_URL = env_secret("DATABASE_REPLICA_URL", "") or ""
+if DATABASE_REPLICA_URL:
+    _replica = env.db_url_config(DATABASE_REPLICA_URL)
+    if _replica["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"}:
+        _replica["ENGINE"] = "django.db.backends.postgresql"
+    if _replica["ENGINE"] != _db["ENGINE"]:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL must name the same kind of database as DATABASE_URL."
+        )
+    _replica.update(
+        CONN_MAX_AGE=_db["CONN_MAX_AGE"],
+        CONN_HEALTH_CHECKS=True,
+        OPTIONS=dict(_db.get("OPTIONS", {})),
+        TEST={"MIRROR": "default"},
+    )
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["frontoffice.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------

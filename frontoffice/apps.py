@@ -14,12 +14,15 @@ class FrontofficeConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
         from django.contrib.auth.signals import user_logged_in
+        from django.core.signals import request_started
         from django.db.models.signals import post_migrate
 
-        from frontoffice import lookups, plugin, roles
+        from frontoffice import db_router, lookups, plugin, roles
         from frontoffice.middleware import SessionIdleTimeoutMiddleware
 
         del lookups  # imported for its registration of the `ilike` lookup
+        # Each request reads from the replica (if any) until it writes.
+        request_started.connect(db_router.unpin, dispatch_uid="frontoffice.db_router.unpin")
         # Every app's hooks, once, now that every model is loaded.
         for loaded in plugin.load():
             sender = apps.get_app_config(loaded.app_label)

@@ -231,3 +231,31 @@ def test_similar_names_are_found_with_the_trigram_operator_on_postgresql(agent: 
         assert any("set_limit" in s for s in statements)
         assert any(re.search(r'"display_name" %+ ', s) for s in statements)
         assert not any("SIMILARITY(" in s.upper() and ">=" in s for s in statements)
+
+
+# --- the dashboard's count ----------------------------------------------------------------
+
+
+def test_a_large_base_shows_the_estimated_live_count_a_small_one_the_exact_count(
+    agent: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given
+    for n in range(3):
+        person(agent, f"Counted{n}")
+    # when: a small base
+    small = selectors.dashboard_summary(actor=agent)
+    # then: counted exactly
+    assert (small.live_customers, small.live_customers_estimated) == (3, False)
+    if connection.vendor != "postgresql":
+        return  # SQLite keeps no row estimate: always the exact count
+    # when: "large" (the threshold lowered), with planner statistics
+    monkeypatch.setattr(selectors, "ESTIMATE_FROM", 1)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Customer._meta.db_table}")
+    statements = sql_of(lambda: selectors.dashboard_summary(actor=agent))
+    large = selectors.dashboard_summary(actor=agent)
+    # then: PostgreSQL's estimate, marked as such, and no count over every customer
+    assert large.live_customers_estimated
+    assert large.live_customers == 3
+    assert large.created_this_week == 3
+    assert any("reltuples" in s for s in statements)
