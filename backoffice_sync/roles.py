@@ -22,8 +22,15 @@ MIRRORS = [
     "backoffice_sync.view_payment",
 ]
 
+# Reconciliation: its runs and what they found; running one (and so repairing the mirror).
+RECONCILIATION = [
+    "backoffice_sync.view_reconciliationrun",
+    "backoffice_sync.view_drift",
+    "backoffice_sync.add_reconciliationrun",
+]
+
 GRANTS = {
     **{role: [*MIRRORS] for role in Role.FRONT_OFFICE},
-    Role.BACK_OFFICE: [*OUTBOX, *MIRRORS],
-    Role.ADMIN: [*OUTBOX, *MIRRORS],
+    Role.BACK_OFFICE: [*OUTBOX, *MIRRORS, *RECONCILIATION],
+    Role.ADMIN: [*OUTBOX, *MIRRORS, *RECONCILIATION],
 }
