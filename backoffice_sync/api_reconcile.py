@@ -42,9 +42,7 @@ class DriftSerializer(serializers.ModelSerializer):
 
 
 class ReconciliationRunSerializer(serializers.ModelSerializer):
-    """A run: its window, what it checked, found and repaired, and each difference."""
-
-    drifts = DriftSerializer(many=True, read_only=True)
+    """A run: its window, what it checked, found and repaired."""
 
     class Meta:
         model = ReconciliationRun
@@ -62,8 +60,17 @@ class ReconciliationRunSerializer(serializers.ModelSerializer):
             "found",
             "repaired",
             "error",
-            "drifts",
         ]
+        read_only_fields = fields
+
+
+class ReconciliationRunDetailSerializer(ReconciliationRunSerializer):
+    """A run and each difference it found."""
+
+    drifts = DriftSerializer(many=True, read_only=True)
+
+    class Meta(ReconciliationRunSerializer.Meta):
+        fields = [*ReconciliationRunSerializer.Meta.fields, "drifts"]
         read_only_fields = fields
 
 
@@ -89,13 +96,15 @@ class ReconcileInput(StrictSerializer):
 )
 class ReconciliationRunViewSet(ServiceViewSet[ReconciliationRun]):
     serializer_class = ReconciliationRunSerializer
+    detail_serializer_class = ReconciliationRunDetailSerializer
     create_input = ReconcileInput
     create_service = staticmethod(reconciliation_run)
     lookup_arg = "run_id"
     versioned = False
 
     def get_queryset(self) -> QuerySet[ReconciliationRun]:
-        return ReconciliationRun.objects.prefetch_related("drifts").order_by("-started_at", "-id")
+        runs = ReconciliationRun.objects.order_by("-started_at", "-id")
+        return runs if self.action == "list" else runs.prefetch_related("drifts")
 
     def service_arguments(self, data: dict[str, Any]) -> dict[str, Any]:
         return {**data, "trigger": RunTrigger.ON_DEMAND}

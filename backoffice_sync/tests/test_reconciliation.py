@@ -259,3 +259,31 @@ def test_the_monitor_shows_the_last_run_and_reconciles_on_demand(
     assert ErpOrder.objects.get(order_ref="FO-3").status == "delivered"
     client.force_login(sales_rep)
     assert client.post("/sync/reconcile/", {"days": "14"}).status_code == 403
+
+
+def test_the_list_of_runs_reads_a_fixed_number_of_queries(
+    api_as, back_office, django_assert_max_num_queries
+) -> None:
+    # given: many runs with many differences each
+    for n in range(30):
+        run = ReconciliationRun.objects.create(
+            trigger="schedule",
+            since=START.date(),
+            until=START.date() + dt.timedelta(days=n),
+            started_at=timezone.now(),
+            status=RunStatus.DONE,
+            found=5,
+        )
+        Drift.objects.bulk_create(
+            Drift(run=run, kind=DriftKind.DATE, record_type="order", record_ref=f"FO-{n}-{i}")
+            for i in range(5)
+        )
+    client = api_as(back_office)
+    # when / then: the list (no differences) and one run (its differences)
+    with django_assert_max_num_queries(8):
+        listed = client.get("/api/v1/sync/reconciliations/")
+    assert listed.status_code == 200
+    assert "drifts" not in listed.json()["results"][0]
+    with django_assert_max_num_queries(8):
+        one = client.get(f"/api/v1/sync/reconciliations/{run.pk}/")
+    assert len(one.json()["drifts"]) == 5
