@@ -80,6 +80,23 @@ class EventType(enum.StrEnum):
     CUSTOMER_CHANGED = "customer.changed"
 
 
+class RecordKind(enum.StrEnum):
+    """The ERP records reconciliation reads as they are now (`ErpAdapter.records`), as
+    JSON objects: amounts strings with two decimals, dates ISO strings.
+
+    order: {order_ref, erp_order_number, customer_ref, status, currency, received_on,
+      delivered_on|null, version, lines: [{sku, quantity, shipped, unit_price}],
+      shipments: [{shipment_number, carrier, tracking_number, shipped_on, lines: [{sku, quantity}]}]}
+    invoice: {number, order_ref, customer_ref, amount, currency, issued_on, due_on,
+      status (open|overdue|paid), amount_paid, amount_credited, amount_open, version}
+    payment: {reference, invoice_number, customer_ref, amount, currency, received_on}
+    """
+
+    ORDER = "order"
+    INVOICE = "invoice"
+    PAYMENT = "payment"
+
+
 @dataclass(frozen=True)
 class OutboundMessage:
     idempotency_key: str
@@ -216,6 +233,19 @@ class ErpAdapter(Protocol):
 
     def daily_totals(self, *, since: dt.date, until: dt.date) -> list[DailyTotals]:
         """Days from `since` to `until` inclusive that had orders or invoices."""
+        ...
+
+    def records(
+        self,
+        kind: RecordKind,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        refs: Sequence[str] = (),
+    ) -> list[dict[str, Any]]:
+        """The ERP's `kind` records as they are now: those named by `refs` (unknown ones
+        left out), or else those of the days [since, until] (orders by the day received,
+        invoices by the day issued, payments by the day received). See `RecordKind`."""
         ...
 
 

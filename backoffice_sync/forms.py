@@ -17,3 +17,10 @@ class AvailabilityForm(ServiceForm):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Optional: we say whether the back office can make it.",
     )
+
+
+class ReconcileForm(ServiceForm):
+    """The monitor's "Reconcile now": the window's length."""
+
+    one_time = True
+    days = forms.IntegerField(min_value=1, max_value=366, required=False, initial=14, label="Days")

@@ -6,6 +6,7 @@ from django.conf import settings
 
 from backoffice_sync.api import ErpWebhookViewSet
 from backoffice_sync.api_mirrors import InvoicesAndBalanceSerializer
+from backoffice_sync.api_reconcile import ReconciliationRunViewSet
 from backoffice_sync.api_sync import AtpViewSet, OutboxViewSet, SyncStatusViewSet
 from backoffice_sync.choices import ErpActivityKind
 from backoffice_sync.circuit import circuit_notice
@@ -26,6 +27,7 @@ from frontoffice.plugin import (
     TimelineKind,
     TimelineTone,
 )
+from frontoffice.schedules import every
 
 HOOKS = AppHooks(
     roles=GRANTS,
@@ -36,6 +38,7 @@ HOOKS = AppHooks(
         ApiRoute("sync/status", SyncStatusViewSet, "sync-status"),
         ApiRoute("sync/atp", AtpViewSet, "sync-atp"),
         ApiRoute("sync/outbox", OutboxViewSet, "sync-outbox"),
+        ApiRoute("sync/reconciliations", ReconciliationRunViewSet, "sync-reconciliation"),
     ],
     navigation=[
         NavItem("Availability", "backoffice_sync:availability", "backoffice_sync.view_product", order=60),
@@ -88,8 +91,9 @@ HOOKS = AppHooks(
         PeriodicTask("relay-outbox", "backoffice_sync.tasks.relay_outbox", 5.0),
         # The inbox's fallback and reconciliation: pull ERP changes since the stored cursor.
         PeriodicTask("poll-erp", "backoffice_sync.tasks.poll_erp", 30.0),
-        # Order counts and invoice sums per day, compared with the ERP (the monitor shows drift).
-        PeriodicTask("reconcile-erp", "backoffice_sync.tasks.reconcile_erp", 600.0),
+        # Each order, invoice and payment compared with the ERP, drift repaired; the first
+        # run a minute after beat starts, not a whole period later.
+        PeriodicTask("reconcile-erp", "backoffice_sync.tasks.reconcile_erp", every(600.0, first_after=60.0)),
         # With the stub adapter, the in-process simulator's clock moves on (see the setting).
         PeriodicTask(
             "tick-simulator",

@@ -24,10 +24,16 @@ MIRRORS = [
 
 # Money owed and paid: not marketing's business (they need neither to run campaigns).
 ACCOUNTS = ["backoffice_sync.view_invoice", "backoffice_sync.view_payment"]
+# Reconciliation: its runs and what they found; running one (and so repairing the mirror).
+RECONCILIATION = [
+    "backoffice_sync.view_reconciliationrun",
+    "backoffice_sync.view_drift",
+    "backoffice_sync.add_reconciliationrun",
+]
 
 GRANTS = {
     **{role: [*MIRRORS] for role in Role.FRONT_OFFICE},
     Role.MARKETING: [p for p in MIRRORS if p not in ACCOUNTS],
-    Role.BACK_OFFICE: [*OUTBOX, *MIRRORS],
-    Role.ADMIN: [*OUTBOX, *MIRRORS],
+    Role.BACK_OFFICE: [*OUTBOX, *MIRRORS, *RECONCILIATION],
+    Role.ADMIN: [*OUTBOX, *MIRRORS, *RECONCILIATION],
 }

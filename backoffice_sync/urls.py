@@ -11,4 +11,5 @@ urlpatterns = [
     path("availability/", views.availability, name="availability"),
     path("outbox/<int:message_id>/replay/", views.replay, name="replay"),
     path("outbox/<int:message_id>/skip/", views.skip, name="skip"),
+    path("reconcile/", views.reconcile_now, name="reconcile"),
 ]

@@ -7,12 +7,19 @@ from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from backoffice_sync import atp
-from backoffice_sync.forms import AvailabilityForm
-from backoffice_sync.models import Product
+from backoffice_sync.forms import AvailabilityForm, ReconcileForm
+from backoffice_sync.models import Product, RunStatus
 from backoffice_sync.outbox_replay import REPLAY_PERMISSION, SKIP_PERMISSION, outbox_replay, outbox_skip
+from backoffice_sync.reconciliation import (
+    RUN_PERMISSION,
+    WINDOW_DAYS,
+    latest_reconciliation,
+    reconciliation_run,
+)
 from backoffice_sync.sync_status import sync_status
 from frontoffice.errors import DomainError
 
@@ -32,8 +39,35 @@ def monitor(request: HttpRequest) -> HttpResponse:
             "drifting": drifting,
             "can_replay": request.user.has_perm(REPLAY_PERMISSION),
             "can_skip": request.user.has_perm(SKIP_PERMISSION),
+            "latest_run": latest_reconciliation(),
+            "can_reconcile": request.user.has_perm(RUN_PERMISSION),
+            "reconcile_form": ReconcileForm(),
         },
     )
+
+
+@require_POST
+@permission_required(RUN_PERMISSION, raise_exception=True)
+def reconcile_now(request: HttpRequest) -> HttpResponse:
+    """Reconcile the last days with the ERP now (one-time form token: a double click
+    runs once)."""
+    form = ReconcileForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The form was incomplete; reload the page and try again.")
+        return redirect("backoffice_sync:monitor")
+    run = form.submit(
+        lambda: reconciliation_run(actor=request.user, days=form.cleaned_data["days"] or WINDOW_DAYS),
+        once_for=request.user,
+    )
+    if run is None or run.status == RunStatus.FAILED:
+        messages.error(request, f"The ERP could not be reached: {run.error if run else form.errors}")
+    else:
+        messages.success(
+            request,
+            f"Reconciled {run.records_checked} records from {run.since:%Y-%m-%d} to {run.until:%Y-%m-%d}: "
+            f"{run.found} difference{'s' if run.found != 1 else ''} found, {run.repaired} repaired.",
+        )
+    return redirect(reverse("backoffice_sync:monitor") + "#runs-title")
 
 
 @require_POST

@@ -30,6 +30,7 @@ from backoffice_sync.erp import (
     ErpUnavailable,
     OutboundMessage,
     Product,
+    RecordKind,
     StockLevel,
 )
 
@@ -110,6 +111,26 @@ class HttpAdapter(AdapterBase):
             return [wire.daily_totals_from_json(raw) for raw in answer["days"]]
         except _MALFORMED as exc:
             raise ErpUnavailable(f"ERP answered malformed daily totals: {exc}") from exc
+
+    def records(
+        self,
+        kind: RecordKind,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        refs: Sequence[str] = (),
+    ) -> list[dict[str, Any]]:
+        params: list[tuple[str, str]] = [("ref", ref) for ref in refs]
+        if not refs and since is not None and until is not None:
+            params += [("since", since.isoformat()), ("until", until.isoformat())]
+        answer = self._call("GET", f"/v1/records/{RecordKind(kind).value}", params=params)
+        try:
+            found = answer["records"]
+            if not isinstance(found, list) or not all(isinstance(r, dict) for r in found):
+                raise TypeError("records must be a list of objects")
+        except _MALFORMED as exc:
+            raise ErpUnavailable(f"ERP answered malformed records: {exc}") from exc
+        return found
 
     # Simulator controls: not part of the ErpAdapter protocol (a real ERP has none).
 

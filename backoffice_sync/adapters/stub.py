@@ -8,6 +8,7 @@ change log behave exactly as they do behind the `http` adapter.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ from backoffice_sync.erp import (
     DeliveryResult,
     OutboundMessage,
     Product,
+    RecordKind,
     StockLevel,
 )
 from backoffice_sync.simulator import engine, faults
@@ -40,6 +42,17 @@ class StubAdapter(AdapterBase):
 
     def daily_totals(self, *, since: dt.date, until: dt.date) -> list[DailyTotals]:
         return engine.daily_totals(since=since, until=until)
+
+    def records(
+        self,
+        kind: RecordKind,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        refs: Sequence[str] = (),
+    ) -> list[dict[str, Any]]:
+        # Through JSON, as the http adapter gets them: the same types either way.
+        return json.loads(json.dumps(engine.records(kind, since=since, until=until, refs=refs)))
 
     # Simulator controls: not part of the ErpAdapter protocol (a real ERP has none).
 

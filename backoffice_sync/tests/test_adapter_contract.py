@@ -35,6 +35,7 @@ from backoffice_sync.erp import (
     EventType,
     MessageKind,
     OutboundMessage,
+    RecordKind,
 )
 from tests.subprocesses import this_test_database_url
 
@@ -707,3 +708,48 @@ def test_the_http_adapter_reports_a_timeout_as_unavailable(erp_server: str) -> N
     with pytest.raises(ErpUnavailable):
         impatient.stock(["FO-1001"])
     control.set_faults(latency_ms=0)
+
+
+def test_records_answer_orders_invoices_and_payments_as_they_are_now(adapter: Adapter) -> None:
+    # given: orders shipped, delivered, invoiced and paid over three months
+    adapter.deliver(
+        [submit(f"rc-{n}", order(f"RC-{n}", ("FO-1001", 1 + n), ("FO-1002", 1))) for n in range(3)]
+    )
+    adapter.tick(24 * 90)
+    events, _ = all_changes(adapter)
+    until = adapter.clock().date()
+    # when: the window's records, then one of each by ref
+    orders = adapter.records(RecordKind.ORDER, since=START.date(), until=until)
+    invoices = adapter.records(RecordKind.INVOICE, since=START.date(), until=until)
+    payments = adapter.records(RecordKind.PAYMENT, since=START.date(), until=until)
+    # then: what the change log said last about each
+    assert [o["order_ref"] for o in orders] == ["RC-0", "RC-1", "RC-2"]
+    for record in orders:
+        last = of_aggregate(events, f"order:{record['order_ref']}")[-1]
+        assert (record["status"], record["version"]) == (last.data["status"], last.version)
+        assert [(x["sku"], x["quantity"], x["shipped"]) for x in record["lines"]] == [
+            (x["sku"], x["quantity"], x["shipped"]) for x in last.data["lines"]
+        ]
+        if record["status"] == "delivered":
+            assert record["delivered_on"] == last.data["delivered_on"]
+        shipped = {
+            e.data["shipment_number"]: e.data["shipped_on"]
+            for e in of_aggregate(events, last.aggregate)
+            if "shipment_number" in e.data
+        }
+        assert {s["shipment_number"]: s["shipped_on"] for s in record["shipments"]} == shipped
+    issued = {e.data["number"]: e.data for e in events if e.type == EventType.INVOICE_ISSUED}
+    assert {i["number"]: (i["amount"], i["due_on"]) for i in invoices} == {
+        n: (d["amount"], d["due_on"]) for n, d in issued.items()
+    }
+    received = {e.data["payment_ref"]: e.data for e in events if e.type == EventType.PAYMENT_RECEIVED}
+    assert {p["reference"]: (p["invoice_number"], p["amount"]) for p in payments} == {
+        r: (d["invoice_number"], d["amount"]) for r, d in received.items()
+    }
+    for invoice in invoices:
+        paid = invoice["number"] in {p["invoice_number"] for p in payments}
+        assert (invoice["status"] == "paid") == paid
+        assert invoice["amount_open"] == ("0.00" if paid else invoice["amount"])
+    assert adapter.records(RecordKind.ORDER, refs=["RC-1", "NOPE"]) == [orders[1]]
+    assert adapter.records(RecordKind.INVOICE, refs=[invoices[0]["number"]]) == [invoices[0]]
+    assert adapter.records(RecordKind.PAYMENT, refs=["NOPE"]) == []

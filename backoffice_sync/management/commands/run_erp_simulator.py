@@ -11,6 +11,8 @@ docker-compose.yml runs this as the `erp` service. Routes:
     GET  /v1/products                     -> {"products": [{"sku", "name", "unit_price", "currency",
                                                             "lead_time_days", "active", "version"}]}
     GET  /v1/daily-totals?since=&until=   -> {"days": [{"day", "orders", "invoiced": {currency: amount}}]}
+    GET  /v1/records/<order|invoice|payment>?since=&until=  or  ?ref=A&ref=B
+                                          -> {"records": [...]} (the shapes of erp.RecordKind)
     POST /v1/tick       {"hours": n}      -> {"now", "events"}
     GET  /v1/clock                        -> {"now"}
     GET  /v1/faults                       -> {"latency_ms", "error_rate", "outage", "duplicate_rate", "reorder_rate"}
@@ -28,6 +30,7 @@ background thread (`simulator/webhooks.py`). With `--tick-seconds S` the clock m
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import signal
@@ -94,6 +97,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         close_old_connections()
         try:
             routes = ROUTES.get(path)
+            kind = path.removeprefix(RECORDS_PREFIX) if path.startswith(RECORDS_PREFIX) else None
+            if kind is not None:
+                routes = {"GET": functools.partial(_records, kind=kind)}
             if routes is None:
                 raise HttpError(HTTPStatus.NOT_FOUND, f"no route {path}")
             view = routes.get(method)
@@ -204,6 +210,16 @@ def _daily_totals(handler: SimulatorHandler, query: dict[str, list[str]], body: 
     return HTTPStatus.OK, {"days": [wire.daily_totals_to_json(day) for day in days]}
 
 
+def _records(handler: SimulatorHandler, query: dict[str, list[str]], body: Any, kind: str) -> Answer:
+    try:
+        since = dt.date.fromisoformat(query["since"][-1]) if "since" in query else None
+        until = dt.date.fromisoformat(query["until"][-1]) if "until" in query else None
+    except ValueError:
+        raise BadRequest("since and until must be ISO dates") from None
+    found = engine.records(kind, since=since, until=until, refs=query.get("ref", []))
+    return HTTPStatus.OK, {"records": found}
+
+
 def _tick(handler: SimulatorHandler, query: dict[str, list[str]], body: Any) -> Answer:
     try:
         result = engine.tick(hours=_object(body).get("hours"))  # type: ignore[arg-type]  # checked there
@@ -243,6 +259,7 @@ def _reset(handler: SimulatorHandler, query: dict[str, list[str]], body: Any) ->
     return HTTPStatus.OK, {"now": engine.now().isoformat()}
 
 
+RECORDS_PREFIX = "/v1/records/"
 ROUTES: dict[str, dict[str, View]] = {
     "/healthz": {"GET": _health},
     "/v1/messages": {"POST": _messages},

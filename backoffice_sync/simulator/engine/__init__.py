@@ -74,6 +74,7 @@ from backoffice_sync.simulator.engine.reads import (
     pull_changes,
     stock,
 )
+from backoffice_sync.simulator.engine.records import records
 from backoffice_sync.simulator.engine.rules import CARRIERS, MAX_BATCH, MAX_TICK_HOURS, Rejected
 
 __all__ = [
@@ -93,6 +94,7 @@ __all__ = [
     "now",
     "product_update",
     "pull_changes",
+    "records",
     "reset",
     "stock",
     "stock_set",
