@@ -83,7 +83,7 @@ class PromiseSerializer(serializers.Serializer):
     def get_fields(self) -> dict[str, serializers.Field]:
         # `source` is also every field's own attribute: added here, after the date it explains.
         source = serializers.ChoiceField(
-            choices=["stock", "incoming", "lead_time"],
+            choices=atp.SOURCES,
             help_text="Where the goods come from, which sets the day they are available: free stock now "
             "(today), incoming stock (the day it arrives), or the product's lead time from today.",
         )

@@ -23,7 +23,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -35,6 +35,7 @@ from backoffice_sync.models import OutboxMessage, OutboxStatus, Product, StockLe
 from backoffice_sync.selectors_mirrors import available_to_promise
 
 Source = Literal["stock", "incoming", "lead_time"]
+SOURCES: tuple[Source, ...] = get_args(Source)  # for choice fields
 MAX_QUANTITY = 1_000_000
 
 

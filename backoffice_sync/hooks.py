@@ -33,6 +33,8 @@ HOOKS = AppHooks(
     roles=GRANTS,
     urls="backoffice_sync.urls",
     url_prefix="sync/",
+    # Where promised goods come from (ATP answers and quotes' lines).
+    api_enums={"AtpSourceEnum": "backoffice_sync.atp.SOURCES"},
     api_routes=[
         ApiRoute("erp/webhook", ErpWebhookViewSet, "erp-webhook"),
         ApiRoute("sync/status", SyncStatusViewSet, "sync-status"),

@@ -23,6 +23,8 @@ from rest_framework.response import Response
 from customers import selectors, selectors_duplicates, selectors_panels, services
 from customers.api_panels import Customer360Serializer, PanelSerializer, panel_body, relation_body
 from customers.api_serializers import (
+    CONTACT_POINT_INPUT,
+    CUSTOMER_WRITE,
     ConsentEventSerializer,
     ConsentInputSerializer,
     ConsentStateSerializer,
@@ -94,9 +96,7 @@ def _panel_keys(request: Request) -> list[str]:
         ]
     ),
     retrieve=extend_schema(parameters=[ETAG]),
-    create=extend_schema(
-        request=CustomerWriteSerializer, responses={201: CustomerSerializer}, parameters=[ETAG]
-    ),
+    create=extend_schema(request=CUSTOMER_WRITE, responses={201: CustomerSerializer}, parameters=[ETAG]),
     update=extend_schema(request=CustomerUpdateSerializer, parameters=[IF_MATCH, ETAG]),
     partial_update=extend_schema(request=CustomerUpdateSerializer, parameters=[IF_MATCH, ETAG]),
     destroy=extend_schema(parameters=[IF_MATCH_OPTIONAL]),
@@ -269,9 +269,7 @@ class CustomerViewSet(ServiceViewSet):
     # --- contact points, consent, duplicates -----------------------------------------------
 
     @extend_schema(methods=["GET"], responses=ContactPointSerializer(many=True), filters=False)
-    @extend_schema(
-        methods=["POST"], request=ContactPointInputSerializer, responses={201: ContactPointSerializer}
-    )
+    @extend_schema(methods=["POST"], request=CONTACT_POINT_INPUT, responses={201: ContactPointSerializer})
     @action(detail=True, methods=["get", "post"], url_path="contact-points", pagination_class=None)
     def contact_points(self, request: Request, pk: str | None = None) -> Response:
         customer = self.get_object()

@@ -8,6 +8,9 @@ only parse; every rule is the services'.
 
 from __future__ import annotations
 
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from customers.choices import (
@@ -20,10 +23,14 @@ from customers.choices import (
 )
 from customers.models import ConsentEvent, ContactPoint, Customer
 from frontoffice.models import User
+from frontoffice.schema import Variant, variants_of
 from frontoffice.serializers import (
+    CountryField,
     DateTimeField,
+    EmailTextField,
     IdField,
     JSONObjectField,
+    PhoneTextField,
     RelatedIdField,
     StrictSerializer,
     TextField,
@@ -58,7 +65,7 @@ class ContactPointInputSerializer(StrictSerializer):
     postal_code = TextField(max_length=20, required=False)
     city = TextField(max_length=100, required=False)
     region = TextField(max_length=100, required=False)
-    country = TextField(max_length=2, required=False)
+    country = CountryField(max_length=2, required=False)
 
 
 class CustomerSerializer(serializers.ModelSerializer[Customer]):
@@ -111,6 +118,40 @@ class CustomerSerializer(serializers.ModelSerializer[Customer]):
         return self._primary(obj, ContactKind.PHONE)
 
 
+ADDRESS_FIELDS = ("street", "postal_code", "city", "region", "country")
+# What a contact point needs depends on its kind (the services check it; the schema says it).
+CONTACT_POINT_VARIANTS = {
+    ContactKind.EMAIL.value: Variant(
+        fields={"value": EmailTextField(max_length=320, help_text="The e-mail address.")},
+        excluded=ADDRESS_FIELDS,
+    ),
+    ContactKind.PHONE.value: Variant(
+        fields={"value": PhoneTextField(max_length=320, help_text="The phone number, normalised to E.164.")},
+        excluded=ADDRESS_FIELDS,
+    ),
+    ContactKind.ADDRESS.value: Variant(required=("street", "city"), excluded=("value",)),
+}
+CONTACT_POINT_INPUT = variants_of(
+    ContactPointInputSerializer,
+    name="ContactPointInput",
+    variants=CONTACT_POINT_VARIANTS,
+    discriminator="kind",
+)
+
+
+@extend_schema_field(
+    variants_of(
+        ContactPointInputSerializer,
+        name="ContactPointInput",
+        variants=CONTACT_POINT_VARIANTS,
+        discriminator="kind",
+        many=True,
+    )
+)
+class ContactPointInputList(serializers.ListSerializer[Any]):
+    """Contact points, each described in the schema as its kind's variant."""
+
+
 class CustomerWriteSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=CustomerKind.choices)
     first_name = TextField(max_length=100, required=False, allow_blank=True)
@@ -126,8 +167,21 @@ class CustomerWriteSerializer(StrictSerializer):
         required=False, help_text="Custom attributes, validated against their definitions."
     )
     erp_customer_number = TextField(max_length=40, required=False, allow_null=True, allow_blank=True)
-    # `max_length` is ListSerializer's (many=True); the stubs only know the child's arguments.
-    contact_points = ContactPointInputSerializer(many=True, required=False, max_length=20)  # type: ignore[call-arg]
+    contact_points = ContactPointInputList(child=ContactPointInputSerializer(), required=False, max_length=20)
+
+
+# A person needs a (last) name and no organisation name; an organisation the opposite.
+CUSTOMER_WRITE = variants_of(
+    CustomerWriteSerializer,
+    name="CustomerWrite",
+    discriminator="kind",
+    variants={
+        CustomerKind.PERSON.value: Variant(required=("last_name",), excluded=("organisation_name",)),
+        CustomerKind.ORGANISATION.value: Variant(
+            required=("organisation_name",), excluded=("first_name", "last_name")
+        ),
+    },
+)
 
 
 class CustomerUpdateSerializer(CustomerWriteSerializer):

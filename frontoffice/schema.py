@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
+from django.core.validators import MaxLengthValidator, MinLengthValidator
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import build_choice_field
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer
+from rest_framework.fields import CharField, ChoiceField, Field
+from rest_framework.serializers import Serializer
 
 from frontoffice.errors import PROBLEM_CONTENT_TYPE
 from frontoffice.serializers import ProblemSerializer
@@ -115,3 +123,85 @@ class OneObjectSchema(AutoSchema):
 
     def _is_list_view(self, serializer: Any = None) -> bool:
         return False
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One shape of a body whose rules depend on a field (a person, an organisation):
+    the fields it requires and the ones it must not have."""
+
+    required: Sequence[str] = ()
+    excluded: Sequence[str] = ()
+    # Fields this variant describes more closely (an e-mail address where the body
+    # takes any text), by name; they are required.
+    fields: Mapping[str, Field[Any, Any, Any, Any]] = dataclass_field(default_factory=dict)
+
+
+def variants_of(
+    serializer: type[Serializer[Any]],
+    *,
+    name: str,
+    variants: Mapping[str, Variant],
+    discriminator: str | None = None,
+    many: bool = False,
+) -> PolymorphicProxySerializer:
+    """The OpenAPI schema of a body `serializer` validates, as a `oneOf` of its variants
+    (with a discriminator when `discriminator` names the field that picks the variant),
+    for `extend_schema(request=...)`. Schema only: `serializer` and the services still
+    validate the body; each variant is `serializer` with its required fields required
+    (and not blank) and its excluded ones left out."""
+    branches: dict[str, Serializer[Any] | type[Serializer[Any]]] = {}
+    for value, variant in variants.items():
+        fields: dict[str, Any] = dict.fromkeys(variant.excluded)
+        for field_name in [*variant.required, *variant.fields]:
+            # DRF keeps each field's arguments (`_args`, `_kwargs`) to copy it so.
+            declared: Any = variant.fields.get(field_name) or serializer._declared_fields[field_name]
+            kwargs = {**declared._kwargs, "required": True}
+            if isinstance(declared, CharField):
+                kwargs.update(
+                    allow_blank=False, allow_null=False, min_length=max(kwargs.get("min_length") or 1, 1)
+                )
+            fields[field_name] = type(declared)(*declared._args, **kwargs)
+        label = "".join(part.title() for part in value.split("_"))
+        doc = f"{name} when {discriminator} is {value!r}." if discriminator else f"{name}: {label.lower()}."
+        branches[value] = type(f"{name}{label}Serializer", (serializer,), {**fields, "__doc__": doc})
+    return PolymorphicProxySerializer(
+        component_name=name,
+        serializers=branches if discriminator else list(branches.values()),
+        resource_type_field_name=discriminator,
+        many=many,
+    )
+
+
+class BoundedListExtension(OpenApiSerializerFieldExtension):
+    """A nested `Serializer(many=True)` states its bounds (`min_length`/`max_length`, or
+    length validators) as minItems/maxItems, as drf-spectacular does for a ListField."""
+
+    target_class = "rest_framework.serializers.ListSerializer"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        field = self.target
+        component = auto_schema.resolve_serializer(field.child, direction)
+        low, high = field.min_length, field.max_length
+        for validator in field.validators:
+            if isinstance(validator, MinLengthValidator):
+                low = max(low or 0, validator.limit_value)
+            elif isinstance(validator, MaxLengthValidator):
+                high = min(high or validator.limit_value, validator.limit_value)
+        schema: dict[str, Any] = {"type": "array", "items": component.ref}
+        if low:
+            schema["minItems"] = low
+        if high is not None:
+            schema["maxItems"] = high
+        return schema
+
+
+class ChoiceTextExtension(OpenApiSerializerFieldExtension):
+    """`ChoiceTextField`: a string with an enum of its choices."""
+
+    target_class = "frontoffice.serializers.ChoiceTextField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        # As drf-spectacular maps a ChoiceField, so that its enum gets the same name.
+        return build_choice_field(ChoiceField(choices=self.target.choices))

@@ -12,6 +12,7 @@ import math
 from typing import Any, TypeVar
 
 from django.db.models import Model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from frontoffice.dates import date_problem
@@ -181,3 +182,49 @@ class StrictSerializer(serializers.Serializer[Any]):
         serializer = cls(data=data, partial=partial)
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
+
+
+# --- fields that state their rule in the OpenAPI schema ------------------------------------
+# The services own each rule; these fields make the schema say it, so that a client
+# generated from the schema sends what the services accept.
+
+
+class ChoiceTextField(TextField):
+    """Text the services check against `choices` (reporting it with the body's other
+    problems); the schema lists them as an enum (frontoffice.schema.ChoiceTextExtension)."""
+
+    def __init__(self, *, choices: Any, **kwargs: Any) -> None:
+        self.choices = [c if isinstance(c, tuple) else (c, c) for c in choices]  # (value, label)
+        super().__init__(**kwargs)
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        return type(self)(*self._args, **self._kwargs)  # type: ignore[attr-defined]
+
+
+@extend_schema_field({"type": "string", "pattern": "^[A-Z]{3}$", "example": "EUR"})
+class CurrencyTextField(TextField):
+    """An ISO 4217 code in capitals (EUR), as text the services check."""
+
+
+class CurrencyField(serializers.RegexField):
+    """An ISO 4217 code in capitals (EUR)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "A 3-letter ISO currency code in capitals, e.g. EUR.")
+        super().__init__(r"^[A-Z]{3}$", max_length=3, **kwargs)
+        self.error_messages["invalid"] = "Use a 3-letter ISO currency code in capitals, e.g. EUR."
+
+
+@extend_schema_field({"type": "string", "format": "email", "example": "ada@example.com"})
+class EmailTextField(TextField):
+    """An e-mail address as text: the services normalise and check it."""
+
+
+@extend_schema_field({"type": "string", "pattern": r"^\+?[0-9 ()./-]{6,30}$", "example": "+44 20 7946 0000"})
+class PhoneTextField(TextField):
+    """A phone number in any common notation: the services normalise it to E.164."""
+
+
+@extend_schema_field({"type": "string", "pattern": "^[A-Z]{2}$", "example": "GB"})
+class CountryField(TextField):
+    """An ISO 3166 two-letter country code."""

@@ -73,6 +73,15 @@ def version_from(request: Request, current: int, *, required: bool) -> int | Non
     return expected_version(request, current=current)
 
 
+def action_body(request: Request) -> Any:
+    """An action's body: `{}` when the request has none; otherwise what it holds, so that
+    `[]`, `null` or `0` reach the input serializer (and are refused) instead of passing
+    as "no body"."""
+    if request.META.get("CONTENT_LENGTH") in (None, "", "0"):
+        return {}
+    return request.data
+
+
 def plain_data(value: Any) -> Any:
     """Validated data as plain dicts and lists (nested serializers give OrderedDicts)."""
     if isinstance(value, Mapping):
@@ -305,7 +314,7 @@ def _action_handler(
         def run() -> Response:
             instance = self.get_object()
             versions = self.version_arguments(instance, required=spec.required)
-            data = plain_data(spec.input.validated(request.data if request.data else {}))
+            data = plain_data(spec.input.validated(action_body(request)))
             if spec.arguments is not None:
                 data = spec.arguments(data)
             result = spec.service(actor=request.user, **{self.lookup_arg: instance.pk}, **versions, **data)

@@ -24,7 +24,8 @@ from customers.models import Customer
 from frontoffice.permissions import HasPermission
 from frontoffice.query_params import DeclaredQueryParameters
 from frontoffice.schema import OneObjectSchema
-from frontoffice.serializers import IdField, StrictSerializer, TextField
+from frontoffice.serializers import CurrencyField, IdField, StrictSerializer, TextField
+from frontoffice.viewsets import EmptyInput, action_body
 from sales.forecast import selectors, services
 from sales.forecast import selectors_recommendations as recommendations
 from sales.request_actor import actor_of
@@ -44,11 +45,6 @@ class MonthField(serializers.RegexField):
     def run_validation(self, data: Any = serializers.empty) -> Any:
         value = super().run_validation(data)
         return selectors.month_start(value) if isinstance(value, str) else value
-
-
-class CurrencyField(serializers.RegexField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(r"^[A-Z]{3}$", max_length=3, help_text="ISO currency code, e.g. EUR.", **kwargs)
 
 
 class ForecastQuerySerializer(StrictSerializer):
@@ -175,6 +171,7 @@ class ForecastViewSet(DeclaredQueryParameters, viewsets.ViewSet):
     )
     @action(detail=False, methods=["post"])
     def publish(self, request: Request) -> Response:
+        EmptyInput.validated(action_body(request))  # no body, or an empty object
         result = services.forecast_publish(actor=actor_of(request))
         return Response(
             PublishSerializer(

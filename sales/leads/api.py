@@ -22,10 +22,14 @@ from frontoffice.errors import PROBLEM_CONTENT_TYPE, problem
 from frontoffice.filters import StableOrderingFilter
 from frontoffice.models import User
 from frontoffice.parsers import PayloadTooLarge
-from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL
+from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL, Variant, variants_of
 from frontoffice.serializers import (
+    ChoiceTextField,
+    CurrencyTextField,
     DateField,
+    EmailTextField,
     IdField,
+    PhoneTextField,
     ProblemSerializer,
     RelatedIdField,
     StrictSerializer,
@@ -99,14 +103,14 @@ class LeadSerializer(serializers.ModelSerializer[Lead]):
 
 
 class LeadWriteSerializer(StrictSerializer):
-    source = TextField(  # type: ignore[assignment]  # a field named like DRF's Field.source
-        required=False, help_text=f"One of: {', '.join(LeadSource.values)} (default: api)."
+    source = ChoiceTextField(  # type: ignore[assignment]  # a field named like DRF's Field.source
+        choices=LeadSource.choices, required=False, help_text="Default: api."
     )
     first_name = TextField(required=False, allow_blank=True, help_text="At most 100 characters.")
     last_name = TextField(required=False, allow_blank=True, help_text="At most 100 characters.")
     organisation_name = TextField(required=False, allow_blank=True, help_text="At most 200 characters.")
-    email = TextField(required=False, allow_blank=True)
-    phone = TextField(required=False, allow_blank=True)
+    email = EmailTextField(required=False, allow_blank=True)
+    phone = PhoneTextField(required=False, allow_blank=True)
     title = TextField(allow_blank=True, help_text="What the lead is interested in (at most 200 characters).")
     notes = TextField(required=False, allow_blank=True, help_text="At most 5000 characters.")
     owner = RelatedIdField(queryset=User.objects.filter(is_active=True), required=False, allow_null=True)
@@ -115,6 +119,17 @@ class LeadWriteSerializer(StrictSerializer):
         allow_null=True,
         help_text="The marketing campaign the lead came from (a reference, no link yet).",
     )
+
+
+# A lead names a person or an organisation (or both).
+LEAD_WRITE = variants_of(
+    LeadWriteSerializer,
+    name="LeadWrite",
+    variants={
+        "person": Variant(required=("last_name",)),
+        "organisation": Variant(required=("organisation_name",)),
+    },
+)
 
 
 class LeadUpdateSerializer(LeadWriteSerializer):
@@ -128,7 +143,7 @@ class ConvertSerializer(StrictSerializer):
     )
     name = TextField(required=False, help_text="The opportunity's name (default: the lead's title).")
     amount = serializers.DecimalField(max_digits=None, decimal_places=None, required=False)
-    currency = TextField(required=False, help_text="A 3-letter ISO code in capitals, e.g. EUR.")
+    currency = CurrencyTextField(required=False)
     expected_close_date = DateField(required=False, allow_null=True)
 
 
@@ -222,7 +237,7 @@ def _import_report(report: services_import.LeadImportReport) -> dict[str, Any]:
 
 @extend_schema_view(
     retrieve=extend_schema(parameters=[ETAG]),
-    create=extend_schema(request=LeadWriteSerializer, responses={201: LeadSerializer}, parameters=[ETAG]),
+    create=extend_schema(request=LEAD_WRITE, responses={201: LeadSerializer}, parameters=[ETAG]),
     update=extend_schema(request=LeadUpdateSerializer, parameters=[IF_MATCH, ETAG]),
     partial_update=extend_schema(request=LeadUpdateSerializer, parameters=[IF_MATCH, ETAG]),
 )

@@ -20,6 +20,7 @@ from frontoffice.errors import PROBLEM_CONTENT_TYPE
 from frontoffice.query_params import DeclaredQueryParameters
 from frontoffice.schema import ETAG, IF_MATCH
 from frontoffice.serializers import ProblemSerializer, StrictSerializer, TextField
+from frontoffice.viewsets import action_body
 from sales.orders import selectors, services
 from sales.orders.choices import OrderState, PromiseState
 from sales.orders.filters import OrderFilter
@@ -215,7 +216,7 @@ class SalesOrderViewSet(
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         order = self.get_object()
         version = expected_version(request, current=order.version)
-        data = OrderCancelSerializer.validated(request.data if request.data else {})
+        data = OrderCancelSerializer.validated(action_body(request))
         services.order_cancel(actor=actor_of(request), order_id=order.pk, expected_version=version, **data)
         return order_response(order.pk)
 

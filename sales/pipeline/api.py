@@ -9,13 +9,21 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
 
 from frontoffice.filters import StableOrderingFilter
 from frontoffice.models import User
 from frontoffice.schema import ETAG, IF_MATCH
-from frontoffice.serializers import DateField, IdField, RelatedIdField, StrictSerializer, TextField
+from frontoffice.serializers import (
+    ChoiceTextField,
+    CurrencyTextField,
+    DateField,
+    IdField,
+    RelatedIdField,
+    StrictSerializer,
+    TextField,
+)
 from frontoffice.viewsets import service_action
 from sales.pipeline import selectors, services, services_pipelines, values
 from sales.pipeline.filters import OPPORTUNITY_ORDERINGS, OpportunityFilter
@@ -50,14 +58,20 @@ class StageInputSerializer(StrictSerializer):
     name = TextField(allow_blank=True, help_text="At most 100 characters.")
     order = serializers.IntegerField(required=False, help_text="0 to 30000; default: 10, 20, 30...")
     probability = serializers.IntegerField(help_text="The stage's win probability, 0 to 100.")
-    kind = TextField(required=False, help_text=f"One of: {', '.join(StageKind.values)} (default: open).")
+    kind = ChoiceTextField(choices=StageKind.choices, required=False, help_text="Default: open.")
+
+
+# The schema says "at least one"; the service checks it, with the body's other problems.
+@extend_schema_field(StageInputSerializer(many=True, min_length=1))  # type: ignore[call-arg]  # many=True
+class StageInputList(serializers.ListSerializer[Any]):
+    """A pipeline's stages."""
 
 
 class PipelineWriteSerializer(StrictSerializer):
     name = TextField(allow_blank=True, help_text="At most 100 characters.")
     is_default = serializers.BooleanField(required=False, default=False)
     active = serializers.BooleanField(required=False, default=True)
-    stages = StageInputSerializer(many=True, help_text="At least one open stage.")
+    stages = StageInputList(child=StageInputSerializer(), help_text="At least one open stage.")
 
 
 @extend_schema_view(
@@ -153,7 +167,7 @@ class OpportunityUpdateSerializer(StrictSerializer):
     amount = serializers.DecimalField(
         max_digits=None, decimal_places=None, required=False, help_text="Default: the lines' total."
     )
-    currency = TextField(required=False, help_text="A 3-letter ISO code in capitals, e.g. EUR.")
+    currency = CurrencyTextField(required=False)
     expected_close_date = DateField(required=False, allow_null=True)
     next_step = TextField(required=False, allow_blank=True, help_text="At most 300 characters.")
     owner = RelatedIdField(queryset=User.objects.filter(is_active=True), required=False, allow_null=True)

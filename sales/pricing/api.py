@@ -18,7 +18,7 @@ from frontoffice.api import ActionPermissions, CursorPagination
 from frontoffice.query_params import DeclaredQueryParameters
 from frontoffice.roles import Role
 from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL
-from frontoffice.serializers import IdField, StrictSerializer, TextField
+from frontoffice.serializers import ChoiceTextField, CurrencyTextField, IdField, StrictSerializer, TextField
 from frontoffice.viewsets import version_from
 from sales.pricing import selectors, services
 from sales.pricing.models import CustomerTier, DiscountLimit, PriceList, PriceListItem
@@ -104,10 +104,8 @@ class PriceListItemInputSerializer(StrictSerializer):
 
 class PriceListWriteSerializer(StrictSerializer):
     name = TextField(allow_blank=True, help_text="At most 100 characters.")
-    currency = TextField(help_text="A 3-letter ISO code in capitals, e.g. EUR.")
-    tier = TextField(
-        required=False, help_text=f"One of: {', '.join(CustomerTier.values)} (default: standard)."
-    )
+    currency = CurrencyTextField()
+    tier = ChoiceTextField(choices=CustomerTier.choices, required=False, help_text="Default: standard.")
     active = serializers.BooleanField(required=False, help_text="Default: true.")
     items = PriceListItemInputSerializer(many=True, required=False, help_text="At most 5000.")
 
@@ -160,7 +158,7 @@ class DiscountLimitSerializer(serializers.ModelSerializer[DiscountLimit]):
 
 
 class DiscountLimitWriteSerializer(StrictSerializer):
-    role = TextField(help_text=f"One of the roles: {', '.join(Role.ALL)}.")
+    role = ChoiceTextField(choices=Role.ALL, help_text="One of the roles.")
     max_discount_percent = serializers.DecimalField(
         max_digits=None,
         decimal_places=None,

@@ -80,13 +80,14 @@ def _save_price_list(price_list: PriceList) -> None:
         pk=price_list.pk
     )
     taken = f"Another active price list exists for {price_list.currency} / {price_list.tier}."
+    # A valid list that clashes with the current state (409), not bad input.
     if price_list.active and clash.exists():
-        raise ValidationError({"active": [taken]})
+        raise Conflict(taken, errors={"active": [taken]})
     try:
         with transaction.atomic():
             price_list.save()
     except IntegrityError:  # a concurrent activation won the race
-        raise ValidationError({"active": [taken]}) from None
+        raise Conflict(taken, errors={"active": [taken]}) from None
 
 
 def _apply_fields(

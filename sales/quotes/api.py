@@ -15,11 +15,12 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from backoffice_sync.atp import SOURCES
 from frontoffice.api import CursorPagination, expected_version
 from frontoffice.errors import PROBLEM_CONTENT_TYPE
 from frontoffice.schema import ETAG, IF_MATCH
 from frontoffice.serializers import DateField, IdField, ProblemSerializer, StrictSerializer, TextField
-from frontoffice.viewsets import service_action
+from frontoffice.viewsets import action_body, service_action
 from sales.orders.api import PRECONDITIONS as ORDER_PRECONDITIONS
 from sales.orders.api import SalesOrderDetailSerializer, accept_response
 from sales.orders.services import quote_accept
@@ -125,7 +126,7 @@ class LineDeliverySerializer(serializers.Serializer[Any]):
         allow_null=True, help_text="The earliest date the back office can deliver this line by (live)."
     )
     supply = serializers.ChoiceField(
-        choices=["stock", "incoming", "lead_time"],
+        choices=SOURCES,
         allow_null=True,
         help_text="Where the goods come from: stock now, an incoming delivery, or the supplier's lead time.",
     )
@@ -330,6 +331,6 @@ class QuoteViewSet(SalesViewSet):
     def accept(self, request: Request, pk: str | None = None) -> Response:
         quote = self.get_object()
         version = expected_version(request, current=quote.version)
-        data = QuoteAcceptSerializer.validated(request.data if request.data else {})
+        data = QuoteAcceptSerializer.validated(action_body(request))
         order = quote_accept(actor=actor_of(request), quote_id=quote.pk, expected_version=version, **data)
         return accept_response(order.pk)

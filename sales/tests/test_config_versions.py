@@ -321,7 +321,7 @@ def test_a_refused_price_list_change_leaves_the_version(api_as, admin_user, cata
         client, "patch", f"{PRICE_LISTS}{other.pk}/", {"tier": "standard"}, HTTP_IF_MATCH='"1"'
     )
     # then
-    assert_problem(response, 400, "active")
+    assert_problem(response, 409, "active")
     other.refresh_from_db()
     assert (other.tier, other.version) == ("gold", 1)
 

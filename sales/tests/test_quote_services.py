@@ -10,7 +10,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from customers.models import Activity
-from frontoffice.errors import StaleVersion
+from frontoffice.errors import Conflict, StaleVersion
 from sales.models import PriceList, Quote, QuoteLine, QuoteStatus
 from sales.quotes import services as quote_services
 from sales.quotes.services import DeliveryNotMet, QuoteConflict
@@ -137,9 +137,9 @@ def test_without_a_list_for_the_currency_the_quote_is_refused(sales_rep, catalog
 
 
 def test_one_active_list_per_currency_and_tier(catalogue) -> None:
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(Conflict) as caught:
         a_price_list({"SKU-1": "1.00"}, name="Another EUR")
-    assert "active" in caught.value.message_dict
+    assert "active" in caught.value.errors
 
 
 def test_a_rep_cannot_quote_for_another_teams_opportunity(sales_rep, other_rep, catalogue) -> None:
