@@ -92,6 +92,7 @@ CUSTOMER_COLUMNS = (
     "owner",
     "attributes",
     "erp_customer_number",
+    "preferred_channel",
     "version",
     "created_at",
     "updated_at",
