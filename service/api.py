@@ -92,7 +92,8 @@ class CaseCreateSerializer(StrictSerializer):
 
 
 class CaseUpdateSerializer(StrictSerializer):
-    subject = TextField(max_length=200, required=False)
+    # Blank passes here so that the service names every problem of the body at once.
+    subject = TextField(max_length=200, required=False, allow_blank=True)
     description = TextField(max_length=20000, required=False, allow_blank=True)
     priority = serializers.ChoiceField(choices=CasePriority.choices, required=False)
     category = serializers.ChoiceField(choices=CaseCategory.choices, required=False)

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import transaction
+from django.utils import timezone
+
+from frontoffice.actors import Actor, user_of
+from frontoffice.write_path import require_actor
 from service.models import AgentNotification, Case
 
 
@@ -15,3 +20,15 @@ def notify(*, recipient_ids: Iterable[int | None], kind: str, message: str, case
         [AgentNotification(recipient_id=pk, case=case, kind=kind, message=message[:300]) for pk in ids]
     )
     return len(ids)
+
+
+@transaction.atomic
+def notifications_mark_read(*, actor: Actor) -> int:
+    """Mark every unread notification of the actor as read; how many there were."""
+    require_actor(actor)
+    user = user_of(actor)
+    if user is None:
+        return 0
+    return AgentNotification.objects.filter(recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

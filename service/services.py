@@ -377,6 +377,7 @@ def apply_status(case: Case, target: str, *, now: dt.datetime, resolution: str =
         case.reopened_count += 1
         case.resolved_at = case.closed_at = None
         case.first_contact_resolved = False
+        sla.sla_restart_resolution(case, now=now)
         return CaseActivity.REOPENED
     return ""
 

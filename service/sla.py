@@ -50,6 +50,17 @@ def sla_start(case: Case, *, tier: str, now: dt.datetime) -> None:
     case.resolution_due_at = add_business_time(calendar, now, policy.resolution_minutes * 60)
 
 
+def sla_restart_resolution(case: Case, *, now: dt.datetime) -> None:
+    """A reopened case gets a fresh resolution clock (its first verdict stays on record),
+    so that the sweep does not escalate it for the old due time."""
+    case.sla_paused_at = None
+    case.sla_warned_at = None
+    if case.sla_policy is None:
+        return
+    calendar = calendar_of(case.sla_policy.calendar)
+    case.resolution_due_at = add_business_time(calendar, now, case.sla_policy.resolution_minutes * 60)
+
+
 def sla_pause(case: Case, *, now: dt.datetime) -> None:
     if case.sla_paused_at is None:
         case.sla_paused_at = now

@@ -22,6 +22,7 @@ from service import calls, selectors
 from service.choices import OPEN_STATUSES
 from service.forms import CallLogForm
 from service.models import Case
+from service.notifications import notifications_mark_read
 from service.selectors_console import console_lookup, console_summary, order_tracking
 
 
@@ -58,10 +59,17 @@ def _console(request: HttpRequest, *, form: CallLogForm | None = None, status: i
 @require_http_methods(["GET", "HEAD", "POST"])
 @permission_required("service.add_call", raise_exception=True)
 def console(request: HttpRequest) -> HttpResponse:
-    """The console; a POST logs a call (the form's one submit)."""
+    """The console; a POST logs a call (the form's one submit), or marks the
+    notifications read."""
     if request.method == "POST":
-        return _log_call(request)
+        return _notifications_read(request) if "mark_read" in request.POST else _log_call(request)
     return _console(request)
+
+
+def _notifications_read(request: HttpRequest) -> HttpResponse:
+    count = notifications_mark_read(actor=request.user)
+    messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked as read.")
+    return redirect("service:console")
 
 
 @require_safe

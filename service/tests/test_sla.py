@@ -140,3 +140,21 @@ def test_a_paused_or_resolved_case_is_not_escalated(open_case: Callable[..., Cas
         report = sla_sweep()
     assert report.escalated == 0
     assert not Case.objects.filter(escalated_at__isnull=False).exists()
+
+
+def test_the_agent_sees_the_warning_on_the_console_and_marks_it_read(
+    open_case: Callable[..., Case], agent: Any
+) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    with travel(at(7, 9)):
+        case = open_case(assignee_id=agent.pk)
+    with travel(at(7, 10, 45)):
+        sla_sweep()
+    client = Client()
+    client.force_login(agent)
+    assert case.reference in client.get(reverse("service:console")).content.decode()
+    response = client.post(reverse("service:console"), {"mark_read": "1"})
+    assert response.status_code == 302
+    assert not AgentNotification.objects.filter(recipient=agent, read_at__isnull=True).exists()
