@@ -28,6 +28,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from backoffice_sync.erp import ErpEvent, EventType
 from backoffice_sync.inbox import event_problem, inbox_apply_or_defer, inbox_receive, inbox_reject
 from backoffice_sync.models import InboxStatus, InboxVia
+from frontoffice.query_params import DeclaredQueryParameters
 
 SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
@@ -94,7 +95,7 @@ def _read_event(body: bytes, message_id: str) -> ErpEvent:
     return event
 
 
-class ErpWebhookViewSet(viewsets.ViewSet):
+class ErpWebhookViewSet(DeclaredQueryParameters, viewsets.ViewSet):
     """POST /api/v1/erp/webhook/: the ERP tells us what happened."""
 
     authentication_classes: list[Any] = []

@@ -112,7 +112,8 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
         self._check_object_id(object_id)
-        return cast(HttpResponse, super().history_view(request, object_id, extra_context))
+        response: HttpResponse = super().history_view(request, object_id, extra_context)
+        return response
 
     def history_form_view(
         self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
@@ -120,4 +121,5 @@ class HistoryAdmin(SimpleHistoryAdmin):
         self._check_object_id(object_id)
         if as_id(version_id) is None:
             raise Http404("No such version.")
-        return cast(HttpResponse, super().history_form_view(request, object_id, version_id, extra_context))
+        response: HttpResponse = super().history_form_view(request, object_id, version_id, extra_context)
+        return response

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from frontoffice import tokens
 from frontoffice.actors import signed_in_user
+from frontoffice.query_params import DeclaredQueryParameters
 
 
 class ApiTokenSerializer(serializers.Serializer[AuthToken]):
@@ -63,7 +64,12 @@ class CreateFromSessionOnly(permissions.BasePermission):
     ),
     destroy=extend_schema(summary="Revoke one of your API tokens", responses={204: None}),
 )
-class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet[AuthToken]):
+class ApiTokenViewSet(
+    DeclaredQueryParameters,
+    mixins.ListModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[AuthToken],
+):
     """One's own tokens only: anyone else's token id answers 404."""
 
     serializer_class = ApiTokenSerializer

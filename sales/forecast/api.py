@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from customers.models import Customer
 from frontoffice.permissions import HasPermission
+from frontoffice.query_params import DeclaredQueryParameters
 from frontoffice.schema import OneObjectSchema
 from frontoffice.serializers import IdField, StrictSerializer, TextField
 from sales.forecast import selectors, services
@@ -134,7 +135,7 @@ def _snapshots(rows: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-class ForecastViewSet(viewsets.ViewSet):
+class ForecastViewSet(DeclaredQueryParameters, viewsets.ViewSet):
     schema = OneObjectSchema()
     permission_classes = [HasPermission]
 
@@ -217,7 +218,7 @@ class RecommendationListSerializer(serializers.Serializer):
     results = RecommendationSerializer(many=True)
 
 
-class RecommendationViewSet(viewsets.ViewSet):
+class RecommendationViewSet(DeclaredQueryParameters, viewsets.ViewSet):
     schema = OneObjectSchema()
     permission_classes = [HasPermission]
     required_permission = "sales.view_productaffinity"

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from frontoffice.api import ActionPermissions, CursorPagination, etag_for, expected_version
 from frontoffice.errors import PROBLEM_CONTENT_TYPE
+from frontoffice.query_params import DeclaredQueryParameters
 from frontoffice.schema import ETAG, IF_MATCH
 from frontoffice.serializers import ProblemSerializer, StrictSerializer, TextField
 from sales.orders import selectors, services
@@ -172,7 +173,10 @@ class OrderPagination(CursorPagination):
     retrieve=extend_schema(responses=SalesOrderDetailSerializer, parameters=[ETAG]),
 )
 class SalesOrderViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[SalesOrder]
+    DeclaredQueryParameters,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[SalesOrder],
 ):
     """Orders placed by accepting quotes, with what the ERP did with them (mirror).
 

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from backoffice_sync.models import Product
 from frontoffice.api import ActionPermissions, CursorPagination
+from frontoffice.query_params import DeclaredQueryParameters
 from frontoffice.roles import Role
 from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL
 from frontoffice.serializers import IdField, StrictSerializer, TextField
@@ -52,7 +53,7 @@ class ProductPagination(CursorPagination):
     )
 )
 # A list and nothing else (no record of its own to retrieve or write): not a ServiceViewSet.
-class ProductViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Product]):
+class ProductViewSet(DeclaredQueryParameters, mixins.ListModelMixin, viewsets.GenericViewSet[Product]):
     """Active products of the ERP catalogue (read-only mirror), with a price list's price."""
 
     serializer_class = ProductPriceSerializer

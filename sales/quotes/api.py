@@ -26,6 +26,7 @@ from sales.orders.services import quote_accept
 from sales.quotes import selectors, services
 from sales.quotes.filters import QuoteFilter
 from sales.quotes.models import Quote, QuoteEmailStatus, QuoteLine
+from sales.quotes.selectors_atp import quote_delivery
 from sales.request_actor import actor_of
 from sales.viewsets import SalesViewSet
 
@@ -116,6 +117,68 @@ class QuoteSerializer(serializers.ModelSerializer[Quote]):
         return QuoteLineSerializer(quote.lines.all(), many=True, context=context).data
 
 
+class LineDeliverySerializer(serializers.Serializer[Any]):
+    position = serializers.IntegerField()
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    available_on = serializers.DateField(
+        allow_null=True, help_text="The earliest date the back office can deliver this line by (live)."
+    )
+    supply = serializers.ChoiceField(
+        choices=["stock", "incoming", "lead_time"],
+        allow_null=True,
+        help_text="Where the goods come from: stock now, an incoming delivery, or the supplier's lead time.",
+    )
+    meets_request = serializers.BooleanField(
+        allow_null=True, help_text="By the requested date; null when none was requested."
+    )
+
+
+class QuoteDeliverySerializer(serializers.Serializer[Any]):
+    promised_on = serializers.DateField(
+        allow_null=True,
+        help_text="The date sending the quote now would promise (the latest line date); "
+        "null without lines or when the back office cannot promise.",
+    )
+    requested_on = serializers.DateField(allow_null=True)
+    meets_request = serializers.BooleanField(
+        allow_null=True, help_text="Whether promised_on is by requested_on; null when either is missing."
+    )
+    error = serializers.CharField(help_text="Why the back office could not promise (empty when it could).")
+    lines = LineDeliverySerializer(many=True)
+
+
+class QuoteDetailSerializer(QuoteSerializer):
+    """One quote, with the live available-to-promise of its lines (as the quote page shows)."""
+
+    delivery = serializers.SerializerMethodField()
+
+    class Meta(QuoteSerializer.Meta):
+        fields = [*QuoteSerializer.Meta.fields, "delivery"]
+        read_only_fields = fields
+
+    @extend_schema_field(QuoteDeliverySerializer)
+    def get_delivery(self, quote: Quote) -> dict[str, Any]:
+        delivery = quote_delivery(quote=quote, lines=list(quote.lines.all()))
+        return {
+            "promised_on": delivery.promised_on,
+            "requested_on": delivery.requested_on,
+            "meets_request": delivery.meets_request,
+            "error": delivery.error,
+            "lines": [
+                {
+                    "position": row.line.position,
+                    "sku": row.line.product_id,
+                    "quantity": row.line.quantity,
+                    "available_on": row.promise.earliest_on if row.promise else None,
+                    "supply": row.promise.source if row.promise else None,
+                    "meets_request": row.promise.meets_request if row.promise else None,
+                }
+                for row in delivery.lines
+            ],
+        }
+
+
 class QuoteLineInputSerializer(StrictSerializer):
     sku = TextField()
     quantity = serializers.IntegerField(help_text="Whole units, 1 to 1,000,000.")
@@ -183,19 +246,23 @@ class QuotePagination(CursorPagination):
 
 
 @extend_schema_view(
-    retrieve=extend_schema(parameters=[ETAG]),
-    create=extend_schema(request=QuoteCreateSerializer, responses={201: QuoteSerializer}, parameters=[ETAG]),
+    retrieve=extend_schema(responses=QuoteDetailSerializer, parameters=[ETAG]),
+    create=extend_schema(
+        request=QuoteCreateSerializer, responses={201: QuoteDetailSerializer}, parameters=[ETAG]
+    ),
     update=extend_schema(
-        request=QuoteFieldsSerializer, responses=QuoteSerializer, parameters=[IF_MATCH, ETAG]
+        request=QuoteFieldsSerializer, responses=QuoteDetailSerializer, parameters=[IF_MATCH, ETAG]
     ),
     partial_update=extend_schema(
-        request=QuoteFieldsSerializer, responses=QuoteSerializer, parameters=[IF_MATCH, ETAG]
+        request=QuoteFieldsSerializer, responses=QuoteDetailSerializer, parameters=[IF_MATCH, ETAG]
     ),
 )
 class QuoteViewSet(SalesViewSet):
     """Quotes of opportunities: priced lines, totals with tax, approval, sending, revisions."""
 
     serializer_class = QuoteSerializer
+    # One quote answers with its lines' live ATP (a few queries); the list does not.
+    detail_serializer_class = QuoteDetailSerializer
     pagination_class = QuotePagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = QuoteFilter

@@ -10,8 +10,9 @@ from sales.quotes.models import Quote, QuoteStatus
 
 class QuoteFilter(django_filters.FilterSet):
     opportunity = IdFilter(field_name="opportunity_id", label="Opportunity")
+    customer = IdFilter(field_name="opportunity__customer_id", label="Customer")
     status = django_filters.ChoiceFilter(choices=QuoteStatus.choices)
 
     class Meta:
         model = Quote
-        fields = ["opportunity", "status"]
+        fields = ["opportunity", "customer", "status"]

@@ -138,6 +138,7 @@ class QuoteAcceptForm(ServiceForm):
     the form, so that one which slipped again since the page was shown is refused rather
     than promised."""
 
+    one_time = True  # a double click on Accept places one order and shows it twice
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     accept_later_delivery = forms.BooleanField(label="The customer accepts the new date", required=False)
     accepted_delivery_on = DateField(widget=forms.HiddenInput, required=False)

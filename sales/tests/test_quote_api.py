@@ -269,3 +269,64 @@ def test_the_quote_list_filters_by_opportunity_and_status(api_as, sales_rep, cat
     assert client.get(QUOTES, {"status": "sent"}).json()["results"] == []
     assert len(client.get(QUOTES, {"status": "draft"}).json()["results"]) == 2
     assert client.get(QUOTES, {"status": "nonsense"}).status_code == 400
+
+
+def test_a_draft_quote_shows_each_lines_available_date_and_the_date_sending_would_promise(
+    api_as, sales_rep, django_assert_max_num_queries
+) -> None:
+    # given: SKU-1 in stock, SKU-2 only after its 14-day lead time
+    a_product("SKU-1", on_hand=100)
+    a_product("SKU-2", on_hand=0, lead_time_days=14)
+    a_price_list({"SKU-1": "10.00", "SKU-2": "2.50"})
+    quote = a_quote(
+        sales_rep,
+        an_opportunity(sales_rep),
+        [{"sku": "SKU-1", "quantity": 2}, {"sku": "SKU-2", "quantity": 1}],
+        requested_delivery_on=in_days(60),
+    )
+    # when
+    with django_assert_max_num_queries(14):
+        response = api_as(sales_rep).get(f"{QUOTES}{quote.pk}/")
+    # then: the page's numbers, before anything is promised
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == QuoteStatus.DRAFT
+    assert body["promised_delivery_on"] is None
+    delivery = body["delivery"]
+    assert [(row["sku"], row["available_on"], row["supply"]) for row in delivery["lines"]] == [
+        ("SKU-1", promised_in(0).isoformat(), "stock"),
+        ("SKU-2", promised_in(14).isoformat(), "lead_time"),
+    ]
+    assert delivery["promised_on"] == promised_in(14).isoformat()
+    assert (delivery["requested_on"], delivery["meets_request"]) == (in_days(60).isoformat(), True)
+    assert delivery["error"] == ""
+
+
+def test_sending_promises_the_date_the_quote_showed(
+    api_as, sales_rep, catalogue, django_capture_on_commit_callbacks
+) -> None:
+    # given
+    client = api_as(sales_rep)
+    quote = a_quote(sales_rep, an_opportunity(sales_rep))
+    shown = client.get(f"{QUOTES}{quote.pk}/").json()["delivery"]["promised_on"]
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(f"{QUOTES}{quote.pk}/send/", {}, format="json", HTTP_IF_MATCH='"1"')
+    # then
+    assert sent.status_code == 200, sent.json()
+    assert sent.json()["promised_delivery_on"] == shown
+    assert sent.json()["delivery"]["promised_on"] == shown
+
+
+def test_the_quote_list_filters_by_customer(api_as, sales_rep, catalogue) -> None:
+    # given: quotes of two customers
+    mine, other = an_opportunity(sales_rep), an_opportunity(sales_rep)
+    wanted = {a_quote(sales_rep, mine).pk, a_quote(sales_rep, mine).pk}
+    a_quote(sales_rep, other)
+    # when
+    response = api_as(sales_rep).get(QUOTES, {"customer": mine.customer_id})
+    # then
+    assert response.status_code == 200
+    assert {row["id"] for row in response.json()["results"]} == wanted
+    assert {row["customer"] for row in response.json()["results"]} == {mine.customer_id}
+    assert "delivery" not in response.json()["results"][0]  # the list stays within its budget
