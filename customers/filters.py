@@ -48,12 +48,11 @@ def search_customers(queryset: QuerySet, value: str) -> QuerySet:
     """The search box and the lists' `q`, routed by what was typed, so that each kind
     of input reads one index instead of every row:
 
-    - something like a phone number, in any format, or its last digits (what a caller
-      reads out): the digits within the stored E.164 phones (`kind, value` index;
-      trigram index on PostgreSQL);
+    - something like a phone number, in any format, or its last digits: the digits
+      within the stored E.164 phones (`kind, value` index; trigram index on PostgreSQL);
     - something with an `@`: a fragment of a stored (lower-case) e-mail;
-    - anything else: a name holding every word typed, in any order and case ("Wells
-      Lynda" finds Lynda Wells; trigram index on PostgreSQL).
+    - anything else: a part of the name, or each of its words in any order, in any
+      case (trigram index on PostgreSQL).
     """
     value = (value or "").strip()[:200]
     if not value:
@@ -67,10 +66,15 @@ def search_customers(queryset: QuerySet, value: str) -> QuerySet:
     if "@" in value:
         emails = ContactPoint.objects.filter(kind="email", value__contains=value.lower())
         return queryset.filter(pk__in=emails.values("customer_id"))
-    every_word = Q()
-    for word in value.split()[:MAX_NAME_WORDS]:
-        every_word &= Q(display_name__ilike=word)
-    return queryset.filter(every_word)
+    # Every word typed, in any order: "Wells Lynda" finds Lynda Wells.
+    words = value.split()[:MAX_NAME_WORDS]
+    name = Q(display_name__ilike=value)
+    if len(words) > 1:
+        every_word = Q()
+        for word in words:
+            every_word &= Q(display_name__ilike=word)
+        name |= every_word
+    return queryset.filter(name)
 
 
 MAX_NAME_WORDS = 6

@@ -40,10 +40,10 @@ def similar_name_ids(customer: Customer, limit: int = 20) -> list[int]:
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import TrigramSimilarity
 
-        # Candidates through `display_name % name`, with the threshold set for this
-        # session: answered from the trigram index (15 ms at a million customers), where
-        # `similarity(display_name, name) >= x` is computed for every row (518 ms). The
-        # threshold is half the final one: the distinctive-word score below decides.
+        # `display_name % name` with the threshold set for this session is answered
+        # from the trigram index (15 ms at a million customers); the equivalent
+        # `similarity(display_name, name) >= x` is computed for every row (518 ms).
+        # Half the threshold: the candidates are then scored on their distinctive words.
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_limit(%s)", [settings.DUPLICATE_NAME_SIMILARITY / 2])
         candidates = list(

@@ -365,7 +365,6 @@ def test_search_finds_a_customer_by_the_last_digits_of_a_phone_number(agent) -> 
     assert [c.pk for c in global_search(q="0123")] == [lynda.pk]
     assert [c.pk for c in global_search(q="7946 0123")] == [lynda.pk]
     assert [c.pk for c in global_search(q="946-0123")] == [lynda.pk]
-    assert global_search(q="123") == []  # three digits match too much to mean anything
 
 
 def test_search_finds_a_person_by_family_name_first(agent) -> None:

@@ -173,16 +173,6 @@ def order_page(*, order_id: Any) -> OrderPage:
         .order_by("issued_on", "id")
     )
     shipments = list(erp.shipments.all()) if erp else []
-    # "Delivered" is what the ERP reported delivered; a shipped-in-full date is not a
-    # delivery (the page says which it has, so the two never contradict each other).
-    vars(order).update(
-        delivered_on=getattr(order, "erp_delivered_on", None),
-        shipped_in_full_on=(
-            getattr(order, "erp_last_shipped_on", None)
-            if getattr(order, "erp_status", None) in SHIPPED
-            else None
-        ),
-    )
     return OrderPage(
         order=order,
         lines=lines,

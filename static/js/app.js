@@ -72,8 +72,27 @@
     });
   }
 
+  // Phones: the navigation and the account links fold behind the "Menu" button (closed
+  // on load); wider screens always show them (the button is hidden by the style sheet).
+  function setUpMenu(button) {
+    var header = button.closest(".site-header");
+    function set(open) {
+      header.setAttribute("data-menu", open ? "open" : "closed");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    button.hidden = false;
+    set(false);
+    button.addEventListener("click", function () {
+      set(header.getAttribute("data-menu") !== "open");
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     focusErrorSummary(document);
+    var menu = document.querySelector("[data-menu-toggle]");
+    if (menu) {
+      setUpMenu(menu);
+    }
     Array.prototype.forEach.call(document.querySelectorAll("[data-select-on-focus]"), selectOnFocus);
     var search = document.querySelector("[data-search]");
     if (search) {
