@@ -106,10 +106,10 @@ def _seed_postgres(n: int) -> None:
         c.execute(
             """
             INSERT INTO customers_customer (id, kind, first_name, last_name, organisation_name, display_name,
-                name_key, lifecycle_stage, attributes, version, created_at, updated_at)
+                name_key, lifecycle_stage, attributes, version, preferred_channel, created_at, updated_at)
             SELECT g, 'person', 'First' || g, 'Last' || g, '', 'First' || g || ' Last' || g,
                 'first' || g || ' last' || g,
-                (ARRAY['prospect', 'customer', 'former'])[1 + g %% 3], '{}'::jsonb, 1, now(), now()
+                (ARRAY['prospect', 'customer', 'former'])[1 + g %% 3], '{}'::jsonb, 1, '', now(), now()
             FROM generate_series(1, %s) AS g
             """,
             [n],
