@@ -106,10 +106,10 @@ def _seed_postgres(n: int) -> None:
         c.execute(
             """
             INSERT INTO customers_customer (id, kind, first_name, last_name, organisation_name, display_name,
-                name_key, lifecycle_stage, attributes, version, created_at, updated_at)
+                name_key, lifecycle_stage, attributes, version, preferred_channel, created_at, updated_at)
             SELECT g, 'person', 'First' || g, 'Last' || g, '', 'First' || g || ' Last' || g,
                 'first' || g || ' last' || g,
-                (ARRAY['prospect', 'customer', 'former'])[1 + g % 3], '{}'::jsonb, 1, now(), now()
+                (ARRAY['prospect', 'customer', 'former'])[1 + g %% 3], '{}'::jsonb, 1, '', now(), now()
             FROM generate_series(1, %s) AS g
             """,
             [n],
@@ -128,8 +128,8 @@ def _seed_postgres(n: int) -> None:
             """
             INSERT INTO customers_consentevent (customer_id, channel, purpose, granted, source, occurred_at, note,
                 created_at)
-            SELECT g, 'email', 'marketing', g % 10 < 7, 'bench', now() - interval '1 day', '', now()
-            FROM generate_series(1, %s) AS g WHERE g % 10 < 8
+            SELECT g, 'email', 'marketing', g %% 10 < 7, 'bench', now() - interval '1 day', '', now()
+            FROM generate_series(1, %s) AS g WHERE g %% 10 < 8
             """,
             [n],
         )
@@ -139,7 +139,7 @@ def _seed_postgres(n: int) -> None:
         tag_id = c.fetchone()[0]
         c.execute(
             "INSERT INTO customers_customer_tags (customer_id, tag_id) SELECT g, %s FROM generate_series(1, %s) AS g"
-            " WHERE g % 5 = 0",
+            " WHERE g %% 5 = 0",
             [tag_id, n],
         )
         for table in (
