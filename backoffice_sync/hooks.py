@@ -88,6 +88,12 @@ HOOKS = AppHooks(
         Subscription(ProfileChanged, on_profile_changed, Phase.IN_TRANSACTION),
         Subscription(CustomersMerged, on_customers_merged, Phase.IN_TRANSACTION),
     ],
+    # The reconciliation's choices, named once in the OpenAPI schema.
+    api_enums={
+        "ReconciliationRunStatusEnum": "backoffice_sync.models.reconciliation.RunStatus",
+        "ReconciliationTriggerEnum": "backoffice_sync.models.reconciliation.RunTrigger",
+        "DriftKindEnum": "backoffice_sync.models.reconciliation.DriftKind",
+    },
     periodic_tasks=[
         # The outbox sweep: messages whose backoff ended, leases of dead workers, missed kicks.
         PeriodicTask("relay-outbox", "backoffice_sync.tasks.relay_outbox", 5.0),
