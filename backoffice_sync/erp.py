@@ -8,10 +8,11 @@ adapter (through `adapters/wire.py`) behave the same and pass one contract suite
 
 Outbound: the relay hands the adapter a batch of `OutboundMessage`s; the ERP applies each
 at most once per idempotency key and answers one `DeliveryResult` per message, in order.
-A transient failure of the whole call (outage, timeout, 5xx) raises `ErpUnavailable`:
-nothing in the batch may be assumed delivered, and re-sending it is safe because of the
-keys. A message the ERP will never accept (unknown SKU, a cancel after shipping) comes
-back as `REJECTED` with a reason; retrying it would not help.
+A transient failure of the whole call (outage, connection refused, timeout, 5xx, 429)
+raises `ErpUnavailable`: nothing in the batch may be assumed delivered, and re-sending it
+is safe because of the keys; the relay's circuit breaker waits it out without counting it
+against the messages. A message the ERP refuses (unknown SKU, a cancel after shipping)
+comes back as `REJECTED` with a reason: that refusal is what counts as a failed attempt.
 
 Inbound: the ERP publishes `ErpEvent`s, each with a unique id and a version that grows
 per aggregate; they arrive by signed webhook and by `pull_changes(cursor)`.
@@ -191,7 +192,8 @@ class ErpError(Exception):
 
 
 class ErpUnavailable(ErpError):
-    """The call failed as a whole and may succeed later (outage, timeout, 5xx)."""
+    """The call failed as a whole and may succeed later (outage, connection refused,
+    timeout, 5xx, 429): the ERP is unavailable, which is no message's fault."""
 
 
 class ErpBadRequest(ErpError):

@@ -6,18 +6,26 @@ commits with the change or not at all, and asks for a relay run once it has comm
 Relay side (`relay_once`, `relay_due`, run by the `relay_outbox` task on commit and by
 beat's sweep) never holds a transaction or a row lock across the ERP call:
 
+0. ask the circuit breaker (`circuit.py`): while the ERP is unavailable nothing is sent,
+   except one probe message now and then;
 1. claim: one short transaction picks up to OUTBOX_BATCH_SIZE eligible messages
-   (`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite serialises writers) and
-   leases them (`locked_until`, `claimed_by`, `attempts + 1`);
+   (`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's IMMEDIATE transactions
+   serialise writers) and leases them (`locked_until`, `claimed_by`, `attempts + 1`);
 2. one `adapter.deliver(batch)` call, outside any transaction;
-3. record: a second short transaction writes every outcome in one `UPDATE`, only for
-   rows this relay still holds.
+3. record: a second short transaction writes every outcome in one `UPDATE` per kind,
+   only for rows this relay still holds, and tells the breaker whether the ERP answered.
 
 A message is eligible when it is pending, due, not leased, and the lowest undelivered
-`sequence` of its aggregate: messages of one aggregate go one at a time, in order, and a
-dead one holds back the rest until replayed (`outbox_replay.py`). A relay that dies mid-batch leaves its
-leases to expire; the next relay re-sends those messages under the same idempotency
-keys, which the ERP applies at most once.
+`sequence` of its aggregate: its lease is the lease of its whole aggregate (the later
+messages are not eligible while it is pending), so several relays, in several workers,
+share a backlog safely and each aggregate goes one message at a time, in order. A dead one
+holds back the rest until replayed or skipped (`outbox_replay.py`). A relay that dies
+mid-batch leaves its leases to expire; the next relay re-sends those messages under the
+same idempotency keys, which the ERP applies at most once.
+
+Attempts: an unavailable ERP (connection refused, timeout, 5xx, 429) is no message's
+failure, and the claim's attempt is given back; the ERP's refusals (and relays that
+vanished mid-call) count, and OUTBOX_MAX_ATTEMPTS of them dead-letter the message.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,17 +49,19 @@ from django.db.models import Case, Exists, F, Field, Max, OuterRef, QuerySet, Va
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from backoffice_sync import circuit
 from backoffice_sync.contracts import MessagePayload
 from backoffice_sync.erp import (
     DeliveryResult,
     DeliveryStatus,
     ErpAdapter,
     ErpError,
+    ErpUnavailable,
     MessageKind,
     OutboundMessage,
     get_adapter,
 )
-from backoffice_sync.models import OutboxMessage, OutboxStatus
+from backoffice_sync.models import ErpAnswer, OutboxMessage, OutboxStatus
 from frontoffice.write_path import run_on_commit
 
 log = logging.getLogger(__name__)
@@ -64,6 +74,9 @@ SEQUENCE_RETRIES = 5
 # Several commits within this window share one relay run instead of one task each.
 KICK_DEBOUNCE_SECONDS = 1
 KICK_CACHE_KEY = "backoffice_sync:outbox:kick"
+# A relay that finds a backlog starts helpers at most this often (see tasks.relay_outbox).
+FAN_OUT_SECONDS = 5
+FAN_OUT_CACHE_KEY = "backoffice_sync:outbox:fan-out"
 MAX_ERROR_LENGTH = 2000
 
 
@@ -228,6 +241,7 @@ class RelayReport:
     retrying: int = 0
     dead: int = 0
     lost_lease: int = 0  # outcomes dropped because another relay had taken the row over
+    paused: bool = False  # the ERP is unavailable: the circuit breaker holds sending back
 
     def __add__(self, other: RelayReport) -> RelayReport:
         return RelayReport(
@@ -236,6 +250,7 @@ class RelayReport:
             self.retrying + other.retrying,
             self.dead + other.dead,
             self.lost_lease + other.lost_lease,
+            self.paused or other.paused,
         )
 
 
@@ -300,27 +315,43 @@ def _record(
     token: str,
     results: dict[str, DeliveryResult] | None,
     failure: str,
+    unavailable: bool,
     max_attempts: int,
 ) -> RelayReport:
     """Write every outcome in one short transaction: one UPDATE per kind of outcome (at
-    most four, whatever the batch size), each only for rows `token` still holds.
+    most five, whatever the batch size), each only for rows `token` still holds.
 
-    `results` is None when the whole call failed (`failure` says why): each message is
-    retried after a backoff, or dead once it has used its attempts.
+    `results` is None when the whole call failed (`failure` says why). When the ERP was
+    `unavailable`, that is nobody's fault: each message gets its attempt back and stays
+    due (the circuit breaker decides when to send again). Otherwise (the ERP refused the
+    call, or a bug) each message spent its attempt, like a refused message: retried after
+    a backoff, dead once it has used OUTBOX_MAX_ATTEMPTS.
     """
     now = timezone.now()
-    delivered: dict[int, dict[str, Any]] = {}  # pk -> result data
-    rejected: dict[int, tuple[str, dict[str, Any]]] = {}  # pk -> (error, result data)
+    delivered: dict[int, tuple[str, dict[str, Any]]] = {}  # pk -> (answer, result data)
+    refused: dict[int, tuple[dt.datetime | None, str, str, dict[str, Any]]] = {}
     retry: dict[int, tuple[dt.datetime, str]] = {}  # pk -> (next attempt, error)
     exhausted: dict[int, str] = {}  # pk -> error
+    given_back: list[int] = []
     for message in batch:
         result = results.get(message.idempotency_key) if results is not None else None
         if result is not None and result.status in (DeliveryStatus.ACCEPTED, DeliveryStatus.DUPLICATE):
-            delivered[message.pk] = {"status": str(result.status), **result.data}
+            answer = ErpAnswer.ACCEPTED if result.status == DeliveryStatus.ACCEPTED else ErpAnswer.DUPLICATE
+            delivered[message.pk] = (answer, {"status": str(result.status), **result.data})
         elif result is not None and result.status == DeliveryStatus.REJECTED:
-            # The ERP will never take it: retrying cannot help, a person must look.
-            error = f"rejected by the ERP: {result.error}"[:MAX_ERROR_LENGTH]
-            rejected[message.pk] = (error, {"status": str(result.status), **result.data})
+            # The ERP refused this message, with a reason: that spends an attempt. Retried
+            # after a backoff (the back office may fix the cause meanwhile), dead once it
+            # has been refused OUTBOX_MAX_ATTEMPTS times; a person replays or skips it.
+            reason = (result.error or "no reason given")[:MAX_ERROR_LENGTH]
+            error = f"rejected by the ERP: {reason}"[:MAX_ERROR_LENGTH]
+            next_at = (
+                None
+                if message.attempts >= max_attempts
+                else now + dt.timedelta(seconds=backoff_seconds(message.attempts))
+            )
+            refused[message.pk] = (next_at, error, reason, {"status": str(result.status), **result.data})
+        elif unavailable:
+            given_back.append(message.pk)
         else:
             if results is None:
                 error = failure
@@ -335,27 +366,45 @@ def _record(
                 retry[message.pk] = (now + dt.timedelta(seconds=backoff_seconds(message.attempts)), error)
 
     released = {"locked_until": None, "claimed_by": "", "updated_at": now}
+    refused_dead = {pk: v for pk, v in refused.items() if v[0] is None}
+    refused_retry = {pk: v for pk, v in refused.items() if v[0] is not None}
     with transaction.atomic():
         mine = OutboxMessage.objects.filter(claimed_by=token, status=OutboxStatus.PENDING)
-        n_delivered = n_rejected = n_retry = n_exhausted = 0
+        n_delivered = n_refused_dead = n_retry = n_exhausted = n_given_back = 0
         if delivered:
             n_delivered = mine.filter(pk__in=delivered).update(
                 status=OutboxStatus.DELIVERED,
                 delivered_at=now,
-                result=_per_row(delivered, "result"),
+                erp_answer=_per_row({pk: a for pk, (a, _) in delivered.items()}, "erp_answer"),
+                erp_answered_at=now,
+                result=_per_row({pk: r for pk, (_, r) in delivered.items()}, "result"),
                 **released,
             )
-        if rejected:
-            n_rejected = mine.filter(pk__in=rejected).update(
+        if refused_dead:
+            n_refused_dead = mine.filter(pk__in=refused_dead).update(
                 status=OutboxStatus.DEAD,
                 dead_at=now,
                 last_failed_at=now,
-                last_error=_per_row({pk: e for pk, (e, _) in rejected.items()}, "last_error"),
-                result=_per_row({pk: r for pk, (_, r) in rejected.items()}, "result"),
+                last_error=_per_row({pk: v[1] for pk, v in refused_dead.items()}, "last_error"),
+                erp_answer=ErpAnswer.REFUSED,
+                erp_reason=_per_row({pk: v[2] for pk, v in refused_dead.items()}, "erp_reason"),
+                erp_answered_at=now,
+                result=_per_row({pk: v[3] for pk, v in refused_dead.items()}, "result"),
+                **released,
+            )
+        if refused_retry:
+            n_retry += mine.filter(pk__in=refused_retry).update(
+                next_attempt_at=_per_row({pk: v[0] for pk, v in refused_retry.items()}, "next_attempt_at"),
+                last_failed_at=now,
+                last_error=_per_row({pk: v[1] for pk, v in refused_retry.items()}, "last_error"),
+                erp_answer=ErpAnswer.REFUSED,
+                erp_reason=_per_row({pk: v[2] for pk, v in refused_retry.items()}, "erp_reason"),
+                erp_answered_at=now,
+                result=_per_row({pk: v[3] for pk, v in refused_retry.items()}, "result"),
                 **released,
             )
         if retry:
-            n_retry = mine.filter(pk__in=retry).update(
+            n_retry += mine.filter(pk__in=retry).update(
                 next_attempt_at=_per_row({pk: at for pk, (at, _) in retry.items()}, "next_attempt_at"),
                 last_error=_per_row({pk: e for pk, (_, e) in retry.items()}, "last_error"),
                 last_failed_at=now,
@@ -369,13 +418,22 @@ def _record(
                 last_error=_per_row(exhausted, "last_error"),
                 **released,
             )
-    recorded = n_delivered + n_rejected + n_retry + n_exhausted
+        if given_back:
+            # The claim counted an attempt; an unavailable ERP is not the message's failure.
+            n_given_back = mine.filter(pk__in=given_back, attempts__gte=1).update(
+                attempts=F("attempts") - 1,
+                last_error=f"ERP unavailable (not counted as an attempt): {failure}"[:MAX_ERROR_LENGTH],
+                last_failed_at=now,
+                **released,
+            )
+    recorded = n_delivered + n_refused_dead + n_retry + n_exhausted + n_given_back
     return RelayReport(
         claimed=len(batch),
         delivered=n_delivered,
-        retrying=n_retry,
-        dead=n_rejected + n_exhausted,
+        retrying=n_retry + n_given_back,
+        dead=n_refused_dead + n_exhausted,
         lost_lease=len(batch) - recorded,
+        paused=unavailable,
     )
 
 
@@ -386,25 +444,38 @@ def relay_once(
     lease_seconds: int | None = None,
     max_attempts: int | None = None,
 ) -> RelayReport:
-    """Claim one batch, deliver it in one ERP call, record the outcomes.
+    """Ask the circuit breaker, claim one batch, deliver it in one ERP call, record the
+    outcomes and tell the breaker whether the ERP answered.
 
-    Cost: 2 short transactions (4 queries) and one ERP call, whatever the batch size.
+    Cost: 2 short transactions (4 queries), 2-3 queries for the breaker and one ERP call,
+    whatever the batch size; 1-2 queries and no call while the breaker is open.
     """
     adapter = adapter or get_adapter()
     batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
     max_attempts = max_attempts or settings.OUTBOX_MAX_ATTEMPTS
     lease = dt.timedelta(seconds=lease_seconds or lease_seconds_default())
+    gate = circuit.circuit_gate(probe_lease=lease)
+    if gate == circuit.Gate.WAIT:
+        return RelayReport(paused=True)
     token = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-    batch = _claim(batch_size=batch_size, lease=lease, token=token)
+    # A probe sends one message: enough to learn whether the ERP is back.
+    batch = _claim(batch_size=1 if gate == circuit.Gate.PROBE else batch_size, lease=lease, token=token)
     if not batch:
+        if gate == circuit.Gate.PROBE:
+            circuit.circuit_probe_unused()
         return RelayReport()
     results: dict[str, DeliveryResult] | None = None
     failure = ""
+    unavailable = False
     try:
         results = _deliver(adapter, batch)
+    except ErpUnavailable as exc:
+        failure = f"{type(exc).__name__}: {exc}"
+        unavailable = True
+        log.warning("outbox: the ERP is unavailable for %d messages: %s", len(batch), failure)
     except ErpError as exc:
         failure = f"{type(exc).__name__}: {exc}"
-        log.warning("outbox: ERP call failed for %d messages: %s", len(batch), failure)
+        log.warning("outbox: the ERP refused a call of %d messages: %s", len(batch), failure)
     except BaseException as exc:
         # A bug or a time limit: count the attempt and back off before re-raising, so a
         # poison batch does not crash-loop; the leases would otherwise hold until expiry.
@@ -413,17 +484,30 @@ def relay_once(
             token=token,
             results=None,
             failure=f"{type(exc).__name__}: {exc}",
+            unavailable=False,
             max_attempts=max_attempts,
         )
         raise
-    report = _record(batch=batch, token=token, results=results, failure=failure, max_attempts=max_attempts)
+    report = _record(
+        batch=batch,
+        token=token,
+        results=results,
+        failure=failure,
+        unavailable=unavailable,
+        max_attempts=max_attempts,
+    )
+    if unavailable:
+        circuit.circuit_unavailable(error=failure)
+    else:
+        circuit.circuit_answered()
     log.info(
-        "outbox: relayed %d (delivered %d, retrying %d, dead %d, lost lease %d)",
+        "outbox: relayed %d (delivered %d, retrying %d, dead %d, lost lease %d%s)",
         report.claimed,
         report.delivered,
         report.retrying,
         report.dead,
         report.lost_lease,
+        ", ERP unavailable" if unavailable else "",
     )
     return report
 
@@ -446,6 +530,12 @@ def expire_abandoned(*, max_attempts: int | None = None) -> int:
     )
 
 
+def claim_fan_out() -> bool:
+    """Whether this relay may start helpers now: once per FAN_OUT_SECONDS (per cache; with
+    the per-process default cache, per worker process)."""
+    return bool(cache.add(FAN_OUT_CACHE_KEY, "1", timeout=FAN_OUT_SECONDS))
+
+
 def relay_due(
     *,
     adapter: ErpAdapter | None = None,
@@ -454,12 +544,14 @@ def relay_due(
     batch_size: int | None = None,
     lease_seconds: int | None = None,
     max_attempts: int | None = None,
+    on_full_batch: Callable[[], None] | None = None,
 ) -> tuple[RelayReport, bool]:
     """Relay batches until nothing is due, `max_batches` ran or the time budget is spent;
     returns the report and whether work may remain (the caller re-enqueues itself then).
 
     Bounded: at most `max_batches` ERP calls of OUTBOX_BATCH_SIZE messages, started within
-    `time_budget_seconds` (well inside the task's soft time limit).
+    `time_budget_seconds` (well inside the task's soft time limit). `on_full_batch` runs
+    once, after the first batch that came back full: there is a backlog to share.
     """
     adapter = adapter or get_adapter()
     batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
@@ -473,9 +565,13 @@ def relay_due(
             adapter=adapter, batch_size=batch_size, lease_seconds=lease_seconds, max_attempts=max_attempts
         )
         total += report
-        # Nothing claimed: nothing is due. Nothing settled: the ERP is down and the rest
-        # can wait for its backoff. Otherwise go on, even after a short batch: settling an
-        # aggregate's head makes its next message eligible.
-        if report.claimed == 0 or report.delivered + report.dead == 0:
+        if on_full_batch is not None and report.claimed == batch_size and not report.paused:
+            on_full_batch()
+            on_full_batch = None
+        # Nothing claimed: nothing is due. Paused: the ERP is unavailable, the breaker says
+        # when to try again (the beat sweep asks it). Nothing settled: the rest waits for
+        # its backoff. Otherwise go on, even after a short batch: settling an aggregate's
+        # head makes its next message eligible.
+        if report.claimed == 0 or report.paused or report.delivered + report.dead == 0:
             return total, False
     return total, True

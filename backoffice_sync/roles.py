@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from frontoffice.roles import Role
 
-# The outbox monitor: the back office and admins watch the queue and replay dead messages.
-OUTBOX = ["backoffice_sync.view_outboxmessage", "backoffice_sync.replay_outboxmessage"]
+# The outbox monitor: the back office and admins watch the queue, replay or skip dead messages.
+OUTBOX = [
+    "backoffice_sync.view_outboxmessage",
+    "backoffice_sync.replay_outboxmessage",
+    "backoffice_sync.skip_outboxmessage",
+]
 
 # What the back office has and when it can deliver (the mirrors, available-to-promise):
 # everyone who talks to customers, and the back office itself.

@@ -319,6 +319,10 @@ EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
 EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="frontoffice@localhost")
+# Messages to customers a worker hands to the mail server, at most (Celery's rate syntax).
+OUTBOUND_EMAIL_RATE_LIMIT = env.str("OUTBOUND_EMAIL_RATE_LIMIT", default="120/m")
+if not re.fullmatch(r"[0-9]+(\.[0-9]+)?/[smh]", OUTBOUND_EMAIL_RATE_LIMIT):
+    raise ImproperlyConfigured("OUTBOUND_EMAIL_RATE_LIMIT is a rate like 120/m (per s, m or h).")
 
 # --- Security (production) ---------------------------------------------------
 if not DEBUG:
@@ -394,6 +398,11 @@ if NUM_PROXIES < 0:
 API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90)
 if not 1 <= API_TOKEN_TTL_DAYS <= 3650:
     raise ImproperlyConfigured("API_TOKEN_TTL_DAYS must be between 1 and 3650.")
+# Idempotency-Key (API POSTs) and one-time form tokens (pages) are kept this long; a
+# retry within it gets the first answer, never a second record.
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
+if not 1 <= IDEMPOTENCY_KEY_TTL_HOURS <= 24 * 30:
+    raise ImproperlyConfigured("IDEMPOTENCY_KEY_TTL_HOURS must be between 1 and 720.")
 # Named here because migrations that point at knox's tokens (frontoffice 0002) refer to it.
 KNOX_TOKEN_MODEL = "knox.AuthToken"  # noqa: S105 - a model's name, not a secret
 REST_KNOX = {
@@ -500,9 +509,19 @@ ERP_TRANSIT_DAYS = env_int("ERP_TRANSIT_DAYS", 2)
 for _name in ("ERP_DISPATCH_DAYS", "ERP_TRANSIT_DAYS"):
     if not 0 <= globals()[_name] <= 30:
         raise ImproperlyConfigured(f"{_name} must be between 0 and 30 (days).")
-# The outbox relay: messages per ERP call, and attempts before a message is dead-lettered.
+# The outbox relay: messages per ERP call, and the ERP's refusals of one message before
+# it is dead-lettered (an unavailable ERP spends none: the circuit breaker waits it out).
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 200)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+# Relay tasks that may drain the outbox at once (each on its own worker process); their
+# leases keep each aggregate with one relay at a time.
+OUTBOX_RELAY_CONCURRENCY = env_int("OUTBOX_RELAY_CONCURRENCY", 2)
+# The circuit breaker: while the ERP is unavailable, one probe after BASE seconds, then
+# doubling up to CAP; the operators are alerted (log at ERROR, a notice in the app) once
+# it has been unreachable for ERP_UNREACHABLE_ALERT_SECONDS.
+ERP_PROBE_BASE_SECONDS = env_float("ERP_PROBE_BASE_SECONDS", 2.0, low=0.01, high=3600.0)
+ERP_PROBE_CAP_SECONDS = env_float("ERP_PROBE_CAP_SECONDS", 30.0, low=0.01, high=3600.0)
+ERP_UNREACHABLE_ALERT_SECONDS = env_float("ERP_UNREACHABLE_ALERT_SECONDS", 300.0, low=0.0, high=7 * 86400.0)
 # The simulator's seed and fault knobs (the admin and tests change them at run time).
 ERP_SIMULATOR_SEED = env_int("ERP_SIMULATOR_SEED", 7)
 # With ERP_ADAPTER=stub, beat moves the in-process simulator's clock up to the wall clock
@@ -515,9 +534,11 @@ ERP_FAULT_ERROR_RATE = env_float("ERP_FAULT_ERROR_RATE", 0.0, low=0.0, high=1.0)
 ERP_FAULT_OUTAGE = env_bool("ERP_FAULT_OUTAGE", False)
 ERP_FAULT_DUPLICATE_RATE = env_float("ERP_FAULT_DUPLICATE_RATE", 0.0, low=0.0, high=1.0)
 ERP_FAULT_REORDER_RATE = env_float("ERP_FAULT_REORDER_RATE", 0.0, low=0.0, high=1.0)
-for _name in ("ERP_TIMEOUT_SECONDS", "OUTBOX_BATCH_SIZE", "OUTBOX_MAX_ATTEMPTS"):
+for _name in ("ERP_TIMEOUT_SECONDS", "OUTBOX_BATCH_SIZE", "OUTBOX_MAX_ATTEMPTS", "OUTBOX_RELAY_CONCURRENCY"):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be at least 1.")
+if ERP_PROBE_CAP_SECONDS < ERP_PROBE_BASE_SECONDS:
+    raise ImproperlyConfigured("ERP_PROBE_CAP_SECONDS must not be below ERP_PROBE_BASE_SECONDS.")
 if ERP_FAULT_LATENCY_MS < 0:
     raise ImproperlyConfigured("ERP_FAULT_LATENCY_MS must not be negative.")
 

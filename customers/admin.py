@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from customers.models import Activity, ConsentEvent, ContactPoint, Customer, CustomFieldDefinition, Tag
-from frontoffice.admin_bases import ReadOnlyAdmin
+from frontoffice.admin_bases import HistoryAdmin, ReadOnlyAdmin
 
 
 class ContactPointInline(admin.TabularInline):
@@ -25,7 +24,7 @@ class ContactPointInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+class CustomerAdmin(HistoryAdmin, ReadOnlyAdmin):
     list_display = ("display_name", "kind", "lifecycle_stage", "owner", "erp_customer_number", "merged_into")
     list_filter = ("kind", "lifecycle_stage")
     search_fields = ("display_name", "erp_customer_number", "contact_points__value")

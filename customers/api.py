@@ -139,8 +139,8 @@ class CustomerViewSet(ServiceViewSet):
         if self.action == "list":
             return selectors.customer_list()
         if self.action == "view_360":
-            # Everything the 360 view shows of the profile itself, in the one query.
-            return Customer.objects.select_related("owner", "parent", "merged_into")
+            # The profile row alone: the body names its owner and parent by id.
+            return Customer.objects.all()
         if self.action not in ("retrieve", "update", "partial_update", "destroy", "create", "merge"):
             # Sub-resources only need the customer row (and its tombstone pointer).
             return Customer.objects.all()
@@ -209,6 +209,7 @@ class CustomerViewSet(ServiceViewSet):
             customer=customer,
             timeline_kind=kind,
             load_panels=_panel_keys(request),
+            load_history=False,  # the body has no audit history: 20 rows never returned
         )
         profile = data.customer
         # Serialise from the contact points the selector already loaded.

@@ -26,6 +26,7 @@ from frontoffice.models import User
 from frontoffice.schema import Variant, variants_of
 from frontoffice.serializers import (
     CountryField,
+    DateTimeField,
     EmailTextField,
     IdField,
     JSONObjectField,
@@ -211,7 +212,7 @@ class ConsentInputSerializer(StrictSerializer):
     purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
     granted = serializers.BooleanField()
     source = TextField(max_length=100)  # type: ignore[assignment]  # a field named like a Field attribute (DRF keeps them apart)
-    occurred_at = serializers.DateTimeField(required=False)
+    occurred_at = DateTimeField(required=False)
     note = TextField(max_length=500, required=False, allow_blank=True)
 
 

@@ -19,7 +19,7 @@ from customers.timeline import LOGGABLE_KINDS, activity_log
 from frontoffice.actors import Actor
 from frontoffice.api import CursorPagination
 from frontoffice.models import User
-from frontoffice.serializers import IdField, StrictSerializer, TextField
+from frontoffice.serializers import DateTimeField, IdField, StrictSerializer, TextField
 from frontoffice.viewsets import ServiceViewSet
 
 
@@ -53,7 +53,7 @@ class ActivityInputSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in LOGGABLE_KINDS])
     subject = TextField(max_length=200)
     body = TextField(max_length=20000, required=False, allow_blank=True)
-    occurred_at = serializers.DateTimeField(required=False)
+    occurred_at = DateTimeField(required=False)
 
 
 class TimelinePagination(CursorPagination):

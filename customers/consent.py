@@ -14,7 +14,7 @@ from customers.guards import lock_customer
 from customers.models import ConsentEvent
 from customers.timeline import activity_record
 from frontoffice.actors import Actor, user_of
-from frontoffice.write_path import authorize, clean_text
+from frontoffice.write_path import authorize, clean_date, clean_text
 
 
 @transaction.atomic
@@ -44,7 +44,7 @@ def consent_record(
         errors.setdefault("source", []).append("Say where the consent came from.")
     note = clean_text(errors, "note", note, 500)
     now = timezone.now()
-    occurred_at = occurred_at or now
+    occurred_at = clean_date(errors, "occurred_at", occurred_at) or now
     if occurred_at > now + dt.timedelta(minutes=5):
         errors["occurred_at"] = ["Consent cannot be recorded in the future."]
     if errors:

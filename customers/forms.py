@@ -28,7 +28,7 @@ from customers.choices import (
 )
 from customers.models import Customer, CustomFieldDefinition
 from customers.normalise import normalise_email, normalise_phone
-from frontoffice.forms import ATTRIBUTE_FIELD_PREFIX, ServiceForm
+from frontoffice.forms import ATTRIBUTE_FIELD_PREFIX, DateTimeField, ServiceForm
 from frontoffice.models import User
 
 LOGGABLE_KINDS = [
@@ -162,6 +162,7 @@ class CustomerFormBase(ServiceForm):
 
 
 class CustomerCreateForm(CustomerFormBase):
+    one_time = True  # a double click creates one record
     kind = forms.ChoiceField(
         label="Kind", choices=CustomerKind.choices, widget=forms.RadioSelect, initial=CustomerKind.PERSON
     )
@@ -249,9 +250,10 @@ class CustomerEditForm(CustomerFormBase):
 
 
 class ActivityForm(ServiceForm):
+    one_time = True  # a double click creates one record
     kind = forms.ChoiceField(label="Type", choices=LOGGABLE_KINDS, initial=ActivityKind.NOTE)
     subject = forms.CharField(label="Subject", max_length=200)
-    occurred_at = forms.DateTimeField(
+    occurred_at = DateTimeField(
         label="When (empty for now)",
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -262,6 +264,7 @@ class ActivityForm(ServiceForm):
 
 
 class ContactPointForm(ServiceForm):
+    one_time = True  # a double click creates one record
     kind = forms.ChoiceField(label="Type", choices=ContactKind.choices)
     label = forms.ChoiceField(label="Label", choices=ContactLabel.choices, initial=ContactLabel.WORK)
     value = _text("E-mail or phone", 320)
@@ -287,6 +290,7 @@ class ContactPointForm(ServiceForm):
 
 
 class ConsentForm(ServiceForm):
+    one_time = True  # a double click creates one record
     channel = forms.ChoiceField(label="Channel", choices=ConsentChannel.choices)
     purpose = forms.ChoiceField(label="Purpose", choices=ConsentPurpose.choices)
     granted = forms.TypedChoiceField(
@@ -333,7 +337,9 @@ class CustomerFilterForm(forms.Form):
     lifecycle_stage = forms.ChoiceField(
         label="Stage", required=False, choices=[("", "Any"), *LifecycleStage.choices]
     )
-    tag = forms.CharField(label="Tag", required=False, max_length=50)
+    tag = forms.CharField(
+        label="Tag", required=False, max_length=500, help_text="Several: separate them with commas."
+    )
     owner = forms.ModelChoiceField(
         label="Owner",
         required=False,

@@ -13,21 +13,43 @@ from customers.api import CustomerViewSet
 from customers.api_timeline import ActivityViewSet
 from customers.choices import ActivityKind
 from customers.merge import own_merge_references
+from customers.outbound.api import MessageTemplateViewSet, OutboundMessageViewSet
+from customers.outbound.services import repoint_messages
+from customers.outbound.timeline import OutboundActivity
 from customers.roles import GRANTS
 from frontoffice.plugin import (
     ApiRoute,
     AppHooks,
     DashboardCard,
     DemoStep,
+    MergeReference,
     NavItem,
+    PeriodicTask,
     SearchProvider,
     TimelineKind,
     TimelineTone,
 )
+from frontoffice.write_path import as_id
 
 
 def _customer_link(ref_id: str) -> str | None:
-    return reverse("customers:detail", args=[ref_id]) if ref_id.isdigit() else None
+    return reverse("customers:detail", args=[ref_id]) if as_id(ref_id) is not None else None
+
+
+def _message_link(ref_id: str) -> str | None:
+    return reverse("customers:outbound-message", args=[ref_id]) if ref_id.isdigit() else None
+
+
+def _message_kind(code: str, label: str, icon: str, tone: TimelineTone) -> TimelineKind:
+    return TimelineKind(
+        code,
+        label,
+        icon,
+        tone,
+        ref_type="customers.outboundmessage",
+        link=_message_link,
+        link_permission="customers.view_outboundmessage",
+    )
 
 
 def _seed(options: Mapping[str, Any]) -> str:
@@ -44,10 +66,13 @@ HOOKS = AppHooks(
     api_routes=[
         ApiRoute("customers", CustomerViewSet, "customer"),
         ApiRoute("activities", ActivityViewSet, "activity"),
+        ApiRoute("outbound/templates", MessageTemplateViewSet, "outbound-template"),
+        ApiRoute("outbound/messages", OutboundMessageViewSet, "outbound-message"),
     ],
     navigation=[
         NavItem("Customers", "customers:list", "customers.view_customer", order=10),
         NavItem("Duplicates", "customers:duplicates", "customers.merge_customer", order=15),
+        NavItem("Messages", "customers:outbound-messages", "customers.view_outboundmessage", order=17),
     ],
     timeline_kinds=[
         TimelineKind(ActivityKind.NOTE, "Note", "✎"),
@@ -66,12 +91,25 @@ HOOKS = AppHooks(
             link_permission="customers.view_customer",
         ),
         TimelineKind("diagnostic", "Diagnostic", "⚙"),
+        _message_kind(OutboundActivity.SENT, "Message sent", "✉", TimelineTone.INFO),
+        _message_kind(OutboundActivity.SUPPRESSED, "Message not sent", "✉", TimelineTone.WARNING),
+        _message_kind(OutboundActivity.FAILED, "Message failed", "✉", TimelineTone.DANGER),
+        _message_kind(OutboundActivity.BOUNCED, "Message bounced", "✉", TimelineTone.DANGER),
     ],
-    merge_references=own_merge_references(),
+    merge_references=[
+        *own_merge_references(),
+        MergeReference("customers.OutboundMessage", "customer", "Messages", repoint_messages),
+    ],
+    periodic_tasks=[
+        PeriodicTask("outbound-sweep", "customers.tasks.sweep_outbound_messages", 300.0),
+    ],
     api_enums={
         "CustomerKindEnum": "customers.choices.CustomerKind",
         "ContactKindEnum": "customers.choices.ContactKind",
         "ConsentChannelEnum": "customers.choices.ConsentChannel",
+        "OutboundChannelEnum": "customers.outbound.choices.OutboundChannel",
+        "MessageCategoryEnum": "customers.outbound.choices.MessageCategory",
+        "MessageStatusEnum": "customers.outbound.choices.MessageStatus",
     },
     dashboard=[
         DashboardCard(

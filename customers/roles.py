@@ -25,23 +25,47 @@ WORK_PROFILE = [
     "customers.change_relationship",
     "customers.add_tag",
 ]
+# The outbound-message room: who reads the log, who writes to customers, who writes templates.
+VIEW_MESSAGES = ["customers.view_outboundmessage", "customers.view_messagetemplate"]
+SEND_MESSAGES = [*VIEW_MESSAGES, "customers.add_outboundmessage"]
+WRITE_TEMPLATES = ["customers.add_messagetemplate", "customers.change_messagetemplate"]
+
 GRANTS = {
-    Role.MARKETING: [*VIEW_PROFILE, *WORK_PROFILE, "customers.change_any_customer", "customers.change_tag"],
+    Role.MARKETING: [
+        *VIEW_PROFILE,
+        *WORK_PROFILE,
+        *SEND_MESSAGES,
+        *WRITE_TEMPLATES,
+        "customers.change_outboundmessage",
+        "customers.change_any_customer",
+        "customers.change_tag",
+    ],
     # Sales edits only what they or their team own: no change_any_customer.
-    Role.SALES: [*VIEW_PROFILE, *WORK_PROFILE],
+    Role.SALES: [*VIEW_PROFILE, *WORK_PROFILE, *VIEW_MESSAGES],
     # Sales managers: "reps edit their own and their team's; managers all".
-    Role.SALES_MANAGER: [*VIEW_PROFILE, *WORK_PROFILE, "customers.change_any_customer"],
-    Role.SERVICE_AGENT: [*VIEW_PROFILE, *WORK_PROFILE, "customers.change_any_customer"],
+    Role.SALES_MANAGER: [*VIEW_PROFILE, *WORK_PROFILE, *VIEW_MESSAGES, "customers.change_any_customer"],
+    Role.SERVICE_AGENT: [*VIEW_PROFILE, *WORK_PROFILE, *SEND_MESSAGES, "customers.change_any_customer"],
     Role.SERVICE_SUPERVISOR: [
         *VIEW_PROFILE,
         *WORK_PROFILE,
+        *SEND_MESSAGES,
+        *WRITE_TEMPLATES,
         "customers.change_any_customer",
         "customers.merge_customer",
     ],
-    Role.BACK_OFFICE: ["customers.view_customer", "customers.view_contactpoint", "customers.view_activity"],
+    Role.BACK_OFFICE: [
+        "customers.view_customer",
+        "customers.view_contactpoint",
+        "customers.view_activity",
+        *VIEW_MESSAGES,
+    ],
     Role.ADMIN: [
         *VIEW_PROFILE,
         *WORK_PROFILE,
+        *SEND_MESSAGES,
+        *WRITE_TEMPLATES,
+        "customers.change_outboundmessage",
+        "customers.delete_messagetemplate",
         "customers.change_any_customer",
         "customers.merge_customer",
         "customers.view_customer_history",

@@ -55,3 +55,7 @@ def diagnostic_probe(customer_id: int, marker: str) -> None:
             "connection": _connection_identity(),
         },
     )
+
+
+# The outbound room's tasks live with it; imported here for Celery's autodiscovery.
+from customers.outbound.tasks import deliver_outbound_message, sweep_outbound_messages  # noqa: E402, F401

@@ -21,7 +21,7 @@ from customers.choices import ActivityKind
 from customers.guards import lock_customer
 from customers.models import Activity
 from frontoffice.actors import Actor, SystemActor, user_of
-from frontoffice.write_path import authorize, clean_text, require_actor
+from frontoffice.write_path import authorize, clean_date, clean_text, require_actor
 
 LOGGABLE_KINDS = (ActivityKind.NOTE, ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING)
 
@@ -130,6 +130,10 @@ def activity_log(
     authorize(actor, "customers.add_activity", message="You may not log on the timeline.")
     if kind not in LOGGABLE_KINDS:
         raise ValidationError({"kind": ["Choose one of: note, call, email, meeting."]})
+    errors: dict[str, list[str]] = {}
+    clean_date(errors, "occurred_at", occurred_at)
+    if errors:
+        raise ValidationError(errors)
     if occurred_at is not None and occurred_at > timezone.now() + dt.timedelta(days=1):
         raise ValidationError({"occurred_at": ["An interaction cannot have happened in the future."]})
     return activity_record(

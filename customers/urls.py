@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from customers import views
+from customers.outbound.urls import urlpatterns as outbound_urlpatterns
 
 app_name = "customers"
 
@@ -18,4 +19,5 @@ urlpatterns = [
     path("<int:pk>/contact-points/new/", views.contact_point_create, name="contact-point-create"),
     path("<int:pk>/consents/new/", views.consent_create, name="consent-create"),
     path("<int:pk>/merge/", views.merge, name="merge"),
+    *outbound_urlpatterns,
 ]

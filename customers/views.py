@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -37,6 +36,7 @@ from customers.merge import customer_merge
 from customers.models import Activity, Customer
 from customers.timeline import activity_log
 from frontoffice.forms import ServiceForm
+from frontoffice.keyset import keyset_page
 from frontoffice.permissions import can_edit_owned
 
 F = TypeVar("F", bound=ServiceForm)
@@ -112,8 +112,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     form = CustomerFilterForm(request.GET)
     form.is_valid()  # to show what was not understood; CustomerFilter ignores it too
     ordering, order_by = _ordering(request.GET.get("ordering"))
-    customers = selectors.customer_list(filters=request.GET, actor=request_actor(request)).order_by(*order_by)
-    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    customers = selectors.customer_list(filters=request.GET, actor=request_actor(request), owner_names=True)
+    page = keyset_page(request, customers, ordering=order_by, page_size=PAGE_SIZE)
     columns = {}
     for key, label in COLUMN_LABELS.items():
         sort = None
@@ -284,7 +284,7 @@ def _post_to_360(
     if customer.merged_into_id is not None:
         messages.error(request, "This customer was merged into another one; please try again there.")
         return redirect("customers:detail", customer.merged_into_id)
-    if form.is_valid() and form.submit(lambda: write(form)) is not None:
+    if form.is_valid() and form.submit(lambda: write(form), once_for=request.user) is not None:
         messages.success(request, success)
         return redirect(reverse("customers:detail", args=[pk]) + f"#{key}-section")
     return _render_360(request, pk, forms={key: form}, status=400)
@@ -344,7 +344,8 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         form = CustomerCreateForm(request.POST)
         customer = (
             form.submit(
-                lambda: services.customer_create(actor=request_actor(request), **form.service_fields())
+                lambda: services.customer_create(actor=request_actor(request), **form.service_fields()),
+                once_for=request.user,
             )
             if form.is_valid()
             else None

@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Model
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from simple_history.admin import SimpleHistoryAdmin
 
-from frontoffice.write_path import Versioned
+from frontoffice.write_path import Versioned, as_id
 
 M = TypeVar("M", bound=Model)
 
@@ -90,3 +93,33 @@ class ReadOnlyAdmin(ModelAdminOf[M]):
 
     def has_delete_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
         return False
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """django-simple-history's admin (the audit history of a row), where an id that cannot
+    be one (`abc`, `²`, a version that is not a number) is a 404: simple-history passes
+    it straight to the query, which raises a 500."""
+
+    def _check_object_id(self, object_id: str) -> None:
+        pk = self.model._meta.pk
+        value = unquote(object_id)
+        try:
+            pk.to_python(value)
+        except (ValidationError, ValueError, TypeError):
+            raise Http404("No such object.") from None
+        if isinstance(pk, models.IntegerField) and as_id(value) is None:  # "²", beyond a bigint
+            raise Http404("No such object.")
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        self._check_object_id(object_id)
+        response: HttpResponse = super().history_view(request, object_id, extra_context)
+        return response
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        self._check_object_id(object_id)
+        if as_id(version_id) is None:
+            raise Http404("No such version.")
+        response: HttpResponse = super().history_form_view(request, object_id, version_id, extra_context)
+        return response

@@ -16,9 +16,10 @@ class FrontofficeConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
         from django.db.models.signals import post_migrate
 
-        from frontoffice import plugin, roles
+        from frontoffice import lookups, plugin, roles
         from frontoffice.middleware import SessionIdleTimeoutMiddleware
 
+        del lookups  # imported for its registration of the `ilike` lookup
         # Every app's hooks, once, now that every model is loaded.
         for loaded in plugin.load():
             sender = apps.get_app_config(loaded.app_label)

@@ -8,17 +8,53 @@ can fix. `submit()` is the one place a page turns a service's refusal into form 
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
+from frontoffice.dates import EARLIEST_DATE, LATEST_DATE, date_problem
 from frontoffice.errors import DomainError, StaleVersion
+from frontoffice.idempotency import once
 
 T = TypeVar("T")
 ATTRIBUTE_FIELD_PREFIX = "attr_"
+FORM_TOKEN = "form_token"  # noqa: S105 - a field name, not a secret
 STALE_MESSAGE = "Someone else changed this while you were looking; reload the page and make your change again (nothing was saved)."
+
+
+class DateField(forms.DateField):
+    """A date in the business range (`frontoffice.dates`); the picker offers only those."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.widget.attrs.setdefault("min", EARLIEST_DATE.isoformat())
+        self.widget.attrs.setdefault("max", LATEST_DATE.isoformat())
+
+    def validate(self, value: object) -> None:
+        super().validate(value)
+        problem = date_problem(value) if isinstance(value, dt.date) else None
+        if problem:
+            raise ValidationError(problem, code="out_of_range")
+
+
+class DateTimeField(forms.DateTimeField):
+    """A moment on a date in the business range (`frontoffice.dates`)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.widget.attrs.setdefault("min", f"{EARLIEST_DATE.isoformat()}T00:00")
+        self.widget.attrs.setdefault("max", f"{LATEST_DATE.isoformat()}T23:59")
+
+    def validate(self, value: object) -> None:
+        super().validate(value)
+        problem = date_problem(value) if isinstance(value, dt.date) else None
+        if problem:
+            raise ValidationError(problem, code="out_of_range")
 
 
 class ServiceForm(forms.Form):
@@ -31,6 +67,23 @@ class ServiceForm(forms.Form):
     use_required_attribute = False
     # Service error keys that are not form field names, mapped to the field to blame.
     error_aliases: Mapping[str, str] = {}
+    # A hidden one-time token (`frontoffice.idempotency.once`): a form whose write creates
+    # something sets this, so that a double click creates one record, not two. The
+    # token never reaches `cleaned_data` (services get only their own fields).
+    one_time: bool = False
+    form_token: str = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.one_time:
+            self.fields[FORM_TOKEN] = forms.CharField(
+                widget=forms.HiddenInput, required=False, max_length=64, initial=uuid.uuid4().hex
+            )
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]  # django-stubs omit Form._post_clean
+        if self.one_time:
+            self.form_token = self.cleaned_data.pop(FORM_TOKEN, "") or ""
 
     def field_for_error(self, key: str) -> str | None:
         if key in self.fields:
@@ -78,14 +131,17 @@ class ServiceForm(forms.Form):
 
     stale: bool = False
 
-    def submit(self, call: Callable[[], T]) -> T | None:
+    def submit(self, call: Callable[[], T], *, once_for: Any = None) -> T | None:
         """Run a service call; its refusal becomes form errors and None.
 
         A stale version (someone saved first) sets `stale` (pages answer 412 and offer
         a reload); a business rule's refusal shows its message and field errors; a
-        ValidationError lands on the fields it names.
+        ValidationError lands on the fields it names. With `once_for` (the user) and a
+        one-time form, a second post of the same form returns what the first wrote.
         """
         try:
+            if once_for is not None and self.form_token:
+                return once(user=once_for, token=self.form_token, call=call)
             return call()
         except StaleVersion:
             self.stale = True

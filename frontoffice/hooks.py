@@ -19,5 +19,9 @@ HOOKS = AppHooks(
         PeriodicTask(
             "clear-expired-sessions", "frontoffice.tasks.clear_expired_sessions", crontab(minute=15, hour=4)
         ),
+        # Idempotency-Keys and one-time form tokens past IDEMPOTENCY_KEY_TTL_HOURS.
+        PeriodicTask(
+            "purge-idempotency-keys", "frontoffice.tasks.purge_idempotency_keys", crontab(minute=40)
+        ),
     ],
 )

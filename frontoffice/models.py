@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -56,3 +58,33 @@ class ApiTokenInfo(TimeStamped):
 
     def __str__(self) -> str:
         return self.name
+
+
+class IdempotencyKey(TimeStamped):
+    """A write a client (an `Idempotency-Key` header) or a page (a one-time form token)
+    asked for, and the answer it got, so that a retry gets that answer instead of a
+    second record (`frontoffice.idempotency`). Kept IDEMPOTENCY_KEY_TTL_HOURS, then purged.
+
+    The row is inserted in the transaction of the write itself: a concurrent duplicate's
+    insert waits on the unique key until the first commits (then replays its answer) or
+    rolls back (then does the write itself)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    status_code = models.PositiveSmallIntegerField(default=0)
+    body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    headers = models.JSONField(default=dict, blank=True)
+    # What a page's write returned (a record), to show the same success again.
+    result_type = models.CharField(max_length=100, blank=True)
+    result_id = models.CharField(max_length=40, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -43,6 +43,15 @@ IF_MATCH_OPTIONAL = OpenApiParameter(
     description="Optional: act only if the record is still at this version (412 otherwise).",
 )
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Optional, 1 to 200 visible ASCII characters (a UUID): retrying with the same key and "
+    "body answers the first response again (header Idempotent-Replayed: true) instead of writing twice; "
+    "the same key with another body: 422. Keys are kept IDEMPOTENCY_KEY_TTL_HOURS (24 h).",
+)
+
 
 class TokenScheme(KnoxTokenScheme):
     """Our knox subclass documents like knox: `Authorization: Token <token>`."""
@@ -77,9 +86,21 @@ class AutoSchema(SpectacularAutoSchema):
         if has_id and getattr(self.view, "redirects_merged", False):
             code = "301" if self.method == "GET" else "308"
             responses.setdefault(code, self._moved_response())
+        if self._idempotent():
+            codes["422"] = "The Idempotency-Key was used for another request (method, path or body)."
         for code, description in codes.items():
             responses.setdefault(code, self._problem_response(code, description, direction))
         return responses
+
+    def _idempotent(self) -> bool:
+        """A POST (create or action) of a ServiceViewSet (`frontoffice.idempotency`)."""
+        return self.method == "POST" and getattr(self.view, "service_actions", None) is not None
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())
+        if self._idempotent():
+            parameters.append(IDEMPOTENCY_KEY)
+        return parameters
 
     def _problem_response(self, code: str, description: str, direction: Any) -> dict[str, Any]:
         component = self.resolve_serializer(ProblemSerializer, direction)

@@ -15,6 +15,8 @@ from django.db.models import Model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from frontoffice.dates import date_problem
+
 M = TypeVar("M", bound=Model)
 
 MAX_ID = 2**62  # below every database's bigint limit, so an id never overflows a query
@@ -60,6 +62,28 @@ class IdField(serializers.IntegerField):
         if isinstance(data, str) and len(data) > 20:
             self.fail("max_value", max_value=self.max_value)
         return super().to_internal_value(data)
+
+
+class DateField(serializers.DateField):
+    """A date in the business range (1900-01-01 to 2099-12-31, `frontoffice.dates`)."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        day = super().to_internal_value(value)
+        problem = date_problem(day)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return day
+
+
+class DateTimeField(serializers.DateTimeField):
+    """A moment on a date in the business range (`frontoffice.dates`)."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        moment = super().to_internal_value(value)
+        problem = date_problem(moment)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return moment
 
 
 class RelatedIdField(serializers.PrimaryKeyRelatedField[M]):
@@ -199,6 +223,16 @@ class EmailTextField(TextField):
 @extend_schema_field({"type": "string", "pattern": r"^\+?[0-9 ()./-]{6,30}$", "example": "+44 20 7946 0000"})
 class PhoneTextField(TextField):
     """A phone number in any common notation: the services normalise it to E.164."""
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class JSONRuleField(serializers.JSONField):
+    """A JSON object the services interpret (a segment's rules): the schema says object."""
+
+
+@extend_schema_field({"type": "string", "pattern": "^[a-z0-9_-]+$", "example": "order-shipped"})
+class KeyField(TextField):
+    """A key apps name a record by: lower-case letters, digits, - and _."""
 
 
 @extend_schema_field({"type": "string", "pattern": "^[A-Z]{2}$", "example": "GB"})

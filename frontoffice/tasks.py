@@ -44,3 +44,13 @@ def echo_request_id(marker: str) -> dict[str, Any]:
     result = {"marker": marker, "request_id": current_request_id()}
     log.info("echo %s", marker)
     return result
+
+
+# Untyped decorator, as above.
+@shared_task(name="frontoffice.tasks.purge_idempotency_keys", ignore_result=True)  # type: ignore[untyped-decorator]
+def purge_idempotency_keys() -> int:
+    """Delete Idempotency-Keys and form tokens older than IDEMPOTENCY_KEY_TTL_HOURS
+    (one DELETE over the expiry index, hourly)."""
+    from frontoffice.idempotency import purge_expired
+
+    return purge_expired()

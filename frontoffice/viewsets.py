@@ -15,7 +15,9 @@ what it accepts and which service does each write:
         qualify = service_action(services.lead_qualify)
         disqualify = service_action(services.lead_disqualify, input=ReasonSerializer)
 
-Updates need If-Match (428 without, 412 when stale; `*` is "whatever the current
+Creates and actions accept `Idempotency-Key` (`frontoffice.idempotency`): a retry with
+the same key and body gets the first answer, never a second record. Updates need
+If-Match (428 without, 412 when stale; `*` is "whatever the current
 version", RFC 9110, and reaches the service as `expected_version=None`: not checked);
 actions check it when it is sent (`if_match="required"` makes it mandatory). Every
 answer about one record carries its ETag; a create answers 201 with Location. The
@@ -27,6 +29,7 @@ its services get no `expected_version`.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar, cast
@@ -42,6 +45,7 @@ from rest_framework.serializers import BaseSerializer
 
 from frontoffice.api import ActionPermissions, etag_for, expected_version
 from frontoffice.errors import PROBLEM_CONTENT_TYPE
+from frontoffice.idempotency import idempotent_response
 from frontoffice.query_params import DeclaredQueryParameters
 from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL
 from frontoffice.serializers import ProblemSerializer, StrictSerializer
@@ -142,6 +146,11 @@ class ServiceViewSet(
         for name, spec in cls.service_actions.items():
             # A handler of its own per class: its schema names this class's serializer.
             setattr(cls, name, _action_handler(cls, name, spec))
+        for name, attr in list(own.items()):
+            # A POST action written out (not a service_action) takes Idempotency-Key too.
+            mapping = getattr(attr, "mapping", None)
+            if mapping is not None and "post" in mapping and name not in cls.service_actions:
+                setattr(cls, name, _idempotent_action(attr))
 
     @classmethod
     def as_view(cls, actions: dict[str, Any] | None = None, **initkwargs: Any) -> Any:
@@ -208,11 +217,16 @@ class ServiceViewSet(
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         service = type(self).create_service
-        if self.create_input is None or service is None:
+        create_input = self.create_input
+        if create_input is None or service is None:
             return self.http_method_not_allowed(request, *args, **kwargs)
-        data = plain_data(self.create_input.validated(request.data))
-        instance = service(actor=request.user, **self.service_arguments(data))
-        return self.record_response(instance, status.HTTP_201_CREATED)
+
+        def run() -> Response:
+            data = plain_data(create_input.validated(request.data))
+            instance = service(actor=request.user, **self.service_arguments(data))
+            return self.record_response(instance, status.HTTP_201_CREATED)
+
+        return idempotent_response(request, run)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         service = type(self).update_service
@@ -229,6 +243,18 @@ class ServiceViewSet(
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         kwargs["partial"] = True
         return self.update(request, *args, **kwargs)
+
+
+def _idempotent_action(method: Callable[..., Response]) -> Callable[..., Response]:
+    if getattr(method, "idempotent", False):
+        return method
+
+    @functools.wraps(method)  # keeps DRF's action attributes and the schema
+    def handler(self: ServiceViewSet[Any], request: Request, *args: Any, **kwargs: Any) -> Response:
+        return idempotent_response(request, lambda: method(self, request, *args, **kwargs))
+
+    handler.idempotent = True  # type: ignore[attr-defined]
+    return handler
 
 
 class ServiceAction:
@@ -285,14 +311,21 @@ def _action_handler(
     input, the viewset's record as the answer, and (versioned) the If-Match problems."""
 
     def handler(self: ServiceViewSet[Any], request: Request, pk: str | None = None) -> Response:
-        instance = self.get_object()
-        versions = self.version_arguments(instance, required=spec.required)
-        data = plain_data(spec.input.validated(action_body(request)))
-        if spec.arguments is not None:
-            data = spec.arguments(data)
-        result = spec.service(actor=request.user, **{self.lookup_arg: instance.pk}, **versions, **data)
-        code = status.HTTP_201_CREATED if spec.created and result.pk != instance.pk else status.HTTP_200_OK
-        return self.record_response(result, code)
+        def run() -> Response:
+            instance = self.get_object()
+            versions = self.version_arguments(instance, required=spec.required)
+            data = plain_data(spec.input.validated(action_body(request)))
+            if spec.arguments is not None:
+                data = spec.arguments(data)
+            result = spec.service(actor=request.user, **{self.lookup_arg: instance.pk}, **versions, **data)
+            code = (
+                status.HTTP_201_CREATED if spec.created and result.pk != instance.pk else status.HTTP_200_OK
+            )
+            return self.record_response(result, code)
+
+        # A retry with the same Idempotency-Key replays the first answer before If-Match
+        # is checked again (the first write moved the version on).
+        return idempotent_response(request, run)
 
     handler.__name__ = handler.__qualname__ = name
     handler.__doc__ = spec.summary or (spec.service.__doc__ or "").strip().split("\n")[0]

@@ -16,15 +16,17 @@ send side effects after commit. (Recording on the customer's timeline is the hub
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model, QuerySet, TextChoices
 from django.http import Http404
 
 from frontoffice.actors import Actor, SystemActor, describe, user_of
+from frontoffice.dates import date_problem
 from frontoffice.errors import StaleVersion
 from frontoffice.permissions import can_edit_owned
 from frontoffice.serializers import text_problem
@@ -146,6 +148,14 @@ def bump_version(row: Versioned) -> None:
 # --- input ----------------------------------------------------------------------------------
 
 
+def clean_choice(errors: dict[str, list[str]], field: str, value: object, choices: type[TextChoices]) -> str:
+    """`value` when it is one of `choices`; else "" with "Choose one of: ..." in `errors[field]`."""
+    if value not in choices.values:
+        errors[field] = [f"Choose one of: {', '.join(choices.values)}."]
+        return ""
+    return str(value)
+
+
 def clean_text(errors: dict[str, list[str]], field: str, value: object, max_length: int) -> str:
     """Stripped text, or "" with a message in `errors[field]` for what is not text;
     stripped text with a message for text the database refuses (a NUL character, a
@@ -162,6 +172,25 @@ def clean_text(errors: dict[str, list[str]], field: str, value: object, max_leng
     if len(text) > max_length:
         errors.setdefault(field, []).append(f"At most {max_length} characters.")
     return text
+
+
+D = TypeVar("D", dt.date, dt.datetime)
+
+
+def clean_date(errors: dict[str, list[str]], field: str, value: D | None) -> D | None:
+    """`value` when it is a date (or datetime, for a datetime field) in the business range
+    (`frontoffice.dates`); None with a message in `errors[field]` otherwise. None stays
+    None (an optional date left empty)."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.date):
+        errors.setdefault(field, []).append("Expected a date.")
+        return None
+    problem = date_problem(value)
+    if problem:
+        errors.setdefault(field, []).append(problem)
+        return None
+    return value
 
 
 # --- after commit ----------------------------------------------------------------------------

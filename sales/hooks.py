@@ -20,6 +20,7 @@ from frontoffice.plugin import (
     TimelineKind,
     TimelineTone,
 )
+from frontoffice.write_path import as_id
 from sales import roles
 from sales.forecast.api import ForecastViewSet, RecommendationViewSet, RecommendedProductsPanelSerializer
 from sales.forecast.selectors_recommendations import recommended_panel
@@ -36,7 +37,7 @@ from sales.timeline import ActivityKinds as Kind
 
 def _link(url_name: str) -> Callable[[str], str | None]:
     def link(ref_id: str) -> str | None:
-        return reverse(url_name, args=[ref_id]) if ref_id.isdigit() else None
+        return reverse(url_name, args=[ref_id]) if as_id(ref_id) is not None else None
 
     return link
 

@@ -14,26 +14,45 @@ from frontoffice.plugin import (
     MergeReference,
     NavItem,
     Panel,
+    PeriodicTask,
     TimelineKind,
     TimelineTone,
 )
+from frontoffice.write_path import as_id
 from service.api import CaseViewSet, OpenCasesPanelSerializer
-from service.demo.cases import seed_cases
+from service.api_desk import CallViewSet, GoodwillViewSet, MetricsViewSet, QueueViewSet, SlaPolicyViewSet
+from service.demo.history import seed_service_history
 from service.roles import GRANTS
 from service.selectors import open_cases_panel
 from service.services import CaseActivity
 
 
 def _case_link(ref_id: str) -> str | None:
-    return reverse("service:case_detail", args=[ref_id]) if ref_id.isdigit() else None
+    return reverse("service:case_detail", args=[ref_id]) if as_id(ref_id) is not None else None
+
+
+def _case_kind(code: str, label: str, icon: str, tone: TimelineTone) -> TimelineKind:
+    return TimelineKind(
+        code, label, icon, tone, ref_type="service.case", link=_case_link, link_permission="service.view_case"
+    )
 
 
 HOOKS = AppHooks(
     roles=GRANTS,
     urls="service.urls",
     url_prefix="service/",
-    api_routes=[ApiRoute("service/cases", CaseViewSet, "service-case")],
-    navigation=[NavItem("Cases", "service:case_list", "service.view_case", order=20)],
+    api_routes=[
+        ApiRoute("service/cases", CaseViewSet, "service-case"),
+        ApiRoute("service/calls", CallViewSet, "service-call"),
+        ApiRoute("service/goodwill", GoodwillViewSet, "service-goodwill"),
+        ApiRoute("service/queues", QueueViewSet, "service-queue"),
+        ApiRoute("service/sla-policies", SlaPolicyViewSet, "service-sla-policy"),
+        ApiRoute("service/metrics", MetricsViewSet, "service-metrics"),
+    ],
+    navigation=[
+        NavItem("Console", "service:console", "service.add_call", order=19),
+        NavItem("Cases", "service:case_list", "service.view_case", order=20),
+    ],
     panels=[
         Panel(
             key="open_cases",
@@ -47,22 +66,31 @@ HOOKS = AppHooks(
         )
     ],
     timeline_kinds=[
-        TimelineKind(
-            CaseActivity.OPENED,
-            "Case opened",
-            "☏",
-            TimelineTone.WARNING,
-            ref_type="service.case",
-            link=_case_link,
-            link_permission="service.view_case",
-        )
+        _case_kind(CaseActivity.OPENED, "Case opened", "☏", TimelineTone.WARNING),
+        _case_kind(CaseActivity.REPLIED, "Reply to the customer", "✉", TimelineTone.INFO),
+        _case_kind(CaseActivity.RESOLVED, "Case resolved", "✓", TimelineTone.SUCCESS),
+        _case_kind(CaseActivity.REOPENED, "Case reopened", "↺", TimelineTone.WARNING),
+        _case_kind(CaseActivity.ESCALATED, "Case escalated", "⚠", TimelineTone.DANGER),
+        TimelineKind(CaseActivity.CALL_LOGGED, "Call", "☎", TimelineTone.INFO, ref_type="service.case"),
+        _case_kind(CaseActivity.GOODWILL_CREDITED, "Goodwill credit", "€", TimelineTone.SUCCESS),
     ],
-    merge_references=[MergeReference("service.Case", "customer", "Cases")],
+    merge_references=[
+        MergeReference("service.Case", "customer", "Cases"),
+        MergeReference("service.Call", "customer", "Calls"),
+        MergeReference("service.GoodwillCredit", "customer", "Goodwill credits"),
+    ],
+    periodic_tasks=[PeriodicTask("service-sla-sweep", "service.tasks.sla_sweep", 60.0)],
     api_enums={
         "CaseKindEnum": "service.choices.CaseKind",
         "CaseChannelEnum": "service.choices.CaseChannel",
         "CasePriorityEnum": "service.choices.CasePriority",
         "CaseStatusEnum": "service.choices.CaseStatus",
+        "CaseCategoryEnum": "service.choices.CaseCategory",
+        "CallDirectionEnum": "service.choices.CallDirection",
+        "CallOutcomeEnum": "service.choices.CallOutcome",
+        "GoodwillStatusEnum": "service.choices.GoodwillStatus",
+        "AssignmentStrategyEnum": "service.choices.AssignmentStrategy",
+        "NoteVisibilityEnum": "service.choices.NoteVisibility",
     },
-    demo_steps=[DemoStep("service", 40, seed_cases)],
+    demo_steps=[DemoStep("service", 40, seed_service_history)],
 )

@@ -1,9 +1,11 @@
 """The `http` ERP adapter: JSON over HTTP to ERP_URL (the simulator's `run_erp_simulator`).
 
-Connection errors, timeouts, 5xx answers and answers that are not what the API promises
-raise ErpUnavailable: the call may or may not have been applied, and re-sending is safe
-because every message carries its idempotency key. A 4xx raises ErpBadRequest: the
-request itself was wrong, and sending it again would not help.
+Connection errors, timeouts, 5xx answers, 429 (too many requests), 408 (request timeout)
+and answers that are not what the API promises raise ErpUnavailable: the ERP is not
+available now, the call may or may not have been applied, and re-sending is safe because
+every message carries its idempotency key (the relay's circuit breaker waits it out). Any
+other 4xx raises ErpBadRequest: the ERP refused the request itself, and sending it again
+as it is would not help.
 
 One `requests.Session` per adapter (connection reuse); `get_adapter()` keeps one adapter
 per process, and Celery's prefork workers run one task at a time per process.
@@ -32,6 +34,8 @@ from backoffice_sync.erp import (
 )
 
 _MALFORMED = (KeyError, TypeError, ValueError)
+# "Not now" rather than "not this": the ERP is busy or slow, not refusing the request.
+UNAVAILABLE_4XX = frozenset({408, 429})
 
 
 class HttpAdapter(AdapterBase):
@@ -50,7 +54,7 @@ class HttpAdapter(AdapterBase):
             )
         except requests.RequestException as exc:
             raise ErpUnavailable(f"ERP unreachable: {exc.__class__.__name__}: {exc}") from exc
-        if response.status_code >= 500:
+        if response.status_code >= 500 or response.status_code in UNAVAILABLE_4XX:
             raise ErpUnavailable(f"ERP answered {response.status_code}: {_detail(response)}")
         if response.status_code >= 400:
             raise ErpBadRequest(f"ERP refused {method} {path} ({response.status_code}): {_detail(response)}")

@@ -94,6 +94,31 @@ def _record_shipment(order: ErpOrder, event: ErpEvent, data: dict[str, Any]) -> 
     return shipment, True
 
 
+def _record_delivery(order: ErpOrder, event: ErpEvent, data: dict[str, Any]) -> None:
+    """order.delivered: the parcels shipped before it (lower versions) arrived on its day;
+    without a shipment number the whole order did, which the order keeps for parcels
+    whose shipping event comes later."""
+    delivered_on = data.get("delivered_on") or event.occurred_at.date()
+    shipments = order.shipments.filter(delivered_on__isnull=True, erp_version__lt=event.version)
+    if data.get("shipment_number"):
+        shipments = shipments.filter(number=data["shipment_number"])
+    elif order.delivered_on != delivered_on:
+        order.delivered_on = delivered_on
+        order.save(update_fields=["delivered_on", "updated_at"])
+    shipments.update(delivered_on=delivered_on)
+
+
+def _deliver_late_parcel(order: ErpOrder, shipment: Shipment, event: ErpEvent) -> None:
+    """A parcel whose shipping event arrived after the order's delivery (a newer version):
+    it was delivered with the order."""
+    delivered_later = ErpOrderStatusChange.objects.filter(
+        order=order, status=ErpOrderStatus.DELIVERED, erp_version__gt=event.version
+    ).exists()
+    if delivered_later:
+        shipment.delivered_on = order.delivered_on
+        shipment.save(update_fields=["delivered_on", "updated_at"])
+
+
 def apply_order(event: ErpEvent, *, stale: bool) -> Outcome:
     """order.confirmed / rejected / partially_shipped / shipped / delivered / cancelled.
 
@@ -102,8 +127,9 @@ def apply_order(event: ErpEvent, *, stale: bool) -> Outcome:
     tracking_number, shipped_lines?: [{sku, quantity}], shipped_on?}; delivered may add
     delivered_on. An event without a currency keeps the one known; the lines'
     prices (net, in that currency) come with the lines.
-    A stale event still records its status in the history and its shipment if unknown
-    (facts, not state), but changes neither the current status nor the lines.
+    A stale event still records its status in the history, its shipment if unknown and
+    its delivery date (facts, not state), but changes neither the current status nor the
+    lines: whatever order the events arrive in, the mirror ends as the ERP has it.
     """
     data = valid_data(OrderData, event)
     if event.type in SHIPPING and not data.get("shipment_number"):
@@ -154,6 +180,12 @@ def apply_order(event: ErpEvent, *, stale: bool) -> Outcome:
         defaults={"status": status, "occurred_at": event.occurred_at},
     )
     shipment, recorded = _record_shipment(order, event, data)
+    # Deliveries are facts too: kept whatever order the events come in (a delivery
+    # overtaken by its own shipment must not leave the parcel undelivered for good).
+    if event.type == EventType.ORDER_DELIVERED:
+        _record_delivery(order, event, data)
+    elif recorded and shipment is not None and order.delivered_on is not None:
+        _deliver_late_parcel(order, shipment, event)
     # A parcel is news whenever it is first recorded, even from an event overtaken by a
     # newer one (the customer still wants its tracking number).
     facts: list[ErpFact] = []
@@ -175,12 +207,6 @@ def apply_order(event: ErpEvent, *, stale: bool) -> Outcome:
             for n, line in enumerate(data["lines"], start=1)
         )
     lines = list(order.lines.all())
-    if event.type == EventType.ORDER_DELIVERED:
-        delivered_on = data.get("delivered_on") or event.occurred_at.date()
-        shipments = order.shipments.filter(delivered_on__isnull=True)
-        if data.get("shipment_number"):
-            shipments = shipments.filter(number=data["shipment_number"])
-        shipments.update(delivered_on=delivered_on)
     kind = ErpActivityKind.SHIPMENT if shipment is not None else ErpActivityKind.ERP_ORDER
     record_on_timeline(
         customer.pk,

@@ -126,6 +126,11 @@ class ErpOrder(TimeStamped):
         default="",
         help_text="The order's currency; blank when the ERP did not say.",
     )
+    delivered_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The day the ERP reported the order delivered (kept whatever order the events came in).",
+    )
     erp_version = models.PositiveBigIntegerField(default=0)
 
     class Meta:

@@ -1,7 +1,9 @@
 """The simulator's fault knobs: what goes wrong between the front office and the ERP.
 
-One `SimFaults` row, created from the ERP_FAULT_* settings on first use and changed at
-run time from the admin, from the HTTP API (`PUT /v1/faults`) or from tests:
+One `SimFaults` row, set from the ERP_FAULT_* settings when the simulator starts
+(`run_erp_simulator`, whether the row exists or not; the in-process `stub` simulator
+creates it from them on first use) and changed at run time from the admin, from the
+HTTP API (`PUT /v1/faults`) or from tests:
 
     from backoffice_sync.simulator import faults
     faults.set(outage=True)

@@ -335,22 +335,24 @@ def test_relaying_a_batch_costs_the_same_queries_whatever_its_size(
         submit(f"SO-{n}")
 
     # when / then: claim (savepoint, select, update, release) + record (same, one update)
-    with django_assert_max_num_queries(8):
+    # + the circuit breaker (is it closed? still closed after the answer?)
+    with django_assert_max_num_queries(10):
         report = relay_once(adapter=erp, batch_size=200)
     assert report.delivered == 200
 
 
 @pytest.mark.django_db
 def test_recording_a_mixed_batch_costs_at_most_one_update_per_outcome(
-    erp: FakeErp, django_assert_max_num_queries: Any
+    erp: FakeErp, django_assert_max_num_queries: Any, settings: Any
 ) -> None:
-    # given: some are rejected, the others accepted
+    # given: some are rejected (once is enough to be dead here), the others accepted
+    settings.OUTBOX_MAX_ATTEMPTS = 1
     erp.reject = lambda message: "unknown SKU" if message.payload["n"] % 3 == 0 else None
     for n in range(150):
         submit(f"SO-{n}", n=n)
 
     # when / then
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(11):
         report = relay_once(adapter=erp, batch_size=200)
     assert (report.delivered, report.dead) == (100, 50)
 
@@ -376,9 +378,9 @@ def test_backoff_is_jittered_within_its_bounds() -> None:
 
 
 @pytest.mark.django_db
-def test_a_failed_attempt_is_retried_after_a_growing_jittered_backoff(erp: FakeErp) -> None:
+def test_a_refused_attempt_is_retried_after_a_growing_jittered_backoff(erp: FakeErp) -> None:
     # given
-    erp.down = True
+    erp.reject = lambda message: "credit limit reached"
     message = submit("SO-1")
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         for attempt in range(1, 5):
@@ -392,17 +394,18 @@ def test_a_failed_attempt_is_retried_after_a_growing_jittered_backoff(erp: FakeE
             assert message.status == OutboxStatus.PENDING
             assert message.locked_until is None
             assert 0 <= wait <= BACKOFF_BASE_SECONDS * 2 ** (attempt - 1)
-            assert "ErpUnavailable" in message.last_error
+            assert message.last_error == "rejected by the ERP: credit limit reached"
+            assert (message.erp_answer, message.erp_reason) == ("refused", "credit limit reached")
             traveller.move_to(message.next_attempt_at)
 
 
 @pytest.mark.django_db
-def test_a_message_is_dead_after_the_maximum_attempts_and_holds_back_its_aggregate(
+def test_a_message_is_dead_after_the_maximum_refusals_and_holds_back_its_aggregate(
     erp: FakeErp, settings: Any
 ) -> None:
     # given
     settings.OUTBOX_MAX_ATTEMPTS = 3
-    erp.down = True
+    erp.reject = lambda message: "the ERP is down for this customer"
     first = submit("SO-1")
     second = cancel("SO-1")
 
@@ -411,7 +414,7 @@ def test_a_message_is_dead_after_the_maximum_attempts_and_holds_back_its_aggrega
         for _ in range(6):
             relay_due(adapter=erp)
             traveller.shift(PAST_ANY_BACKOFF)
-        erp.down = False
+        erp.reject = lambda message: None
         relay_due(adapter=erp)
 
     # then
@@ -428,23 +431,27 @@ def test_a_message_is_dead_after_the_maximum_attempts_and_holds_back_its_aggrega
 
 
 @pytest.mark.django_db
-def test_a_rejected_message_is_dead_with_the_erps_reason_and_not_retried(erp: FakeErp) -> None:
+def test_a_message_refused_as_often_as_allowed_is_dead_with_the_erps_reason_and_not_retried(
+    erp: FakeErp, settings: Any
+) -> None:
     # given
+    settings.OUTBOX_MAX_ATTEMPTS = 2
     erp.reject = lambda message: "SKU X-1 does not exist"
     message = submit("SO-1")
 
     # when
     with time_machine.travel(timezone.now(), tick=False) as traveller:
-        relay_due(adapter=erp)
-        traveller.shift(PAST_ANY_BACKOFF)
-        relay_due(adapter=erp)
+        for _ in range(4):
+            relay_due(adapter=erp)
+            traveller.shift(PAST_ANY_BACKOFF)
 
     # then
     message.refresh_from_db()
     assert message.status == OutboxStatus.DEAD
     assert message.last_error == "rejected by the ERP: SKU X-1 does not exist"
-    assert message.attempts == 1
-    assert len(erp.calls) == 1
+    assert (message.erp_answer, message.erp_reason) == ("refused", "SKU X-1 does not exist")
+    assert message.attempts == 2
+    assert len(erp.calls) == 2
 
 
 @pytest.mark.django_db
@@ -457,13 +464,15 @@ def test_an_answer_lost_after_the_erp_applied_the_batch_is_resent_harmlessly(erp
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         drain(erp, traveller)
 
-    # then
-    assert len(erp.calls) == 2
+    # then: the lost answer opened the circuit; one message probed, the rest followed
+    assert [len(call) for call in erp.calls] == [5, 1, 4]
     assert all(times == 1 for times in erp.applied_times.values())
     for message in messages:
         message.refresh_from_db()
         assert message.status == OutboxStatus.DELIVERED
         assert message.result["status"] == "duplicate"
+        assert message.erp_answer == "duplicate"  # a re-send, told apart from a first delivery
+        assert message.attempts == 1  # the answered send; the unanswered one was given back
 
 
 @pytest.mark.django_db
@@ -499,7 +508,9 @@ def test_a_relay_whose_lease_was_taken_over_does_not_overwrite_the_new_owner(erp
         fast = outbox._claim(batch_size=10, lease=dt.timedelta(seconds=60), token="fast")
 
         # when: the slow one finally records its outcome
-        report = outbox._record(batch=slow, token="slow", results=None, failure="timeout", max_attempts=8)
+        report = outbox._record(
+            batch=slow, token="slow", results=None, failure="timeout", unavailable=False, max_attempts=8
+        )
 
     # then
     assert report.lost_lease == 1
@@ -553,9 +564,14 @@ def test_an_unexpected_adapter_error_counts_the_attempt_before_it_propagates(erp
 # --- Replay ----------------------------------------------------------------------------
 
 
+@pytest.fixture
+def refused_once_is_dead(settings: Any) -> None:
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+
+
 @pytest.mark.django_db
 def test_a_replayed_message_is_delivered_and_releases_its_aggregate(
-    erp: FakeErp, back_office: Any, django_capture_on_commit_callbacks: Any
+    erp: FakeErp, refused_once_is_dead: None, back_office: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     # given: the submit was rejected, the cancel waits behind it
     erp.reject = lambda message: "credit limit" if message.kind == MessageKind.ORDER_SUBMIT else None
@@ -581,7 +597,7 @@ def test_a_replayed_message_is_delivered_and_releases_its_aggregate(
 
 
 @pytest.mark.django_db
-def test_admins_may_replay_too(erp: FakeErp, admin_user: Any) -> None:
+def test_admins_may_replay_too(erp: FakeErp, refused_once_is_dead: None, admin_user: Any) -> None:
     # given
     erp.reject = lambda message: "no"
     message = submit("SO-1")
@@ -596,7 +612,7 @@ def test_admins_may_replay_too(erp: FakeErp, admin_user: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_a_sales_rep_may_not_replay(erp: FakeErp, sales_rep: Any) -> None:
+def test_a_sales_rep_may_not_replay(erp: FakeErp, refused_once_is_dead: None, sales_rep: Any) -> None:
     # given
     erp.reject = lambda message: "no"
     message = submit("SO-1")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from django.db import transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from backoffice_sync.erp import MessageKind
@@ -19,6 +19,12 @@ pytestmark = pytest.mark.django_db
 
 
 def dead_message() -> OutboxMessage:
+    """A message the ERP refused as often as it may be (once)."""
+    with override_settings(OUTBOX_MAX_ATTEMPTS=1):
+        return _refused()
+
+
+def _refused() -> OutboxMessage:
     with transaction.atomic():
         message = outbox_enqueue(kind=MessageKind.ORDER_SUBMIT, aggregate="order:SO-1", payload={})
     relay_due(adapter=FakeErp(reject=lambda m: "unknown SKU"))

@@ -25,9 +25,10 @@ def enqueue(order_ref: str, kind: MessageKind = MessageKind.ORDER_SUBMIT) -> Non
         outbox_enqueue(kind=kind, aggregate=f"order:{order_ref}", payload={"order_ref": order_ref})
 
 
-def test_the_monitor_counts_pending_dead_blocked_and_recent_outcomes(back_office: Any) -> None:
-    # given: an hour ago 3 orders were delivered; now one is rejected (with a cancel
-    # waiting behind it), one fails on an outage, and one is new
+def test_the_monitor_counts_pending_dead_blocked_and_recent_outcomes(back_office: Any, settings: Any) -> None:
+    # given: an hour ago 3 orders were delivered; now one is rejected (once is enough to be
+    # dead here; a cancel waits behind it), one fails on an outage, and one is new
+    settings.OUTBOX_MAX_ATTEMPTS = 1
     start = timezone.now()
     erp = FakeErp()
     with time_machine.travel(start - dt.timedelta(hours=1), tick=False):

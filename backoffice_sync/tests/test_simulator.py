@@ -26,6 +26,7 @@ from backoffice_sync.erp import (
     MessageKind,
     OutboundMessage,
 )
+from backoffice_sync.management.commands.run_erp_simulator import start_simulator
 from backoffice_sync.simulator import engine, faults
 from backoffice_sync.simulator.models import SimFaults, SimOrder, SimProduct, SimReservation
 from backoffice_sync.simulator.webhooks import WebhookSender, signed_request
@@ -559,6 +560,22 @@ def test_the_knobs_start_from_the_settings(settings: Any) -> None:
 
     # then
     assert (knobs.error_rate, knobs.latency_ms, knobs.outage) == (0.25, 15, False)
+
+
+def test_the_settings_apply_when_the_simulator_starts_even_over_an_existing_row(settings: Any) -> None:
+    # given: a previous run (or the admin) left an outage in the knobs' row
+    faults.set(outage=True, duplicate_rate=0.5)
+    settings.ERP_FAULT_OUTAGE = False
+    settings.ERP_FAULT_ERROR_RATE = 0.25
+    settings.ERP_FAULT_LATENCY_MS = 15
+    settings.ERP_FAULT_DUPLICATE_RATE = 0.0
+
+    # when: `manage.py run_erp_simulator` starts
+    _, knobs = start_simulator()
+
+    # then: what the environment says, stored for every request to read
+    assert knobs == faults.current()
+    assert (knobs.outage, knobs.error_rate, knobs.latency_ms, knobs.duplicate_rate) == (False, 0.25, 15, 0.0)
 
 
 def test_override_changes_knobs_for_a_block_then_puts_them_back(erp: StubAdapter) -> None:

@@ -202,7 +202,7 @@ def test_the_atp_api_needs_a_login(client) -> None:
 
 
 def test_reconciliation_agrees_after_a_full_sync_and_shows_drift_when_an_invoice_is_missing(
-    back_office: Any, client
+    back_office: Any, client, api_as
 ) -> None:
     # given: orders of a real customer go to the simulator, ship and get invoiced, and
     # the pull brings everything back into the mirrors
@@ -235,6 +235,9 @@ def test_reconciliation_agrees_after_a_full_sync_and_shows_drift_when_an_invoice
     # then
     assert days
     assert not any(day.drift for day in days)
+    status = api_as(back_office).get(STATUS_URL)
+    assert status.status_code == 200
+    assert sum(len(d["invoiced_erp"]) for d in status.json()["reconciliation"]) >= 1
 
     # when: an invoice never arrived here
     lost = Invoice.objects.order_by("issued_on").first()
@@ -283,3 +286,38 @@ def test_the_availability_page_shows_field_errors_for_an_unknown_sku(sales_rep: 
     assert 'id="error-summary"' in page
     assert "Unknown SKU" in page
     assert 'id="atp-answer"' not in page
+
+
+@pytest.mark.parametrize("role", ["back_office", "admin_user"])
+def test_the_status_api_shows_reconciled_days_per_currency_to_every_role_allowed(
+    role: str, request: pytest.FixtureRequest, api_as
+) -> None:
+    # given: days as a reconciliation of the demo leaves them, one with two currencies
+    now = timezone.now()
+    ReconciliationDay.objects.create(
+        day=dt.date(2026, 12, 1),
+        orders_here=3,
+        orders_erp=3,
+        invoiced_here={"EUR": "14425.78", "USD": "10.00"},
+        invoiced_erp={"EUR": "14425.78", "USD": "10.00"},
+        checked_at=now,
+    )
+    ReconciliationDay.objects.create(
+        day=dt.date(2026, 12, 2),
+        orders_here=1,
+        orders_erp=2,
+        invoiced_here={},
+        invoiced_erp={},
+        drift=True,
+        checked_at=now,
+    )
+    # when
+    response = api_as(request.getfixturevalue(role)).get(STATUS_URL)
+    # then
+    assert response.status_code == 200
+    days = response.json()["reconciliation"]
+    assert [d["day"] for d in days] == ["2026-12-02", "2026-12-01"]
+    assert days[1]["invoiced_here"] == {"EUR": "14425.78", "USD": "10.00"}
+    assert days[1]["invoiced_erp"] == {"EUR": "14425.78", "USD": "10.00"}
+    assert days[0]["invoiced_here"] == {}
+    assert days[0]["drift"] is True

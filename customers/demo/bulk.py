@@ -16,8 +16,6 @@ from typing import Any
 
 from django.db import connection, models
 
-from customers.models import Activity, ConsentEvent, ContactPoint, Customer, Relationship
-
 BATCH = 5000  # rows per executemany call
 
 
@@ -75,13 +73,11 @@ def refresh_planner_statistics() -> None:
     Without statistics SQLite reads "live customers, newest first" through the
     `merged_into` index and sorts all of them (about 100 ms a page at 100,000
     customers) instead of walking the `created_at` index (under 1 ms).
+    The whole database, not a list of tables: a list missed the customer-tag table,
+    and on PostgreSQL with autovacuum off `?tag=` then took 163 ms instead of 3 ms.
     """
-    tables = [m._meta.db_table for m in (Customer, ContactPoint, Relationship, ConsentEvent, Activity)]
     with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("ANALYZE")
-        else:
-            cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
+        cursor.execute("ANALYZE")
 
 
 CUSTOMER_COLUMNS = (
@@ -96,6 +92,7 @@ CUSTOMER_COLUMNS = (
     "owner",
     "attributes",
     "erp_customer_number",
+    "preferred_channel",
     "version",
     "created_at",
     "updated_at",

@@ -83,6 +83,7 @@ class DemoSeeder(ProfileDraw):
                 s.owner_id,
                 json.dumps(s.attributes),
                 s.erp_customer_number,
+                "",
                 1,
                 at(s.created),
                 at(s.updated),

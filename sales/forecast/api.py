@@ -31,15 +31,15 @@ from sales.forecast import selectors_recommendations as recommendations
 from sales.request_actor import actor_of
 
 VIEW_FORECAST = "sales.view_forecastsnapshot"
-# Years 1900-2999: a business forecast, and room for the month after the last one.
-MONTH_RE = re.compile(r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$")
+# Years 1900-2099, the business range of every date (frontoffice.dates).
+MONTH_RE = re.compile(r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$")
 
 
 class MonthField(serializers.RegexField):
     """A calendar month as YYYY-MM, validated as text and returned as its first day."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("help_text", "A month as YYYY-MM (1900-01 to 2999-12).")
+        kwargs.setdefault("help_text", "A month as YYYY-MM (1900-01 to 2099-12).")
         super().__init__(MONTH_RE.pattern, max_length=7, **kwargs)
 
     def run_validation(self, data: Any = serializers.empty) -> Any:

@@ -10,9 +10,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from frontoffice.dates import month_start
 from sales.forecast import selectors, services
 
-MONTH_RE = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
 
@@ -20,7 +20,8 @@ CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 @permission_required("sales.view_forecastsnapshot", raise_exception=True)
 def forecast_page(request: HttpRequest) -> HttpResponse:
     month_text = request.GET.get("month", "")
-    month = selectors.month_start(month_text) if MONTH_RE.fullmatch(month_text) else None
+    # A month outside the business range (9999-12 typed by hand) shows every month.
+    month = month_start(month_text)
     asked = request.GET.get("currency", "")
     currency = asked if CURRENCY_RE.fullmatch(asked) else None
     pipeline = selectors.weighted_pipeline(currency=currency, month=month)

@@ -26,6 +26,7 @@ from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL, Variant, varia
 from frontoffice.serializers import (
     ChoiceTextField,
     CurrencyTextField,
+    DateField,
     EmailTextField,
     IdField,
     PhoneTextField,
@@ -143,7 +144,7 @@ class ConvertSerializer(StrictSerializer):
     name = TextField(required=False, help_text="The opportunity's name (default: the lead's title).")
     amount = serializers.DecimalField(max_digits=None, decimal_places=None, required=False)
     currency = CurrencyTextField(required=False)
-    expected_close_date = serializers.DateField(required=False, allow_null=True)
+    expected_close_date = DateField(required=False, allow_null=True)
 
 
 class CandidateSerializer(serializers.Serializer[Any]):

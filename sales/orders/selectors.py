@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from backoffice_sync.models import ErpOrder, ErpOrderStatus, Invoice, InvoiceStatus, Shipment
 from customers.models import Customer
 from frontoffice.write_path import as_id
-from sales.orders.choices import CLOSED, SHIPPED, OrderState, PromiseState
+from sales.orders.choices import CLOSED, OrderState, PromiseState
 from sales.orders.filters import OrderFilter
 from sales.orders.models import SalesOrder, SalesOrderLine
 
@@ -27,16 +28,20 @@ PANEL_LIMIT = 5
 
 
 def with_erp_state(queryset: QuerySet[SalesOrder]) -> QuerySet[SalesOrder]:
-    """Annotate the mirror's status, the delivered date and the last shipment date
-    (subqueries: no extra query)."""
+    """Annotate the mirror's status and the delivered date: the latest parcel's, else the
+    order's (subqueries: no extra query)."""
     erp = ErpOrder.objects.filter(order_ref=OuterRef("order_ref"))
     shipments = Shipment.objects.filter(order__order_ref=OuterRef("order_ref"))
     return queryset.annotate(
         erp_status=Subquery(erp.values("status")[:1]),
-        erp_delivered_on=Subquery(
-            shipments.filter(delivered_on__isnull=False).order_by("-delivered_on").values("delivered_on")[:1]
+        erp_delivered_on=Coalesce(
+            Subquery(
+                shipments.filter(delivered_on__isnull=False)
+                .order_by("-delivered_on")
+                .values("delivered_on")[:1]
+            ),
+            Subquery(erp.values("delivered_on")[:1]),
         ),
-        erp_last_shipped_on=Subquery(shipments.order_by("-shipped_on").values("shipped_on")[:1]),
     )
 
 
@@ -50,14 +55,10 @@ def order_state(order: SalesOrder) -> str:
 
 
 def actual_delivery_on(order: SalesOrder) -> dt.date | None:
-    """The delivered date, else the last shipment date once everything shipped."""
+    """The day the ERP reported the order delivered; None until then (a ship date is
+    never shown as the delivery date)."""
     delivered: dt.date | None = getattr(order, "erp_delivered_on", None)
-    if delivered is not None:
-        return delivered
-    if getattr(order, "erp_status", None) in SHIPPED:
-        shipped: dt.date | None = getattr(order, "erp_last_shipped_on", None)
-        return shipped
-    return None
+    return delivered
 
 
 def promise_state(order: SalesOrder, *, today: dt.date | None = None) -> str | None:

@@ -37,8 +37,8 @@ from frontoffice.errors import Conflict
 from frontoffice.write_path import authorize, bump_version, check_version, clean_text, lock
 from sales.money import HUNDRED, cents
 from sales.orders.models import SalesOrder, SalesOrderLine
-from sales.pipeline.models import Opportunity, OpportunityStatus
-from sales.pipeline.services import can_edit_opportunity, opportunity_win
+from sales.pipeline.models import Opportunity
+from sales.pipeline.services import can_edit_opportunity, opportunity_win_by_quote
 from sales.quotes.models import Quote, QuoteLine, QuoteStatus
 from sales.quotes.selectors_atp import quote_delivery
 from sales.quotes.services import ANY_QUOTE
@@ -288,8 +288,7 @@ def quote_accept(
     quote.status = QuoteStatus.ACCEPTED
     bump_version(quote)
     quote.save(update_fields=["status", "version", "updated_at"])
-    if opportunity.status != OpportunityStatus.WON:
-        opportunity_win(actor=actor, opportunity_id=opportunity.pk)
+    opportunity_win_by_quote(actor=actor, opportunity_id=opportunity.pk, amount=quote.subtotal)
     body = f"Total {order.total} {order.currency}; delivery promised for {order.promised_delivery_on or '—'}."
     payload = {"order_ref": order.order_ref, "quote_id": quote.pk}
     if moved_from is not None and promised_on is not None:

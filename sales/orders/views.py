@@ -13,6 +13,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from frontoffice.errors import DomainError, StaleVersion
+from frontoffice.forms import FORM_TOKEN
+from frontoffice.idempotency import once
 from sales.orders import selectors, services
 from sales.orders.choices import OrderState
 from sales.orders.forms import CancelForm
@@ -95,7 +97,12 @@ def quote_accept(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "The form was incomplete; reload the page and try again.")
         return redirect("sales:quote_detail", pk)
     try:
-        order = services.quote_accept(actor=actor_of(request), quote_id=pk, **form.service_fields())
+        # One-time form token: a double click on Accept shows the order twice, never a conflict.
+        order = once(
+            user=request.user,
+            token=form.form_token,
+            call=lambda: services.quote_accept(actor=actor_of(request), quote_id=pk, **form.service_fields()),
+        )
     except services.PromiseNotKept as exc:
         return render_builder(request, pk, accept_form=_refused(form, exc), status=409)
     except StaleVersion:
@@ -114,7 +121,12 @@ def _refused(form: QuoteAcceptForm, exc: services.PromiseNotKept) -> QuoteAccept
     """The accept form again, for the new earliest date, unticked, with why."""
     new_date = exc.earliest_on.isoformat()
     refused = QuoteAcceptForm(
-        {"version": form.cleaned_data["version"], "accepted_delivery_on": new_date}, new_date=exc.earliest_on
+        {
+            "version": form.cleaned_data["version"],
+            "accepted_delivery_on": new_date,
+            FORM_TOKEN: form.form_token,
+        },
+        new_date=exc.earliest_on,
     )
     refused.is_valid()
     if exc.accepted_on is not None:

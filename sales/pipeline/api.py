@@ -18,6 +18,7 @@ from frontoffice.schema import ETAG, IF_MATCH
 from frontoffice.serializers import (
     ChoiceTextField,
     CurrencyTextField,
+    DateField,
     IdField,
     RelatedIdField,
     StrictSerializer,
@@ -167,7 +168,7 @@ class OpportunityUpdateSerializer(StrictSerializer):
         max_digits=None, decimal_places=None, required=False, help_text="Default: the lines' total."
     )
     currency = CurrencyTextField(required=False)
-    expected_close_date = serializers.DateField(required=False, allow_null=True)
+    expected_close_date = DateField(required=False, allow_null=True)
     next_step = TextField(required=False, allow_blank=True, help_text="At most 300 characters.")
     owner = RelatedIdField(queryset=User.objects.filter(is_active=True), required=False, allow_null=True)
     lines = OpportunityLineInputSerializer(

@@ -9,8 +9,9 @@ from typing import Any
 
 from django import forms
 
-from frontoffice.forms import ServiceForm
+from frontoffice.forms import DateField, ServiceForm
 from frontoffice.models import User
+from frontoffice.write_path import as_id
 from sales.forms_lines import EMPTY_LINE_ROWS, LineRowsMixin, row_count
 from sales.pipeline.filters import MONTH
 from sales.pipeline.models import Opportunity, OpportunityLine, OpportunityStatus, Pipeline
@@ -140,7 +141,7 @@ class StageChoiceField(forms.ChoiceField):
     (its pipeline, its kind) is the service's rule, and its message says why."""
 
     def valid_value(self, value: Any) -> bool:
-        return str(value).isdigit() and len(str(value)) <= 18
+        return as_id(str(value)) is not None
 
 
 class OpportunityForm(LineRowsMixin, ServiceForm):
@@ -161,7 +162,7 @@ class OpportunityForm(LineRowsMixin, ServiceForm):
         label="Amount", required=False, help_text="Empty: the total of the product lines."
     )
     currency = forms.CharField(label="Currency", required=False, initial="EUR")
-    expected_close_date = forms.DateField(label="Expected close date", required=False, widget=DATE)
+    expected_close_date = DateField(label="Expected close date", required=False, widget=DATE)
     next_step = forms.CharField(label="Next step", required=False)
     owner = forms.IntegerField(required=False)  # replaced in __init__
 

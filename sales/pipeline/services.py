@@ -22,7 +22,7 @@ from frontoffice.actors import Actor, user_of
 from frontoffice.errors import Conflict
 from frontoffice.models import User
 from frontoffice.permissions import can_edit_owned
-from frontoffice.write_path import as_id, authorize, bump_version, check_version, clean_text, lock
+from frontoffice.write_path import as_id, authorize, bump_version, check_version, clean_date, clean_text, lock
 from sales.leads.models import Lead
 from sales.pipeline.models import Opportunity, OpportunityLine, OpportunityStatus, Pipeline, Stage, StageKind
 from sales.pipeline.services_pipelines import default_pipeline
@@ -116,7 +116,7 @@ def _apply_fields(
     if "next_step" in changes:
         opp.next_step = clean_text(errors, "next_step", changes["next_step"], 300)
     if "expected_close_date" in changes:
-        opp.expected_close_date = changes["expected_close_date"]
+        opp.expected_close_date = clean_date(errors, "expected_close_date", changes["expected_close_date"])
     if "owner" in changes:
         opp.owner = changes["owner"]
     if "campaign_id" in changes:
@@ -405,6 +405,20 @@ def opportunity_win(*, actor: Actor, opportunity_id: int, expected_version: int 
     if opp.status == OpportunityStatus.WON:
         raise Conflict("This opportunity is already won.")
     return _set_stage(actor, opp, _closing_stage(opp, StageKind.WON))
+
+
+@transaction.atomic
+def opportunity_win_by_quote(*, actor: Actor, opportunity_id: int, amount: Decimal) -> Opportunity:
+    """The customer accepted a quote of the opportunity: it is won, and worth what the
+    quote sold (its net subtotal: what the forecast counts, tax is not revenue), whether
+    it was open or already marked won by hand."""
+    opp = _locked_for_change(actor, opportunity_id, None)
+    opp.amount = amount
+    if opp.status != OpportunityStatus.WON:
+        return _set_stage(actor, opp, _closing_stage(opp, StageKind.WON))
+    bump_version(opp)
+    opp.save()
+    return opp
 
 
 @transaction.atomic

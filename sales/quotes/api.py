@@ -19,7 +19,7 @@ from backoffice_sync.atp import SOURCES
 from frontoffice.api import CursorPagination, expected_version
 from frontoffice.errors import PROBLEM_CONTENT_TYPE
 from frontoffice.schema import ETAG, IF_MATCH
-from frontoffice.serializers import IdField, ProblemSerializer, StrictSerializer, TextField
+from frontoffice.serializers import DateField, IdField, ProblemSerializer, StrictSerializer, TextField
 from frontoffice.viewsets import action_body, service_action
 from sales.orders.api import PRECONDITIONS as ORDER_PRECONDITIONS
 from sales.orders.api import SalesOrderDetailSerializer, accept_response
@@ -192,8 +192,8 @@ class QuoteFieldsSerializer(StrictSerializer):
     tax_rate = serializers.DecimalField(
         max_digits=None, decimal_places=None, required=False, help_text="Percent, 0 to 100."
     )
-    valid_until = serializers.DateField(required=False, help_text="Today or later.")
-    requested_delivery_on = serializers.DateField(required=False, allow_null=True)
+    valid_until = DateField(required=False, help_text="Today or later.")
+    requested_delivery_on = DateField(required=False, allow_null=True)
     accept_later_delivery = serializers.BooleanField(required=False)
     notes = TextField(required=False, allow_blank=True, help_text="At most 5000 characters.")
     lines = QuoteLineInputSerializer(
@@ -204,7 +204,7 @@ class QuoteFieldsSerializer(StrictSerializer):
 class QuoteCreateSerializer(QuoteFieldsSerializer):
     opportunity = IdField()
     price_list = IdField(required=False)
-    valid_until = serializers.DateField(help_text="Today or later.")
+    valid_until = DateField(help_text="Today or later.")
 
 
 class QuoteSendSerializer(StrictSerializer):
@@ -220,7 +220,7 @@ class QuoteAcceptSerializer(StrictSerializer):
         "quote's promised date (the order then promises that date). Without it, such an accept "
         "is refused: 409 delivery_date_not_met.",
     )
-    accepted_delivery_on = serializers.DateField(
+    accepted_delivery_on = DateField(
         required=False,
         allow_null=True,
         default=None,

@@ -10,7 +10,7 @@ from typing import Any
 
 from django import forms
 
-from frontoffice.forms import ServiceForm
+from frontoffice.forms import DateField, ServiceForm
 from sales.forms_lines import LineRowsMixin, row_count
 from sales.quotes.models import Quote, QuoteLine
 
@@ -19,8 +19,8 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 class QuoteCreateForm(ServiceForm):
     opportunity = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-    valid_until = forms.DateField(label="Valid until", widget=DATE)
-    requested_delivery_on = forms.DateField(label="Requested delivery date", widget=DATE, required=False)
+    valid_until = DateField(label="Valid until", widget=DATE)
+    requested_delivery_on = DateField(label="Requested delivery date", widget=DATE, required=False)
     tax_rate = forms.DecimalField(label="Tax rate (%)", initial=Decimal("0"))
 
 
@@ -63,8 +63,8 @@ class QuoteEditForm(LineRowsMixin, ServiceForm):
     lines). Clearing a row's SKU removes the line."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-    valid_until = forms.DateField(label="Valid until", widget=DATE)
-    requested_delivery_on = forms.DateField(label="Requested delivery date", widget=DATE, required=False)
+    valid_until = DateField(label="Valid until", widget=DATE)
+    requested_delivery_on = DateField(label="Requested delivery date", widget=DATE, required=False)
     accept_later_delivery = forms.BooleanField(
         label="The customer accepts the earliest possible date when it is later", required=False
     )
@@ -138,9 +138,10 @@ class QuoteAcceptForm(ServiceForm):
     the form, so that one which slipped again since the page was shown is refused rather
     than promised."""
 
+    one_time = True  # a double click on Accept places one order and shows it twice
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     accept_later_delivery = forms.BooleanField(label="The customer accepts the new date", required=False)
-    accepted_delivery_on = forms.DateField(widget=forms.HiddenInput, required=False)
+    accepted_delivery_on = DateField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args: Any, new_date: dt.date | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "accept_%s")

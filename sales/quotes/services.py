@@ -36,7 +36,7 @@ from customers.timeline import activity_record
 from frontoffice.actors import Actor, user_of
 from frontoffice.errors import Conflict
 from frontoffice.permissions import can_edit_owned
-from frontoffice.write_path import authorize, bump_version, check_version, enqueue_on_commit, lock
+from frontoffice.write_path import authorize, bump_version, check_version, clean_date, enqueue_on_commit, lock
 from sales.money import HUNDRED, decimal_between
 from sales.pipeline.models import Opportunity
 from sales.pricing.models import PriceList
@@ -115,20 +115,18 @@ def _apply_fields(quote: Quote, fields: Mapping[str, Any], *, creating: bool) ->
     if "tax_rate" in fields:
         quote.tax_rate = decimal_between(errors, "tax_rate", fields["tax_rate"], low=Decimal(0), high=HUNDRED)
     if "valid_until" in fields:
-        value = fields["valid_until"]
-        if not isinstance(value, dt.date):
-            errors["valid_until"] = ["Expected a date."]
+        value = clean_date(errors, "valid_until", fields["valid_until"])
+        if value is None:
+            errors.setdefault("valid_until", ["Expected a date."])
         elif value < today:
             errors["valid_until"] = ["The validity date is in the past."]
         else:
             quote.valid_until = value
     if "requested_delivery_on" in fields:
-        value = fields["requested_delivery_on"]
-        if value is not None and not isinstance(value, dt.date):
-            errors["requested_delivery_on"] = ["Expected a date."]
-        elif value is not None and value < today:
+        value = clean_date(errors, "requested_delivery_on", fields["requested_delivery_on"])
+        if value is not None and value < today:
             errors["requested_delivery_on"] = ["The requested delivery date is in the past."]
-        else:
+        elif "requested_delivery_on" not in errors:
             quote.requested_delivery_on = value
     if "accept_later_delivery" in fields:
         quote.accept_later_delivery = bool(fields["accept_later_delivery"])

@@ -18,6 +18,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from frontoffice.errors import DomainError, StaleVersion
+from frontoffice.write_path import as_id
 from sales.orders.selectors import order_id_for_quote
 from sales.orders.services import can_work_on_order as can_accept_quote
 from sales.quotes import selectors, services
@@ -52,14 +53,17 @@ def quote_list(request: HttpRequest) -> HttpResponse:
 @permission_required("sales.add_quote", raise_exception=True)
 def quote_create(request: HttpRequest) -> HttpResponse:
     raw = request.POST.get("opportunity") if request.method == "POST" else request.GET.get("opportunity")
-    if not raw or not str(raw).isdigit():
+    opportunity_id = as_id(raw)
+    if opportunity_id is None:
         raise Http404("Choose an opportunity to quote for.")
-    opportunity = selectors.opportunity_for_quote(opportunity_id=raw)
+    opportunity = selectors.opportunity_for_quote(opportunity_id=opportunity_id)
     if not can_work_on(request.user, opportunity):
         raise PermissionDenied("You may only quote for opportunities you or your team own.")
     price_list, offered = selectors.quote_start_recommendations(opportunity=opportunity)
     form = QuoteStartForm(
-        request.POST if request.method == "POST" else None, initial={"opportunity": raw}, offered=offered
+        request.POST if request.method == "POST" else None,
+        initial={"opportunity": opportunity_id},
+        offered=offered,
     )
     status = 200
     if request.method == "POST":

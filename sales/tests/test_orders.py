@@ -284,3 +284,52 @@ def test_the_order_page_shows_history_shipments_and_invoices(sales_rep) -> None:
     assert [row["status"] for row in page.history] == ["confirmed", "shipped", "invoiced"]
     assert [s.tracking_number for s in page.shipments] == ["TRK-42"]
     assert [i.number for i in page.invoices] == ["INV-1"]
+
+
+def test_a_won_opportunity_is_worth_what_its_accepted_quote_sold(sales_rep) -> None:
+    # given: an opportunity of 0.00 (as a rep leaves it when the quote has the lines)
+    quote = a_sent_quote(sales_rep, lines=[{"sku": "SKU-1", "quantity": 3}, {"sku": "SKU-2", "quantity": 2}])
+    assert quote.opportunity.amount == Decimal("0.00")
+    # when
+    accept(sales_rep, quote)
+    # then: the amount is the quote's net value (tax is not revenue), in its currency
+    opportunity = quote.opportunity
+    opportunity.refresh_from_db()
+    assert opportunity.status == OpportunityStatus.WON
+    assert opportunity.amount == quote.subtotal == Decimal("35.00")
+    assert opportunity.currency == quote.currency
+    won = Activity.objects.get(customer_id=opportunity.customer_id, kind="opportunity_won")
+    assert "35.00 EUR" in won.subject
+
+
+def test_a_won_opportunity_already_won_follows_its_accepted_quote_too(sales_rep) -> None:
+    # given: the rep marked the opportunity won before the customer accepted
+    from sales.pipeline import services as opportunity_services
+
+    quote = a_sent_quote(sales_rep)
+    opportunity_services.opportunity_win(actor=sales_rep, opportunity_id=quote.opportunity_id)
+    # when
+    accept(sales_rep, quote)
+    # then
+    quote.opportunity.refresh_from_db()
+    assert quote.opportunity.amount == quote.subtotal == Decimal("30.00")
+
+
+def test_the_data_migration_gives_won_opportunities_the_amount_of_their_accepted_quote(sales_rep) -> None:
+    # given: an order placed before the rule (the opportunity stayed at 0.00)
+    import importlib
+
+    from django.apps import apps
+
+    from sales.models import Opportunity
+
+    quote = a_sent_quote(sales_rep)
+    accept(sales_rep, quote)
+    Opportunity.objects.filter(pk=quote.opportunity_id).update(amount=Decimal("0.00"))
+    untouched = an_opportunity(sales_rep)
+    migration = importlib.import_module("sales.migrations.0010_won_amount_follows_accepted_quote")
+    # when
+    migration.amounts_from_accepted_quotes(apps, None)
+    # then
+    assert Opportunity.objects.get(pk=quote.opportunity_id).amount == quote.subtotal == Decimal("30.00")
+    assert Opportunity.objects.get(pk=untouched.pk).amount == untouched.amount

@@ -236,3 +236,56 @@ def test_the_order_page_runs_bounded_queries(client, sales_rep, django_assert_ma
     with django_assert_max_num_queries(16):
         response = client.get(f"/sales/orders/{order.pk}/")
     assert response.status_code == 200
+
+
+def test_a_delivery_reported_before_its_shipment_keeps_the_delivered_date(api_as, sales_rep) -> None:
+    # given: an order the ERP shipped on 2027-02-17 and delivered on 2027-02-19, whose
+    # "delivered" event arrived before "shipped" (reordered webhooks)
+    from backoffice_sync.erp import EventType
+    from backoffice_sync.tests.inbox_helpers import order_event, receive_and_apply
+
+    order = order_services.quote_accept(
+        actor=sales_rep, quote_id=(quote := a_sent_quote(sales_rep)).pk, expected_version=quote.version
+    )
+    lines = [{"sku": "SKU-1", "quantity": 1, "shipped": 1}]
+    customer = str(order.customer_id)
+    delivered = order_event(
+        EventType.ORDER_DELIVERED,
+        customer,
+        3,
+        order_ref=order.order_ref,
+        lines=lines,
+        delivered_on="2027-02-19",
+    )
+    shipped_event = order_event(
+        EventType.ORDER_SHIPPED,
+        customer,
+        2,
+        order_ref=order.order_ref,
+        lines=lines,
+        shipment_number="SH-9",
+        carrier="DHL",
+        tracking_number="T9",
+        shipped_on="2027-02-17",
+    )
+    # when: delivered, then (late) shipped
+    receive_and_apply(delivered)
+    api = api_as(sales_rep)
+    before = api.get(f"/api/v1/sales/orders/{order.pk}/").json()
+    receive_and_apply(shipped_event)
+    after = api.get(f"/api/v1/sales/orders/{order.pk}/").json()
+    # then: the delivery date is the ERP's, never the ship date, before and after
+    assert before["actual_delivery_on"] == "2027-02-19"
+    assert after["actual_delivery_on"] == "2027-02-19"
+    assert [(s["shipped_on"], s["delivered_on"]) for s in after["shipments"]] == [
+        ("2027-02-17", "2027-02-19")
+    ]
+
+
+def test_a_shipped_order_not_yet_delivered_shows_no_delivery_date(api_as, sales_rep) -> None:
+    order = order_services.quote_accept(
+        actor=sales_rep, quote_id=(quote := a_sent_quote(sales_rep)).pk, expected_version=quote.version
+    )
+    shipped(order)
+    body = api_as(sales_rep).get(f"/api/v1/sales/orders/{order.pk}/").json()
+    assert (body["status"], body["actual_delivery_on"]) == ("shipped", None)

@@ -204,3 +204,19 @@ def test_the_quote_list_page(sales_rep, catalogue) -> None:
     response = browser(sales_rep).get("/sales/quotes/", {"status": "draft"})
     assert response.status_code == 200
     assert quote.reference in response.content.decode()
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "1.0", "-1", "99999999999999999999", "", "abc"])
+def test_a_new_quote_for_an_opportunity_id_that_cannot_be_one_is_a_404(sales_rep, raw) -> None:
+    # when
+    answer = browser(sales_rep).get("/sales/quotes/new/", {"opportunity": raw})
+    # then
+    assert answer.status_code == 404
+
+
+def test_a_timeline_link_to_a_reference_that_is_not_an_id_is_left_out() -> None:
+    from frontoffice import plugin
+
+    links = [kind.link for kind in plugin.timeline_kinds().values() if kind.link]
+    assert links
+    assert all(link("²") is None and link("٣") is None for link in links)

@@ -312,7 +312,7 @@ class Command(BaseCommand):
             server = make_server(host, port)
         except OSError as exc:
             raise CommandError(f"Cannot listen on {host}:{port}: {exc}") from None
-        now = engine.now()  # starts the simulator on first use, before any request races to
+        now, knobs = start_simulator()
         threads: list[WebhookSender | Ticker] = []
         if settings.ERP_WEBHOOK_URL:
             server.sender = WebhookSender(
@@ -329,7 +329,8 @@ class Command(BaseCommand):
             thread.start()
         self.stdout.write(
             f"ERP simulator on http://{host}:{port}/ (clock {now:%Y-%m-%d %H:%M} UTC, "
-            f"webhooks {'to ' + settings.ERP_WEBHOOK_URL if server.sender else 'off'}; Ctrl-C stops it)"
+            f"webhooks {'to ' + settings.ERP_WEBHOOK_URL if server.sender else 'off'}; "
+            f"faults {_describe(knobs)}; Ctrl-C stops it)"
         )
         self.stdout.flush()
         # `docker stop` sends SIGTERM: leave the serving loop as Ctrl-C does.
@@ -345,6 +346,19 @@ class Command(BaseCommand):
                 thread.join(timeout=5)
             server.server_close()
             self.stdout.write("ERP simulator stopped.")
+
+
+def start_simulator() -> tuple[dt.datetime, faults.Faults]:
+    """Start the simulator (on first use, before any request races to) and set its fault
+    knobs to what the ERP_FAULT_* settings say, whatever a previous run (or the admin)
+    left in its row: the environment is what an operator starting it means."""
+    now = engine.now()
+    return now, faults.restore_settings()
+
+
+def _describe(knobs: faults.Faults) -> str:
+    changed = {knob: value for knob, value in knobs.as_json().items() if value}
+    return ", ".join(f"{knob}={value}" for knob, value in changed.items()) or "none"
 
 
 def _stop(signum: int, frame: Any) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection
 
 from frontoffice import plugin
 
@@ -30,3 +31,7 @@ class Command(BaseCommand):
             started = time.perf_counter()
             summary = step.run(step_options)
             self.stdout.write(f"demo: {step.name} ({summary}) in {time.perf_counter() - started:.1f} s")
+        # Planner statistics for every table the steps filled (sales, service...): with
+        # autovacuum off or not yet run, PostgreSQL would plan on empty-table guesses.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")

@@ -1,0 +1,1 @@
+"""Attribution and ROI: which campaigns earned revenue (selectors.py)."""

@@ -1,0 +1,66 @@
+"""What one member of a campaign is sent: the subject and body rendered for them, every
+link turned into a signed click redirect, the unsubscribe link, the open pixel's
+address, and the List-Unsubscribe / List-Unsubscribe-Post headers (RFC 2369, RFC 8058)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+
+from marketing.campaigns.content import context_for, render
+from marketing.models import Campaign
+from marketing.tokens import OPEN, UNSUBSCRIBE, click_token, member_token, safe_target
+
+LINK = re.compile(r"https?://[^\s<>\"')]+")
+
+
+@dataclass(frozen=True)
+class Composed:
+    subject: str
+    body: str
+    headers: dict[str, str]
+    unsubscribe_url: str
+    pixel_url: str
+
+
+def site_url() -> str:
+    """Where the links of e-mails point (SITE_URL, e.g. https://crm.example.com)."""
+    return str(getattr(settings, "SITE_URL", "") or "http://localhost:8000").rstrip("/")
+
+
+def absolute(path: str) -> str:
+    return f"{site_url()}{path}"
+
+
+def unsubscribe_url(member_id: int) -> str:
+    return absolute(reverse("marketing:unsubscribe", args=[member_token(member_id, UNSUBSCRIBE)]))
+
+
+def _track_links(body: str, member_id: int) -> str:
+    def replace(match: re.Match[str]) -> str:
+        url = match.group(0)
+        if not safe_target(url) or url.startswith(site_url()):
+            return url
+        return absolute(reverse("marketing:click", args=[click_token(member_id, url)]))
+
+    return LINK.sub(replace, body)
+
+
+def compose(campaign: Campaign, *, customer: Any, member_id: int, email: str) -> Composed:
+    """The e-mail of one member (the customer as they are now, the address of the launch)."""
+    unsubscribe = unsubscribe_url(member_id)
+    context = context_for(customer, email=email, unsubscribe_url=unsubscribe)
+    subject = render(campaign.subject_template, context).replace("\r", " ").replace("\n", " ")[:200]
+    body = _track_links(render(campaign.body_template, context), member_id)
+    if unsubscribe not in body:
+        body = f"{body}\n\n--\nUnsubscribe: {unsubscribe}"
+    headers = {
+        "List-Unsubscribe": f"<{unsubscribe}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    pixel = absolute(reverse("marketing:open", args=[member_token(member_id, OPEN)]))
+    return Composed(subject=subject, body=body, headers=headers, unsubscribe_url=unsubscribe, pixel_url=pixel)

@@ -1,0 +1,1 @@
+"""Segments: the rule language (rules.py), their writes (services.py) and reads (selectors.py)."""

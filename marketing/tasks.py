@@ -1,0 +1,42 @@
+"""Celery tasks of marketing: thin, they take ids and call a service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db.models import Q
+from django.utils import timezone
+
+from frontoffice.actors import SCHEDULER
+from marketing.choices import CampaignStatus
+from marketing.models import Campaign
+
+DUE_BATCH = 20
+
+
+@shared_task(name="marketing.lead_score_recompute", acks_late=True)
+def lead_score_recompute(customer_id: int) -> None:
+    """Recompute one customer's lead score (a few queries)."""
+    from marketing.capture.scoring import SCORING, score_recompute
+
+    score_recompute(actor=SCORING, customer_id=int(customer_id))
+
+
+@shared_task(name="marketing.campaigns_due", acks_late=True)
+def campaigns_due() -> int:
+    """Beat, every minute: launch scheduled campaigns whose start has come and complete
+    running ones whose end has passed (at most DUE_BATCH of each per run)."""
+    from marketing.campaigns.launch import campaign_launch
+    from marketing.campaigns.services import campaign_complete
+
+    now = timezone.now()
+    moved = 0
+    for pk in Campaign.objects.filter(status=CampaignStatus.SCHEDULED, starts_at__lte=now).values_list(
+        "pk", flat=True
+    )[:DUE_BATCH]:
+        campaign_launch(actor=SCHEDULER, campaign_id=pk)
+        moved += 1
+    ended = Q(status=CampaignStatus.RUNNING, ends_at__isnull=False, ends_at__lte=now)
+    for pk in Campaign.objects.filter(ended).values_list("pk", flat=True)[:DUE_BATCH]:
+        campaign_complete(actor=SCHEDULER, campaign_id=pk)
+        moved += 1
+    return moved

@@ -1,0 +1,48 @@
+"""Marketing's shared builders: customers made through the hub's services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from customers import services as customer_services
+from customers.consent import consent_record
+from customers.models import Customer
+from frontoffice.actors import MAINTENANCE
+
+
+def a_person(
+    first: str,
+    last: str = "Test",
+    *,
+    email: str | None = "",
+    consent: bool | None = True,
+    **fields: Any,
+) -> Customer:
+    """A person with an e-mail (first@example.com unless told; None: none) and, unless
+    `consent` is None, an e-mail marketing consent granted (True) or withdrawn (False)."""
+    address = email if email else f"{first.lower()}.{last.lower()}@example.com"
+    customer = customer_services.customer_create(
+        actor=MAINTENANCE,
+        kind="person",
+        first_name=first,
+        last_name=last,
+        contact_points=[] if email is None else [{"kind": "email", "value": address}],
+        **fields,
+    )
+    if consent is not None:
+        consent_record(
+            actor=MAINTENANCE,
+            customer_id=customer.pk,
+            channel="email",
+            purpose="marketing",
+            granted=consent,
+            source="test",
+        )
+    return customer
+
+
+@pytest.fixture
+def person() -> Any:
+    return a_person

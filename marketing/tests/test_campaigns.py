@@ -1,0 +1,207 @@
+"""Campaigns: configuration, the states and their transitions, and the launch snapshot
+with its exclusions (consent, unsubscribed, bounced, merged, frequency cap)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from customers.models import Customer
+from frontoffice.actors import MAINTENANCE
+from marketing.campaigns.launch import campaign_launch
+from marketing.campaigns.services import (
+    BadTransition,
+    campaign_cancel,
+    campaign_complete,
+    campaign_create,
+    campaign_schedule,
+    campaign_update,
+)
+from marketing.choices import CampaignStatus, ExclusionReason, MemberStatus
+from marketing.models import Campaign, CampaignMember, EmailBounce
+from marketing.segments.services import segment_create
+from marketing.tests.conftest import a_person
+
+pytestmark = pytest.mark.django_db
+
+EVERYONE = {"field": "kind", "op": "eq", "value": "person"}
+
+
+def a_campaign(actor: Any = MAINTENANCE, rules: Any = None, **fields: Any) -> Campaign:
+    segment = segment_create(actor=actor, name=f"S{Campaign.objects.count()}", rules=rules or EVERYONE)
+    defaults = {
+        "segment": segment.pk,
+        "subject_template": "Hello {{ first_name }}",
+        "body_template": "Dear {{ display_name }}, see {{ unsubscribe_url }}",
+    }
+    return campaign_create(actor=actor, name=f"Campaign {Campaign.objects.count()}", **{**defaults, **fields})
+
+
+def launch(campaign: Campaign, actor: Any = MAINTENANCE) -> Campaign:
+    return campaign_launch(actor=actor, campaign_id=campaign.pk)
+
+
+def members(campaign: Campaign) -> set[str]:
+    return set(
+        CampaignMember.objects.filter(campaign=campaign).values_list("customer__first_name", flat=True)
+    )
+
+
+def test_a_marketer_configures_a_draft(marketer) -> None:
+    campaign = a_campaign(marketer, budget="1200.50", currency="GBP", cap_messages=2, cap_days=14)
+    assert campaign.status == CampaignStatus.DRAFT
+    assert campaign.owner == marketer
+    assert str(campaign.budget) == "1200.50"
+    changed = campaign_update(actor=marketer, campaign_id=campaign.pk, expected_version=1, name="Spring sale")
+    assert (changed.name, changed.version) == ("Spring sale", 2)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"channel": "fax"}, "channel"),
+        ({"budget": "-1"}, "budget"),
+        ({"currency": "eur"}, "currency"),
+        ({"segment": 999999}, "segment"),
+        ({"owner": 999999}, "owner"),
+        ({"subject_template": "Hi {{ shoe_size }}"}, "subject_template"),
+        ({"cap_messages": -1}, "cap_messages"),
+        ({"cap_days": 0}, "cap_days"),
+        (
+            {"starts_at": timezone.now(), "ends_at": timezone.now() - dt.timedelta(days=1)},
+            "ends_at",
+        ),
+    ],
+)
+def test_bad_configuration_is_refused_and_nothing_is_written(marketer, fields, field) -> None:
+    with pytest.raises(ValidationError) as caught:
+        campaign_create(actor=marketer, **{"name": "X", **fields})
+    assert field in caught.value.message_dict
+    assert not Campaign.objects.exists()
+
+
+def test_who_may_do_what(sales_rep, marketer) -> None:
+    with pytest.raises(PermissionDenied):
+        campaign_create(actor=sales_rep, name="Mine")
+    campaign = a_campaign(marketer)
+    with pytest.raises(PermissionDenied):
+        campaign_launch(actor=sales_rep, campaign_id=campaign.pk)
+
+
+def test_the_states_move_only_along_the_allowed_transitions(marketer) -> None:
+    campaign = a_campaign(marketer)
+    with pytest.raises(BadTransition):
+        campaign_complete(actor=marketer, campaign_id=campaign.pk)
+    scheduled = campaign_schedule(
+        actor=marketer, campaign_id=campaign.pk, starts_at=timezone.now() + dt.timedelta(hours=1)
+    )
+    assert scheduled.status == CampaignStatus.SCHEDULED
+    running = launch(scheduled, marketer)
+    assert running.status == CampaignStatus.RUNNING
+    with pytest.raises(BadTransition):
+        campaign_schedule(actor=marketer, campaign_id=campaign.pk)
+    done = campaign_complete(actor=marketer, campaign_id=campaign.pk)
+    assert done.status == CampaignStatus.COMPLETED
+    for move in (campaign_cancel, campaign_complete):
+        with pytest.raises(BadTransition):
+            move(actor=marketer, campaign_id=campaign.pk)
+    with pytest.raises(BadTransition):
+        launch(done, marketer)
+
+
+def test_scheduling_needs_a_time_to_come_and_content(marketer) -> None:
+    campaign = a_campaign(marketer)
+    with pytest.raises(ValidationError) as caught:
+        campaign_schedule(
+            actor=marketer, campaign_id=campaign.pk, starts_at=timezone.now() - dt.timedelta(hours=1)
+        )
+    assert "starts_at" in caught.value.message_dict
+    empty = campaign_create(actor=marketer, name="Empty")
+    with pytest.raises(ValidationError) as caught:
+        launch(empty, marketer)
+    assert {"segment", "subject_template", "body_template"} <= set(caught.value.message_dict)
+    assert Campaign.objects.get(pk=empty.pk).status == CampaignStatus.DRAFT
+
+
+def test_a_running_campaign_cannot_be_reconfigured(marketer) -> None:
+    from frontoffice.errors import Conflict
+
+    campaign = launch(a_campaign(marketer), marketer)
+    with pytest.raises(Conflict):
+        campaign_update(actor=marketer, campaign_id=campaign.pk, expected_version=None, name="Late")
+
+
+def test_launch_snapshots_the_audience_and_counts_each_exclusion() -> None:
+    # given one customer per reason, and two who get the campaign
+    a_person("Ok1")
+    a_person("Ok2")
+    a_person("Never", consent=None)
+    a_person("Withdrew", consent=False)
+    a_person("Nomail", email=None, consent=None)
+    bounced = a_person("Bounced")
+    EmailBounce.objects.create(email="bounced.test@example.com", customer=bounced, occurred_at=timezone.now())
+    survivor = a_person("Survivor")
+    merged = a_person("Merged")
+    Customer.objects.filter(pk=merged.pk).update(merged_into=survivor)
+    campaign = a_campaign()
+    # when
+    launched = launch(campaign)
+    # then
+    assert members(launched) == {"Ok1", "Ok2", "Survivor"}
+    assert launched.exclusions == {
+        ExclusionReason.NO_CONSENT: 1,
+        ExclusionReason.UNSUBSCRIBED: 1,
+        ExclusionReason.NO_EMAIL: 1,
+        ExclusionReason.BOUNCED: 1,
+        ExclusionReason.MERGED: 1,
+    }
+    assert set(CampaignMember.objects.values_list("status", flat=True)) == {MemberStatus.PENDING}
+    assert CampaignMember.objects.get(customer__first_name="Ok1").email == "ok1.test@example.com"
+
+
+def test_the_snapshot_does_not_follow_the_segment_afterwards() -> None:
+    a_person("Early")
+    campaign = launch(a_campaign())
+    a_person("Late")
+    assert members(campaign) == {"Early"}
+
+
+def test_the_frequency_cap_counts_e_mails_across_campaigns() -> None:
+    # given a cap of 2 e-mails in 7 days; Busy got 2 this week, Calm got 2 long ago
+    busy, calm = a_person("Busy"), a_person("Calm")
+    now = timezone.now()
+    for n, sent in enumerate([now - dt.timedelta(days=1), now - dt.timedelta(days=2)]):
+        old = Campaign.objects.create(name=f"Old {n}", status=CampaignStatus.COMPLETED)
+        CampaignMember.objects.create(campaign=old, customer=busy, status=MemberStatus.SENT, sent_at=sent)
+        CampaignMember.objects.create(
+            campaign=old, customer=calm, status=MemberStatus.SENT, sent_at=now - dt.timedelta(days=30)
+        )
+    # when
+    campaign = launch(a_campaign(cap_messages=2, cap_days=7))
+    # then
+    assert members(campaign) == {"Calm"}
+    assert campaign.exclusions == {ExclusionReason.FREQUENCY_CAP: 1}
+    # and no cap (0) lets everyone through
+    assert members(launch(a_campaign(cap_messages=0))) == {"Busy", "Calm"}
+
+
+def test_a_tracked_only_channel_takes_every_live_customer_of_the_segment() -> None:
+    a_person("Mailable")
+    a_person("Nomail", email=None, consent=None)
+    campaign = launch(a_campaign(channel="event", subject_template="", body_template=""))
+    assert members(campaign) == {"Mailable", "Nomail"}
+    assert campaign.exclusions == {}
+
+
+def test_launch_runs_in_a_fixed_number_of_queries(django_assert_max_num_queries) -> None:
+    campaign = a_campaign(rules={"all": [EVERYONE, {"field": "tag", "op": "has_not", "value": "x"}]})
+    for i in range(40):
+        a_person(f"P{i}", consent=[True, False, None][i % 3])
+    with django_assert_max_num_queries(12):
+        launch(campaign)
+    assert CampaignMember.objects.count() == 14

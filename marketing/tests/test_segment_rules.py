@@ -1,0 +1,323 @@
+"""The segment rule language: every operator selects what it says, groups combine, and a
+bad rule is refused with the path of the fault."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from customers.consent import consent_record
+from customers.models import Customer, CustomFieldDefinition
+from customers.timeline import activity_record
+from frontoffice.actors import MAINTENANCE
+from marketing.choices import CampaignStatus
+from marketing.models import Campaign, CampaignMember
+from marketing.segments.rules import catalogue, compile_rules
+from marketing.segments.selectors import segment_customers, segment_preview
+from marketing.tests.conftest import a_person
+
+pytestmark = pytest.mark.django_db
+
+
+def names(rules: Any) -> set[str]:
+    # People only: the order builders make organisations of their own.
+    return set(segment_customers(rules=rules).filter(kind="person").values_list("first_name", flat=True))
+
+
+def cond(field: str, op: str, value: Any = None) -> dict[str, Any]:
+    rule: dict[str, Any] = {"field": field, "op": op}
+    if value is not None:
+        rule["value"] = value
+    return rule
+
+
+@pytest.fixture
+def people() -> dict[str, Customer]:
+    CustomFieldDefinition.objects.create(
+        key="industry", label="Industry", field_type="choice", choices=["retail", "energy"]
+    )
+    CustomFieldDefinition.objects.create(key="seats", label="Seats", field_type="number")
+    CustomFieldDefinition.objects.create(key="vip", label="VIP", field_type="boolean")
+    CustomFieldDefinition.objects.create(key="motto", label="Motto", field_type="text")
+    CustomFieldDefinition.objects.create(key="renewal", label="Renewal", field_type="date")
+    return {
+        "ann": a_person(
+            "Ann",
+            "Able",
+            lifecycle_stage="customer",
+            tags=["VIP", "Partner"],
+            attributes={
+                "industry": "retail",
+                "seats": 10,
+                "vip": True,
+                "motto": "Go far",
+                "renewal": "2026-03-01",
+            },
+        ),
+        "bob": a_person(
+            "Bob",
+            "Baker",
+            email="bob@shop.test",
+            consent=False,
+            tags=["Partner"],
+            attributes={"industry": "energy", "seats": 3, "vip": False},
+        ),
+        "cid": a_person("Cid", "Cole", email=None, consent=None, lifecycle_stage="former"),
+    }
+
+
+# --- profile fields --------------------------------------------------------------------
+
+
+def test_choice_operators(people) -> None:
+    assert names(cond("lifecycle_stage", "eq", "customer")) == {"Ann"}
+    assert names(cond("lifecycle_stage", "ne", "customer")) == {"Bob", "Cid"}
+    assert names(cond("lifecycle_stage", "in", ["customer", "former"])) == {"Ann", "Cid"}
+    assert names(cond("lifecycle_stage", "not_in", ["customer", "former"])) == {"Bob"}
+    assert names(cond("kind", "eq", "person")) == {"Ann", "Bob", "Cid"}
+
+
+def test_text_operators(people) -> None:
+    assert names(cond("last_name", "eq", "able")) == {"Ann"}
+    assert names(cond("last_name", "ne", "Able")) == {"Bob", "Cid"}
+    assert names(cond("display_name", "contains", "ake")) == {"Bob"}
+    assert names(cond("display_name", "starts_with", "ci")) == {"Cid"}
+    assert names(cond("organisation_name", "is_set")) == set()
+    assert names(cond("organisation_name", "is_not_set")) == {"Ann", "Bob", "Cid"}
+
+
+def test_email_operators(people) -> None:
+    assert names(cond("email", "is_set")) == {"Ann", "Bob"}
+    assert names(cond("email", "is_not_set")) == {"Cid"}
+    assert names(cond("email", "ends_with", "@shop.test")) == {"Bob"}
+    assert names(cond("email", "contains", "ANN")) == {"Ann"}
+    assert names(cond("email", "eq", "bob@shop.test")) == {"Bob"}
+    assert names(cond("email", "ne", "bob@shop.test")) == {"Ann", "Cid"}
+
+
+def test_date_operators(people) -> None:
+    long_ago = timezone.now() - dt.timedelta(days=400)
+    Customer.objects.filter(pk=people["cid"].pk).update(created_at=long_ago)
+    assert names(cond("created_at", "within_days", 30)) == {"Ann", "Bob"}
+    assert names(cond("created_at", "older_than_days", 30)) == {"Cid"}
+    assert names(
+        cond("created_at", "before", (timezone.localdate() - dt.timedelta(days=10)).isoformat())
+    ) == {"Cid"}
+    assert names(cond("created_at", "after", (timezone.localdate() - dt.timedelta(days=10)).isoformat())) == {
+        "Ann",
+        "Bob",
+    }
+
+
+def test_owner_operators(people, marketer) -> None:
+    Customer.objects.filter(pk=people["ann"].pk).update(owner=marketer)
+    assert names(cond("owner", "eq", marketer.pk)) == {"Ann"}
+    assert names(cond("owner", "ne", marketer.pk)) == {"Bob", "Cid"}
+    assert names(cond("owner", "is_set")) == {"Ann"}
+    assert names(cond("owner", "is_not_set")) == {"Bob", "Cid"}
+
+
+def test_tag_operators_ignore_case_and_never_repeat_a_customer(people) -> None:
+    assert names(cond("tag", "has", "vip")) == {"Ann"}
+    assert names(cond("tag", "has_not", "VIP")) == {"Bob", "Cid"}
+    assert names(cond("tag", "has_any", ["vip", "partner"])) == {"Ann", "Bob"}
+    assert names(cond("tag", "has_all", ["vip", "partner"])) == {"Ann"}
+    assert segment_customers(rules=cond("tag", "has_any", ["vip", "partner"])).count() == 2
+
+
+def test_custom_attribute_operators(people) -> None:
+    assert names(cond("attr.industry", "eq", "retail")) == {"Ann"}
+    assert names(cond("attr.industry", "in", ["retail", "energy"])) == {"Ann", "Bob"}
+    assert names(cond("attr.industry", "is_not_set")) == {"Cid"}
+    assert names(cond("attr.seats", "gt", 3)) == {"Ann"}
+    assert names(cond("attr.seats", "gte", 3)) == {"Ann", "Bob"}
+    assert names(cond("attr.seats", "lt", 10)) == {"Bob"}
+    assert names(cond("attr.seats", "lte", 10)) == {"Ann", "Bob"}
+    assert names(cond("attr.seats", "eq", 3)) == {"Bob"}
+    assert names(cond("attr.vip", "eq", True)) == {"Ann"}
+    assert names(cond("attr.motto", "contains", "far")) == {"Ann"}
+    assert names(cond("attr.motto", "is_set")) == {"Ann"}
+    assert names(cond("attr.renewal", "after", "2026-01-01")) == {"Ann"}
+    assert names(cond("attr.renewal", "before", "2026-01-01")) == set()
+
+
+def test_consent_state(people) -> None:
+    assert names(cond("consent.email.marketing", "eq", "granted")) == {"Ann"}
+    assert names(cond("consent.email.marketing", "eq", "withdrawn")) == {"Bob"}
+    assert names(cond("consent.email.marketing", "eq", "never")) == {"Cid"}
+    assert names(cond("consent.email.marketing", "ne", "granted")) == {"Bob", "Cid"}
+    # the latest entry of the ledger is the state
+    consent_record(
+        actor=MAINTENANCE,
+        customer_id=people["bob"].pk,
+        channel="email",
+        purpose="marketing",
+        granted=True,
+        source="t",
+    )
+    assert names(cond("consent.email.marketing", "eq", "granted")) == {"Ann", "Bob"}
+
+
+# --- behaviour -------------------------------------------------------------------------
+
+
+def test_last_activity(people) -> None:
+    old = timezone.now() - dt.timedelta(days=100)
+    for who, when in (("ann", timezone.now()), ("bob", old)):
+        activity_record(
+            customer_id=people[who].pk, kind="note", subject="hi", actor=MAINTENANCE, occurred_at=when
+        )
+    # the consent records are timeline entries too: age them
+    from customers.models import Activity
+
+    Activity.objects.filter(kind="consent").update(occurred_at=old)
+    Activity.objects.filter(customer=people["cid"]).update(occurred_at=old)
+    assert names(cond("last_activity", "within_days", 30)) == {"Ann"}
+    assert names(cond("last_activity", "older_than_days", 30)) == {"Bob", "Cid"}
+
+
+def test_responded_to_campaign(people) -> None:
+    campaign = Campaign.objects.create(name="Spring", status=CampaignStatus.RUNNING)
+    CampaignMember.objects.create(campaign=campaign, customer=people["ann"], clicked_at=timezone.now())
+    CampaignMember.objects.create(campaign=campaign, customer=people["bob"], opened_at=timezone.now())
+    assert names(cond("responded_to_campaign", "eq", campaign.pk)) == {"Ann"}
+    assert names(cond("responded_to_campaign", "ne", campaign.pk)) == {"Bob", "Cid"}
+    with pytest.raises(ValidationError) as caught:
+        compile_rules(cond("responded_to_campaign", "eq", campaign.pk + 1))
+    assert "rules.value" in caught.value.message_dict
+
+
+def an_order(rep: Any, customer: Customer, *, qty: int = 3) -> Any:
+    from sales.orders.services import quote_accept
+    from sales.tests.order_setup import a_sent_quote
+
+    quote = a_sent_quote(rep, lines=[{"sku": "SKU-1", "quantity": qty}])
+    opp = quote.opportunity
+    type(opp).objects.filter(pk=opp.pk).update(customer=customer)
+    quote.refresh_from_db()
+    order = quote_accept(actor=rep, quote_id=quote.pk, expected_version=quote.version)
+    type(order).objects.filter(pk=order.pk).update(customer=customer)
+    return order
+
+
+def test_lifetime_order_value_and_ordered_product(people, sales_rep) -> None:
+    order = an_order(sales_rep, people["ann"])
+    total = order.total
+    assert names(cond("lifetime_order_value", "gt", 0)) == {"Ann"}
+    assert names(cond("lifetime_order_value", "gte", str(total))) == {"Ann"}
+    assert names(cond("lifetime_order_value", "lt", float(total))) == {"Bob", "Cid"}
+    assert names(cond("lifetime_order_value", "lte", 0)) == {"Bob", "Cid"}
+    assert names(cond("lifetime_order_value", "eq", str(total))) == {"Ann"}
+    assert names(cond("lifetime_order_value", "ne", 0)) == {"Ann"}
+    assert names(cond("ordered_product", "within_days", {"sku": "SKU-1", "days": 30})) == {"Ann"}
+    assert names(cond("ordered_product", "within_days", {"sku": "SKU-2", "days": 30})) == set()
+    with time_machine.travel(timezone.now() + dt.timedelta(days=31)):
+        assert names(cond("ordered_product", "within_days", {"sku": "SKU-1", "days": 30})) == set()
+    assert total > Decimal("0")
+
+
+# --- groups ----------------------------------------------------------------------------
+
+
+def test_and_or_not_groups(people) -> None:
+    vip = cond("tag", "has", "vip")
+    former = cond("lifecycle_stage", "eq", "former")
+    partner = cond("tag", "has", "partner")
+    assert names({"all": [partner, {"not": vip}]}) == {"Bob"}
+    assert names({"any": [vip, former]}) == {"Ann", "Cid"}
+    assert names({"not": {"any": [vip, former]}}) == {"Bob"}
+    assert names({"all": [{"any": [vip, former]}, {"not": cond("email", "is_not_set")}]}) == {"Ann"}
+    assert names({}) == {"Ann", "Bob", "Cid"}
+
+
+def test_merged_customers_are_left_out_unless_asked_for(people) -> None:
+    Customer.objects.filter(pk=people["cid"].pk).update(merged_into=people["ann"])
+    assert names({}) == {"Ann", "Bob"}
+    assert segment_customers(rules={}, include_merged=True).count() == 3
+
+
+# --- validation ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rules", "path"),
+    [
+        ({"field": "shoe_size", "op": "eq", "value": 1}, "rules.field"),
+        ({"field": "attr.nope", "op": "eq", "value": 1}, "rules.field"),
+        ({"all": [{"field": "lifecycle_stage", "op": "gt", "value": "customer"}]}, "rules.all.0.op"),
+        (
+            {"all": [{}, {"any": [{"field": "lifecycle_stage", "op": "eq", "value": "vip"}]}]},
+            "rules.all.1.any.0.value",
+        ),
+        ({"field": "attr.seats", "op": "gt", "value": "many"}, "rules.value"),
+        ({"field": "attr.vip", "op": "eq", "value": "yes"}, "rules.value"),
+        ({"field": "last_activity", "op": "within_days", "value": -1}, "rules.value"),
+        ({"field": "ordered_product", "op": "within_days", "value": {"sku": "X"}}, "rules.value"),
+        (
+            {"field": "ordered_product", "op": "within_days", "value": {"sku": "", "days": 3}},
+            "rules.value.sku",
+        ),
+        ({"field": "tag", "op": "has_any", "value": "vip"}, "rules.value"),
+        ({"field": "created_at", "op": "before", "value": "yesterday"}, "rules.value"),
+        ({"field": "consent.email.marketing", "op": "eq", "value": "maybe"}, "rules.value"),
+        ({"field": "email", "op": "is_set", "value": "x"}, "rules.value"),
+        ({"all": []}, "rules.all"),
+        ({"all": [], "any": []}, "rules"),
+        ({"not": "x"}, "rules.not"),
+        ({"field": "kind", "op": "eq", "value": "person", "extra": 1}, "rules"),
+        ([1, 2], "rules"),
+        ({"field": "lifetime_order_value", "op": "gt", "value": "NaN"}, "rules.value"),
+    ],
+)
+def test_a_bad_rule_is_refused_at_its_path(people, rules, path) -> None:
+    with pytest.raises(ValidationError) as caught:
+        compile_rules(rules)
+    assert path in caught.value.message_dict, caught.value.message_dict
+
+
+def test_nesting_and_size_are_bounded() -> None:
+    deep: dict[str, Any] = {"field": "kind", "op": "eq", "value": "person"}
+    for _ in range(12):
+        deep = {"not": deep}
+    with pytest.raises(ValidationError):
+        compile_rules(deep)
+    with pytest.raises(ValidationError):
+        compile_rules({"any": [cond("kind", "eq", "person")] * 101})
+
+
+def test_every_field_is_in_the_catalogue_with_its_operators(people) -> None:
+    fields = catalogue()
+    assert {"attr.industry", "attr.seats", "tag", "lifetime_order_value", "consent.email.marketing"} <= set(
+        fields
+    )
+    assert fields["attr.seats"].ops[:6] == ("eq", "ne", "gt", "gte", "lt", "lte")
+
+
+# --- one query -------------------------------------------------------------------------
+
+
+def test_a_segment_is_one_query_whatever_its_size(people, django_assert_max_num_queries) -> None:
+    rules = {
+        "all": [
+            cond("tag", "has_any", ["vip", "partner"]),
+            cond("consent.email.marketing", "ne", "never"),
+            cond("lifetime_order_value", "gte", 0),
+            cond("last_activity", "within_days", 365),
+            cond("attr.seats", "gte", 1),
+        ]
+    }
+    for i in range(30):
+        a_person(f"P{i}", tags=["VIP"], attributes={"seats": i + 1})
+    with django_assert_max_num_queries(2):  # the definitions, the count
+        count = segment_customers(rules=rules).count()
+    assert count == 32
+    with django_assert_max_num_queries(3):
+        preview = segment_preview(rules=rules)
+    assert preview.count == 32
+    assert len(preview.sample) == 10
