@@ -314,6 +314,7 @@ class OutboxViewSet(ServiceViewSet):
     )
     @action(detail=True, methods=["post"])
     def skip(self, request: Request, pk: str | None = None) -> Response:
+        message_id = self.get_object().pk  # an unknown message is a 404 before its body is read
         data = SkipSerializer.validated(request.data)
-        message = outbox_skip(actor=request.user, message_id=self.get_object().pk, reason=data["reason"])
+        message = outbox_skip(actor=request.user, message_id=message_id, reason=data["reason"])
         return self.record_response(message)

@@ -34,7 +34,6 @@ HOOKS = AppHooks(
     urls="backoffice_sync.urls",
     url_prefix="sync/",
     # Where promised goods come from (ATP answers and quotes' lines).
-    api_enums={"AtpSourceEnum": "backoffice_sync.atp.SOURCES"},
     api_routes=[
         ApiRoute("erp/webhook", ErpWebhookViewSet, "erp-webhook"),
         ApiRoute("sync/status", SyncStatusViewSet, "sync-status"),
@@ -88,8 +87,9 @@ HOOKS = AppHooks(
         Subscription(ProfileChanged, on_profile_changed, Phase.IN_TRANSACTION),
         Subscription(CustomersMerged, on_customers_merged, Phase.IN_TRANSACTION),
     ],
-    # The reconciliation's choices, named once in the OpenAPI schema.
+    # Choices named once in the OpenAPI schema: ATP sources, the reconciliation's.
     api_enums={
+        "AtpSourceEnum": "backoffice_sync.atp.SOURCES",
         "ReconciliationRunStatusEnum": "backoffice_sync.models.reconciliation.RunStatus",
         "ReconciliationTriggerEnum": "backoffice_sync.models.reconciliation.RunTrigger",
         "DriftKindEnum": "backoffice_sync.models.reconciliation.DriftKind",

@@ -225,6 +225,16 @@ class PhoneTextField(TextField):
     """A phone number in any common notation: the services normalise it to E.164."""
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class JSONRuleField(serializers.JSONField):
+    """A JSON object the services interpret (a segment's rules): the schema says object."""
+
+
+@extend_schema_field({"type": "string", "pattern": "^[a-z0-9_-]+$", "example": "order-shipped"})
+class KeyField(TextField):
+    """A key apps name a record by: lower-case letters, digits, - and _."""
+
+
 @extend_schema_field({"type": "string", "pattern": "^[A-Z]{2}$", "example": "GB"})
 class CountryField(TextField):
     """An ISO 3166 two-letter country code."""

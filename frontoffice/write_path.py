@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model, QuerySet, TextChoices
 from django.http import Http404
 
 from frontoffice.actors import Actor, SystemActor, describe, user_of
@@ -146,6 +146,14 @@ def bump_version(row: Versioned) -> None:
 
 
 # --- input ----------------------------------------------------------------------------------
+
+
+def clean_choice(errors: dict[str, list[str]], field: str, value: object, choices: type[TextChoices]) -> str:
+    """`value` when it is one of `choices`; else "" with "Choose one of: ..." in `errors[field]`."""
+    if value not in choices.values:
+        errors[field] = [f"Choose one of: {', '.join(choices.values)}."]
+        return ""
+    return str(value)
 
 
 def clean_text(errors: dict[str, list[str]], field: str, value: object, max_length: int) -> str:

@@ -15,8 +15,8 @@ from rest_framework.response import Response
 
 from frontoffice.filters import StableOrderingFilter
 from frontoffice.schema import ETAG
-from frontoffice.serializers import IdField, StrictSerializer, TextField
-from frontoffice.viewsets import ServiceViewSet, service_action
+from frontoffice.serializers import CurrencyTextField, IdField, JSONRuleField, StrictSerializer, TextField
+from frontoffice.viewsets import ServiceViewSet, action_body, service_action
 from frontoffice.write_path import as_id
 from marketing.campaigns import launch as launching
 from marketing.campaigns import selectors as campaign_selectors
@@ -37,7 +37,7 @@ RULES_HELP = (
 
 
 class SegmentSerializer(serializers.ModelSerializer[Segment]):
-    rules = serializers.JSONField(help_text=RULES_HELP)
+    rules = JSONRuleField(help_text=RULES_HELP)
 
     class Meta:
         model = Segment
@@ -48,16 +48,16 @@ class SegmentSerializer(serializers.ModelSerializer[Segment]):
 class SegmentCreateSerializer(StrictSerializer):
     name = TextField(max_length=100)
     description = TextField(max_length=500, required=False, allow_blank=True)
-    rules = serializers.JSONField(help_text=RULES_HELP)
+    rules = JSONRuleField(help_text=RULES_HELP)
 
 
 class SegmentUpdateSerializer(SegmentCreateSerializer):
     name = TextField(max_length=100, required=False)
-    rules = serializers.JSONField(required=False, help_text=RULES_HELP)
+    rules = JSONRuleField(required=False, help_text=RULES_HELP)
 
 
 class SegmentPreviewInput(StrictSerializer):
-    rules = serializers.JSONField(required=False, help_text="Rules to try instead of the saved ones.")
+    rules = JSONRuleField(required=False, help_text="Rules to try instead of the saved ones.")
 
 
 class SegmentPreviewCustomerSerializer(serializers.Serializer[Any]):
@@ -114,7 +114,7 @@ class SegmentViewSet(ServiceViewSet[Segment]):
     def preview(self, request: Request, pk: str | None = None) -> Response:
         """The live count and a sample of the segment (or of the rules sent, unsaved)."""
         segment = self.get_object()
-        data = SegmentPreviewInput.validated(request.data if request.data else {})
+        data = SegmentPreviewInput.validated(action_body(request))
         rules = data.get("rules", segment.rules)
         preview = segment_selectors.segment_preview(rules=rules)
         return Response(SegmentPreviewSerializer({"count": preview.count, "sample": preview.sample}).data)
@@ -164,7 +164,7 @@ class CampaignCreateSerializer(StrictSerializer):
     channel = serializers.ChoiceField(choices=CampaignChannel.choices, required=False)
     owner = IdField(required=False, allow_null=True)
     budget = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
-    currency = TextField(max_length=3, required=False)
+    currency = CurrencyTextField(max_length=3, required=False)
     starts_at = serializers.DateTimeField(required=False, allow_null=True)
     ends_at = serializers.DateTimeField(required=False, allow_null=True)
     segment = IdField(required=False, allow_null=True)

@@ -14,8 +14,9 @@ from rest_framework.response import Response
 
 from frontoffice.api import ActionPermissions
 from frontoffice.permissions import HasPermission
+from frontoffice.query_params import DeclaredQueryParameters
 from frontoffice.schema import ETAG
-from frontoffice.serializers import IdField, StrictSerializer, TextField
+from frontoffice.serializers import IdField, JSONRuleField, StrictSerializer, TextField
 from frontoffice.viewsets import ServiceViewSet
 from marketing.attribution.selectors import attribution_rows
 from marketing.campaigns.responses import email_bounce
@@ -81,7 +82,7 @@ class LeadFormViewSet(ServiceViewSet[LeadForm]):
 
 
 class ScoringRuleSerializer(serializers.ModelSerializer[ScoringRule]):
-    criteria = serializers.JSONField(help_text="A segment rule (profile rules).")
+    criteria = JSONRuleField(help_text="A segment rule (profile rules).")
     event = serializers.ChoiceField(
         choices=ScoringEvent.choices, allow_blank=True, help_text="The behaviour (empty for profile rules)."
     )
@@ -106,7 +107,7 @@ class ScoringRuleSerializer(serializers.ModelSerializer[ScoringRule]):
 class ScoringRuleCreateSerializer(StrictSerializer):
     name = TextField(max_length=100)
     kind = serializers.ChoiceField(choices=ScoringKind.choices)
-    criteria = serializers.JSONField(required=False)
+    criteria = JSONRuleField(required=False)
     event = serializers.ChoiceField(choices=ScoringEvent.choices, required=False, allow_blank=True)
     points = serializers.IntegerField(min_value=-1000, max_value=1000)
     half_life_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
@@ -161,7 +162,7 @@ class AttributionSerializer(serializers.Serializer[Any]):
     funnel = FunnelStageSerializer(many=True)
 
 
-class AttributionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
+class AttributionViewSet(DeclaredQueryParameters, mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
     """Revenue (first and last touch), cost, ROI, cost per lead and the funnel of each
     campaign (filters: status, channel, segment, owner)."""
 
@@ -186,7 +187,7 @@ class CampaignBounceResult(serializers.Serializer[Any]):
     members_marked = serializers.IntegerField()
 
 
-class BounceViewSet(viewsets.GenericViewSet[Any]):
+class BounceViewSet(DeclaredQueryParameters, viewsets.GenericViewSet[Any]):
     """Bounces reported by the mail server (a hard bounce blocks the address)."""
 
     permission_classes = [ActionPermissions]

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from frontoffice.filters import StableOrderingFilter
 from frontoffice.permissions import HasPermission
+from frontoffice.query_params import DeclaredQueryParameters
 from frontoffice.schema import ETAG, IF_MATCH, OneObjectSchema
 from frontoffice.serializers import IdField, StrictSerializer, TextField
 from frontoffice.viewsets import ServiceViewSet, service_action
@@ -336,7 +337,7 @@ class MetricsSerializer(serializers.Serializer[Any]):
     queues = MeasuresSerializer(many=True)
 
 
-class MetricsViewSet(viewsets.ViewSet):
+class MetricsViewSet(DeclaredQueryParameters, viewsets.ViewSet):
     schema = OneObjectSchema()
     permission_classes = [HasPermission]
     required_permission = "service.view_case"

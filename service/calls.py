@@ -13,15 +13,14 @@ from django.utils import timezone
 from customers.normalise import phone_search_key
 from customers.timeline import activity_record
 from frontoffice.actors import Actor, user_of
-from frontoffice.write_path import as_id, authorize, bump_version, clean_text
+from frontoffice.write_path import as_id, authorize, bump_version, clean_choice, clean_text
 from service import sla
 from service.choices import CallDirection, CallOutcome, CaseChannel, CaseKind, CasePriority
 from service.models import Call, Case
 from service.services import (
     CaseActivity,
-    _choice,
-    _live_customer,
     case_open,
+    live_customer,
     lock_case,
     record,
     resolve_on_first_contact,
@@ -50,9 +49,9 @@ def call_log(
     first-contact resolution; the call's notes are the resolution)."""
     authorize(actor, "service.add_call", message="You may not log calls.")
     errors: dict[str, list[str]] = {}
-    customer = _live_customer(errors, customer_id)
-    direction = _choice(errors, "direction", direction, CallDirection)
-    outcome = _choice(errors, "outcome", outcome, CallOutcome)
+    customer = live_customer(errors, customer_id)
+    direction = clean_choice(errors, "direction", direction, CallDirection)
+    outcome = clean_choice(errors, "outcome", outcome, CallOutcome)
     if (
         not isinstance(duration_seconds, int)
         or isinstance(duration_seconds, bool)

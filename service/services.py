@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer
@@ -21,7 +21,16 @@ from customers.timeline import activity_record
 from frontoffice.actors import Actor, describe, user_of
 from frontoffice.errors import Conflict
 from frontoffice.models import User
-from frontoffice.write_path import as_id, audit, authorize, bump_version, check_version, clean_text, lock
+from frontoffice.write_path import (
+    as_id,
+    audit,
+    authorize,
+    bump_version,
+    check_version,
+    clean_choice,
+    clean_text,
+    lock,
+)
 from sales.orders.models import SalesOrder
 from sales.pricing.selectors import customer_tier
 from service import sla
@@ -76,7 +85,7 @@ def reopen_days() -> int:
 # --- input helpers ----------------------------------------------------------------------
 
 
-def _live_customer(errors: dict[str, list[str]], customer_id: object) -> Customer | None:
+def live_customer(errors: dict[str, list[str]], customer_id: object) -> Customer | None:
     pk = as_id(customer_id)
     customer = Customer.objects.filter(pk=pk).first() if pk is not None else None
     if customer is None:
@@ -86,15 +95,6 @@ def _live_customer(errors: dict[str, list[str]], customer_id: object) -> Custome
         errors["customer"] = [f"That customer was merged into customer {customer.merged_into_id}."]
         return None
     return customer
-
-
-def _choice(
-    errors: dict[str, list[str]], field: str, value: object, choices: type[models.TextChoices]
-) -> str:
-    if value not in choices.values:
-        errors[field] = [f"Choose one of: {', '.join(choices.values)}."]
-        return ""
-    return str(value)
 
 
 def _queue(errors: dict[str, list[str]], queue_id: object) -> Queue | None:
@@ -171,12 +171,12 @@ def case_open(
     the customer (phone, in person, chat) has had its first response."""
     authorize(actor, "service.add_case", message="You may not open cases.")
     errors: dict[str, list[str]] = {}
-    customer = _live_customer(errors, customer_id)
+    customer = live_customer(errors, customer_id)
     case = Case(
-        kind=_choice(errors, "kind", kind, CaseKind),
-        channel=_choice(errors, "channel", channel, CaseChannel),
-        priority=_choice(errors, "priority", priority, CasePriority),
-        category=_choice(errors, "category", category, CaseCategory),
+        kind=clean_choice(errors, "kind", kind, CaseKind),
+        channel=clean_choice(errors, "channel", channel, CaseChannel),
+        priority=clean_choice(errors, "priority", priority, CasePriority),
+        category=clean_choice(errors, "category", category, CaseCategory),
         subject=clean_text(errors, "subject", subject, 200),
         description=clean_text(errors, "description", description, 20000),
         opened_by=user_of(actor),
@@ -249,7 +249,7 @@ def case_update(*, actor: Actor, case_id: int, expected_version: int | None, **c
         case.root_cause = clean_text(errors, "root_cause", changes["root_cause"], 500)
     for field, choices in (("priority", CasePriority), ("category", CaseCategory)):
         if field in changes:
-            setattr(case, field, _choice(errors, field, changes[field], choices))
+            setattr(case, field, clean_choice(errors, field, changes[field], choices))
     if "queue" in changes:
         case.queue = _queue(errors, changes["queue"])
     if "assignee" in changes:
@@ -301,7 +301,7 @@ def case_note_add(
     authorize(actor, CHANGE_CASE, message="You may not write on cases.")
     check_version(case, expected_version)
     errors: dict[str, list[str]] = {}
-    visibility = _choice(errors, "visibility", visibility, NoteVisibility)
+    visibility = clean_choice(errors, "visibility", visibility, NoteVisibility)
     text = clean_text(errors, "body", body, 20000)
     if not text and "body" not in errors:
         errors["body"] = ["Write the note."]

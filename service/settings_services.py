@@ -14,11 +14,19 @@ from django.db import IntegrityError, transaction
 from frontoffice.actors import Actor
 from frontoffice.models import User
 from frontoffice.roles import Role
-from frontoffice.write_path import as_id, audit, authorize, bump_version, check_version, clean_text, lock
+from frontoffice.write_path import (
+    as_id,
+    audit,
+    authorize,
+    bump_version,
+    check_version,
+    clean_choice,
+    clean_text,
+    lock,
+)
 from service.choices import AssignmentStrategy, CasePriority
 from service.goodwill import parse_amount
 from service.models import BusinessCalendar, GoodwillLimit, Holiday, Queue, SlaPolicy
-from service.services import _choice
 
 MANAGE = "service.manage_service_settings"
 MESSAGE = "Only admins configure the service desk."
@@ -53,7 +61,7 @@ def _queue_fields(queue: Queue, errors: dict[str, list[str]], changes: dict[str,
     if "description" in changes:
         queue.description = clean_text(errors, "description", changes["description"], 300)
     if "strategy" in changes:
-        queue.strategy = _choice(errors, "strategy", changes["strategy"], AssignmentStrategy)
+        queue.strategy = clean_choice(errors, "strategy", changes["strategy"], AssignmentStrategy)
     for flag in ("is_default", "is_supervisor"):
         if flag in changes:
             setattr(queue, flag, bool(changes[flag]))
@@ -132,7 +140,7 @@ def _policy_fields(policy: SlaPolicy, errors: dict[str, list[str]], changes: dic
         if not policy.name and "name" not in errors:
             errors["name"] = ["Name the policy."]
     if "priority" in changes:
-        policy.priority = _choice(errors, "priority", changes["priority"], CasePriority)
+        policy.priority = clean_choice(errors, "priority", changes["priority"], CasePriority)
     if "tier" in changes:
         policy.tier = clean_text(errors, "tier", changes["tier"], 20).lower()
     if "calendar" in changes:

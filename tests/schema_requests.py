@@ -23,6 +23,7 @@ class Document:
         # Distinct text per request, as a client's real data would be (names, e-mails and
         # numbers that must be unique are not refused as taken).
         self.serial = serial
+        self.clock = 0  # each date or time in a body later than the one before (start, end)
 
     def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
         while "$ref" in schema:
@@ -64,6 +65,9 @@ class Document:
         if "example" in schema and schema.get("pattern", "").startswith(r"^\+?"):
             return f"+44 20 7946 {self.serial % 10000:04d}"  # a phone number of its own
         if "example" in schema:
+            distinct = f"{schema['example']}-{self.serial}"  # unique, where the pattern allows
+            if isinstance(schema["example"], str) and re.search(schema.get("pattern", "^$"), distinct):
+                return distinct
             return schema["example"]
         if "enum" in schema:
             return next(v for v in schema["enum"] if v not in ("", None))
@@ -76,7 +80,8 @@ class Document:
             return {
                 key: self.value(prop, key, full=full)
                 for key, prop in properties.items()
-                if (key in required or full) and not self.resolve(prop).get("readOnly")
+                if (key in required or (full and not self.unknown_row(prop, key)))
+                and not self.resolve(prop).get("readOnly")
             }
         if kind == "array":
             count = max(schema.get("minItems", 0), 1 if full else 0)
@@ -91,11 +96,19 @@ class Document:
             return schema.get("minimum", 1)
         return self.string(schema)
 
+    def unknown_row(self, schema: Mapping[str, Any], name: str) -> bool:
+        """An optional reference to a kind of row the client has none of: left out."""
+        schema = self.resolve(schema)
+        return schema.get("type") == "integer" and schema.get("format") == "int64" and name not in self.ids
+
     def string(self, schema: Mapping[str, Any]) -> str:
-        today = dt.date.today()  # noqa: DTZ011 - a client's local date, as a client would send
+        self.clock += 1
+        today = dt.date.today() + dt.timedelta(days=self.clock)  # noqa: DTZ011 - a client's date
+        # Times in the past (what happened), each later than the one before (start, end).
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=100 - self.clock)
         formats = {
             "date": today.isoformat(),
-            "date-time": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+            "date-time": now.isoformat(),
             "email": "ada@example.com",
             "uri": "https://example.com/",
             "decimal": "1",

@@ -15,10 +15,12 @@ import pytest
 from rest_framework.test import APIClient
 
 from customers import services as customer_services
+from customers.outbound.services import message_template_create
 from frontoffice.actors import MAINTENANCE
 from sales.models import Pipeline
 from sales.tests import factories
 from sales.tests.quote_setup import a_catalogue, a_quote, an_opportunity
+from service.settings_services import calendar_create
 from tests.fixtures import client_for
 from tests.schema_requests import Document
 
@@ -54,7 +56,13 @@ class World:
         self.lead = factories.lead(admin, email=f"grace{n}@example.com")
         self.pipeline = Pipeline.objects.get(is_default=True)
         stages = list(self.pipeline.stages.filter(kind="open").order_by("order"))
+        self.template = message_template_create(
+            actor=admin, key=f"welcome-{n}", name=f"Welcome {n}", subject="Hello", body="Hello."
+        )
+        self.calendar = calendar_create(actor=admin, name=f"Office hours {n}")
         self.ids = {
+            "template": self.template.key,
+            "calendar": self.calendar.pk,
             "customer": self.organisation.pk,
             "parent": self.organisation.pk,
             "duplicate": self.duplicate.pk,

@@ -18,8 +18,8 @@ from customers.outbound.choices import MessageCategory, OutboundChannel
 from customers.outbound.filters import MessageTemplateFilter, OutboundMessageFilter
 from customers.outbound.models import DeliveryEvent, MessageTemplate, OutboundMessage
 from frontoffice.filters import StableOrderingFilter
-from frontoffice.schema import ETAG
-from frontoffice.serializers import IdField, StrictSerializer, TextField
+from frontoffice.schema import ETAG, Variant, variants_of
+from frontoffice.serializers import IdField, KeyField, StrictSerializer, TextField
 from frontoffice.viewsets import ServiceViewSet, service_action
 
 
@@ -42,7 +42,7 @@ class MessageTemplateSerializer(serializers.ModelSerializer[MessageTemplate]):
 
 
 class MessageTemplateCreateSerializer(StrictSerializer):
-    key = TextField(max_length=80, help_text='How apps name it: "order-shipped".')
+    key = KeyField(max_length=80, help_text='How apps name it: "order-shipped".')
     name = TextField(max_length=120)
     category = serializers.ChoiceField(choices=MessageCategory.choices, required=False)
     subject = TextField(
@@ -53,20 +53,20 @@ class MessageTemplateCreateSerializer(StrictSerializer):
 
 
 class MessageTemplateUpdateSerializer(MessageTemplateCreateSerializer):
-    key = TextField(max_length=80, required=False)
+    key = KeyField(max_length=80, required=False)
     name = TextField(max_length=120, required=False)
     subject = TextField(max_length=200, required=False)
     body = TextField(max_length=20000, required=False)
 
 
-class PreviewInput(StrictSerializer):
+class TemplatePreviewInput(StrictSerializer):
     customer = IdField(help_text="The real customer to render the template for.")
     # The field is named as clients send it; DRF's metaclass pops declared fields off the
     # class, so `self.context` stays the serializer's own context.
     context = serializers.DictField(required=False, help_text="Values of the other placeholders.")  # type: ignore[assignment]
 
 
-class PreviewSerializer(serializers.Serializer[Any]):
+class TemplatePreviewSerializer(serializers.Serializer[Any]):
     customer = serializers.IntegerField()
     subject = serializers.CharField()
     body = serializers.CharField()
@@ -97,14 +97,18 @@ class MessageTemplateViewSet(ServiceViewSet[MessageTemplate]):
     def get_queryset(self) -> QuerySet[MessageTemplate]:
         return MessageTemplate.objects.all()
 
-    @extend_schema(request=PreviewInput, responses={200: PreviewSerializer}, summary="Preview for a customer")
+    @extend_schema(
+        request=TemplatePreviewInput,
+        responses={200: TemplatePreviewSerializer},
+        summary="Preview for a customer",
+    )
     @action(detail=True, methods=["post"])
     def preview(self, request: Request, pk: str | None = None) -> Response:
         """The template as a real customer would read it (writes nothing)."""
         template = self.get_object()
-        data = PreviewInput.validated(request.data)
+        data = TemplatePreviewInput.validated(request.data)
         result = services.preview(customer=data["customer"], template=template, context=data.get("context"))
-        return Response(PreviewSerializer(result).data)
+        return Response(TemplatePreviewSerializer(result).data)
 
 
 class DeliveryEventSerializer(serializers.ModelSerializer[DeliveryEvent]):
@@ -159,17 +163,28 @@ class SendInput(StrictSerializer):
         required=False,
         help_text="Default: the customer's preferred channel.",
     )
-    context = serializers.DictField(required=False, help_text="Placeholder values.")  # type: ignore[assignment]  # see PreviewInput
+    context = serializers.DictField(required=False, help_text="Placeholder values.")  # type: ignore[assignment]  # see TemplatePreviewInput
     category = serializers.ChoiceField(choices=MessageCategory.choices, required=False)
     headers = serializers.DictField(child=TextField(max_length=2000), required=False)
 
 
-class BounceInput(StrictSerializer):
+# A message is a template's, or a subject and a body of its own.
+SEND_INPUT = variants_of(
+    SendInput,
+    name="SendInput",
+    variants={
+        "template": Variant(required=("template",), excluded=("subject", "body")),
+        "written": Variant(required=("subject", "body"), excluded=("template",)),
+    },
+)
+
+
+class MessageBounceInput(StrictSerializer):
     reason = TextField(max_length=300, required=False, allow_blank=True)
 
 
 @extend_schema_view(
-    create=extend_schema(request=SendInput, responses={201: OutboundMessageSerializer}),
+    create=extend_schema(request=SEND_INPUT, responses={201: OutboundMessageSerializer}),
 )
 class OutboundMessageViewSet(ServiceViewSet[OutboundMessage]):
     """Every message sent (or not, and why) to customers, with its delivery log. POST
@@ -183,7 +198,7 @@ class OutboundMessageViewSet(ServiceViewSet[OutboundMessage]):
     versioned = False
     create_input = SendInput
     create_service = staticmethod(services.send_to_customer)
-    bounce = service_action(delivery.outbound_bounce, input=BounceInput, summary="Record a bounce")
+    bounce = service_action(delivery.outbound_bounce, input=MessageBounceInput, summary="Record a bounce")
     action_permissions = {"bounce": {"POST": ["customers.change_outboundmessage"]}}
 
     def get_queryset(self) -> QuerySet[OutboundMessage]:

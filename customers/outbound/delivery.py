@@ -16,7 +16,6 @@ import smtplib
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F
@@ -26,6 +25,7 @@ from customers.outbound.choices import MessageStatus
 from customers.outbound.models import DeliveryEvent, OutboundMessage
 from customers.outbound.timeline import OutboundActivity, record_outcome
 from frontoffice.actors import Actor, SystemActor
+from frontoffice.errors import Conflict
 from frontoffice.write_path import authorize, lock
 
 # Who delivers: the worker, on behalf of whoever asked for the message.
@@ -133,13 +133,9 @@ def outbound_bounce(*, actor: Actor, message_id: int, reason: str = "") -> Outbo
     if message.status == MessageStatus.BOUNCED:
         return message
     if message.status != MessageStatus.SENT or message.tracked_only:
-        raise ValidationError(
-            {
-                "status": [
-                    f"Only a sent e-mail can bounce; this one is {message.get_status_display().lower()}."
-                ]
-            }
-        )
+        # The message's state, not the report, is in the way: 409.
+        said = f"Only a sent e-mail can bounce; this one is {message.get_status_display().lower()}."
+        raise Conflict(said, errors={"status": [said]})
     message.status, message.status_reason = MessageStatus.BOUNCED, (reason or "Bounced.").strip()[:MAX_ERROR]
     message.save(update_fields=["status", "status_reason", "updated_at"])
     _log(message.pk, MessageStatus.BOUNCED, message.status_reason)

@@ -22,6 +22,7 @@ from customers.outbound.choices import MessageStatus
 from customers.outbound.models import DeliveryEvent, MessageTemplate, OutboundMessage
 from customers.outbound.tasks import TransientError, deliver_outbound_message, sweep_outbound_messages
 from frontoffice.actors import SystemActor
+from frontoffice.errors import Conflict
 from frontoffice.write_path import MissingActor
 
 pytestmark = pytest.mark.django_db
@@ -416,7 +417,7 @@ def test_a_message_that_did_not_go_out_cannot_bounce(
     grace: Customer, shipped_template: Any, agent: Any, marketer: Any
 ) -> None:
     message = _send(agent, grace)
-    with pytest.raises(ValidationError):
+    with pytest.raises(Conflict):  # the message's state is in the way (409), not the report
         delivery.outbound_bounce(actor=marketer, message_id=message.pk)
     message.refresh_from_db()
     assert message.status == MessageStatus.QUEUED

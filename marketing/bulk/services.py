@@ -23,7 +23,7 @@ from frontoffice.actors import Actor
 from frontoffice.errors import Conflict
 from frontoffice.models import User
 from frontoffice.write_path import as_id, authorize, clean_text, lock
-from marketing.campaigns.launch import ELIGIBLE, REASON, _insert_members, audience
+from marketing.campaigns.launch import ELIGIBLE, REASON, audience, insert_members
 from marketing.choices import CampaignStatus
 from marketing.models import Campaign, Segment
 from marketing.segments.selectors import segment_customers
@@ -94,7 +94,7 @@ def bulk_add_to_campaign(*, actor: Actor, customers: QuerySet[Customer], campaig
     eligible = audience(campaign, now=now, base=_ids(customers))
     if campaign.sends_email:
         eligible = eligible.filter(**{REASON: ELIGIBLE})
-    added = _insert_members(campaign, eligible, now)
+    added = insert_members(campaign, eligible, now)
     if added and campaign.sends_email:
         from marketing.campaigns.sending import send_on_commit
 

@@ -100,7 +100,7 @@ def audience(
     )
 
 
-def _insert_members(campaign: Campaign, eligible: QuerySet[Customer], now: dt.datetime) -> int:
+def insert_members(campaign: Campaign, eligible: QuerySet[Customer], now: dt.datetime) -> int:
     """INSERT ... SELECT of the eligible customers as pending members (a member already
     there is kept: a retried launch adds nobody twice)."""
     rows = eligible.annotate(
@@ -151,7 +151,7 @@ def campaign_launch(*, actor: Actor, campaign_id: int, expected_version: int | N
         eligible = annotated.filter(merged_into__isnull=True)
     else:
         eligible = annotated.filter(**{REASON: ELIGIBLE})
-    _insert_members(campaign, eligible, now)
+    insert_members(campaign, eligible, now)
     campaign.exclusions = {reason: n for reason, n in counts.items() if reason != ELIGIBLE}
     campaign.status = CampaignStatus.RUNNING
     campaign.launched_at = now

@@ -20,7 +20,7 @@ from django.utils import timezone
 from backoffice_sync.models import ErpOrder, ErpOrderStatus, Invoice, InvoiceStatus, Shipment
 from customers.models import Customer
 from frontoffice.write_path import as_id
-from sales.orders.choices import CLOSED, SHIPPED, OrderState, PromiseState
+from sales.orders.choices import CLOSED, OrderState, PromiseState
 from sales.orders.filters import OrderFilter
 from sales.orders.models import SalesOrder, SalesOrderLine
 from sales.orders.selectors_fulfilment import (
