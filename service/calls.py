@@ -13,7 +13,7 @@ from django.utils import timezone
 from customers.normalise import phone_search_key
 from customers.timeline import activity_record
 from frontoffice.actors import Actor, user_of
-from frontoffice.write_path import as_id, authorize, bump_version, clean_choice, clean_text
+from frontoffice.write_path import authorize, bump_version, clean_choice, clean_text
 from service import sla
 from service.choices import CallDirection, CallOutcome, CaseChannel, CaseKind, CasePriority
 from service.models import Call, Case
@@ -21,7 +21,7 @@ from service.services import (
     CaseActivity,
     case_open,
     live_customer,
-    lock_case,
+    lock_case_named,
     record,
     resolve_on_first_contact,
 )
@@ -74,7 +74,7 @@ def call_log(
     now = timezone.now()
     case: Case | None = None
     if case_id is not None:
-        case = lock_case(as_id(case_id) or 0)
+        case = lock_case_named(case_id)
         if case.customer_id != customer.pk:
             raise ValidationError({"case": ["That case is another customer's."]})
         sla.sla_first_response(case, now=now)

@@ -28,7 +28,7 @@ from frontoffice.write_path import audit, authorize, bump_version, check_version
 from service.choices import GoodwillStatus
 from service.models import GoodwillCredit, GoodwillLimit
 from service.notifications import notify
-from service.services import CaseActivity, lock_case, record, system_note
+from service.services import CaseActivity, lock_case, lock_case_named, record, system_note
 
 COMPANY_CURRENCY = "EUR"
 CENT = Decimal("0.01")
@@ -120,8 +120,8 @@ def goodwill_grant(
 ) -> GoodwillCredit:
     """Grant a goodwill credit on a case: applied at once within the actor's limit,
     otherwise a request for approval (supervisors are notified)."""
-    case = lock_case(case_id)
     authorize(actor, "service.add_goodwillcredit", message="You may not grant goodwill.")
+    case = lock_case_named(case_id)
     errors: dict[str, list[str]] = {}
     value = parse_amount(errors, amount)
     text = clean_text(errors, "reason", reason, 500)

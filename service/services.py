@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
 from customers.models import Customer
@@ -131,6 +132,15 @@ def _order(errors: dict[str, list[str]], order_id: object, customer_id: int | No
 
 def lock_case(case_id: object) -> Case:
     return lock(Case, case_id, what="case", queryset=Case.objects.select_related("sla_policy__calendar"))
+
+
+def lock_case_named(case_id: object, field: str = "case") -> Case:
+    """The case a request body names, locked: a 400 naming `field` when there is none
+    (a 404 is for the URL's own resource)."""
+    try:
+        return lock_case(case_id)
+    except Http404:
+        raise ValidationError({field: ["No such case."]}) from None
 
 
 def record(case: Case, actor: Actor, activity: str, subject: str, *, body: str = "", **payload: Any) -> None:

@@ -120,6 +120,11 @@ def test_the_api_enforces_the_limits_and_the_approval_rights(
 ) -> None:
     case = open_case()
     api = client_for(agent)
+    missing = api.post(
+        "/api/v1/service/goodwill/", {"case": 999999, "amount": "5", "reason": "x"}, format="json"
+    )
+    assert missing.status_code == 400
+    assert "case" in missing.json()["errors"]
     negative = api.post(
         "/api/v1/service/goodwill/", {"case": case.pk, "amount": "-1", "reason": "x"}, format="json"
     )
