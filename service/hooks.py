@@ -20,6 +20,7 @@ from frontoffice.plugin import (
 from frontoffice.write_path import as_id
 from service.api import CaseViewSet, OpenCasesPanelSerializer
 from service.demo.cases import seed_cases
+from service.loop import plug as loop
 from service.roles import GRANTS
 from service.selectors import open_cases_panel
 from service.services import CaseActivity
@@ -33,8 +34,11 @@ HOOKS = AppHooks(
     roles=GRANTS,
     urls="service.urls",
     url_prefix="service/",
-    api_routes=[ApiRoute("service/cases", CaseViewSet, "service-case")],
-    navigation=[NavItem("Cases", "service:case_list", "service.view_case", order=20)],
+    api_routes=[ApiRoute("service/cases", CaseViewSet, "service-case"), *loop.API_ROUTES],
+    navigation=[NavItem("Cases", "service:case_list", "service.view_case", order=20), *loop.NAVIGATION],
+    subscriptions=loop.SUBSCRIPTIONS,
+    periodic_tasks=loop.PERIODIC_TASKS,
+    post_migrate=loop.POST_MIGRATE,
     panels=[
         Panel(
             key="open_cases",
@@ -56,14 +60,16 @@ HOOKS = AppHooks(
             ref_type="service.case",
             link=_case_link,
             link_permission="service.view_case",
-        )
+        ),
+        *loop.TIMELINE_KINDS,
     ],
-    merge_references=[MergeReference("service.Case", "customer", "Cases")],
+    merge_references=[MergeReference("service.Case", "customer", "Cases"), *loop.MERGE_REFERENCES],
     api_enums={
         "CaseKindEnum": "service.choices.CaseKind",
         "CaseChannelEnum": "service.choices.CaseChannel",
         "CasePriorityEnum": "service.choices.CasePriority",
         "CaseStatusEnum": "service.choices.CaseStatus",
+        **loop.API_ENUMS,
     },
-    demo_steps=[DemoStep("service", 40, seed_cases)],
+    demo_steps=[DemoStep("service", 40, seed_cases), *loop.DEMO_STEPS],
 )

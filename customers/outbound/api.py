@@ -59,14 +59,14 @@ class MessageTemplateUpdateSerializer(MessageTemplateCreateSerializer):
     body = TextField(max_length=20000, required=False)
 
 
-class PreviewInput(StrictSerializer):
+class MessagePreviewInput(StrictSerializer):
     customer = IdField(help_text="The real customer to render the template for.")
     # The field is named as clients send it; DRF's metaclass pops declared fields off the
     # class, so `self.context` stays the serializer's own context.
     context = serializers.DictField(required=False, help_text="Values of the other placeholders.")  # type: ignore[assignment]
 
 
-class PreviewSerializer(serializers.Serializer[Any]):
+class MessagePreviewSerializer(serializers.Serializer[Any]):
     customer = serializers.IntegerField()
     subject = serializers.CharField()
     body = serializers.CharField()
@@ -97,14 +97,18 @@ class MessageTemplateViewSet(ServiceViewSet[MessageTemplate]):
     def get_queryset(self) -> QuerySet[MessageTemplate]:
         return MessageTemplate.objects.all()
 
-    @extend_schema(request=PreviewInput, responses={200: PreviewSerializer}, summary="Preview for a customer")
+    @extend_schema(
+        request=MessagePreviewInput,
+        responses={200: MessagePreviewSerializer},
+        summary="Preview for a customer",
+    )
     @action(detail=True, methods=["post"])
     def preview(self, request: Request, pk: str | None = None) -> Response:
         """The template as a real customer would read it (writes nothing)."""
         template = self.get_object()
-        data = PreviewInput.validated(request.data)
+        data = MessagePreviewInput.validated(request.data)
         result = services.preview(customer=data["customer"], template=template, context=data.get("context"))
-        return Response(PreviewSerializer(result).data)
+        return Response(MessagePreviewSerializer(result).data)
 
 
 class DeliveryEventSerializer(serializers.ModelSerializer[DeliveryEvent]):
@@ -159,12 +163,12 @@ class SendInput(StrictSerializer):
         required=False,
         help_text="Default: the customer's preferred channel.",
     )
-    context = serializers.DictField(required=False, help_text="Placeholder values.")  # type: ignore[assignment]  # see PreviewInput
+    context = serializers.DictField(required=False, help_text="Placeholder values.")  # type: ignore[assignment]  # see MessagePreviewInput
     category = serializers.ChoiceField(choices=MessageCategory.choices, required=False)
     headers = serializers.DictField(child=TextField(max_length=2000), required=False)
 
 
-class BounceInput(StrictSerializer):
+class MessageBounceInput(StrictSerializer):
     reason = TextField(max_length=300, required=False, allow_blank=True)
 
 
@@ -183,7 +187,7 @@ class OutboundMessageViewSet(ServiceViewSet[OutboundMessage]):
     versioned = False
     create_input = SendInput
     create_service = staticmethod(services.send_to_customer)
-    bounce = service_action(delivery.outbound_bounce, input=BounceInput, summary="Record a bounce")
+    bounce = service_action(delivery.outbound_bounce, input=MessageBounceInput, summary="Record a bounce")
     action_permissions = {"bounce": {"POST": ["customers.change_outboundmessage"]}}
 
     def get_queryset(self) -> QuerySet[OutboundMessage]:
