@@ -4,6 +4,7 @@ available-to-promise.
 GET  /api/v1/sync/status/               the monitor's numbers (back office, admins)
 GET  /api/v1/sync/outbox/[{id}/]        the outbox's messages (?status=&kind=&aggregate=)
 POST /api/v1/sync/outbox/{id}/replay/    a dead message back in the queue
+POST /api/v1/sync/outbox/{id}/skip/      a dead message never sent, with a reason
 GET  /api/v1/sync/atp/?sku=&quantity=&requested_date=
                                          the earliest day the back office can deliver
 
@@ -27,8 +28,14 @@ from rest_framework.response import Response
 
 from backoffice_sync import atp
 from backoffice_sync.filters import OutboxMessageFilter
-from backoffice_sync.models import OutboxMessage
-from backoffice_sync.outbox_replay import REPLAY_PERMISSION, outbox_replay
+from backoffice_sync.models import CircuitState, ErpAnswer, OutboxMessage
+from backoffice_sync.outbox_replay import (
+    MAX_REASON_LENGTH,
+    REPLAY_PERMISSION,
+    SKIP_PERMISSION,
+    outbox_replay,
+    outbox_skip,
+)
 from backoffice_sync.selectors import outbox_message_list
 from backoffice_sync.sync_status import sync_status
 from frontoffice.errors import PROBLEM_CONTENT_TYPE, django_validation_errors
@@ -132,22 +139,57 @@ class ReconciliationDaySerializer(serializers.Serializer):
     drift = serializers.BooleanField()
 
 
+class WaitingMessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    sequence = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
 class DeadLetterSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
     aggregate = serializers.CharField()
-    attempts = serializers.IntegerField()
+    sequence = serializers.IntegerField()
+    attempts = serializers.IntegerField(help_text="The ERP's refusals (and relays that vanished mid-call).")
     last_error = serializers.CharField()
+    erp_answer = serializers.ChoiceField(choices=ErpAnswer.choices, help_text="What the ERP last said.")
+    erp_reason = serializers.CharField(help_text="Why the ERP refused it.")
     dead_at = serializers.DateTimeField()
     replay_url = serializers.CharField()
+    skip_url = serializers.CharField()
+    waiting_count = serializers.IntegerField(help_text="Later messages of its aggregate held back by it.")
+    waiting = WaitingMessageSerializer(many=True, help_text="The first of them, in order.")
+    waiting_reason = serializers.CharField(allow_blank=True)
+
+
+class CircuitSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=CircuitState.choices,
+        help_text="closed: sending; open: the ERP is unavailable, nothing is sent and no attempt "
+        "is spent; half_open: one relay is probing the ERP.",
+    )
+    since = serializers.DateTimeField(help_text="When the state last changed.")
+    unavailable_since = serializers.DateTimeField(allow_null=True)
+    unavailable_seconds = serializers.FloatField(allow_null=True)
+    next_probe_at = serializers.DateTimeField(allow_null=True)
+    failed_probes = serializers.IntegerField()
+    last_error = serializers.CharField(allow_blank=True)
+    alerted_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the operators were told the ERP is away too long."
+    )
 
 
 class SyncStatusSerializer(serializers.Serializer):
+    circuit = CircuitSerializer(help_text="The circuit breaker in front of the ERP.")
+    backlog = serializers.IntegerField(help_text="Messages waiting to be delivered (= pending).")
     pending = serializers.IntegerField()
     in_flight = serializers.IntegerField()
     dead = serializers.IntegerField()
     blocked = serializers.IntegerField(help_text="Pending behind a dead message of the same aggregate.")
-    oldest_pending_age_seconds = serializers.FloatField(allow_null=True)
+    oldest_pending_age_seconds = serializers.FloatField(
+        allow_null=True, help_text="Age of the oldest message of the backlog."
+    )
     window_minutes = serializers.IntegerField()
     delivered_in_window = serializers.IntegerField()
     failed_in_window = serializers.IntegerField()
@@ -159,6 +201,14 @@ class SyncStatusSerializer(serializers.Serializer):
     dead_letters = DeadLetterSerializer(many=True)
     reconciliation = ReconciliationDaySerializer(many=True)
     reconciled_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReplayReasonSerializer(StrictSerializer):
+    reason = TextField(max_length=MAX_REASON_LENGTH, required=False, allow_blank=True, default="")
+
+
+class SkipSerializer(StrictSerializer):
+    reason = TextField(max_length=MAX_REASON_LENGTH, help_text="Why it will never be sent to the ERP.")
 
 
 class OutboxMessageSerializer(serializers.ModelSerializer):
@@ -179,10 +229,15 @@ class OutboxMessageSerializer(serializers.ModelSerializer):
             "in_flight",
             "last_error",
             "last_failed_at",
+            "erp_answer",
+            "erp_reason",
+            "erp_answered_at",
             "delivered_at",
             "dead_at",
             "replays",
             "replayed_at",
+            "skipped_at",
+            "skip_reason",
             "created_at",
         ]
         read_only_fields = fields
@@ -222,7 +277,7 @@ class OutboxViewSet(ServiceViewSet):
     filterset_class = OutboxMessageFilter
     lookup_arg = "message_id"
     versioned = False
-    action_permissions = {"replay": {"POST": [REPLAY_PERMISSION]}}
+    action_permissions = {"replay": {"POST": [REPLAY_PERMISSION]}, "skip": {"POST": [SKIP_PERMISSION]}}
 
     def get_queryset(self) -> QuerySet[OutboxMessage]:
         if getattr(self, "swagger_fake_view", False):  # the schema generator acts as nobody
@@ -232,7 +287,7 @@ class OutboxViewSet(ServiceViewSet):
     @extend_schema(
         operation_id="sync_outbox_replay",
         summary="Replay a dead outbox message",
-        request=None,
+        request=ReplayReasonSerializer,
         responses={
             200: OutboxMessageSerializer,
             (409, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description="Not dead."),
@@ -241,5 +296,24 @@ class OutboxViewSet(ServiceViewSet):
     )
     @action(detail=True, methods=["post"])
     def replay(self, request: Request, pk: str | None = None) -> Response:
-        message = outbox_replay(actor=request.user, message_id=self.get_object().pk)
+        data = ReplayReasonSerializer.validated(request.data or {})
+        message = outbox_replay(actor=request.user, message_id=self.get_object().pk, reason=data["reason"])
+        return self.record_response(message)
+
+    @extend_schema(
+        operation_id="sync_outbox_skip",
+        summary="Skip a dead outbox message for good, with a reason",
+        description="The message is never sent; the later messages of its aggregate, which it held "
+        "back, go on. Recorded with who and why.",
+        request=SkipSerializer,
+        responses={
+            200: OutboxMessageSerializer,
+            (409, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description="Not dead."),
+        },
+        tags=["sync"],
+    )
+    @action(detail=True, methods=["post"])
+    def skip(self, request: Request, pk: str | None = None) -> Response:
+        data = SkipSerializer.validated(request.data)
+        message = outbox_skip(actor=request.user, message_id=self.get_object().pk, reason=data["reason"])
         return self.record_response(message)

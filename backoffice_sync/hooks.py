@@ -8,6 +8,7 @@ from backoffice_sync.api import ErpWebhookViewSet
 from backoffice_sync.api_mirrors import InvoicesAndBalanceSerializer
 from backoffice_sync.api_sync import AtpViewSet, OutboxViewSet, SyncStatusViewSet
 from backoffice_sync.choices import ErpActivityKind
+from backoffice_sync.circuit import circuit_notice
 from backoffice_sync.customer_sync import on_customers_merged, on_profile_changed
 from backoffice_sync.roles import GRANTS
 from backoffice_sync.selectors_mirrors import INVOICES_AND_BALANCE_QUERIES, invoices_and_balance
@@ -15,6 +16,7 @@ from customers.events import CustomersMerged, ProfileChanged
 from frontoffice.plugin import (
     ApiRoute,
     AppHooks,
+    DashboardCard,
     MergeReference,
     NavItem,
     Panel,
@@ -38,6 +40,17 @@ HOOKS = AppHooks(
     navigation=[
         NavItem("Availability", "backoffice_sync:availability", "backoffice_sync.view_product", order=60),
         NavItem("Sync monitor", "backoffice_sync:monitor", "backoffice_sync.view_outboxmessage", order=61),
+    ],
+    # The back office hears of a long ERP outage here (and in the log, at ERROR).
+    dashboard=[
+        DashboardCard(
+            key="erp_link",
+            title="ERP link",
+            loader=circuit_notice,
+            template="backoffice_sync/_dashboard_erp_link.html",
+            permission="backoffice_sync.view_outboxmessage",
+            order=5,
+        )
     ],
     panels=[
         Panel(

@@ -6,18 +6,26 @@ commits with the change or not at all, and asks for a relay run once it has comm
 Relay side (`relay_once`, `relay_due`, run by the `relay_outbox` task on commit and by
 beat's sweep) never holds a transaction or a row lock across the ERP call:
 
+0. ask the circuit breaker (`circuit.py`): while the ERP is unavailable nothing is sent,
+   except one probe message now and then;
 1. claim: one short transaction picks up to OUTBOX_BATCH_SIZE eligible messages
-   (`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite serialises writers) and
-   leases them (`locked_until`, `claimed_by`, `attempts + 1`);
+   (`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's IMMEDIATE transactions
+   serialise writers) and leases them (`locked_until`, `claimed_by`, `attempts + 1`);
 2. one `adapter.deliver(batch)` call, outside any transaction;
-3. record: a second short transaction writes every outcome in one `UPDATE`, only for
-   rows this relay still holds.
+3. record: a second short transaction writes every outcome in one `UPDATE` per kind,
+   only for rows this relay still holds, and tells the breaker whether the ERP answered.
 
 A message is eligible when it is pending, due, not leased, and the lowest undelivered
-`sequence` of its aggregate: messages of one aggregate go one at a time, in order, and a
-dead one holds back the rest until replayed (`outbox_replay.py`). A relay that dies mid-batch leaves its
-leases to expire; the next relay re-sends those messages under the same idempotency
-keys, which the ERP applies at most once.
+`sequence` of its aggregate: its lease is the lease of its whole aggregate (the later
+messages are not eligible while it is pending), so several relays, in several workers,
+share a backlog safely and each aggregate goes one message at a time, in order. A dead one
+holds back the rest until replayed or skipped (`outbox_replay.py`). A relay that dies
+mid-batch leaves its leases to expire; the next relay re-sends those messages under the
+same idempotency keys, which the ERP applies at most once.
+
+Attempts: an unavailable ERP (connection refused, timeout, 5xx, 429) is no message's
+failure, and the claim's attempt is given back; the ERP's refusals (and relays that
+vanished mid-call) count, and OUTBOX_MAX_ATTEMPTS of them dead-letter the message.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +74,9 @@ SEQUENCE_RETRIES = 5
 # Several commits within this window share one relay run instead of one task each.
 KICK_DEBOUNCE_SECONDS = 1
 KICK_CACHE_KEY = "backoffice_sync:outbox:kick"
+# A relay that finds a backlog starts helpers at most this often (see tasks.relay_outbox).
+FAN_OUT_SECONDS = 5
+FAN_OUT_CACHE_KEY = "backoffice_sync:outbox:fan-out"
 MAX_ERROR_LENGTH = 2000
 
 
@@ -519,6 +530,12 @@ def expire_abandoned(*, max_attempts: int | None = None) -> int:
     )
 
 
+def claim_fan_out() -> bool:
+    """Whether this relay may start helpers now: once per FAN_OUT_SECONDS (per cache; with
+    the per-process default cache, per worker process)."""
+    return bool(cache.add(FAN_OUT_CACHE_KEY, "1", timeout=FAN_OUT_SECONDS))
+
+
 def relay_due(
     *,
     adapter: ErpAdapter | None = None,
@@ -527,12 +544,14 @@ def relay_due(
     batch_size: int | None = None,
     lease_seconds: int | None = None,
     max_attempts: int | None = None,
+    on_full_batch: Callable[[], None] | None = None,
 ) -> tuple[RelayReport, bool]:
     """Relay batches until nothing is due, `max_batches` ran or the time budget is spent;
     returns the report and whether work may remain (the caller re-enqueues itself then).
 
     Bounded: at most `max_batches` ERP calls of OUTBOX_BATCH_SIZE messages, started within
-    `time_budget_seconds` (well inside the task's soft time limit).
+    `time_budget_seconds` (well inside the task's soft time limit). `on_full_batch` runs
+    once, after the first batch that came back full: there is a backlog to share.
     """
     adapter = adapter or get_adapter()
     batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
@@ -546,6 +565,9 @@ def relay_due(
             adapter=adapter, batch_size=batch_size, lease_seconds=lease_seconds, max_attempts=max_attempts
         )
         total += report
+        if on_full_batch is not None and report.claimed == batch_size and not report.paused:
+            on_full_batch()
+            on_full_batch = None
         # Nothing claimed: nothing is due. Paused: the ERP is unavailable, the breaker says
         # when to try again (the beat sweep asks it). Nothing settled: the rest waits for
         # its backoff. Otherwise go on, even after a short batch: settling an aggregate's

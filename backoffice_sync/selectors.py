@@ -84,3 +84,35 @@ def outbox_message_list(
     if aggregate:
         queryset = queryset.filter(aggregate=aggregate)
     return queryset
+
+
+WAITING_SHOWN_PER_DEAD = 20
+
+
+@dataclass(frozen=True)
+class WaitingBehind:
+    """The pending messages a dead one holds back (delivery is in order per aggregate)."""
+
+    count: int
+    first: list[OutboxMessage]  # at most WAITING_SHOWN_PER_DEAD, in sequence order
+
+
+def outbox_waiting_behind(*, actor: Any, dead: list[OutboxMessage]) -> dict[int, WaitingBehind]:
+    """For each dead message, what waits behind it in its aggregate (1 query, none for
+    no dead message): pending messages of the same aggregate with a later sequence. The
+    index on (aggregate, sequence) for undelivered rows serves it."""
+    _check_view(actor)
+    if not dead:
+        return {}
+    rows = list(
+        OutboxMessage.objects.filter(
+            status=OutboxStatus.PENDING, aggregate__in={message.aggregate for message in dead}
+        )
+        .only("id", "kind", "aggregate", "sequence", "created_at")
+        .order_by("aggregate", "sequence")
+    )
+    found: dict[int, WaitingBehind] = {}
+    for message in dead:
+        behind = [r for r in rows if r.aggregate == message.aggregate and r.sequence > message.sequence]
+        found[message.pk] = WaitingBehind(count=len(behind), first=behind[:WAITING_SHOWN_PER_DEAD])
+    return found

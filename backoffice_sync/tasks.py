@@ -5,24 +5,36 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 
 from backoffice_sync import outbox
 
 
 @shared_task(bind=True, name="backoffice_sync.tasks.relay_outbox", ignore_result=True)
-def relay_outbox(self: Any, lease_seconds: int | None = None) -> dict[str, int]:
+def relay_outbox(self: Any, lease_seconds: int | None = None, fan_out: bool = True) -> dict[str, int]:
     """Deliver due outbox messages to the ERP; kicked on commit and swept by beat.
 
-    Idempotent and safe to run in parallel (leases, per-message idempotency keys).
-    Cost: at most 50 ERP calls of OUTBOX_BATCH_SIZE messages, 4 queries each, within
-    about a minute; when work remains it re-enqueues itself on the queue it came from.
-    Waits between attempts live on the rows (`next_attempt_at`), never in a countdown.
+    Idempotent and safe to run in parallel (leases per aggregate, per-message idempotency
+    keys). Cost: at most 50 ERP calls of OUTBOX_BATCH_SIZE messages, 4-7 queries each,
+    within about a minute; when work remains it re-enqueues itself on the queue it came
+    from. When its first batch comes back full (a backlog, e.g. after an outage), a kicked
+    or swept run (`fan_out`) also starts OUTBOX_RELAY_CONCURRENCY - 1 more runs, at most
+    once per FAN_OUT_SECONDS, so that every worker drains; those never fan out themselves.
+    Waits between attempts live on the rows (`next_attempt_at`) and on the circuit
+    breaker's row, never in a countdown.
     """
     outbox.clear_kick()
-    report, more = outbox.relay_due(lease_seconds=lease_seconds)
+    queue = (self.request.delivery_info or {}).get("routing_key") or None
+
+    def spread() -> None:
+        if not fan_out or not outbox.claim_fan_out():
+            return
+        for _ in range(settings.OUTBOX_RELAY_CONCURRENCY - 1):
+            self.apply_async(kwargs={"lease_seconds": lease_seconds, "fan_out": False}, queue=queue)
+
+    report, more = outbox.relay_due(lease_seconds=lease_seconds, on_full_batch=spread)
     if more:
-        queue = (self.request.delivery_info or {}).get("routing_key") or None
-        self.apply_async(kwargs={"lease_seconds": lease_seconds}, queue=queue)
+        self.apply_async(kwargs={"lease_seconds": lease_seconds, "fan_out": False}, queue=queue)
     return {
         "claimed": report.claimed,
         "delivered": report.delivered,

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", views.monitor, name="monitor"),
     path("availability/", views.availability, name="availability"),
     path("outbox/<int:message_id>/replay/", views.replay, name="replay"),
+    path("outbox/<int:message_id>/skip/", views.skip, name="skip"),
 ]

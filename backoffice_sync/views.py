@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST, require_safe
 from backoffice_sync import atp
 from backoffice_sync.forms import AvailabilityForm
 from backoffice_sync.models import Product
-from backoffice_sync.outbox_replay import outbox_replay
+from backoffice_sync.outbox_replay import REPLAY_PERMISSION, SKIP_PERMISSION, outbox_replay, outbox_skip
 from backoffice_sync.sync_status import sync_status
 from frontoffice.errors import DomainError
 
@@ -30,21 +30,46 @@ def monitor(request: HttpRequest) -> HttpResponse:
         {
             "status": status,
             "drifting": drifting,
-            "can_replay": request.user.has_perm("backoffice_sync.replay_outboxmessage"),
+            "can_replay": request.user.has_perm(REPLAY_PERMISSION),
+            "can_skip": request.user.has_perm(SKIP_PERMISSION),
         },
     )
 
 
 @require_POST
-@permission_required("backoffice_sync.replay_outboxmessage", raise_exception=True)
+@permission_required(REPLAY_PERMISSION, raise_exception=True)
 def replay(request: HttpRequest, message_id: int) -> HttpResponse:
     try:
-        message = outbox_replay(actor=request.user, message_id=message_id)
+        message = outbox_replay(
+            actor=request.user, message_id=message_id, reason=request.POST.get("reason", "")
+        )
     except DomainError as exc:
         messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
     else:
         messages.success(
             request, f"Message {message.pk} ({message.kind}, {message.aggregate}) is queued again."
+        )
+    return redirect("backoffice_sync:monitor")
+
+
+@require_POST
+@permission_required(SKIP_PERMISSION, raise_exception=True)
+def skip(request: HttpRequest, message_id: int) -> HttpResponse:
+    try:
+        message = outbox_skip(
+            actor=request.user, message_id=message_id, reason=request.POST.get("reason", "")
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, f"Message {message_id} was not skipped: {' '.join(exc.messages)}")
+    else:
+        messages.success(
+            request,
+            f"Message {message.pk} ({message.kind}, {message.aggregate}) is skipped; "
+            "the later messages of its aggregate go on.",
         )
     return redirect("backoffice_sync:monitor")
 

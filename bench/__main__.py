@@ -1,262 +1,374 @@
-"""`python -m bench [--customers N] [--requests R] [--name NAME] [--database-url URL]`.
+"""`python -m bench` (`make bench`): the served app on PostgreSQL, measured from outside.
 
-1. Seed: `manage.py migrate` on a fresh database (not timed), then
-   `manage.py seed_demo --customers N` in a subprocess, timed on the wall clock.
-2. API latency, in this process, over the seeded database, with Django's test client
-   (the whole Django stack from middleware to JSON, no HTTP server, no network):
-   R requests each to the customer list (first page), the customer list searched by
-   a name (`?q=`), and the 360 endpoint of random customers, as the demo sales rep
-   `sales1` with a token. Settings are production-like (DEBUG=0, so no query log);
-   10 warm-up requests per endpoint are not counted. The SQL queries of one request
-   per endpoint are counted separately.
+1. Data (bench/data.py): `seed_demo` for the customers, COPY for the activities up to
+   the scale; reused while the scale, the seed and the applied migrations are unchanged.
+2. Serve: gunicorn with 2 workers, production settings (DEBUG=0), on 127.0.0.1.
+3. Plan (bench/scenarios.py, in this process with Django loaded): the URLs of each
+   scenario, an API token and a session, and the SQL queries of one request of each
+   (Django's test client, the same settings, a statement counter).
+4. Load (bench/load.py): a separate process sends each scenario's warm-up requests,
+   then its timed requests one after the other, and reports every latency.
+5. Floor: the same rows by one hand-written statement through psycopg, timed here in
+   the same run; the ratio is the app's p50 over the floor's p50.
+6. Results, written by this code: bench/results/latest.md and latest.json.
 
-The machine is whatever runs this; the report records its CPU count and load.
+Scales: default 100,000 customers / 1,000,000 activities; `--scale large` (or
+SCALE=large) 1,000,000 / 10,000,000. `--customers`/`--activities` override either.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
+import json
 import os
 import platform
-import random
-import re
-import shutil
-import sqlite3
+import socket
 import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
-WARM_UP = 10
-
-
-@dataclass
-class Latency:
-    label: str
-    samples_ms: list[float]
-    statuses: set[int]
-    queries: int
-
-    def percentile(self, p: float) -> float:
-        """Nearest-rank percentile."""
-        ordered = sorted(self.samples_ms)
-        rank = max(1, round(p / 100 * len(ordered)))
-        return ordered[rank - 1]
+SCALES = {"default": (100_000, 1_000_000), "large": (1_000_000, 10_000_000)}
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/fo_bench"
+SECRET = "bench-only-" + "x" * 50  # never used outside the bench's own server
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=200, help="Timed requests per endpoint.")
-    parser.add_argument("--name", default="sqlite", help="Results go to bench/results/<name>.md.")
+    parser.add_argument("--scale", choices=sorted(SCALES), default=os.environ.get("SCALE") or "default")
+    parser.add_argument("--customers", type=int, help="Overrides the scale's number of customers.")
+    parser.add_argument("--activities", type=int, help="Overrides the scale's number of activities.")
     parser.add_argument(
-        "--database-url",
-        default="",
-        help="An empty database to use (default: a new SQLite file under var/bench/).",
+        "--requests", type=int, default=500, help="Timed requests per scenario (at least 500)."
     )
+    parser.add_argument("--warm-up", type=int, default=30)
+    parser.add_argument("--floor-runs", type=int, default=300, help="Timed floor statements per scenario.")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--only", default="", help="Comma-separated scenario names (default: all).")
+    parser.add_argument("--name", default="latest", help="Results go to bench/results/<name>.md and .json.")
     return parser.parse_args(argv)
 
 
-def fresh_sqlite_url() -> str:
-    folder = BASE_DIR / "var" / "bench"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return f"sqlite:///{folder / 'bench.sqlite3'}"
+def percentile(samples: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(samples)
+    return ordered[max(1, round(p / 100 * len(ordered))) - 1] if ordered else float("nan")
 
 
-def manage(*args: str, env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": database_url,
+        "DEBUG": "0",
+        "SECRET_KEY": SECRET,
+        "ERP_WEBHOOK_SECRET": "whsec_" + base64.b64encode(b"bench-only-webhook-secret-32-bytes").decode(),
+        "ALLOWED_HOSTS": "127.0.0.1,testserver",
+        "API_THROTTLE_USER": "1000000/min",
+        "API_THROTTLE_ANON": "1000000/min",
+        "LOG_LEVEL": "WARNING",
+        "STATIC_ROOT": str(BASE_DIR / "var" / "bench-static"),
+    }
+
+
+def serve(database_url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    log = open(BASE_DIR / "var" / "bench-gunicorn.log", "wb")  # noqa: SIM115 - lives as long as the server
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--access-logfile",
+            "-",
+        ],
         cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+        env=server_env(database_url),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
-    if result.returncode != 0:
-        sys.stderr.write(result.stdout + result.stderr)
-        raise SystemExit(f"manage.py {' '.join(args)} failed ({result.returncode}).")
-    return result.stdout
-
-
-def seed(database_url: str, customers: int, seed: int) -> tuple[float, str]:
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "1"}
-    manage("migrate", "--noinput", "-v", "0", env=env)
-    started = time.perf_counter()
-    output = manage("seed_demo", "--customers", str(customers), "--seed", str(seed), env=env)
-    elapsed = time.perf_counter() - started
-    summary = next((line for line in output.splitlines() if line.startswith("Seeded")), output.strip())
-    return elapsed, summary
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return server
+        except OSError:
+            time.sleep(0.3)
+    server.terminate()
+    raise SystemExit("gunicorn did not start: see var/bench-gunicorn.log")
 
 
 def setup_django(database_url: str) -> None:
-    """Production-like settings for the latency runs (set before Django reads them)."""
     os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": database_url,
-            "DEBUG": "0",
-            "SECRET_KEY": "bench-only-" + "x" * 50,  # never used outside this process
-            "ALLOWED_HOSTS": "testserver",
-        }
+        {k: v for k, v in server_env(database_url).items() if k not in os.environ or k != "PATH"}
     )
+    import logging
     import warnings
 
     import django
 
-    # Static files are not collected for a benchmark, and the API does not serve any.
     warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
     django.setup()
-    import logging
-
-    # Keep the access log's cost (one line per request) but not its output.
-    sink = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(sink)
+    logging.disable(logging.INFO)
 
 
-def query_counter(log: list[str]) -> Any:
-    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        log.append(sql)
-        return execute(sql, params, many, context)
-
-    return wrapper
-
-
-def measure(requests: int, seed: int) -> list[Latency]:
-    from django.db import connection
+def credentials() -> tuple[dict[str, str], dict[str, str], Any]:
+    from django.conf import settings
     from django.test import Client
     from knox.models import AuthToken
 
-    from customers.models import Customer
     from frontoffice.models import User
 
-    rng = random.Random(seed)
     user = User.objects.get(username="sales1")
     _, token = AuthToken.objects.create(user=user)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
-    ids = list(Customer.objects.filter(merged_into=None).values_list("pk", flat=True))
-    last_names = sorted(
-        set(Customer.objects.exclude(last_name="").values_list("last_name", flat=True)[:5000])
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return (
+        {"Authorization": f"Token {token}"},
+        {"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"},
+        user,
     )
 
-    endpoints = {
-        "GET /api/v1/customers/ (first page of 50)": lambda: "/api/v1/customers/",
-        "GET /api/v1/customers/?q=<last name>": lambda: f"/api/v1/customers/?q={rng.choice(last_names)}",
-        "GET /api/v1/customers/{id}/360/": lambda: f"/api/v1/customers/{rng.choice(ids)}/360/",
-    }
-    results = []
-    for label, url in endpoints.items():
-        for _ in range(WARM_UP):
-            client.get(url(), secure=True)
-        queries: list[str] = []
-        # Counted with a wrapper: Django empties its query log when a request starts.
-        with connection.execute_wrapper(query_counter(queries)):
-            client.get(url(), secure=True)
-        samples, statuses = [], set()
-        for _ in range(requests):
-            target = url()
+
+def count_queries(path: str, headers: dict[str, str], user: Any, auth: str) -> tuple[int, int]:
+    from django.db import connection
+    from django.test import Client
+
+    client = Client(**({"HTTP_AUTHORIZATION": headers["Authorization"]} if auth == "token" else {}))
+    if auth == "session":
+        client.force_login(user)
+    extra = {"HTTP_HX_REQUEST": "true"} if "/search/" in path else {}
+    client.get(path, secure=True, **extra)  # warm caches as the timed run would
+    statements: list[str] = []
+
+    def counter(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(counter):
+        response = client.get(path, secure=True, **extra)
+    return len(statements), response.status_code
+
+
+def floor(database_url: str, sql: str, params: list[list[Any]], runs: int) -> list[float]:
+    import psycopg
+
+    samples = []
+    with psycopg.connect(database_url, autocommit=True, prepare_threshold=None) as conn:
+        conn.execute("SET jit = off")
+        for args in (params * (runs // max(1, len(params)) + 1))[: runs + 10]:
             started = time.perf_counter()
-            response = client.get(target, secure=True)
+            conn.execute(sql, args).fetchall()
             samples.append((time.perf_counter() - started) * 1000)
-            statuses.add(response.status_code)
-        results.append(Latency(label, samples, statuses, len(queries)))
-    return results
+    return samples[10:]
 
 
-def environment(database_url: str) -> list[str]:
+def verdict(row: dict[str, Any], rows: dict[str, dict[str, Any]]) -> tuple[bool, str]:
+    reasons = []
+    if row["errors"]:
+        reasons.append(f"{row['errors']} non-200 answers")
+    if row["p95_ms"] >= row["target_p95_ms"]:
+        reasons.append(f"p95 {row['p95_ms']:.1f} ms >= {row['target_p95_ms']:.0f} ms")
+    if row["max_ratio"] is not None and row["ratio"] > row["max_ratio"]:
+        reasons.append(f"ratio {row['ratio']:.1f} > {row['max_ratio']:.0f}")
+    if row["same_as"] and row["same_as"] in rows:
+        first = rows[row["same_as"]]["p50_ms"]
+        if abs(row["p50_ms"] - first) > 0.2 * first:
+            reasons.append(f"p50 not within 20 % of {row['same_as']} ({first:.1f} ms)")
+    return not reasons, "; ".join(reasons)
+
+
+def environment() -> dict[str, Any]:
     import django
+    import psycopg
 
-    vendor = database_url.split(":", 1)[0]
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    return [
-        f"- Date (UTC): {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M}",
-        f"- Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average before the run {load}",
-        f"- Python {platform.python_version()}, Django {django.get_version()}",
-        f"- Database: {vendor}" + (f" (SQLite {sqlite3.sqlite_version}, WAL)" if vendor == "sqlite" else ""),
-    ]
+    return {
+        "date_utc": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "load_average_before": [round(v, 2) for v in os.getloadavg()],
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "psycopg": psycopg.__version__,
+    }
 
 
-def report(
-    *,
-    name: str,
-    args: argparse.Namespace,
-    env_lines: list[str],
-    seed_seconds: float,
-    summary: str,
-    latencies: list[Latency],
-) -> str:
-    rows = re.sub(r"^Seeded | in [0-9.]+ s[.]$", "", summary)
+def report_markdown(result: dict[str, Any]) -> str:
+    scale = result["scale"]
     lines = [
-        f"# Frontoffice benchmark: {name}",
+        "# Frontoffice benchmark: the served app on PostgreSQL",
         "",
-        "Produced by `python -m bench` (`make bench`); the method is in bench/__main__.py.",
+        "Written by `python -m bench` (`make bench`); the method is in bench/__main__.py. Do not edit by hand.",
         "",
-        *env_lines,
+        f"- Scale: {scale['name']}: {scale['customers']:,} customers, {scale['activities']:,} activities"
+        f" (data {'built' if scale['built'] else 'reused'}; {scale['data_seconds']:.0f} s)",
+        f"- Served by gunicorn, {result['workers']} workers, DEBUG=0, PostgreSQL {result['postgres']}",
+        f"- Load: one client process on 127.0.0.1, sequential requests, {result['warm_up']} warm-up requests"
+        f" per scenario not counted, {result['requests']} timed",
+        f"- Machine: {result['environment']['machine']}, load average before the run"
+        f" {', '.join(str(v) for v in result['environment']['load_average_before'])}; date {result['environment']['date_utc']} UTC",
+        f"- Python {result['environment']['python']}, Django {result['environment']['django']}",
         "",
-        "## Demo seed",
+        "Floor: the same rows fetched by one hand-written statement through psycopg, in the same run;"
+        " ratio = app p50 / floor p50. Queries: SQL statements of one request.",
         "",
-        "| Command | Wall time | What it inserted |",
-        "|---|---|---|",
-        f"| `manage.py seed_demo --customers {args.customers}` | {seed_seconds:.1f} s | {rows} |",
-        "",
-        "## API latency over the seeded database",
-        "",
-        "| Request | Timed requests | p50 | p95 | Max | SQL queries per request | HTTP status |",
-        "|---|---|---|---|---|---|---|",
+        "| Scenario | What | p50 | p95 | p99 | Queries | Floor p50 | Ratio | Target | Result |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for latency in latencies:
-        statuses = ", ".join(str(s) for s in sorted(latency.statuses))
+    for row in result["scenarios"]:
+        target = f"p95 < {row['target_p95_ms']:.0f} ms"
+        if row["max_ratio"] is not None:
+            target += f", ≤ {row['max_ratio']:.0f}x floor"
+        if row["same_as"]:
+            target += f", p50 within 20 % of {row['same_as']}"
+        outcome = "pass" if row["pass"] else f"**fail**: {row['why']}"
         lines.append(
-            f"| `{latency.label}` | {len(latency.samples_ms)} | {latency.percentile(50):.1f} ms | "
-            f"{latency.percentile(95):.1f} ms | {max(latency.samples_ms):.1f} ms | {latency.queries} | "
-            f"{statuses} |"
+            f"| {row['scenario']} | {row['what']} | {row['p50_ms']:.1f} ms | {row['p95_ms']:.1f} ms |"
+            f" {row['p99_ms']:.1f} ms | {row['queries']} | {row['floor_p50_ms']:.2f} ms | {row['ratio']:.1f}x |"
+            f" {target} | {outcome} |"
         )
-    lines += [
-        "",
-        "Measured with Django's test client in one process (no HTTP server, no network): a "
-        "deployment adds its proxy and WSGI server. Searches and 360 views pick random names "
-        "and customers from the seeded data (fixed random seed). `seed_demo` ends with "
-        "`ANALYZE`, so the query planner has statistics about the seeded tables.",
-        "",
-    ]
+    lines.append("")
     return "\n".join(lines)
 
 
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,60}", args.name):
-        raise SystemExit("--name: letters, digits, '.', '_' and '-' only.")
-    database_url = args.database_url or fresh_sqlite_url()
-    env_lines = environment(database_url)
-    print(f"Seeding {args.customers} customers...", flush=True)
-    seed_seconds, summary = seed(database_url, args.customers, args.seed)
-    print(f"  {seed_seconds:.1f} s: {summary}", flush=True)
-    setup_django(database_url)
-    print(f"Timing {args.requests} requests per endpoint...", flush=True)
-    latencies = measure(args.requests, args.seed)
-    text = report(
-        name=args.name,
-        args=args,
-        env_lines=env_lines,
-        seed_seconds=seed_seconds,
-        summary=summary,
-        latencies=latencies,
+    if args.requests < 1:
+        raise SystemExit("--requests must be at least 1.")
+    customers, activities = SCALES[args.scale]
+    customers = args.customers or customers
+    activities = args.activities or activities
+    (BASE_DIR / "var").mkdir(exist_ok=True)
+    from bench.data import ensure_data
+
+    print(
+        f"Data: {customers:,} customers, {activities:,} activities ({args.database_url.rsplit('/', 1)[-1]})...",
+        flush=True,
     )
+    info = ensure_data(
+        database_url=args.database_url, customers=customers, activities=activities, seed=args.seed
+    )
+    print(f"  {'built' if info.built else 'reused'} in {info.seconds:.0f} s: {info.summary}", flush=True)
+    # Production serves the collected, hashed static files (whitenoise's manifest).
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=BASE_DIR,
+        env=server_env(args.database_url),
+        check=True,
+    )
+    setup_django(args.database_url)
+    from bench.scenarios import build
+
+    scenarios = build(requests=args.requests, warm_up=args.warm_up, seed=args.seed)
+    if args.only:
+        wanted = set(args.only.split(","))
+        scenarios = [s for s in scenarios if s.name in wanted]
+    token, session, user = credentials()
+    port = free_port()
+    server = serve(args.database_url, port, args.workers)
+    try:
+        plan = {
+            "host": "127.0.0.1",
+            "port": port,
+            "host_header": "127.0.0.1",
+            "scenarios": [
+                {
+                    "name": s.name,
+                    "warm_up": args.warm_up,
+                    "paths": s.paths,
+                    "headers": {**(token if s.auth == "token" else session), **s.headers},
+                }
+                for s in scenarios
+            ],
+        }
+        with tempfile.TemporaryDirectory() as folder:
+            plan_path, result_path = Path(folder) / "plan.json", Path(folder) / "result.json"
+            plan_path.write_text(json.dumps(plan))
+            print(f"Load: {len(scenarios)} scenarios x {args.requests} requests...", flush=True)
+            subprocess.run(
+                [sys.executable, "-m", "bench.load", str(plan_path), str(result_path)],
+                cwd=BASE_DIR,
+                check=True,
+            )
+            measured = json.loads(result_path.read_text())
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    from django.db import connection
+
+    rows: dict[str, dict[str, Any]] = {}
+    for s in scenarios:
+        samples = measured[s.name]["samples_ms"]
+        statuses = measured[s.name]["statuses"]
+        queries, status = count_queries(s.paths[-1], token, user, s.auth)
+        floor_samples = floor(args.database_url, s.floor_sql, s.floor_params, args.floor_runs)
+        row = {
+            "scenario": s.name,
+            "what": s.what,
+            "requests": len(samples),
+            "statuses": statuses,
+            "errors": sum(v for k, v in statuses.items() if k != "200"),
+            "p50_ms": percentile(samples, 50),
+            "p95_ms": percentile(samples, 95),
+            "p99_ms": percentile(samples, 99),
+            "queries": queries,
+            "queries_status": status,
+            "floor_p50_ms": percentile(floor_samples, 50),
+            "floor_p95_ms": percentile(floor_samples, 95),
+            "target_p95_ms": s.target_p95_ms,
+            "max_ratio": s.max_ratio,
+            "same_as": s.same_as,
+        }
+        row["ratio"] = row["p50_ms"] / row["floor_p50_ms"] if row["floor_p50_ms"] else float("inf")
+        rows[s.name] = row
+        print(
+            f"  {s.name}: p50 {row['p50_ms']:.1f} p95 {row['p95_ms']:.1f} ms, {queries} queries, floor {row['floor_p50_ms']:.2f} ms",
+            flush=True,
+        )
+    for row in rows.values():
+        row["pass"], row["why"] = verdict(row, rows)
+    result = {
+        "scale": {
+            "name": args.scale,
+            "customers": customers,
+            "activities": info.activities,
+            "built": info.built,
+            "data_seconds": info.seconds,
+        },
+        "workers": args.workers,
+        "requests": args.requests,
+        "warm_up": args.warm_up,
+        "postgres": connection.cursor().connection.info.server_version,
+        "environment": environment(),
+        "scenarios": list(rows.values()),
+    }
     RESULTS.mkdir(exist_ok=True)
-    target = RESULTS / f"{args.name}.md"
-    temporary = target.with_suffix(".md.tmp")
-    temporary.write_text(text)
-    temporary.replace(target)
-    print(text)
-    print(f"Written to {target.relative_to(BASE_DIR)}")
+    for suffix, text in (
+        (".json", json.dumps(result, indent=2, default=str) + "\n"),
+        (".md", report_markdown(result)),
+    ):
+        target = RESULTS / f"{args.name}{suffix}"
+        temporary = target.with_suffix(suffix + ".tmp")
+        temporary.write_text(text)
+        temporary.replace(target)
+    print(report_markdown(result))
+    print(f"Written to bench/results/{args.name}.md and .json")
 
 
 if __name__ == "__main__":

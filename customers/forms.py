@@ -337,7 +337,9 @@ class CustomerFilterForm(forms.Form):
     lifecycle_stage = forms.ChoiceField(
         label="Stage", required=False, choices=[("", "Any"), *LifecycleStage.choices]
     )
-    tag = forms.CharField(label="Tag", required=False, max_length=50)
+    tag = forms.CharField(
+        label="Tag", required=False, max_length=500, help_text="Several: separate them with commas."
+    )
     owner = forms.ModelChoiceField(
         label="Owner",
         required=False,

@@ -18,7 +18,7 @@ from django.utils import timezone
 from customers.choices import ActivityKind
 from customers.events import CustomersMerged
 from customers.guards import CustomerMerged
-from customers.models import Customer, Relationship
+from customers.models import Customer, DuplicatePair, Relationship
 from customers.services import profile_changed
 from customers.timeline import activity_record
 from frontoffice import events, plugin
@@ -200,4 +200,16 @@ def own_merge_references() -> list[MergeReference]:
         ),
         MergeReference("customers.Customer", "parent", "Subsidiaries", _repoint_subsidiaries),
         MergeReference("customers.Customer", "merged_into", "Earlier merges", _repoint_tombstones),
+        # The duplicate's look-alike pairs go; the survivor's are re-derived from its
+        # united contact points when the merge announces the profile change.
+        MergeReference("customers.DuplicatePair", "customer_a", "Duplicate pairs", _drop_pairs("customer_a")),
+        MergeReference("customers.DuplicatePair", "customer_b", "Duplicate pairs", _drop_pairs("customer_b")),
     ]
+
+
+def _drop_pairs(field: str) -> Callable[[Customer, Customer], int]:
+    def drop(survivor: Customer, duplicate: Customer) -> int:
+        deleted, _ = DuplicatePair.objects.filter(**{field: duplicate}).delete()
+        return deleted
+
+    return drop

@@ -324,6 +324,31 @@ class Activity(models.Model):
         return f"{self.kind}: {self.subject}"
 
 
+class DuplicatePair(TimeStamped):
+    """Two live customers that look alike (same e-mail or phone, same normalised name),
+    kept up to date by the services when a profile or contact point changes
+    (`customers.duplicate_index`), so that the duplicates page over the whole base reads
+    its pairs instead of grouping every e-mail and phone on each visit (3 s at 300,000
+    customers, 15 s at a million). `customer_a` is the older (lower id) of the two."""
+
+    customer_a = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    customer_b = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    reasons = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["customer_a_id", "customer_b_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer_a", "customer_b"], name="duplicatepair_unique"),
+            models.CheckConstraint(
+                condition=Q(customer_a__lt=models.F("customer_b")), name="duplicatepair_ordered"
+            ),
+        ]
+        indexes = [models.Index(fields=["customer_b"], name="duplicatepair_b_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_a_id} ~ {self.customer_b_id}"
+
+
 # The outbound-message room's tables live in their package; imported here so that the
 # app registry loads them with the profile's.
 from customers.outbound.models import DeliveryEvent, MessageTemplate, OutboundMessage  # noqa: E402, F401

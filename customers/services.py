@@ -20,6 +20,7 @@ from django.http import Http404
 
 from customers.attributes import validate_attributes
 from customers.choices import ContactKind, ContactLabel, CustomerKind, LifecycleStage
+from customers.duplicate_index import pairs_refresh
 from customers.events import ProfileChanged
 from customers.guards import authorize_edit, lock_customer
 from customers.models import ContactPoint, Customer, Relationship, Tag
@@ -297,6 +298,8 @@ def profile_changed(customer: Customer) -> None:
     sync queues the change in its outbox in this same transaction: an address changed
     at the call centre must reach shipping)."""
     events.publish(ProfileChanged(customer_id=customer.pk))
+    # The duplicates page's pairs follow the profile's names, e-mails and phones.
+    pairs_refresh(customer_ids=[customer.pk])
 
 
 # --- customers ------------------------------------------------------------------
@@ -344,6 +347,7 @@ def customer_create(
     if resolved_tags:
         customer.tags.set(resolved_tags)
     _add_contact_points(customer, contact_points, actor)
+    pairs_refresh(customer_ids=[customer.pk])
     return customer
 
 

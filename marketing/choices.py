@@ -43,6 +43,9 @@ class MemberStatus(models.TextChoices):
     CONVERTED = "converted", "Converted"
     UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
     BOUNCED = "bounced", "Bounced"
+    # The outbound room refused it at sending time (consent withdrawn since the launch,
+    # no address any more): nothing was sent.
+    SUPPRESSED = "suppressed", "Not sent"
 
 
 # The order in which responses move a member forward.
@@ -54,7 +57,7 @@ PROGRESS = [
     MemberStatus.RESPONDED,
     MemberStatus.CONVERTED,
 ]
-FINAL = (MemberStatus.UNSUBSCRIBED, MemberStatus.BOUNCED)
+FINAL = (MemberStatus.UNSUBSCRIBED, MemberStatus.BOUNCED, MemberStatus.SUPPRESSED)
 
 
 class ExclusionReason(models.TextChoices):

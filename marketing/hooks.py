@@ -14,14 +14,17 @@ from frontoffice.plugin import (
     TimelineKind,
     TimelineTone,
 )
+from frontoffice.write_path import as_id
 from marketing.api import CampaignViewSet, SegmentViewSet
+from marketing.api_capture import AttributionViewSet, BounceViewSet, LeadFormViewSet, ScoringRuleViewSet
 from marketing.campaigns.responses import MemberActivity
 from marketing.merge import repoint_members, repoint_score
 from marketing.roles import GRANTS
 
 
 def _campaign_link(ref_id: str) -> str | None:
-    return reverse("marketing:campaign_detail", args=[ref_id]) if ref_id.isdigit() else None
+    campaign_id = as_id(ref_id)
+    return reverse("marketing:campaign_detail", args=[campaign_id]) if campaign_id is not None else None
 
 
 def _kind(code: str, label: str, icon: str, tone: TimelineTone = TimelineTone.INFO) -> TimelineKind:
@@ -43,6 +46,10 @@ HOOKS = AppHooks(
     api_routes=[
         ApiRoute("marketing/segments", SegmentViewSet, "marketing-segment"),
         ApiRoute("marketing/campaigns", CampaignViewSet, "marketing-campaign"),
+        ApiRoute("marketing/leads/forms", LeadFormViewSet, "marketing-lead-form"),
+        ApiRoute("marketing/scoring-rules", ScoringRuleViewSet, "marketing-scoring-rule"),
+        ApiRoute("marketing/attribution", AttributionViewSet, "marketing-attribution"),
+        ApiRoute("marketing/bounces", BounceViewSet, "marketing-bounce"),
     ],
     navigation=[
         NavItem("Campaigns", "marketing:campaign_list", "marketing.view_campaign", order=40),
@@ -68,5 +75,7 @@ HOOKS = AppHooks(
         "CampaignChannelEnum": "marketing.choices.CampaignChannel",
         "CampaignStatusEnum": "marketing.choices.CampaignStatus",
         "MemberStatusEnum": "marketing.choices.MemberStatus",
+        "ScoringKindEnum": "marketing.choices.ScoringKind",
+        "ScoringEventEnum": "marketing.choices.ScoringEvent",
     },
 )

@@ -85,7 +85,10 @@ class Campaign(TimeStamped):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        permissions = [("launch_campaign", "Can schedule, launch and cancel campaigns")]
+        permissions = [
+            ("launch_campaign", "Can schedule, launch and cancel campaigns"),
+            ("export_customers", "Can export customer lists and segments as CSV"),
+        ]
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="campaign_created_idx"),
             models.Index(fields=["status", "starts_at"], name="campaign_due_idx"),

@@ -21,6 +21,7 @@ WORK = [
     "marketing.add_leadform",
     "marketing.change_leadform",
     "marketing.add_emailbounce",
+    "marketing.export_customers",
 ]
 CONFIGURE = [
     "marketing.add_scoringrule",
@@ -33,7 +34,7 @@ GRANTS = {
     Role.MARKETING: [*VIEW, *WORK],
     # Sales sees where its leads came from and what campaigns earned.
     Role.SALES: ["marketing.view_campaign", "marketing.view_leadscore"],
-    Role.SALES_MANAGER: ["marketing.view_campaign", "marketing.view_leadscore"],
+    Role.SALES_MANAGER: ["marketing.view_campaign", "marketing.view_segment", "marketing.view_leadscore"],
     Role.ADMIN: [
         *VIEW,
         *WORK,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from marketing import public, views
+from marketing.bulk import views as bulk_views
 
 app_name = "marketing"
 
@@ -11,6 +12,8 @@ urlpatterns = [
     path("segments/new/", views.segment_edit, name="segment_new"),
     path("segments/preview/", views.segment_preview, name="segment_preview"),
     path("segments/<int:pk>/", views.segment_edit, name="segment_edit"),
+    path("bulk/", bulk_views.bulk_actions, name="bulk"),
+    path("bulk/export.csv", bulk_views.bulk_export, name="bulk_export"),
     path("campaigns/", views.campaign_list, name="campaign_list"),
     path("campaigns/new/", views.campaign_edit, name="campaign_new"),
     path("campaigns/<int:pk>/", views.campaign_detail, name="campaign_detail"),

@@ -110,7 +110,6 @@ def call_log(
             source_app="service",
             subject=subject,
             body=text,
-            ref=call,
             payload={"call_id": call.pk, "outcome": outcome},
         )
     return call

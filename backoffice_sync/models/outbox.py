@@ -23,7 +23,7 @@ from django.utils import timezone
 from backoffice_sync.erp import MessageKind
 from frontoffice.models import TimeStamped
 
-__all__ = ["ErpAnswer", "OutboxMessage", "OutboxStatus"]
+__all__ = ["ErpAnswer", "InterventionAction", "OutboxIntervention", "OutboxMessage", "OutboxStatus"]
 
 
 class OutboxStatus(models.TextChoices):
@@ -160,3 +160,44 @@ class OutboxMessage(TimeStamped):
             and self.locked_until is not None
             and self.locked_until > timezone.now()
         )
+
+
+class InterventionAction(models.TextChoices):
+    REPLAY = "replay", "Replayed"
+    SKIP = "skip", "Skipped"
+
+
+class OutboxIntervention(TimeStamped):
+    """A person's (or a system actor's) hand on a dead message: the audit trail of
+    replays and skips, with who, when and why; never changed after it is written."""
+
+    message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="interventions")
+    action = models.CharField(max_length=10, choices=InterventionAction.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        # The audit outlives a staff account; `actor_name` still says who it was.
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_name = models.CharField(max_length=150)
+    reason = models.TextField(blank=True, default="")
+    # Where the message stood: its last error and the ERP's reason, as the person saw them.
+    error_then = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=InterventionAction.values), name="outbox_intervention_action_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(action=InterventionAction.SKIP) | ~Q(reason=""),
+                name="outbox_intervention_skip_has_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["message", "created_at"], name="outbox_intervention_msg_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} of message {self.message_id} by {self.actor_name}"

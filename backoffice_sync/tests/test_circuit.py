@@ -285,3 +285,25 @@ def test_a_call_the_erp_refuses_as_a_whole_spends_the_attempt_and_leaves_the_cir
     message.refresh_from_db()
     assert message.attempts == 1
     assert "at most 500 messages" in message.last_error
+
+
+def test_the_dashboard_shows_the_back_office_the_notice_of_a_long_outage(
+    erp: FakeErp, back_office: Any, sales_rep: Any, client: Any
+) -> None:
+    # given: the ERP has been away for longer than the alert's threshold
+    erp.down = True
+    submit("SO-1")
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        relay_once(adapter=erp)
+        traveller.shift(dt.timedelta(seconds=301))
+        relay_due(adapter=erp)
+
+        # when
+        client.force_login(back_office)
+        seen = client.get("/").content.decode()
+        client.force_login(sales_rep)
+        unseen = client.get("/").content.decode()
+
+    # then
+    assert 'id="erp-unreachable-notice"' in seen
+    assert "ERP link" not in unseen

@@ -111,6 +111,14 @@ def test_tag_filters_by_tag_name_in_any_case(client: APIClient, agent: Any) -> N
     )
 
 
+def test_tag_filters_by_any_of_several_tags_once_each(client: APIClient, agent: Any) -> None:
+    both = person(agent, "Both", tags=["VIP", "north"])
+    south = person(agent, "South", tags=["south"])
+    person(agent, "None")
+    assert sorted(listed(client, tag="vip, SOUTH")) == sorted([both.pk, south.pk])
+    assert listed(client, tag="vip,north") == [both.pk]
+
+
 def test_owner_filters_by_the_owning_user(client: APIClient, agent: Any, sales_rep: Any) -> None:
     mine = person(sales_rep, "Mine")
     theirs = person(agent, "Theirs")

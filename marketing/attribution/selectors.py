@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models import BigIntegerField, Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from marketing.models import Campaign, CampaignMember
@@ -136,8 +136,12 @@ def campaign_figures(campaigns: Iterable[Campaign]) -> list[CampaignFigures]:
         figures[row["campaign_id"]].counts["order"] = row["n"]
         figures[row["campaign_id"]].revenue_direct = row["revenue"] or ZERO
     touched = orders.annotate(
-        first_touch=Coalesce(_touches(first=True), F("opportunity__campaign_id")),
-        last_touch=Coalesce(_touches(first=False), F("opportunity__campaign_id")),
+        first_touch=Coalesce(
+            _touches(first=True), F("opportunity__campaign_id"), output_field=BigIntegerField()
+        ),
+        last_touch=Coalesce(
+            _touches(first=False), F("opportunity__campaign_id"), output_field=BigIntegerField()
+        ),
     )
     revenue: dict[str, dict[int, Decimal]] = {
         "first_touch": defaultdict(Decimal),

@@ -70,11 +70,16 @@ def recent_sends(*, since: dt.datetime) -> Coalesce:
     return Coalesce(Subquery(members, output_field=IntegerField()), Value(0))
 
 
-def audience(campaign: Campaign, *, now: dt.datetime) -> QuerySet[Customer]:
-    """The segment's customers (tombstones included), each with its e-mail and the
-    reason it is left out ("" for those who get the campaign)."""
-    rules = campaign.segment.rules if campaign.segment is not None else {"not": {}}
-    customers = segment_customers(rules=rules, include_merged=True)
+def audience(
+    campaign: Campaign, *, now: dt.datetime, base: QuerySet[Customer] | None = None
+) -> QuerySet[Customer]:
+    """The segment's customers (tombstones included), or `base` (a bulk action's set),
+    each with its e-mail and the reason it is left out ("" for those who get it)."""
+    if base is not None:
+        customers = base
+    else:
+        rules = campaign.segment.rules if campaign.segment is not None else {"not": {}}
+        customers = segment_customers(rules=rules, include_merged=True)
     reasons = [
         When(merged_into__isnull=False, then=Value(ExclusionReason.MERGED)),
         When(m_email__isnull=True, then=Value(ExclusionReason.NO_EMAIL)),

@@ -83,7 +83,6 @@ API_ENUMS = {
     "FollowUpKindEnum": "service.loop.choices.FollowUpKind",
     "BackOfficeTeamEnum": "service.loop.choices.BackOfficeTeam",
     "ProblemStatusEnum": "service.loop.choices.ProblemStatus",
-    "CaseCategoryEnum": "service.choices.CaseCategory",
 }
 # {role: permissions} the loop adds to service/roles.py's GRANTS.
 VIEW_LOOP = ["service.view_followup", "service.change_followup"]

@@ -1,0 +1,325 @@
+"""What `make bench` asks of the served app, and the hand-written SQL floor of each.
+
+Built inside the bench process with Django loaded (production settings, the bench
+database): the URLs of each scenario (random customers, names, e-mails and phones drawn
+from the data with a fixed seed), the credentials (an API token, a session cookie), the
+SQL query count of one request (Django's test client with a statement counter), and the
+floor: the same rows fetched by one hand-written statement through psycopg.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+PAGE = 50
+
+
+@dataclass
+class Scenario:
+    name: str
+    what: str
+    target_p95_ms: float
+    paths: list[str]
+    floor_sql: str
+    floor_params: list[list[Any]]
+    auth: str  # "token" or "session"
+    max_ratio: float | None = None  # p50 over the floor's p50, where the issue sets one
+    same_as: str | None = None  # a deep page: p50 within 20 % of this scenario's
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _random_paths(
+    rng: random.Random, n: int, make: Callable[[], tuple[str, list[Any]]]
+) -> tuple[list[str], list[list[Any]]]:
+    paths, params = [], []
+    for _ in range(n):
+        path, args = make()
+        paths.append(path)
+        params.append(args)
+    return paths, params
+
+
+def build(*, requests: int, warm_up: int, seed: int) -> list[Scenario]:
+    from django.db.models import Count
+
+    from customers.models import Activity, ContactPoint, Customer
+    from frontoffice.api import CursorPagination
+
+    rng = random.Random(seed)
+    n = requests + warm_up
+    live = Customer.objects.filter(merged_into__isnull=True)
+    top = live.order_by("-id").values_list("id", flat=True).first() or 0
+    ids: list[int] = []
+    while len(ids) < 2000:
+        batch = list(
+            live.filter(id__in=[rng.randint(1, top) for _ in range(500)]).values_list("id", flat=True)
+        )
+        ids += batch
+    last_names = list(live.exclude(last_name="").order_by("?").values_list("last_name", flat=True)[:500])
+    prefixes = [name[:3] for name in last_names if len(name) >= 3]
+    emails = list(
+        ContactPoint.objects.filter(kind="email").order_by("?").values_list("value", flat=True)[:500]
+    )
+    phones = list(
+        ContactPoint.objects.filter(kind="phone").order_by("?").values_list("value", flat=True)[:500]
+    )
+
+    def email_fragment() -> str:
+        local, domain = rng.choice(emails).split("@", 1)
+        return f"{local[-4:]}@{domain[:3]}"
+
+    def phone_fragment() -> tuple[str, str]:
+        digits = rng.choice(phones).lstrip("+")
+        start = rng.randint(2, max(2, len(digits) - 7))
+        part = digits[start : start + 7]
+        return f"{part[:3]} {part[3:]}", part
+
+    scenarios: list[Scenario] = []
+    view_sql = (
+        "SELECT c.*, (SELECT json_agg(cp) FROM customers_contactpoint cp WHERE cp.customer_id = c.id),"
+        " (SELECT json_agg(a) FROM (SELECT * FROM customers_activity WHERE customer_id = c.id"
+        " ORDER BY occurred_at DESC, id DESC LIMIT 50) a) FROM customers_customer c WHERE c.id = %s"
+    )
+    chosen = [rng.choice(ids) for _ in range(n)]
+    scenarios.append(
+        Scenario(
+            "api_360",
+            "GET /api/v1/customers/{id}/360/",
+            50,
+            [f"/api/v1/customers/{i}/360/" for i in chosen],
+            view_sql,
+            [[i] for i in chosen],
+            "token",
+            max_ratio=4,
+        )
+    )
+    scenarios.append(
+        Scenario(
+            "page_360",
+            "GET /customers/{id}/ (the 360 page)",
+            50,
+            [f"/customers/{i}/" for i in chosen],
+            view_sql,
+            [[i] for i in chosen],
+            "session",
+            max_ratio=4,
+        )
+    )
+    search_sql = (
+        "SELECT c.id, c.display_name FROM customers_customer c WHERE c.merged_into_id IS NULL AND {} "
+        "ORDER BY c.display_name, c.id LIMIT 8"
+    )
+    name_sql = search_sql.format("c.display_name ILIKE %s")
+    contact_sql = search_sql.format(
+        "c.id IN (SELECT customer_id FROM customers_contactpoint WHERE kind = %s AND value LIKE %s)"
+    )
+    htmx = {"HX-Request": "true"}
+    paths, params = _random_paths(
+        rng, n, lambda: (lambda p: (f"/search/?{urlencode({'q': p})}", [f"%{p}%"]))(rng.choice(prefixes))
+    )
+    scenarios.append(
+        Scenario(
+            "search_name",
+            "search as you type: 3-letter name prefix",
+            100,
+            paths,
+            name_sql,
+            params,
+            "session",
+            headers=htmx,
+        )
+    )
+    paths, params = _random_paths(
+        rng,
+        n,
+        lambda: (lambda p: (f"/search/?{urlencode({'q': p})}", ["email", f"%{p.lower()}%"]))(
+            email_fragment()
+        ),
+    )
+    scenarios.append(
+        Scenario(
+            "search_email",
+            "search as you type: e-mail fragment",
+            100,
+            paths,
+            contact_sql,
+            params,
+            "session",
+            headers=htmx,
+        )
+    )
+    paths, params = _random_paths(
+        rng,
+        n,
+        lambda: (lambda p: (f"/search/?{urlencode({'q': p[0]})}", ["phone", f"%{p[1]}%"]))(phone_fragment()),
+    )
+    scenarios.append(
+        Scenario(
+            "search_phone",
+            'search as you type: phone fragment ("123 4567")',
+            100,
+            paths,
+            contact_sql,
+            params,
+            "session",
+            headers=htmx,
+        )
+    )
+
+    # The customer list with three filters: page 1, and a page deep in it.
+    owner_id, kind, stage = (
+        live.exclude(owner=None).values_list("owner_id", "kind", "lifecycle_stage").order_by("?").first()
+    )
+    filters = {"kind": kind, "lifecycle_stage": stage, "owner": owner_id}
+    filtered = live.filter(kind=kind, lifecycle_stage=stage, owner_id=owner_id).order_by("-created_at", "-id")
+    matching = filtered.count()
+    deep_row = filtered[max(0, min(matching - PAGE - 1, matching * 4 // 5))]
+    cursor = CursorPagination._encode(
+        deep_row, [Customer._meta.get_field("created_at"), Customer._meta.get_field("id")], reverse=False
+    )
+    list_sql = (
+        "SELECT * FROM customers_customer WHERE merged_into_id IS NULL AND kind = %s AND lifecycle_stage = %s"
+        " AND owner_id = %s {} ORDER BY created_at DESC, id DESC LIMIT 51"
+    )
+    base = [kind, stage, owner_id]
+    deep = [*base, deep_row.created_at, deep_row.pk]
+    first_api = f"/api/v1/customers/?{urlencode(filters)}"
+    scenarios.append(
+        Scenario(
+            "api_list_p1",
+            f"GET /api/v1/customers/ with 3 filters ({matching} rows), page 1",
+            80,
+            [first_api] * n,
+            list_sql.format(""),
+            [base] * n,
+            "token",
+        )
+    )
+    scenarios.append(
+        Scenario(
+            "api_list_deep",
+            "the same, a page 4/5 into the list (cursor)",
+            80,
+            [f"{first_api}&{urlencode({'cursor': cursor})}"] * n,
+            list_sql.format("AND (created_at, id) < (%s, %s)"),
+            [deep] * n,
+            "token",
+            same_as="api_list_p1",
+        )
+    )
+    first_page = f"/customers/?{urlencode(filters)}"
+    scenarios.append(
+        Scenario(
+            "page_list_p1",
+            "the customer list page with the same filters, page 1",
+            80,
+            [first_page] * n,
+            list_sql.format(""),
+            [base] * n,
+            "session",
+        )
+    )
+    scenarios.append(
+        Scenario(
+            "page_list_deep",
+            "the same page, 4/5 into the list",
+            80,
+            [f"{first_page}&{urlencode({'cursor': cursor})}"] * n,
+            list_sql.format("AND (created_at, id) < (%s, %s)"),
+            [deep] * n,
+            "session",
+            same_as="page_list_p1",
+        )
+    )
+
+    # Timelines: the customers with the most activities, page 1 and page 50.
+    heavy = list(
+        Activity.objects.values("customer_id")
+        .order_by()
+        .annotate(n=Count("id"))
+        .filter(n__gte=PAGE * 50 + 1)
+        .values_list("customer_id", flat=True)[:20]
+    )
+    timeline_sql = "SELECT * FROM customers_activity WHERE customer_id = %s {} ORDER BY occurred_at DESC, id DESC LIMIT 51"
+    p1_paths, p1_params, p50_paths, p50_params = [], [], [], []
+    occurred = Activity._meta.get_field("occurred_at")
+    pk = Activity._meta.get_field("id")
+    deep_rows = {
+        c: Activity.objects.filter(customer_id=c).order_by("-occurred_at", "-id")[PAGE * 49 - 1]
+        for c in heavy
+    }
+    for _ in range(n):
+        c = rng.choice(heavy) if heavy else rng.choice(ids)
+        p1_paths.append(f"/api/v1/customers/{c}/timeline/")
+        p1_params.append([c])
+        if heavy:
+            row = deep_rows[c]
+            p50_paths.append(
+                f"/api/v1/customers/{c}/timeline/?{urlencode({'cursor': CursorPagination._encode(row, [occurred, pk], reverse=False)})}"
+            )
+            p50_params.append([c, row.occurred_at, row.pk])
+    scenarios.append(
+        Scenario(
+            "timeline_p1",
+            "GET /api/v1/customers/{id}/timeline/ (3,000 entries), page 1",
+            50,
+            p1_paths,
+            timeline_sql.format(""),
+            p1_params,
+            "token",
+        )
+    )
+    if heavy:
+        scenarios.append(
+            Scenario(
+                "timeline_p50",
+                "the same, page 50",
+                50,
+                p50_paths,
+                timeline_sql.format("AND (occurred_at, id) < (%s, %s)"),
+                p50_params,
+                "token",
+                same_as="timeline_p1",
+            )
+        )
+    scenarios.append(
+        Scenario(
+            "activities_p1",
+            "GET /api/v1/activities/ (newest across customers)",
+            50,
+            ["/api/v1/activities/"] * n,
+            "SELECT * FROM customers_activity ORDER BY occurred_at DESC, id DESC LIMIT 51",
+            [[]] * n,
+            "token",
+        )
+    )
+    week = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
+    scenarios.append(
+        Scenario(
+            "dashboard",
+            "GET / (the dashboard, every app's cards)",
+            80,
+            ["/"] * n,
+            "SELECT count(*) FROM customers_customer WHERE created_at >= %s",
+            [[week]] * n,
+            "session",
+        )
+    )
+    scenarios.append(
+        Scenario(
+            "duplicates",
+            "GET /api/v1/customers/duplicates/ (the whole base)",
+            100,
+            ["/api/v1/customers/duplicates/"] * n,
+            "SELECT p.* FROM customers_duplicatepair p JOIN customers_customer a ON a.id = p.customer_a_id AND a.merged_into_id IS NULL"
+            " JOIN customers_customer b ON b.id = p.customer_b_id AND b.merged_into_id IS NULL ORDER BY p.customer_a_id, p.customer_b_id LIMIT 100",
+            [[]] * n,
+            "token",
+        )
+    )
+    return scenarios

@@ -1,0 +1,200 @@
+"""REST API of lead capture and attribution: lead forms, scoring rules, bounces and the
+attribution figures of campaigns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from frontoffice.api import ActionPermissions
+from frontoffice.permissions import HasPermission
+from frontoffice.schema import ETAG
+from frontoffice.serializers import IdField, StrictSerializer, TextField
+from frontoffice.viewsets import ServiceViewSet
+from marketing.attribution.selectors import attribution_rows
+from marketing.campaigns.responses import email_bounce
+from marketing.campaigns.selectors import campaign_list
+from marketing.capture import scoring
+from marketing.capture.services import lead_form_create
+from marketing.choices import ScoringEvent, ScoringKind
+from marketing.models import Campaign, LeadForm, ScoringRule
+
+
+class LeadFormSerializer(serializers.ModelSerializer[LeadForm]):
+    url = serializers.SerializerMethodField(help_text="The public form's address (embed it in an iframe).")
+
+    class Meta:
+        model = LeadForm
+        fields = [
+            "id",
+            "campaign",
+            "name",
+            "public_key",
+            "url",
+            "consent_text",
+            "thank_you",
+            "active",
+            "version",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, obj: LeadForm) -> str:
+        from django.urls import reverse
+
+        return reverse("marketing:public_form", args=[obj.public_key])
+
+
+class LeadFormCreateSerializer(StrictSerializer):
+    campaign = IdField()
+    name = TextField(max_length=100)
+    consent_text = TextField(max_length=300, required=False)
+    thank_you = TextField(max_length=300, required=False)
+
+
+@extend_schema_view(
+    retrieve=extend_schema(parameters=[ETAG]),
+    create=extend_schema(
+        request=LeadFormCreateSerializer, responses={201: LeadFormSerializer}, parameters=[ETAG]
+    ),
+)
+class LeadFormViewSet(ServiceViewSet[LeadForm]):
+    """Public lead forms of campaigns."""
+
+    serializer_class = LeadFormSerializer
+    lookup_arg = "lead_form_id"
+    create_input = LeadFormCreateSerializer
+    create_service = staticmethod(lead_form_create)
+
+    def get_queryset(self) -> QuerySet[LeadForm]:
+        return LeadForm.objects.all()
+
+    def service_arguments(self, data: dict[str, Any]) -> dict[str, Any]:
+        data["campaign_id"] = data.pop("campaign")
+        return data
+
+
+class ScoringRuleSerializer(serializers.ModelSerializer[ScoringRule]):
+    criteria = serializers.JSONField(help_text="A segment rule (profile rules).")
+    event = serializers.ChoiceField(
+        choices=ScoringEvent.choices, allow_blank=True, help_text="The behaviour (empty for profile rules)."
+    )
+
+    class Meta:
+        model = ScoringRule
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "criteria",
+            "event",
+            "points",
+            "half_life_days",
+            "active",
+            "version",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ScoringRuleCreateSerializer(StrictSerializer):
+    name = TextField(max_length=100)
+    kind = serializers.ChoiceField(choices=ScoringKind.choices)
+    criteria = serializers.JSONField(required=False)
+    event = serializers.ChoiceField(choices=ScoringEvent.choices, required=False, allow_blank=True)
+    points = serializers.IntegerField(min_value=-1000, max_value=1000)
+    half_life_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
+    active = serializers.BooleanField(required=False)
+
+
+class ScoringRuleUpdateSerializer(ScoringRuleCreateSerializer):
+    name = TextField(max_length=100, required=False)
+    kind = serializers.ChoiceField(choices=ScoringKind.choices, required=False)
+    points = serializers.IntegerField(min_value=-1000, max_value=1000, required=False)
+
+
+@extend_schema_view(
+    retrieve=extend_schema(parameters=[ETAG]),
+    create=extend_schema(
+        request=ScoringRuleCreateSerializer, responses={201: ScoringRuleSerializer}, parameters=[ETAG]
+    ),
+    update=extend_schema(request=ScoringRuleUpdateSerializer),
+    partial_update=extend_schema(request=ScoringRuleUpdateSerializer),
+)
+class ScoringRuleViewSet(ServiceViewSet[ScoringRule]):
+    """Lead scoring rules (admins)."""
+
+    serializer_class = ScoringRuleSerializer
+    lookup_arg = "scoring_rule_id"
+    create_input = ScoringRuleCreateSerializer
+    update_input = ScoringRuleUpdateSerializer
+    create_service = staticmethod(scoring.scoring_rule_create)
+    update_service = staticmethod(scoring.scoring_rule_update)
+
+    def get_queryset(self) -> QuerySet[ScoringRule]:
+        return ScoringRule.objects.all()
+
+
+class FunnelStageSerializer(serializers.Serializer[Any]):
+    stage = serializers.CharField()
+    count = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True, help_text="Share of the stage before.")
+
+
+class AttributionSerializer(serializers.Serializer[Any]):
+    campaign = serializers.IntegerField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    currency = serializers.CharField()
+    cost = serializers.DecimalField(max_digits=14, decimal_places=2)
+    revenue_first_touch = serializers.DecimalField(max_digits=16, decimal_places=2)
+    revenue_last_touch = serializers.DecimalField(max_digits=16, decimal_places=2)
+    revenue_direct = serializers.DecimalField(max_digits=16, decimal_places=2)
+    roi = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
+    cost_per_lead = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
+    funnel = FunnelStageSerializer(many=True)
+
+
+class AttributionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Any]):
+    """Revenue (first and last touch), cost, ROI, cost per lead and the funnel of each
+    campaign (filters: status, channel, segment, owner)."""
+
+    serializer_class = AttributionSerializer
+    queryset = Campaign.objects.none()  # for the schema; rows come from the selector
+    permission_classes = [IsAuthenticated, HasPermission]
+    required_permission = "marketing.view_campaign"
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        campaigns = campaign_list(filters=request.query_params)
+        page = self.paginate_queryset(campaigns)
+        rows = attribution_rows(campaigns=page if page is not None else campaigns)
+        return self.get_paginated_response(AttributionSerializer(rows, many=True).data)
+
+
+class BounceInput(StrictSerializer):
+    email = TextField(max_length=320)
+    reason = TextField(max_length=300, required=False, allow_blank=True)
+
+
+class BounceResult(serializers.Serializer[Any]):
+    members_marked = serializers.IntegerField()
+
+
+class BounceViewSet(viewsets.GenericViewSet[Any]):
+    """Bounces reported by the mail server (a hard bounce blocks the address)."""
+
+    permission_classes = [ActionPermissions]
+    action_permissions = {"create": {"POST": ["marketing.add_emailbounce"]}}
+    serializer_class = BounceResult
+
+    @extend_schema(request=BounceInput, responses={201: BounceResult})
+    def create(self, request: Request) -> Response:
+        data = BounceInput.validated(request.data)
+        marked = email_bounce(actor=request.user, email=data["email"], reason=data.get("reason", ""))
+        return Response({"members_marked": marked}, status=201)

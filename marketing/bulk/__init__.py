@@ -1,0 +1,1 @@
+"""Bulk actions on a customer list or a segment: tag, assign an owner, add to a campaign, export."""

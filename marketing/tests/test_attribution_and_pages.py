@@ -1,0 +1,137 @@
+"""Attribution (first and last touch, ROI, cost per lead, funnel) and the staff pages
+(segment builder with its live count, campaign page with exclusions and charts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from frontoffice.actors import MAINTENANCE
+from marketing.attribution.selectors import campaign_figures
+from marketing.campaigns.launch import campaign_launch
+from marketing.choices import CampaignStatus
+from marketing.models import Campaign, CampaignMember
+from marketing.tests.conftest import a_person
+from marketing.tests.test_campaigns import a_campaign
+from marketing.tests.test_segment_rules import an_order
+from sales.models import Opportunity
+
+pytestmark = pytest.mark.django_db
+
+
+def test_first_and_last_touch_revenue_roi_and_funnel(sales_rep, django_assert_max_num_queries) -> None:
+    # given a customer who clicked in campaign A, then B, then ordered from an opportunity of B
+    ann = a_person("Ann")
+    early = campaign_launch(actor=MAINTENANCE, campaign_id=a_campaign(budget="100.00").pk)
+    late = campaign_launch(actor=MAINTENANCE, campaign_id=a_campaign(budget="10.00", cap_messages=0).pk)
+    now = timezone.now()
+    CampaignMember.objects.filter(campaign=early).update(
+        sent_at=now - dt.timedelta(days=9),
+        clicked_at=now - dt.timedelta(days=8),
+        opened_at=now - dt.timedelta(days=8),
+    )
+    CampaignMember.objects.filter(campaign=late).update(
+        sent_at=now - dt.timedelta(days=3),
+        clicked_at=now - dt.timedelta(days=2),
+        opened_at=now - dt.timedelta(days=2),
+    )
+    order = an_order(sales_rep, ann)
+    Opportunity.objects.filter(pk=order.opportunity_id).update(campaign_id=late.pk)
+    # when
+    with django_assert_max_num_queries(7):  # the campaigns, then 6 whatever their number
+        figures = {f.campaign.pk: f for f in campaign_figures(Campaign.objects.all())}
+    # then
+    assert figures[early.pk].revenue_first_touch == order.total
+    assert figures[early.pk].revenue_last_touch == Decimal("0")
+    assert figures[late.pk].revenue_last_touch == order.total
+    assert figures[late.pk].revenue_direct == order.total
+    assert figures[late.pk].roi == ((order.total - Decimal("10")) / Decimal("10")).quantize(Decimal("0.01"))
+    funnel = {s.key: s.count for s in figures[late.pk].funnel}
+    assert funnel == {
+        "audience": 1,
+        "sent": 1,
+        "opened": 1,
+        "clicked": 1,
+        "lead": 0,
+        "opportunity": 1,
+        "order": 1,
+    }
+    assert figures[early.pk].cost_per_lead is None
+
+
+def test_the_builder_shows_a_live_count(client: Client, marketer) -> None:
+    a_person("Ann", tags=["VIP"])
+    a_person("Bob")
+    client.force_login(marketer)
+    page = client.get(reverse("marketing:segment_new"))
+    assert page.status_code == 200
+    preview = client.post(
+        reverse("marketing:segment_preview"), {"rules": '{"field": "tag", "op": "has", "value": "vip"}'}
+    )
+    assert b'id="segment-count" class="kpi__value">1<' in preview.content
+    bad = client.post(
+        reverse("marketing:segment_preview"), {"rules": '{"field": "tag", "op": "gt", "value": 1}'}
+    )
+    assert b"rules.op" in bad.content
+    saved = client.post(
+        reverse("marketing:segment_new"),
+        {"name": "VIPs", "rules": '{"field": "tag", "op": "has", "value": "vip"}'},
+    )
+    assert saved.status_code == 302
+    refused = client.post(reverse("marketing:segment_new"), {"name": "Bad", "rules": '{"field": "nope"}'})
+    assert refused.status_code == 400
+    assert b"rules.field" in refused.content
+
+
+def test_the_campaign_page_shows_exclusions_funnel_and_preview(client: Client, marketer) -> None:
+    a_person("Ann")
+    a_person("Never", consent=None)
+    campaign = campaign_launch(actor=MAINTENANCE, campaign_id=a_campaign().pk)
+    client.force_login(marketer)
+    page = client.get(reverse("marketing:campaign_detail", args=[campaign.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="excluded-count">1<' in html
+    assert "No current e-mail marketing consent" in html
+    assert 'id="funnel"' in html
+    assert "Hello Ann" in html
+    assert client.get(reverse("marketing:campaign_list")).status_code == 200
+
+
+def test_a_page_launch_and_its_refusals(client: Client, marketer, sales_rep) -> None:
+    campaign = a_campaign()
+    client.force_login(sales_rep)
+    assert client.post(reverse("marketing:campaign_action", args=[campaign.pk, "launch"])).status_code == 403
+    client.force_login(marketer)
+    response = client.post(reverse("marketing:campaign_action", args=[campaign.pk, "launch"]), follow=True)
+    assert response.status_code == 200
+    assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.RUNNING
+    response = client.post(reverse("marketing:campaign_action", args=[campaign.pk, "launch"]), follow=True)
+    assert b"cannot become running" in response.content
+
+
+def test_the_campaign_form_creates_a_draft(client: Client, marketer) -> None:
+    client.force_login(marketer)
+    response = client.post(
+        reverse("marketing:campaign_new"),
+        {
+            "name": "Autumn",
+            "channel": "email",
+            "currency": "EUR",
+            "cap_messages": 3,
+            "cap_days": 7,
+            "budget": "10",
+        },
+    )
+    assert response.status_code == 302
+    assert Campaign.objects.get().name == "Autumn"
+    bad = client.post(
+        reverse("marketing:campaign_new"),
+        {"name": "", "channel": "email", "currency": "EUR", "cap_messages": 3, "cap_days": 7},
+    )
+    assert bad.status_code == 400
