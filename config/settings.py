@@ -343,6 +343,8 @@ EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
 EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="frontoffice@localhost")
+# The shared secret the mail provider's inbound hook sends (X-Inbound-Secret); empty: off.
+SERVICE_INBOUND_EMAIL_SECRET = env_secret("SERVICE_INBOUND_EMAIL_SECRET") or ""
 # Messages to customers a worker hands to the mail server, at most (Celery's rate syntax).
 OUTBOUND_EMAIL_RATE_LIMIT = env.str("OUTBOUND_EMAIL_RATE_LIMIT", default="120/m")
 if not re.fullmatch(r"[0-9]+(\.[0-9]+)?/[smh]", OUTBOUND_EMAIL_RATE_LIMIT):

@@ -107,7 +107,6 @@ HOOKS = AppHooks(
         "CustomerKindEnum": "customers.choices.CustomerKind",
         "ContactKindEnum": "customers.choices.ContactKind",
         "ConsentChannelEnum": "customers.choices.ConsentChannel",
-        "OutboundChannelEnum": "customers.outbound.choices.OutboundChannel",
         "MessageCategoryEnum": "customers.outbound.choices.MessageCategory",
         "MessageStatusEnum": "customers.outbound.choices.MessageStatus",
     },

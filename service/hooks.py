@@ -22,6 +22,7 @@ from frontoffice.write_path import as_id
 from service.api import CaseViewSet, OpenCasesPanelSerializer
 from service.api_desk import CallViewSet, GoodwillViewSet, MetricsViewSet, QueueViewSet, SlaPolicyViewSet
 from service.demo.history import seed_service_history
+from service.loop import plug as loop
 from service.roles import GRANTS
 from service.selectors import open_cases_panel
 from service.services import CaseActivity
@@ -48,11 +49,15 @@ HOOKS = AppHooks(
         ApiRoute("service/queues", QueueViewSet, "service-queue"),
         ApiRoute("service/sla-policies", SlaPolicyViewSet, "service-sla-policy"),
         ApiRoute("service/metrics", MetricsViewSet, "service-metrics"),
+        *loop.API_ROUTES,
     ],
     navigation=[
         NavItem("Console", "service:console", "service.add_call", order=19),
         NavItem("Cases", "service:case_list", "service.view_case", order=20),
+        *loop.NAVIGATION,
     ],
+    subscriptions=loop.SUBSCRIPTIONS,
+    post_migrate=loop.POST_MIGRATE,
     panels=[
         Panel(
             key="open_cases",
@@ -73,13 +78,15 @@ HOOKS = AppHooks(
         _case_kind(CaseActivity.ESCALATED, "Case escalated", "⚠", TimelineTone.DANGER),
         TimelineKind(CaseActivity.CALL_LOGGED, "Call", "☎", TimelineTone.INFO, ref_type="service.case"),
         _case_kind(CaseActivity.GOODWILL_CREDITED, "Goodwill credit", "€", TimelineTone.SUCCESS),
+        *loop.TIMELINE_KINDS,
     ],
     merge_references=[
         MergeReference("service.Case", "customer", "Cases"),
         MergeReference("service.Call", "customer", "Calls"),
         MergeReference("service.GoodwillCredit", "customer", "Goodwill credits"),
+        *loop.MERGE_REFERENCES,
     ],
-    periodic_tasks=[PeriodicTask("service-sla-sweep", "service.tasks.sla_sweep", 60.0)],
+    periodic_tasks=[PeriodicTask("service-sla-sweep", "service.tasks.sla_sweep", 60.0), *loop.PERIODIC_TASKS],
     api_enums={
         "CaseKindEnum": "service.choices.CaseKind",
         "CaseChannelEnum": "service.choices.CaseChannel",
@@ -91,6 +98,7 @@ HOOKS = AppHooks(
         "GoodwillStatusEnum": "service.choices.GoodwillStatus",
         "AssignmentStrategyEnum": "service.choices.AssignmentStrategy",
         "NoteVisibilityEnum": "service.choices.NoteVisibility",
+        **loop.API_ENUMS,
     },
-    demo_steps=[DemoStep("service", 40, seed_service_history)],
+    demo_steps=[DemoStep("service", 40, seed_service_history), *loop.DEMO_STEPS],
 )

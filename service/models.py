@@ -418,3 +418,17 @@ class AgentNotification(TimeStamped):
 
     def __str__(self) -> str:
         return self.message
+
+
+# The service loop's tables live in their package; imported here so that the app
+# registry loads them with the cases'.
+from service.loop.models import (  # noqa: E402, F401
+    Article,
+    CannedResponse,
+    CsatSurvey,
+    FollowUp,
+    InboundEmail,
+    Problem,
+    ProblemCase,
+    SystemicFlag,
+)

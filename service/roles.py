@@ -41,3 +41,13 @@ GRANTS = {
     Role.BACK_OFFICE: ["service.view_case"],
     Role.ADMIN: [*WORK_CASES, *SETTINGS, "service.approve_goodwill", "service.delete_case"],
 }
+
+
+def _with_loop(grants: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The service loop's grants (service/loop/plug.py) added to the case desk's."""
+    from service.loop.plug import GRANTS as LOOP
+
+    return {role: [*grants.get(role, []), *LOOP.get(role, [])] for role in {*grants, *LOOP}}
+
+
+GRANTS = _with_loop(GRANTS)

@@ -14,3 +14,7 @@ def sla_sweep() -> dict[str, int]:
     short transaction per case."""
     report = run_sla_sweep(actor=SCHEDULER)
     return {"warned": report.warned, "escalated": report.escalated}
+
+
+# The service loop's tasks live with it; imported here for Celery's autodiscovery.
+from service.loop.tasks import csat_sweep, proactive_delay_sweep  # noqa: E402, F401

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from service import views, views_console
+from service.loop.urls import urlpatterns as loop_urlpatterns
 
 app_name = "service"
 
@@ -25,4 +26,5 @@ urlpatterns = [
     path("queues/", views.queue_list, name="queue_list"),
     path("queues/<int:pk>/", views.queue_detail, name="queue_detail"),
     path("metrics/", views.metrics, name="metrics"),
+    *loop_urlpatterns,
 ]
