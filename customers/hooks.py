@@ -106,7 +106,8 @@ HOOKS = AppHooks(
     api_enums={
         "CustomerKindEnum": "customers.choices.CustomerKind",
         "ContactKindEnum": "customers.choices.ContactKind",
-        "ConsentChannelEnum": "customers.choices.ConsentChannel",
+        # Consent is given per channel a message goes out on: one set, one name.
+        "ChannelEnum": "customers.choices.ConsentChannel",
         "MessageCategoryEnum": "customers.outbound.choices.MessageCategory",
         "MessageStatusEnum": "customers.outbound.choices.MessageStatus",
     },

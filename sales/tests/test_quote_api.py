@@ -217,7 +217,6 @@ def test_admins_write_price_lists_and_sales_reads_them(api_as, sales_rep, admin_
 @pytest.mark.parametrize(
     ("body", "key"),
     [
-        ({"name": "Dup", "currency": "EUR", "tier": "standard"}, "active"),
         ({"name": "Bad", "currency": "eur"}, "currency"),
         (
             {"name": "Neg", "currency": "USD", "items": [{"sku": "SKU-1", "unit_price": "-1"}]},
@@ -230,6 +229,16 @@ def test_bad_price_lists_are_a_400(api_as, admin_user, catalogue, body, key) -> 
     response = api_as(admin_user).post("/api/v1/sales/price-lists/", body, format="json")
     assert response.status_code == 400
     assert key in response.json()["errors"], response.json()
+    assert PriceList.objects.count() == 1
+
+
+def test_a_second_active_list_for_a_currency_and_tier_is_a_409(api_as, admin_user, catalogue) -> None:
+    # when: a valid list that clashes with the active EUR standard one
+    body = {"name": "Dup", "currency": "EUR", "tier": "standard"}
+    response = api_as(admin_user).post("/api/v1/sales/price-lists/", body, format="json")
+    # then: the state is in the way, not the input
+    assert response.status_code == 409
+    assert "active" in response.json()["errors"], response.json()
     assert PriceList.objects.count() == 1
 
 
