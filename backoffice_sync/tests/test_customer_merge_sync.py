@@ -11,7 +11,7 @@ import pytest
 from backoffice_sync.adapters.stub import StubAdapter
 from backoffice_sync.erp import MessageKind
 from backoffice_sync.inbox import pull_changes_once
-from backoffice_sync.models import InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
+from backoffice_sync.models import ErpCircuit, InboxEvent, InboxStatus, OutboxMessage, OutboxStatus
 from backoffice_sync.outbox import relay_due
 from backoffice_sync.simulator.models import SimCustomer
 from customers import services
@@ -131,8 +131,9 @@ def test_the_duplicates_upserts_held_back_by_an_outage_change_nothing_after_the_
     relay_due()
     merge(admin_user, survivor, duplicate)
 
-    # when: the ERP is back, and the survivor's messages happen to go first
+    # when: the ERP is back (its probe is due), and the survivor's messages happen to go first
     erp.set_faults(outage=False)
+    ErpCircuit.objects.update(next_probe_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
     OutboxMessage.objects.filter(aggregate=f"customer:{duplicate.pk}", status=OutboxStatus.PENDING).update(
         next_attempt_at=dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
     )
