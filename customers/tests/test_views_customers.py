@@ -131,7 +131,7 @@ def test_the_layout_has_landmarks_a_skip_link_a_logout_form_and_the_htmx_csrf_he
     # then
     assert 'href="#main"' in html
     assert "<header" in html
-    assert '<nav class="site-nav" aria-label="Main">' in html
+    assert '<nav class="site-nav" id="site-menu" aria-label="Main" data-menu-part>' in html
     assert '<main id="main"' in html
     assert re.search(r'<form method="post" action="/accounts/logout/">', html)
     assert "X-CSRFToken" in html
