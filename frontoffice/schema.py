@@ -188,7 +188,10 @@ class BoundedListExtension(OpenApiSerializerFieldExtension):
                 low = max(low or 0, validator.limit_value)
             elif isinstance(validator, MaxLengthValidator):
                 high = min(high or validator.limit_value, validator.limit_value)
-        schema: dict[str, Any] = {"type": "array", "items": component.ref}
+        # A child with no field in this direction (all read-only in a request) has no
+        # component: its items are then objects of no declared shape.
+        items = component.ref if component else {"type": "object"}
+        schema: dict[str, Any] = {"type": "array", "items": items}
         if low:
             schema["minItems"] = low
         if high is not None:
