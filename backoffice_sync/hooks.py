@@ -80,6 +80,7 @@ HOOKS = AppHooks(
         MergeReference("backoffice_sync.Payment", "customer", "Payments"),
         MergeReference("backoffice_sync.CreditNote", "customer", "Credit notes"),
         MergeReference("backoffice_sync.CustomerBalance", "customer", "Balances"),
+        MergeReference("backoffice_sync.Drift", "customer", "Reconciliation differences"),
     ],
     # A customer's changes, and a merge that moves an ERP number, reach the ERP through
     # the outbox, in the change's transaction.

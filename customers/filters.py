@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.choices import CallableChoiceIterator
 
@@ -80,6 +81,16 @@ def search_customers(queryset: QuerySet, value: str) -> QuerySet:
 MAX_NAME_WORDS = 6
 
 
+TAG_MAX_LENGTH = 50  # customers.Tag.name
+
+
+def _tags_fit(value: str) -> None:
+    """Each comma-separated tag could be one: a longer one is refused, not silently unmatched."""
+    for tag in value.split(","):
+        if len(tag.strip()) > TAG_MAX_LENGTH:
+            raise ValidationError(f"A tag has at most {TAG_MAX_LENGTH} characters.")
+
+
 class CustomerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", max_length=200, label="Search")
     kind = django_filters.ChoiceFilter(choices=CustomerKind.choices)
@@ -87,6 +98,7 @@ class CustomerFilter(django_filters.FilterSet):
     tag = django_filters.CharFilter(
         method="filter_tag",
         max_length=500,
+        validators=[_tags_fit],
         help_text="A tag, or several separated by commas (customers with any of them); any case.",
     )
     owner = IdFilter(field_name="owner_id", label="Owner (user id)")

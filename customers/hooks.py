@@ -37,7 +37,8 @@ def _customer_link(ref_id: str) -> str | None:
 
 
 def _message_link(ref_id: str) -> str | None:
-    return reverse("customers:outbound-message", args=[ref_id]) if ref_id.isdigit() else None
+    message_id = as_id(ref_id)
+    return reverse("customers:outbound-message", args=[message_id]) if message_id is not None else None
 
 
 def _message_kind(code: str, label: str, icon: str, tone: TimelineTone) -> TimelineKind:

@@ -118,7 +118,11 @@ def lock(model: type[M], pk: object, *, what: str | None = None, queryset: Query
     """The row, locked until the transaction ends (`SELECT ... FOR UPDATE`); Http404
     when there is no such row (in `queryset`, when given) or `pk` cannot be an id."""
     row_id = as_id(pk)
-    rows = (queryset if queryset is not None else model._default_manager.all()).select_for_update()
+    # `OF self`: only this row is locked, and a queryset that follows nullable relations
+    # (select_related over an outer join) can be locked at all on PostgreSQL.
+    rows = (queryset if queryset is not None else model._default_manager.all()).select_for_update(
+        of=("self",)
+    )
     row = rows.filter(pk=row_id).first() if row_id is not None else None
     if row is None:
         raise Http404(f"No such {what or model._meta.verbose_name}.")

@@ -72,6 +72,7 @@ class World:
             "stage": stages[-1].pk,
             "owner": admin.pk,
             "sku": "SKU-1",
+            "product": "SKU-1",
         }
         self.path_ids = {
             "/api/v1/customers/{id}/merge/": self.person.pk,

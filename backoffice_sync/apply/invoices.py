@@ -27,7 +27,7 @@ from backoffice_sync.events import InvoiceOverdue, PaymentReceived
 from backoffice_sync.models import CreditNote, CustomerBalance, Invoice, InvoiceStatus, Payment
 
 
-def _settle(invoice: Invoice) -> None:
+def settle(invoice: Invoice) -> None:
     """Recompute what was paid and credited, and the status that follows (paid once covered)."""
     invoice.amount_paid = invoice.payments.aggregate(total=Sum("amount"))["total"] or Decimal(0)
     invoice.amount_credited = invoice.credit_notes.aggregate(total=Sum("amount"))["total"] or Decimal(0)
@@ -97,7 +97,7 @@ def apply_invoice_issued(event: ErpEvent, *, stale: bool) -> Outcome:
         early.objects.filter(invoice__isnull=True, invoice_number=invoice.number, customer=customer).update(
             invoice=invoice
         )
-    _settle(invoice)
+    settle(invoice)
     balance_recompute(customer_id=customer.pk, currency=invoice.currency)
     if old_currency and old_currency != invoice.currency:
         balance_recompute(customer_id=customer.pk, currency=old_currency)
@@ -138,7 +138,7 @@ def apply_payment_received(event: ErpEvent, *, stale: bool) -> Outcome:
     )
     if invoice is not None:
         _bump(invoice, event, f"invoice:{invoice.number}")
-        _settle(invoice)
+        settle(invoice)
         balance_recompute(customer_id=customer.pk, currency=invoice.currency)
     subject = f"Payment of {money_text(payment.amount, payment.currency)} received for invoice {payment.invoice_number}"
     record_on_timeline(
@@ -238,7 +238,7 @@ def apply_credit_note(event: ErpEvent, *, stale: bool) -> Outcome:
         erp_version=event.version,
     )
     if invoice is not None:
-        _settle(invoice)
+        settle(invoice)
         balance_recompute(customer_id=customer.pk, currency=invoice.currency)
     subject = f"Credit note {note.number} issued: {money_text(note.amount, note.currency)}"
     if invoice_number:

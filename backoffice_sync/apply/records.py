@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from backoffice_sync.apply.invoices import _settle, balance_recompute
+from backoffice_sync.apply.invoices import balance_recompute, settle
 from backoffice_sync.apply.rules import SOURCE_APP, Rejected, live_customer
 from backoffice_sync.choices import ErpActivityKind
 from backoffice_sync.models import (
@@ -230,7 +230,7 @@ def repull_payment(reference: str, record: dict[str, Any] | None) -> int | None:
 def _resettle(invoice: Invoice | None) -> None:
     if invoice is None:
         return
-    _settle(invoice)
+    settle(invoice)
     balance_recompute(customer_id=invoice.customer_id, currency=invoice.currency)
 
 

@@ -264,22 +264,27 @@ RAW_CODE = re.compile(r"\b[a-z]+(?:[_.][a-z]+)+\b")  # erp_order, order_placed, 
 
 
 def test_every_declared_kind_shows_its_badge_and_never_its_code(sales_rep: Any, ada: Customer) -> None:
-    # given: one entry of every kind the installed apps declare
+    # given: the kinds the installed apps declare, by batches that fit on the first page
     kinds = plugin.timeline_kinds()
-    for code in kinds:
-        activity_record(
-            customer_id=ada.pk, kind=code, subject=f"Something happened ({len(code)})", actor=sales_rep
-        )
+    codes = list(kinds)
+    batch = 40
+    for start in range(0, len(codes), batch):
+        Activity.objects.filter(customer=ada).delete()
+        chunk = codes[start : start + batch]
+        for code in chunk:
+            activity_record(
+                customer_id=ada.pk, kind=code, subject=f"Something happened ({len(code)})", actor=sales_rep
+            )
 
-    # when
-    html = html_of(client_for(sales_rep).get(reverse("customers:detail", args=[ada.pk])))
+        # when
+        html = html_of(client_for(sales_rep).get(reverse("customers:detail", args=[ada.pk])))
 
-    # then: each entry wears its kind's badge: tone, icon and label
-    shown = badges(timeline_of(html))
-    assert set(shown) >= {(k.tone.value, k.icon, k.label) for k in kinds.values()}
-    assert len(shown) == len(kinds) + 1  # and the consent's own entry
-    leaked = {code for code in kinds if code in RAW_CODE.findall(visible_text(html))}
-    assert leaked == set()
+        # then: each entry wears its kind's badge: tone, icon and label
+        shown = badges(timeline_of(html))
+        assert set(shown) >= {(kinds[c].tone.value, kinds[c].icon, kinds[c].label) for c in chunk}
+        assert len(shown) == len(chunk)
+        leaked = {code for code in chunk if code in RAW_CODE.findall(visible_text(html))}
+        assert leaked == set()
     assert {"erp_order", "order_placed", "opportunity_stage"} <= set(kinds)
 
 

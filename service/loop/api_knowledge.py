@@ -24,6 +24,9 @@ from service.loop.models import Article, CannedResponse
 
 
 class ArticleSerializer(serializers.ModelSerializer[Article]):
+    # Blank when the article fits no one category: a string, not the category enum.
+    category = serializers.CharField(read_only=True, help_text="A case category, or empty.")
+
     class Meta:
         model = Article
         fields = [
@@ -77,6 +80,8 @@ class ArticleViewSet(ServiceViewSet[Article]):
 
 
 class CannedSerializer(serializers.ModelSerializer[CannedResponse]):
+    category = serializers.CharField(read_only=True, help_text="A case category, or empty.")
+
     class Meta:
         model = CannedResponse
         fields = ["id", "title", "body", "category", "is_active", "version", "created_at"]

@@ -22,6 +22,7 @@ from django.utils import timezone
 from backoffice_sync.models import Product
 from customers.outbound.services import send_to_customer
 from frontoffice.actors import Actor, SystemActor, user_of
+from frontoffice.errors import Conflict
 from frontoffice.write_path import (
     as_id,
     audit,
@@ -79,11 +80,12 @@ def _cases(errors: dict[str, list[str]], case_ids: Iterable[object]) -> list[Cas
     missing = sorted({pk for pk in ids if pk is not None} - {c.pk for c in cases})
     if missing:
         errors["cases"] = [f"No such case: {', '.join(map(str, missing))}."]
-    taken = ProblemCase.objects.filter(case__in=cases).select_related("problem")
-    for link in taken:
-        errors.setdefault("cases", []).append(
-            f"Case {link.case_id} already belongs to {link.problem.reference}."
-        )
+    taken = [
+        f"Case {link.case_id} already belongs to {link.problem.reference}."
+        for link in ProblemCase.objects.filter(case__in=cases).select_related("problem")
+    ]
+    if taken:  # a valid request the current state refuses: 409, not 400
+        raise Conflict(" ".join(taken), errors={"cases": taken})
     return cases
 
 
@@ -218,9 +220,11 @@ def problem_resolve(
     authorize(actor, "service.change_problem", message="You may not resolve problems.")
     problem = lock(Problem, problem_id, what="problem")
     check_version(problem, expected_version)
-    errors: dict[str, list[str]] = {}
     if problem.status == ProblemStatus.RESOLVED:
-        errors["status"] = ["This problem is already resolved."]
+        raise Conflict(
+            "This problem is already resolved.", errors={"status": ["This problem is already resolved."]}
+        )
+    errors: dict[str, list[str]] = {}
     problem.fix = clean_text(errors, "fix", fix, 5000)
     if not problem.fix and "fix" not in errors:
         errors["fix"] = ["Say what was fixed."]

@@ -52,7 +52,7 @@ def test_reads_go_to_the_replica_and_writes_and_transactions_to_the_primary(sale
     url = this_test_database_url()
     env = {**os.environ, "DATABASE_URL": url, "DATABASE_REPLICA_URL": url, "DEBUG": "1"}
     # when
-    result = subprocess.run(  # noqa: S603 - fixed argv, our own interpreter
+    result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", SCRIPT],
         cwd=BASE_DIR,
         env=env,
