@@ -90,6 +90,11 @@ bench-load: install
 	$(BIN)/locust -f bench/locustfile.py --headless --users 50 --spawn-rate 5 --run-time 5m \
 	  --host $(BENCH_HOST) --only-summary $(BENCH_ARGS)
 
+# Times a fresh clone's first `make run`, step by step; writes bench/results/first-run.* and
+# the README's table between its first-run markers.
+bench-first-run: install
+	$(BIN)/python -m bench.first_run $(BENCH_ARGS)
+
 bench-sync: install
 	$(BIN)/python -m bench.sync $(BENCH_ARGS)
 
