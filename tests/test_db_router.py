@@ -13,7 +13,7 @@ import pytest
 
 from tests.subprocesses import this_test_database_url
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+BASE_DIR = Path(__file__).resolve().parents[1]
 
 SCRIPT = """
 import json

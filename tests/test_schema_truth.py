@@ -17,9 +17,11 @@ from rest_framework.test import APIClient
 from customers import services as customer_services
 from customers.outbound.services import message_template_create
 from frontoffice.actors import MAINTENANCE
+from marketing.campaigns.services import campaign_create
 from sales.models import Pipeline
 from sales.tests import factories
 from sales.tests.quote_setup import a_catalogue, a_quote, an_opportunity
+from service.services import case_open
 from service.settings_services import calendar_create
 from tests.fixtures import client_for
 from tests.schema_requests import Document
@@ -60,6 +62,10 @@ class World:
             actor=admin, key=f"welcome-{n}", name=f"Welcome {n}", subject="Hello", body="Hello."
         )
         self.calendar = calendar_create(actor=admin, name=f"Office hours {n}")
+        self.case = case_open(
+            actor=admin, customer_id=self.person.pk, kind="complaint", channel="phone", subject=f"Late {n}"
+        )
+        self.campaign = campaign_create(actor=admin, name=f"Launch {n}")
         self.ids = {
             "template": self.template.key,
             "calendar": self.calendar.pk,
@@ -73,6 +79,10 @@ class World:
             "owner": admin.pk,
             "sku": "SKU-1",
             "product": "SKU-1",
+            "case": self.case.pk,
+            "case_ids": self.case.pk,
+            "campaign": self.campaign.pk,
+            "members": admin.pk,
         }
         self.path_ids = {
             "/api/v1/customers/{id}/merge/": self.person.pk,

@@ -43,7 +43,7 @@ from service.loop.choices import (
 from service.loop.models import Problem, ProblemCase, SystemicFlag
 from service.models import Case
 from service.notifications import notify
-from service.services import record, system_note
+from service.services import lock_case_named, record, system_note
 
 # Who tells customers a problem is fixed: the system, on behalf of the resolving team.
 PROBLEM_NOTICE = SystemActor("problem notices")
@@ -298,7 +298,7 @@ def case_flag_systemic(
 ) -> SystemicFlag:
     """Mark a case "likely systemic" (again: the flag is updated)."""
     authorize(actor, "service.add_systemicflag", message="You may not flag cases.")
-    case = lock(Case, case_id, what="case")
+    case = lock_case_named(case_id)  # named in the body: a 400 for "case", not a 404
     errors: dict[str, list[str]] = {}
     chosen = _choice(errors, "category", category or case.category, ProblemCategory.values)
     found = _product(errors, product)
