@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from frontoffice.filters import StableOrderingFilter
 from frontoffice.permissions import HasPermission
 from frontoffice.query_params import DeclaredQueryParameters
-from frontoffice.schema import ETAG, IF_MATCH, OneObjectSchema
+from frontoffice.schema import ETAG, IF_MATCH, OneObjectSchema, Variant, variants_of
 from frontoffice.serializers import IdField, StrictSerializer, TextField
 from frontoffice.viewsets import ServiceViewSet, service_action
 from service import calls, goodwill, selectors, settings_services
@@ -88,7 +88,19 @@ def _call_arguments(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-@extend_schema_view(create=extend_schema(request=CallCreateSerializer, responses={201: CallSerializer}))
+# A call attaches to a case, opens one, or neither; never both.
+CALL_INPUT = variants_of(
+    CallCreateSerializer,
+    name="CallCreate",
+    variants={
+        "attach": Variant(required=("case",), excluded=("new_case",)),
+        "open": Variant(required=("new_case",), excluded=("case",)),
+        "log_only": Variant(required=(), excluded=("case", "new_case")),
+    },
+)
+
+
+@extend_schema_view(create=extend_schema(request=CALL_INPUT, responses={201: CallSerializer}))
 class CallViewSet(ServiceViewSet[Call]):
     """Calls with customers, as agents log them ("log a call")."""
 

@@ -10,6 +10,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from customers.outbound.models import OutboundMessage
+from frontoffice.errors import Conflict
 from service.loop import problems, selectors
 from service.loop.choices import ProblemStatus
 from service.loop.models import Problem, ProblemCase
@@ -37,7 +38,7 @@ def test_a_problem_is_routed_by_category_and_links_its_cases(agent: Any, two_cas
 
 def test_a_case_belongs_to_one_problem_only(agent: Any, two_cases: list[Any]) -> None:
     first = problems.problem_open(actor=agent, title="A", category="delivery", case_ids=[two_cases[0].pk])
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(Conflict) as error:  # a valid request the case's state refuses
         problems.problem_open(actor=agent, title="B", category="delivery", case_ids=[two_cases[0].pk])
     assert first.reference in str(error.value)
     assert Problem.objects.count() == 1
