@@ -63,7 +63,11 @@ class World:
         )
         self.calendar = calendar_create(actor=admin, name=f"Office hours {n}")
         self.case = case_open(
-            actor=admin, customer_id=self.organisation.pk, kind="complaint", channel="phone", subject=f"Late {n}"
+            actor=admin,
+            customer_id=self.organisation.pk,
+            kind="complaint",
+            channel="phone",
+            subject=f"Late {n}",
         )
         self.campaign = campaign_create(actor=admin, name=f"Launch {n}")
         self.ids = {
