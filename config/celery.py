@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery, signals
+from celery.beat import PersistentScheduler
 
 from frontoffice import broker
 
@@ -34,19 +35,28 @@ def _use_project_logging(loglevel: int | str | None = None, **_kwargs: object) -
         logging.getLogger().setLevel(loglevel)
 
 
-@signals.beat_init.connect
-def _install_beat_schedule(sender: object = None, **_kwargs: object) -> None:
-    # Beat reads the schedule when its scheduler starts, after this signal and after
-    # Django is set up: every app's periodic tasks come from its hooks.
-    install_beat_schedule()
-
-
 def install_beat_schedule() -> dict:
     from frontoffice import plugin
 
     schedule = plugin.beat_schedule()
     app.conf.beat_schedule = schedule
     return schedule
+
+
+class AppsScheduler(PersistentScheduler):
+    """Celery beat's persistent scheduler (the schedule file in VAR_DIR), on every app's
+    periodic tasks (their hooks). The settings name it (`CELERY_BEAT_SCHEDULER`).
+
+    The schedule is installed here, where the scheduler reads it, once Django is set up.
+    Not on `beat_init`: beat builds its scheduler before it sends that signal (to log
+    the scheduler's max interval), so a schedule installed there was never read: beat
+    kept only Celery's own entry and sent no sweep at all, and the outbox waited for
+    on-commit kicks alone.
+    """
+
+    def setup_schedule(self) -> None:
+        install_beat_schedule()
+        super().setup_schedule()
 
 
 @signals.before_task_publish.connect

@@ -499,8 +499,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # keeps its connection as CONN_MAX_AGE says (see config/celery.py).
 CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# The beat schedule is every app's `periodic_tasks` (their hooks), installed by
-# config/celery.py when beat starts.
+# The beat schedule is every app's `periodic_tasks` (their hooks), installed by this
+# scheduler when beat starts (config/celery.py).
+CELERY_BEAT_SCHEDULER = "config.celery:AppsScheduler"
 
 # --- Integrations ------------------------------------------------------------
 ERP_ADAPTER = env_choice("ERP_ADAPTER", "stub", ("stub", "http"))

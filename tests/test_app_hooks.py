@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ def test_every_first_party_app_plugs_in_through_its_hooks() -> None:
 
 
 def test_beat_runs_every_apps_periodic_tasks() -> None:
-    # when: beat starts (its beat_init signal installs the schedule)
+    # when
     schedule = install_beat_schedule()
 
     # then
@@ -36,6 +37,65 @@ def test_beat_runs_every_apps_periodic_tasks() -> None:
         "sales.tasks.expire_quotes",
         "backoffice_sync.tasks.relay_outbox",
     } <= tasks
+
+
+@pytest.fixture
+def fresh_beat() -> Iterator[None]:
+    """A beat process that has not installed the apps' schedule yet."""
+    installed = celery_app.conf.beat_schedule
+    celery_app.conf.beat_schedule = {}
+    try:
+        yield
+    finally:
+        celery_app.conf.beat_schedule = installed
+
+
+@pytest.mark.usefixtures("fresh_beat")
+def test_the_scheduler_beat_builds_holds_every_apps_periodic_tasks(tmp_path: Path) -> None:
+    # given
+    beat = celery_app.Beat(schedule=str(tmp_path / "celerybeat-schedule"), quiet=True)
+
+    # when: beat builds its service and scheduler as `celery beat` does, before any signal
+    service = beat.Service(
+        app=celery_app,
+        max_interval=beat.max_interval,
+        scheduler_cls=beat.scheduler_cls,
+        schedule_filename=beat.schedule,
+    )
+    scheduler = service.scheduler
+
+    # then: every app's periodic task is in it, with the period its hooks declare
+    try:
+        entries = scheduler.schedule
+        assert set(plugin.beat_schedule()) <= set(entries)
+        relay = entries["relay-outbox"]
+        assert relay.task == "backoffice_sync.tasks.relay_outbox"
+        assert relay.schedule.run_every.total_seconds() == 5.0
+    finally:
+        scheduler.close()
+
+
+@pytest.mark.usefixtures("fresh_beat")
+def test_the_schedule_file_of_an_earlier_beat_keeps_every_apps_periodic_tasks(tmp_path: Path) -> None:
+    # given: a schedule file written by an earlier beat
+    path = str(tmp_path / "celerybeat-schedule")
+    celery_app.Beat(schedule=path).Service(
+        app=celery_app, scheduler_cls=settings.CELERY_BEAT_SCHEDULER, schedule_filename=path
+    ).scheduler.close()
+    celery_app.conf.beat_schedule = {}
+
+    # when: beat restarts on it
+    scheduler = (
+        celery_app.Beat(schedule=path)
+        .Service(app=celery_app, scheduler_cls=settings.CELERY_BEAT_SCHEDULER, schedule_filename=path)
+        .scheduler
+    )
+
+    # then
+    try:
+        assert set(plugin.beat_schedule()) <= set(scheduler.schedule)
+    finally:
+        scheduler.close()
 
 
 def test_every_api_route_of_every_app_is_served() -> None:
