@@ -12,6 +12,10 @@ One `ErpCircuit` row, shared by every relay in every worker process:
   it expires.
 - An answer of any kind (accepted, duplicate, refused) closes it; another unavailability
   re-opens it and doubles the wait, from ERP_PROBE_BASE_SECONDS up to ERP_PROBE_CAP_SECONDS.
+- Reads count too, so that the breaker tells the truth with nothing in the outbox: the
+  inbox's pull (orders' status, shipments, invoices, payments, stock) and a
+  reconciliation run close it when the ERP answers; a pull that finds the ERP
+  unavailable opens it.
 
 When the ERP has been unavailable for ERP_UNREACHABLE_ALERT_SECONDS, the operators are
 told once per outage: one log line at ERROR, and a notice in the app (the dashboard card

@@ -20,8 +20,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from backoffice_sync import apply
-from backoffice_sync.erp import ErpError, ErpEvent, EventType, get_adapter
+from backoffice_sync import apply, circuit
+from backoffice_sync.erp import ErpError, ErpEvent, ErpUnavailable, EventType, get_adapter
 from backoffice_sync.models import InboxAggregate, InboxEvent, InboxStatus, InboxVia, SyncCursor
 from frontoffice import events
 from frontoffice.serializers import MAX_ID, text_problem
@@ -281,6 +281,9 @@ def pull_changes_once(*, limit: int | None = None) -> PullReport:
     page is stored: a failure part-way leaves it where it was, and the next pull
     fetches the page again (what was stored is recognised by id). Raises `ErpError`
     when the ERP cannot be reached (the attempt and its error are recorded).
+
+    The circuit breaker hears of it either way, even with nothing in the outbox: an
+    answer closes it (the ERP is reachable again), an unavailable ERP opens it.
     """
     state, _ = SyncCursor.objects.get_or_create(name=CURSOR_NAME)
     previous = state.cursor
@@ -288,10 +291,14 @@ def pull_changes_once(*, limit: int | None = None) -> PullReport:
     try:
         batch = get_adapter().pull_changes(cursor=previous or None, limit=limit or PULL_PAGE_SIZE)
     except ErpError as exc:
-        SyncCursor.objects.filter(pk=state.pk).update(
-            last_error=_printable(f"{type(exc).__name__}: {exc}", 2000)
-        )
+        error = _printable(f"{type(exc).__name__}: {exc}", 2000)
+        SyncCursor.objects.filter(pk=state.pk).update(last_error=error)
+        if isinstance(exc, ErpUnavailable):
+            circuit.circuit_unavailable(error=error)
+        else:  # the ERP answered, refusing the request: it is reachable
+            circuit.circuit_answered()
         raise
+    circuit.circuit_answered()
     stored: list[int] = []
     duplicates = 0
     for event in _in_apply_order(batch.events):

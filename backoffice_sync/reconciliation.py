@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from backoffice_sync.apply.records import REPULL
 from backoffice_sync.apply.rules import Rejected
+from backoffice_sync.circuit import circuit_answered
 from backoffice_sync.erp import ErpAdapter, ErpError, RecordKind, get_adapter
 from backoffice_sync.models import (
     Drift,
@@ -280,6 +281,7 @@ def reconciliation_run(
         log.warning("reconciliation %s: the ERP could not answer: %s", run.pk, exc)
     else:
         run.status = RunStatus.DONE
+        circuit_answered()  # the ERP answered every read: reachable, whatever the outbox holds
     run.found = run.drifts.count()
     run.repaired = run.drifts.filter(repaired=True).count()
     run.finished_at = timezone.now()

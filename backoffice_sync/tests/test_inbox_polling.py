@@ -6,9 +6,17 @@ from typing import Any
 
 import pytest
 
-from backoffice_sync import inbox, tasks
+from backoffice_sync import circuit, inbox, tasks
 from backoffice_sync.erp import EventType
-from backoffice_sync.models import InboxEvent, InboxStatus, Product, StockLevel, SyncCursor
+from backoffice_sync.models import (
+    CircuitState,
+    InboxEvent,
+    InboxStatus,
+    OutboxMessage,
+    Product,
+    StockLevel,
+    SyncCursor,
+)
 from backoffice_sync.tests.inbox_helpers import (
     FakeAdapter,
     a_customer,
@@ -146,3 +154,49 @@ def test_beat_polls_the_erp_every_30_seconds() -> None:
     entry = plugin.beat_schedule()["poll-erp"]
     assert entry == {"task": "backoffice_sync.tasks.poll_erp", "schedule": 30.0}
     assert tasks.poll_erp.name == entry["task"]
+
+
+def test_a_pull_the_erp_answers_closes_the_breaker_with_nothing_in_the_outbox(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given: the breaker opened during an outage, and nothing waits in the outbox
+    circuit.circuit_unavailable(error="ErpUnavailable: connection refused")
+    assert not OutboxMessage.objects.exists()
+    use(monkeypatch, FakeAdapter([stock_event(on_hand=3)]))
+
+    # when: the ERP answers the poll
+    tasks.poll_erp.delay().get()
+
+    # then: the breaker records it reachable
+    status = circuit.circuit_status()
+    assert status.state == CircuitState.CLOSED
+    assert status.unavailable_since is None
+    assert status.last_error == ""
+
+
+def test_an_empty_page_the_erp_answers_closes_the_breaker_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given
+    circuit.circuit_unavailable(error="ErpUnavailable: timeout")
+    use(monkeypatch, FakeAdapter([]))
+
+    # when
+    report = inbox.pull_changes_once()
+
+    # then
+    assert report.received == 0
+    assert circuit.circuit_status().state == CircuitState.CLOSED
+
+
+def test_a_pull_that_finds_the_erp_unavailable_opens_the_breaker(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: a closed breaker, nothing in the outbox
+    assert circuit.circuit_status().state == CircuitState.CLOSED
+    use(monkeypatch, FakeAdapter([], unavailable=True))
+
+    # when
+    tasks.poll_erp.delay().get()
+
+    # then: the monitor shows the ERP away, with the pull's error
+    status = circuit.circuit_status()
+    assert status.state == CircuitState.OPEN
+    assert status.unavailable_since is not None
+    assert "the ERP is down" in status.last_error
