@@ -85,7 +85,7 @@ class RecordKind(enum.StrEnum):
     JSON objects: amounts strings with two decimals, dates ISO strings.
 
     order: {order_ref, erp_order_number, customer_ref, status, currency, received_on,
-      delivered_on|null, version, lines: [{sku, quantity, shipped, unit_price}],
+      delivered_on|null, promised_on|null (its requested date), version, lines: [{sku, quantity, shipped, unit_price}],
       shipments: [{shipment_number, carrier, tracking_number, shipped_on, lines: [{sku, quantity}]}]}
     invoice: {number, order_ref, customer_ref, amount, currency, issued_on, due_on,
       status (open|overdue|paid), amount_paid, amount_credited, amount_open, version}

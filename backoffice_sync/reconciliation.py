@@ -1,7 +1,7 @@
 """Reconciliation record by record: each order, invoice and payment of a window, as the
-mirror holds it, compared with the ERP's record through the adapter (status, dates,
-lines and amounts, what is still open); each difference stored with what both sides
-said (`Drift`), and repaired by re-pulling the record from the ERP (the ERP is the
+mirror holds it, compared with the ERP's record through the adapter (status, promised
+and actual dates, lines and amounts, what is still open); each difference stored with
+what both sides said (`Drift`), and repaired by re-pulling the record from the ERP (the ERP is the
 source of truth for back-office facts), noted on the customer's timeline.
 
 What it finds that events alone cannot: a lost event (the mirror is behind, or misses
@@ -97,6 +97,7 @@ def compare_order(mirror: ErpOrder | None, erp: dict[str, Any] | None) -> list[D
     _diff(out, DriftKind.STATUS, "status", mirror.status, erp["status"])
     _diff(out, DriftKind.STATUS, "erp_order_number", mirror.erp_order_number, erp.get("erp_order_number"))
     _diff(out, DriftKind.DATE, "delivered_on", mirror.delivered_on, erp.get("delivered_on"))
+    _diff(out, DriftKind.PROMISED, "promised_on", mirror.promised_on, erp.get("promised_on"))
     lines_here = [
         f"{x.sku} x{x.quantity} shipped {x.shipped} at {_text(x.unit_price)}" for x in mirror.lines.all()
     ]

@@ -122,7 +122,8 @@ def _deliver_late_parcel(order: ErpOrder, shipment: Shipment, event: ErpEvent) -
 def apply_order(event: ErpEvent, *, stale: bool) -> Outcome:
     """order.confirmed / rejected / partially_shipped / shipped / delivered / cancelled.
 
-    data: {order_ref, erp_order_number, customer_ref, status, currency?, lines: [{sku,
+    data: {order_ref, erp_order_number, customer_ref, status, currency?, requested_date?
+    (the promised delivery date), lines: [{sku,
     quantity, shipped, unit_price?}]}; shipping events add {shipment_number, carrier,
     tracking_number, shipped_lines?: [{sku, quantity}], shipped_on?}; delivered may add
     delivered_on. An event without a currency keeps the one known; the lines'
@@ -156,6 +157,7 @@ def apply_order(event: ErpEvent, *, stale: bool) -> Outcome:
             status=status,
             status_changed_at=event.occurred_at,
             currency=data.get("currency") or "",
+            promised_on=data.get("requested_date"),
             erp_version=event.version,
         )
     elif newer:
@@ -163,6 +165,8 @@ def apply_order(event: ErpEvent, *, stale: bool) -> Outcome:
         order.erp_order_number = number or order.erp_order_number
         order.status_changed_at = event.occurred_at
         order.currency = data.get("currency") or order.currency
+        if "requested_date" in data:  # an event that does not say keeps the date known
+            order.promised_on = data["requested_date"]
         order.erp_version = event.version
         order.save(
             update_fields=[
@@ -170,6 +174,7 @@ def apply_order(event: ErpEvent, *, stale: bool) -> Outcome:
                 "erp_order_number",
                 "status_changed_at",
                 "currency",
+                "promised_on",
                 "erp_version",
                 "updated_at",
             ]

@@ -89,6 +89,7 @@ def repull_order(order_ref: str, record: dict[str, Any] | None) -> int | None:
     order.erp_order_number = record.get("erp_order_number") or order.erp_order_number
     order.currency = record.get("currency") or order.currency
     order.delivered_on = _date(record.get("delivered_on"))
+    order.promised_on = _date(record.get("promised_on"))
     order.erp_version = max(order.erp_version, version)
     order.save()
     order.lines.all().delete()

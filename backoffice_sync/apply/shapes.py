@@ -66,6 +66,7 @@ class OrderData(serializers.Serializer):
     customer_ref = CustomerRefField()
     status = _ref(30, required=False, allow_blank=True)
     currency = CurrencyField(required=False, allow_null=True)
+    requested_date = serializers.DateField(required=False, allow_null=True)  # the promised date
     lines = OrderLineData(many=True, required=False, max_length=MAX_LINES)  # type: ignore[call-arg]
     reason = _ref(500, required=False, allow_blank=True, allow_null=True)
     shipment_number = _ref(required=False, allow_null=True, allow_blank=True)

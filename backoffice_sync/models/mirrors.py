@@ -131,6 +131,12 @@ class ErpOrder(TimeStamped):
         blank=True,
         help_text="The day the ERP reported the order delivered (kept whatever order the events came in).",
     )
+    promised_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The delivery date the ERP holds as promised (the order's requested date); "
+        "empty when none was asked.",
+    )
     erp_version = models.PositiveBigIntegerField(default=0)
 
     class Meta:

@@ -61,6 +61,7 @@ class DriftKind(models.TextChoices):
     EXTRA = "extra", "Unknown to the ERP"
     STATUS = "status", "Status"
     DATE = "date", "Date"
+    PROMISED = "promised", "Promised date"
     LINES = "lines", "Lines"
     SHIPMENTS = "shipments", "Shipments"
     AMOUNT = "amount", "Amount"

@@ -1,6 +1,6 @@
 """Reconciliation record by record, against the running simulator (the stub adapter):
-every kind of drift injected (a lost event, a wrong date, a wrong amount, a missing
-order, an extra order) is found, stored with both sides' values, and repaired by
+every kind of drift injected (a lost event, a wrong date, a wrong promised date, a
+wrong amount, a missing order, an extra order) is found, stored with both sides' values, and repaired by
 re-pulling from the ERP; a second run then finds nothing."""
 
 from __future__ import annotations
@@ -15,14 +15,17 @@ from django.utils import timezone
 
 from backoffice_sync import inbox
 from backoffice_sync.adapters.stub import StubAdapter
+from backoffice_sync.circuit import circuit_status, circuit_unavailable
 from backoffice_sync.erp import RecordKind
 from backoffice_sync.inbox import inbox_apply, inbox_receive
 from backoffice_sync.models import (
+    CircuitState,
     Drift,
     DriftKind,
     ErpOrder,
     InboxVia,
     Invoice,
+    OutboxMessage,
     Payment,
     ReconciliationRun,
     RunStatus,
@@ -37,6 +40,7 @@ pytestmark = pytest.mark.django_db
 
 START = dt.datetime(2025, 3, 3, tzinfo=dt.UTC)
 REFS = ["FO-1", "FO-2", "FO-3", "FO-4"]
+PROMISED = {"FO-2": (START + dt.timedelta(days=10)).date()}  # the others asked for no date
 
 
 @pytest.fixture
@@ -58,7 +62,7 @@ def orders_lived_through(erp: StubAdapter, customer: Customer) -> None:
                 "order_ref": ref,
                 "customer_ref": str(customer.pk),
                 "currency": "EUR",
-                "requested_date": None,
+                "requested_date": PROMISED[ref].isoformat() if ref in PROMISED else None,
                 "lines": [{"line_no": 1, "sku": "FO-1001", "quantity": n, "unit_price": "12.50"}],
                 "ship_to": None,
             },
@@ -94,6 +98,9 @@ def test_each_kind_of_drift_is_found_and_repaired(erp: StubAdapter) -> None:
     fo3 = ErpOrder.objects.get(order_ref="FO-3")
     right_date = fo3.delivered_on
     fo3.shipments.update(delivered_on=right_date + dt.timedelta(days=2))  # wrong date
+    assert ErpOrder.objects.get(order_ref="FO-2").promised_on == PROMISED["FO-2"]  # as the events said
+    ErpOrder.objects.filter(order_ref="FO-2").update(promised_on=PROMISED["FO-2"] + dt.timedelta(days=5))
+    ErpOrder.objects.filter(order_ref="FO-3").update(promised_on=right_date)  # a promise the ERP never made
     fo3_invoice = Invoice.objects.get(order_ref="FO-3")
     Invoice.objects.filter(pk=fo3_invoice.pk).update(amount=fo3_invoice.amount + 10)  # wrong amount
     ErpOrder.objects.filter(order_ref="FO-4").delete()  # missing order
@@ -127,6 +134,11 @@ def test_each_kind_of_drift_is_found_and_repaired(erp: StubAdapter) -> None:
         (right_date + dt.timedelta(days=2)).isoformat(),
         right_date.isoformat(),
     )
+    assert found[("order", "FO-2", DriftKind.PROMISED, "promised_on")] == (
+        (PROMISED["FO-2"] + dt.timedelta(days=5)).isoformat(),
+        PROMISED["FO-2"].isoformat(),
+    )
+    assert found[("order", "FO-3", DriftKind.PROMISED, "promised_on")] == (right_date.isoformat(), "")
     assert found[("invoice", fo3_invoice.number, DriftKind.AMOUNT, "amount")] == (
         f"{fo3_invoice.amount + 10:.2f} EUR",
         f"{fo3_invoice.amount:.2f} EUR",
@@ -148,6 +160,9 @@ def test_each_kind_of_drift_is_found_and_repaired(erp: StubAdapter) -> None:
     assert Invoice.objects.get(number=fo2_invoice["number"]).status == "paid"
     assert Payment.objects.get(invoice_number=fo2_invoice["number"]).amount == Decimal(fo2_invoice["amount"])
     assert ErpOrder.objects.get(order_ref="FO-3").shipments.get().delivered_on == right_date
+    assert ErpOrder.objects.get(order_ref="FO-2").promised_on == PROMISED["FO-2"]
+    assert ErpOrder.objects.get(order_ref="FO-3").promised_on is None
+    assert ErpOrder.objects.get(order_ref="FO-4").promised_on is None
     assert Invoice.objects.get(pk=fo3_invoice.pk).amount == fo3_invoice.amount
     assert ErpOrder.objects.filter(order_ref="FO-4", status="delivered").exists()
     assert not ErpOrder.objects.filter(order_ref="FO-99").exists()
@@ -175,6 +190,19 @@ def test_without_repair_it_only_reports(erp: StubAdapter) -> None:
     assert (drift.kind, drift.field, drift.repaired) == (DriftKind.DATE, "due_on", False)
     assert (run.found, run.repaired) == (1, 0)
     assert Invoice.objects.get(order_ref="FO-1").due_on == START.date() + dt.timedelta(days=300)
+
+
+def test_a_run_the_erp_answers_closes_the_breaker_with_nothing_in_the_outbox(erp: StubAdapter) -> None:
+    # given: the breaker opened during an outage; the outbox is empty
+    circuit_unavailable(error="ErpUnavailable: connection refused")
+    assert not OutboxMessage.objects.exists()
+
+    # when
+    run = reconciliation_run(actor=SCHEDULER, until=erp.clock().date(), days=7)
+
+    # then
+    assert run.status == RunStatus.DONE
+    assert circuit_status().state == CircuitState.CLOSED
 
 
 def test_an_unreachable_erp_fails_the_run_and_changes_nothing(erp: StubAdapter) -> None:

@@ -63,6 +63,7 @@ def _order_records(orders: QuerySet[SimOrder]) -> list[dict[str, Any]]:
             "currency": order.currency,
             "received_on": order.received_at.astimezone(dt.UTC).date().isoformat(),
             "delivered_on": delivered.get(order.order_ref),
+            "promised_on": order.requested_date.isoformat() if order.requested_date else None,
             "version": order.version,
             "lines": [
                 {
