@@ -71,8 +71,22 @@ HOOKS = AppHooks(
     timeline_kinds=[
         TimelineKind(ErpActivityKind.ERP_ORDER, "Order update", "▣", TimelineTone.INFO),
         TimelineKind(ErpActivityKind.SHIPMENT, "Shipment", "⛟", TimelineTone.INFO),
-        TimelineKind(ErpActivityKind.INVOICE, "Invoice", "€", TimelineTone.NEUTRAL),
-        TimelineKind(ErpActivityKind.PAYMENT, "Payment", "✓", TimelineTone.SUCCESS),
+        # Money owed and paid: on the timeline only for those who may read invoices and
+        # payments elsewhere (not marketing, see roles.ACCOUNTS).
+        TimelineKind(
+            ErpActivityKind.INVOICE,
+            "Invoice",
+            "€",
+            TimelineTone.NEUTRAL,
+            view_permission="backoffice_sync.view_invoice",
+        ),
+        TimelineKind(
+            ErpActivityKind.PAYMENT,
+            "Payment",
+            "✓",
+            TimelineTone.SUCCESS,
+            view_permission="backoffice_sync.view_payment",
+        ),
     ],
     merge_references=[
         MergeReference("backoffice_sync.ErpOrder", "customer", "ERP orders"),

@@ -44,6 +44,7 @@ from customers.filters import CUSTOMER_ORDERINGS, CustomerFilter, TimelineFilter
 from customers.guards import ANY_CUSTOMER, request_actor
 from customers.merge import customer_merge
 from customers.models import Activity, ContactPoint, Customer
+from customers.timeline_kinds import visible_to
 from frontoffice.api import etag_for, expected_version
 from frontoffice.errors import PROBLEM_CONTENT_TYPE, Conflict, MovedPermanently, django_validation_errors
 from frontoffice.filters import StableOrderingFilter
@@ -259,7 +260,9 @@ class CustomerViewSet(ServiceViewSet):
         older entries."""
         customer = self.get_object()
         kind = timeline_kind(request)
-        entries = Activity.objects.filter(customer=customer).select_related("actor")
+        entries = visible_to(
+            request_actor(request), Activity.objects.filter(customer=customer).select_related("actor")
+        )
         paginator = TimelinePagination()
         # view=None: the timeline's order is fixed; the customer list's `?ordering=`
         # (customer fields) does not apply to activities.

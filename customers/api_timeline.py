@@ -16,6 +16,7 @@ from customers.filters import ActivityFilter, TimelineFilter
 from customers.guards import CustomerMerged
 from customers.models import Activity
 from customers.timeline import LOGGABLE_KINDS, activity_log
+from customers.timeline_kinds import visible_to
 from frontoffice.actors import Actor
 from frontoffice.api import CursorPagination
 from frontoffice.models import User
@@ -98,6 +99,11 @@ class ActivityViewSet(ServiceViewSet):
     versioned = False  # timeline entries are immutable: no ETag
     # Entries are never changed: ServiceViewSet's PUT and PATCH are not routed (nor documented).
     http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        # Entries of a kind the user may not see (invoices for marketing) are not there:
+        # absent from the list, 404 by id.
+        return visible_to(self.request.user, super().get_queryset())
 
     def reread(self, instance: Any) -> Any:
         # A retrieve has just read the row through the queryset.

@@ -18,6 +18,7 @@ from customers.choices import ContactKind
 from customers.filters import CustomerFilter
 from customers.models import Activity, ConsentEvent, ContactPoint, Customer, Relationship, Tag
 from customers.selectors_panels import PanelView, customer_panels
+from customers.timeline_kinds import visible_to
 
 TIMELINE_PAGE = 50
 
@@ -106,11 +107,16 @@ def decode_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
 
 
 def timeline_page(
-    *, customer: Customer, cursor: str | None = None, limit: int = TIMELINE_PAGE, kind: str | None = None
+    *,
+    customer: Customer,
+    actor: Any,
+    cursor: str | None = None,
+    limit: int = TIMELINE_PAGE,
+    kind: str | None = None,
 ) -> tuple[list[Activity], str | None]:
-    """Newest first, keyset-paginated on (occurred_at, id), of one `kind` or all: one
-    query per page."""
-    queryset = Activity.objects.filter(customer=customer).select_related("actor")
+    """Newest first, keyset-paginated on (occurred_at, id), of one `kind` or all, the
+    entries `actor` may see: one query per page."""
+    queryset = visible_to(actor, Activity.objects.filter(customer=customer).select_related("actor"))
     if kind:
         queryset = queryset.filter(kind=kind)
     position = decode_cursor(cursor)
@@ -173,7 +179,7 @@ def customer_360(
         .order_by("id")[:200]
     )
     subsidiaries = list(customer.subsidiaries.filter(merged_into__isnull=True).order_by("display_name")[:50])
-    timeline, cursor = timeline_page(customer=customer, kind=timeline_kind)
+    timeline, cursor = timeline_page(customer=customer, actor=actor, kind=timeline_kind)
     history = None
     if load_history and actor.has_perm("customers.view_customer_history"):
         history = list(customer.history.select_related("history_user").order_by("-history_date")[:20])

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
+
+from customers.models import Activity
 from frontoffice import plugin
 from frontoffice.plugin import TimelineKind, TimelineTone
 
@@ -19,6 +22,28 @@ def kind_of(code: str) -> TimelineKind:
 def kind_choices() -> list[tuple[str, str]]:
     """(code, label) of every declared kind, by label: the timeline's filter."""
     return sorted(((k.code, k.label) for k in plugin.timeline_kinds().values()), key=lambda c: c[1])
+
+
+def hidden_kinds(user: Any) -> list[str]:
+    """The kinds whose entries `user` may not see (their `view_permission`)."""
+    return sorted(
+        k.code
+        for k in plugin.timeline_kinds().values()
+        if k.view_permission and not plugin.allowed(user, k.view_permission)
+    )
+
+
+def visible_to(user: Any, entries: QuerySet[Activity]) -> QuerySet[Activity]:
+    """`entries` without those `user` may not see: every reader of the timeline (page,
+    360 API, timeline and activities endpoints) filters through here."""
+    hidden = hidden_kinds(user)
+    return entries.exclude(kind__in=hidden) if hidden else entries
+
+
+def visible_kind_choices(user: Any) -> list[tuple[str, str]]:
+    """`kind_choices` less the kinds `user` may not see: the page's filter."""
+    hidden = set(hidden_kinds(user))
+    return [(code, label) for code, label in kind_choices() if code not in hidden]
 
 
 def link_for(entry: Any, user: Any) -> str | None:

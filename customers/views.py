@@ -35,6 +35,7 @@ from customers.guards import may_write, request_actor
 from customers.merge import customer_merge
 from customers.models import Activity, Customer
 from customers.timeline import activity_log
+from customers.timeline_kinds import visible_kind_choices
 from frontoffice.forms import ServiceForm
 from frontoffice.keyset import keyset_page
 
@@ -90,6 +91,9 @@ def _timeline_filter(request: HttpRequest) -> tuple[TimelineFilter, str | None]:
     """The timeline's filter as asked for (`?kind=`) and the kind to show: None for
     all, or for a kind no app declares (the form then says so; nothing is hidden)."""
     timeline_filter = TimelineFilter(request.GET, queryset=Activity.objects.none())
+    # Only the kinds this user may see are offered (and accepted).
+    kind_field: Any = timeline_filter.form.fields["kind"]
+    kind_field.choices = visible_kind_choices(request.user)  # "All kinds" comes first by itself
     timeline_filter.is_valid()
     return timeline_filter, timeline_filter.form.cleaned_data.get("kind") or None
 
@@ -270,7 +274,9 @@ def timeline_more(request: HttpRequest, pk: int) -> HttpResponse:
     if customer.merged_into_id is not None:
         return _moved(customer, "customers:timeline", request.GET.urlencode())
     timeline_filter, kind = _timeline_filter(request)
-    entries, cursor = selectors.timeline_page(customer=customer, cursor=request.GET.get("cursor"), kind=kind)
+    entries, cursor = selectors.timeline_page(
+        customer=customer, actor=request.user, cursor=request.GET.get("cursor"), kind=kind
+    )
     context = {
         "customer": customer,
         "entries": entries,

@@ -87,7 +87,9 @@ class TimelineKind:
 
     `link(ref_id)` gives the page of the record the entry refers to (`ref_type`,
     `ref_id` on the entry), or None; `link_permission` hides the link from users who
-    could not open that page.
+    could not open that page. `view_permission` hides the entries themselves (on the
+    360 page, its timeline and every timeline endpoint) from users without it: what a
+    role may not read elsewhere (invoices, payments) it does not read on the timeline.
     """
 
     code: str
@@ -97,6 +99,7 @@ class TimelineKind:
     ref_type: str = ""
     link: Callable[[str], str | None] | None = None
     link_permission: str | None = None
+    view_permission: str | None = None
 
 
 @dataclass(frozen=True)

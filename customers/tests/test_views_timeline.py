@@ -75,7 +75,7 @@ def test_load_more_appends_the_next_entries_and_stops_at_the_end(sales_rep: Any,
 
 def test_load_more_without_javascript_is_a_full_page(sales_rep: Any, chatty: Customer) -> None:
     # given
-    _, cursor = selectors.timeline_page(customer=chatty)
+    _, cursor = selectors.timeline_page(customer=chatty, actor=sales_rep)
 
     # when
     response = client_for(sales_rep).get(reverse("customers:timeline", args=[chatty.pk]), {"cursor": cursor})

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 
 from backoffice_sync.models import Product
@@ -20,7 +21,9 @@ from frontoffice.write_path import as_id
 from sales.pipeline.filters import BoardFilter, OpportunityFilter
 from sales.pipeline.models import Opportunity, OpportunityLine, OpportunityStatus, Pipeline, Stage
 
-BOARD_CARDS_PER_COLUMN = 100
+# A column shows its next cards to close; the rest are counted and linked ("n more"
+# opens the opportunity list filtered to that stage). The column scrolls inside itself.
+BOARD_CARDS_PER_COLUMN = 20
 PANEL_LIMIT = 10
 
 
@@ -170,7 +173,8 @@ class Board:
 def board(*, pipeline: Pipeline, filters: Any = None, actor: Any = None) -> Board:
     """One column per stage with its cards, counts, totals and weighted totals (amount
     x stage probability), per currency. 2 queries plus the pipeline's: totals are one
-    aggregate; cards are one query, capped per column in Python and overall in SQL."""
+    aggregate; cards are one query, at most `BOARD_CARDS_PER_COLUMN` per stage (a row
+    number per stage, so a crowded stage never crowds the others out)."""
     stages = list(pipeline.stages.all())
     base = BoardFilter(filters or {}, queryset=Opportunity.objects.filter(pipeline=pipeline)).qs
     columns = {stage.pk: BoardColumn(stage=stage) for stage in stages}
@@ -186,10 +190,12 @@ def board(*, pipeline: Pipeline, filters: Any = None, actor: Any = None) -> Boar
         total = (row["total"] or Decimal("0")).quantize(Decimal("0.01"))
         weighted = (total * column.stage.probability / 100).quantize(Decimal("0.01"))
         column.totals.append(Money(currency=row["currency"], amount=total, weighted=weighted))
-    cap = BOARD_CARDS_PER_COLUMN * max(1, len(stages))
+    order = (F("expected_close_date").asc(nulls_last=True), F("amount").desc(), F("id").asc())
     cards = (
         base.select_related("customer", "owner")
-        .order_by("stage_id", "expected_close_date", "-amount", "id")
+        .annotate(place=Window(RowNumber(), partition_by=[F("stage_id")], order_by=order))
+        .filter(place__lte=BOARD_CARDS_PER_COLUMN)
+        .order_by("stage_id", "place")
         .only(
             "id",
             "name",
@@ -207,11 +213,11 @@ def board(*, pipeline: Pipeline, filters: Any = None, actor: Any = None) -> Boar
             "owner__first_name",
             "owner__last_name",
             "owner__team_id",
-        )[:cap]
+        )
     )
     for card in cards:
         column = columns.get(card.stage_id)
-        if column is not None and len(column.cards) < BOARD_CARDS_PER_COLUMN:
+        if column is not None:
             column.cards.append(card)
     return Board(pipeline=pipeline, stages=stages, columns=list(columns.values()))
 

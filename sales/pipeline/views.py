@@ -66,6 +66,10 @@ def _render_board(
         clean = {k: v for k, v in filters.items() if k != "pipeline" and (valid or k not in form.errors)}
         board = selectors.board(pipeline=pipeline, filters=clean, actor=actor_of(request))
         for column in board.columns:
+            # "n more" opens the opportunity list on the same cards: this stage, these filters.
+            vars(column)["more_query"] = urlencode(
+                {**clean, "pipeline": pipeline.pk, "stage": column.stage.pk}
+            )
             for card in column.cards:
                 vars(card)["editable"] = services.can_edit_opportunity(request.user, card)
     context = {
@@ -75,6 +79,7 @@ def _render_board(
         "query": urlencode(filters),
         "error": error,
         "moved": moved,
+        "today": timezone.localdate(),
         "pipelines": list(selectors.pipeline_list().filter(active=True).values("id", "name")),
         "can_create": request.user.has_perm("sales.add_opportunity"),
     }

@@ -14,6 +14,7 @@ from django.urls import reverse
 from customers.models import Customer
 from sales.models import Lead, LeadStatus, Opportunity, OpportunityStatus
 from sales.pipeline import services as opportunity_services
+from sales.pipeline.selectors import BOARD_CARDS_PER_COLUMN
 from sales.tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -102,7 +103,48 @@ def test_the_board_runs_a_bounded_number_of_queries(
     with django_assert_max_num_queries(12):
         response = client.get(BOARD)
     assert response.status_code == 200
-    assert html(response).count("data-card") == count
+    # every open stage holds count / 4 cards and shows at most a column's worth
+    per_stage = count // len(stages)
+    shown = min(per_stage, BOARD_CARDS_PER_COLUMN)
+    assert html(response).count("data-card") == shown * len(stages)
+    if per_stage > shown:
+        assert f"{per_stage - shown} more<span" in html(response)
+
+
+def test_a_crowded_stage_does_not_crowd_the_others_out_and_links_to_the_rest(sales_rep):
+    # given: many cards in the first stage, one in the last open stage
+    customer = f.customer(sales_rep)
+    pipeline = f.default_pipeline()
+    prospecting, negotiation = f.stage("Prospecting"), f.stage("Negotiation")
+    crowd = BOARD_CARDS_PER_COLUMN * len(pipeline.stages.all()) + 5
+    Opportunity.objects.bulk_create(
+        Opportunity(
+            customer=customer,
+            owner=sales_rep,
+            name=f"Deal {n}",
+            currency="EUR",
+            pipeline=pipeline,
+            stage=prospecting,
+            expected_close_date=dt.date(2026, 1, 1) + dt.timedelta(days=n),
+        )
+        for n in range(crowd)
+    )
+    late = f.opportunity(sales_rep, customer, name="The lonely one")
+    opportunity_services.opportunity_move(actor=sales_rep, opportunity_id=late.pk, stage=negotiation.pk)
+    # when
+    page = html(client_for(sales_rep).get(BOARD, {"owner": sales_rep.pk}))
+    # then: Negotiation shows its card; Prospecting its first cards by close date, then a link
+    assert f'id="card-{late.pk}"' in page
+    assert page.count('class="board-card"') == BOARD_CARDS_PER_COLUMN + 1
+    assert "Deal 0<" in page
+    assert f"Deal {BOARD_CARDS_PER_COLUMN}<" not in page
+    hidden = crowd - BOARD_CARDS_PER_COLUMN
+    link = f"/sales/opportunities/?owner={sales_rep.pk}&amp;pipeline={pipeline.pk}&amp;stage={prospecting.pk}"
+    assert f'<a href="{link}">{hidden} more<span class="visually-hidden"> in Prospecting</span></a>' in page
+    # and the list behind the link holds exactly the cards the column counted
+    listed = client_for(sales_rep).get(link.replace("&amp;", "&"))
+    assert listed.status_code == 200
+    assert listed.context["page"].paginator.count == crowd
 
 
 def test_moving_a_card_without_javascript_redirects_back_to_the_board(sales_rep):
