@@ -220,7 +220,7 @@ class CampaignViewSet(ServiceViewSet[Campaign]):
     serializer_class = CampaignSerializer
     filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     filterset_class = CampaignFilter
-    ordering_fields = ("created_at", "name", "starts_at")
+    ordering_fields = ("created_at", "name")
     lookup_arg = "campaign_id"
     create_input = CampaignCreateSerializer
     update_input = CampaignUpdateSerializer

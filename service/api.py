@@ -157,7 +157,7 @@ class CaseViewSet(ServiceViewSet[Case]):
     serializer_class = CaseSerializer
     filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     filterset_class = CaseFilter
-    ordering_fields = ("created_at", "priority", "status", "resolution_due_at")
+    ordering_fields = ("created_at", "priority", "status")
     lookup_arg = "case_id"
     create_input = CaseCreateSerializer
     create_service = staticmethod(services.case_open)

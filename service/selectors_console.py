@@ -17,18 +17,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from backoffice_sync.models import ErpOrderLine, Invoice, InvoiceStatus, Shipment
 from backoffice_sync.selectors_mirrors import available_to_promise, invoices_and_balance
 from customers.choices import ContactKind
-from customers.filters import search_customers
+from customers.filters import phone_fragment, search_customers
 from customers.models import ContactPoint, Customer
 from sales.orders.choices import CLOSED
 from sales.orders.models import SalesOrder, SalesOrderLine
 from sales.orders.selectors import order_state, recent_orders_panel, with_erp_state
 from service.choices import OPEN_STATUSES
+from service.models import Case
 from service.selectors import open_cases_panel
 
 LOOKUP_LIMIT = 8
@@ -41,21 +43,32 @@ def console_lookup(*, q: str, limit: int = LOOKUP_LIMIT) -> list[Customer]:
     primary contacts (`primary_contacts`) and `open_cases` count (2 queries).
 
     A full phone number in any common format finds the E.164 contact; a fragment of at
-    least 4 digits ("7946 0000") finds numbers containing it."""
+    least 4 digits ("7946 0000") finds numbers containing it (`search_customers` reads
+    both as a phone). Digits among a few other characters ("tel 7946 0000") are
+    looked for in the phones as well as in the names.
+
+    Each kind of input is one semi-join on its index, and the open cases are counted
+    for the rows shown only (a correlated count on the case's customer index): an OR
+    of two IN subqueries, or a join and GROUP BY over every case, would read every
+    customer (100,000 customers: 60 ms where this takes 1 ms; bench/service.py)."""
     q = (q or "").strip()[:200]
     if len(q) < 2:
         return []
-    customers = search_customers(Customer.objects.filter(merged_into__isnull=True), q)
+    live = Customer.objects.filter(merged_into__isnull=True)
+    customers = search_customers(live, q)
     digits = _digits.sub("", q)
-    if len(digits) >= 4 and len(digits) >= len(q.replace(" ", "")) - 3:
+    if phone_fragment(q) is None and len(digits) >= 4 and len(digits) >= len(q.replace(" ", "")) - 3:
         fragment = ContactPoint.objects.filter(kind=ContactKind.PHONE, value__contains=digits)
-        customers = customers | Customer.objects.filter(
-            merged_into__isnull=True, pk__in=fragment.values("customer_id")
-        )
+        customers = customers | live.filter(pk__in=fragment.values("customer_id"))
+    open_cases = (
+        Case.objects.filter(customer=OuterRef("pk"), status__in=OPEN_STATUSES)
+        .order_by()
+        .values("customer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return list(
-        customers.annotate(
-            open_cases=Count("service_cases", filter=Q(service_cases__status__in=OPEN_STATUSES))
-        )
+        customers.annotate(open_cases=Coalesce(Subquery(open_cases), 0))
         .prefetch_related(
             Prefetch(
                 "contact_points",

@@ -193,7 +193,7 @@ class OutboundMessageViewSet(ServiceViewSet[OutboundMessage]):
     serializer_class = OutboundMessageSerializer
     filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     filterset_class = OutboundMessageFilter
-    ordering_fields = ("created_at", "sent_at")
+    ordering_fields = ("created_at",)
     lookup_arg = "message_id"
     versioned = False
     create_input = SendInput

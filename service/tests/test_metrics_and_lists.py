@@ -12,6 +12,8 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
+from sales.orders import services as order_services
+from sales.tests.order_setup import a_sent_quote
 from service import services
 from service.calls import call_log
 from service.models import Case
@@ -57,6 +59,25 @@ def test_the_measures_count_what_happened_in_the_period(open_case: Callable[...,
     assert data["queues"][0]["opened"] == 4
     # and nothing of it counts in another week
     assert service_metrics(start=at(14, 0), end=at(21, 0))["total"]["opened"] == 0
+
+
+def test_complaints_are_counted_per_100_orders_placed_in_the_period(
+    open_case: Callable[..., Case], sales_rep: Any
+) -> None:
+    # given, in the week of Monday 7 December: 4 orders placed, 1 complaint and 1 enquiry
+    with time_machine.travel(at(8, 10), tick=False):
+        for n in range(4):
+            quote = a_sent_quote(sales_rep, catalogue=n == 0)
+            order_services.quote_accept(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+        open_case(kind="complaint")
+        open_case(kind="enquiry")
+    # when
+    week = service_metrics(start=at(7, 0), end=at(14, 0))
+    # then: 1 complaint per 4 orders is 25 per 100; the week after has neither
+    assert (week["orders"], week["total"]["complaints"]) == (4, 1)
+    assert week["total"]["complaints_per_100_orders"] == 25.0
+    assert week["queues"][0]["complaints_per_100_orders"] == 25.0
+    assert service_metrics(start=at(14, 0), end=at(21, 0))["total"]["complaints_per_100_orders"] is None
 
 
 def test_the_metrics_api_answers_and_refuses_a_backwards_period(agent: Any, marketer: Any) -> None:

@@ -3,6 +3,7 @@ and their resolution reaches every case, its agent and (when asked) each custome
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -201,3 +202,26 @@ def test_the_queue_and_voice_have_fixed_query_counts(
         voice = selectors.voice_of_customer()
         assert len(list(selectors.problem_list(team="logistics"))) == 20
     assert sum(t.total for t in voice.trends) == 3
+
+
+def test_from_a_case_page_an_agent_reaches_the_flag_and_the_suggested_problem(
+    client: Any, agent: Any, back_office: Any, two_cases: list[Any]
+) -> None:
+    # given: an open delivery problem, and another case the agent is on
+    problem = problems.problem_open(
+        actor=agent, title="Crushed parcels", category="delivery", case_ids=[two_cases[0].pk]
+    )
+    client.force_login(agent)
+    case_page = client.get(f"/service/cases/{two_cases[1].pk}/").content.decode()
+    # when: the agent follows the case page's "likely systemic" link and flags the case
+    link = re.search(r'href="([^"]+)" id="case-systemic"', case_page)
+    assert link is not None, "the case page has no link to flag the case"
+    assert client.get(link.group(1)).status_code == 200
+    assert client.post(link.group(1), {"category": "delivery"}).status_code == 302
+    # then: the flag page suggests the open problem of that category
+    flagged = client.get(link.group(1)).content.decode()
+    assert f'href="/service/problems/{problem.pk}/"' in flagged
+    assert 'id="case-link-suggestion"' in flagged
+    # and whoever may not flag sees no such link
+    client.force_login(back_office)
+    assert 'id="case-systemic"' not in client.get(f"/service/cases/{two_cases[1].pk}/").content.decode()

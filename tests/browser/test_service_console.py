@@ -79,3 +79,31 @@ def test_an_agent_takes_a_call_logs_a_complaint_and_grants_goodwill(page: Any, t
     note = SimCreditNote.objects.get(credit_ref=credit.credit_ref)
     assert (note.amount, note.customer.customer_ref) == (Decimal("40.00"), str(customer.pk))
     assert_accessible(page, "case page")
+
+
+@pytest.mark.parametrize(("width", "height"), [(1366, 900), (390, 844)])
+def test_the_caller_lookup_is_styled_like_the_other_inputs_and_fits_the_screen(
+    browser: Any, live_server: Any, width: int, height: int
+) -> None:
+    # given: an agent on the console, with a caller found, at a laptop's or a phone's width
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=live_server.url)
+    page = context.new_page()
+    make_user("tom", Role.SERVICE_AGENT, first_name="Tom", last_name="Becker")
+    customer = PersonFactory(first_name="Ada", last_name="Lovelace")
+    ContactPoint.objects.create(customer=customer, kind="phone", value="+442079460123", is_primary=True)
+    log_in(page, "tom", "pw-tom")
+    page.goto(f"/service/console/?q=020+7946+0123&customer={customer.pk}")
+    search = page.get_by_label("Phone, e-mail or name")
+    # then: the search box has the look of every form field (the call form's, beside it)
+    field = page.get_by_label("Notes")
+    look = "e => [getComputedStyle(e).borderTopWidth, getComputedStyle(e).borderRadius, getComputedStyle(e).paddingLeft]"
+    assert search.evaluate(look) == field.evaluate(look)
+    # and it takes most of its card's width, its button beside or under it, nothing off screen
+    box, card = search.bounding_box(), page.locator(".console__lookup").bounding_box()
+    assert box is not None
+    assert card is not None
+    assert box["width"] >= 0.6 * card["width"], (box, card)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    expect(page.get_by_role("button", name="Find")).to_be_in_viewport()
+    screenshot(page, f"service-console-{width}")
+    context.close()
