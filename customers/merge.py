@@ -16,9 +16,10 @@ from django.http import Http404
 from django.utils import timezone
 
 from customers.choices import ActivityKind
+from customers.consent import current_consent_rebuild
 from customers.events import CustomersMerged
 from customers.guards import CustomerMerged
-from customers.models import Customer, DuplicatePair, Relationship
+from customers.models import CurrentConsent, Customer, DuplicatePair, Relationship
 from customers.services import profile_changed
 from customers.timeline import activity_record
 from frontoffice import events, plugin
@@ -70,6 +71,14 @@ def _repoint_subsidiaries(survivor: Customer, duplicate: Customer) -> int:
         .exclude(pk=survivor.pk)
         .update(parent=survivor, version=F("version") + 1)
     )
+
+
+def _rebuild_current_consents(survivor: Customer, duplicate: Customer) -> int:
+    # The ledger lines moved first (the reference before this one): the survivor's
+    # current consents are derived again from all of them, the latest decision winning.
+    moved = CurrentConsent.objects.filter(customer=duplicate).count()
+    current_consent_rebuild(customer_ids=[survivor.pk, duplicate.pk])
+    return moved
 
 
 def _repoint_tombstones(survivor: Customer, duplicate: Customer) -> int:
@@ -185,6 +194,7 @@ def own_merge_references() -> list[MergeReference]:
     return [
         MergeReference("customers.ContactPoint", "customer", "Contact points", _repoint_contact_points),
         MergeReference("customers.ConsentEvent", "customer", "Consents"),
+        MergeReference("customers.CurrentConsent", "customer", "Current consents", _rebuild_current_consents),
         MergeReference("customers.Activity", "customer", "Timeline entries"),
         MergeReference(
             "customers.Relationship",

@@ -15,6 +15,7 @@ The kernel defines the shapes; it imports no app. Loading is `load()`, called on
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from rest_framework.viewsets import ViewSetMixin
 
 HOOKS_MODULE = "hooks"
+FACT_KEY = re.compile(r"[a-z][a-z0-9_]{0,49}")
 E = TypeVar("E")
 
 
@@ -202,6 +204,22 @@ class SearchProvider:
 
 
 @dataclass(frozen=True)
+class CustomerFact:
+    """A yes/no fact about customers that an app knows and other apps may ask about
+    without importing it (marketing's segment rules offer each as `fact.<key>`).
+
+    `customers()` returns a queryset of one column, the ids of the customers for whom
+    the fact holds now (`Case.objects.filter(...).values("customer_id")`); callers use
+    it as a subquery (`Customer.objects.filter(pk__in=fact.customers())`), so a rule on
+    it stays inside one SQL query. It must not run queries itself."""
+
+    key: str
+    label: str
+    customers: Callable[[], Any]
+    help: str = ""
+
+
+@dataclass(frozen=True)
 class AppHooks:
     """Everything an app plugs into the project (all optional)."""
 
@@ -220,6 +238,7 @@ class AppHooks:
     demo_steps: Sequence[DemoStep] = ()
     dashboard: Sequence[DashboardCard] = ()
     search: Sequence[SearchProvider] = ()
+    customer_facts: Sequence[CustomerFact] = ()
     # OpenAPI enum component names for this app's choice sets, where two apps' fields
     # share a name (`kind`, `channel`): {"ContactKindEnum": "customers.choices.ContactKind"}.
     api_enums: Mapping[str, str] = field(default_factory=dict)
@@ -265,6 +284,7 @@ def _check_unique(found: list[LoadedHooks]) -> None:
         ("timeline kind", [k.code for h in found for k in h.hooks.timeline_kinds]),
         ("API route", [r.prefix for h in found for r in h.hooks.api_routes]),
         ("periodic task", [t.name for h in found for t in h.hooks.periodic_tasks]),
+        ("customer fact", [f.key for h in found for f in h.hooks.customer_facts]),
         (
             "merge reference",
             [(r.model_label.lower(), r.field_name) for h in found for r in h.hooks.merge_references],
@@ -275,6 +295,9 @@ def _check_unique(found: list[LoadedHooks]) -> None:
             if key in seen:
                 raise ValueError(f"Two apps declare the {what} {key!r}.")
             seen.add(key)
+    for fact in (f for h in found for f in h.hooks.customer_facts):
+        if not FACT_KEY.fullmatch(fact.key):
+            raise ValueError(f"The customer fact {fact.key!r}: name it with a-z, 0-9 and _ (a letter first).")
 
 
 @contextlib.contextmanager
@@ -349,6 +372,11 @@ def search_providers() -> list[SearchProvider]:
     return sorted((s for h in load() for s in h.hooks.search), key=lambda s: (s.order, s.key))
 
 
+def customer_facts() -> dict[str, CustomerFact]:
+    """Every app's customer facts by key, in INSTALLED_APPS order."""
+    return {f.key: f for h in load() for f in h.hooks.customer_facts}
+
+
 def allowed(user: Any, permission: str | None) -> bool:
     return permission is None or bool(user.has_perm(permission))
 
@@ -356,6 +384,7 @@ def allowed(user: Any, permission: str | None) -> bool:
 __all__ = [
     "ApiRoute",
     "AppHooks",
+    "CustomerFact",
     "DashboardCard",
     "DemoStep",
     "MergeReference",

@@ -10,6 +10,7 @@ from django.urls import reverse
 from frontoffice.plugin import (
     ApiRoute,
     AppHooks,
+    CustomerFact,
     DemoStep,
     MergeReference,
     NavItem,
@@ -24,7 +25,7 @@ from service.api_desk import CallViewSet, GoodwillViewSet, MetricsViewSet, Queue
 from service.demo.history import seed_service_history
 from service.loop import plug as loop
 from service.roles import GRANTS
-from service.selectors import open_cases_panel
+from service.selectors import open_cases_panel, open_complaint_customers
 from service.services import CaseActivity
 
 
@@ -85,6 +86,14 @@ HOOKS = AppHooks(
         MergeReference("service.Call", "customer", "Calls"),
         MergeReference("service.GoodwillCredit", "customer", "Goodwill credits"),
         *loop.MERGE_REFERENCES,
+    ],
+    customer_facts=[
+        CustomerFact(
+            "open_complaint",
+            "Has an open complaint",
+            open_complaint_customers,
+            help="A complaint case not yet resolved or closed.",
+        )
     ],
     periodic_tasks=[PeriodicTask("service-sla-sweep", "service.tasks.sla_sweep", 60.0), *loop.PERIODIC_TASKS],
     api_enums={

@@ -10,11 +10,17 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import reverse
 
 from frontoffice.actors import user_of
-from service.choices import OPEN_STATUSES, GoodwillStatus
+from service.choices import OPEN_STATUSES, CaseKind, GoodwillStatus
 from service.filters import CallFilter, CaseFilter, GoodwillFilter
 from service.models import AgentNotification, Call, Case, CaseNote, GoodwillCredit, Queue, SlaPolicy
 
 PANEL_LIMIT = 5
+
+
+def open_complaint_customers() -> QuerySet[Case, dict[str, Any]]:
+    """The ids of customers with an open complaint (a case of kind complaint not yet
+    resolved or closed): the `open_complaint` customer fact, a subquery (no query here)."""
+    return Case.objects.filter(kind=CaseKind.COMPLAINT, status__in=OPEN_STATUSES).values("customer_id")
 
 
 def case_base() -> QuerySet[Case]:

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from customers.choices import ActivityKind
+from customers.consent import current_consent_rebuild
 from customers.demo.bulk import (
     ACTIVITY_COLUMNS,
     CONSENT_COLUMNS,
@@ -107,6 +108,7 @@ class DemoSeeder(ProfileDraw):
         at = self.db_time
         rows = [(*event[:5], at(event[5]), event[6], "", at(event[5])) for event in consents]
         insert_rows(ConsentEvent, CONSENT_COLUMNS, rows)
+        current_consent_rebuild(customer_ids=customer_ids)  # what consent_record keeps
         # No ids from executemany: these customers are new and uncommitted, so their
         # ledger lines are exactly ours, and ids follow the insertion order.
         ids = (

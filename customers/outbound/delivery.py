@@ -16,7 +16,7 @@ import smtplib
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -75,15 +75,19 @@ def outbound_claim(*, actor: Actor, message_id: int) -> OutboundMessage | None:
 
 
 def outbound_email(message: OutboundMessage) -> EmailMessage:
-    """The e-mail of a message: plain text, its stable Message-ID (replies thread by
-    it), and the caller's extra headers (List-Unsubscribe...)."""
-    return EmailMessage(
+    """The e-mail of a message: plain text (multipart/alternative with the HTML version
+    when the message has one), its stable Message-ID (replies thread by it), and the
+    caller's extra headers (List-Unsubscribe...)."""
+    email = EmailMultiAlternatives(
         message.subject,
         message.body,
         settings.DEFAULT_FROM_EMAIL,
         [message.recipient],
         headers={**message.headers, "Message-ID": message.message_id},
     )
+    if message.html_body:
+        email.attach_alternative(message.html_body, "text/html")
+    return email
 
 
 @transaction.atomic

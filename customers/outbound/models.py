@@ -65,6 +65,9 @@ class OutboundMessage(TimeStamped):
     recipient = models.CharField(max_length=320, blank=True, help_text="The address used (blank: none).")
     subject = models.CharField(max_length=200)
     body = models.TextField(max_length=20000)
+    # An HTML alternative of `body` (e-mail only; "" for plain text alone), as the
+    # caller made it: the e-mail then goes as multipart/alternative.
+    html_body = models.TextField(max_length=60000, blank=True)
     headers = models.JSONField(default=dict, blank=True)
     message_id = models.CharField(max_length=200, unique=True, help_text="The e-mail's Message-ID header.")
     status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED)

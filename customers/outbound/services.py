@@ -309,6 +309,7 @@ def send_to_customer(
     context: Mapping[str, Any] | None = None,
     category: str = MessageCategory.SERVICE,
     headers: Mapping[str, str] | None = None,
+    html_body: str = "",
 ) -> OutboundMessage:
     """Write to a customer, at most once per `dedupe_key`: the message made by an
     earlier call with the same key is returned as it is (a retried batch, a re-delivered
@@ -317,7 +318,9 @@ def send_to_customer(
     `template` (a template, its key or id) or `subject` + `body`, rendered with the
     customer's fields and `context`. `channel` None means the customer's preferred
     channel (e-mail when they have none). `headers` are added to the e-mail
-    (List-Unsubscribe...). Returns the message: queued (an e-mail, delivered after
+    (List-Unsubscribe...). `html_body`, an HTML alternative of the body made and escaped
+    by the caller (no placeholders are read in it), makes the e-mail multipart/alternative
+    (text + HTML). Returns the message: queued (an e-mail, delivered after
     commit), sent (tracked only) or suppressed (no consent, no address; with why).
     ValidationError for bad input, and nothing is written.
     """
@@ -337,6 +340,9 @@ def send_to_customer(
     if chosen not in OutboundChannel.values:
         errors["channel"] = [f"Choose one of: {', '.join(OutboundChannel.values)}."]
     clean_headers = _clean_headers(errors, headers)
+    html_body = clean_text(errors, "html_body", html_body, 60000) if html_body else ""
+    if html_body and chosen != OutboundChannel.EMAIL:
+        errors["html_body"] = ["Only an e-mail has an HTML alternative."]
     context_errors = rendering.context_problems(context if context is not None else {})
     if context_errors:
         errors["context"] = context_errors
@@ -370,6 +376,7 @@ def send_to_customer(
         recipient=_address(person, chosen),
         subject=rendered_subject.text.replace("\n", " ")[:200],
         body=rendered_body.text,
+        html_body=html_body,
         headers=clean_headers,
         message_id=_new_message_id(),
         requested_by=user_of(actor),

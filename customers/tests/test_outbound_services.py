@@ -164,6 +164,30 @@ def test_extra_headers_reach_the_email(
     assert mail.outbox[0].extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
+def test_an_html_alternative_makes_the_email_multipart(
+    grace: Customer, shipped_template: Any, agent: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    html = "<p>Hello <b>Grace</b></p>"
+    with django_capture_on_commit_callbacks(execute=True):
+        plain = _send(agent, grace, key="plain")
+        rich = _send(agent, grace, key="rich", html_body=html)
+    assert plain.html_body == ""
+    assert rich.html_body == html
+    plain_mail, rich_mail = sorted(mail.outbox, key=lambda m: len(getattr(m, "alternatives", [])))
+    assert getattr(plain_mail, "alternatives", []) == []
+    assert b"multipart/alternative" not in plain_mail.message().as_bytes()
+    assert [(a.content, a.mimetype) for a in rich_mail.alternatives] == [(html, "text/html")]
+    assert rich_mail.body == "Hello Grace,\nTracking: TRK-9."
+    assert b"multipart/alternative" in rich_mail.message().as_bytes()
+
+
+def test_only_an_email_takes_an_html_alternative(grace: Customer, shipped_template: Any, agent: Any) -> None:
+    with pytest.raises(ValidationError) as caught:
+        _send(agent, grace, channel="sms", html_body="<p>Hi</p>")
+    assert "html_body" in caught.value.message_dict
+    assert not OutboundMessage.objects.exists()
+
+
 # --- consent and channel --------------------------------------------------------------
 
 

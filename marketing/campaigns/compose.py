@@ -1,6 +1,9 @@
 """What one member of a campaign is sent: the subject and body rendered for them, every
-link turned into a signed click redirect, the unsubscribe link, the open pixel's
-address, and the List-Unsubscribe / List-Unsubscribe-Post headers (RFC 2369, RFC 8058)."""
+link turned into a signed click redirect, the unsubscribe link, the List-Unsubscribe /
+List-Unsubscribe-Post headers (RFC 2369, RFC 8058), and an HTML alternative of the body
+(the same text, escaped, its links clickable) carrying the open pixel: the e-mail goes
+as multipart/alternative, so opens are tracked whenever a client shows the HTML part
+and loads its images."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.html import escape, urlize
 
 from marketing.campaigns.content import context_for, render
 from marketing.models import Campaign
@@ -25,6 +29,7 @@ class Composed:
     headers: dict[str, str]
     unsubscribe_url: str
     pixel_url: str
+    html_body: str
 
 
 def site_url() -> str:
@@ -63,4 +68,25 @@ def compose(campaign: Campaign, *, customer: Any, member_id: int, email: str) ->
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
     pixel = absolute(reverse("marketing:open", args=[member_token(member_id, OPEN)]))
-    return Composed(subject=subject, body=body, headers=headers, unsubscribe_url=unsubscribe, pixel_url=pixel)
+    return Composed(
+        subject=subject,
+        body=body,
+        headers=headers,
+        unsubscribe_url=unsubscribe,
+        pixel_url=pixel,
+        html_body=html_version(body, subject=subject, pixel_url=pixel),
+    )
+
+
+def html_version(body: str, *, subject: str, pixel_url: str) -> str:
+    """The text body as HTML: escaped, paragraphs and line breaks kept, its links (the
+    tracked ones, the unsubscribe link) clickable, and the 1x1 open pixel at the end."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", body.strip()) if p.strip()]
+    html = "\n".join(
+        f"<p>{urlize(p, nofollow=True, autoescape=True).replace(chr(10), '<br>')}</p>" for p in paragraphs
+    )
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f"<title>{escape(subject)}</title></head><body>\n{html}\n"
+        f'<img src="{escape(pixel_url)}" width="1" height="1" alt="">\n</body></html>\n'
+    )

@@ -70,6 +70,7 @@ def campaign_send_batch(*, actor: Actor, campaign_id: int, limit: int = BATCH) -
             channel=OutboundChannel.EMAIL,
             category=MessageCategory.MARKETING,
             headers=composed.headers,
+            html_body=composed.html_body,
         )
         member.send_key = key
         if message.status in DELIVERED:

@@ -16,9 +16,10 @@ over customers).
 keys are the paths of the faults (`rules.all.2.any.0.op`), so the builder and the API
 point at the rule to fix. The fields, their types and operators are `catalogue()`.
 
-"Has an open complaint" is not a field: complaints are the service desk's cases, and
-marketing may not read `service` (the dependency direction); it needs a fact on the
-customer profile first.
+Facts other apps know about customers come through the kernel's hook
+(`frontoffice.plugin.CustomerFact`), as `fact.<key>` fields: "has an open complaint" is
+the service desk's `fact.open_complaint`, a subquery of customer ids that marketing
+compiles into its one query without importing `service`.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ from customers.choices import (
     FieldType,
     LifecycleStage,
 )
-from customers.models import Activity, ConsentEvent, ContactPoint, CustomFieldDefinition, Tag
+from customers.models import Activity, ContactPoint, CurrentConsent, CustomFieldDefinition, Tag
+from frontoffice import plugin
+from frontoffice.plugin import CustomerFact
 from sales.orders.models import SalesOrder, SalesOrderLine
 
 MAX_DEPTH = 8
@@ -64,6 +67,7 @@ MAX_TEXT = 200
 MAX_AMOUNT = Decimal("1e12")
 _attribute_key = re.compile(r"[a-z][a-z0-9_]{0,49}")
 CONSENT_STATES = ("granted", "withdrawn", "never")
+FACT_PREFIX = "fact."
 
 TEXT_OPS = ("eq", "ne", "contains", "starts_with", "is_set", "is_not_set")
 NUMBER_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
@@ -232,12 +236,13 @@ def _email_q(op: str, value: Any, now: dt.datetime) -> Q:
     return Q(Exists(emails.filter(value__contains=value)))
 
 
-def latest_consent(channel: str, purpose: str) -> Subquery:
-    """The customer's current consent for (channel, purpose): True, False or NULL (never asked)."""
-    return Subquery(
-        ConsentEvent.objects.filter(customer=OuterRef("pk"), channel=channel, purpose=purpose)
-        .order_by("-occurred_at", "-id")
-        .values("granted")[:1]
+def consent_given(channel: str, purpose: str, *, granted: bool) -> Exists:
+    """The customer's current consent for (channel, purpose) is a grant (`granted`) or a
+    withdrawal: the hub's current-consent row, one index lookup (no ledger walk)."""
+    return Exists(
+        CurrentConsent.objects.filter(
+            customer=OuterRef("pk"), channel=channel, purpose=purpose, granted=granted
+        )
     )
 
 
@@ -245,13 +250,12 @@ def _consent_builder(channel: str, purpose: str) -> Callable[[str, Any, dt.datet
     def build(op: str, value: Any, now: dt.datetime) -> Q:
         if value == "never":
             q = ~Q(
-                Exists(ConsentEvent.objects.filter(customer=OuterRef("pk"), channel=channel, purpose=purpose))
+                Exists(
+                    CurrentConsent.objects.filter(customer=OuterRef("pk"), channel=channel, purpose=purpose)
+                )
             )
         else:
-            # Never asked reads as the opposite state, so that NOT never meets a NULL.
-            granted = value == "granted"
-            state = Coalesce(latest_consent(channel, purpose), Value(not granted))
-            q = Q(Exact(state, granted))
+            q = Q(consent_given(channel, purpose, granted=value == "granted"))
         return ~q if op == "ne" else q
 
     return build
@@ -379,6 +383,14 @@ def _profile_fields() -> dict[str, FieldSpec]:
 PROFILE_FIELDS = _profile_fields()
 
 
+def _fact_spec(fact: CustomerFact) -> FieldSpec:
+    def build(op: str, value: Any, now: dt.datetime) -> Q:
+        q = Q(pk__in=fact.customers())
+        return q if value else ~q
+
+    return FieldSpec(f"Fact: {fact.label}", "boolean", ("eq",), build, help=fact.help)
+
+
 def _attribute_spec(definition: CustomFieldDefinition) -> FieldSpec:
     key = f"attributes__{definition.key}"
     kind = definition.field_type
@@ -437,11 +449,13 @@ def _attribute_number(key: str, op: str, value: Decimal) -> Q:
 
 
 def catalogue(definitions: list[CustomFieldDefinition] | None = None) -> dict[str, FieldSpec]:
-    """Every field a rule may name: the profile's, behaviours, consents, and one
-    `attr.<key>` per custom attribute (1 query, unless `definitions` are given)."""
+    """Every field a rule may name: the profile's, behaviours, consents, one `fact.<key>`
+    per customer fact the apps contribute, and one `attr.<key>` per custom attribute (1 query, unless `definitions` are given)."""
     if definitions is None:
         definitions = list(CustomFieldDefinition.objects.all())
     fields = dict(PROFILE_FIELDS)
+    for key, fact in plugin.customer_facts().items():
+        fields[f"{FACT_PREFIX}{key}"] = _fact_spec(fact)
     for definition in definitions:
         fields[f"attr.{definition.key}"] = _attribute_spec(definition)
     return fields
@@ -542,6 +556,11 @@ class _Compiler:
         if spec is None:
             if isinstance(name, str) and name.startswith("attr.") and _attribute_key.fullmatch(name[5:]):
                 return self.fail(f"{path}.field", f"No custom attribute {name[5:]!r}.")
+            if isinstance(name, str) and name.startswith(FACT_PREFIX):
+                known = ", ".join(k for k in plugin.customer_facts()) or "none"
+                return self.fail(
+                    f"{path}.field", f"No customer fact {name[len(FACT_PREFIX) :][:50]!r} (known: {known})."
+                )
             return self.fail(f"{path}.field", "Unknown field.")
         op = node.get("op")
         if op not in spec.ops:

@@ -10,12 +10,16 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from customers.consent import consent_record
 from customers.models import Customer, CustomFieldDefinition
 from customers.timeline import activity_record
+from frontoffice import plugin
 from frontoffice.actors import MAINTENANCE
+from frontoffice.plugin import AppHooks, CustomerFact
 from marketing.choices import CampaignStatus
 from marketing.models import Campaign, CampaignMember
 from marketing.segments.rules import catalogue, compile_rules
@@ -321,3 +325,55 @@ def test_a_segment_is_one_query_whatever_its_size(people, django_assert_max_num_
         preview = segment_preview(rules=rules)
     assert preview.count == 32
     assert len(preview.sample) == 10
+
+
+# --- customer facts from other apps (frontoffice.plugin.CustomerFact) -------------------
+
+
+@pytest.fixture
+def vip_attribute_fact() -> Any:
+    """A fact another app would contribute: customers whose "vip" attribute is true
+    (a subquery of ids, as the hook asks)."""
+    fact = CustomerFact(
+        "vip_flag",
+        "Flagged VIP",
+        lambda: Customer.objects.filter(attributes__vip=True).values("pk"),
+    )
+    with plugin.installed("facts_test", AppHooks(customer_facts=[fact])):
+        yield fact
+
+
+def test_a_fact_rule_selects_whom_the_fact_holds_for(people, vip_attribute_fact) -> None:
+    assert names(cond("fact.vip_flag", "eq", True)) == {"Ann"}
+    assert names(cond("fact.vip_flag", "eq", False)) == {"Bob", "Cid"}
+    assert names({"not": cond("fact.vip_flag", "eq", True)}) == {"Bob", "Cid"}
+    assert "fact.vip_flag" in catalogue()
+
+
+def test_a_fact_rule_compiles_into_the_one_query(people, vip_attribute_fact) -> None:
+    rules = {"any": [cond("fact.vip_flag", "eq", True), cond("lifecycle_stage", "eq", "former")]}
+    with CaptureQueriesContext(connection) as queries:
+        selected = set(segment_customers(rules=rules).values_list("first_name", flat=True))
+    assert selected == {"Ann", "Cid"}
+    assert len(queries) == 2  # the custom attributes' definitions, then the one query
+    assert "vip" in queries[1]["sql"]  # the fact's subquery is inside it
+
+
+def test_an_unknown_fact_is_refused_at_its_rule(people, vip_attribute_fact) -> None:
+    with pytest.raises(ValidationError) as caught:
+        compile_rules({"all": [cond("kind", "eq", "person"), cond("fact.no_such_thing", "eq", True)]})
+    messages = caught.value.message_dict
+    assert list(messages) == ["rules.all.1.field"]
+    assert "no_such_thing" in messages["rules.all.1.field"][0]
+    assert "vip_flag" in messages["rules.all.1.field"][0]  # what there is instead
+    with pytest.raises(ValidationError) as caught:
+        compile_rules(cond("fact.vip_flag", "eq", "yes"))
+    assert "rules.value" in caught.value.message_dict
+
+
+def test_two_apps_cannot_claim_one_fact(vip_attribute_fact) -> None:
+    with (
+        pytest.raises(ValueError, match="customer fact"),
+        plugin.installed("facts_again", AppHooks(customer_facts=[vip_attribute_fact])),
+    ):
+        pass

@@ -4,8 +4,13 @@ the unsubscribe headers on every e-mail, nothing for a cancelled campaign."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 import pytest
+from django.conf import settings
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 
 from customers.consent import consent_record
 from frontoffice.actors import MAINTENANCE
@@ -114,3 +119,34 @@ def test_batches_are_bounded(django_capture_on_commit_callbacks) -> None:
     campaign, _ = launched(django_capture_on_commit_callbacks, n=5)
     assert send(django_capture_on_commit_callbacks, campaign.pk, limit=2) == 2
     assert CampaignMember.objects.filter(status=MemberStatus.PENDING).count() == 3
+
+
+def test_the_email_is_multipart_and_its_html_pixel_records_the_open(
+    django_capture_on_commit_callbacks, client
+) -> None:
+    a_person("Ann")
+    body = "Hi {{ first_name }} <b>&</b>\n\nSee https://shop.example.com/sale"
+    with django_capture_on_commit_callbacks(execute=False):
+        campaign = campaign_launch(actor=MAINTENANCE, campaign_id=a_campaign(body_template=body).pk)
+    mail.outbox = []
+    send(django_capture_on_commit_callbacks, campaign.pk)
+    [message] = mail.outbox
+    assert isinstance(message, EmailMultiAlternatives)
+    assert "Hi Ann <b>&</b>" in message.body  # the text part, as written
+    [(html, mimetype)] = message.alternatives
+    assert mimetype == "text/html"
+    assert "Hi Ann &lt;b&gt;&amp;&lt;/b&gt;" in html  # the customer's text, escaped
+    assert 'href="' + settings.SITE_URL.rstrip("/") + "/marketing/t/c/" in html  # the tracked link, clickable
+    assert "/marketing/u/" in html  # the unsubscribe link
+    raw = message.message().as_bytes()
+    assert b"multipart/alternative" in raw
+    member = CampaignMember.objects.get(campaign=campaign)
+    assert member.opened_at is None
+    pixel = re.search(r'<img src="([^"]+)"', html)
+    assert pixel is not None
+    response = client.get(urlsplit(pixel.group(1)).path)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/gif"
+    member.refresh_from_db()
+    assert member.opened_at is not None
+    assert member.status == MemberStatus.OPENED
