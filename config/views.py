@@ -9,9 +9,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from frontoffice import plugin
-
-SEARCH_MIN_LENGTH = 2
-SEARCH_LIMIT = 8
+from frontoffice import search as global_search
 
 
 @require_safe
@@ -28,27 +26,26 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def search(request: HttpRequest) -> HttpResponse:
-    """The global search box's results, as you type (an HTMX fragment): each app's hits."""
+    """The global search box's results, as you type (an HTMX fragment): records found by
+    their number (orders, quotes, cases: shown when there are some), then each app's hits."""
     user = request.user
-    q = request.GET.get("q", "").strip()[:200]
-    searched = len(q) >= SEARCH_MIN_LENGTH
-    providers = [p for p in plugin.search_providers() if plugin.allowed(user, p.permission)]
-    if not providers:
+    if not global_search.searches_anything(user):
         raise PermissionDenied("Your role searches nothing.")
-    groups = []
-    for provider in providers:
-        hits = provider.search(q=q, actor=user, limit=SEARCH_LIMIT) if searched else []
-        groups.append(
-            {
-                "key": provider.key,
-                "title": provider.title,
-                "hits": hits,
-                "noun": provider.noun[0] if len(hits) == 1 else provider.noun[1],
-                "singular": provider.noun[0],
-                "more_url": provider.more_url(q) if provider.more_url and searched else "",
-                "limited": len(hits) == SEARCH_LIMIT,
-            }
-        )
+    q = request.GET.get("q", "").strip()[: global_search.MAX_LENGTH]
+    searched = len(q) >= global_search.MIN_LENGTH
+    groups = [
+        {
+            "key": group.key,
+            "title": group.title,
+            "hits": group.hits,
+            "noun": group.noun[0] if len(group.hits) == 1 else group.noun[1],
+            "singular": group.noun[0],
+            "more_url": group.more_url,
+            "limited": group.limited,
+        }
+        for group in global_search.search_everything(q=q, user=user)
+        if group.hits or not group.by_number
+    ]
     context = {"groups": groups, "q": q, "searched": searched}
     response = render(request, "partials/search_results.html", context)
     patch_vary_headers(response, ("HX-Request",))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from celery.schedules import crontab
 
+from frontoffice.api_search import SearchViewSet
 from frontoffice.api_tokens import ApiTokenViewSet
 from frontoffice.plugin import ApiRoute, AppHooks, NavItem, PeriodicTask
 from frontoffice.roles import GRANTS
@@ -12,7 +13,10 @@ from frontoffice.roles import GRANTS
 HOOKS = AppHooks(
     roles=GRANTS,
     navigation=[NavItem("Dashboard", "dashboard", order=0), NavItem("API docs", "api-docs", order=90)],
-    api_routes=[ApiRoute("auth/tokens", ApiTokenViewSet, "api-token")],
+    api_routes=[
+        ApiRoute("auth/tokens", ApiTokenViewSet, "api-token"),
+        ApiRoute("search", SearchViewSet, "search"),
+    ],
     periodic_tasks=[
         PeriodicTask("heartbeat", "frontoffice.tasks.heartbeat", 60.0),
         # Sessions that ended (idle or logged out elsewhere) leave rows behind.

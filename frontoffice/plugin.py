@@ -220,6 +220,38 @@ class CustomerFact:
 
 
 @dataclass(frozen=True)
+class NumberHit:
+    """A record found by its number, with the customer it belongs to."""
+
+    number: str
+    title: str
+    url: str
+    customer_id: int | None = None
+    customer_name: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class NumberLookup:
+    """Records an app numbers (orders "SO-000123", quotes "Q-000045", cases "C-000007"),
+    found by their number as it is typed in the global search box and the search API.
+
+    `find(number=..., actor=..., limit=...)` gets the input read as a number
+    (`frontoffice.numbers.TypedNumber`, never None) and returns at most `limit` hits,
+    each with its customer, through exact or prefix lookups that an index answers, in a
+    fixed number of queries whatever the data. Shown to holders of `permission`: the
+    permission to open the records found.
+    """
+
+    key: str
+    title: str
+    find: Callable[..., list[NumberHit]]
+    noun: tuple[str, str] = ("record", "records")
+    permission: str | None = None
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class AppHooks:
     """Everything an app plugs into the project (all optional)."""
 
@@ -239,6 +271,8 @@ class AppHooks:
     dashboard: Sequence[DashboardCard] = ()
     search: Sequence[SearchProvider] = ()
     customer_facts: Sequence[CustomerFact] = ()
+    # Records found by their number in the global search (orders, quotes, cases).
+    numbers: Sequence[NumberLookup] = ()
     # OpenAPI enum component names for this app's choice sets, where two apps' fields
     # share a name (`kind`, `channel`): {"ContactKindEnum": "customers.choices.ContactKind"}.
     api_enums: Mapping[str, str] = field(default_factory=dict)
@@ -285,6 +319,7 @@ def _check_unique(found: list[LoadedHooks]) -> None:
         ("API route", [r.prefix for h in found for r in h.hooks.api_routes]),
         ("periodic task", [t.name for h in found for t in h.hooks.periodic_tasks]),
         ("customer fact", [f.key for h in found for f in h.hooks.customer_facts]),
+        ("number lookup", [n.key for h in found for n in h.hooks.numbers]),
         (
             "merge reference",
             [(r.model_label.lower(), r.field_name) for h in found for r in h.hooks.merge_references],
@@ -377,6 +412,10 @@ def customer_facts() -> dict[str, CustomerFact]:
     return {f.key: f for h in load() for f in h.hooks.customer_facts}
 
 
+def number_lookups() -> list[NumberLookup]:
+    return sorted((n for h in load() for n in h.hooks.numbers), key=lambda n: (n.order, n.key))
+
+
 def allowed(user: Any, permission: str | None) -> bool:
     return permission is None or bool(user.has_perm(permission))
 
@@ -389,6 +428,8 @@ __all__ = [
     "DemoStep",
     "MergeReference",
     "NavItem",
+    "NumberHit",
+    "NumberLookup",
     "Panel",
     "PeriodicTask",
     "Phase",

@@ -15,13 +15,14 @@ from frontoffice.plugin import (
     DemoStep,
     MergeReference,
     NavItem,
+    NumberLookup,
     Panel,
     PeriodicTask,
     TimelineKind,
     TimelineTone,
 )
 from frontoffice.write_path import as_id
-from sales import roles
+from sales import numbers, roles
 from sales.forecast.api import ForecastViewSet, RecommendationViewSet, RecommendedProductsPanelSerializer
 from sales.forecast.selectors_recommendations import recommended_panel
 from sales.leads.api import LeadViewSet
@@ -162,6 +163,14 @@ HOOKS = AppHooks(
         PeriodicTask("recompute-affinities", "sales.tasks.recompute_affinities", crontab(minute=30, hour=3)),
     ],
     demo_steps=[DemoStep("sales", 30, _seed)],
+    numbers=[
+        NumberLookup(
+            "orders", "Orders", numbers.order_hits, ("order", "orders"), "sales.view_salesorder", order=20
+        ),
+        NumberLookup(
+            "quotes", "Quotes", numbers.quote_hits, ("quote", "quotes"), "sales.view_quote", order=30
+        ),
+    ],
     api_enums={
         "QuoteStatusEnum": "sales.models.QuoteStatus",
         "CustomerTierEnum": "sales.models.CustomerTier",

@@ -14,6 +14,7 @@ from frontoffice.plugin import (
     DemoStep,
     MergeReference,
     NavItem,
+    NumberLookup,
     Panel,
     PeriodicTask,
     TimelineKind,
@@ -24,6 +25,7 @@ from service.api import CaseViewSet, OpenCasesPanelSerializer
 from service.api_desk import CallViewSet, GoodwillViewSet, MetricsViewSet, QueueViewSet, SlaPolicyViewSet
 from service.demo.history import seed_service_history
 from service.loop import plug as loop
+from service.numbers import case_hits
 from service.roles import GRANTS
 from service.selectors import open_cases_panel, open_complaint_customers
 from service.services import CaseActivity
@@ -110,4 +112,5 @@ HOOKS = AppHooks(
         **loop.API_ENUMS,
     },
     demo_steps=[DemoStep("service", 40, seed_service_history), *loop.DEMO_STEPS],
+    numbers=[NumberLookup("cases", "Cases", case_hits, ("case", "cases"), "service.view_case", order=40)],
 )
