@@ -218,7 +218,7 @@ def test_with_300_opportunities_the_board_fits_1366_px_and_its_height_is_bounded
     more.click()
     # then: the opportunity list of that stage, as many as the board counted
     expect(page.get_by_role("heading", level=1)).to_contain_text("Opportunities")
-    expect(page.locator("body")).to_contain_text(f"{in_stage} ")
+    expect(page.locator(".results__count")).to_contain_text(f"{in_stage} opportunities")
     assert f"stage={prospecting.pk}" in page.url
     context.close()
 
