@@ -86,8 +86,13 @@ class NotInTransaction(RuntimeError):
 
 
 def lease_seconds_default() -> int:
-    """Longer than any ERP call may take (its timeout), with room for the bookkeeping."""
-    return 2 * settings.ERP_TIMEOUT_SECONDS + 30
+    """Longer than any ERP call may take (its connect and its read timeout), with a few
+    seconds for the bookkeeping; no longer, since it is also how long the batch of a
+    worker killed mid-call waits before another relay sends it again (25 s with the
+    default timeout: a kill while a backlog drains still leaves it all acknowledged within
+    a minute of the ERP's return). A lease that ran out too early costs a second send
+    under the same idempotency key, which the ERP applies once."""
+    return 2 * settings.ERP_TIMEOUT_SECONDS + 5
 
 
 def backoff_seconds(attempts: int, *, rand: Any = random.random) -> float:

@@ -1,8 +1,8 @@
 """Reconciliation record by record: each order, invoice and payment of a window, as the
 mirror holds it, compared with the ERP's record through the adapter (status, promised
 and actual dates, lines and amounts, what is still open); each difference stored with
-what both sides said (`Drift`), and repaired by re-pulling the record from the ERP (the ERP is the
-source of truth for back-office facts), noted on the customer's timeline.
+what both sides said (`Drift`), and repaired by re-pulling the record from the ERP (the
+ERP is the source of truth for back-office facts), noted on the customer's timeline.
 
 What it finds that events alone cannot: a lost event (the mirror is behind, or misses
 the record), a wrong date or amount (a bug, a hand edit), a record the ERP never had.

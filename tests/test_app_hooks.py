@@ -71,6 +71,10 @@ def test_the_scheduler_beat_builds_holds_every_apps_periodic_tasks(tmp_path: Pat
         relay = entries["relay-outbox"]
         assert relay.task == "backoffice_sync.tasks.relay_outbox"
         assert relay.schedule.run_every.total_seconds() == 5.0
+        # ... and the reconciliation's first run comes a minute after the start, not ten
+        due, wait = entries["reconcile-erp"].is_due()
+        assert not due
+        assert 0 < wait <= 60
     finally:
         scheduler.close()
 

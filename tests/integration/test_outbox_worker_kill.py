@@ -103,7 +103,7 @@ class Worker:
             time.sleep(every)
         pytest.fail(f"gave up after {BOUND_SECONDS} s waiting for {what}:\n{self.log()}")
 
-    def relay(self, lease_seconds: int = LEASE_SECONDS) -> None:
+    def relay(self, lease_seconds: int | None = LEASE_SECONDS) -> None:
         """What beat's sweep does, sent to this worker's queue."""
         with celery_conf(**self.publisher_conf):
             relay_outbox.apply_async(kwargs={"lease_seconds": lease_seconds}, queue=self.queue)
@@ -136,12 +136,17 @@ def workers(tmp_path: Path) -> Iterator[Callable[[str], Worker]]:
             worker.stop()
 
 
-def place_orders(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
-    """ORDERS orders, each in its own transaction, every fourth cancelled afterwards."""
+def place_orders(
+    monkeypatch: pytest.MonkeyPatch, orders: int = ORDERS, between: Callable[[int], None] | None = None
+) -> dict[str, list[str]]:
+    """`orders` orders, each in its own transaction, every fourth cancelled afterwards;
+    `between(n)` runs before the n-th (to spread them over time)."""
     # The kicks would relay right here (eager Celery): the workers under test must do it.
     monkeypatch.setattr(outbox, "_kick_relay", lambda: None)
     expected: dict[str, list[str]] = {}
-    for n in range(ORDERS):
+    for n in range(orders):
+        if between is not None:
+            between(n)
         ref = f"SO-{n}"
         with transaction.atomic():
             outbox_payload = order_payload(ref, customer_ref=f"C-{n % 25}")
