@@ -53,6 +53,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("customers", "0007_merge_outbound_and_duplicate_pairs")]
+    dependencies = [("customers", "0009_outbound_html_body")]
 
     operations = [migrations.RunPython(forward, backward, elidable=False)]
