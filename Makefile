@@ -11,7 +11,7 @@ PORT ?= 8000
 VAR_DIR ?= $(CURDIR)/var
 export DEBUG ?= 1
 
-.PHONY: install run serve test screenshots test-fast lint format lock migrate demo chromium clean bench bench-load bench-sync
+.PHONY: install run serve test screenshots test-fast lint format lock migrate demo chromium clean bench bench-load bench-sync bench-service
 
 # What `make run` needs: the runtime versions (requirements.lock), half the size of all.
 $(RUNTIME_STAMP): requirements.lock pyproject.toml
@@ -97,6 +97,11 @@ bench-first-run: install
 
 bench-sync: install
 	$(BIN)/python -m bench.sync $(BENCH_ARGS)
+
+# The console's caller lookup and the case queue at 100,000 cases (bench/service.py);
+# writes bench/results/service-postgres.*
+bench-service: install
+	$(BIN)/python -m bench.service $(BENCH_ARGS)
 
 # Re-resolve the exact versions from pyproject.toml: the runtime dependencies into
 # requirements.lock, then the development ones on top into requirements-dev.lock.

@@ -109,7 +109,11 @@ class CallLogForm(ServiceForm):
         widget=forms.RadioSelect,
     )
     duration_minutes = forms.IntegerField(
-        label="Duration (minutes)", min_value=0, max_value=24 * 60, initial=1
+        label="Duration (minutes)",
+        min_value=0,
+        max_value=24 * 60,
+        initial=1,
+        widget=forms.NumberInput(attrs={"accesskey": "l"}),  # Alt+L: log a call
     )
     outcome = forms.ChoiceField(label="Outcome", choices=CallOutcome.choices, initial=CallOutcome.RESOLVED)
     notes = forms.CharField(label="Notes", widget=forms.Textarea(attrs={"rows": 3}), required=False)

@@ -1,20 +1,34 @@
 """Demo data of the service loop, written through the services (deterministic): a
 knowledge base, two systemic problems routed to back-office teams and fixed (their
 customers told), satisfaction answers on resolved cases, and the proactive messages
-of late orders. Nothing is dated after now."""
+of late orders. Nothing is dated after now.
+
+The other proactive messages (order confirmed, shipped, invoice overdue) come from the
+sales step's replay of the ERP simulator, whose events they answer. A delay is found
+by the hourly sweep: the orders of the history that shipped days after the date they
+were promised for were late in between, so the sweep is replayed (time-machine) the
+morning after each promise, telling the customer and giving the owner a follow-up
+then, which the owner ticks off when the order ships; then it runs once now."""
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Mapping
 from typing import Any
 
+import time_machine
+from django.utils import timezone
+
+from backoffice_sync.models import Shipment
 from customers.models import Customer
 from frontoffice.actors import DEMO_SEED
+from sales.orders.models import SalesOrder
 from service import services as case_services
 from service.choices import CaseStatus
 from service.loop import csat, knowledge, proactive, problems
-from service.loop.models import Article, Problem
+from service.loop.followups import follow_up_done
+from service.loop.models import Article, FollowUp, Problem
 from service.models import Case
 
 ARTICLES = [
@@ -123,5 +137,43 @@ def seed_loop(options: Mapping[str, Any]) -> str:
                 token=csat.survey_token(survey), score=score, comment=rng.choice(COMMENTS[score])
             )
             answered += 1
-    late = proactive.proactive_delay_sweep(actor=DEMO_SEED).messaged
+    late = replay_delay_sweeps() + proactive.proactive_delay_sweep(actor=DEMO_SEED).messaged
     return f"{fixed} problems fixed, {answered} satisfaction answers, {late} late-order messages"
+
+
+def replay_delay_sweeps() -> int:
+    """The delay sweep as it ran in the history: each order that shipped after the day
+    following its promised date was found late that morning (08:00); its customer was
+    told and its owner got a follow-up, ticked off the day it shipped (if that has come)."""
+    first_shipped: dict[str, dt.date] = {}
+    for ref, shipped_on in Shipment.objects.order_by("shipped_on", "id").values_list(
+        "order__order_ref", "shipped_on"
+    ):
+        first_shipped.setdefault(ref, shipped_on)
+    now = timezone.now()
+    told = 0
+    orders = (
+        SalesOrder.objects.exclude(order_ref="")
+        .filter(promised_delivery_on__isnull=False, order_ref__in=list(first_shipped))
+        .select_related("opportunity__owner")
+        .order_by("promised_delivery_on", "pk")
+    )
+    for order in orders:
+        promised = order.promised_delivery_on
+        if promised is None:
+            continue
+        day = promised + dt.timedelta(days=1)
+        shipped = first_shipped[order.order_ref]
+        found = timezone.make_aware(dt.datetime.combine(day, dt.time(8)))
+        if shipped <= day or found >= now:
+            continue
+        with time_machine.travel(found, tick=False):
+            proactive.order_delay_tell(actor=DEMO_SEED, order=order, today=day)
+        told += 1
+        owner = order.opportunity.owner
+        done = timezone.make_aware(dt.datetime.combine(shipped, dt.time(10)))
+        follow_up = FollowUp.objects.filter(dedupe_key=f"order-delayed:{order.order_ref}").first()
+        if owner is not None and follow_up is not None and follow_up.done_at is None and done < now:
+            with time_machine.travel(done, tick=False):
+                follow_up_done(actor=owner, follow_up_id=follow_up.pk)
+    return told

@@ -198,30 +198,38 @@ def proactive_delay_sweep(
     today = today or timezone.localdate()
     orders = list(late_orders(today=today)[: batch_size + 1])
     for order in orders[:batch_size]:
-        with transaction.atomic():
-            owner = order.opportunity.owner
-            owner_name = owner.get_full_name() or owner.get_username() if owner else "our team"
-            _send(
-                order.customer_id,
-                f"order-delayed:{order.order_ref}",
-                Templates.DELAYED,
-                {
-                    "order": {
-                        "reference": order.order_ref,
-                        "promised_on": order.promised_delivery_on,
-                        "owner": owner_name,
-                    }
-                },
-            )
-            follow_up_raise(
-                actor=actor,
-                dedupe_key=f"order-delayed:{order.order_ref}",
-                customer_id=order.customer_id,
-                kind=FollowUpKind.ORDER_DELAYED,
-                title=f"Order {order.order_ref} is late: promised for {order.promised_delivery_on:%d %b %Y}",
-                detail="The customer was told it is running late. Get a new date from the back office and call them.",
-                assignee=owner,
-                order_ref=order.order_ref,
-                due_on=today,
-            )
+        order_delay_tell(actor=actor, order=order, today=today)
     return DelaySweep(messaged=min(len(orders), batch_size), more=len(orders) > batch_size)
+
+
+def order_delay_tell(*, actor: Any, order: SalesOrder, today: dt.date) -> None:
+    """Tell the customer that `order`, promised before `today`, has not shipped, and
+    give its owner a follow-up (once per order: both carry the order's dedupe key).
+    `order` comes with its opportunity's owner (`late_orders` selects it)."""
+    authorize(actor, "customers.add_outboundmessage", "service.add_followup")
+    with transaction.atomic():
+        owner = order.opportunity.owner
+        owner_name = owner.get_full_name() or owner.get_username() if owner else "our team"
+        _send(
+            order.customer_id,
+            f"order-delayed:{order.order_ref}",
+            Templates.DELAYED,
+            {
+                "order": {
+                    "reference": order.order_ref,
+                    "promised_on": order.promised_delivery_on,
+                    "owner": owner_name,
+                }
+            },
+        )
+        follow_up_raise(
+            actor=actor,
+            dedupe_key=f"order-delayed:{order.order_ref}",
+            customer_id=order.customer_id,
+            kind=FollowUpKind.ORDER_DELAYED,
+            title=f"Order {order.order_ref} is late: promised for {order.promised_delivery_on:%d %b %Y}",
+            detail="The customer was told it is running late. Get a new date from the back office and call them.",
+            assignee=owner,
+            order_ref=order.order_ref,
+            due_on=today,
+        )

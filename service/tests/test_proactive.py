@@ -203,3 +203,48 @@ def test_the_owner_sees_and_ticks_off_the_follow_up(sales_rep: Any, client: Any)
     follow_up.refresh_from_db()
     assert follow_up.done_by == sales_rep
     assert client_for(sales_rep).get("/api/v1/service/follow-ups/").json()["results"] == []
+
+
+def test_the_demo_replays_the_sweep_for_an_order_that_shipped_after_its_promise(
+    sales_rep: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given: an order promised 10 days ago that shipped 3 days ago, and one shipped in time
+    from backoffice_sync.models import ErpOrder, Shipment
+    from service.loop.demo import replay_delay_sweeps
+
+    today = timezone.localdate()
+    late = _late_order(sales_rep)
+    quote = a_sent_quote(sales_rep, catalogue=False)
+    on_time = order_services.quote_accept(actor=sales_rep, quote_id=quote.pk, expected_version=quote.version)
+    SalesOrder.objects.filter(pk=late.pk).update(promised_delivery_on=today - dt.timedelta(days=10))
+    for n, (order, shipped_on) in enumerate(
+        [(late, today - dt.timedelta(days=3)), (on_time, today - dt.timedelta(days=3))]
+    ):
+        erp = ErpOrder.objects.create(
+            order_ref=order.order_ref,
+            customer=order.customer,
+            status="shipped",
+            status_changed_at=timezone.now(),
+        )
+        Shipment.objects.create(number=f"SH-{n}", order=erp, carrier="DHL", shipped_on=shipped_on)
+    SalesOrder.objects.filter(pk=on_time.pk).update(promised_delivery_on=today - dt.timedelta(days=2))
+    # when: the demo replays the sweep as beat ran it
+    with django_capture_on_commit_callbacks(execute=True):
+        told = replay_delay_sweeps()
+    # then: the late one was told the morning after its promise; its owner's follow-up
+    # was opened then and ticked off the day it shipped; nothing is dated after now
+    assert told == 1
+    message = OutboundMessage.objects.get()
+    assert message.dedupe_key == f"order-delayed:{late.order_ref}"
+    found = timezone.localtime(message.created_at)
+    assert (found.date(), found.hour) == (today - dt.timedelta(days=9), 8)
+    follow_up = FollowUp.objects.get()
+    assert follow_up.due_on == today - dt.timedelta(days=9)
+    assert follow_up.done_at is not None
+    assert timezone.localdate(follow_up.done_at) == today - dt.timedelta(days=3)
+    assert follow_up.done_by == sales_rep
+    now = timezone.now()
+    assert not Activity.objects.filter(occurred_at__gt=now).exists()
+    # ... and replaying again tells nobody twice
+    replay_delay_sweeps()
+    assert OutboundMessage.objects.count() == 1

@@ -225,3 +225,46 @@ def test_from_a_case_page_an_agent_reaches_the_flag_and_the_suggested_problem(
     # and whoever may not flag sees no such link
     client.force_login(back_office)
     assert 'id="case-systemic"' not in client.get(f"/service/cases/{two_cases[1].pk}/").content.decode()
+
+
+def test_the_voice_of_the_customer_counts_complaints_per_category_and_week_with_praise(agent: Any) -> None:
+    # given: over three weeks, delivery complaints (2 this week, 1 two weeks ago), a
+    # billing one last week, an enquiry (not a complaint), and two CSAT answers
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from service import services
+    from service.loop import csat
+
+    now = timezone.now()
+    ada = a_customer(agent, "Ada")
+    with time_machine.travel(now - dt.timedelta(days=14), tick=False):
+        a_case(agent, ada)
+    with time_machine.travel(now - dt.timedelta(days=7), tick=False):
+        a_case(agent, ada, category="billing", subject="Charged twice")
+    happy, cross = a_case(agent, ada), a_case(agent, ada, subject="Second parcel broken")
+    a_case(agent, ada, kind="enquiry", subject="Opening hours?")
+    for case, score, comment in ((happy, 5, "Sorted in one call"), (cross, 1, "Nobody called back")):
+        services.case_transition(actor=agent, case_id=case.pk, status="resolved", resolution="Replaced")
+        survey = csat.csat_survey_send(case_id=case.pk)
+        csat.csat_answer(token=csat.survey_token(survey), score=score, comment=comment)
+    # when
+    voice = selectors.voice_of_customer(now=timezone.now(), weeks=4)
+    # then: weekly complaint counts per category, oldest week first, and the CSAT per category
+    trends = {t.category: t for t in voice.trends}
+    this_week, last_week, two_weeks_ago = (
+        voice.weeks.index(
+            timezone.localdate(moment) - dt.timedelta(days=timezone.localdate(moment).weekday())
+        )
+        for moment in (now, now - dt.timedelta(days=7), now - dt.timedelta(days=14))
+    )
+    assert trends["delivery"].weekly[this_week] == 2
+    assert trends["delivery"].weekly[two_weeks_ago] == 1
+    assert trends["billing"].weekly[last_week] == 1
+    assert (trends["delivery"].total, trends["billing"].total) == (3, 1)
+    assert (trends["delivery"].csat, trends["delivery"].csat_answers) == (3.0, 2)
+    assert [s.comment for s in voice.praise] == ["Sorted in one call"]
+    assert [s.comment for s in voice.criticism] == ["Nobody called back"]
+    assert "Opening hours?" not in [c.subject for c in voice.complaints]

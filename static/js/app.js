@@ -101,4 +101,18 @@
   });
 
   document.addEventListener("htmx:afterSettle", focusLoadedContent);
+
+  // The keys a page announces (Alt+K and Alt+L on the agent console): Alt and a letter
+  // focus the element with that `accesskey`, whatever modifier the browser itself uses
+  // for access keys (and where it uses none, as headless ones).
+  document.addEventListener("keydown", function (event) {
+    if (!event.altKey || event.ctrlKey || event.metaKey || !/^Key[A-Z]$/.test(event.code)) {
+      return;
+    }
+    var target = document.querySelector('[accesskey="' + event.code.slice(3).toLowerCase() + '"]');
+    if (target) {
+      event.preventDefault();
+      target.focus();
+    }
+  });
 })();

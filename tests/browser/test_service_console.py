@@ -106,4 +106,9 @@ def test_the_caller_lookup_is_styled_like_the_other_inputs_and_fits_the_screen(
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     expect(page.get_by_role("button", name="Find")).to_be_in_viewport()
     screenshot(page, f"service-console-{width}")
+    # and the keys the page announces move between the two: Alt+L the call, Alt+K the search
+    page.keyboard.press("Alt+l")
+    expect(page.get_by_label("Duration (minutes)")).to_be_focused()
+    page.keyboard.press("Alt+k")
+    expect(search).to_be_focused()
     context.close()
