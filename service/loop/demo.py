@@ -20,10 +20,11 @@ from typing import Any
 import time_machine
 from django.utils import timezone
 
-from backoffice_sync.models import Shipment
+from backoffice_sync.models import ErpOrderStatus, Shipment
 from customers.models import Customer
 from frontoffice.actors import DEMO_SEED
 from sales.orders.models import SalesOrder
+from sales.orders.selectors import with_erp_state
 from service import services as case_services
 from service.choices import CaseStatus
 from service.loop import csat, knowledge, proactive, problems
@@ -142,19 +143,20 @@ def seed_loop(options: Mapping[str, Any]) -> str:
 
 
 def replay_delay_sweeps() -> int:
-    """The delay sweep as it ran in the history: each order that shipped after the day
-    following its promised date was found late that morning (08:00); its customer was
-    told and its owner got a follow-up, ticked off the day it shipped (if that has come)."""
-    first_shipped: dict[str, dt.date] = {}
+    """The delay sweep as it ran in the history: each order whose last parcel shipped
+    after the day following its promised date (a backorder ships in parts) was found late
+    that morning (08:00); its customer was told and its owner got a follow-up, ticked off
+    the day the rest shipped (if that has come)."""
+    last_shipped: dict[str, dt.date] = {}
     for ref, shipped_on in Shipment.objects.order_by("shipped_on", "id").values_list(
         "order__order_ref", "shipped_on"
     ):
-        first_shipped.setdefault(ref, shipped_on)
+        last_shipped[ref] = shipped_on
     now = timezone.now()
     told = 0
     orders = (
-        SalesOrder.objects.exclude(order_ref="")
-        .filter(promised_delivery_on__isnull=False, order_ref__in=list(first_shipped))
+        with_erp_state(SalesOrder.objects.exclude(order_ref=""))
+        .filter(promised_delivery_on__isnull=False, order_ref__in=list(last_shipped))
         .select_related("opportunity__owner")
         .order_by("promised_delivery_on", "pk")
     )
@@ -163,7 +165,7 @@ def replay_delay_sweeps() -> int:
         if promised is None:
             continue
         day = promised + dt.timedelta(days=1)
-        shipped = first_shipped[order.order_ref]
+        shipped = last_shipped[order.order_ref]
         found = timezone.make_aware(dt.datetime.combine(day, dt.time(8)))
         if shipped <= day or found >= now:
             continue
@@ -173,7 +175,14 @@ def replay_delay_sweeps() -> int:
         owner = order.opportunity.owner
         done = timezone.make_aware(dt.datetime.combine(shipped, dt.time(10)))
         follow_up = FollowUp.objects.filter(dedupe_key=f"order-delayed:{order.order_ref}").first()
-        if owner is not None and follow_up is not None and follow_up.done_at is None and done < now:
+        in_full = order.erp_status in (ErpOrderStatus.SHIPPED, ErpOrderStatus.DELIVERED)
+        if (
+            owner is not None
+            and follow_up is not None
+            and follow_up.done_at is None
+            and in_full
+            and done < now
+        ):
             with time_machine.travel(done, tick=False):
                 follow_up_done(actor=owner, follow_up_id=follow_up.pk)
     return told

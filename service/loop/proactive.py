@@ -68,7 +68,7 @@ DEFAULT_TEMPLATES = {
         "Order delayed",
         "Your order {{ order.reference }} is running late",
         "Hello {{ customer.first_name }},\n\nWe promised your order {{ order.reference }} for"
-        " {{ order.promised_on }} and it has not shipped yet. We are sorry: {{ order.owner }} is looking into it"
+        " {{ order.promised_on }} and it has not shipped in full yet. We are sorry: {{ order.owner }} is looking into it"
         " and will be in touch with a new date.\n\nKind regards",
     ),
     Templates.OVERDUE: (
@@ -174,15 +174,19 @@ NOT_LATE = (
 
 
 def late_orders(*, today: dt.date) -> Any:
-    """Orders past their promised date, not shipped, delivered or cancelled, and not yet
-    told about (one query)."""
+    """Orders past their promised date, not shipped in full, delivered or cancelled, and
+    not yet told about (one query)."""
     told = FollowUp.objects.filter(dedupe_key=Concat(Value("order-delayed:"), OuterRef("order_ref")))
     return (
         with_erp_state(SalesOrder.objects.exclude(order_ref=""))
         .filter(promised_delivery_on__lt=today, cancel_requested_at__isnull=True)
         # Spelled out for NULLs: the ERP may not have answered yet (no status).
         .filter(Q(erp_status__isnull=True) | ~Q(erp_status__in=NOT_LATE), Q(erp_delivered_on__isnull=True))
-        .exclude(Exists(Shipment.objects.filter(order__order_ref=OuterRef("order_ref"))))
+        # Part of it shipped is still late for the rest (a backorder past the promise).
+        .filter(
+            Q(erp_status=ErpOrderStatus.PARTIALLY_SHIPPED)
+            | ~Exists(Shipment.objects.filter(order__order_ref=OuterRef("order_ref")))
+        )
         .exclude(Exists(told))
         .select_related("opportunity__owner", "customer")
         .order_by("promised_delivery_on", "pk")

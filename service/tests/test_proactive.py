@@ -145,8 +145,8 @@ def test_a_switched_off_template_sends_nothing(
     assert not OutboundMessage.objects.exists()
 
 
-def _late_order(rep: Any) -> SalesOrder:
-    quote = a_sent_quote(rep)
+def _late_order(rep: Any, *, catalogue: bool = True) -> SalesOrder:
+    quote = a_sent_quote(rep, catalogue=catalogue)
     order = order_services.quote_accept(actor=rep, quote_id=quote.pk, expected_version=quote.version)
     SalesOrder.objects.filter(pk=order.pk).update(
         promised_delivery_on=timezone.localdate() - dt.timedelta(days=2)
@@ -248,3 +248,59 @@ def test_the_demo_replays_the_sweep_for_an_order_that_shipped_after_its_promise(
     # ... and replaying again tells nobody twice
     replay_delay_sweeps()
     assert OutboundMessage.objects.count() == 1
+
+
+def _mirror(order: SalesOrder, status: str, *shipped_on: dt.date) -> None:
+    from backoffice_sync.models import ErpOrder, Shipment
+
+    erp = ErpOrder.objects.create(
+        order_ref=order.order_ref, customer=order.customer, status=status, status_changed_at=timezone.now()
+    )
+    for n, day in enumerate(shipped_on):
+        Shipment.objects.create(number=f"SH-{order.pk}-{n}", order=erp, carrier="DHL", shipped_on=day)
+
+
+def test_a_late_order_shipped_in_part_is_told_and_one_shipped_in_full_is_not(
+    sales_rep: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given: two orders promised two days ago; the ERP shipped part of one (a backorder
+    # waits for its supplier) and all of the other
+    today = timezone.localdate()
+    in_part, in_full = _late_order(sales_rep), _late_order(sales_rep, catalogue=False)
+    _mirror(in_part, "partially_shipped", today - dt.timedelta(days=4))
+    _mirror(in_full, "shipped", today - dt.timedelta(days=4))
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep = proactive.proactive_delay_sweep()
+    # then: only the one still waiting for the rest is late
+    assert sweep.messaged == 1
+    message = OutboundMessage.objects.get()
+    assert message.dedupe_key == f"order-delayed:{in_part.order_ref}"
+    assert "not shipped in full" in mail.outbox[-1].body
+
+
+def test_the_demo_replay_dates_a_backorder_by_its_last_parcel(
+    sales_rep: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given: promised 10 days ago, a first parcel in time (12 days ago) and the rest 3
+    # days ago; another with its first parcel in time and the rest still to come
+    from service.loop.demo import replay_delay_sweeps
+
+    today = timezone.localdate()
+    done, waiting = _late_order(sales_rep), _late_order(sales_rep, catalogue=False)
+    SalesOrder.objects.filter(pk__in=[done.pk, waiting.pk]).update(
+        promised_delivery_on=today - dt.timedelta(days=10)
+    )
+    _mirror(done, "shipped", today - dt.timedelta(days=12), today - dt.timedelta(days=3))
+    _mirror(waiting, "partially_shipped", today - dt.timedelta(days=12))
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        told = replay_delay_sweeps() + proactive.proactive_delay_sweep().messaged
+    # then: both were told; the first's follow-up was ticked off when the rest shipped,
+    # the second's is still open
+    assert told == 2
+    keys = set(OutboundMessage.objects.values_list("dedupe_key", flat=True))
+    assert keys == {f"order-delayed:{done.order_ref}", f"order-delayed:{waiting.order_ref}"}
+    follow_ups = {f.order_ref: f for f in FollowUp.objects.all()}
+    assert timezone.localdate(follow_ups[done.order_ref].done_at) == today - dt.timedelta(days=3)
+    assert follow_ups[waiting.order_ref].done_at is None
