@@ -81,7 +81,10 @@ HOOKS = AppHooks(
         MergeReference("marketing.FormSubmission", "customer", "Lead form submissions"),
         MergeReference("marketing.LeadScore", "customer", "Lead score", repoint_score),
     ],
-    periodic_tasks=[PeriodicTask("marketing-campaigns-due", "marketing.campaigns_due", 60.0)],
+    periodic_tasks=[
+        PeriodicTask("marketing-campaigns-due", "marketing.campaigns_due", 60.0),
+        PeriodicTask("marketing-conversions", "marketing.conversions_sweep", 300.0),
+    ],
     demo_steps=[DemoStep("marketing", 50, seed_marketing)],
     post_migrate=[ensure_routing_settings],
     api_enums={
