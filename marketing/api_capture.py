@@ -1,5 +1,5 @@
-"""REST API of lead capture and attribution: lead forms, scoring rules, bounces and the
-attribution figures of campaigns."""
+"""REST API of lead capture and attribution: lead forms, scoring rules, lead routing,
+bounces and the attribution figures of campaigns."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from marketing.campaigns.responses import email_bounce
 from marketing.campaigns.selectors import campaign_list
 from marketing.capture import scoring
 from marketing.capture.services import lead_form_create
-from marketing.choices import ScoringEvent, ScoringKind
-from marketing.models import Campaign, LeadForm, ScoringRule
+from marketing.choices import RoutingMethod, ScoringEvent, ScoringKind
+from marketing.models import Campaign, LeadForm, RoutingSettings, ScoringRule
 
 
 class LeadFormSerializer(serializers.ModelSerializer[LeadForm]):
@@ -142,10 +142,72 @@ class ScoringRuleViewSet(ServiceViewSet[ScoringRule]):
         return ScoringRule.objects.all()
 
 
+class RoutingSettingsSerializer(serializers.ModelSerializer[RoutingSettings]):
+    territories = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Territory method: {value of the territory attribute: id of the sales rep}.",
+    )
+
+    class Meta:
+        model = RoutingSettings
+        fields = [
+            "id",
+            "threshold",
+            "method",
+            "territory_attribute",
+            "territories",
+            "last_assigned",
+            "version",
+        ]
+        read_only_fields = fields
+
+
+class RoutingSettingsUpdateSerializer(StrictSerializer):
+    threshold = serializers.IntegerField(
+        min_value=0,
+        max_value=scoring.MAX_THRESHOLD,
+        required=False,
+        help_text="The score that routes a lead.",
+    )
+    method = serializers.ChoiceField(choices=RoutingMethod.choices, required=False)
+    territory_attribute = TextField(
+        max_length=50, required=False, allow_blank=True, help_text="The custom attribute's key."
+    )
+    territories = serializers.DictField(child=serializers.IntegerField(min_value=1), required=False)
+
+
+@extend_schema_view(
+    retrieve=extend_schema(parameters=[ETAG]),
+    update=extend_schema(request=RoutingSettingsUpdateSerializer),
+    partial_update=extend_schema(request=RoutingSettingsUpdateSerializer),
+)
+class RoutingSettingsViewSet(ServiceViewSet[RoutingSettings]):
+    """Where leads whose score reaches the threshold go (admins): round robin over the
+    active sales reps, or by territory (a custom attribute's value -> a rep, round robin
+    for the rest). One row, id 1."""
+
+    serializer_class = RoutingSettingsSerializer
+    lookup_arg = "routing_settings_id"
+    update_input = RoutingSettingsUpdateSerializer
+    update_service = staticmethod(scoring.routing_settings_update)
+
+    def get_queryset(self) -> QuerySet[RoutingSettings]:
+        return RoutingSettings.objects.all()
+
+
 class FunnelStageSerializer(serializers.Serializer[Any]):
     stage = serializers.CharField()
     count = serializers.IntegerField()
     rate = serializers.FloatField(allow_null=True, help_text="Share of the stage before.")
+
+
+class RevenueSerializer(serializers.Serializer[Any]):
+    currency = serializers.CharField()
+    first_touch = serializers.DecimalField(max_digits=16, decimal_places=2)
+    last_touch = serializers.DecimalField(max_digits=16, decimal_places=2)
+    direct = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text="Orders of the opportunities the campaign sourced."
+    )
 
 
 class AttributionSerializer(serializers.Serializer[Any]):
@@ -154,10 +216,21 @@ class AttributionSerializer(serializers.Serializer[Any]):
     status = serializers.CharField()
     currency = serializers.CharField()
     cost = serializers.DecimalField(max_digits=14, decimal_places=2)
-    revenue_first_touch = serializers.DecimalField(max_digits=16, decimal_places=2)
-    revenue_last_touch = serializers.DecimalField(max_digits=16, decimal_places=2)
-    revenue_direct = serializers.DecimalField(max_digits=16, decimal_places=2)
-    roi = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
+    revenue = RevenueSerializer(
+        many=True,
+        help_text="Per currency, the campaign's own first (even when nothing); amounts in "
+        "different currencies are never added up.",
+    )
+    roi = serializers.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        allow_null=True,
+        help_text="(Last-touch revenue - cost) / cost, counting only the revenue in the budget's "
+        "currency; null without a budget.",
+    )
+    roi_leaves_out = serializers.ListField(
+        child=serializers.CharField(), help_text="Currencies with revenue that ROI does not count."
+    )
     cost_per_lead = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
     funnel = FunnelStageSerializer(many=True)
 

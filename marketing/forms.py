@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from frontoffice.forms import ServiceForm
-from marketing.choices import CampaignChannel
+from marketing.choices import CampaignChannel, RoutingMethod, ScoringEvent, ScoringKind
 from marketing.models import Segment
 
 
@@ -104,3 +104,56 @@ class PublicLeadForm(forms.Form):
     consent = forms.BooleanField(label="Consent", required=False)
     website = forms.CharField(label="Leave this empty", required=False)
     token = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+class ScoringRuleForm(ServiceForm):
+    one_time = True
+    name = forms.CharField(label="Name", max_length=100, required=False)
+    kind = forms.ChoiceField(label="Kind", choices=ScoringKind.choices)
+    event = forms.ChoiceField(
+        label="Behaviour",
+        choices=[("", "—"), *ScoringEvent.choices],
+        required=False,
+        help_text="Behaviour rules: the event that earns the points.",
+    )
+    criteria = RulesField(
+        label="Profile rule",
+        required=False,
+        help_text='Profile rules: a segment rule, e.g. {"field": "lifecycle_stage", "op": "eq", "value": "customer"}.',
+    )
+    points = forms.IntegerField(label="Points", min_value=-1000, max_value=1000)
+    half_life_days = forms.IntegerField(
+        label="Half-life (days)",
+        min_value=1,
+        max_value=3650,
+        initial=30,
+        help_text="Behaviour points halve every N days.",
+    )
+
+    def field_for_error(self, key: str) -> str | None:
+        return "criteria" if key.startswith("criteria") else super().field_for_error(key)
+
+
+class RoutingForm(ServiceForm):
+    threshold = forms.IntegerField(label="Route leads from a score of", min_value=0, max_value=100000)
+    method = forms.ChoiceField(label="Routing", choices=RoutingMethod.choices)
+    territory_attribute = forms.CharField(
+        label="Territory attribute",
+        max_length=50,
+        required=False,
+        help_text="The custom attribute's key (territory routing).",
+    )
+    territories = forms.JSONField(
+        label="Territories",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "code"}),
+        help_text='{"north": <user id of a sales rep>, ...}; a value nobody covers goes round robin.',
+    )
+
+    def field_for_error(self, key: str) -> str | None:
+        return "territories" if key.startswith("territories") else super().field_for_error(key)
+
+    def service_fields(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["territories"] = data.get("territories") or {}
+        return data

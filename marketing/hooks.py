@@ -17,8 +17,15 @@ from frontoffice.plugin import (
 )
 from frontoffice.write_path import as_id
 from marketing.api import CampaignViewSet, SegmentViewSet
-from marketing.api_capture import AttributionViewSet, BounceViewSet, LeadFormViewSet, ScoringRuleViewSet
+from marketing.api_capture import (
+    AttributionViewSet,
+    BounceViewSet,
+    LeadFormViewSet,
+    RoutingSettingsViewSet,
+    ScoringRuleViewSet,
+)
 from marketing.campaigns.responses import MemberActivity
+from marketing.capture.scoring import ensure_routing_settings
 from marketing.demo import seed_marketing
 from marketing.merge import repoint_members, repoint_score
 from marketing.roles import GRANTS
@@ -50,12 +57,14 @@ HOOKS = AppHooks(
         ApiRoute("marketing/campaigns", CampaignViewSet, "marketing-campaign"),
         ApiRoute("marketing/leads/forms", LeadFormViewSet, "marketing-lead-form"),
         ApiRoute("marketing/scoring-rules", ScoringRuleViewSet, "marketing-scoring-rule"),
+        ApiRoute("marketing/routing", RoutingSettingsViewSet, "marketing-routing"),
         ApiRoute("marketing/attribution", AttributionViewSet, "marketing-attribution"),
         ApiRoute("marketing/bounces", BounceViewSet, "marketing-bounce"),
     ],
     navigation=[
         NavItem("Campaigns", "marketing:campaign_list", "marketing.view_campaign", order=40),
         NavItem("Segments", "marketing:segment_list", "marketing.view_segment", order=41),
+        NavItem("Lead scoring", "marketing:scoring", "marketing.view_scoringrule", order=42),
     ],
     timeline_kinds=[
         _kind(MemberActivity.SENT, "Campaign e-mail sent", "✉"),
@@ -72,13 +81,18 @@ HOOKS = AppHooks(
         MergeReference("marketing.FormSubmission", "customer", "Lead form submissions"),
         MergeReference("marketing.LeadScore", "customer", "Lead score", repoint_score),
     ],
-    periodic_tasks=[PeriodicTask("marketing-campaigns-due", "marketing.campaigns_due", 60.0)],
+    periodic_tasks=[
+        PeriodicTask("marketing-campaigns-due", "marketing.campaigns_due", 60.0),
+        PeriodicTask("marketing-conversions", "marketing.conversions_sweep", 300.0),
+    ],
     demo_steps=[DemoStep("marketing", 50, seed_marketing)],
+    post_migrate=[ensure_routing_settings],
     api_enums={
         "CampaignChannelEnum": "marketing.choices.CampaignChannel",
         "CampaignStatusEnum": "marketing.choices.CampaignStatus",
         "MemberStatusEnum": "marketing.choices.MemberStatus",
         "ScoringKindEnum": "marketing.choices.ScoringKind",
         "ScoringEventEnum": "marketing.choices.ScoringEvent",
+        "RoutingMethodEnum": "marketing.choices.RoutingMethod",
     },
 )

@@ -52,3 +52,11 @@ def campaigns_due() -> int:
         campaign_complete(actor=SCHEDULER, campaign_id=pk)
         moved += 1
     return moved
+
+
+@shared_task(name="marketing.conversions_sweep", acks_late=True)
+def conversions_sweep() -> int:
+    """Beat: mark converted the members whose campaign sourced an opportunity of theirs."""
+    from marketing.campaigns.responses import TRACKING, conversions_sweep
+
+    return conversions_sweep(actor=TRACKING)

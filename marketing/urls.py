@@ -12,6 +12,7 @@ urlpatterns = [
     path("segments/new/", views.segment_edit, name="segment_new"),
     path("segments/preview/", views.segment_preview, name="segment_preview"),
     path("segments/<int:pk>/", views.segment_edit, name="segment_edit"),
+    path("scoring/", views.scoring, name="scoring"),
     path("bulk/", bulk_views.bulk_actions, name="bulk"),
     path("bulk/export.csv", bulk_views.bulk_export, name="bulk_export"),
     path("campaigns/", views.campaign_list, name="campaign_list"),

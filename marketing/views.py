@@ -17,15 +17,17 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from customers.guards import request_actor
 from frontoffice.errors import DomainError
+from frontoffice.write_path import as_id
 from marketing.attribution.selectors import campaign_figures
 from marketing.campaigns import launch as launching
 from marketing.campaigns import selectors as campaign_selectors
 from marketing.campaigns import services as campaign_services
 from marketing.campaigns.preview import campaign_preview
+from marketing.capture import scoring as scoring_services
 from marketing.capture.services import lead_form_create
 from marketing.choices import ExclusionReason
-from marketing.forms import CampaignForm, LeadFormForm, SegmentForm
-from marketing.models import Campaign, LeadForm, Segment
+from marketing.forms import CampaignForm, LeadFormForm, RoutingForm, ScoringRuleForm, SegmentForm
+from marketing.models import Campaign, LeadForm, ScoringRule, Segment
 from marketing.segments import selectors as segment_selectors
 from marketing.segments import services as segment_services
 
@@ -249,3 +251,52 @@ def lead_form_new(request: HttpRequest, pk: int) -> HttpResponse:
     for error in form.errors.values():
         messages.error(request, " ".join(str(e) for e in error))
     return redirect("marketing:campaign_detail", pk)
+
+
+# --- lead scoring and routing -------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("marketing.view_scoringrule", raise_exception=True)
+def scoring(request: HttpRequest) -> HttpResponse:
+    """Scoring rules (a list and a form to add one) and the routing of leads over the
+    threshold; admins change them (the services check the rights)."""
+    routing = scoring_services.routing_settings()
+    rule_form = ScoringRuleForm(request.POST if request.POST.get("form") == "rule" else None)
+    routing_form = RoutingForm(
+        request.POST if request.POST.get("form") == "routing" else None,
+        initial={
+            "threshold": routing.threshold,
+            "method": routing.method,
+            "territory_attribute": routing.territory_attribute,
+            "territories": routing.territories,
+        },
+    )
+    status = 200
+    if request.method == "POST":
+        actor = request_actor(request)
+        if rule_form.is_bound and rule_form.is_valid():
+            data = dict(rule_form.cleaned_data)
+            made = rule_form.submit(lambda: scoring_services.scoring_rule_create(actor=actor, **data))
+            if made is not None:
+                messages.success(request, f"Scoring rule “{made.name}” added.")
+                return redirect("marketing:scoring")
+        elif routing_form.is_bound and routing_form.is_valid():
+            fields = routing_form.service_fields()
+            saved = routing_form.submit(
+                lambda: scoring_services.routing_settings_update(
+                    actor=actor, expected_version=as_id(request.POST.get("version")), **fields
+                )
+            )
+            if saved is not None:
+                messages.success(request, "Lead routing saved.")
+                return redirect("marketing:scoring")
+        status = 412 if rule_form.stale or routing_form.stale else 400
+    context = {
+        "rules": ScoringRule.objects.order_by("kind", "name", "id"),
+        "routing": routing,
+        "rule_form": rule_form,
+        "routing_form": routing_form,
+        "reps": scoring_services.sales_reps(),
+    }
+    return render(request, "marketing/scoring.html", context, status=status)

@@ -17,7 +17,7 @@ from service.models import AgentNotification, Call, Case, CaseNote, GoodwillCred
 PANEL_LIMIT = 5
 
 
-def open_complaint_customers() -> QuerySet[Case, dict[str, Any]]:
+def open_complaint_customers() -> QuerySet[Case, Any]:
     """The ids of customers with an open complaint (a case of kind complaint not yet
     resolved or closed): the `open_complaint` customer fact, a subquery (no query here)."""
     return Case.objects.filter(kind=CaseKind.COMPLAINT, status__in=OPEN_STATUSES).values("customer_id")

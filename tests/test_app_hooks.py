@@ -168,3 +168,21 @@ def test_the_service_app_is_named_outside_its_folder_only_by_the_installed_apps_
                 mentions.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
     assert mentions == []
     assert "service" in settings.INSTALLED_APPS
+
+
+@pytest.mark.django_db
+def test_every_customer_fact_is_a_subquery_of_customer_ids(django_assert_num_queries) -> None:
+    from customers.models import Customer
+
+    facts = plugin.customer_facts()
+    assert facts, "no app contributes a customer fact"
+    for key, fact in facts.items():
+        assert plugin.FACT_KEY.fullmatch(key), key
+        with django_assert_num_queries(1):  # building it runs none; the select embeds it
+            list(Customer.objects.filter(pk__in=fact.customers()).values_list("pk", flat=True))
+
+
+def test_a_fact_key_that_is_not_a_slug_is_refused() -> None:
+    bad = plugin.AppHooks(customer_facts=[plugin.CustomerFact("Open Complaint!", "Bad", lambda: None)])
+    with pytest.raises(ValueError, match="customer fact"), plugin.installed("bad_facts", bad):
+        pass

@@ -6,14 +6,17 @@
 - Revenue of orders whose opportunity came from a campaign, attributed first-touch (the
   customer's earliest campaign response before the order) and last-touch (the latest);
   with no response recorded, the opportunity's own campaign takes both.
-- Cost is the budget; ROI = (revenue - cost) / cost; cost per lead.
+- Revenue is kept per currency: amounts in different currencies are never added up
+  (sales keeps no exchange rates to convert them with).
+- Cost is the budget, in the campaign's currency; ROI = (last-touch revenue - cost) /
+  cost counts only the revenue in that currency, and says which currencies it leaves
+  out; cost per lead.
 
 A fixed number of queries, whatever the number of campaigns, members or orders.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -49,12 +52,20 @@ class FunnelStage:
 
 
 @dataclass
+class Revenue:
+    """What a campaign earned in one currency, by attribution model."""
+
+    currency: str
+    first_touch: Decimal = ZERO
+    last_touch: Decimal = ZERO
+    direct: Decimal = ZERO
+
+
+@dataclass
 class CampaignFigures:
     campaign: Campaign
     counts: dict[str, int] = field(default_factory=dict)
-    revenue_first_touch: Decimal = ZERO
-    revenue_last_touch: Decimal = ZERO
-    revenue_direct: Decimal = ZERO
+    by_currency: dict[str, Revenue] = field(default_factory=dict)
 
     @property
     def cost(self) -> Decimal:
@@ -65,11 +76,28 @@ class CampaignFigures:
         return self.counts.get("lead", 0)
 
     @property
+    def revenues(self) -> list[Revenue]:
+        """Revenue per currency, the budget's currency first (even when nothing)."""
+        own = self.by_currency.get(self.campaign.currency) or Revenue(self.campaign.currency)
+        others = [r for c, r in sorted(self.by_currency.items()) if c != self.campaign.currency]
+        return [own, *others]
+
+    @property
+    def revenue(self) -> Revenue:
+        """The revenue in the budget's currency (what ROI counts)."""
+        return self.revenues[0]
+
+    @property
+    def roi_leaves_out(self) -> list[str]:
+        """Currencies with revenue that ROI does not count (not the budget's)."""
+        return [r.currency for r in self.revenues[1:] if r.first_touch or r.last_touch or r.direct]
+
+    @property
     def roi(self) -> Decimal | None:
-        """(last-touch revenue - cost) / cost; None without a cost."""
+        """(last-touch revenue in the budget's currency - cost) / cost; None without a cost."""
         if not self.cost:
             return None
-        return ((self.revenue_last_touch - self.cost) / self.cost).quantize(Decimal("0.01"))
+        return ((self.revenue.last_touch - self.cost) / self.cost).quantize(Decimal("0.01"))
 
     @property
     def cost_per_lead(self) -> Decimal | None:
@@ -105,7 +133,8 @@ def _touches(first: bool) -> Subquery:
 
 
 def campaign_figures(campaigns: Iterable[Campaign]) -> list[CampaignFigures]:
-    """Funnel counts and attributed revenue of each campaign (6 queries in all)."""
+    """Funnel counts and attributed revenue (per currency) of each campaign (6 queries
+    in all)."""
     figures = {c.pk: CampaignFigures(campaign=c) for c in campaigns}
     ids = list(figures)
     if not ids:
@@ -132,14 +161,22 @@ def campaign_figures(campaigns: Iterable[Campaign]) -> list[CampaignFigures]:
     orders = SalesOrder.objects.filter(
         opportunity__campaign_id__isnull=False, cancel_requested_at__isnull=True
     )
+
+    def add(campaign_id: int, currency: str, basis: str, amount: Decimal | None) -> None:
+        figure = figures[campaign_id]
+        revenue = figure.by_currency.setdefault(currency, Revenue(currency))
+        setattr(revenue, basis, _money(getattr(revenue, basis) + (amount or ZERO)))
+
     for row in (
         orders.filter(opportunity__campaign_id__in=ids)
-        .values(campaign_id=F("opportunity__campaign_id"))
+        .values("currency", campaign_id=F("opportunity__campaign_id"))
         .annotate(n=Count("pk"), revenue=Sum("total"))
         .order_by()
     ):
-        figures[row["campaign_id"]].counts["order"] = row["n"]
-        figures[row["campaign_id"]].revenue_direct = row["revenue"] or ZERO
+        figures[row["campaign_id"]].counts["order"] = (
+            figures[row["campaign_id"]].counts.get("order", 0) + row["n"]
+        )
+        add(row["campaign_id"], row["currency"], "direct", row["revenue"])
     touched = orders.annotate(
         first_touch=Coalesce(
             _touches(first=True), F("opportunity__campaign_id"), output_field=BigIntegerField()
@@ -148,17 +185,14 @@ def campaign_figures(campaigns: Iterable[Campaign]) -> list[CampaignFigures]:
             _touches(first=False), F("opportunity__campaign_id"), output_field=BigIntegerField()
         ),
     )
-    revenue: dict[str, dict[int, Decimal]] = {
-        "first_touch": defaultdict(Decimal),
-        "last_touch": defaultdict(Decimal),
-    }
-    for key in revenue:
-        for row in touched.filter(**{f"{key}__in": ids}).values(key).annotate(total=Sum("total")).order_by():
-            revenue[key][row[key]] = row["total"] or ZERO
-    for pk, figure in figures.items():
-        figure.revenue_first_touch = _money(revenue["first_touch"].get(pk, ZERO))
-        figure.revenue_last_touch = _money(revenue["last_touch"].get(pk, ZERO))
-        figure.revenue_direct = _money(figure.revenue_direct)
+    for key in ("first_touch", "last_touch"):
+        for row in (
+            touched.filter(**{f"{key}__in": ids})
+            .values(key, "currency")
+            .annotate(total=Sum("total"))
+            .order_by()
+        ):
+            add(row[key], row["currency"], key, row["total"])
     return list(figures.values())
 
 
@@ -171,10 +205,17 @@ def attribution_rows(*, campaigns: Iterable[Campaign]) -> list[dict[str, Any]]:
             "status": f.campaign.status,
             "currency": f.campaign.currency,
             "cost": f.cost,
-            "revenue_first_touch": f.revenue_first_touch,
-            "revenue_last_touch": f.revenue_last_touch,
-            "revenue_direct": f.revenue_direct,
+            "revenue": [
+                {
+                    "currency": r.currency,
+                    "first_touch": r.first_touch,
+                    "last_touch": r.last_touch,
+                    "direct": r.direct,
+                }
+                for r in f.revenues
+            ],
             "roi": f.roi,
+            "roi_leaves_out": f.roi_leaves_out,
             "cost_per_lead": f.cost_per_lead,
             "funnel": [{"stage": s.key, "count": s.count, "rate": s.rate} for s in f.funnel],
         }

@@ -1,7 +1,7 @@
 """Responses to a campaign e-mail: opened, clicked, unsubscribed, bounced; and a member who
 responded (a lead form) or converted (an opportunity). Each moves the member's status
 forward (never back), stamps its time once and lands on the customer's timeline once: a
-token used again changes nothing."""
+token used again changes nothing. Conversions are found by beat (`conversions_sweep`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from customers.choices import ConsentChannel, ConsentPurpose
@@ -20,6 +20,7 @@ from frontoffice.actors import Actor, SystemActor
 from frontoffice.write_path import authorize
 from marketing.choices import FINAL, PROGRESS, MemberStatus
 from marketing.models import CampaignMember, EmailBounce
+from sales.models import Opportunity
 
 SOURCE_APP = "marketing"
 # Who records what recipients do with our e-mails (no person acts).
@@ -178,4 +179,37 @@ def email_bounce(*, actor: Actor, email: str, reason: str = "", member_id: int |
         EmailBounce.objects.create(
             email=address, customer_id=customer_id, reason=reason[:300], occurred_at=timezone.now()
         )
+    return marked
+
+
+CONVERSION_BATCH = 200
+
+
+def conversions_sweep(*, actor: Actor, batch_size: int = CONVERSION_BATCH) -> int:
+    """Mark converted the members whose customer has an opportunity sourced from the
+    member's campaign, opened after they joined it (sales keeps `campaign_id` on its
+    opportunities and publishes no event for them, so beat asks): the member's status,
+    `converted_at` (the opportunity's time) and the timeline, once each. At most
+    `batch_size` per run, oldest opportunities first; returns how many it marked."""
+    authorize(actor, "marketing.change_campaignmember")
+    first_opportunity = (
+        Opportunity.objects.filter(
+            customer_id=OuterRef("customer_id"),
+            campaign_id=OuterRef("campaign_id"),
+            created_at__gte=OuterRef("created_at"),
+        )
+        .order_by("created_at", "id")
+        .values("created_at")[:1]
+    )
+    due = (
+        CampaignMember.objects.filter(converted_at__isnull=True)
+        .annotate(m_converted=Subquery(first_opportunity))
+        .filter(m_converted__isnull=False)
+        .order_by("m_converted", "id")
+        .values_list("pk", "m_converted")[:batch_size]
+    )
+    marked = 0
+    for member_id, when in list(due):
+        if member_respond(actor=actor, member_id=member_id, status=MemberStatus.CONVERTED, occurred_at=when):
+            marked += 1
     return marked

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from customers.models import Customer, CustomFieldDefinition
@@ -88,13 +88,22 @@ def score_compute(*, customer_id: int, now: dt.datetime | None = None) -> int:
     return round(total)
 
 
-def _routing() -> RoutingSettings:
+def routing_settings() -> RoutingSettings:
+    """The one routing configuration (made with its defaults on first use)."""
     settings_row, _ = RoutingSettings.objects.get_or_create(pk=1)
     return settings_row
 
 
+def sales_reps() -> QuerySet[User]:
+    """Who leads may be routed to: active users of the sales role."""
+    return User.objects.filter(is_active=True, groups__name=Role.SALES).order_by("id").distinct()
+
+
 def _route_to(settings_row: RoutingSettings, customer: Customer) -> User | None:
-    reps = User.objects.filter(is_active=True, groups__name=Role.SALES).order_by("id").distinct()
+    """Territory: the rep named for the customer's value of the territory attribute;
+    round robin (the next rep by id after the last one given a lead) when the method is
+    round robin, the customer has no territory, or no active rep covers it."""
+    reps = sales_reps()
     if settings_row.method == RoutingMethod.TERRITORY and settings_row.territory_attribute:
         territory = (customer.attributes or {}).get(settings_row.territory_attribute)
         rep_id = (settings_row.territories or {}).get(str(territory)) if territory is not None else None
@@ -122,7 +131,7 @@ def score_recompute(*, actor: Actor, customer_id: int, now: dt.datetime | None =
     )
     row.score = score
     row.computed_at = now
-    routing = RoutingSettings.objects.select_for_update().filter(pk=1).first() or _routing()
+    routing = RoutingSettings.objects.select_for_update().filter(pk=1).first() or routing_settings()
     if score >= routing.threshold and row.routed_at is None:
         open_leads = list(
             Lead.objects.filter(
@@ -210,3 +219,84 @@ def scoring_rule_update(
     bump_version(rule)
     rule.save()
     return rule
+
+
+MAX_THRESHOLD = 100000
+MAX_TERRITORIES = 500
+
+
+@transaction.atomic
+def routing_settings_update(
+    *, actor: Actor, expected_version: int | None, routing_settings_id: int = 1, **changes: Any
+) -> RoutingSettings:
+    """Change how leads over the threshold are routed (admins): `threshold`, `method`
+    (round robin, territory), `territory_attribute` (a custom attribute's key) and
+    `territories` ({attribute value: id of an active sales rep}). There is one row (id 1)."""
+    authorize(actor, "marketing.change_routingsettings", message="You may not configure lead routing.")
+    routing_settings()
+    row = lock(RoutingSettings, routing_settings_id, what="routing settings")
+    check_version(row, expected_version)
+    errors: dict[str, list[str]] = {}
+    unknown = set(changes) - {"threshold", "method", "territory_attribute", "territories"}
+    if unknown:
+        raise ValidationError({key: ["Unknown setting."] for key in sorted(unknown)})
+    if "threshold" in changes:
+        value = changes["threshold"]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_THRESHOLD:
+            errors["threshold"] = [f"Expected a whole number from 0 to {MAX_THRESHOLD}."]
+        else:
+            row.threshold = value
+    if "method" in changes:
+        if changes["method"] not in RoutingMethod.values:
+            errors["method"] = [f"Choose one of: {', '.join(RoutingMethod.values)}."]
+        else:
+            row.method = changes["method"]
+    if "territory_attribute" in changes:
+        row.territory_attribute = clean_text(
+            errors, "territory_attribute", changes["territory_attribute"], 50
+        )
+    if "territories" in changes:
+        row.territories = _clean_territories(errors, changes["territories"])
+    if (
+        row.territory_attribute
+        and not CustomFieldDefinition.objects.filter(key=row.territory_attribute).exists()
+    ):
+        errors.setdefault("territory_attribute", []).append("No custom attribute has this key.")
+    if (
+        row.method == RoutingMethod.TERRITORY
+        and not row.territory_attribute
+        and "territory_attribute" not in errors
+    ):
+        errors["territory_attribute"] = ["Name the custom attribute that holds the territory."]
+    if errors:
+        raise ValidationError(errors)
+    bump_version(row)
+    row.save()
+    return row
+
+
+def _clean_territories(errors: dict[str, list[str]], value: Any) -> dict[str, int]:
+    if not isinstance(value, dict) or len(value) > MAX_TERRITORIES:
+        errors["territories"] = [
+            f"Expected an object of at most {MAX_TERRITORIES} territories: {{value: user id}}."
+        ]
+        return {}
+    clean: dict[str, int] = {}
+    for territory, rep_id in value.items():
+        name = str(territory).strip()
+        if not name or len(name) > 100 or "\x00" in name:
+            errors.setdefault("territories", []).append("A territory is a value of 1 to 100 characters.")
+        elif isinstance(rep_id, bool) or not isinstance(rep_id, int):
+            errors.setdefault(f"territories.{name[:50]}", []).append("Expected a user id.")
+        else:
+            clean[name] = rep_id
+    known = set(sales_reps().filter(pk__in=list(clean.values())).values_list("pk", flat=True))
+    for name, rep_id in clean.items():
+        if rep_id not in known:
+            errors.setdefault(f"territories.{name[:50]}", []).append("No active sales rep has this id.")
+    return clean
+
+
+def ensure_routing_settings(*, using: str = "default", **_: Any) -> None:
+    """A `post_migrate` receiver: the routing configuration's one row exists."""
+    RoutingSettings.objects.using(using).get_or_create(pk=1)

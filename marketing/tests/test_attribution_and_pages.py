@@ -19,7 +19,7 @@ from marketing.models import Campaign, CampaignMember
 from marketing.tests.conftest import a_person
 from marketing.tests.test_campaigns import a_campaign
 from marketing.tests.test_segment_rules import an_order
-from sales.models import Opportunity
+from sales.models import Opportunity, SalesOrder
 
 pytestmark = pytest.mark.django_db
 
@@ -46,10 +46,11 @@ def test_first_and_last_touch_revenue_roi_and_funnel(sales_rep, django_assert_ma
     with django_assert_max_num_queries(7):  # the campaigns, then 6 whatever their number
         figures = {f.campaign.pk: f for f in campaign_figures(Campaign.objects.all())}
     # then
-    assert figures[early.pk].revenue_first_touch == order.total
-    assert figures[early.pk].revenue_last_touch == Decimal("0")
-    assert figures[late.pk].revenue_last_touch == order.total
-    assert figures[late.pk].revenue_direct == order.total
+    assert order.currency == late.currency
+    assert figures[early.pk].revenue.first_touch == order.total
+    assert figures[early.pk].revenue.last_touch == Decimal("0")
+    assert figures[late.pk].revenue.last_touch == order.total
+    assert figures[late.pk].revenue.direct == order.total
     assert figures[late.pk].roi == ((order.total - Decimal("10")) / Decimal("10")).quantize(Decimal("0.01"))
     funnel = {s.key: s.count for s in figures[late.pk].funnel}
     assert funnel == {
@@ -135,3 +136,56 @@ def test_the_campaign_form_creates_a_draft(client: Client, marketer) -> None:
         {"name": "", "channel": "email", "currency": "EUR", "cap_messages": 3, "cap_days": 7},
     )
     assert bad.status_code == 400
+
+
+def test_revenue_in_two_currencies_is_never_added_up(sales_rep, client: Client, marketer) -> None:
+    # given a EUR campaign whose opportunities ordered in EUR and in USD
+    ann, bob = a_person("Ann"), a_person("Bob")
+    campaign = campaign_launch(actor=MAINTENANCE, campaign_id=a_campaign(budget="100.00", currency="EUR").pk)
+    in_euros, in_dollars = an_order(sales_rep, ann), an_order(sales_rep, bob, qty=5, catalogue=False)
+    SalesOrder.objects.filter(pk=in_euros.pk).update(currency="EUR")
+    SalesOrder.objects.filter(pk=in_dollars.pk).update(currency="USD")
+    Opportunity.objects.filter(pk__in=[in_euros.opportunity_id, in_dollars.opportunity_id]).update(
+        campaign_id=campaign.pk
+    )
+    # when
+    [figures] = campaign_figures([campaign])
+    # then: one line per currency, the budget's first
+    by_currency = {r.currency: r for r in figures.revenues}
+    assert [r.currency for r in figures.revenues] == ["EUR", "USD"]
+    assert by_currency["EUR"].last_touch == in_euros.total
+    assert by_currency["EUR"].direct == in_euros.total
+    assert by_currency["USD"].last_touch == in_dollars.total
+    assert by_currency["USD"].first_touch == in_dollars.total
+    assert figures.counts["order"] == 2
+    # ROI counts the budget's currency only, and says what it leaves out
+    assert figures.roi == ((in_euros.total - Decimal("100")) / Decimal("100")).quantize(Decimal("0.01"))
+    assert figures.roi_leaves_out == ["USD"]
+    # the page and the API show the same
+    client.force_login(marketer)
+    html = client.get(reverse("marketing:campaign_detail", args=[campaign.pk])).content.decode()
+    assert f"{in_dollars.total}</td>" in html
+    assert "revenue in USD is not converted" in html
+    api = client.get("/api/v1/marketing/attribution/").json()
+    [row] = [r for r in api["results"] if r["campaign"] == campaign.pk]
+    assert [(r["currency"], Decimal(r["last_touch"])) for r in row["revenue"]] == [
+        ("EUR", in_euros.total),
+        ("USD", in_dollars.total),
+    ]
+    assert Decimal(row["roi"]) == figures.roi
+    assert row["roi_leaves_out"] == ["USD"]
+
+
+def test_roi_of_a_campaign_with_revenue_only_in_another_currency_counts_none_of_it(sales_rep) -> None:
+    ann = a_person("Ann")
+    campaign = campaign_launch(actor=MAINTENANCE, campaign_id=a_campaign(budget="50.00", currency="GBP").pk)
+    order = an_order(sales_rep, ann)
+    SalesOrder.objects.filter(pk=order.pk).update(currency="EUR")
+    Opportunity.objects.filter(pk=order.opportunity_id).update(campaign_id=campaign.pk)
+    [figures] = campaign_figures([campaign])
+    assert [(r.currency, r.last_touch) for r in figures.revenues] == [
+        ("GBP", Decimal("0")),
+        ("EUR", order.total),
+    ]
+    assert figures.roi == Decimal("-1.00")  # nothing earned in GBP for a GBP 50 budget
+    assert figures.roi_leaves_out == ["EUR"]

@@ -7,16 +7,23 @@ import datetime as dt
 
 import pytest
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import ConsentEvent, Customer
+from customers.models import ConsentEvent, Customer, CustomFieldDefinition
 from frontoffice.actors import MAINTENANCE
-from marketing.capture.scoring import SCORING, score_compute, score_recompute, scoring_rule_create
+from marketing.capture.scoring import (
+    SCORING,
+    routing_settings_update,
+    score_compute,
+    score_recompute,
+    scoring_rule_create,
+)
 from marketing.capture.services import LEAD_FORMS, form_submit, form_token, lead_form_create
 from marketing.choices import MemberStatus
-from marketing.models import CampaignMember, FormSubmission, LeadForm, LeadScore, RoutingSettings
+from marketing.models import CampaignMember, FormSubmission, LeadForm, LeadScore, RoutingSettings, ScoringRule
 from marketing.tests.conftest import a_person
 from marketing.tests.test_campaigns import a_campaign
 from sales.leads.models import Lead, LeadSource
@@ -179,7 +186,7 @@ def test_profile_and_behaviour_points_with_decay(lead_form) -> None:
 
 
 def test_a_score_over_the_threshold_routes_the_lead_round_robin(lead_form, sales_rep, teammate) -> None:
-    RoutingSettings.objects.create(pk=1, threshold=30)
+    RoutingSettings.objects.update_or_create(pk=1, defaults={"threshold": 30})
     scoring_rule_create(actor=MAINTENANCE, name="Forms", kind="behaviour", event="form_submitted", points=40)
     owners = []
     for name in ("One", "Two"):
@@ -220,3 +227,175 @@ def test_an_open_or_click_recomputes_the_score(django_capture_on_commit_callback
     with django_capture_on_commit_callbacks(execute=True):
         member_respond(actor=TRACKING, member_id=member.pk, status=MemberStatus.CLICKED)
     assert LeadScore.objects.get(customer=ann).score == 15
+
+
+def submit(lead_form: LeadForm, name: str) -> FormSubmission:
+    return form_submit(
+        actor=LEAD_FORMS,
+        form_key=lead_form.public_key,
+        token=form_token(),
+        data={"first_name": name, "email": f"{name.lower()}@example.com"},
+    )
+
+
+def test_a_score_over_the_threshold_routes_the_lead_by_territory(lead_form, sales_rep, teammate) -> None:
+    # given territory routing: north -> the teammate, south -> the sales rep
+    CustomFieldDefinition.objects.create(key="region", label="Region", field_type="text")
+    routing_settings_update(
+        actor=MAINTENANCE,
+        expected_version=None,
+        threshold=30,
+        method="territory",
+        territory_attribute="region",
+        territories={"north": teammate.pk, "south": sales_rep.pk},
+    )
+    scoring_rule_create(actor=MAINTENANCE, name="Forms", kind="behaviour", event="form_submitted", points=40)
+    owners = {}
+    for name, region in (
+        ("Nora", "north"),
+        ("Sam", "south"),
+        ("Nils", "north"),
+        ("Wes", "west"),
+        ("Ned", None),
+    ):
+        submission = submit(lead_form, name)
+        if region is not None:
+            Customer.objects.filter(pk=submission.customer_id).update(attributes={"region": region})
+        score = score_recompute(actor=SCORING, customer_id=submission.customer_id)
+        assert score.routed_to is not None
+        owners[name] = Lead.objects.get(pk=submission.lead_id).owner
+    # then each territory's rep gets its leads; a territory nobody covers and a customer
+    # without one go round robin
+    assert owners["Nora"] == owners["Nils"] == teammate
+    assert owners["Sam"] == sales_rep
+    assert {owners["Wes"], owners["Ned"]} == {sales_rep, teammate}
+
+
+def test_a_score_under_the_threshold_routes_nothing(lead_form, sales_rep) -> None:
+    routing_settings_update(actor=MAINTENANCE, expected_version=None, threshold=50)
+    scoring_rule_create(actor=MAINTENANCE, name="Forms", kind="behaviour", event="form_submitted", points=40)
+    submission = submit(lead_form, "Una")
+    score = score_recompute(actor=SCORING, customer_id=submission.customer_id)
+    assert score.score == 40
+    assert score.routed_to is None
+    assert Lead.objects.get(pk=submission.lead_id).owner is None
+
+
+def test_bad_routing_settings_are_refused_and_nothing_changes(sales_rep, marketer) -> None:
+    before = RoutingSettings.objects.get(pk=1)
+    for changes, field in (
+        ({"method": "territory", "territory_attribute": ""}, "territory_attribute"),
+        ({"method": "territory", "territory_attribute": "nope"}, "territory_attribute"),
+        ({"method": "lottery"}, "method"),
+        ({"threshold": -1}, "threshold"),
+        ({"territories": {"north": marketer.pk}}, "territories.north"),  # not a sales rep
+        ({"territories": {"north": "Ann"}}, "territories.north"),
+        ({"territories": ["north"]}, "territories"),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            routing_settings_update(actor=MAINTENANCE, expected_version=None, **changes)
+        assert field in caught.value.message_dict, (changes, caught.value.message_dict)
+    after = RoutingSettings.objects.get(pk=1)
+    assert (after.method, after.threshold, after.territories, after.version) == (
+        before.method,
+        before.threshold,
+        before.territories,
+        before.version,
+    )
+
+
+def test_admins_configure_routing_through_the_api(admin_user, marketer, sales_rep) -> None:
+    from rest_framework.test import APIClient
+
+    CustomFieldDefinition.objects.create(key="region", label="Region", field_type="text")
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    current = api.get("/api/v1/marketing/routing/1/")
+    assert current.status_code == 200
+    changed = api.patch(
+        "/api/v1/marketing/routing/1/",
+        {"method": "territory", "territory_attribute": "region", "territories": {"south": sales_rep.pk}},
+        format="json",
+        HTTP_IF_MATCH=current["ETag"],
+    )
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["territories"] == {"south": sales_rep.pk}
+    refused = api.patch(
+        "/api/v1/marketing/routing/1/",
+        {"method": "territory", "territory_attribute": "nope"},
+        format="json",
+        HTTP_IF_MATCH=changed["ETag"],
+    )
+    assert refused.status_code == 400
+    api.force_authenticate(marketer)
+    assert (
+        api.patch(
+            "/api/v1/marketing/routing/1/", {"threshold": 1}, format="json", HTTP_IF_MATCH=changed["ETag"]
+        ).status_code
+        == 403
+    )
+
+
+def test_the_scoring_page_lists_rules_and_admins_configure_routing(
+    client: Client, admin_user, marketer, sales_rep
+) -> None:
+    CustomFieldDefinition.objects.create(key="region", label="Region", field_type="text")
+    client.force_login(admin_user)
+    page = client.get(reverse("marketing:scoring"))
+    assert page.status_code == 200
+    assert b'id="routing-form"' in page.content
+    added = client.post(
+        reverse("marketing:scoring"),
+        {
+            "form": "rule",
+            "name": "Clicks",
+            "kind": "behaviour",
+            "event": "clicked",
+            "points": 15,
+            "half_life_days": 20,
+        },
+    )
+    assert added.status_code == 302
+    assert ScoringRule.objects.get().points == 15
+    version = RoutingSettings.objects.get(pk=1).version
+    saved = client.post(
+        reverse("marketing:scoring"),
+        {
+            "form": "routing",
+            "version": version,
+            "threshold": 40,
+            "method": "territory",
+            "territory_attribute": "region",
+            "territories": f'{{"south": {sales_rep.pk}}}',
+        },
+    )
+    assert saved.status_code == 302
+    routing = RoutingSettings.objects.get(pk=1)
+    assert (routing.method, routing.threshold, routing.territories) == (
+        "territory",
+        40,
+        {"south": sales_rep.pk},
+    )
+    refused = client.post(
+        reverse("marketing:scoring"),
+        {
+            "form": "routing",
+            "version": routing.version,
+            "threshold": 40,
+            "method": "territory",
+            "territory_attribute": "nope",
+        },
+    )
+    assert refused.status_code == 400
+    assert b"No custom attribute has this key." in refused.content
+    # a marketer reads the rules but is offered no routing form, and a post is refused
+    client.force_login(marketer)
+    page = client.get(reverse("marketing:scoring"))
+    assert b"Clicks" in page.content
+    assert b'id="routing-form"' not in page.content
+    denied = client.post(
+        reverse("marketing:scoring"),
+        {"form": "routing", "version": routing.version, "threshold": 1, "method": "round_robin"},
+    )
+    assert denied.status_code in (400, 403)
+    assert RoutingSettings.objects.get(pk=1).threshold == 40

@@ -3,6 +3,7 @@ tokens change nothing; bounces; every response on the timeline and the member's 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -16,7 +17,7 @@ from customers.models import Activity, ConsentEvent
 from frontoffice.actors import MAINTENANCE
 from marketing.campaigns.compose import compose
 from marketing.campaigns.launch import campaign_launch
-from marketing.campaigns.responses import TRACKING, email_bounce
+from marketing.campaigns.responses import TRACKING, conversions_sweep, email_bounce
 from marketing.choices import MemberStatus
 from marketing.models import CampaignMember, EmailBounce
 from marketing.tests.conftest import a_person
@@ -170,3 +171,28 @@ def test_tracking_is_rate_limited(client: Client, member, monkeypatch) -> None:
     monkeypatch.setitem(throttle.RATES, "unsubscribe", (2, 60))
     url = reverse("marketing:unsubscribe", args=[member_token(member.pk, UNSUBSCRIBE)])
     assert [client.get(url).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_an_opportunity_sourced_from_the_campaign_converts_the_member_once(member, sales_rep) -> None:
+    from sales.models import Opportunity
+    from sales.tests.quote_setup import an_opportunity
+
+    opportunity = an_opportunity(sales_rep)
+    # another campaign's opportunity, or one from before the customer joined, converts nobody
+    Opportunity.objects.filter(pk=opportunity.pk).update(
+        customer=member.customer, campaign_id=member.campaign_id + 1
+    )
+    assert conversions_sweep(actor=TRACKING) == 0
+    Opportunity.objects.filter(pk=opportunity.pk).update(
+        campaign_id=member.campaign_id, created_at=member.created_at - dt.timedelta(days=1)
+    )
+    assert conversions_sweep(actor=TRACKING) == 0
+    won_at = timezone.now()
+    Opportunity.objects.filter(pk=opportunity.pk).update(created_at=won_at)
+    assert conversions_sweep(actor=TRACKING) == 1
+    member.refresh_from_db()
+    assert member.status == MemberStatus.CONVERTED
+    assert member.converted_at == won_at
+    assert kinds(member.customer_id) == ["campaign_converted"]
+    assert conversions_sweep(actor=TRACKING) == 0  # once
+    assert kinds(member.customer_id) == ["campaign_converted"]

@@ -197,11 +197,12 @@ def test_responded_to_campaign(people) -> None:
     assert "rules.value" in caught.value.message_dict
 
 
-def an_order(rep: Any, customer: Customer, *, qty: int = 3) -> Any:
+def an_order(rep: Any, customer: Customer, *, qty: int = 3, catalogue: bool = True) -> Any:
+    """An accepted order of `customer` (`catalogue`: make the price list first; once a test)."""
     from sales.orders.services import quote_accept
     from sales.tests.order_setup import a_sent_quote
 
-    quote = a_sent_quote(rep, lines=[{"sku": "SKU-1", "quantity": qty}])
+    quote = a_sent_quote(rep, catalogue=catalogue, lines=[{"sku": "SKU-1", "quantity": qty}])
     opp = quote.opportunity
     type(opp).objects.filter(pk=opp.pk).update(customer=customer)
     quote.refresh_from_db()
