@@ -174,3 +174,127 @@ def _top_up_activities(conn: psycopg.Connection, activities: int, seed: int) -> 
                 (customer, kind, moment, "bench", "customers", f"Bench {kind} {n}", "", "", "", "{}", moment)
             )
     return int(have + missing)
+
+
+# --- records found by number, and the pipeline board ---------------------------------
+
+BOARD_CARDS = 300
+ARCHIVE = "Bench archive"
+
+
+def ensure_records(customers: int, seed: int) -> str:
+    """Orders, quotes and cases (one of each per 5 customers) to find by number, with
+    the ERP's order numbers mirrored for half the orders, and 300 open opportunities on
+    the default pipeline's board. Made once per database (with Django loaded): the
+    orders' and quotes' opportunities sit in a pipeline of their own, so that the board
+    holds exactly its 300 cards."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from backoffice_sync.models import ErpOrder
+    from customers.models import Customer
+    from frontoffice.models import User
+    from sales.models import Opportunity, Pipeline, PriceList, Quote, SalesOrder, Stage
+    from sales.pipeline.services_pipelines import default_pipeline
+    from service.models import Case
+
+    if Pipeline.objects.filter(name=ARCHIVE).exists():
+        return "reused"
+    count = max(1, customers // 5)
+    rng = random.Random(seed)
+    ids = list(Customer.objects.filter(merged_into__isnull=True).values_list("id", flat=True))
+    owner = User.objects.filter(username="sales1").first()
+    now = timezone.now()
+    today = timezone.localdate()
+    with transaction.atomic():
+        board = default_pipeline()
+        open_stages = list(board.stages.filter(kind="open").order_by("order"))
+        Opportunity.objects.bulk_create(
+            Opportunity(
+                customer_id=rng.choice(ids),
+                owner=owner,
+                name=f"Bench deal {n}",
+                amount=rng.randrange(1_000, 90_000),
+                currency="EUR",
+                pipeline=board,
+                stage=open_stages[n % len(open_stages)],
+                expected_close_date=today + dt.timedelta(days=rng.randrange(1, 120)),
+            )
+            for n in range(BOARD_CARDS)
+        )
+        archive = Pipeline.objects.create(name=ARCHIVE, is_default=False, active=False)
+        won = Stage.objects.create(pipeline=archive, name="Won", order=10, probability=100, kind="won")
+        price_list = PriceList.objects.filter(
+            currency="EUR", active=True
+        ).first() or PriceList.objects.create(name="Bench EUR", currency="EUR")
+        opportunities = Opportunity.objects.bulk_create(
+            Opportunity(
+                customer_id=rng.choice(ids),
+                owner=owner,
+                name=f"Bench order {n}",
+                amount=1000,
+                currency="EUR",
+                pipeline=archive,
+                stage=won,
+                status="won",
+                closed_at=now,
+            )
+            for n in range(count)
+        )
+        quotes = Quote.objects.bulk_create(
+            Quote(
+                opportunity=o,
+                status="accepted",
+                currency="EUR",
+                price_list=price_list,
+                valid_until=today + dt.timedelta(days=30),
+                sent_at=now,
+                total=1000,
+            )
+            for o in opportunities
+        )
+        orders = SalesOrder.objects.bulk_create(
+            SalesOrder(quote=q, opportunity=o, customer_id=o.customer_id, currency="EUR", total=1000)
+            for q, o in zip(quotes, opportunities, strict=True)
+        )
+        with connection.cursor() as cursor:
+            # The numbers the services give: from the id, zero-padded to six digits.
+            cursor.execute(
+                "UPDATE sales_quote SET reference = 'Q-' || lpad(id::text, 6, '0') WHERE reference = ''"
+            )
+            cursor.execute(
+                "UPDATE sales_salesorder SET order_ref = 'SO-' || lpad(id::text, 6, '0') WHERE order_ref = ''"
+            )
+        refs = dict(
+            SalesOrder.objects.filter(pk__in=[o.pk for o in orders[::2]]).values_list("pk", "order_ref")
+        )
+        ErpOrder.objects.bulk_create(
+            ErpOrder(
+                order_ref=refs[o.pk],
+                erp_order_number=f"E-{7_000_000 + o.pk}",
+                customer_id=o.customer_id,
+                status="confirmed",
+                status_changed_at=now,
+                currency="EUR",
+            )
+            for o in orders[::2]
+        )
+        Case.objects.bulk_create(
+            Case(
+                customer_id=rng.choice(ids),
+                kind="request",
+                channel="email",
+                subject=f"Bench case {n}",
+            )
+            for n in range(count)
+        )
+    with connection.cursor() as cursor:
+        for table in (
+            "sales_opportunity",
+            "sales_quote",
+            "sales_salesorder",
+            "service_case",
+            "backoffice_sync_erporder",
+        ):
+            cursor.execute(f"ANALYZE {table}")
+    return f"{BOARD_CARDS} board cards; {count:,} orders, quotes and cases"

@@ -30,6 +30,8 @@ class Scenario:
     auth: str  # "token" or "session"
     max_ratio: float | None = None  # p50 over the floor's p50, where the issue sets one
     same_as: str | None = None  # a deep page: p50 within 20 % of this scenario's
+    # The customer each request must find (its page linked in the answer), where one does.
+    expected: list[int] | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -47,7 +49,7 @@ def _random_paths(
 def build(*, requests: int, warm_up: int, seed: int) -> list[Scenario]:
     from django.db.models import Count
 
-    from customers.models import Activity, ContactPoint, Customer
+    from customers.models import Activity, Customer
     from frontoffice.api import CursorPagination
 
     rng = random.Random(seed)
@@ -60,25 +62,6 @@ def build(*, requests: int, warm_up: int, seed: int) -> list[Scenario]:
             live.filter(id__in=[rng.randint(1, top) for _ in range(500)]).values_list("id", flat=True)
         )
         ids += batch
-    last_names = list(live.exclude(last_name="").order_by("?").values_list("last_name", flat=True)[:500])
-    prefixes = [name[:3] for name in last_names if len(name) >= 3]
-    emails = list(
-        ContactPoint.objects.filter(kind="email").order_by("?").values_list("value", flat=True)[:500]
-    )
-    phones = list(
-        ContactPoint.objects.filter(kind="phone").order_by("?").values_list("value", flat=True)[:500]
-    )
-
-    def email_fragment() -> str:
-        local, domain = rng.choice(emails).split("@", 1)
-        return f"{local[-4:]}@{domain[:3]}"
-
-    def phone_fragment() -> tuple[str, str]:
-        digits = rng.choice(phones).lstrip("+")
-        start = rng.randint(2, max(2, len(digits) - 7))
-        part = digits[start : start + 7]
-        return f"{part[:3]} {part[3:]}", part
-
     scenarios: list[Scenario] = []
     view_sql = (
         "SELECT c.*, (SELECT json_agg(cp) FROM customers_contactpoint cp WHERE cp.customer_id = c.id),"
@@ -110,66 +93,11 @@ def build(*, requests: int, warm_up: int, seed: int) -> list[Scenario]:
             max_ratio=4,
         )
     )
-    search_sql = (
-        "SELECT c.id, c.display_name FROM customers_customer c WHERE c.merged_into_id IS NULL AND {} "
-        "ORDER BY c.display_name, c.id LIMIT 8"
-    )
-    name_sql = search_sql.format("c.display_name ILIKE %s")
-    contact_sql = search_sql.format(
-        "c.id IN (SELECT customer_id FROM customers_contactpoint WHERE kind = %s AND value LIKE %s)"
-    )
     htmx = {"HX-Request": "true"}
-    paths, params = _random_paths(
-        rng, n, lambda: (lambda p: (f"/search/?{urlencode({'q': p})}", [f"%{p}%"]))(rng.choice(prefixes))
-    )
-    scenarios.append(
-        Scenario(
-            "search_name",
-            "search as you type: 3-letter name prefix",
-            100,
-            paths,
-            name_sql,
-            params,
-            "session",
-            headers=htmx,
-        )
-    )
-    paths, params = _random_paths(
-        rng,
-        n,
-        lambda: (lambda p: (f"/search/?{urlencode({'q': p})}", ["email", f"%{p.lower()}%"]))(
-            email_fragment()
-        ),
-    )
-    scenarios.append(
-        Scenario(
-            "search_email",
-            "search as you type: e-mail fragment",
-            100,
-            paths,
-            contact_sql,
-            params,
-            "session",
-            headers=htmx,
-        )
-    )
-    paths, params = _random_paths(
-        rng,
-        n,
-        lambda: (lambda p: (f"/search/?{urlencode({'q': p[0]})}", ["phone", f"%{p[1]}%"]))(phone_fragment()),
-    )
-    scenarios.append(
-        Scenario(
-            "search_phone",
-            'search as you type: phone fragment ("123 4567")',
-            100,
-            paths,
-            contact_sql,
-            params,
-            "session",
-            headers=htmx,
-        )
-    )
+    scenarios += customer_searches(rng, n)
+
+    scenarios += _number_searches(rng, n, htmx)
+    scenarios += _board(n)
 
     # The customer list with three filters: page 1, and a page deep in it.
     owner_id, kind, stage = (
@@ -320,6 +248,187 @@ def build(*, requests: int, warm_up: int, seed: int) -> list[Scenario]:
             " JOIN customers_customer b ON b.id = p.customer_b_id AND b.merged_into_id IS NULL ORDER BY p.customer_a_id, p.customer_b_id LIMIT 100",
             [[]] * n,
             "token",
+        )
+    )
+    return scenarios
+
+
+def _number_searches(rng: random.Random, n: int, htmx: dict[str, str]) -> list[Scenario]:
+    """Search as you type by a record's number: an order's, a quote's, a case's number
+    as typed up to its last digit but one (a prefix that finds up to ten records)."""
+    from sales.models import Quote, SalesOrder
+    from service.models import Case
+
+    refs = {
+        "order": list(
+            SalesOrder.objects.exclude(order_ref="").order_by("?").values_list("order_ref", flat=True)[:500]
+        ),
+        "quote": list(
+            Quote.objects.exclude(reference="").order_by("?").values_list("reference", flat=True)[:500]
+        ),
+        "case": [f"C-{pk:06d}" for pk in Case.objects.order_by("?").values_list("pk", flat=True)[:500]],
+    }
+    floors = {
+        "order": "SELECT o.id, o.order_ref, c.display_name FROM sales_salesorder o"
+        " JOIN customers_customer c ON c.id = o.customer_id"
+        " WHERE o.order_ref >= %s AND o.order_ref < %s ORDER BY o.order_ref LIMIT 8",
+        "quote": "SELECT q.id, q.reference, c.display_name FROM sales_quote q"
+        " JOIN sales_opportunity o ON o.id = q.opportunity_id JOIN customers_customer c ON c.id = o.customer_id"
+        " WHERE q.reference >= %s AND q.reference < %s ORDER BY q.reference, q.revision LIMIT 24",
+        "case": "SELECT k.id, k.subject, c.display_name FROM service_case k"
+        " JOIN customers_customer c ON c.id = k.customer_id"
+        " WHERE k.id BETWEEN %s AND %s ORDER BY k.id LIMIT 8",
+    }
+    scenarios = []
+    for kind, numbers in refs.items():
+        if not numbers:
+            continue
+
+        def make(kind: str = kind, numbers: list[str] = numbers) -> tuple[str, list[Any]]:
+            typed = rng.choice(numbers)[:-1]
+            if kind == "case":
+                digits = typed.split("-")[1]
+                params: list[Any] = [int(digits) * 10, int(digits) * 10 + 9]
+            else:
+                params = [typed, typed[:-1] + chr(ord(typed[-1]) + 1)]
+            return f"/search/?{urlencode({'q': typed})}", params
+
+        paths, params = _random_paths(rng, n, make)
+        scenarios.append(
+            Scenario(
+                f"search_{kind}_number",
+                f'search as you type: {kind} number ("{numbers[0][:-1]}")',
+                100,
+                paths,
+                floors[kind],
+                params,
+                "session",
+                headers=htmx,
+            )
+        )
+    return scenarios
+
+
+def _board(n: int) -> list[Scenario]:
+    """The pipeline board (the default pipeline, its 300 open opportunities as cards)."""
+    from sales.models import Opportunity
+    from sales.pipeline.services_pipelines import default_pipeline
+
+    pipeline = default_pipeline()
+    cards = Opportunity.objects.filter(pipeline=pipeline).count()
+    return [
+        Scenario(
+            "pipeline_board",
+            f"GET /sales/board/ (the pipeline board, {cards} cards)",
+            150,
+            ["/sales/board/"] * n,
+            "SELECT o.id, o.name, o.amount, o.currency, o.expected_close_date, o.stage_id, c.display_name,"
+            " u.username, u.first_name, u.last_name FROM sales_opportunity o"
+            " JOIN customers_customer c ON c.id = o.customer_id LEFT JOIN frontoffice_user u ON u.id = o.owner_id"
+            " WHERE o.pipeline_id = %s ORDER BY o.stage_id, o.expected_close_date, o.amount DESC, o.id LIMIT 700",
+            [[pipeline.pk]] * n,
+            "session",
+        )
+    ]
+
+
+def customer_searches(rng: random.Random, n: int, vendor: str = "postgresql") -> list[Scenario]:
+    """Search as you type for a customer: a 3-letter name prefix, an e-mail fragment, a
+    phone fragment in another format than the stored one; floors for `vendor`."""
+    from customers.models import ContactPoint, Customer
+
+    live = Customer.objects.filter(merged_into__isnull=True)
+    last_names = list(live.exclude(last_name="").order_by("?").values_list("last_name", flat=True)[:500])
+    prefixes = [name[:3] for name in last_names if len(name) >= 3]
+    emails = list(
+        ContactPoint.objects.filter(kind="email", customer__merged_into__isnull=True)
+        .order_by("?")
+        .values_list("value", "customer_id")[:500]
+    )
+    phones = list(
+        ContactPoint.objects.filter(kind="phone", customer__merged_into__isnull=True)
+        .order_by("?")
+        .values_list("value", "customer_id")[:500]
+    )
+    expected: dict[str, list[int]] = {"email": [], "phone": []}
+
+    def email_fragment() -> str:
+        value, customer = rng.choice(emails)
+        expected["email"].append(customer)
+        local, domain = value.split("@", 1)
+        return f"{local[-4:]}@{domain[:3]}"
+
+    def phone_fragment() -> tuple[str, str]:
+        value, customer = rng.choice(phones)
+        expected["phone"].append(customer)
+        digits = value.lstrip("+")
+        start = rng.randint(2, max(2, len(digits) - 7))
+        part = digits[start : start + 7]
+        return f"{part[:3]} {part[3:]}", part
+
+    scenarios: list[Scenario] = []
+    search_sql = (
+        "SELECT c.id, c.display_name FROM customers_customer c WHERE c.merged_into_id IS NULL AND {} "
+        "ORDER BY c.display_name, c.id LIMIT 8"
+    )
+    name_sql = search_sql.format(
+        "c.display_name ILIKE %s" if vendor == "postgresql" else "c.display_name LIKE %s"
+    )
+    contact_sql = search_sql.format(
+        "c.id IN (SELECT customer_id FROM customers_contactpoint WHERE kind = %s AND value LIKE %s)"
+    )
+    htmx = {"HX-Request": "true"}
+    paths, params = _random_paths(
+        rng, n, lambda: (lambda p: (f"/search/?{urlencode({'q': p})}", [f"%{p}%"]))(rng.choice(prefixes))
+    )
+    scenarios.append(
+        Scenario(
+            "search_name",
+            "search as you type: 3-letter name prefix",
+            100,
+            paths,
+            name_sql,
+            params,
+            "session",
+            headers=htmx,
+        )
+    )
+    paths, params = _random_paths(
+        rng,
+        n,
+        lambda: (lambda p: (f"/search/?{urlencode({'q': p})}", ["email", f"%{p.lower()}%"]))(
+            email_fragment()
+        ),
+    )
+    scenarios.append(
+        Scenario(
+            "search_email",
+            "search as you type: e-mail fragment",
+            100,
+            paths,
+            contact_sql,
+            params,
+            "session",
+            headers=htmx,
+            expected=expected["email"],
+        )
+    )
+    paths, params = _random_paths(
+        rng,
+        n,
+        lambda: (lambda p: (f"/search/?{urlencode({'q': p[0]})}", ["phone", f"%{p[1]}%"]))(phone_fragment()),
+    )
+    scenarios.append(
+        Scenario(
+            "search_phone",
+            'search as you type: phone fragment ("123 4567")',
+            100,
+            paths,
+            contact_sql,
+            params,
+            "session",
+            headers=htmx,
+            expected=expected["phone"],
         )
     )
     return scenarios

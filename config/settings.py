@@ -285,7 +285,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # so that nobody locks a colleague out from elsewhere; the right password resets the count.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before any check
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading a user's permissions in one query instead of two.
+    "frontoffice.auth_backends.OneQueryModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))

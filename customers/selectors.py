@@ -21,6 +21,8 @@ from customers.selectors_panels import PanelView, customer_panels
 from customers.timeline_kinds import visible_to
 
 TIMELINE_PAGE = 50
+ACTIVITY_FIELDS = [f.name for f in Activity._meta.concrete_fields]
+ACTOR_NAME_FIELDS = ("actor__username", "actor__first_name", "actor__last_name")
 
 
 def customer_base_queryset() -> QuerySet[Customer]:
@@ -116,7 +118,13 @@ def timeline_page(
 ) -> tuple[list[Activity], str | None]:
     """Newest first, keyset-paginated on (occurred_at, id), of one `kind` or all, the
     entries `actor` may see: one query per page."""
-    queryset = visible_to(actor, Activity.objects.filter(customer=customer).select_related("actor"))
+    queryset = visible_to(
+        actor,
+        Activity.objects.filter(customer=customer)
+        .select_related("actor")
+        # Who acted is shown by name: not the password hash and the rest of the user row.
+        .only(*ACTIVITY_FIELDS, *ACTOR_NAME_FIELDS),
+    )
     if kind:
         queryset = queryset.filter(kind=kind)
     position = decode_cursor(cursor)
@@ -206,7 +214,23 @@ def global_search(*, q: str, limit: int = 8) -> list[Customer]:
     q = (q or "").strip()
     if len(q) < 2:
         return []
-    return list(customer_list(filters={"q": q}).order_by("display_name", "id")[:limit])
+    # What a hit shows (name, kind, primary e-mail and phone), in 2 queries: no tags,
+    # no owner, not the rest of the rows.
+    queryset = (
+        customer_base_queryset()
+        .only("id", "kind", "display_name")
+        .prefetch_related(
+            Prefetch(
+                "contact_points",
+                queryset=ContactPoint.objects.filter(is_primary=True)
+                .exclude(kind=ContactKind.ADDRESS)
+                .only("id", "customer_id", "kind", "value"),
+                to_attr="primary_contacts",
+            )
+        )
+    )
+    found: QuerySet[Customer] = CustomerFilter({"q": q}, queryset=queryset).qs
+    return list(found.order_by("display_name", "id")[:limit])
 
 
 # --- pages: dashboard and audit history ------------------------------------------

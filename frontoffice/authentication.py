@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.utils import timezone
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from knox.signals import token_expired
 from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
@@ -44,3 +46,15 @@ class TokenAuthentication(KnoxTokenAuthentication):
         if not _token_shape.fullmatch(text):
             raise exceptions.AuthenticationFailed("Invalid token.")
         return super().authenticate_credentials(token)
+
+    def _cleanup_token(self, auth_token: Any) -> bool:
+        """This token expired: deleted and refused (True). knox also reads every other
+        token of the user on each request to delete the expired ones (a query per API
+        call); `frontoffice.tasks.purge_expired_api_tokens` does that hourly instead."""
+        if auth_token.expiry is None or auth_token.expiry >= timezone.now():
+            return False
+        auth_token.delete()
+        token_expired.send(
+            sender=self.__class__, username=auth_token.user.get_username(), source="auth_token"
+        )
+        return True

@@ -27,5 +27,9 @@ HOOKS = AppHooks(
         PeriodicTask(
             "purge-idempotency-keys", "frontoffice.tasks.purge_idempotency_keys", crontab(minute=40)
         ),
+        # Expired API tokens are refused when used; their rows go here.
+        PeriodicTask(
+            "purge-expired-api-tokens", "frontoffice.tasks.purge_expired_api_tokens", crontab(minute=45)
+        ),
     ],
 )

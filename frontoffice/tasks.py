@@ -54,3 +54,14 @@ def purge_idempotency_keys() -> int:
     from frontoffice.idempotency import purge_expired
 
     return purge_expired()
+
+
+# Untyped decorator, as above.
+@shared_task(name="frontoffice.tasks.purge_expired_api_tokens", ignore_result=True)  # type: ignore[untyped-decorator]
+def purge_expired_api_tokens() -> int:
+    """Delete API tokens past their expiry (one DELETE, hourly): what knox did on every
+    authenticated request for the caller's other tokens (`TokenAuthentication`)."""
+    from knox.models import AuthToken
+
+    _, deleted = AuthToken.objects.filter(expiry__lt=timezone.now()).delete()
+    return int(deleted.get(AuthToken._meta.label, 0))

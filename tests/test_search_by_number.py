@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from backoffice_sync.models import ErpOrder
 from customers.models import Customer
-from frontoffice.actors import MAINTENANCE
 from frontoffice.numbers import TypedNumber, padded_ranges, read_number
 from sales.models import Quote, QuoteStatus, SalesOrder
 from sales.orders import services as order_services
@@ -55,7 +54,10 @@ def test_an_unpadded_number_stands_for_the_printed_one() -> None:
     assert number.prefix_text("SO") == "SO-123"
     assert number.prefix_text("Q") is None
     bare = read_number("123")
-    assert bare is not None and bare.prefix_text("SO") is None and bare.names("SO") and bare.names("C")
+    assert bare is not None
+    assert bare.prefix_text("SO") is None
+    assert bare.names("SO")
+    assert bare.names("C")
 
 
 def test_the_ids_whose_printed_number_starts_with_the_digits() -> None:
@@ -105,7 +107,13 @@ def test_an_order_is_found_by_its_number_exactly_unpadded_by_prefix_and_by_the_e
 ) -> None:
     order: SalesOrder = records["order"]
     customer: Customer = records["customer"]
-    typed_forms = [order.order_ref, order.order_ref.lower(), f"so {order.pk}", order.order_ref[:-1], "ERP-7788"]
+    typed_forms = [
+        order.order_ref,
+        order.order_ref.lower(),
+        f"so {order.pk}",
+        order.order_ref[:-1],
+        "ERP-7788",
+    ]
     for typed in typed_forms:
         # when
         hits = search(sales_manager, typed)["orders"]
@@ -128,7 +136,9 @@ def test_a_quote_is_found_by_its_reference_once_at_its_latest_revision(
     assert numbers(search(sales_manager, f"q {int(quote.reference[2:])}")["quotes"]) == [quote.reference]
 
 
-def test_a_case_is_found_by_its_number_its_digits_and_a_prefix(records: dict[str, Any], admin_user: Any) -> None:
+def test_a_case_is_found_by_its_number_its_digits_and_a_prefix(
+    records: dict[str, Any], admin_user: Any
+) -> None:
     case: Case = records["case"]
     for typed in (case.reference, f"{case.pk:03d}", f"c {case.pk}", case.reference[:-1]):
         hits = search(admin_user, typed)["cases"]
@@ -137,7 +147,9 @@ def test_a_case_is_found_by_its_number_its_digits_and_a_prefix(records: dict[str
 
 
 def test_a_prefix_finds_every_case_whose_number_starts_with_it_in_order(admin_user: Any) -> None:
-    customer = Customer.objects.create(kind="person", first_name="Ann", last_name="Lee", display_name="Ann Lee")
+    customer = Customer.objects.create(
+        kind="person", first_name="Ann", last_name="Lee", display_name="Ann Lee"
+    )
     made = [
         case_open(actor=admin_user, customer_id=customer.pk, kind="request", channel="email", subject=f"S{n}")
         for n in range(12)
@@ -155,7 +167,8 @@ def test_each_user_sees_only_the_records_they_may_open(records: dict[str, Any]) 
     back_office = make_user("bo", Role.BACK_OFFICE)
     # a service agent opens orders and cases, not quotes
     groups = search(agent, order.order_ref)
-    assert "quotes" not in groups and numbers(groups["orders"]) == [order.order_ref]
+    assert "quotes" not in groups
+    assert numbers(groups["orders"]) == [order.order_ref]
     assert case.reference in numbers(search(agent, case.reference)["cases"])
     # marketing opens none of them
     groups = search(marketer, order.order_ref)
@@ -181,7 +194,8 @@ def test_the_search_box_shows_the_record_and_its_customer_and_no_empty_number_gr
     assert records["customer"].display_name in page
     # a name search lists customers; the number groups, empty, are not shown
     page = client.get("/search/", {"q": "Acme"}, HTTP_HX_REQUEST="true").content.decode()
-    assert "Orders" not in page and "No order matches" not in page
+    assert "Orders" not in page
+    assert "No order matches" not in page
 
 
 def test_the_api_refuses_bad_input_and_strangers(sales_manager: Any) -> None:
@@ -228,7 +242,9 @@ def _many(rep: Any, admin: Any, count: int) -> None:
     )
     Case.objects.bulk_create(
         [
-            Case(customer_id=template.opportunity.customer_id, kind="request", channel="email", subject=f"B{n}")
+            Case(
+                customer_id=template.opportunity.customer_id, kind="request", channel="email", subject=f"B{n}"
+            )
             for n in range(count)
         ]
     )

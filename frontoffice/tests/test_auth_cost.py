@@ -1,0 +1,94 @@
+"""What authenticating and checking permissions costs per request: one query for the
+user's permissions (own and groups'), none for the caller's other API tokens; expired
+tokens still refused, and purged by the hourly task."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+from frontoffice import tokens
+from frontoffice.models import User
+from frontoffice.tasks import purge_expired_api_tokens
+
+pytestmark = pytest.mark.django_db
+
+
+def _permission(codename: str) -> Permission:
+    return Permission.objects.get(codename=codename, content_type__app_label="customers")
+
+
+def test_a_users_own_and_group_permissions_are_read_in_one_query() -> None:
+    # given
+    group = Group.objects.create(name="Readers")
+    group.permissions.add(_permission("view_customer"))
+    user = User.objects.create_user(username="mixed", password="pw-mixed-123")
+    user.groups.add(group)
+    user.user_permissions.add(_permission("add_customer"))
+    user = User.objects.get(pk=user.pk)
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        held = user.get_all_permissions()
+        assert user.has_perm("customers.view_customer")
+        assert user.has_perm("customers.add_customer")
+        assert not user.has_perm("customers.delete_customer")
+    # then
+    assert {"customers.view_customer", "customers.add_customer"} <= held
+    assert len(queries) == 1
+
+
+def test_inactive_users_hold_nothing_and_superusers_everything() -> None:
+    inactive = User.objects.create_user(username="gone", password="pw-gone-123", is_active=False)
+    inactive.user_permissions.add(_permission("view_customer"))
+    assert not User.objects.get(pk=inactive.pk).has_perm("customers.view_customer")
+    boss = User.objects.create_superuser(username="root2", password="pw-root-123")
+    assert User.objects.get(pk=boss.pk).get_all_permissions() >= {
+        "customers.delete_customer",
+        "auth.add_group",
+    }
+
+
+def _client(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+def test_a_token_call_does_not_read_the_users_other_tokens(admin_user: Any) -> None:
+    _, token = tokens.token_create(actor=admin_user, name="Mine")
+    for n in range(5):
+        tokens.token_create(actor=admin_user, name=f"Other {n}")
+    client = _client(token)
+    client.get("/api/v1/auth/tokens/")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/auth/tokens/").status_code == 200
+    token_reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].lstrip().startswith("SELECT") and "knox_authtoken" in q["sql"]
+    ]
+    # the token's own lookup, and the list the endpoint answers: no scan of the user's tokens first
+    assert len(token_reads) == 2
+
+
+def test_an_expired_token_is_refused_and_deleted_and_the_task_purges_the_rest(admin_user: Any) -> None:
+    used, used_token = tokens.token_create(actor=admin_user, name="Used")
+    idle, _ = tokens.token_create(actor=admin_user, name="Idle")
+    live, _ = tokens.token_create(actor=admin_user, name="Live")
+    past = timezone.now() - dt.timedelta(minutes=1)
+    AuthToken.objects.filter(pk__in=[used.pk, idle.pk]).update(expiry=past)
+    # when the expired token is used: refused, and gone
+    assert _client(used_token).get("/api/v1/auth/tokens/").status_code == 401
+    assert not AuthToken.objects.filter(pk=used.pk).exists()
+    # the other expired one stays until the task runs
+    assert AuthToken.objects.filter(pk=idle.pk).exists()
+    assert purge_expired_api_tokens() == 1
+    assert list(AuthToken.objects.values_list("pk", flat=True)) == [live.pk]
