@@ -175,7 +175,7 @@ def replay_delay_sweeps() -> int:
         owner = order.opportunity.owner
         done = timezone.make_aware(dt.datetime.combine(shipped, dt.time(10)))
         follow_up = FollowUp.objects.filter(dedupe_key=f"order-delayed:{order.order_ref}").first()
-        in_full = order.erp_status in (ErpOrderStatus.SHIPPED, ErpOrderStatus.DELIVERED)
+        in_full = getattr(order, "erp_status", None) in (ErpOrderStatus.SHIPPED, ErpOrderStatus.DELIVERED)
         if (
             owner is not None
             and follow_up is not None
