@@ -18,7 +18,7 @@ from rest_framework import serializers
 
 from backoffice_sync.models import Drift, ReconciliationRun, RunTrigger
 from backoffice_sync.reconciliation import MAX_WINDOW_DAYS, WINDOW_DAYS, reconciliation_run
-from frontoffice.serializers import StrictSerializer
+from frontoffice.serializers import DateField, StrictSerializer
 from frontoffice.viewsets import ServiceViewSet
 
 
@@ -78,7 +78,7 @@ class ReconcileInput(StrictSerializer):
     days = serializers.IntegerField(
         min_value=1, max_value=MAX_WINDOW_DAYS, default=WINDOW_DAYS, help_text="The window's length in days."
     )
-    until = serializers.DateField(
+    until = DateField(
         required=False, allow_null=True, default=None, help_text="The window's last day (default: today)."
     )
     repair = serializers.BooleanField(default=True, help_text="Re-pull what differs from the ERP.")

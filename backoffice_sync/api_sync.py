@@ -42,7 +42,7 @@ from frontoffice.errors import PROBLEM_CONTENT_TYPE, django_validation_errors
 from frontoffice.permissions import HasPermission
 from frontoffice.query_params import DeclaredQueryParameters
 from frontoffice.schema import OneObjectSchema
-from frontoffice.serializers import ProblemSerializer, StrictSerializer, TextField
+from frontoffice.serializers import DateField, ProblemSerializer, StrictSerializer, TextField
 from frontoffice.viewsets import ServiceViewSet
 
 VIEW_PRODUCTS = "backoffice_sync.view_product"
@@ -54,7 +54,7 @@ VIEW_PRODUCTS = "backoffice_sync.view_product"
 class AtpQuerySerializer(StrictSerializer):
     sku = TextField(max_length=64)
     quantity = serializers.IntegerField(min_value=1, max_value=atp.MAX_QUANTITY)
-    requested_date = serializers.DateField(required=False, allow_null=True, default=None)
+    requested_date = DateField(required=False, allow_null=True, default=None)
 
 
 class IncomingSerializer(serializers.Serializer):

@@ -15,7 +15,14 @@ from rest_framework.response import Response
 
 from frontoffice.filters import StableOrderingFilter
 from frontoffice.schema import ETAG
-from frontoffice.serializers import CurrencyTextField, IdField, JSONRuleField, StrictSerializer, TextField
+from frontoffice.serializers import (
+    CurrencyTextField,
+    DateTimeField,
+    IdField,
+    JSONRuleField,
+    StrictSerializer,
+    TextField,
+)
 from frontoffice.viewsets import ServiceViewSet, action_body, service_action
 from frontoffice.write_path import as_id
 from marketing.campaigns import launch as launching
@@ -165,8 +172,8 @@ class CampaignCreateSerializer(StrictSerializer):
     owner = IdField(required=False, allow_null=True)
     budget = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
     currency = CurrencyTextField(max_length=3, required=False)
-    starts_at = serializers.DateTimeField(required=False, allow_null=True)
-    ends_at = serializers.DateTimeField(required=False, allow_null=True)
+    starts_at = DateTimeField(required=False, allow_null=True)
+    ends_at = DateTimeField(required=False, allow_null=True)
     segment = IdField(required=False, allow_null=True)
     subject_template = TextField(max_length=200, required=False, allow_blank=True)
     body_template = TextField(max_length=20000, required=False, allow_blank=True)
@@ -179,9 +186,7 @@ class CampaignUpdateSerializer(CampaignCreateSerializer):
 
 
 class ScheduleInput(StrictSerializer):
-    starts_at = serializers.DateTimeField(
-        required=False, help_text="When beat launches it (default: as set)."
-    )
+    starts_at = DateTimeField(required=False, help_text="When beat launches it (default: as set).")
 
 
 class MemberSerializer(serializers.ModelSerializer[CampaignMember]):

@@ -16,7 +16,7 @@ from frontoffice.filters import StableOrderingFilter
 from frontoffice.permissions import HasPermission
 from frontoffice.query_params import DeclaredQueryParameters
 from frontoffice.schema import ETAG, IF_MATCH, OneObjectSchema, Variant, variants_of
-from frontoffice.serializers import IdField, StrictSerializer, TextField
+from frontoffice.serializers import DateTimeField, IdField, StrictSerializer, TextField
 from frontoffice.viewsets import ServiceViewSet, service_action
 from service import calls, goodwill, selectors, settings_services
 from service.choices import (
@@ -313,8 +313,8 @@ class SlaPolicyViewSet(ServiceViewSet[SlaPolicy]):
 
 
 class MetricsQuerySerializer(StrictSerializer):
-    start = serializers.DateTimeField(required=False, help_text="Default: 30 days before `end`.")
-    end = serializers.DateTimeField(required=False, help_text="Default: now.")
+    start = DateTimeField(required=False, help_text="Default: 30 days before `end`.")
+    end = DateTimeField(required=False, help_text="Default: now.")
     queue = IdField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -230,3 +230,36 @@ def test_the_quote_api_refuses_a_delivery_in_9999(sales_rep: Any, api_as: Any) -
     assert response.status_code == 400
     assert "requested_delivery_on" in response.json()["errors"]
     assert not Quote.objects.exists()
+
+
+# --- every input serializer ------------------------------------------------------------------
+
+
+def _subclasses(cls: type) -> set[type]:
+    found = set()
+    for sub in cls.__subclasses__():
+        found |= {sub} | _subclasses(sub)
+    return found
+
+
+def test_every_date_a_client_sends_goes_through_the_kernels_bounded_fields() -> None:
+    # given: every app's API loaded (the URL conf imports each app's routes)
+    from django.urls import get_resolver
+    from rest_framework import serializers as drf
+
+    from frontoffice import serializers as kernel
+    from frontoffice.serializers import StrictSerializer
+
+    get_resolver().url_patterns  # noqa: B018 - importing the URL conf loads every API module
+    unbounded = []
+    for serializer in _subclasses(StrictSerializer):
+        if serializer.__module__.startswith(("tests.", "frontoffice.tests")):
+            continue
+        for name, field in serializer().fields.items():
+            if field.read_only:
+                continue
+            if type(field) in (drf.DateField, drf.DateTimeField):
+                unbounded.append(f"{serializer.__module__}.{serializer.__qualname__}.{name}")
+    # then: a typed year 1 or 9999 is a field error, never an overflow (a 500)
+    assert kernel.DateField is not drf.DateField
+    assert unbounded == []
