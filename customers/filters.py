@@ -50,7 +50,7 @@ def phone_fragment(value: str) -> str | None:
 def contains_q(model: Any, field: str, text: str, lookup: str) -> Q:
     """`field` of `model` contains `text`: `field__<lookup>` (a trigram index answers it
     on PostgreSQL), and on SQLite the FTS5 trigram table beside the model's table
-    (migration 0008), which ignores case like SQLite's LIKE; it needs 3 characters."""
+    (migration 0010), which ignores case like SQLite's LIKE; it needs 3 characters."""
     if connection.vendor != "sqlite" or len(text) < 3:
         return Q(**{f"{field}__{lookup}": text})
     fts = f"{model._meta.db_table}_{field}_trgm"
