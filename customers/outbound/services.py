@@ -35,6 +35,7 @@ from customers.outbound.choices import DELIVERED_CHANNELS, MessageCategory, Mess
 from customers.outbound.models import DeliveryEvent, MessageTemplate, OutboundMessage
 from customers.outbound.timeline import OutboundActivity, record_outcome
 from frontoffice.actors import Actor, SystemActor, user_of
+from frontoffice.permissions import PERMISSION_NAME
 from frontoffice.write_path import (
     as_id,
     audit,
@@ -310,6 +311,7 @@ def send_to_customer(
     category: str = MessageCategory.SERVICE,
     headers: Mapping[str, str] | None = None,
     html_body: str = "",
+    view_permission: str = "",
 ) -> OutboundMessage:
     """Write to a customer, at most once per `dedupe_key`: the message made by an
     earlier call with the same key is returned as it is (a retried batch, a re-delivered
@@ -320,7 +322,9 @@ def send_to_customer(
     channel (e-mail when they have none). `headers` are added to the e-mail
     (List-Unsubscribe...). `html_body`, an HTML alternative of the body made and escaped
     by the caller (no placeholders are read in it), makes the e-mail multipart/alternative
-    (text + HTML). Returns the message: queued (an e-mail, delivered after
+    (text + HTML). `view_permission` ("app_label.codename") hides the message, on the
+    log and on the timeline, from users without it (a template's own, when it declares
+    one, wins). Returns the message: queued (an e-mail, delivered after
     commit), sent (tracked only) or suppressed (no consent, no address; with why).
     ValidationError for bad input, and nothing is written.
     """
@@ -343,6 +347,8 @@ def send_to_customer(
     html_body = clean_text(errors, "html_body", html_body, 60000) if html_body else ""
     if html_body and chosen != OutboundChannel.EMAIL:
         errors["html_body"] = ["Only an e-mail has an HTML alternative."]
+    if view_permission and not PERMISSION_NAME.fullmatch(view_permission):
+        errors["view_permission"] = ['Expected a permission, "app_label.codename".']
     context_errors = rendering.context_problems(context if context is not None else {})
     if context_errors:
         errors["context"] = context_errors
@@ -381,6 +387,7 @@ def send_to_customer(
         message_id=_new_message_id(),
         requested_by=user_of(actor),
         requested_by_system=actor.name[:50] if isinstance(actor, SystemActor) else "",
+        view_permission=(found.view_permission if found is not None else "") or view_permission,
     )
     refusal = "No address on this channel." if not message.recipient else ""
     refusal = refusal or _consent_refusal(person, chosen, category)
