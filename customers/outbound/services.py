@@ -297,6 +297,13 @@ def _resolve_template(errors: dict[str, list[str]], template: object) -> Message
 # --- sending ---------------------------------------------------------------------------------
 
 
+def _authorize_reading(actor: Actor, view_permission: str) -> None:
+    """Who may not read a message may neither send it nor get it back (a retry's
+    answer is the message sent before)."""
+    if view_permission:
+        authorize(actor, view_permission, message="You may not send or read this message.")
+
+
 @transaction.atomic
 def send_to_customer(
     *,
@@ -337,6 +344,7 @@ def send_to_customer(
     if not errors:
         existing = OutboundMessage.objects.filter(customer=person, dedupe_key=dedupe_key).first()
         if existing is not None:
+            _authorize_reading(actor, existing.view_permission)
             return existing
     if category not in MessageCategory.values:
         errors["category"] = [f"Choose one of: {', '.join(MessageCategory.values)}."]
@@ -368,6 +376,8 @@ def send_to_customer(
             errors.setdefault(field, []).extend(problems)
     if errors:
         raise ValidationError(errors)
+    view_permission = (found.view_permission if found is not None else "") or view_permission
+    _authorize_reading(actor, view_permission)
     values = {"customer": _customer_values(person), **dict(context or {})}
     rendered_subject, rendered_body = rendering.render(subject, values), rendering.render(body, values)
     missing = list(dict.fromkeys(rendered_subject.missing + rendered_body.missing))
@@ -387,7 +397,7 @@ def send_to_customer(
         message_id=_new_message_id(),
         requested_by=user_of(actor),
         requested_by_system=actor.name[:50] if isinstance(actor, SystemActor) else "",
-        view_permission=(found.view_permission if found is not None else "") or view_permission,
+        view_permission=view_permission,
     )
     refusal = "No address on this channel." if not message.recipient else ""
     refusal = refusal or _consent_refusal(person, chosen, category)
@@ -404,6 +414,7 @@ def send_to_customer(
         twin = OutboundMessage.objects.filter(customer=person, dedupe_key=dedupe_key).first()
         if twin is None:
             raise
+        _authorize_reading(actor, twin.view_permission)
         return twin
     DeliveryEvent(
         message=message, status=message.status, detail=message.status_reason, occurred_at=now

@@ -190,3 +190,36 @@ def test_the_migration_gives_the_invoice_view_to_overdue_messages_made_before(
     shipment.refresh_from_db()
     assert shipment.view_permission == ""
     assert entry_of(shipment).view_permission == ""
+
+
+def test_marketing_can_neither_send_the_overdue_message_nor_get_one_back_by_its_key(
+    marketer: Any, told: tuple[Customer, OutboundMessage, OutboundMessage]
+) -> None:
+    customer, invoice, _ = told
+    api = client_for(marketer)
+    context = {"invoice": {"number": "INV-1", "amount": "1.00", "currency": "EUR", "due_on": "2026-11-01"}}
+    # a retry's answer would be the message sent before: refused, nothing told
+    again = api.post(
+        "/api/v1/outbound/messages/",
+        {
+            "customer": customer.pk,
+            "dedupe_key": invoice.dedupe_key,
+            "template": "invoice-overdue",
+            "context": context,
+        },
+        format="json",
+    )
+    assert again.status_code == 403
+    assert "INV-7731" not in again.content.decode()
+    fresh = api.post(
+        "/api/v1/outbound/messages/",
+        {
+            "customer": customer.pk,
+            "dedupe_key": "invoice-overdue:INV-1",
+            "template": "invoice-overdue",
+            "context": context,
+        },
+        format="json",
+    )
+    assert fresh.status_code == 403
+    assert not OutboundMessage.objects.filter(dedupe_key="invoice-overdue:INV-1").exists()
