@@ -344,6 +344,10 @@ class Activity(models.Model):
     ref_type = models.CharField(max_length=100, blank=True, help_text="app_label.model of the origin")
     ref_id = models.CharField(max_length=64, blank=True)
     payload = models.JSONField(default=dict, blank=True)
+    # What reading this entry needs besides its kind's `view_permission` (a message
+    # about an invoice): "app_label.codename", blank for nothing more (also the
+    # database's default: the demo seed inserts rows without the column).
+    view_permission = models.CharField(max_length=100, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

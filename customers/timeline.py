@@ -21,6 +21,7 @@ from customers.choices import ActivityKind
 from customers.guards import authorize_customer_write, lock_customer
 from customers.models import Activity
 from frontoffice.actors import Actor, SystemActor, user_of
+from frontoffice.permissions import PERMISSION_NAME
 from frontoffice.write_path import clean_date, clean_text, require_actor
 
 LOGGABLE_KINDS = (ActivityKind.NOTE, ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING)
@@ -39,12 +40,14 @@ def activity_record(
     ref_type: str = "",
     ref_id: str = "",
     payload: Mapping[str, Any] | None = None,
+    view_permission: str = "",
 ) -> Activity:
     """The one way every app appends to a customer's timeline.
 
     Runs inside the caller's transaction, so the entry commits with the change it
     describes (the caller has checked what the actor may do). `ref` (or `ref_type` +
-    `ref_id`) points back at the originating object. A batch of entries (a sweep) goes
+    `ref_id`) points back at the originating object. `view_permission` hides this entry
+    from users without it (beyond its kind's). A batch of entries (a sweep) goes
     through `activity_record_many`.
     """
     activity = _new_activity(
@@ -59,6 +62,7 @@ def activity_record(
         ref_type=ref_type,
         ref_id=ref_id,
         payload=payload,
+        view_permission=view_permission,
     )
     activity.save(force_insert=True)
     return activity
@@ -86,6 +90,7 @@ def _new_activity(
     ref_type: str = "",
     ref_id: str = "",
     payload: Mapping[str, Any] | None = None,
+    view_permission: str = "",
 ) -> Activity:
     require_actor(actor)
     errors: dict[str, list[str]] = {}
@@ -95,6 +100,8 @@ def _new_activity(
     body = clean_text(errors, "body", body, 20000)
     if not isinstance(kind, str) or not kind or len(kind) > 50:
         errors["kind"] = ["Expected a kind of at most 50 characters."]
+    if view_permission and not PERMISSION_NAME.fullmatch(view_permission):
+        errors["view_permission"] = ['Expected a permission, "app_label.codename".']
     if errors:
         raise ValidationError(errors)
     if ref is not None:
@@ -111,6 +118,7 @@ def _new_activity(
         ref_type=ref_type,
         ref_id=ref_id,
         payload=dict(payload or {}),
+        view_permission=view_permission,
     )
 
 

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 
 from customers.models import Activity
 from frontoffice import plugin
+from frontoffice.permissions import readable_by
 from frontoffice.plugin import TimelineKind, TimelineTone
 
 UNKNOWN = TimelineKind(code="", label="Activity", icon="•", tone=TimelineTone.NEUTRAL)
@@ -34,10 +35,11 @@ def hidden_kinds(user: Any) -> list[str]:
 
 
 def visible_to(user: Any, entries: QuerySet[Activity]) -> QuerySet[Activity]:
-    """`entries` without those `user` may not see: every reader of the timeline (page,
-    360 API, timeline and activities endpoints) filters through here."""
+    """`entries` without those `user` may not see, by their kind's `view_permission` or
+    their own (a message about an invoice): every reader of the timeline (page, 360 API,
+    timeline and activities endpoints) filters through here."""
     hidden = hidden_kinds(user)
-    return entries.exclude(kind__in=hidden) if hidden else entries
+    return readable_by(user, entries.exclude(kind__in=hidden) if hidden else entries)
 
 
 def visible_kind_choices(user: Any) -> list[tuple[str, str]]:

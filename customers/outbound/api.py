@@ -34,6 +34,7 @@ class MessageTemplateSerializer(serializers.ModelSerializer[MessageTemplate]):
             "subject",
             "body",
             "is_active",
+            "view_permission",
             "version",
             "created_at",
             "updated_at",
@@ -146,6 +147,7 @@ class OutboundMessageSerializer(serializers.ModelSerializer[OutboundMessage]):
             "tracked_only",
             "attempts",
             "sent_at",
+            "view_permission",
             "created_at",
             "deliveries",
         ]
@@ -202,4 +204,4 @@ class OutboundMessageViewSet(ServiceViewSet[OutboundMessage]):
     action_permissions = {"bounce": {"POST": ["customers.change_outboundmessage"]}}
 
     def get_queryset(self) -> QuerySet[OutboundMessage]:
-        return selectors.message_base()
+        return selectors.message_base(reader=self.request.user)

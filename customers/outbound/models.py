@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from customers.outbound.choices import MessageCategory, MessageStatus, OutboundChannel
 from frontoffice.models import TimeStamped
+from frontoffice.permissions import PERMISSION_PATTERN
 
 CUSTOMER = "customers.Customer"
 
@@ -26,6 +27,15 @@ class MessageTemplate(TimeStamped):
     subject = models.CharField(max_length=200)
     body = models.TextField(max_length=20000)
     is_active = models.BooleanField(default=True)
+    # Set by the app whose template it is (never by the editor): its messages carry it.
+    view_permission = models.CharField(
+        max_length=100,
+        blank=True,
+        # Also the database's: rows inserted without the column (raw seeds) need none.
+        default="",
+        db_default="",
+        help_text='The permission needed to read its messages ("app_label.codename"; blank: none).',
+    )
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -39,6 +49,10 @@ class MessageTemplate(TimeStamped):
             models.CheckConstraint(condition=~Q(subject=""), name="msgtemplate_has_subject"),
             models.CheckConstraint(condition=~Q(body=""), name="msgtemplate_has_body"),
             models.CheckConstraint(condition=Q(version__gte=1), name="msgtemplate_version_positive"),
+            models.CheckConstraint(
+                condition=Q(view_permission="") | Q(view_permission__regex=PERMISSION_PATTERN),
+                name="msgtemplate_view_permission_form",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -82,6 +96,15 @@ class OutboundMessage(TimeStamped):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     requested_by_system = models.CharField(max_length=50, blank=True)
+    view_permission = models.CharField(
+        max_length=100,
+        blank=True,
+        # Also the database's: rows inserted without the column (raw seeds) need none.
+        default="",
+        db_default="",
+        help_text='The permission needed to read the message ("app_label.codename"; blank: none),'
+        " on the log and on the timeline.",
+    )
 
     class Meta:
         app_label = "customers"
@@ -107,6 +130,10 @@ class OutboundMessage(TimeStamped):
                 condition=~Q(status__in=[MessageStatus.SENT, MessageStatus.BOUNCED])
                 | Q(sent_at__isnull=False),
                 name="outbound_sent_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(view_permission="") | Q(view_permission__regex=PERMISSION_PATTERN),
+                name="outbound_view_permission_form",
             ),
         ]
 

@@ -9,24 +9,34 @@ from django.http import Http404
 
 from customers.outbound.filters import MessageTemplateFilter, OutboundMessageFilter
 from customers.outbound.models import DeliveryEvent, MessageTemplate, OutboundMessage
+from frontoffice.permissions import readable_by
 from frontoffice.write_path import as_id
 
 
-def message_base() -> QuerySet[OutboundMessage]:
-    """Messages with their customer, template and delivery log (3 queries for a page)."""
-    return OutboundMessage.objects.select_related("customer", "template", "requested_by").prefetch_related(
-        Prefetch("deliveries", queryset=DeliveryEvent.objects.order_by("occurred_at", "id"))
+def message_base(*, reader: Any) -> QuerySet[OutboundMessage]:
+    """The messages `reader` may read (not those carrying a permission they lack: every
+    reader of the log, page and API, goes through here), with their customer, template
+    and delivery log (3 queries for a page)."""
+    return (
+        readable_by(reader, OutboundMessage.objects.all())
+        .select_related("customer", "template", "requested_by")
+        .prefetch_related(
+            Prefetch("deliveries", queryset=DeliveryEvent.objects.order_by("occurred_at", "id"))
+        )
     )
 
 
-def message_list(*, filters: Any = None) -> QuerySet[OutboundMessage]:
-    queryset: QuerySet[OutboundMessage] = OutboundMessageFilter(filters or {}, queryset=message_base()).qs
+def message_list(*, reader: Any, filters: Any = None) -> QuerySet[OutboundMessage]:
+    queryset: QuerySet[OutboundMessage] = OutboundMessageFilter(
+        filters or {}, queryset=message_base(reader=reader)
+    ).qs
     return queryset
 
 
-def message_get(*, message_id: object) -> OutboundMessage:
+def message_get(*, reader: Any, message_id: object) -> OutboundMessage:
+    """The message, or 404 when there is none or `reader` may not read it."""
     pk = as_id(message_id)
-    message = message_base().filter(pk=pk).first() if pk else None
+    message = message_base(reader=reader).filter(pk=pk).first() if pk else None
     if message is None:
         raise Http404("No such message.")
     return message

@@ -35,6 +35,7 @@ from customers.outbound.choices import DELIVERED_CHANNELS, MessageCategory, Mess
 from customers.outbound.models import DeliveryEvent, MessageTemplate, OutboundMessage
 from customers.outbound.timeline import OutboundActivity, record_outcome
 from frontoffice.actors import Actor, SystemActor, user_of
+from frontoffice.permissions import PERMISSION_NAME
 from frontoffice.write_path import (
     as_id,
     audit,
@@ -296,6 +297,13 @@ def _resolve_template(errors: dict[str, list[str]], template: object) -> Message
 # --- sending ---------------------------------------------------------------------------------
 
 
+def _authorize_reading(actor: Actor, view_permission: str) -> None:
+    """Who may not read a message may neither send it nor get it back (a retry's
+    answer is the message sent before)."""
+    if view_permission:
+        authorize(actor, view_permission, message="You may not send or read this message.")
+
+
 @transaction.atomic
 def send_to_customer(
     *,
@@ -310,6 +318,7 @@ def send_to_customer(
     category: str = MessageCategory.SERVICE,
     headers: Mapping[str, str] | None = None,
     html_body: str = "",
+    view_permission: str = "",
 ) -> OutboundMessage:
     """Write to a customer, at most once per `dedupe_key`: the message made by an
     earlier call with the same key is returned as it is (a retried batch, a re-delivered
@@ -320,7 +329,9 @@ def send_to_customer(
     channel (e-mail when they have none). `headers` are added to the e-mail
     (List-Unsubscribe...). `html_body`, an HTML alternative of the body made and escaped
     by the caller (no placeholders are read in it), makes the e-mail multipart/alternative
-    (text + HTML). Returns the message: queued (an e-mail, delivered after
+    (text + HTML). `view_permission` ("app_label.codename") hides the message, on the
+    log and on the timeline, from users without it (a template's own, when it declares
+    one, wins). Returns the message: queued (an e-mail, delivered after
     commit), sent (tracked only) or suppressed (no consent, no address; with why).
     ValidationError for bad input, and nothing is written.
     """
@@ -333,6 +344,7 @@ def send_to_customer(
     if not errors:
         existing = OutboundMessage.objects.filter(customer=person, dedupe_key=dedupe_key).first()
         if existing is not None:
+            _authorize_reading(actor, existing.view_permission)
             return existing
     if category not in MessageCategory.values:
         errors["category"] = [f"Choose one of: {', '.join(MessageCategory.values)}."]
@@ -343,6 +355,8 @@ def send_to_customer(
     html_body = clean_text(errors, "html_body", html_body, 60000) if html_body else ""
     if html_body and chosen != OutboundChannel.EMAIL:
         errors["html_body"] = ["Only an e-mail has an HTML alternative."]
+    if view_permission and not PERMISSION_NAME.fullmatch(view_permission):
+        errors["view_permission"] = ['Expected a permission, "app_label.codename".']
     context_errors = rendering.context_problems(context if context is not None else {})
     if context_errors:
         errors["context"] = context_errors
@@ -362,6 +376,8 @@ def send_to_customer(
             errors.setdefault(field, []).extend(problems)
     if errors:
         raise ValidationError(errors)
+    view_permission = (found.view_permission if found is not None else "") or view_permission
+    _authorize_reading(actor, view_permission)
     values = {"customer": _customer_values(person), **dict(context or {})}
     rendered_subject, rendered_body = rendering.render(subject, values), rendering.render(body, values)
     missing = list(dict.fromkeys(rendered_subject.missing + rendered_body.missing))
@@ -381,6 +397,7 @@ def send_to_customer(
         message_id=_new_message_id(),
         requested_by=user_of(actor),
         requested_by_system=actor.name[:50] if isinstance(actor, SystemActor) else "",
+        view_permission=view_permission,
     )
     refusal = "No address on this channel." if not message.recipient else ""
     refusal = refusal or _consent_refusal(person, chosen, category)
@@ -397,6 +414,7 @@ def send_to_customer(
         twin = OutboundMessage.objects.filter(customer=person, dedupe_key=dedupe_key).first()
         if twin is None:
             raise
+        _authorize_reading(actor, twin.view_permission)
         return twin
     DeliveryEvent(
         message=message, status=message.status, detail=message.status_reason, occurred_at=now

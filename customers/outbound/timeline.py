@@ -44,4 +44,6 @@ def record_outcome(actor: Actor, message: OutboundMessage, kind: str) -> None:
             "status": message.status,
             "template": message.template.key if message.template_id and message.template else "",
         },
+        # Who may not read the message may not read it here either.
+        view_permission=message.view_permission,
     )

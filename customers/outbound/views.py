@@ -92,12 +92,14 @@ def template_preview(request: HttpRequest) -> HttpResponse:
 @permission_required("customers.view_outboundmessage", raise_exception=True)
 def message_list(request: HttpRequest) -> HttpResponse:
     filters = MessageFilterForm(request.GET)
-    page = Paginator(selectors.message_list(filters=request.GET), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.message_list(reader=request.user, filters=request.GET), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(request, "customers/outbound/message_list.html", {"page": page, "filters": filters})
 
 
 @require_safe
 @permission_required("customers.view_outboundmessage", raise_exception=True)
 def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    message = selectors.message_get(message_id=pk)
+    message = selectors.message_get(reader=request.user, message_id=pk)
     return render(request, "customers/outbound/message_detail.html", {"message": message})

@@ -94,16 +94,32 @@ DEFAULT_TEMPLATES = {
 }
 
 
+# Who may read a message, where the message tells what only some may read elsewhere:
+# an overdue invoice's number and amount are for those who see invoices (not marketing).
+VIEW_PERMISSIONS = {Templates.OVERDUE: "backoffice_sync.view_invoice"}
+
+
 def ensure_default_templates(*, using: str = "default", **_: Any) -> None:
     """A `post_migrate` receiver: the proactive templates exist (created once; admins'
-    edits stay)."""
+    edits stay) and carry who may read their messages (this app decides that, not the
+    template's editor)."""
     with transaction.atomic(using=using):
         existing = set(MessageTemplate.objects.using(using).values_list("key", flat=True))
         MessageTemplate.objects.using(using).bulk_create(
-            MessageTemplate(key=key, name=name, subject=subject, body=body)
+            MessageTemplate(
+                key=key,
+                name=name,
+                subject=subject,
+                body=body,
+                view_permission=VIEW_PERMISSIONS.get(key, ""),
+            )
             for key, (name, subject, body) in DEFAULT_TEMPLATES.items()
             if key not in existing
         )
+        for key, permission in VIEW_PERMISSIONS.items():
+            MessageTemplate.objects.using(using).filter(key=key).exclude(view_permission=permission).update(
+                view_permission=permission
+            )
 
 
 def _send(customer_id: int, key: str, template: str, context: dict[str, Any]) -> OutboundMessage | None:
@@ -111,7 +127,12 @@ def _send(customer_id: int, key: str, template: str, context: dict[str, Any]) ->
         log.info("Proactive template %s is switched off: nothing sent for %s.", template, key)
         return None
     return send_to_customer(
-        actor=PROACTIVE, customer=customer_id, dedupe_key=key, template=template, context=context
+        actor=PROACTIVE,
+        customer=customer_id,
+        dedupe_key=key,
+        template=template,
+        context=context,
+        view_permission=VIEW_PERMISSIONS.get(template, ""),
     )
 
 
