@@ -17,6 +17,7 @@ from django.apps import apps as django_apps
 from django.urls import reverse
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from backoffice_sync import atp
 from backoffice_sync.adapters.stub import StubAdapter
 from backoffice_sync.erp import (
     DeliveryStatus,
@@ -26,8 +27,10 @@ from backoffice_sync.erp import (
     MessageKind,
     OutboundMessage,
 )
+from backoffice_sync.inbox import pull_changes_once
 from backoffice_sync.management.commands.run_erp_simulator import start_simulator
 from backoffice_sync.simulator import engine, faults
+from backoffice_sync.simulator.engine.clock import supplier_slip
 from backoffice_sync.simulator.models import SimFaults, SimOrder, SimProduct, SimReservation
 from backoffice_sync.simulator.webhooks import WebhookSender, signed_request
 
@@ -322,6 +325,105 @@ def test_low_stock_is_replenished_after_the_lead_time_and_a_supplier_delay(erp: 
         "reserved": 0,
         "incoming": [],
     }
+
+
+def slipping_seed(*, sku: str, warehouse: str, due_on: dt.date, quantity: int) -> tuple[int, int]:
+    """The first seed whose dice make this purchase slip on its due day, and not again on
+    its new one; and by how many days."""
+    for seed in range(1, 1000):
+        late = supplier_slip(seed, sku=sku, warehouse=warehouse, due_on=due_on, quantity=quantity)
+        again = late and supplier_slip(
+            seed, sku=sku, warehouse=warehouse, due_on=due_on + dt.timedelta(days=late), quantity=quantity
+        )
+        if late and not again:
+            return seed, late
+    raise AssertionError("no seed in a thousand slips this purchase")
+
+
+def test_a_purchase_whose_supplier_slips_arrives_days_later_and_the_backorder_ships_past_its_promise(
+    erp: StubAdapter, settings: Any
+) -> None:
+    # given: an ERP whose dice make MUC's 10 of FO-1001 due on day 3 slip; 2 of FO-1001
+    # in AMS, and the front office's available-to-promise, which promises 5 for the day
+    # the purchase is due (plus dispatch and transit)
+    arrives_on = (START + dt.timedelta(days=3)).date()
+    seed, late = slipping_seed(sku="FO-1001", warehouse="MUC", due_on=arrives_on, quantity=10)
+    erp.reset(seed=seed, start=START)
+    stocked_in("FO-1001", AMS=2)
+    engine.stock_set(sku="FO-1001", warehouse="MUC", on_hand=0, incoming=[(10, arrives_on)])
+    while pull_changes_once().has_more:
+        pass
+    promised = atp.promise(sku="FO-1001", quantity=5, today=START.date())
+    assert (promised.source, promised.earliest_on) == (
+        "incoming",
+        arrives_on + dt.timedelta(days=settings.ERP_DISPATCH_DAYS + settings.ERP_TRANSIT_DAYS),
+    )
+    erp.push_order(idempotency_key="k", order=order("ORD-L", ("FO-1001", 5)))
+
+    # when: the ERP works until everything has arrived and been delivered
+    erp.tick(24 * (3 + late + settings.ERP_DISPATCH_DAYS + settings.ERP_TRANSIT_DAYS + 1))
+
+    # then: on its due day the purchase was put back by the slip, published as stock.changed
+    muc = changes(erp, aggregate="stock:FO-1001:MUC")
+    on_the_due_day = [e for e in muc if e.occurred_at.date() == arrives_on]
+    assert [(e.data["on_hand"], e.data["incoming"]) for e in on_the_due_day] == [
+        (0, [{"quantity": 10, "expected_on": (arrives_on + dt.timedelta(days=late)).isoformat()}])
+    ]
+    assert 3 <= late <= 8
+    # ... so the backorder shipped the rest the dispatch days after the late arrival, and
+    # was delivered after the date promised
+    shipments = changes(erp, aggregate="order:ORD-L", type=EventType.ORDER_PARTIALLY_SHIPPED) + changes(
+        erp, aggregate="order:ORD-L", type=EventType.ORDER_SHIPPED
+    )
+    dispatch = dt.timedelta(days=settings.ERP_DISPATCH_DAYS)
+    assert [(e.occurred_at.date(), e.data["shipped_lines"][0]["quantity"]) for e in shipments] == [
+        (START.date() + dispatch, 2),
+        (arrives_on + dt.timedelta(days=late) + dispatch, 3),
+    ]
+    (delivered,) = changes(erp, aggregate="order:ORD-L", type=EventType.ORDER_DELIVERED)
+    assert dt.date.fromisoformat(delivered.data["delivered_on"]) > promised.earliest_on
+
+
+SKUS = [f"FO-{n}" for n in range(1001, 1041)]
+
+
+def purchases_due_on_day_two(
+    erp: StubAdapter, seed: int
+) -> tuple[list[tuple[str, dt.datetime, dict[str, Any]]], dict[str, tuple[int, list[tuple[int, dt.date]]]]]:
+    """Every product with 100 in AMS and 10 more due there on day 2, worked to day 3: the
+    ERP's events, and AMS's stock per SKU (on hand, incoming)."""
+    erp.reset(seed=seed, start=START)
+    for sku in SKUS:
+        engine.stock_set(
+            sku=sku, warehouse="AMS", on_hand=100, incoming=[(10, (START + dt.timedelta(days=2)).date())]
+        )
+    erp.tick(24 * 3)
+    events = [(e.id, e.occurred_at, e.data) for e in changes(erp)]
+    ams = {
+        level.sku: (level.on_hand, [(i.quantity, i.expected_on) for i in level.incoming])
+        for level in erp.stock(SKUS)
+        if level.warehouse == "AMS"
+    }
+    return events, ams
+
+
+def test_the_same_seed_slips_the_same_purchases_and_most_arrive_on_time(erp: StubAdapter) -> None:
+    # when: the same 40 purchases, twice with one seed
+    first_events, first = purchases_due_on_day_two(erp, 5)
+    second_events, second = purchases_due_on_day_two(erp, 5)
+
+    # then: the same events and stock
+    assert first_events == second_events
+    assert first == second
+    # ... where most purchases arrived on their day and a few slipped by 3 to 8 days
+    due_on = (START + dt.timedelta(days=2)).date()
+    arrived = [sku for sku, (on_hand, incoming) in first.items() if (on_hand, incoming) == (110, [])]
+    slipped = {sku: incoming for sku, (on_hand, incoming) in first.items() if on_hand == 100}
+    assert sorted([*arrived, *slipped]) == SKUS
+    assert 0 < len(slipped) < len(arrived)
+    for ((quantity, expected_on),) in slipped.values():
+        assert quantity == 10
+        assert due_on + dt.timedelta(days=3) <= expected_on <= due_on + dt.timedelta(days=8)
 
 
 def test_a_prompt_payer_pays_by_the_due_date_and_is_never_overdue(erp: StubAdapter) -> None:

@@ -71,6 +71,9 @@ QUANTITIES = {
 }
 BIG_ORDER = (700, 900)  # units: more than the ERP's three warehouses hold of a product
 BIG_ORDER_ITEM_PRICE = Decimal("100")  # ... of a small item only
+BIG_ORDER_SHARE = 0.4  # of the won deals of a small item closed in the last days
+BIG_ORDER_WEEKS_AGO = 14  # days: a big order won at least this long ago ...
+BIG_ORDER_WEEKS_AGO_SHARE = 0.2  # ... is this share of the won deals of a small item
 WITHIN_LIMIT_DISCOUNTS = (0, 0, 0, 0, 3, 5, 5, 8, 10)
 ABOVE_LIMIT_DISCOUNTS = (12, 15)
 LOST_REASONS = (

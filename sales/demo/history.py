@@ -9,8 +9,13 @@ timelines show when each step happened. None of that can be made true after the 
 
 So the history is *planned* first, in memory, from a seeded `random.Random` (which
 customers buy, who owns the deal, which products, when it opens, moves, is quoted, won
-or lost, slips, is cancelled), and then *played* in time order on a clock moved with
-time-machine, from about `months` months ago up to last midnight:
+or lost, slips, is cancelled, which orders are big: more of a small item than the
+warehouses hold, placed days ago and still on their way, or weeks ago and mostly late,
+their supplier having delivered days after the lead time they were promised on, or
+slipped; those weeks ago are drawn from a second generator, so that the rest of the
+plan is drawn as before),
+and then *played* in time order on a clock moved with time-machine, from about `months`
+months ago up to last midnight:
 
 - each business action runs through its service at its planned moment, as the rep
   (or the manager) who does it: `sales.leads` and `sales.pipeline` (leads,
@@ -116,6 +121,10 @@ class SalesHistory:
         if months < 1:
             raise ValueError("months must be at least 1")
         self.rng = random.Random(seed)
+        # Which deals of a month or two ago were big orders: a generator of its own, so
+        # that adding them left every other draw of the plan as it was.
+        self.weeks_ago_rng = random.Random(f"{seed}:big orders weeks ago")
+        self.big_weeks_ago = 0  # big orders planned among those
         self.deal_count = deals
         self.real_now = now or timezone.now()
         self.tz = timezone.get_current_timezone()

@@ -6,6 +6,7 @@ clock. Everything that is drawn is drawn here, before anything is played."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,9 @@ from sales.demo.data import (
     ABOVE_LIMIT_DISCOUNTS,
     BIG_ORDER,
     BIG_ORDER_ITEM_PRICE,
+    BIG_ORDER_SHARE,
+    BIG_ORDER_WEEKS_AGO,
+    BIG_ORDER_WEEKS_AGO_SHARE,
     DISQUALIFIED_REASONS,
     FORECAST_AT,
     LEAD_COMPANIES,
@@ -250,12 +254,21 @@ def _plan_deal(
     slip_to = None
     if closes_on is None and rng.random() < 0.15:
         slip_to = workday(close_on + dt.timedelta(days=rng.randint(14, 40)))
-    if in_transit and outcome == "won" and rng.random() < 0.4 and _make_big(h, lines):
+    if in_transit and outcome == "won" and rng.random() < BIG_ORDER_SHARE and _make_big(h, lines):
         # The quote promises a later date than asked for; the ERP ships what it has
         # after the item's short lead time and the rest once its supplier delivers:
         # placed a few days ago, the order is mid-way.
         lines[:] = [line for line in lines if line[1] >= BIG_ORDER[0]]
         close_on = workday(h.today - dt.timedelta(days=rng.randint(3, 6)), forward=False)
+    elif (
+        outcome == "won"
+        and (slip_to or close_on) <= h.today - dt.timedelta(days=BIG_ORDER_WEEKS_AGO)
+        and (h.weeks_ago_rng.random() < BIG_ORDER_WEEKS_AGO_SHARE or not h.big_weeks_ago)
+    ):
+        # The same, placed weeks ago: the supplier delivered the rest days after the
+        # lead time the promise counted on, or slipped on the day, so the order ran late
+        # and the service's delay sweep told the customer.
+        theme = _make_big_weeks_ago(h, theme, lines, families)
     needs_approval = any(discount > max(WITHIN_LIMIT_DISCOUNTS) for _, _, discount in lines)
     deal = Deal(
         owner=owner,
@@ -283,15 +296,50 @@ def _plan_deal(
     return deal
 
 
-def _make_big(h: SalesHistory, lines: list[tuple[str, int, Decimal]]) -> bool:
+def _make_big(
+    h: SalesHistory, lines: list[tuple[str, int, Decimal]], *, rng: random.Random | None = None
+) -> bool:
     """More of the deal's cheapest product than the three warehouses hold together,
-    when it is a small item (a lamp, a footrest, a monitor arm); False otherwise."""
+    when it is a small item (a lamp, a footrest, a monitor arm); False otherwise. The
+    quantity is drawn from `rng` (the history's by default)."""
     index = min(range(len(lines)), key=lambda i: (h.products[lines[i][0]].unit_price, i))
     sku, _, discount = lines[index]
     if h.products[sku].unit_price >= BIG_ORDER_ITEM_PRICE:
         return False
-    lines[index] = (sku, h.rng.randint(*BIG_ORDER), discount)
+    lines[index] = (sku, (rng or h.rng).randint(*BIG_ORDER), discount)
     return True
+
+
+def _make_big_weeks_ago(
+    h: SalesHistory, theme: str, lines: list[tuple[str, int, Decimal]], families: dict[str, list[str]]
+) -> str:
+    """Make the deal a big order when its cheapest product is a small item; the first
+    one of the history becomes a big order of a small item whatever it was, so that a
+    small history has one too (with a theme that has that item). Returns the deal's
+    theme. Drawn from a generator of its own, so that every other draw of the plan is
+    as it was."""
+    rng = h.weeks_ago_rng
+    if not _make_big(h, lines, rng=rng):
+        if h.big_weeks_ago:
+            return theme
+        small = {
+            family
+            for family, skus in families.items()
+            if any(h.products[sku].unit_price < BIG_ORDER_ITEM_PRICE for sku in skus)
+        }
+        themes = [(name, sorted(small & set(wanted))) for name, wanted in THEMES if small & set(wanted)]
+        if not themes:
+            return theme
+        theme, wanted = rng.choice(themes)
+        skus = [
+            sku
+            for sku in sorted(families[rng.choice(wanted)])
+            if h.products[sku].unit_price < BIG_ORDER_ITEM_PRICE
+        ]
+        lines[:] = [(rng.choice(skus), rng.randint(*BIG_ORDER), lines[0][2])]
+    lines[:] = [line for line in lines if line[1] >= BIG_ORDER[0]]
+    h.big_weeks_ago += 1
+    return theme
 
 
 def deal_name(h: SalesHistory, deal: Deal) -> str:

@@ -4,9 +4,10 @@ confirmed and shipped orders and of overdue invoices, every late order found by 
 delay sweep is on the record with its owner's follow-up, and nothing is dated after now;
 and after the service steps every service page answers and the measures have figures.
 
-(The sales history keeps every promise the back office makes: its orders ship the day
-after they are placed, and its big orders are placed days ago with their promise still
-ahead; so the sweep finds no late order there, and this test does not ask for one.)"""
+(The sales history's orders in stock ship the day after they are placed; its big
+orders, more than the warehouses hold, wait for their supplier, who delivers days after
+the lead time they were promised on, or slips on the day: those placed weeks ago ran
+late, and the replayed sweep told their customers.)"""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ def test_the_demo_tells_customers_of_confirmations_shipments_and_overdue_invoice
     kinds = set(OutboundMessage.objects.values_list("template__key", flat=True))
     assert {Templates.CONFIRMED, Templates.SHIPPED, Templates.OVERDUE} <= kinds, kinds
     late = OutboundMessage.objects.filter(template__key=Templates.DELAYED)
+    assert late.exists(), "no late order was told"
     assert summary.endswith(f"{late.count()} late-order messages")
     # ... each delay with its owner's follow-up, and each on the customer's timeline
     refs = {key.removeprefix("order-delayed:") for key in late.values_list("dedupe_key", flat=True)}

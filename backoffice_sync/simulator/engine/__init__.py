@@ -8,7 +8,11 @@ Time only moves on `tick(hours=...)`, or on `catch_up(until=..., max_hours=...)`
 moves it towards the wall clock and never past it (the demo's periodic tick). A tick runs in steps of at most one day (ending at
 midnight, so date-based rules see every date); each step, in this order:
 
-1. purchases due that day arrive (stock.changed);
+1. purchases due that day arrive, unless their supplier slips: each purchase, on the
+   day it is due, is put back 3 to 8 days with a small chance (`SUPPLIER_SLIP_RATE`,
+   `supplier_slip` in `clock.py`), and may slip again on its new date; the front office
+   learns the new date from the stock.changed, and a promise made on the old one is
+   missed (stock.changed);
 2. received orders are confirmed, or rejected when a product was discontinued since;
    confirming reserves each line in the warehouse with the most free stock when that one
    has enough, else across the warehouses, from the most free stock down, so that a line

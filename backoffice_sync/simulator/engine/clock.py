@@ -27,7 +27,15 @@ from backoffice_sync.simulator.engine.fulfilment import (
 )
 from backoffice_sync.simulator.engine.lifecycle import lock_state
 from backoffice_sync.simulator.engine.reads import last_seq
-from backoffice_sync.simulator.engine.rules import MAX_TICK_HOURS, OPEN_STATUSES, midnight, money, next_number
+from backoffice_sync.simulator.engine.rules import (
+    MAX_TICK_HOURS,
+    OPEN_STATUSES,
+    SUPPLIER_SLIP_DAYS,
+    SUPPLIER_SLIP_RATE,
+    midnight,
+    money,
+    next_number,
+)
 from backoffice_sync.simulator.models import (
     SimEvent,
     SimIncoming,
@@ -96,17 +104,44 @@ def _step(state: SimState) -> None:
     _replenish(state)
 
 
+def supplier_slip(seed: int, *, sku: str, warehouse: str, due_on: dt.date, quantity: int) -> int:
+    """How many days a purchase due on `due_on` slips on that day: 0 mostly, 3 to 8 days
+    for `SUPPLIER_SLIP_RATE` of them (the same seed and purchase give the same answer; a
+    purchase that slipped is due again on its new date, and may slip again)."""
+    labels = (sku, warehouse, due_on, quantity)
+    if dice.roll(seed, "supplier-slip", *labels) >= SUPPLIER_SLIP_RATE:
+        return 0
+    return dice.randint(*SUPPLIER_SLIP_DAYS, seed, "supplier-slip-days", *labels)
+
+
 def _receive_incoming(state: SimState) -> None:
-    due = list(SimIncoming.objects.filter(expected_on__lte=state.now.date()).order_by("expected_on", "id"))
+    """Purchases due today arrive, except those whose supplier slips: those are due later
+    (the stock.changed tells available-to-promise the new date)."""
+    today = state.now.date()
+    due = list(SimIncoming.objects.filter(expected_on__lte=today).order_by("expected_on", "id"))
     if not due:
         return
     stocks = lock_stocks(
         SimStock.objects.filter(pk__in={i.stock_id for i in due}).values_list("product_id", "warehouse")
     )
     by_pk = {row.pk: row for row in stocks.values()}
+    arrived = []
     for incoming in due:
-        by_pk[incoming.stock_id].on_hand += incoming.quantity
-    SimIncoming.objects.filter(pk__in=[i.pk for i in due]).delete()
+        row = by_pk[incoming.stock_id]
+        late = supplier_slip(
+            state.seed,
+            sku=row.product.sku,
+            warehouse=row.warehouse,
+            due_on=incoming.expected_on,
+            quantity=incoming.quantity,
+        )
+        if late:
+            incoming.expected_on = today + dt.timedelta(days=late)
+            incoming.save(update_fields=["expected_on", "updated_at"])
+        else:
+            row.on_hand += incoming.quantity
+            arrived.append(incoming.pk)
+    SimIncoming.objects.filter(pk__in=arrived).delete()
     for row in sorted(by_pk.values(), key=lambda r: (r.product.sku, r.warehouse)):
         stock_changed(state, row)
 

@@ -12,6 +12,9 @@ MAX_PULL_LIMIT = 1000
 MAX_TICK_HOURS = 24 * 366
 SPLIT_SHIPMENT_RATE = 0.3
 LATE_PAYER_RATE = 0.25
+# On the day a purchase is due, its supplier sometimes slips: it arrives days later.
+SUPPLIER_SLIP_RATE = 0.1
+SUPPLIER_SLIP_DAYS = (3, 8)
 PAYMENT_TERMS_DAYS = (14, 30, 30, 45, 60)
 CARRIERS = ("DHL", "UPS", "DPD", "GLS")
 SHIPPED_STATUSES = (SimOrderStatus.PARTIALLY_SHIPPED, SimOrderStatus.SHIPPED, SimOrderStatus.DELIVERED)
