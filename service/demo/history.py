@@ -32,8 +32,6 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from backoffice_sync.erp import get_adapter
-from backoffice_sync.outbox import relay_due
 from customers.demo.setup import demo_staff
 from customers.models import Customer
 from frontoffice.actors import DEMO_SEED, SCHEDULER
@@ -359,7 +357,4 @@ def seed_service_history(options: Mapping[str, Any]) -> str:
             _sweep,
         )
     played = player.play()
-    # The history's goodwill credit notes go to the ERP now, as the worker's first sweep
-    # would: the sync monitor does not open on a backlog months old.
-    relay_due(adapter=get_adapter())
     return f"{Case.objects.count()} cases, {played} events"

@@ -50,16 +50,3 @@ def test_the_demo_history_covers_every_channel_state_and_sla_outcome() -> None:
     assert not Case.objects.filter(created_at__gt=now).exists()
     assert not Activity.objects.filter(source_app="service", occurred_at__gt=now).exists()
     assert not GoodwillCredit.objects.filter(created_at__gt=now).exists()
-
-
-def test_the_demo_leaves_no_credit_note_waiting_for_the_erp() -> None:
-    # given: the demo's customers and months of service history, goodwill credits among them
-    from backoffice_sync.models import OutboxMessage, OutboxStatus
-
-    for _ in range(30):
-        PersonFactory()
-    seed_service_history({"seed": 3, "cases": 120})
-    # then: the history's credit notes reached the ERP simulator; nothing waits
-    notes = OutboxMessage.objects.filter(kind="credit_note.issue")
-    assert notes.exists()
-    assert not notes.exclude(status=OutboxStatus.DELIVERED).exists()
