@@ -149,11 +149,11 @@ def plan(h: SalesHistory) -> None:
         deal = _plan_deal(h, owner, buyer, opens, key_accounts, families, closes_on=closes_on)
         deal.lead = lead
         _schedule_deal(h, deal, opens)
+        # Won three to ten weeks ago: shipped, invoiced, and due by now on short terms.
         if (
             buyer is not None
             and deal.outcome == "won"
-            and closes_on
-            and closes_on < h.today - dt.timedelta(days=20)
+            and h.today - dt.timedelta(days=70) <= deal.final_close_on < h.today - dt.timedelta(days=20)
         ):
             late_payers.setdefault(buyer.pk, None)
     # The ERP's credit control knows a few of last month's buyers pay late (on short
