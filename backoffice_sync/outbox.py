@@ -38,15 +38,14 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Exists, F, Field, Max, OuterRef, QuerySet, Value, When
-from django.db.models.functions import Cast
+from django.db.models import Exists, F, Field, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from backoffice_sync import circuit
@@ -301,17 +300,54 @@ def _deliver(adapter: ErpAdapter, batch: Sequence[OutboxMessage]) -> dict[str, D
     return {result.idempotency_key: result for result in results}
 
 
-def _per_row(values: dict[int, Any], field_name: str) -> Any:
-    """One value per row in a single UPDATE: CASE pk WHEN ... THEN ... END."""
-    output_field = OutboxMessage._meta.get_field(field_name)
-    if not isinstance(output_field, Field):
-        raise TypeError(f"{field_name} is not a column of the outbox")
-    case = Case(
-        *[When(pk=pk, then=Value(value, output_field=output_field)) for pk, value in values.items()],
-        output_field=output_field,
+def _column(name: str) -> Field[Any, Any]:
+    field = OutboxMessage._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(f"{name} is not a column of the outbox")
+    return field
+
+
+def _update_each(
+    *, token: str, rows: Mapping[int, Sequence[Any]], columns: Sequence[str], same: dict[str, Any]
+) -> int:
+    """One `UPDATE ... FROM (VALUES (pk, value, ...), ...)`: each row of `rows` (pk -> its
+    values of `columns`, in order) gets its own values and every `same` one, if `token`
+    still holds it (claimed by it and pending). Returns how many rows it wrote.
+
+    A join on the primary key, where a CASE with one branch per row (what `bulk_update`
+    writes) is evaluated branch by branch for every row. Each value goes through its
+    field's conversion, so it is stored as the ORM would store it."""
+    if not rows:
+        return 0
+    qn = connection.ops.quote_name
+    per_row = [_column("id"), *(_column(name) for name in columns)]
+    # PostgreSQL types a VALUES list of parameters as text: say what each column is.
+    cast = connection.features.requires_casted_case_in_updates
+    slots = [f"CAST(%s AS {field.db_type(connection)})" if cast else "%s" for field in per_row]
+    values_sql = ", ".join(["(" + ", ".join(slots) + ")"] * len(rows))
+    values = [
+        field.get_db_prep_save(value, connection)
+        for pk, row in rows.items()
+        for field, value in zip(per_row, (pk, *row), strict=True)
+    ]
+    fixed = [(_column(name), value) for name, value in same.items()]
+    assignments = [f"{qn(field.column)} = v.column{n}" for n, field in enumerate(per_row[1:], start=2)]
+    assignments += [f"{qn(field.column)} = %s" for field, _ in fixed]
+    table = qn(OutboxMessage._meta.db_table)
+    sql = (  # names from the model; every value a parameter
+        f"UPDATE {table} SET {', '.join(assignments)} FROM (VALUES {values_sql}) AS v"  # noqa: S608
+        f" WHERE {table}.{qn('id')} = v.column1 AND {table}.{qn('claimed_by')} = %s"
+        f" AND {table}.{qn('status')} = %s"
     )
-    # PostgreSQL types a CASE of parameters as text; say what it is (as bulk_update does).
-    return Cast(case, output_field) if connection.features.requires_casted_case_in_updates else case
+    params = [
+        *(field.get_db_prep_save(value, connection) for field, value in fixed),
+        *values,
+        token,
+        OutboxStatus.PENDING.value,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def _record(
@@ -324,7 +360,8 @@ def _record(
     max_attempts: int,
 ) -> RelayReport:
     """Write every outcome in one short transaction: one UPDATE per kind of outcome (at
-    most five, whatever the batch size), each only for rows `token` still holds.
+    most five, whatever the batch size; `_update_each`), each only for rows `token` still
+    holds.
 
     `results` is None when the whole call failed (`failure` says why). When the ERP was
     `unavailable`, that is nobody's fault: each message gets its attempt back and stays
@@ -371,61 +408,52 @@ def _record(
                 retry[message.pk] = (now + dt.timedelta(seconds=backoff_seconds(message.attempts)), error)
 
     released = {"locked_until": None, "claimed_by": "", "updated_at": now}
-    refused_dead = {pk: v for pk, v in refused.items() if v[0] is None}
+    refused_dead = {pk: v[1:] for pk, v in refused.items() if v[0] is None}
     refused_retry = {pk: v for pk, v in refused.items() if v[0] is not None}
     with transaction.atomic():
-        mine = OutboxMessage.objects.filter(claimed_by=token, status=OutboxStatus.PENDING)
-        n_delivered = n_refused_dead = n_retry = n_exhausted = n_given_back = 0
-        if delivered:
-            n_delivered = mine.filter(pk__in=delivered).update(
-                status=OutboxStatus.DELIVERED,
-                delivered_at=now,
-                erp_answer=_per_row({pk: a for pk, (a, _) in delivered.items()}, "erp_answer"),
-                erp_answered_at=now,
-                result=_per_row({pk: r for pk, (_, r) in delivered.items()}, "result"),
+        n_delivered = _update_each(
+            token=token,
+            rows=delivered,
+            columns=("erp_answer", "result"),
+            same={"status": OutboxStatus.DELIVERED, "delivered_at": now, "erp_answered_at": now, **released},
+        )
+        n_refused_dead = _update_each(
+            token=token,
+            rows=refused_dead,
+            columns=("last_error", "erp_reason", "result"),
+            same={
+                "status": OutboxStatus.DEAD,
+                "dead_at": now,
+                "last_failed_at": now,
+                "erp_answer": ErpAnswer.REFUSED,
+                "erp_answered_at": now,
                 **released,
-            )
-        if refused_dead:
-            n_refused_dead = mine.filter(pk__in=refused_dead).update(
-                status=OutboxStatus.DEAD,
-                dead_at=now,
-                last_failed_at=now,
-                last_error=_per_row({pk: v[1] for pk, v in refused_dead.items()}, "last_error"),
-                erp_answer=ErpAnswer.REFUSED,
-                erp_reason=_per_row({pk: v[2] for pk, v in refused_dead.items()}, "erp_reason"),
-                erp_answered_at=now,
-                result=_per_row({pk: v[3] for pk, v in refused_dead.items()}, "result"),
-                **released,
-            )
-        if refused_retry:
-            n_retry += mine.filter(pk__in=refused_retry).update(
-                next_attempt_at=_per_row({pk: v[0] for pk, v in refused_retry.items()}, "next_attempt_at"),
-                last_failed_at=now,
-                last_error=_per_row({pk: v[1] for pk, v in refused_retry.items()}, "last_error"),
-                erp_answer=ErpAnswer.REFUSED,
-                erp_reason=_per_row({pk: v[2] for pk, v in refused_retry.items()}, "erp_reason"),
-                erp_answered_at=now,
-                result=_per_row({pk: v[3] for pk, v in refused_retry.items()}, "result"),
-                **released,
-            )
-        if retry:
-            n_retry += mine.filter(pk__in=retry).update(
-                next_attempt_at=_per_row({pk: at for pk, (at, _) in retry.items()}, "next_attempt_at"),
-                last_error=_per_row({pk: e for pk, (_, e) in retry.items()}, "last_error"),
-                last_failed_at=now,
-                **released,
-            )
-        if exhausted:
-            n_exhausted = mine.filter(pk__in=exhausted).update(
-                status=OutboxStatus.DEAD,
-                dead_at=now,
-                last_failed_at=now,
-                last_error=_per_row(exhausted, "last_error"),
-                **released,
-            )
+            },
+        )
+        n_retry = _update_each(
+            token=token,
+            rows=refused_retry,
+            columns=("next_attempt_at", "last_error", "erp_reason", "result"),
+            same={"last_failed_at": now, "erp_answer": ErpAnswer.REFUSED, "erp_answered_at": now, **released},
+        )
+        n_retry += _update_each(
+            token=token,
+            rows=retry,
+            columns=("next_attempt_at", "last_error"),
+            same={"last_failed_at": now, **released},
+        )
+        n_exhausted = _update_each(
+            token=token,
+            rows={pk: (error,) for pk, error in exhausted.items()},
+            columns=("last_error",),
+            same={"status": OutboxStatus.DEAD, "dead_at": now, "last_failed_at": now, **released},
+        )
+        n_given_back = 0
         if given_back:
             # The claim counted an attempt; an unavailable ERP is not the message's failure.
-            n_given_back = mine.filter(pk__in=given_back, attempts__gte=1).update(
+            n_given_back = OutboxMessage.objects.filter(
+                claimed_by=token, status=OutboxStatus.PENDING, pk__in=given_back, attempts__gte=1
+            ).update(
                 attempts=F("attempts") - 1,
                 last_error=f"ERP unavailable (not counted as an attempt): {failure}"[:MAX_ERROR_LENGTH],
                 last_failed_at=now,

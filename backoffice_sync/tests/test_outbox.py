@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import time_machine
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backoffice_sync import outbox
-from backoffice_sync.erp import MessageKind
+from backoffice_sync.erp import DeliveryResult, MessageKind, OutboundMessage
 from backoffice_sync.models import OutboxMessage, OutboxStatus
 from backoffice_sync.outbox import (
     BACKOFF_BASE_SECONDS,
@@ -653,3 +655,72 @@ def test_the_relay_task_drains_and_reports(erp: FakeErp) -> None:
     # then
     assert outcome == {"claimed": 3, "delivered": 3, "retrying": 0, "dead": 0}
     assert len(erp.applied) == 3
+
+
+@dataclass
+class ForgetfulErp(FakeErp):
+    """Answers every message but those in `forget`: the ERP's answer lacks them."""
+
+    forget: set[str] = field(default_factory=set)
+
+    def deliver(self, messages: Sequence[OutboundMessage]) -> list[DeliveryResult]:
+        return [r for r in super().deliver(messages) if r.idempotency_key not in self.forget]
+
+
+@pytest.mark.django_db
+def test_a_mixed_batch_ends_each_message_in_its_state_with_one_update_per_outcome(settings: Any) -> None:
+    # given: three messages of each outcome in one batch; the "last" ones have used all
+    # their attempts but this one
+    settings.OUTBOX_MAX_ATTEMPTS = 3
+    erp = ForgetfulErp()
+    groups = ["accept", "again", "refuse", "refuse-last", "forget", "forget-last"]
+    messages = {group: [submit(f"SO-{group}-{n}", **{group: True}) for n in range(3)] for group in groups}
+    for group in ("refuse-last", "forget-last"):
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in messages[group]]).update(attempts=2)
+    for message in messages["again"]:
+        erp.applied[message.idempotency_key] = OutboundMessage(message.idempotency_key, message.kind, "", {})
+    erp.forget = {m.idempotency_key for group in ("forget", "forget-last") for m in messages[group]}
+    erp.reject = lambda message: (
+        f"no credit for {message.payload['order_ref']}"
+        if {"refuse", "refuse-last"} & message.payload.keys()
+        else None
+    )
+
+    # when
+    with time_machine.travel(timezone.now(), tick=False), CaptureQueriesContext(connection) as queries:
+        report = relay_once(adapter=erp, batch_size=50)
+        now = timezone.now()
+
+    # then: every message where its outcome puts it, with its own values
+    assert (report.claimed, report.delivered, report.retrying, report.dead) == (18, 6, 6, 6)
+    rows = {m.pk: m for m in OutboxMessage.objects.all()}
+    for group, sent in messages.items():
+        for message in sent:
+            row = rows[message.pk]
+            assert (row.locked_until, row.claimed_by) == (None, "")
+            order_ref = message.payload["order_ref"]
+            if group in ("accept", "again"):
+                assert (row.status, row.attempts, row.delivered_at) == (OutboxStatus.DELIVERED, 1, now)
+                assert row.erp_answer == ("accepted" if group == "accept" else "duplicate")
+                assert row.result["status"] == row.erp_answer
+            elif group.startswith("refuse"):
+                assert (row.erp_answer, row.erp_reason) == ("refused", f"no credit for {order_ref}")
+                assert row.last_error == f"rejected by the ERP: no credit for {order_ref}"
+                assert (row.result, row.last_failed_at, row.erp_answered_at) == (
+                    {"status": "rejected"},
+                    now,
+                    now,
+                )
+            else:
+                assert row.last_error == "the ERP returned no result for this message"
+                assert (row.erp_answer, row.last_failed_at) == ("", now)
+            if group in ("refuse", "forget"):
+                assert (row.status, row.attempts) == (OutboxStatus.PENDING, 1)
+                assert now <= row.next_attempt_at <= now + dt.timedelta(seconds=BACKOFF_BASE_SECONDS)
+            elif group.endswith("-last"):
+                assert (row.status, row.attempts, row.dead_at) == (OutboxStatus.DEAD, 3, now)
+    # ... written by one UPDATE ... FROM (VALUES ...) per outcome, whatever the batch size
+    values_updates = [q["sql"] for q in queries if q["sql"].startswith("UPDATE") and "VALUES" in q["sql"]]
+    assert len(values_updates) == 5
+    assert not any("CASE" in q["sql"] for q in queries)
+    assert len(queries) <= 15

@@ -8,6 +8,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from backoffice_sync.adapters.stub import StubAdapter
 from backoffice_sync.erp import DeliveryResult, DeliveryStatus, MessageKind, OutboundMessage
@@ -306,3 +308,85 @@ def test_a_key_claimed_behind_the_runs_back_is_answered_as_before(
     ]
     assert list(SimOrder.objects.values_list("order_ref", flat=True)) == ["ORD-2"]
     assert list(SimCustomer.objects.values_list("customer_ref", "number")) == [("NEW-B", "C-000001")]
+
+
+def on_state_lock(monkeypatch: pytest.MonkeyPatch, before: Any) -> None:
+    """Run `before` when `deliver` takes the state lock, as a concurrent caller would."""
+    lock_state = batch.lock_state
+
+    def lock_after_it() -> Any:
+        before()
+        return lock_state()
+
+    monkeypatch.setattr(batch, "lock_state", lock_after_it)
+
+
+def test_a_run_of_submits_reads_earlier_answers_and_orders_before_the_state_lock(
+    erp: StubAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given
+    messages = [submit(f"k-{n}", order(f"ORD-{n}", ("FO-1001", 1), customer_ref=f"C-{n}")) for n in range(5)]
+    with CaptureQueriesContext(connection) as queries:
+        marks: list[int] = []
+        on_state_lock(monkeypatch, lambda: marks.append(len(queries)))
+
+        # when
+        results = erp.deliver(messages)
+
+    # then: the reads that hold for good were made before the lock; nothing written
+    before_lock = [q["sql"] for q in queries.captured_queries[: marks[0]]]
+    assert any('FROM "sim_delivery"' in sql for sql in before_lock)
+    assert any('FROM "sim_order"' in sql for sql in before_lock)
+    assert not any(sql.startswith(("INSERT", "UPDATE")) for sql in before_lock)
+    assert [r.status for r in results] == [DeliveryStatus.ACCEPTED] * 5
+
+
+def test_an_answer_or_order_made_between_the_read_and_the_lock_is_honoured(
+    erp: StubAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: between the run's reads and its lock, another caller applies k-1 and
+    # submits ORD-2 under another key
+    def concurrent_caller() -> None:
+        monkeypatch.undo()
+        erp.deliver(
+            [
+                submit("k-1", order("ORD-1", ("FO-1001", 1), customer_ref="NEW-A")),
+                submit("other", order("ORD-2", ("FO-1002", 1), customer_ref="NEW-B")),
+            ]
+        )
+
+    on_state_lock(monkeypatch, concurrent_caller)
+
+    # when
+    results = erp.deliver(
+        [
+            submit("k-1", order("ORD-1", ("FO-1001", 1), customer_ref="NEW-A")),
+            submit("k-2", order("ORD-2", ("FO-1002", 1), customer_ref="NEW-B")),
+            submit("k-3", order("ORD-3", ("FO-1003", 1), customer_ref="NEW-B")),
+        ]
+    )
+
+    # then: applied once each, as if the other caller had gone first
+    assert [(r.status, r.error.split(" (")[0]) for r in results] == [
+        (DeliveryStatus.DUPLICATE, ""),
+        (DeliveryStatus.REJECTED, "order ORD-2 was already submitted"),
+        (DeliveryStatus.ACCEPTED, ""),
+    ]
+    assert sorted(SimOrder.objects.values_list("order_ref", flat=True)) == ["ORD-1", "ORD-2", "ORD-3"]
+    assert SimDelivery.objects.count() == 4
+
+
+def test_what_was_read_before_a_reset_is_not_used_after_it(
+    erp: StubAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: k-1 applied, then the ERP is reset between the run's reads and its lock
+    message = submit("k-1", order("ORD-1", ("FO-1001", 1), customer_ref="NEW-A"))
+    erp.deliver([message])
+    on_state_lock(monkeypatch, lambda: engine.reset(seed=SEED, start=START))
+
+    # when
+    [result] = erp.deliver([message])
+
+    # then: the new ERP has never seen it
+    assert (result.status, result.data["erp_order_number"]) == (DeliveryStatus.ACCEPTED, "SO-000001")
+    assert list(SimOrder.objects.values_list("order_ref", flat=True)) == ["ORD-1"]

@@ -3,7 +3,9 @@ other kind one by one in between, with the outcome of delivering them one at a t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 
@@ -61,28 +63,25 @@ def chunks(values: Iterable[str]) -> Iterator[list[str]]:
         yield ordered[start : start + _IN_CHUNK]
 
 
-def _deliver_submits(state: SimState, messages: Sequence[OutboundMessage]) -> list[DeliveryResult]:
-    """A run of order.submit messages in a constant number of queries (`_apply_submits`).
+@dataclass
+class ReadAhead:
+    """What a run of order.submit messages needs from before it, read without the state
+    lock (`read_ahead`): each message parsed, the earlier answers of its keys and the
+    ERP numbers of the orders it names.
 
-    Same results, rows, numbers and events as `deliver_one` per message. Should a key
-    or an order_ref be taken by someone else meanwhile (the state lock rules that out,
-    the unique constraints guarantee it), the run is redone one message at a time, which
-    answers such a key as `deliver_one` always has.
-    """
-    if not connection.features.can_return_rows_from_bulk_insert:
-        return [deliver_one(state, message) for message in messages]
-    counters = dict(state.counters)
-    try:
-        with transaction.atomic():
-            return _apply_submits(state, messages)
-    except IntegrityError:
-        state.counters = counters
-        return [deliver_one(state, message) for message in messages]
+    Only what stays true once read: an answer and an order, once made, never change nor
+    go (but for a reset, which `deliver` checks for). What was not there yet may be by
+    the time the lock is held; the unique keys and order refs then stop the run, and it
+    is redone one message at a time (`_deliver_submits`)."""
+
+    parsed: list[Submit | Rejected | None]  # None: a malformed key (no row, no answer kept)
+    deliveries: dict[str, SimDelivery]
+    orders: dict[str, str]  # order_ref -> ERP order number
 
 
-def _apply_submits(state: SimState, messages: Sequence[OutboundMessage]) -> list[DeliveryResult]:
+def read_ahead(messages: Sequence[OutboundMessage]) -> ReadAhead:
     # 1. What needs no database: keys and payload shapes.
-    parsed: list[Submit | Rejected | None] = []  # None: a malformed key (no row, no answer kept)
+    parsed: list[Submit | Rejected | None] = []
     for message in messages:
         if not valid_key(message.idempotency_key):
             parsed.append(None)
@@ -93,15 +92,53 @@ def _apply_submits(state: SimState, messages: Sequence[OutboundMessage]) -> list
                 parsed.append(parse_submit(message.payload))
             except Rejected as exc:
                 parsed.append(exc)
-
-    # 2. Read what the run needs: its keys' earlier answers, then, for the messages that
-    # will be applied or checked, the orders, products and customers they name.
+    # 2. Its keys' earlier answers, and the orders named by the messages not answered yet.
     keys = [m.idempotency_key for m, entry in zip(messages, parsed, strict=True) if entry is not None]
     deliveries: dict[str, SimDelivery] = {}
     for chunk in chunks(keys):
         deliveries.update(
             (row.idempotency_key, row) for row in SimDelivery.objects.filter(idempotency_key__in=chunk)
         )
+    refs = [
+        entry.order_ref
+        for message, entry in zip(messages, parsed, strict=True)
+        if isinstance(entry, Submit) and message.idempotency_key not in deliveries
+    ]
+    orders: dict[str, str] = {}
+    for chunk in chunks(refs):
+        orders.update(SimOrder.objects.filter(order_ref__in=chunk).values_list("order_ref", "number"))
+    return ReadAhead(parsed, deliveries, orders)
+
+
+def _deliver_submits(
+    state: SimState, messages: Sequence[OutboundMessage], ahead: ReadAhead | None = None
+) -> list[DeliveryResult]:
+    """A run of order.submit messages in a constant number of queries (`_apply_submits`).
+
+    Same results, rows, numbers and events as `deliver_one` per message. Should a key
+    or an order_ref be taken by someone else meanwhile (a read made before the state lock
+    may not see it; the unique constraints guarantee it), the run is redone one message
+    at a time, which answers such a key as `deliver_one` always has.
+    """
+    if not connection.features.can_return_rows_from_bulk_insert:
+        return [deliver_one(state, message) for message in messages]
+    counters = dict(state.counters)
+    try:
+        with transaction.atomic():
+            return _apply_submits(state, messages, ahead or read_ahead(messages))
+    except IntegrityError:
+        state.counters = counters
+        return [deliver_one(state, message) for message in messages]
+
+
+def _apply_submits(
+    state: SimState, messages: Sequence[OutboundMessage], ahead: ReadAhead
+) -> list[DeliveryResult]:
+    # 1. What was read ahead: the parsed messages, their keys' earlier answers, the orders.
+    parsed, deliveries, orders = ahead.parsed, dict(ahead.deliveries), dict(ahead.orders)
+
+    # 2. Read, under the lock, what may change: for the messages that will be applied or
+    # checked, the products and customers they name.
     fresh: list[Submit] = []
     seen_keys: set[str] = set()
     for message, entry in zip(messages, parsed, strict=True):
@@ -110,9 +147,6 @@ def _apply_submits(state: SimState, messages: Sequence[OutboundMessage]) -> list
             fresh.append(entry)
         if entry is not None:
             seen_keys.add(key)
-    orders: dict[str, str] = {}  # order_ref -> ERP order number
-    for chunk in chunks(submit.order_ref for submit in fresh):
-        orders.update(SimOrder.objects.filter(order_ref__in=chunk).values_list("order_ref", "number"))
     products: dict[str, SimProduct] = {}
     for chunk in chunks(sku for submit in fresh for sku in submit.skus):
         products.update((p.sku, p) for p in SimProduct.objects.filter(sku__in=chunk))
@@ -188,7 +222,9 @@ def deliver(messages: Sequence[OutboundMessage]) -> list[DeliveryResult]:
 
     Runs of consecutive order.submit messages are applied set-based (a constant number
     of queries per run, `_deliver_submits`), other kinds one at a time in between: the
-    outcome is that of delivering the messages one after the other.
+    outcome is that of delivering the messages one after the other. The batch's leading
+    run (a relay's whole batch, as a rule) is read before the state lock is taken
+    (`read_ahead`), so that concurrent callers hold it for less time.
 
     Raises ErpUnavailable on an outage or an injected error, before applying anything
     or, for about half of the injected errors, after committing the batch.
@@ -196,12 +232,19 @@ def deliver(messages: Sequence[OutboundMessage]) -> list[DeliveryResult]:
     messages = list(messages)
     if len(messages) > MAX_BATCH:
         raise ErpBadRequest(f"at most {MAX_BATCH} messages per batch")
-    plan = faults.plan_call(seed=current_seed(), operation="deliver", applies=True)
+    seen = SimState.objects.filter(pk=1).values_list("seed", "created_at").first()
+    plan = faults.plan_call(
+        seed=current_seed() if seen is None else seen[0], operation="deliver", applies=True
+    )
+    leading = list(itertools.takewhile(is_submit, messages))
+    ahead = read_ahead(leading) if leading and seen is not None else None
     with transaction.atomic():
         state = lock_state()
-        results: list[DeliveryResult] = []
+        if seen is None or state.created_at != seen[1]:
+            ahead = None  # the ERP was reset meanwhile: what was read ahead is gone
+        results = _deliver_submits(state, leading, ahead) if leading else []
         run: list[OutboundMessage] = []
-        for message in messages:
+        for message in messages[len(leading) :]:
             if is_submit(message):
                 run.append(message)
                 continue
