@@ -49,7 +49,7 @@ from frontoffice.api import etag_for, expected_version
 from frontoffice.errors import PROBLEM_CONTENT_TYPE, Conflict, MovedPermanently, django_validation_errors
 from frontoffice.filters import StableOrderingFilter
 from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL
-from frontoffice.serializers import MAX_ID
+from frontoffice.serializers import MAX_ID, represent
 from frontoffice.viewsets import PRECONDITION_REQUIRED, STALE, ServiceViewSet
 
 VIEW = "customers.view_customer"
@@ -215,14 +215,16 @@ class CustomerViewSet(ServiceViewSet):
         profile = data.customer
         # Serialise from the contact points the selector already loaded.
         profile.primary_contacts = [cp for cp in data.contact_points if cp.is_primary]  # type: ignore[attr-defined]
+        # Serialisers built once per class (`represent`): the same body, without building
+        # each one's fields again on every request.
         body = {
-            "customer": CustomerSerializer(profile).data,
-            "contact_points": ContactPointSerializer(data.contact_points, many=True).data,
-            "consents": ConsentEventSerializer(data.consents, many=True).data,
+            "customer": represent(CustomerSerializer, profile),
+            "contact_points": represent(ContactPointSerializer, data.contact_points, many=True),
+            "consents": represent(ConsentEventSerializer, data.consents, many=True),
             "organisations": [relation_body(r, r.organisation) for r in data.memberships],
             "members": [relation_body(r, r.person) for r in data.members],
             "subsidiaries": [{"id": c.pk, "display_name": c.display_name} for c in data.subsidiaries],
-            "timeline": ActivitySerializer(data.timeline, many=True).data,
+            "timeline": represent(ActivitySerializer, data.timeline, many=True),
             "timeline_next": (
                 self._timeline_next(customer, data.timeline, kind) if data.timeline_cursor else None
             ),

@@ -336,12 +336,38 @@ class _ListedChoices(ModelChoiceIterator):
     def __iter__(self) -> Iterator[Any]:
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for obj in list(self.queryset):
+        field: Any = self.field
+        for obj in field.listed():
             yield self.choice(obj)
 
 
 class _OwnerField(forms.ModelChoiceField):
+    """The owners, read once per form: the same list is rendered and checks the value
+    (Django's field asks the database again for the chosen one)."""
+
     iterator = _ListedChoices
+    _listed: list[Any] | None = None
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        result = super().__deepcopy__(memo)  # type: ignore[misc]
+        result._listed = None  # each form reads its own list
+        return result
+
+    def listed(self) -> list[Any]:
+        if self._listed is None:
+            self._listed = list(self.queryset or ())
+        return self._listed
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return None
+        key = str(value.pk if isinstance(value, User) else value)
+        for obj in self.listed():
+            if str(obj.pk) == key:
+                return obj
+        raise ValidationError(
+            self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value}
+        )
 
 
 class CustomerFilterForm(forms.Form):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,8 @@ from django.db import connection
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, prefetch_related_objects
 from django.db.models.fields.tuple_lookups import TupleLessThan
 from django.http import Http404
+from django.urls import reverse
+from django.utils import dateformat, timezone
 
 from customers.choices import ContactKind
 from customers.filters import CustomerFilter
@@ -23,6 +25,9 @@ from customers.timeline_kinds import visible_to
 TIMELINE_PAGE = 50
 ACTIVITY_FIELDS = [f.name for f in Activity._meta.concrete_fields]
 ACTOR_NAME_FIELDS = ("actor__username", "actor__first_name", "actor__last_name")
+CONSENT_FIELDS = [f.name for f in ConsentEvent._meta.concrete_fields]
+RELATIONSHIP_FIELDS = [f.name for f in Relationship._meta.concrete_fields]
+RELATED_NAME_FIELDS = ("person__id", "person__display_name", "organisation__id", "organisation__display_name")
 
 
 def customer_base_queryset() -> QuerySet[Customer]:
@@ -31,26 +36,73 @@ def customer_base_queryset() -> QuerySet[Customer]:
 
 # What the list page shows of an owner (its name); not the rest of the user row.
 OWNER_NAME_FIELDS = ("owner__username", "owner__first_name", "owner__last_name")
+# What a row of the list page shows and sorts on (CUSTOMER_ORDERINGS), and nothing else.
+LIST_PAGE_FIELDS = ("id", "kind", "display_name", "lifecycle_stage", "owner", "created_at", "updated_at")
 
 
-def customer_list(*, filters: Any = None, actor: Any = None, owner_names: bool = False) -> QuerySet[Customer]:
+def customer_list(*, filters: Any = None, actor: Any = None, for_page: bool = False) -> QuerySet[Customer]:
     """Live customers, filtered, with what a list row shows (3 queries per page). The
-    API names the owner by id; `owner_names` joins the owner's name for the page, and
-    only its name (not the password hash and the rest of the user row)."""
+    API names the owner by id. `for_page`: the list page's shape, the columns it shows
+    and the owner's name joined (not the password hash and the rest of the user row),
+    its tags and contacts then read by `customer_list_rows`."""
     queryset = customer_base_queryset()
-    if owner_names:
-        customer_fields = [f.name for f in Customer._meta.concrete_fields]
-        queryset = queryset.select_related("owner").only(*customer_fields, *OWNER_NAME_FIELDS)
-    queryset = queryset.prefetch_related(
-        "tags",
-        Prefetch(
-            "contact_points",
-            queryset=ContactPoint.objects.filter(is_primary=True).exclude(kind=ContactKind.ADDRESS),
-            to_attr="primary_contacts",
-        ),
-    )
+    if for_page:
+        queryset = queryset.select_related("owner").only(*LIST_PAGE_FIELDS, *OWNER_NAME_FIELDS)
+    else:
+        queryset = queryset.prefetch_related(
+            "tags",
+            Prefetch(
+                "contact_points",
+                queryset=ContactPoint.objects.filter(is_primary=True).exclude(kind=ContactKind.ADDRESS),
+                to_attr="primary_contacts",
+            ),
+        )
     filtered: QuerySet[Customer] = CustomerFilter(filters or {}, queryset=queryset).qs
     return filtered
+
+
+def customer_list_rows(customers: Sequence[Customer]) -> list[dict[str, Any]]:
+    """The list page's rows (customers from `customer_list(for_page=True)`), ready to
+    print: plain values, the tags' names and the primary e-mail and phone read as
+    values in 2 queries (no model instances), dates in the current time zone."""
+    ids = [c.pk for c in customers]
+    tags: dict[int, list[str]] = {}
+    contacts: dict[int, list[str]] = {}
+    if ids:
+        for customer_id, name in (
+            Customer.tags.through.objects.filter(customer_id__in=ids)
+            .order_by("tag__name", "tag_id")
+            .values_list("customer_id", "tag__name")
+        ):
+            tags.setdefault(customer_id, []).append(name)
+        for customer_id, value in (
+            ContactPoint.objects.filter(customer_id__in=ids, is_primary=True)
+            .exclude(kind=ContactKind.ADDRESS)
+            .order_by("kind", "-is_primary", "id")  # ContactPoint's ordering
+            .values_list("customer_id", "value")
+        ):
+            contacts.setdefault(customer_id, []).append(value)
+    rows = []
+    for c in customers:
+        created, updated = timezone.localtime(c.created_at), timezone.localtime(c.updated_at)
+        rows.append(
+            {
+                "pk": c.pk,
+                "url": reverse("customers:detail", args=[c.pk]),
+                "display_name": c.display_name,
+                "kind_label": c.get_kind_display(),
+                "lifecycle_stage": c.lifecycle_stage,
+                "stage_label": c.get_lifecycle_stage_display(),
+                "owner": str(c.owner) if c.owner_id is not None else None,
+                "tags": tags.get(c.pk, []),
+                "contacts": contacts.get(c.pk, []),
+                "created_iso": created.isoformat(),
+                "created_text": dateformat.format(created, "j M Y"),
+                "updated_iso": updated.isoformat(),
+                "updated_text": dateformat.format(updated, "j M Y"),
+            }
+        )
+    return rows
 
 
 def customer_get(*, customer_id: Any) -> Customer:
@@ -73,6 +125,8 @@ def consent_state(*, customer: Customer) -> list[ConsentEvent]:
     return list(
         ConsentEvent.objects.filter(customer=customer, pk=Subquery(latest))
         .select_related("actor")
+        # Who recorded it is shown by name: not the password hash and the rest of the user row.
+        .only(*CONSENT_FIELDS, *ACTOR_NAME_FIELDS)
         .order_by("channel", "purpose")
     )
 
@@ -181,16 +235,34 @@ def customer_360(
     tags = list(customer.tags.all())
     contact_points = list(customer.contact_points.all())
     consents = consent_state(customer=customer)
+    # The other side of a relation and a subsidiary are shown by name and linked: their
+    # id and name, not their whole rows.
     relations = list(
         Relationship.objects.filter(Q(person=customer) | Q(organisation=customer))
         .select_related("person", "organisation")
+        .only(*RELATIONSHIP_FIELDS, *RELATED_NAME_FIELDS)
         .order_by("id")[:200]
     )
-    subsidiaries = list(customer.subsidiaries.filter(merged_into__isnull=True).order_by("display_name")[:50])
+    subsidiaries = list(
+        customer.subsidiaries.filter(merged_into__isnull=True)
+        .only("id", "display_name", "parent")  # parent: the manager sets it on each row
+        .order_by("display_name")[:50]
+    )
     timeline, cursor = timeline_page(customer=customer, actor=actor, kind=timeline_kind)
     history = None
     if load_history and actor.has_perm("customers.view_customer_history"):
-        history = list(customer.history.select_related("history_user").order_by("-history_date")[:20])
+        record_fields = [f.name for f in customer.history.model._meta.concrete_fields]
+        history = list(
+            customer.history.select_related("history_user")
+            # Who changed it is shown by name: not the password hash and the rest of the user row.
+            .only(
+                *record_fields,
+                "history_user__username",
+                "history_user__first_name",
+                "history_user__last_name",
+            )
+            .order_by("-history_date")[:20]
+        )
     # Every panel the actor may see, listed; only those named in `load_panels` loaded
     # (each runs its own queries: the page loads each in a request of its own).
     panels = customer_panels(customer=customer, actor=actor, load=load_panels)

@@ -113,8 +113,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     form = CustomerFilterForm(request.GET)
     form.is_valid()  # to show what was not understood; CustomerFilter ignores it too
     ordering, order_by = _ordering(request.GET.get("ordering"))
-    customers = selectors.customer_list(filters=request.GET, actor=request_actor(request), owner_names=True)
+    customers = selectors.customer_list(filters=request.GET, actor=request_actor(request), for_page=True)
     page = keyset_page(request, customers, ordering=order_by, page_size=PAGE_SIZE)
+    rows = selectors.customer_list_rows(page.object_list)
     columns = {}
     for key, label in COLUMN_LABELS.items():
         sort = None
@@ -126,6 +127,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
+        "rows": rows,
         "columns": columns,
         "ordering": ordering,
         "can_create": request.user.has_perm("customers.add_customer"),

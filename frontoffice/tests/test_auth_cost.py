@@ -8,14 +8,18 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user
 from django.contrib.auth.models import Group, Permission
+from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from frontoffice import tokens
+from frontoffice.auth_backends import OneQueryModelBackend
 from frontoffice.models import User
 from frontoffice.tasks import purge_expired_api_tokens
 
@@ -92,3 +96,69 @@ def test_an_expired_token_is_refused_and_deleted_and_the_task_purges_the_rest(ad
     assert AuthToken.objects.filter(pk=idle.pk).exists()
     assert purge_expired_api_tokens() == 1
     assert list(AuthToken.objects.values_list("pk", flat=True)) == [live.pk]
+
+
+def test_a_session_request_reads_the_user_and_its_permissions_in_one_query() -> None:
+    # given: a user with a permission of its own and one through a group, logged in
+    group = Group.objects.create(name="Readers")
+    group.permissions.add(_permission("view_customer"))
+    user = User.objects.create_user(username="mixed", password="pw-mixed-123")
+    user.groups.add(group)
+    user.user_permissions.add(_permission("add_customer"))
+    client = Client()
+    client.force_login(user)
+    request = RequestFactory().get("/")
+    request.session = SessionStore(client.session.session_key)
+    request.session.load()
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        loaded = get_user(request)
+        held = loaded.get_all_permissions()
+        assert loaded.has_perm("customers.view_customer")
+        assert loaded.has_perm("customers.add_customer")
+        assert not loaded.has_perm("customers.delete_customer")
+    # then
+    assert loaded.pk == user.pk
+    assert {"customers.view_customer", "customers.add_customer"} == held
+    assert len(queries) == 2  # the session, then the user with its permissions
+
+
+def test_a_session_user_without_permissions_holds_none_and_an_inactive_one_is_logged_out() -> None:
+    # given
+    plain = User.objects.create_user(username="plain", password="pw-plain-123")
+    backend = OneQueryModelBackend()
+    # when / then
+    loaded = backend.get_user(plain.pk)
+    assert loaded is not None
+    assert loaded.get_all_permissions() == set()
+    User.objects.filter(pk=plain.pk).update(is_active=False)
+    assert backend.get_user(plain.pk) is None
+    assert backend.get_user(plain.pk + 1000) is None
+
+
+def test_a_session_superuser_still_holds_every_permission() -> None:
+    boss = User.objects.create_superuser(username="root3", password="pw-root-123")
+    loaded = OneQueryModelBackend().get_user(boss.pk)
+    assert loaded is not None
+    assert loaded.has_perm("customers.delete_customer")
+    assert loaded.get_all_permissions() >= {"customers.delete_customer", "auth.add_group"}
+
+
+def test_a_token_call_reads_the_user_and_its_permissions_with_the_token_and_no_password() -> None:
+    # given: a reader through a group, with an API token
+    group = Group.objects.create(name="Readers")
+    group.permissions.add(_permission("view_customer"))
+    reader = User.objects.create_user(username="reader", password="pw-reader-123")
+    reader.groups.add(group)
+    _, token = tokens.token_create(actor=reader, name="Mine")
+    client = _client(token)
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        allowed = client.get("/api/v1/customers/")
+        refused = client.post("/api/v1/customers/", {}, format="json")
+    # then: each request reads permissions once, in the token's own statement
+    assert allowed.status_code == 200
+    assert refused.status_code == 403
+    permission_reads = [q["sql"] for q in queries.captured_queries if "auth_permission" in q["sql"]]
+    assert len(permission_reads) == 2
+    assert all("knox_authtoken" in sql and "password" not in sql for sql in permission_reads)
