@@ -298,3 +298,35 @@ def ensure_records(customers: int, seed: int) -> str:
         ):
             cursor.execute(f"ANALYZE {table}")
     return f"{BOARD_CARDS} board cards; {count:,} orders, quotes and cases"
+
+
+def ensure_catalogue() -> str:
+    """A small catalogue for the working day's quotes: the SKUs of bench/workday.py in
+    the product mirror, priced on every active EUR price list (with Django loaded;
+    made once per database)."""
+    from decimal import Decimal
+
+    from django.db import transaction
+
+    from backoffice_sync.models import Product
+    from bench.workday import SKUS
+    from sales.models import PriceList, PriceListItem
+
+    with transaction.atomic():
+        Product.objects.bulk_create(
+            (
+                Product(sku=sku, name=f"Bench product {n}", unit_price=Decimal(10 * n), currency="EUR")
+                for n, sku in enumerate(SKUS, start=1)
+            ),
+            ignore_conflicts=True,
+        )
+        lists = list(PriceList.objects.filter(currency="EUR", active=True))
+        PriceListItem.objects.bulk_create(
+            (
+                PriceListItem(price_list=price_list, product_id=sku, unit_price=Decimal(10 * n))
+                for price_list in lists
+                for n, sku in enumerate(SKUS, start=1)
+            ),
+            ignore_conflicts=True,
+        )
+    return f"{len(SKUS)} products on {len(lists)} EUR price lists"
