@@ -9,8 +9,9 @@ think time between actions (BENCH_THINK=0: none, for the saturation step):
   scroll its timeline, filter the list of their own customers and page through it, log
   a call with one of them, and build a quote (a draft with lines for one of their open opportunities, then its lines
   changed with If-Match);
-- service agents (BENCH_AGENT_TOKEN): search, open the 360 view, and update open cases
-  (read for the ETag, change the priority with If-Match, add a note).
+- service agents (BENCH_AGENT_TOKEN): search, open the 360 view, and update the open
+  cases of their own page of the list (read for the ETag, change the priority with
+  If-Match, add a note).
 Every URL comes from bench/workday.py. Locust reports the percentiles and the errors per
 request name; a write answered with anything but its success status counts as an error.
 """
@@ -18,6 +19,7 @@ request name; a write answered with anything but its success status counts as an
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import random
 import sys
@@ -38,6 +40,7 @@ NAMES = ["Mar", "Smi", "Jon", "Mül", "Ber", "Dup", "Lee", "And", "Wil", "Kow"]
 EMAILS = ["info@", "@gmail", "sales@", "anna", ".de", "contact@"]
 PHONES = ["7946", "20 79", "612 3", "0049", "555"]
 PRIORITIES = ["low", "normal", "high"]
+AGENT_SLOTS = itertools.count()
 
 
 def _json(response: Any) -> Any:
@@ -191,12 +194,31 @@ class ServiceAgent(Staff):
     def on_start(self) -> None:
         super().on_start()
         self.cases: list[int] = []
+        self.slot = next(AGENT_SLOTS)
+
+    def _own_cases(self) -> list[int]:
+        """A page of open cases of their own: the n-th agent takes the n-th page, oldest
+        first. Each agent works their own queue, so two of them never change the same
+        case at once (that would rightly be a 412 with If-Match)."""
+        url: str | None = path("cases open")
+        params: dict[str, str] | None = {"open": "true", "ordering": "created_at"}
+        rows: list[int] = []
+        for _ in range(self.slot + 1):
+            if not url:
+                return []
+            response = self.client.get(url, params=params, name="cases open")
+            rows = (
+                [row["id"] for row in _json(response).get("results", [])]
+                if response.status_code == 200
+                else []
+            )
+            url, params = _next(response), None
+        return rows
 
     @task(4)
     def update_case(self) -> None:
         if not self.cases:
-            response = self.client.get(path("cases open"), params={"open": "true"}, name="cases open")
-            self.cases = [row["id"] for row in _json(response).get("results", [])]
+            self.cases = self._own_cases()
             if not self.cases:
                 return
         pk = random.choice(self.cases)

@@ -157,6 +157,7 @@ def test_the_locustfile_takes_every_url_and_method_from_the_workday() -> None:
             assert isinstance(first.args[0], ast.Constant)
             assert first.args[0].value == name.value
             assert REQUESTS[name.value][0] == method, name.value
-        else:  # a "next" link the API gave: a page of a list in REQUESTS
-            assert name.value in ("timeline", "list next page"), name.value
+        else:  # a list's pages, through the "next" links the API gave
+            assert name.value in (*REQUESTS, "list next page"), name.value
             assert method == "GET"
+            assert REQUESTS.get(name.value, ("GET",))[0] == "GET"
