@@ -82,13 +82,12 @@ format: install
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-# A working day (bench/locustfile.py): 50 users for 5 minutes against BENCH_HOST, headless;
-# BENCH_TOKEN is an API token (manage.py create_api_token sales1).
-BENCH_HOST ?= http://127.0.0.1:8000
+# A working day under load (bench/load_day.py): builds or reuses the bench data, serves the
+# app with gunicorn (2 workers), runs bench/locustfile.py headless (50 users for 5 minutes),
+# then the saturation steps; writes bench/results/load-day.md and .json.
+# Shorter: make bench-load BENCH_ARGS="--users 10 --run-time 60s --name load-day-short"
 bench-load: install
-	@test -n "$$BENCH_TOKEN" || { echo "Set BENCH_TOKEN (manage.py create_api_token sales1)" >&2; exit 1; }
-	$(BIN)/locust -f bench/locustfile.py --headless --users 50 --spawn-rate 5 --run-time 5m \
-	  --host $(BENCH_HOST) --only-summary $(BENCH_ARGS)
+	$(BIN)/python -m bench.load_day $(BENCH_ARGS)
 
 # Times a fresh clone's first `make run`, step by step; writes bench/results/first-run.* and
 # the README's table between its first-run markers.

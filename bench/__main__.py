@@ -85,6 +85,20 @@ def server_env(database_url: str) -> dict[str, str]:
     }
 
 
+def collect_static(database_url: str) -> None:
+    """Production serves the collected, hashed static files (whitenoise's manifest):
+    collected again (minutes, with compression) only when a source file is newer."""
+    manifest = Path(server_env(database_url)["STATIC_ROOT"]) / "staticfiles.json"
+    sources = [p.stat().st_mtime for p in (BASE_DIR / "static").rglob("*") if p.is_file()]
+    if not manifest.exists() or max(sources, default=0) > manifest.stat().st_mtime:
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+            cwd=BASE_DIR,
+            env=server_env(database_url),
+            check=True,
+        )
+
+
 def serve(database_url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     log = open(BASE_DIR / "var" / "bench-gunicorn.log", "wb")  # noqa: SIM115 - lives as long as the server
     server = subprocess.Popen(
@@ -205,6 +219,17 @@ def verdict(row: dict[str, Any], rows: dict[str, dict[str, Any]]) -> tuple[bool,
     return not reasons, "; ".join(reasons)
 
 
+def scale_summary(name: str, customers: int, info: Any) -> dict[str, Any]:
+    """The data a run measured on (`info`: bench.data's DataInfo)."""
+    return {
+        "name": name,
+        "customers": customers,
+        "activities": info.activities,
+        "built": info.built,
+        "data_seconds": info.seconds,
+    }
+
+
 def environment() -> dict[str, Any]:
     import django
     import psycopg
@@ -298,17 +323,7 @@ def main(argv: list[str]) -> None:
         database_url=args.database_url, customers=customers, activities=activities, seed=args.seed
     )
     print(f"  {'built' if info.built else 'reused'} in {info.seconds:.0f} s: {info.summary}", flush=True)
-    # Production serves the collected, hashed static files (whitenoise's manifest):
-    # collected again (minutes, with compression) only when a source file is newer.
-    manifest = Path(server_env(args.database_url)["STATIC_ROOT"]) / "staticfiles.json"
-    sources = [p.stat().st_mtime for p in (BASE_DIR / "static").rglob("*") if p.is_file()]
-    if not manifest.exists() or max(sources, default=0) > manifest.stat().st_mtime:
-        subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-            cwd=BASE_DIR,
-            env=server_env(args.database_url),
-            check=True,
-        )
+    collect_static(args.database_url)
     setup_django(args.database_url)
     from bench.data import ensure_records
 
@@ -392,13 +407,7 @@ def main(argv: list[str]) -> None:
     for row in rows.values():
         row["pass"], row["why"] = verdict(row, rows)
     result = {
-        "scale": {
-            "name": args.scale,
-            "customers": customers,
-            "activities": info.activities,
-            "built": info.built,
-            "data_seconds": info.seconds,
-        },
+        "scale": scale_summary(args.scale, customers, info),
         "workers": args.workers,
         "requests": args.requests,
         "warm_up": args.warm_up,

@@ -2,11 +2,13 @@
 activities, reused while the scale and the schema are unchanged.
 
 `manage.py seed_demo` writes the customers (people and organisations, contact points,
-tags, consents, some activities, deliberate duplicates) with batched inserts; the
-activities up to the wanted total then go in through PostgreSQL's COPY, spread over the
-customers, with a few "heavy" customers holding 3,000 each (so that page 50 of a
-timeline exists). A row in `bench_meta` records what was built: the next run with the
-same scale, seed and applied migrations reuses the database as it is.
+tags, consents, some activities, deliberate duplicates); on PostgreSQL its rows go in
+through COPY (customers.demo.bulk). The activities up to the wanted total then go in
+through COPY too, with the table's secondary indexes dropped during the load and made
+again after it, spread over the customers, with a few "heavy" customers holding 3,000
+each (so that page 50 of a timeline exists); then VACUUM ANALYZE. A row in `bench_meta`
+records what was built: the next run with the same scale, seed and schema of the filled
+tables reuses the database as it is.
 """
 
 from __future__ import annotations
@@ -134,10 +136,14 @@ def ensure_data(*, database_url: str, customers: int, activities: int, seed: int
     )
     summary = next((line for line in output.splitlines() if line.startswith("Seeded")), output.strip())
     with psycopg.connect(database_url) as conn:
+        # One transaction: the indexes come back whole, or the load is undone with them.
+        dropped = _drop_secondary_indexes(conn, "customers_activity")
         total = _top_up_activities(conn, activities, seed)
+        for _, definition in dropped:
+            conn.execute(definition)
         conn.commit()
         conn.autocommit = True
-        conn.execute("ANALYZE")
+        conn.execute("VACUUM ANALYZE")
         conn.execute("CREATE TABLE IF NOT EXISTS bench_meta (id int PRIMARY KEY, built text NOT NULL)")
         wanted = _wanted(customers, activities, seed, _schema_signature(conn))
         conn.execute(
@@ -147,8 +153,33 @@ def ensure_data(*, database_url: str, customers: int, activities: int, seed: int
     return DataInfo(customers, total, True, time.perf_counter() - started, summary)
 
 
+def _secondary_indexes(conn: psycopg.Connection, table: str) -> list[tuple[str, str]]:
+    """(name, CREATE INDEX statement) of the indexes of `table` that back no primary key,
+    unique or exclusion constraint."""
+    rows = conn.execute(
+        "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid"
+        " WHERE x.indrelid = %s::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
+        " WHERE c.conindid = x.indexrelid AND c.conrelid = x.indrelid AND c.contype IN ('p', 'u', 'x'))"
+        " ORDER BY 1",
+        [table],
+    ).fetchall()
+    return [(str(name), str(definition)) for name, definition in rows]
+
+
+def _drop_secondary_indexes(conn: psycopg.Connection, table: str) -> list[tuple[str, str]]:
+    """Drop them for a bulk load (one sort per index after it instead of an index update
+    per row); returns what `CREATE INDEX` makes them again, as they were."""
+    indexes = _secondary_indexes(conn, table)
+    for name, _ in indexes:
+        conn.execute(f'DROP INDEX "{name}"')
+    return indexes
+
+
 def _top_up_activities(conn: psycopg.Connection, activities: int, seed: int) -> int:
-    """COPY activities until the table holds `activities` rows."""
+    """COPY activities until the table holds `activities` rows (the caller drops the
+    table's secondary indexes first); the customer ids are read from the table, so the
+    foreign-key triggers are left out for the load when the role may (a superuser's
+    `session_replication_role`)."""
     have = conn.execute("SELECT count(*) FROM customers_activity").fetchone()[0]
     missing = activities - have
     ids = [
@@ -162,6 +193,8 @@ def _top_up_activities(conn: psycopg.Connection, activities: int, seed: int) -> 
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     span = 3 * 365 * 86400
     columns = "customer_id, kind, occurred_at, system_actor, source_app, subject, body, ref_type, ref_id, payload, created_at"
+    if conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone() == (True,):
+        conn.execute("SET LOCAL session_replication_role = replica")  # a superuser's setting
     with conn.cursor() as cursor, cursor.copy(f"COPY customers_activity ({columns}) FROM STDIN") as copy:
         for n in range(missing):
             if n < len(heavy) * HEAVY_ACTIVITIES:
@@ -298,3 +331,35 @@ def ensure_records(customers: int, seed: int) -> str:
         ):
             cursor.execute(f"ANALYZE {table}")
     return f"{BOARD_CARDS} board cards; {count:,} orders, quotes and cases"
+
+
+def ensure_catalogue() -> str:
+    """A small catalogue for the working day's quotes: the SKUs of bench/workday.py in
+    the product mirror, priced on every active EUR price list (with Django loaded;
+    made once per database)."""
+    from decimal import Decimal
+
+    from django.db import transaction
+
+    from backoffice_sync.models import Product
+    from bench.workday import SKUS
+    from sales.models import PriceList, PriceListItem
+
+    with transaction.atomic():
+        Product.objects.bulk_create(
+            (
+                Product(sku=sku, name=f"Bench product {n}", unit_price=Decimal(10 * n), currency="EUR")
+                for n, sku in enumerate(SKUS, start=1)
+            ),
+            ignore_conflicts=True,
+        )
+        lists = list(PriceList.objects.filter(currency="EUR", active=True))
+        PriceListItem.objects.bulk_create(
+            (
+                PriceListItem(price_list=price_list, product_id=sku, unit_price=Decimal(10 * n))
+                for price_list in lists
+                for n, sku in enumerate(SKUS, start=1)
+            ),
+            ignore_conflicts=True,
+        )
+    return f"{len(SKUS)} products on {len(lists)} EUR price lists"

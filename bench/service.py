@@ -43,6 +43,7 @@ from urllib.parse import urlencode
 import psycopg
 
 from bench.__main__ import (
+    collect_static,
     count_queries,
     environment,
     floor,
@@ -311,20 +312,6 @@ def scenarios(*, requests: int, warm_up: int, seed: int) -> list[dict[str, Any]]
 
 
 # --- run and report
-
-
-def collect_static(database_url: str) -> None:
-    """Production serves the collected, hashed static files (as `python -m bench`):
-    collected again only when a source file is newer than the manifest."""
-    manifest = Path(server_env(database_url)["STATIC_ROOT"]) / "staticfiles.json"
-    sources = [p.stat().st_mtime for p in (BASE_DIR / "static").rglob("*") if p.is_file()]
-    if not manifest.exists() or max(sources, default=0) > manifest.stat().st_mtime:
-        subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-            cwd=BASE_DIR,
-            env=server_env(database_url),
-            check=True,
-        )
 
 
 def _load_average() -> list[float]:
