@@ -103,10 +103,13 @@ def recent_sends(*, since: dt.datetime) -> Coalesce:
 
 
 def audience(
-    campaign: Campaign, *, now: dt.datetime, base: QuerySet[Customer] | None = None
+    campaign: Campaign, *, now: dt.datetime, base: QuerySet[Customer] | None = None, cap: bool = True
 ) -> QuerySet[Customer]:
     """The segment's customers (tombstones included), or `base` (a bulk action's set),
-    each with its e-mail and the reason it is left out ("" for those who get it)."""
+    each with its e-mail and the reason it is left out ("" for those who get it). With
+    `cap` False the reason leaves the frequency cap to the caller (`m_recent`: the
+    members sent or pending in the cap's window), who adds the snapshots not yet
+    written (`reasoned`)."""
     if base is not None:
         customers = base
     else:
@@ -123,7 +126,10 @@ def audience(
     annotations: dict[str, Any] = {"m_bounced": Exists(EmailBounce.objects.filter(customer=OuterRef("pk")))}
     if campaign.cap_messages:
         annotations["m_recent"] = recent_sends(since=now - dt.timedelta(days=campaign.cap_days))
-        reasons.append(When(m_recent__gte=campaign.cap_messages, then=Value(ExclusionReason.FREQUENCY_CAP)))
+        if cap:
+            reasons.append(
+                When(m_recent__gte=campaign.cap_messages, then=Value(ExclusionReason.FREQUENCY_CAP))
+            )
     return customers.annotate(**annotations).annotate(
         **{REASON: Case(*reasons, default=Value(ELIGIBLE), output_field=CharField())}
     )
@@ -178,15 +184,17 @@ def unwritten_sends(since: dt.datetime) -> tuple[str, tuple[Any, ...]]:
 def reasoned(
     campaign: Campaign, annotated: QuerySet[Customer], now: dt.datetime
 ) -> tuple[str, tuple[Any, ...]]:
-    """CTEs ending with `a (customer_id, reason)`: the audience and why each is
-    left out, the frequency cap also counting the snapshots not yet written."""
+    """CTEs ending with `a (customer_id, reason)`: the audience (`audience(...,
+    cap=False)`) and why each is left out, the frequency cap (the last reason) counting
+    the members sent or pending and the snapshots not yet written. The audience is
+    materialized: its reason is read twice, and its sub-selects must run once a row."""
     if not campaign.cap_messages:
         select, params = annotated.values_list("pk", REASON).query.sql_with_params()
         return f"a (customer_id, reason) AS ({select})", tuple(params)
     select, params = annotated.values_list("pk", REASON, "m_recent").query.sql_with_params()
     unwritten, unwritten_params = unwritten_sends(now - dt.timedelta(days=campaign.cap_days))
     sql = (
-        f"a0 (customer_id, reason, recent) AS ({select}), u (cid, n) AS ({unwritten}), "  # noqa: S608
+        f"a0 (customer_id, reason, recent) AS MATERIALIZED ({select}), u (cid, n) AS ({unwritten}), "  # noqa: S608
         "a (customer_id, reason) AS (SELECT a0.customer_id, "
         "CASE WHEN a0.reason = %s AND a0.recent + COALESCE(u.n, 0) >= %s THEN %s ELSE a0.reason END "
         "FROM a0 LEFT JOIN u ON u.cid = a0.customer_id)"
@@ -215,6 +223,9 @@ def snapshot(campaign: Campaign, annotated: QuerySet[Customer], now: dt.datetime
     table = connection.ops.quote_name(CampaignAudience._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # The plan is costed in millions: PostgreSQL's JIT would compile it for
+            # seconds (measured: 1 to 2.6 s of 5 to 8 at 1M customers) to save less.
+            cursor.execute("SET LOCAL jit = off")
             # The pieces are the ORM's own SQL, table and column names; values go as parameters.
             cursor.execute(
                 f"WITH {ctes}, agg AS (SELECT array_agg(customer_id) FILTER (WHERE reason = %s) AS ids, "  # noqa: S608
@@ -263,7 +274,7 @@ def campaign_launch(*, actor: Actor, campaign_id: int, expected_version: int | N
     ready_to_send(campaign)
     now = timezone.now()
     if campaign.sends_email:
-        counts = snapshot(campaign, audience(campaign, now=now), now)
+        counts = snapshot(campaign, audience(campaign, now=now, cap=False), now)
     else:
         counts = snapshot_members(campaign, audience(campaign, now=now), now)
         # Tracked-only channels reach people elsewhere: every live customer of the
