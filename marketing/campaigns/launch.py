@@ -1,12 +1,15 @@
-"""A campaign's launch: the segment's audience snapshotted into members, in a fixed number
-of queries whatever its size.
+"""A campaign's launch: the segment's audience snapshotted, in a fixed number of queries
+whatever its size.
 
 Who is left out, and why (marketing.choices.ExclusionReason, first reason wins): merged
 away, no e-mail address, a bounced address, unsubscribed (the latest e-mail marketing
 consent is a withdrawal), no consent (never granted), over the frequency cap (N
-marketing e-mails in M days, across campaigns). One grouped query counts the reasons;
-one INSERT ... SELECT writes the members (no row travels through Python); on PostgreSQL
-both are one statement, so the audience is evaluated once.
+marketing e-mails in M days, across campaigns, counting the members sent or pending and
+the snapshots not yet written). E-mail campaigns: one pass over the audience counts the
+reasons and stores the eligible ids as one value (marketing.models.CampaignAudience; on
+PostgreSQL one statement, no row travels through Python); the sending writes them as
+members batch by batch (marketing.campaigns.sending). Tracked-only channels (nothing
+sent) write their members at launch with one INSERT ... SELECT.
 """
 
 from __future__ import annotations

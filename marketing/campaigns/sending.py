@@ -51,13 +51,16 @@ def dedupe_key(campaign_id: int, customer_id: int) -> str:
 
 @transaction.atomic
 def campaign_send_batch(*, actor: Actor, campaign_id: int, limit: int = BATCH) -> int:
-    """Hand up to `limit` pending members of a running campaign to the outbound room;
-    returns how many were handled (0: nothing left, or the campaign is not running)."""
+    """Write the snapshot's next `limit` customers as members, then hand up to `limit`
+    pending members of a running campaign to the outbound room; returns how many were
+    handled or taken from the snapshot, whichever is more (0: nothing left, or the
+    campaign is not running; a slice of customers deleted since the launch writes no
+    member but is not the end)."""
     authorize(actor, "marketing.change_campaignmember", "customers.add_outboundmessage")
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None or campaign.status != CampaignStatus.RUNNING or not campaign.sends_email:
         return 0
-    write_members(campaign, limit=limit)
+    taken = write_members(campaign, limit=limit)
     members = list(
         CampaignMember.objects.select_for_update(skip_locked=True)
         .filter(campaign=campaign, status=MemberStatus.PENDING)
@@ -89,7 +92,7 @@ def campaign_send_batch(*, actor: Actor, campaign_id: int, limit: int = BATCH) -
         else:
             member.status = MemberStatus.SUPPRESSED
         member.save(update_fields=["send_key", "status", "sent_at", "updated_at"])
-    return len(members)
+    return max(len(members), taken)
 
 
 def write_members(campaign: Campaign, *, limit: int) -> int:
@@ -110,11 +113,9 @@ def write_members(campaign: Campaign, *, limit: int) -> int:
     targets = {
         into or pk for pk, into in Customer.objects.filter(pk__in=ids).values_list("pk", "merged_into_id")
     }
-    insert_members(
-        campaign,
-        with_email(Customer.objects.filter(pk__in=targets, merged_into__isnull=True)),
-        timezone.now(),
-    )
+    if targets:  # none: the slice's customers were all deleted since the launch
+        live = Customer.objects.filter(pk__in=targets, merged_into__isnull=True)
+        insert_members(campaign, with_email(live), timezone.now())
     CampaignAudience.objects.filter(pk=audience.pk).update(written=F("written") + len(ids))
     return len(ids)
 

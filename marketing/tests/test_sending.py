@@ -13,6 +13,7 @@ from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
 from customers.consent import consent_record
+from customers.models import Customer
 from frontoffice.actors import MAINTENANCE
 from marketing.campaigns import sending
 from marketing.campaigns.launch import campaign_launch
@@ -158,6 +159,21 @@ def test_batches_are_bounded(django_capture_on_commit_callbacks) -> None:
     assert send(django_capture_on_commit_callbacks, campaign.pk, limit=2) == 2
     assert CampaignMember.objects.count() == 2
     assert still_to_send(campaign=campaign) == 3
+
+
+def test_a_slice_of_customers_deleted_since_the_launch_does_not_stop_the_sending(
+    django_capture_on_commit_callbacks,
+) -> None:
+    campaign, _ = launched(django_capture_on_commit_callbacks, n=3)
+    ids = CampaignAudience.objects.get(campaign=campaign).customer_ids
+    Customer.objects.filter(pk__in=ids[:2]).delete()
+    mail.outbox = []
+    # the first slice writes nobody, yet the task goes on (it stops on 0)
+    assert send(django_capture_on_commit_callbacks, campaign.pk, limit=2) == 2
+    assert send(django_capture_on_commit_callbacks, campaign.pk, limit=2) == 1
+    assert send(django_capture_on_commit_callbacks, campaign.pk, limit=2) == 0
+    assert [m.customer_id for m in CampaignMember.objects.all()] == [ids[2]]
+    assert len(mail.outbox) == 1
 
 
 def test_the_email_is_multipart_and_its_html_pixel_records_the_open(
