@@ -226,9 +226,6 @@ def snapshot(campaign: Campaign, annotated: QuerySet[Customer], now: dt.datetime
     table = connection.ops.quote_name(CampaignAudience._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # The plan is costed in millions: PostgreSQL's JIT would compile it for
-            # seconds (measured: 1 to 2.6 s of 5 to 8 at 1M customers) to save less.
-            cursor.execute("SET LOCAL jit = off")
             # The pieces are the ORM's own SQL, table and column names; values go as parameters.
             cursor.execute(
                 f"WITH {ctes}, agg AS (SELECT array_agg(customer_id) FILTER (WHERE reason = %s) AS ids, "  # noqa: S608
