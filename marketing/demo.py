@@ -27,10 +27,11 @@ from customers.models import ConsentEvent, ContactPoint, Customer
 from frontoffice.actors import DEMO_SEED
 from marketing.campaigns.launch import campaign_launch
 from marketing.campaigns.responses import TRACKING, member_respond
+from marketing.campaigns.sending import write_members
 from marketing.campaigns.services import campaign_complete, campaign_create
 from marketing.capture.services import LEAD_FORMS, form_submit, form_token, lead_form_create
 from marketing.choices import MemberStatus
-from marketing.models import Campaign, CampaignMember
+from marketing.models import Campaign, CampaignAudience, CampaignMember
 from marketing.segments.services import segment_create
 from sales.models import Opportunity, SalesOrder
 from sales.pipeline.services import opportunity_update
@@ -133,9 +134,13 @@ def seed_marketing(options: Mapping[str, Any]) -> str:
 
 @transaction.atomic
 def _launch_quietly(campaign: Campaign) -> None:
-    """Launch, and stamp the members sent as the sending would: the demo writes to
-    nobody (the sending task, queued on commit, then finds no member pending)."""
-    campaign_launch(actor=DEMO_SEED, campaign_id=campaign.pk)
+    """Launch, write the snapshot as members and stamp them sent as the sending would:
+    the demo writes to nobody (the sending task, queued on commit, then finds no member
+    pending and no id of the snapshot left to write)."""
+    launched = campaign_launch(actor=DEMO_SEED, campaign_id=campaign.pk)
+    if launched.sends_email:
+        audience = CampaignAudience.objects.defer("customer_ids").get(campaign=campaign)
+        write_members(launched, limit=audience.total)
     CampaignMember.objects.filter(campaign=campaign, status=MemberStatus.PENDING).update(
         status=MemberStatus.SENT, sent_at=timezone.now()
     )

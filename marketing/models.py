@@ -7,8 +7,10 @@ optimistic lock (ETag) of what people edit.
 
 from __future__ import annotations
 
+import json
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -161,6 +163,56 @@ class CampaignMember(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}/{self.customer_id} ({self.status})"
+
+
+class AudienceIds(models.Field):
+    """A list of customer ids stored as one value: `bigint[]` on PostgreSQL (sliced and
+    unnested in SQL), a JSON list elsewhere."""
+
+    description = "A list of customer ids"
+
+    def db_type(self, connection: Any) -> str:
+        return "bigint[]" if connection.vendor == "postgresql" else "text"
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> list[int] | None:
+        if value is None:
+            return None
+        return [int(v) for v in (json.loads(value) if isinstance(value, str) else value)]
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if value is None:
+            return None
+        ids = [int(v) for v in value]
+        return ids if connection.vendor == "postgresql" else json.dumps(ids)
+
+
+class CampaignAudience(models.Model):
+    """A launched campaign's snapshot: the customers it goes to, as one value (a launch
+    writes one row whatever the audience's size). The sending writes them as members
+    batch by batch, in this order: `written` is how many it has written so far (the ids
+    after it are still to be sent; a cancelled or completed campaign writes no more)."""
+
+    campaign = models.OneToOneField(
+        Campaign, on_delete=models.CASCADE, primary_key=True, related_name="audience"
+    )
+    customer_ids = AudienceIds(default=list)
+    total = models.PositiveIntegerField(default=0)
+    written = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(written__lte=models.F("total")), name="audience_written_within"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.written}/{self.total}"
+
+    @property
+    def unwritten(self) -> int:
+        return self.total - self.written
 
 
 class EmailBounce(models.Model):

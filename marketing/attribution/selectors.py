@@ -25,7 +25,7 @@ from typing import Any
 from django.db.models import BigIntegerField, Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from marketing.models import Campaign, CampaignMember
+from marketing.models import Campaign, CampaignAudience, CampaignMember
 from sales.leads.models import Lead
 from sales.models import Opportunity, SalesOrder
 
@@ -133,8 +133,9 @@ def _touches(first: bool) -> Subquery:
 
 
 def campaign_figures(campaigns: Iterable[Campaign]) -> list[CampaignFigures]:
-    """Funnel counts and attributed revenue (per currency) of each campaign (6 queries
-    in all)."""
+    """Funnel counts and attributed revenue (per currency) of each campaign (7 queries
+    in all). The audience is the members and the snapshot's ids not yet written
+    (`unwritten`: still to be sent while the campaign runs)."""
     figures = {c.pk: CampaignFigures(campaign=c) for c in campaigns}
     ids = list(figures)
     if not ids:
@@ -153,6 +154,12 @@ def campaign_figures(campaigns: Iterable[Campaign]) -> list[CampaignFigures]:
         figures[row["campaign_id"]].counts.update(
             {k: row[k] for k in ("audience", "sent", "opened", "clicked")}
         )
+    for campaign_id, total, written in CampaignAudience.objects.filter(campaign_id__in=ids).values_list(
+        "campaign_id", "total", "written"
+    ):
+        counts = figures[campaign_id].counts
+        counts["unwritten"] = total - written
+        counts["audience"] = counts.get("audience", 0) + total - written
     for model, key in ((Lead, "lead"), (Opportunity, "opportunity")):
         for row in (
             model.objects.filter(campaign_id__in=ids).values("campaign_id").annotate(n=Count("pk")).order_by()

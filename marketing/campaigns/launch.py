@@ -1,17 +1,21 @@
-"""A campaign's launch: the segment's audience snapshotted into members, in a fixed number
-of queries whatever its size.
+"""A campaign's launch: the segment's audience snapshotted, in a fixed number of queries
+whatever its size.
 
 Who is left out, and why (marketing.choices.ExclusionReason, first reason wins): merged
 away, no e-mail address, a bounced address, unsubscribed (the latest e-mail marketing
 consent is a withdrawal), no consent (never granted), over the frequency cap (N
-marketing e-mails in M days, across campaigns). One grouped query counts the reasons;
-one INSERT ... SELECT writes the members (no row travels through Python); on PostgreSQL
-both are one statement, so the audience is evaluated once.
+marketing e-mails in M days, across campaigns, counting the members sent or pending and
+the snapshots not yet written). E-mail campaigns: one pass over the audience counts the
+reasons and stores the eligible ids as one value (marketing.models.CampaignAudience; on
+PostgreSQL one statement, no row travels through Python); the sending writes them as
+members batch by batch (marketing.campaigns.sending). Tracked-only channels (nothing
+sent) write their members at launch with one INSERT ... SELECT.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -42,7 +46,7 @@ from frontoffice.actors import Actor
 from frontoffice.write_path import authorize, bump_version, check_version, lock
 from marketing.campaigns.services import LAUNCH, check_transition, ready_to_send
 from marketing.choices import CampaignStatus, ExclusionReason, MemberStatus
-from marketing.models import Campaign, CampaignMember, EmailBounce
+from marketing.models import Campaign, CampaignAudience, CampaignMember, EmailBounce
 from marketing.segments.selectors import segment_customers
 
 ELIGIBLE = ""
@@ -102,10 +106,13 @@ def recent_sends(*, since: dt.datetime) -> Coalesce:
 
 
 def audience(
-    campaign: Campaign, *, now: dt.datetime, base: QuerySet[Customer] | None = None
+    campaign: Campaign, *, now: dt.datetime, base: QuerySet[Customer] | None = None, cap: bool = True
 ) -> QuerySet[Customer]:
     """The segment's customers (tombstones included), or `base` (a bulk action's set),
-    each with its e-mail and the reason it is left out ("" for those who get it)."""
+    each with its e-mail and the reason it is left out ("" for those who get it). With
+    `cap` False the reason leaves the frequency cap to the caller (`m_recent`: the
+    members sent or pending in the cap's window), who adds the snapshots not yet
+    written (`reasoned`)."""
     if base is not None:
         customers = base
     else:
@@ -122,7 +129,10 @@ def audience(
     annotations: dict[str, Any] = {"m_bounced": Exists(EmailBounce.objects.filter(customer=OuterRef("pk")))}
     if campaign.cap_messages:
         annotations["m_recent"] = recent_sends(since=now - dt.timedelta(days=campaign.cap_days))
-        reasons.append(When(m_recent__gte=campaign.cap_messages, then=Value(ExclusionReason.FREQUENCY_CAP)))
+        if cap:
+            reasons.append(
+                When(m_recent__gte=campaign.cap_messages, then=Value(ExclusionReason.FREQUENCY_CAP))
+            )
     return customers.annotate(**annotations).annotate(
         **{REASON: Case(*reasons, default=Value(ELIGIBLE), output_field=CharField())}
     )
@@ -152,40 +162,103 @@ def insert_members(campaign: Campaign, eligible: QuerySet[Customer], now: dt.dat
         return max(cursor.rowcount, 0)
 
 
-def snapshot(campaign: Campaign, annotated: QuerySet[Customer], now: dt.datetime) -> dict[str, int]:
-    """Write the members and count the audience by reason ("" for the members). E-mail
-    campaigns take those with no reason; tracked-only ones every live customer.
+def unwritten_sends(since: dt.datetime) -> tuple[str, tuple[Any, ...]]:
+    """SQL of (cid, n): per customer, how many running campaigns launched since `since`
+    still hold them in their snapshot, not yet written as members (they are about to be
+    sent: the frequency cap counts them)."""
+    audiences = connection.ops.quote_name(CampaignAudience._meta.db_table)
+    campaigns = connection.ops.quote_name(Campaign._meta.db_table)
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT x.cid, COUNT(*) AS n FROM {audiences} au JOIN {campaigns} c ON c.id = au.campaign_id "  # noqa: S608
+            "CROSS JOIN LATERAL unnest(au.customer_ids[au.written + 1:]) AS x(cid) "
+            "WHERE au.written < au.total AND c.status = %s AND c.launched_at >= %s GROUP BY x.cid"
+        )
+    else:
+        sql = (
+            f"SELECT CAST(j.value AS INTEGER) AS cid, COUNT(*) AS n FROM {audiences} au "  # noqa: S608
+            f"JOIN {campaigns} c ON c.id = au.campaign_id, json_each(au.customer_ids) AS j "
+            "WHERE j.key >= au.written AND c.status = %s AND c.launched_at >= %s "
+            "GROUP BY CAST(j.value AS INTEGER)"
+        )
+    return sql, (CampaignStatus.RUNNING, since)
 
-    PostgreSQL: one statement, the audience evaluated once (a CTE feeding both the
-    INSERT and the counts). Elsewhere: a grouped count, then INSERT ... SELECT."""
-    if connection.vendor != "postgresql":
-        counts = {
-            row[REASON]: row["n"] for row in annotated.values(REASON).annotate(n=Count("pk")).order_by()
-        }
-        if campaign.sends_email:
-            insert_members(campaign, annotated.filter(**{REASON: ELIGIBLE}), now)
-        else:
-            insert_members(campaign, annotated.filter(merged_into__isnull=True), now)
-        return counts
-    select, params = annotated.values_list("pk", "m_email", REASON).query.sql_with_params()
-    quote = connection.ops.quote_name
-    columns = ", ".join(
-        quote(c)
-        for c in ("campaign_id", "customer_id", "email", "status", "send_key", "created_at", "updated_at")
-    )
-    takes = "reason = %s" if campaign.sends_email else "reason <> %s"
-    # The pieces are the ORM's own SQL, table and column names; values go as parameters.
+
+def reasoned(
+    campaign: Campaign, annotated: QuerySet[Customer], now: dt.datetime
+) -> tuple[str, tuple[Any, ...]]:
+    """CTEs ending with `a (customer_id, reason)`: the audience (`audience(...,
+    cap=False)`) and why each is left out, the frequency cap (the last reason) counting
+    the members sent or pending and the snapshots not yet written. The audience is
+    materialized: its reason is read twice, and its sub-selects must run once a row."""
+    if not campaign.cap_messages:
+        select, params = annotated.values_list("pk", REASON).query.sql_with_params()
+        return f"a (customer_id, reason) AS ({select})", tuple(params)
+    select, params = annotated.values_list("pk", REASON, "m_recent").query.sql_with_params()
+    unwritten, unwritten_params = unwritten_sends(now - dt.timedelta(days=campaign.cap_days))
     sql = (
-        f"WITH a (customer_id, email, reason) AS MATERIALIZED ({select}), "  # noqa: S608
-        f"ins AS (INSERT INTO {quote(CampaignMember._meta.db_table)} ({columns}) "
-        f"SELECT %s, customer_id, COALESCE(email, ''), %s, '', %s, %s FROM a WHERE {takes} "
-        "ON CONFLICT DO NOTHING RETURNING 1) "
-        "SELECT reason, COUNT(*) FROM a GROUP BY reason"
+        f"a0 (customer_id, reason, recent) AS MATERIALIZED ({select}), u (cid, n) AS ({unwritten}), "  # noqa: S608
+        "a (customer_id, reason) AS (SELECT a0.customer_id, "
+        "CASE WHEN a0.reason = %s AND a0.recent + COALESCE(u.n, 0) >= %s THEN %s ELSE a0.reason END "
+        "FROM a0 LEFT JOIN u ON u.cid = a0.customer_id)"
     )
-    taken = ELIGIBLE if campaign.sends_email else ExclusionReason.MERGED
+    return sql, (
+        *params,
+        *unwritten_params,
+        ELIGIBLE,
+        campaign.cap_messages,
+        ExclusionReason.FREQUENCY_CAP.value,
+    )
+
+
+def snapshot(campaign: Campaign, annotated: QuerySet[Customer], now: dt.datetime) -> dict[str, int]:
+    """Store the eligible customers' ids as the campaign's audience (written as members
+    by the sending, batch by batch) and count the segment by reason ("" for those it
+    goes to), in one pass over the audience.
+
+    PostgreSQL: one statement (the ids aggregated into a `bigint[]` and inserted by a
+    data-modifying CTE; no row travels through Python). Elsewhere: a SELECT of the
+    counts and the JSON list, then the INSERT."""
+    reasons = [ELIGIBLE, *ExclusionReason.values]
+    ctes, params = reasoned(campaign, annotated, now)
+    counts = ", ".join(f"COUNT(*) FILTER (WHERE reason = %s) AS n{i}" for i in range(len(reasons)))
+    names = ", ".join(f"n{i}" for i in range(len(reasons)))
+    table = connection.ops.quote_name(CampaignAudience._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(sql, (*params, campaign.pk, MemberStatus.PENDING, now, now, taken))
-        return {reason: n for reason, n in cursor.fetchall()}
+        if connection.vendor == "postgresql":
+            # The pieces are the ORM's own SQL, table and column names; values go as parameters.
+            cursor.execute(
+                f"WITH {ctes}, agg AS (SELECT array_agg(customer_id) FILTER (WHERE reason = %s) AS ids, "  # noqa: S608
+                f"{counts} FROM a), "
+                f"ins AS (INSERT INTO {table} (campaign_id, customer_ids, total, written, created_at) "
+                "SELECT %s, COALESCE(ids, '{}'), COALESCE(cardinality(ids), 0), 0, %s FROM agg) "
+                f"SELECT {names} FROM agg",
+                (*params, ELIGIBLE, *reasons, campaign.pk, now),
+            )
+            row = cursor.fetchone()
+            found = dict(zip(reasons, row, strict=True))
+        else:
+            cursor.execute(
+                f"WITH {ctes} SELECT json_group_array(customer_id) FILTER (WHERE reason = %s), "  # noqa: S608
+                f"{counts} FROM a",
+                (*params, ELIGIBLE, *reasons),
+            )
+            row = cursor.fetchone()
+            found = dict(zip(reasons, row[1:], strict=True))
+            ids = json.loads(row[0]) if row[0] else []
+            CampaignAudience.objects.create(
+                campaign=campaign, customer_ids=ids, total=len(ids), created_at=now
+            )
+    return {reason: n for reason, n in found.items() if n}
+
+
+def snapshot_members(campaign: Campaign, annotated: QuerySet[Customer], now: dt.datetime) -> dict[str, int]:
+    """Tracked-only channels (nothing sent): every live customer of the segment written
+    as a member at launch, whatever their e-mail consent; counts by reason."""
+    counts = {row[REASON]: row["n"] for row in annotated.values(REASON).annotate(n=Count("pk")).order_by()}
+    written = insert_members(campaign, annotated.filter(merged_into__isnull=True), now)
+    CampaignAudience.objects.create(campaign=campaign, total=written, written=written, created_at=now)
+    return counts
 
 
 @transaction.atomic
@@ -200,8 +273,10 @@ def campaign_launch(*, actor: Actor, campaign_id: int, expected_version: int | N
     check_transition(campaign, CampaignStatus.RUNNING)
     ready_to_send(campaign)
     now = timezone.now()
-    counts = snapshot(campaign, audience(campaign, now=now), now)
-    if not campaign.sends_email:
+    if campaign.sends_email:
+        counts = snapshot(campaign, audience(campaign, now=now, cap=False), now)
+    else:
+        counts = snapshot_members(campaign, audience(campaign, now=now), now)
         # Tracked-only channels reach people elsewhere: every live customer of the
         # segment is a member, whatever their e-mail consent.
         counts = {

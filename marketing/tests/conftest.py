@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import transaction
 
 from customers import services as customer_services
 from customers.consent import consent_record
@@ -41,6 +42,16 @@ def a_person(
             source="test",
         )
     return customer
+
+
+def written(campaign: Any) -> Any:
+    """The launch's snapshot written as pending members, as the sending's batches write
+    them (before sending); returns the campaign."""
+    from marketing.campaigns.sending import write_members
+
+    with transaction.atomic():
+        write_members(campaign, limit=1_000_000)
+    return campaign
 
 
 @pytest.fixture

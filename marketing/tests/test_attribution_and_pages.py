@@ -16,7 +16,7 @@ from marketing.attribution.selectors import campaign_figures
 from marketing.campaigns.launch import campaign_launch
 from marketing.choices import CampaignStatus
 from marketing.models import Campaign, CampaignMember
-from marketing.tests.conftest import a_person
+from marketing.tests.conftest import a_person, written
 from marketing.tests.test_campaigns import a_campaign
 from marketing.tests.test_segment_rules import an_order
 from sales.models import Opportunity, SalesOrder
@@ -27,8 +27,10 @@ pytestmark = pytest.mark.django_db
 def test_first_and_last_touch_revenue_roi_and_funnel(sales_rep, django_assert_max_num_queries) -> None:
     # given a customer who clicked in campaign A, then B, then ordered from an opportunity of B
     ann = a_person("Ann")
-    early = campaign_launch(actor=MAINTENANCE, campaign_id=a_campaign(budget="100.00").pk)
-    late = campaign_launch(actor=MAINTENANCE, campaign_id=a_campaign(budget="10.00", cap_messages=0).pk)
+    early = written(campaign_launch(actor=MAINTENANCE, campaign_id=a_campaign(budget="100.00").pk))
+    late = written(
+        campaign_launch(actor=MAINTENANCE, campaign_id=a_campaign(budget="10.00", cap_messages=0).pk)
+    )
     now = timezone.now()
     CampaignMember.objects.filter(campaign=early).update(
         sent_at=now - dt.timedelta(days=9),
@@ -43,7 +45,7 @@ def test_first_and_last_touch_revenue_roi_and_funnel(sales_rep, django_assert_ma
     order = an_order(sales_rep, ann)
     Opportunity.objects.filter(pk=order.opportunity_id).update(campaign_id=late.pk)
     # when
-    with django_assert_max_num_queries(7):  # the campaigns, then 6 whatever their number
+    with django_assert_max_num_queries(8):  # the campaigns, then 7 whatever their number
         figures = {f.campaign.pk: f for f in campaign_figures(Campaign.objects.all())}
     # then
     assert order.currency == late.currency
@@ -98,6 +100,9 @@ def test_the_campaign_page_shows_exclusions_funnel_and_preview(client: Client, m
     assert page.status_code == 200
     html = page.content.decode()
     assert 'id="excluded-count">1<' in html
+    # Ann, in the snapshot, not yet written as a member by the sending
+    assert 'id="audience-count">1<' in html
+    assert 'id="still-to-send">1</span> still to be sent' in html
     assert "No current e-mail marketing consent" in html
     assert 'id="funnel"' in html
     assert "Hello Ann" in html

@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer
 from frontoffice.actors import MAINTENANCE
 from marketing.campaigns.launch import campaign_launch
+from marketing.campaigns.selectors import audience_customer_ids
+from marketing.campaigns.sending import write_members
 from marketing.campaigns.services import (
     BadTransition,
     campaign_cancel,
@@ -46,9 +49,9 @@ def launch(campaign: Campaign, actor: Any = MAINTENANCE) -> Campaign:
 
 
 def members(campaign: Campaign) -> set[str]:
-    return set(
-        CampaignMember.objects.filter(campaign=campaign).values_list("customer__first_name", flat=True)
-    )
+    """Who the launch took: the members written so far and the snapshot's other ids."""
+    ids = audience_customer_ids(campaign=campaign)
+    return set(Customer.objects.filter(pk__in=ids).values_list("first_name", flat=True))
 
 
 def test_a_marketer_configures_a_draft(marketer) -> None:
@@ -160,8 +163,13 @@ def test_launch_snapshots_the_audience_and_counts_each_exclusion() -> None:
         ExclusionReason.BOUNCED: 1,
         ExclusionReason.MERGED: 1,
     }
+    # the launch wrote no member: the sending writes them from the snapshot, pending
+    assert not CampaignMember.objects.exists()
+    with transaction.atomic():
+        assert write_members(launched, limit=10) == 3
     assert set(CampaignMember.objects.values_list("status", flat=True)) == {MemberStatus.PENDING}
     assert CampaignMember.objects.get(customer__first_name="Ok1").email == "ok1.test@example.com"
+    assert members(launched) == {"Ok1", "Ok2", "Survivor"}
 
 
 def test_the_snapshot_does_not_follow_the_segment_afterwards() -> None:
@@ -190,6 +198,25 @@ def test_the_frequency_cap_counts_e_mails_across_campaigns() -> None:
     assert members(launch(a_campaign(cap_messages=0))) == {"Busy", "Calm"}
 
 
+def test_the_frequency_cap_counts_snapshots_not_yet_written() -> None:
+    # given two running campaigns whose snapshots hold Ann, not yet sent nor written
+    ann = a_person("Ann")
+    first = launch(a_campaign(cap_messages=0))
+    second = launch(a_campaign(cap_messages=0))
+    assert not CampaignMember.objects.exists()
+    # when a campaign capped at 2 e-mails a week is launched
+    capped = launch(a_campaign(cap_messages=2, cap_days=7))
+    # then Ann is left out: two e-mails are on their way to her
+    assert members(capped) == set()
+    assert capped.exclusions == {ExclusionReason.FREQUENCY_CAP: 1}
+    # and once one snapshot is written and the other campaign cancelled, one remains
+    with transaction.atomic():
+        write_members(first, limit=10)
+    campaign_cancel(actor=MAINTENANCE, campaign_id=second.pk)
+    assert CampaignMember.objects.get().customer == ann
+    assert members(launch(a_campaign(cap_messages=2, cap_days=7))) == {"Ann"}
+
+
 def test_a_tracked_only_channel_takes_every_live_customer_of_the_segment() -> None:
     a_person("Mailable")
     a_person("Nomail", email=None, consent=None)
@@ -204,7 +231,7 @@ def test_launch_runs_in_a_fixed_number_of_queries(django_assert_max_num_queries)
         a_person(f"P{i}", consent=[True, False, None][i % 3])
     with django_assert_max_num_queries(12):
         launch(campaign)
-    assert CampaignMember.objects.count() == 14
+    assert len(audience_customer_ids(campaign=campaign)) == 14
 
 
 def test_beat_launches_due_scheduled_campaigns_and_completes_ended_ones(marketer) -> None:

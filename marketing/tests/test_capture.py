@@ -24,7 +24,7 @@ from marketing.capture.scoring import (
 from marketing.capture.services import LEAD_FORMS, form_submit, form_token, lead_form_create
 from marketing.choices import MemberStatus
 from marketing.models import CampaignMember, FormSubmission, LeadForm, LeadScore, RoutingSettings, ScoringRule
-from marketing.tests.conftest import a_person
+from marketing.tests.conftest import a_person, written
 from marketing.tests.test_campaigns import a_campaign
 from sales.leads.models import Lead, LeadSource
 
@@ -94,7 +94,7 @@ def test_a_member_who_answers_is_marked_responded(lead_form) -> None:
     from marketing.campaigns.launch import campaign_launch
 
     ann = a_person("Ann")
-    campaign_launch(actor=MAINTENANCE, campaign_id=lead_form.campaign_id)
+    written(campaign_launch(actor=MAINTENANCE, campaign_id=lead_form.campaign_id))
     form_submit(
         actor=LEAD_FORMS,
         form_key=lead_form.public_key,
@@ -222,7 +222,7 @@ def test_an_open_or_click_recomputes_the_score(django_capture_on_commit_callback
 
     scoring_rule_create(actor=MAINTENANCE, name="Clicks", kind="behaviour", event="clicked", points=15)
     ann = a_person("Ann")
-    campaign = campaign_launch(actor=MAINTENANCE, campaign_id=a_campaign().pk)
+    campaign = written(campaign_launch(actor=MAINTENANCE, campaign_id=a_campaign().pk))
     member = CampaignMember.objects.get(campaign=campaign, customer=ann)
     with django_capture_on_commit_callbacks(execute=True):
         member_respond(actor=TRACKING, member_id=member.pk, status=MemberStatus.CLICKED)

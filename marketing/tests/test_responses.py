@@ -20,7 +20,7 @@ from marketing.campaigns.launch import campaign_launch
 from marketing.campaigns.responses import TRACKING, conversions_sweep, email_bounce
 from marketing.choices import MemberStatus
 from marketing.models import CampaignMember, EmailBounce
-from marketing.tests.conftest import a_person
+from marketing.tests.conftest import a_person, written
 from marketing.tests.test_campaigns import a_campaign
 from marketing.tokens import OPEN, UNSUBSCRIBE, click_token, member_token
 
@@ -39,6 +39,7 @@ def member() -> CampaignMember:
         actor=MAINTENANCE,
         campaign_id=a_campaign(body_template="Hi {{ first_name }}, see https://shop.example.com/sale").pk,
     )
+    written(campaign)
     m = CampaignMember.objects.get(campaign=campaign)
     CampaignMember.objects.filter(pk=m.pk).update(status=MemberStatus.SENT, sent_at=timezone.now())
     return CampaignMember.objects.get(pk=m.pk)

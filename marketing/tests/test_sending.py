@@ -13,12 +13,14 @@ from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
 from customers.consent import consent_record
+from customers.models import Customer
 from frontoffice.actors import MAINTENANCE
 from marketing.campaigns import sending
 from marketing.campaigns.launch import campaign_launch
+from marketing.campaigns.selectors import still_to_send, unwritten_ids
 from marketing.campaigns.services import campaign_cancel
 from marketing.choices import MemberStatus
-from marketing.models import CampaignMember
+from marketing.models import CampaignAudience, CampaignMember
 from marketing.tests.conftest import a_person
 from marketing.tests.test_campaigns import a_campaign
 
@@ -73,12 +75,45 @@ def test_a_crash_mid_batch_then_a_retry_sends_one_copy_each(
     monkeypatch.setattr(sending, "compose", crash_on_the_third)
     with pytest.raises(RuntimeError):
         send(django_capture_on_commit_callbacks, campaign.pk)
-    # the batch rolled back: nothing sent, every member still pending
+    # the batch rolled back: nothing sent, no member written, the snapshot's cursor unmoved
     assert mail.outbox == []
-    assert set(CampaignMember.objects.values_list("status", flat=True)) == {MemberStatus.PENDING}
+    assert not CampaignMember.objects.exists()
+    assert CampaignAudience.objects.get(campaign=campaign).written == 0
     monkeypatch.setattr(sending, "compose", real)
     assert send(django_capture_on_commit_callbacks, campaign.pk) == 3
     assert len(mail.outbox) == 3
+    assert sorted(CampaignMember.objects.values_list("status", flat=True)) == [MemberStatus.SENT] * 3
+
+
+def test_a_crash_after_some_members_were_written_sends_one_copy_each(
+    django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    # given a first batch sent, and the second one crashing after writing its members
+    campaign, _ = launched(django_capture_on_commit_callbacks, n=5)
+    mail.outbox = []
+    assert send(django_capture_on_commit_callbacks, campaign.pk, limit=2) == 2
+    real = sending.compose
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(sending, "compose", crash)
+    with pytest.raises(RuntimeError):
+        send(django_capture_on_commit_callbacks, campaign.pk, limit=2)
+    assert CampaignMember.objects.count() == 2
+    assert CampaignAudience.objects.get(campaign=campaign).written == 2
+    # and a member of the next slice already there (added by hand since the launch)
+    third = CampaignAudience.objects.get(campaign=campaign).customer_ids[2]
+    CampaignMember.objects.create(campaign=campaign, customer_id=third, status=MemberStatus.PENDING)
+    monkeypatch.setattr(sending, "compose", real)
+    # when the retries run to the end
+    while send(django_capture_on_commit_callbacks, campaign.pk, limit=2):
+        pass
+    # then each of the 5 got one e-mail, and every id of the snapshot is written
+    assert len(mail.outbox) == 5
+    assert len({m.to[0] for m in mail.outbox}) == 5
+    assert CampaignMember.objects.filter(status=MemberStatus.SENT).count() == 5
+    assert still_to_send(campaign=campaign) == 0
 
 
 def test_a_member_sent_again_still_gets_one_copy(django_capture_on_commit_callbacks) -> None:
@@ -108,17 +143,37 @@ def test_consent_withdrawn_after_the_launch_is_honoured(django_capture_on_commit
 
 
 def test_a_cancelled_campaign_sends_nothing(django_capture_on_commit_callbacks) -> None:
-    campaign, _ = launched(django_capture_on_commit_callbacks)
+    campaign, _ = launched(django_capture_on_commit_callbacks, n=5)
+    assert send(django_capture_on_commit_callbacks, campaign.pk, limit=2) == 2
     campaign_cancel(actor=MAINTENANCE, campaign_id=campaign.pk)
     mail.outbox = []
     assert send(django_capture_on_commit_callbacks, campaign.pk) == 0
     assert mail.outbox == []
+    # the snapshot's other 3 are never written as members
+    assert CampaignMember.objects.count() == 2
+    assert len(unwritten_ids(campaign=campaign)) == 3
 
 
 def test_batches_are_bounded(django_capture_on_commit_callbacks) -> None:
     campaign, _ = launched(django_capture_on_commit_callbacks, n=5)
     assert send(django_capture_on_commit_callbacks, campaign.pk, limit=2) == 2
-    assert CampaignMember.objects.filter(status=MemberStatus.PENDING).count() == 3
+    assert CampaignMember.objects.count() == 2
+    assert still_to_send(campaign=campaign) == 3
+
+
+def test_a_slice_of_customers_deleted_since_the_launch_does_not_stop_the_sending(
+    django_capture_on_commit_callbacks,
+) -> None:
+    campaign, _ = launched(django_capture_on_commit_callbacks, n=3)
+    ids = CampaignAudience.objects.get(campaign=campaign).customer_ids
+    Customer.objects.filter(pk__in=ids[:2]).delete()
+    mail.outbox = []
+    # the first slice writes nobody, yet the task goes on (it stops on 0)
+    assert send(django_capture_on_commit_callbacks, campaign.pk, limit=2) == 2
+    assert send(django_capture_on_commit_callbacks, campaign.pk, limit=2) == 1
+    assert send(django_capture_on_commit_callbacks, campaign.pk, limit=2) == 0
+    assert [m.customer_id for m in CampaignMember.objects.all()] == [ids[2]]
+    assert len(mail.outbox) == 1
 
 
 def test_the_email_is_multipart_and_its_html_pixel_records_the_open(
