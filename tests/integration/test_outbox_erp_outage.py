@@ -312,17 +312,30 @@ def test_a_ten_minute_outage_is_waited_out_and_the_backlog_drains_through_worker
 
     assert beat.wait_until(some_delivered, seconds=RECOVERY_BOUND_SECONDS), third.log()
     first_ack = time.monotonic() - back
-    pids = pool_pids(second)
-    assert beat.wait_until(
-        lambda: delivered() >= total // 4 and leased_to(pids) > 0, seconds=RECOVERY_BOUND_SECONDS
-    ), second.log()
-    second.kill()
-    stranded = leased_to(pids)  # waiting for their lease to expire
+    # Both live workers take the queue's relays, so either may hold the batches at a given
+    # moment (one fast worker can drain it all): the one holding a lease is killed.
+    pool = {worker: pool_pids(worker) for worker in (second, third)}
+    holding: list[Worker] = []
+
+    def a_quarter_delivered_and_a_lease_held() -> bool:
+        if delivered() < total // 4:
+            return False
+        holding[:] = [worker for worker, pids in pool.items() if leased_to(pids) > 0]
+        return bool(holding)
+
+    assert beat.wait_until(a_quarter_delivered_and_a_lease_held, seconds=RECOVERY_BOUND_SECONDS), (
+        f"{delivered()} of {total} delivered\n{second.log()}\n{third.log()}"
+    )
+    killed = holding[0]
+    killed.kill()
+    survivor = third if killed is second else second
+    beat.worker = survivor
+    stranded = leased_to(pool[killed])  # waiting for their lease to expire
     drained = beat.wait_until(lambda: delivered() == total, seconds=RECOVERY_BOUND_SECONDS)
     drained_in = time.monotonic() - back
 
     # then: all acknowledged within 60 s of the ERP's return, none dead
-    assert drained, f"{delivered()} of {total} delivered after {drained_in:.0f} s:\n{third.log()}"
+    assert drained, f"{delivered()} of {total} delivered after {drained_in:.0f} s:\n{survivor.log()}"
     assert drained_in <= RECOVERY_BOUND_SECONDS
     assert not OutboxMessage.objects.exclude(status=OutboxStatus.DELIVERED).exists()
     # ... each order in the ERP exactly once, in order per aggregate
@@ -336,7 +349,7 @@ def test_a_ten_minute_outage_is_waited_out_and_the_backlog_drains_through_worker
     assert applied == expected
     assert SimOrder.objects.count() == ORDERS
     # ... the worker killed while draining had delivered some, and the breaker is closed
-    assert "delivered" in second.log()
+    assert "delivered" in killed.log()
     assert ErpCircuit.objects.get(pk=1).state == CircuitState.CLOSED
     attempts = most_attempts()
     assert attempts <= 2  # the delivering attempt, and one for the kill that stranded it
