@@ -1,6 +1,7 @@
-"""An admin builds a segment and sees its live count, configures and launches a
-campaign, and the sent e-mail's unsubscribe link withdraws the recipient's consent.
-axe checks the builder and the campaign page."""
+"""An admin builds a segment with the builder (rows, groups, the server's faults next to
+the rule) and sees its live count and sample, configures and launches a campaign, and the
+sent e-mail's unsubscribe link withdraws the recipient's consent. axe checks the builder
+and the campaign page. Without JavaScript the rules' JSON box is the editor."""
 
 from __future__ import annotations
 
@@ -66,6 +67,7 @@ def test_an_admin_builds_a_segment_launches_a_campaign_and_unsubscribe_withdraws
     # when: a rule "has the tag vip" is added
     builder.get_by_role("button", name="Add rule", exact=True).click()
     expect(rows).to_have_count(2)
+    expect(rows.nth(1).get_by_label("Field")).to_be_focused()  # the new rule's first input
     rows.nth(1).get_by_label("Field").select_option(label="Tag")
     expect(rows.nth(1).get_by_label("Operator")).to_have_value("has")
     rows.nth(1).get_by_label("Value").fill("vip")
@@ -83,8 +85,9 @@ def test_an_admin_builds_a_segment_launches_a_campaign_and_unsubscribe_withdraws
     expect(page.locator("#segment-count")).to_have_text("2")
     expect(rows.nth(1).locator(".rule__errors")).to_be_hidden()
     # when: a nested NOT group leaves Grace out, then is removed again
-    builder.get_by_role("button", name="Add group", exact=True).click()
+    builder.get_by_role("button", name="Add group", exact=True).press("Enter")  # the keyboard
     group = builder.locator("li.rule-group")
+    expect(group.get_by_label("Match")).to_be_focused()
     group.get_by_label("Match").select_option("not")
     group.get_by_label("Field").select_option(label="First name")
     group.get_by_label("Value").fill("Grace")
@@ -145,6 +148,29 @@ def test_an_admin_builds_a_segment_launches_a_campaign_and_unsubscribe_withdraws
     assert latest is not None
     assert latest.granted is False
     assert campaign.members.get(customer=ada).status == "unsubscribed"
+
+
+def test_without_javascript_the_rules_box_is_the_editor(
+    browser: Any, live_server: Any, transactional_db: Any
+) -> None:
+    # given
+    make_user("boss", Role.ADMIN, is_staff=True)
+    a_subscriber("Ada", "VIP")
+    a_subscriber("Alan", "Regular")
+    context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
+    page = context.new_page()
+    log_in(page, "boss", "pw-boss")
+    # when
+    page.goto("/marketing/segments/new/")
+    expect(page.locator("#rule-builder")).to_be_hidden()
+    page.get_by_label("Name", exact=True).fill("VIPs")
+    page.get_by_label("Rules", exact=True).fill(json.dumps({"field": "tag", "op": "has", "value": "vip"}))
+    page.get_by_role("button", name="Save segment").click()
+    # then: saved, and the page shows who is in it
+    expect(page.locator("h1")).to_have_text("VIPs")
+    expect(page.locator("#segment-count")).to_have_text("1")
+    expect(page.locator("#segment-sample")).to_have_text(re.compile(r"^\s*Ada Reader"))
+    context.close()
 
 
 class mail_sent:
