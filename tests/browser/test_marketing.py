@@ -110,6 +110,9 @@ def test_an_admin_builds_a_segment_launches_a_campaign_and_unsubscribe_withdraws
     page.get_by_label("Rules", exact=True).fill(json.dumps({"field": "tag", "op": "gt", "value": "vip"}))
     expect(page.locator("#preview-errors")).to_contain_text("rules.op")
     expect(page.locator("#rule-builder-notice")).to_be_visible()
+    page.get_by_label("Rules", exact=True).fill(json.dumps({"field": "tag", "op": "has", "value": ""}))
+    expect(rows).to_have_count(1)  # one rule alone: the builder's first row, its fault next to it
+    expect(rows.nth(0).locator(".rule__errors")).to_have_text("Expected some text.")
     page.get_by_label("Rules", exact=True).fill(json.dumps(rules))
     expect(rows).to_have_count(2)
     expect(rows.nth(1).get_by_label("Value")).to_have_value("vip")

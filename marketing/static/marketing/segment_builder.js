@@ -65,6 +65,7 @@
     this.uid = 0;
     this.tree = null;
     this.syncing = false;
+    this.wrapped = false;
     var self = this;
     options.fields.forEach(function (field) {
       self.fields[field.field] = field;
@@ -97,6 +98,7 @@
     }
     var node = this.parseNode(json);
     if (node && node.kind === "rule") {
+      this.wrapped = true; // until the builder writes it as {"all": [rule]}
       return this.group("all", [node]);
     }
     return node;
@@ -576,6 +578,10 @@
       });
       actions.push(remove);
     }
+    var note =
+      node.type === "not" && node.children.length > 1
+        ? el("p", { className: "rule__hints", text: "Customers who do not match all of these at once." })
+        : null;
     var empty = node.children.length
       ? null
       : el("p", {
@@ -587,6 +593,7 @@
       el("fieldset", { className: "rule-group__fieldset" }, [
         el("legend", { className: "rule-group__legend", text: label }),
         this.labelled(node.id + "-type", parent ? "Match" : "Customers who match", type, "rule-group__type"),
+        note,
         el("ul", { className: "rule__errors errorlist", id: node.id + "-errors", hidden: true }),
         empty,
         list,
@@ -637,6 +644,7 @@
   // --- keeping the JSON box, the builder and the preview in step ---------------------------
 
   Builder.prototype.changed = function (redraw) {
+    this.wrapped = false;
     var json = this.serialize(this.tree, "rules");
     if (redraw) {
       this.render();
@@ -655,6 +663,7 @@
     } catch (err) {
       json = undefined;
     }
+    this.wrapped = false;
     this.tree = json === undefined ? null : this.parse(json);
     this.render();
   };
@@ -662,6 +671,7 @@
   // The server's faults (the preview's list, each with the path it names) next to the
   // rule or group they name: the longest path that is the fault's or a prefix of it.
   Builder.prototype.showErrors = function () {
+    var self = this;
     var root = this.root;
     Array.prototype.forEach.call(root.querySelectorAll(".rule__errors"), function (list) {
       list.textContent = "";
@@ -682,6 +692,11 @@
       var path = fault.getAttribute("data-rule-path");
       if (!path) {
         return;
+      }
+      if (self.wrapped && path.indexOf("rules.") === 0) {
+        path = "rules.all.0." + path.slice(6); // the JSON's one rule is the builder's first row
+      } else if (self.wrapped && path === "rules") {
+        path = "rules.all.0";
       }
       var best = null;
       nodes.forEach(function (node) {
