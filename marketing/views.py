@@ -87,11 +87,13 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 messages.success(request, f"Segment “{saved.name}” saved.")
                 return redirect("marketing:segment_edit", saved.pk)
     preview = _preview(form["rules"].value() if form.is_bound else initial["rules"])
+    fields = segment_selectors.segment_fields()
     context = {
         "form": form,
         "segment": segment,
         "preview": preview,
-        "fields": segment_selectors.segment_fields(),
+        "fields": fields,
+        "builder": json.dumps({"fields": fields, **segment_selectors.segment_builder_options()}),
     }
     return render(request, "marketing/segment_edit.html", context, status=400 if form.errors else 200)
 
@@ -107,14 +109,16 @@ def _int(raw: Any) -> int | None:
 
 
 def _preview(text: Any) -> dict[str, Any]:
+    """The count and sample, or the faults each with the path of the rule it names
+    (`rules.all.0.op`: the builder shows it next to that rule)."""
     try:
         rules = json.loads(text) if isinstance(text, str) and text.strip() else {}
     except ValueError as exc:
-        return {"errors": [f"Not valid JSON: {exc}"]}
+        return {"errors": [{"path": "", "message": f"Not valid JSON: {exc}"}]}
     try:
         preview = segment_selectors.segment_preview(rules=rules)
     except ValidationError as exc:
-        return {"errors": [f"{key}: {m}" for key, ms in exc.message_dict.items() for m in ms]}
+        return {"errors": [{"path": key, "message": m} for key, ms in exc.message_dict.items() for m in ms]}
     return {"count": preview.count, "sample": preview.sample}
 
 

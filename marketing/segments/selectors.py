@@ -8,11 +8,13 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from customers.models import Customer
-from marketing.models import Segment
+from customers.models import Customer, Tag
+from marketing.models import Campaign, Segment
 from marketing.segments.rules import catalogue, compile_rules
+from sales.pipeline.selectors import product_choices
 
 SAMPLE_SIZE = 10
+PICK_LIMIT = 500
 
 
 def segment_base() -> QuerySet[Segment]:
@@ -58,3 +60,15 @@ def segment_fields() -> list[dict[str, Any]]:
         }
         for name, spec in catalogue().items()
     ]
+
+
+def segment_builder_options(*, limit: int = PICK_LIMIT) -> dict[str, list[Any]]:
+    """What the builder offers as values: the tags, campaigns and active products (the
+    first `limit` of each; a rule may still name others): 3 queries."""
+    return {
+        "tags": list(Tag.objects.order_by("name").values_list("name", flat=True)[:limit]),
+        "campaigns": [
+            [pk, name] for pk, name in Campaign.objects.order_by("-id").values_list("id", "name")[:limit]
+        ],
+        "products": [[sku, name] for sku, name in product_choices(limit=limit)],
+    }

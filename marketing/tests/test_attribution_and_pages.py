@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -67,28 +68,57 @@ def test_first_and_last_touch_revenue_roi_and_funnel(sales_rep, django_assert_ma
     assert figures[early.pk].cost_per_lead is None
 
 
-def test_the_builder_shows_a_live_count(client: Client, marketer) -> None:
+def test_the_builder_shows_a_live_count_and_a_sample(client: Client, marketer) -> None:
     a_person("Ann", tags=["VIP"])
+    a_person("Amy", tags=["VIP"])
     a_person("Bob")
     client.force_login(marketer)
     page = client.get(reverse("marketing:segment_new"))
     assert page.status_code == 200
+    html = page.content.decode()
+    # the builder's hook, fed with the field catalogue and the tags; the JSON box stays the field
+    assert 'data-rule-builder data-rules-input="id_rules"' in html
+    assert "&quot;field&quot;: &quot;lifecycle_stage&quot;" in html
+    assert "&quot;tags&quot;: [&quot;VIP&quot;]" in html
+    # without JavaScript the builder stays hidden and the JSON box, open, is the editor
+    assert re.search(r'<div id="rule-builder" [^>]*data-options="{[^>]*" hidden></div>', html)
+    assert '<details class="rules-advanced" id="rules-advanced" data-rules-advanced open>' in html
+    assert 'name="rules"' in html
     preview = client.post(
         reverse("marketing:segment_preview"), {"rules": '{"field": "tag", "op": "has", "value": "vip"}'}
     )
-    assert b'id="segment-count" class="kpi__value">1<' in preview.content
+    assert b'id="segment-count" class="kpi__value">2<' in preview.content
+    sample = _sample_names(preview.content.decode())
+    assert sample == ["Amy Test", "Ann Test"]
     bad = client.post(
-        reverse("marketing:segment_preview"), {"rules": '{"field": "tag", "op": "gt", "value": 1}'}
+        reverse("marketing:segment_preview"),
+        {
+            "rules": '{"all": [{"field": "kind", "op": "eq", "value": "person"}, {"field": "tag", "op": "gt"}]}'
+        },
     )
-    assert b"rules.op" in bad.content
+    # the fault names its rule, for the builder to show it next to that row
+    assert b'data-rule-path="rules.all.1.op"' in bad.content
+    assert b"segment-count" not in bad.content
     saved = client.post(
         reverse("marketing:segment_new"),
         {"name": "VIPs", "rules": '{"field": "tag", "op": "has", "value": "vip"}'},
     )
     assert saved.status_code == 302
+    # the saved segment's page shows who is in it now
+    shown = client.get(saved["Location"])
+    assert b'id="segment-count" class="kpi__value">2<' in shown.content
+    assert _sample_names(shown.content.decode()) == ["Amy Test", "Ann Test"]
     refused = client.post(reverse("marketing:segment_new"), {"name": "Bad", "rules": '{"field": "nope"}'})
     assert refused.status_code == 400
     assert b"rules.field" in refused.content
+    assert b'data-rule-path="rules.field"' in refused.content
+
+
+def _sample_names(html: str) -> list[str]:
+    """The customers the preview's sample lists, in its order."""
+    sample = re.search(r'<ul class="list" id="segment-sample"[^>]*>(.*?)</ul>', html, re.DOTALL)
+    assert sample is not None, html
+    return re.findall(r'<a href="/customers/\d+/">([^<]+)</a>', sample.group(1))
 
 
 def test_the_campaign_page_shows_exclusions_funnel_and_preview(client: Client, marketer) -> None:
