@@ -11,6 +11,7 @@ from backoffice_sync.api_sync import AtpViewSet, OutboxViewSet, SyncStatusViewSe
 from backoffice_sync.choices import ErpActivityKind
 from backoffice_sync.circuit import circuit_notice
 from backoffice_sync.customer_sync import on_customers_merged, on_profile_changed
+from backoffice_sync.demo import relay_demo_outbox
 from backoffice_sync.roles import GRANTS
 from backoffice_sync.selectors_mirrors import INVOICES_AND_BALANCE_QUERIES, invoices_and_balance
 from customers.events import CustomersMerged, ProfileChanged
@@ -18,6 +19,7 @@ from frontoffice.plugin import (
     ApiRoute,
     AppHooks,
     DashboardCard,
+    DemoStep,
     MergeReference,
     NavItem,
     Panel,
@@ -109,6 +111,9 @@ HOOKS = AppHooks(
         "ReconciliationTriggerEnum": "backoffice_sync.models.reconciliation.RunTrigger",
         "DriftKindEnum": "backoffice_sync.models.reconciliation.DriftKind",
     },
+    # Last of the demo's steps: what they queued reaches the ERP simulator before the
+    # worker starts, so the first start shows no months-old backlog.
+    demo_steps=[DemoStep("outbox-relay", 90, relay_demo_outbox)],
     periodic_tasks=[
         # The outbox sweep: messages whose backoff ended, leases of dead workers, missed kicks.
         PeriodicTask("relay-outbox", "backoffice_sync.tasks.relay_outbox", 5.0),

@@ -143,8 +143,19 @@ def lock_case_named(case_id: object, field: str = "case") -> Case:
         raise ValidationError({field: ["No such case."]}) from None
 
 
-def record(case: Case, actor: Actor, activity: str, subject: str, *, body: str = "", **payload: Any) -> None:
-    """An entry about `case` on its customer's timeline (in the caller's transaction)."""
+def record(
+    case: Case,
+    actor: Actor,
+    activity: str,
+    subject: str,
+    *,
+    body: str = "",
+    view_permission: str = "",
+    **payload: Any,
+) -> None:
+    """An entry about `case` on its customer's timeline (in the caller's transaction);
+    `view_permission` hides it from users without that permission (an entry that quotes
+    a customer's answer to a restricted message)."""
     activity_record(
         customer_id=case.customer_id,
         kind=activity,
@@ -154,6 +165,7 @@ def record(case: Case, actor: Actor, activity: str, subject: str, *, body: str =
         body=body,
         ref=case,
         payload={"case_id": case.pk, **payload},
+        view_permission=view_permission,
     )
 
 
@@ -174,11 +186,14 @@ def case_open(
     queue_id: int | None = None,
     assignee_id: int | None = None,
     related_order_id: int | None = None,
+    timeline_permission: str = "",
 ) -> Case:
     """Open a case for a customer: routed to its queue (the default one when none is
     named) and assigned by the queue's strategy unless an assignee is named; the SLA
     clock starts; it lands on the customer's timeline. A case opened while talking to
-    the customer (phone, in person, chat) has had its first response."""
+    the customer (phone, in person, chat) has had its first response.
+    `timeline_permission` restricts that timeline entry to users holding it (a case
+    opened by a reply to a message only they may read)."""
     authorize(actor, "service.add_case", message="You may not open cases.")
     errors: dict[str, list[str]] = {}
     customer = live_customer(errors, customer_id)
@@ -217,6 +232,7 @@ def case_open(
         CaseActivity.OPENED,
         f"{case.get_kind_display()} {case.reference} opened: {case.subject}",
         body=case.description,
+        view_permission=timeline_permission,
         kind=case.kind,
         channel=case.channel,
         priority=case.priority,

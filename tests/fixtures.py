@@ -1,5 +1,6 @@
-"""Shared pytest fixtures (loaded as a plugin from pyproject's addopts): actors with
-deliberately different access, and API clients for them.
+"""Shared pytest fixtures (loaded as a plugin from pyproject's addopts): every cache
+empty at the start of each test, actors with deliberately different access, and API
+clients for them.
 
 Project imports happen inside the functions: this module is imported before
 pytest-django has configured Django.
@@ -15,6 +16,37 @@ if TYPE_CHECKING:
     from rest_framework.test import APIClient
 
     from frontoffice.models import Team, User
+
+
+def clear_cache(cache: Any) -> None:
+    """Empty one Django cache. A Redis cache loses only its own keys (those under its key
+    prefix): its `clear()` would flush the whole Redis database, the Celery broker's
+    queues with it when they share one (REDIS_URL), under a worker's feet."""
+    from django.core.cache.backends.redis import RedisCache
+
+    if not isinstance(cache, RedisCache):
+        cache.clear()
+        return
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def empty_caches() -> None:
+    """Empty every configured Django cache."""
+    from django.conf import settings
+    from django.core.cache import caches
+
+    for alias in settings.CACHES:
+        clear_cache(caches[alias])
+
+
+@pytest.fixture(autouse=True)
+def _empty_caches() -> None:
+    """Each test starts with every configured cache empty: a count, a permission or a
+    throttle's tally cached by an earlier test cannot leak into the next one."""
+    empty_caches()
 
 
 class Role:

@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -25,11 +24,6 @@ from marketing.tests.test_campaigns import a_campaign
 from marketing.tokens import OPEN, UNSUBSCRIBE, click_token, member_token
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle() -> None:
-    cache.clear()
 
 
 @pytest.fixture

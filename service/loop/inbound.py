@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers import services as customer_services
-from customers.models import ContactPoint, Customer
+from customers.models import Activity, ContactPoint, Customer
 from customers.normalise import normalise_email
 from customers.outbound.models import OutboundMessage
 from frontoffice.actors import SystemActor
@@ -34,7 +34,7 @@ from frontoffice.write_path import authorize
 from service import services as case_services
 from service.loop.models import InboundEmail
 from service.models import Case
-from service.services import record, system_note
+from service.services import CaseActivity, record, system_note
 
 INBOUND = SystemActor("inbound e-mail")
 MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
@@ -144,6 +144,38 @@ def _thread(mail: Inbound) -> Case | None:
     return None
 
 
+def _answered_permission(mail: Inbound, case: Case | None) -> str:
+    """The permission needed to read what `mail` answers: that of a restricted message
+    of ours it replies to (an overdue invoice's reminder), else, threaded into a case
+    opened by such a reply, that case's. Its timeline entries quote the customer, who may
+    quote us: they stay hidden from whoever may not read the message answered."""
+    ids = [i for i in [mail.in_reply_to, *mail.references] if i]
+    answered = (
+        OutboundMessage.objects.filter(message_id__in=ids)
+        .exclude(view_permission="")
+        .order_by("-created_at", "-id")
+        .values_list("view_permission", flat=True)
+        .first()
+        if ids
+        else None
+    )
+    if answered:
+        return answered
+    if case is None:
+        return ""
+    opened = (
+        Activity.objects.filter(
+            customer_id=case.customer_id,
+            kind=CaseActivity.OPENED,
+            ref_type=Case._meta.label_lower,
+            ref_id=str(case.pk),
+        )
+        .values_list("view_permission", flat=True)
+        .first()
+    )
+    return opened or ""
+
+
 def _customer(mail: Inbound) -> Customer:
     point = (
         ContactPoint.objects.filter(kind="email", value=mail.sender, customer__merged_into__isnull=True)
@@ -173,6 +205,7 @@ def inbound_email_receive(*, actor: SystemActor = INBOUND, data: Mapping[str, An
         return existing
     case = _thread(mail)
     threaded = case is not None
+    permission = _answered_permission(mail, case)
     if case is None:
         customer = _customer(mail)
         case = case_services.case_open(
@@ -182,6 +215,7 @@ def inbound_email_receive(*, actor: SystemActor = INBOUND, data: Mapping[str, An
             channel="email",
             subject=mail.subject or "(no subject)",
             description=mail.body,
+            timeline_permission=permission,
         )
     else:
         system_note(case, actor, f"E-mail from {mail.sender}: {mail.subject}\n\n{mail.body}")
@@ -191,6 +225,7 @@ def inbound_email_receive(*, actor: SystemActor = INBOUND, data: Mapping[str, An
             InboundActivity.RECEIVED,
             f"E-mail on case {case.reference}: {mail.subject}",
             body=mail.body[:2000],
+            view_permission=permission,
         )
     received = InboundEmail(
         message_id=mail.message_id,

@@ -2,7 +2,9 @@
 message tells an invoice's number and amount due: it carries the invoice view from its
 template, and every reader of messages (the log's page and API, the "message sent"
 entry on the customer's page, timeline page, 360 API, timeline API and the activities
-endpoint) hides it from whoever lacks that view. Other messages stay for everyone."""
+endpoint) hides it from whoever lacks that view. Other messages stay for everyone. So
+does the customer's reply to it: the case it opens and the e-mails on that thread land on
+the timeline with the same view."""
 
 from __future__ import annotations
 
@@ -13,13 +15,14 @@ from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
 from backoffice_sync.events import InvoiceOverdue, OrderShipped
 from customers.models import Activity, Customer
 from customers.outbound.models import MessageTemplate, OutboundMessage
+from customers.selectors import timeline_page
 from frontoffice import events
 from service.loop import proactive
 from service.tests.loop_setup import a_customer
@@ -223,3 +226,106 @@ def test_marketing_can_neither_send_the_overdue_message_nor_get_one_back_by_its_
     )
     assert fresh.status_code == 403
     assert not OutboundMessage.objects.filter(dedupe_key="invoice-overdue:INV-1").exists()
+
+
+# --- the customer's reply to a restricted message -------------------------------------------
+
+INBOUND_SECRET = "s3cret-inbound"
+
+
+def customer_writes(client: Client, message_id: str, answering: str, subject: str, text: str) -> Any:
+    """The customer's e-mail, as the mail provider's inbound hook posts it."""
+    with override_settings(SERVICE_INBOUND_EMAIL_SECRET=INBOUND_SECRET):
+        response = client.post(
+            "/api/v1/service/inbound-email/",
+            {
+                "from": "Ada Tester <ada@example.com>",
+                "subject": subject,
+                "text": text,
+                "Message-Id": message_id,
+                "In-Reply-To": answering,
+            },
+            content_type="application/json",
+            HTTP_X_INBOUND_SECRET=INBOUND_SECRET,
+        )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def case_entries(case_id: int) -> list[Activity]:
+    return list(Activity.objects.filter(ref_type="service.case", ref_id=str(case_id)).order_by("id"))
+
+
+def reads_entries(user: Any, customer: Customer, entries: list[Activity], marker: str) -> dict[str, bool]:
+    """Where `user` reads the reply: the timeline selector, the timeline API and page."""
+    ids = {e.pk for e in entries}
+    rows, _ = timeline_page(customer=customer, actor=user, limit=100)
+    api = client_for(user).get(f"/api/v1/customers/{customer.pk}/timeline/")
+    assert api.status_code == 200, api.content
+    page = Client()
+    page.force_login(user)
+    more = page.get(reverse("customers:timeline", args=[customer.pk]))
+    assert more.status_code == 200
+    return {
+        "selector": ids <= {r.pk for r in rows},
+        "selector, any": bool(ids & {r.pk for r in rows}),
+        "api": ids <= {e["id"] for e in api.json()["results"]},
+        "api, any": bool(ids & {e["id"] for e in api.json()["results"]}),
+        "page": marker in more.content.decode(),
+    }
+
+
+@pytest.fixture
+def answered_overdue(
+    client: Client, told: tuple[Customer, OutboundMessage, OutboundMessage]
+) -> tuple[Customer, list[Activity]]:
+    """The customer answers the overdue reminder (a case opens), then writes again on
+    that thread (an e-mail on the case)."""
+    customer, invoice, _ = told
+    first = customer_writes(client, "<r1@mail.test>", invoice.message_id, "Re: INV-7731", "Paid: BANK-5521")
+    again = customer_writes(client, "<r2@mail.test>", "<r1@mail.test>", "Re: INV-7731", "Did it arrive?")
+    assert (first["threaded"], again["threaded"], again["case"]) == (False, True, first["case"])
+    entries = case_entries(first["case"])
+    assert {e.kind for e in entries} == {"case_opened", "case_email_received"}
+    return customer, entries
+
+
+def test_the_reply_to_the_overdue_message_carries_its_permission(
+    answered_overdue: tuple[Customer, list[Activity]],
+) -> None:
+    _, entries = answered_overdue
+    assert [e.view_permission for e in entries] == [INVOICE_VIEW] * len(entries)
+
+
+def test_an_agent_reads_the_reply_to_the_overdue_message(
+    agent: Any, answered_overdue: tuple[Customer, list[Activity]]
+) -> None:
+    customer, entries = answered_overdue
+    seen = reads_entries(agent, customer, entries, "BANK-5521")
+    assert all(seen.values()), seen
+
+
+def test_marketing_does_not_read_the_reply_to_the_overdue_message(
+    marketer: Any, answered_overdue: tuple[Customer, list[Activity]]
+) -> None:
+    customer, entries = answered_overdue
+    seen = reads_entries(marketer, customer, entries, "BANK-5521")
+    assert not any(seen.values()), seen
+
+
+def test_a_reply_to_an_ordinary_message_stays_readable_by_all(
+    client: Client,
+    agent: Any,
+    marketer: Any,
+    told: tuple[Customer, OutboundMessage, OutboundMessage],
+) -> None:
+    # given: the customer answers the shipment's message
+    customer, _, shipment = told
+    first = customer_writes(client, "<s1@mail.test>", shipment.message_id, "Re: SH-42", "Where: TRK-DOOR")
+    # when
+    entries = case_entries(first["case"])
+    # then
+    assert [e.view_permission for e in entries] == [""]
+    for reader in (agent, marketer):
+        seen = reads_entries(reader, customer, entries, "TRK-DOOR")
+        assert all(seen.values()), (reader.username, seen)
