@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from customers.events import ProfileChanged
+from customers.events import MessageBounced, ProfileChanged
 from frontoffice.plugin import (
     ApiRoute,
     AppHooks,
@@ -27,7 +27,7 @@ from marketing.api_capture import (
     RoutingSettingsViewSet,
     ScoringRuleViewSet,
 )
-from marketing.campaigns.responses import MemberActivity
+from marketing.campaigns.responses import MemberActivity, on_message_bounced
 from marketing.capture.scoring import ensure_routing_settings, on_profile_changed
 from marketing.demo import seed_marketing
 from marketing.merge import repoint_members, repoint_score
@@ -91,7 +91,11 @@ HOOKS = AppHooks(
         PeriodicTask("marketing-lead-scores", "marketing.lead_scores_due", 3600.0),
     ],
     # A profile change recomputes the customer's lead score (profile rules), after commit.
-    subscriptions=[Subscription(ProfileChanged, on_profile_changed, Phase.AFTER_COMMIT)],
+    # A campaign e-mail bounced in the outbound room marks its member, in the same transaction.
+    subscriptions=[
+        Subscription(ProfileChanged, on_profile_changed, Phase.AFTER_COMMIT),
+        Subscription(MessageBounced, on_message_bounced, Phase.IN_TRANSACTION),
+    ],
     demo_steps=[DemoStep("marketing", 50, seed_marketing)],
     post_migrate=[ensure_routing_settings],
     api_enums={
