@@ -24,3 +24,16 @@ class CustomersMerged:
     survivor_id: int
     duplicate_id: int
     erp_customer_number: str | None
+
+
+@dataclass(frozen=True)
+class MessageBounced:
+    """A sent e-mail of the outbound room bounced (`outbound.delivery.outbound_bounce`),
+    published inside the bounce's transaction: the app whose message it was (its
+    `dedupe_key`) marks its own records in the IN_TRANSACTION phase, committing with it."""
+
+    message_id: int
+    customer_id: int
+    dedupe_key: str
+    recipient: str
+    reason: str

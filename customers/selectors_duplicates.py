@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 
 from customers.choices import ContactKind
 from customers.models import ContactPoint, Customer
 from customers.models import DuplicatePair as StoredPair
-from customers.normalise import distinctive_key, name_similarity
+from customers.normalise import distinctive_key, name_similarity, normalise_email, normalise_phone
 from customers.selectors import customer_base_queryset, customer_get
 from frontoffice import plugin
 
@@ -66,6 +67,40 @@ def similar_name_ids(customer: Customer, limit: int = 20) -> list[int]:
     return [pk for ratio, pk in sorted(scored, reverse=True) if ratio >= settings.DUPLICATE_NAME_SIMILARITY][
         :limit
     ]
+
+
+def customer_matching(*, email: str = "", phone: str = "") -> Customer | None:
+    """The live customer someone giving `email` and/or `phone` already is, by the
+    duplicate rules: the same normalised e-mail (case does not matter), else the same
+    phone in any format the normaliser reads. A match on a customer merged away resolves
+    to the survivor (tombstones point one hop: `merge._repoint_tombstones`). None when
+    nobody matches (at most 3 queries)."""
+    for kind, value in (
+        (ContactKind.EMAIL, _normalised(email, normalise_email)),
+        (ContactKind.PHONE, _normalised(phone, normalise_phone)),
+    ):
+        if not value:
+            continue
+        row = (
+            ContactPoint.objects.filter(kind=kind, value=value)
+            # A live customer's address before a tombstone's, the primary one first.
+            .order_by(F("customer__merged_into_id").asc(nulls_first=True), "-is_primary", "id")
+            .values_list("customer_id", "customer__merged_into_id")
+            .first()
+        )
+        if row is not None:
+            customer_id, survivor_id = row
+            found = customer_base_queryset().filter(pk=survivor_id or customer_id).first()
+            if found is not None:
+                return found
+    return None
+
+
+def _normalised(raw: str, normalise: Any) -> str:
+    try:
+        return str(normalise(raw)) if raw else ""
+    except ValidationError:
+        return ""
 
 
 def duplicates_for(*, customer: Customer, limit: int = 20) -> list[DuplicatePair]:

@@ -8,7 +8,8 @@ does), so that the funnel and ROI pages show real figures and nothing is dated a
   subscribers; members opened and clicked over the next days, some answered its lead
   form (leads for sales), the opportunities of members who then bought are attributed
   to it (their orders are its revenue); completed three weeks ago.
-- "Partner webinar" (event, tracked only, completed), "Winter offers" (e-mail,
+- "Partner webinar" (event, tracked only, completed the next day; a third of those
+  invited attended, recorded as responses), "Winter offers" (e-mail,
   running since three days, a few opens) and "Summer preview" (a draft).
 """
 
@@ -103,6 +104,17 @@ def seed_marketing(options: Mapping[str, Any]) -> str:
             actor=DEMO_SEED, name="Partner webinar", channel="event", budget="400.00", segment=subscribers.pk
         )
         campaign_launch(actor=DEMO_SEED, campaign_id=webinar.pk)
+    # A third of those invited attended (the webinar is tracked only: no e-mail is sent).
+    for index, member_pk in enumerate(
+        CampaignMember.objects.filter(campaign=webinar).order_by("id").values_list("pk", flat=True)[::3]
+    ):
+        with _at(now - dt.timedelta(days=45, hours=-(1 + index % 6))):
+            member_respond(
+                actor=TRACKING,
+                member_id=member_pk,
+                status=MemberStatus.RESPONDED,
+                detail="Attended the webinar.",
+            )
     with _at(now - dt.timedelta(days=44)):
         campaign_complete(actor=DEMO_SEED, campaign_id=webinar.pk)
     with _at(now - dt.timedelta(days=3)):

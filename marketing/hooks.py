@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from customers.events import MessageBounced, ProfileChanged
 from frontoffice.plugin import (
     ApiRoute,
     AppHooks,
@@ -12,6 +13,8 @@ from frontoffice.plugin import (
     MergeReference,
     NavItem,
     PeriodicTask,
+    Phase,
+    Subscription,
     TimelineKind,
     TimelineTone,
 )
@@ -24,8 +27,8 @@ from marketing.api_capture import (
     RoutingSettingsViewSet,
     ScoringRuleViewSet,
 )
-from marketing.campaigns.responses import MemberActivity
-from marketing.capture.scoring import ensure_routing_settings
+from marketing.campaigns.responses import MemberActivity, on_message_bounced
+from marketing.capture.scoring import ensure_routing_settings, on_profile_changed
 from marketing.demo import seed_marketing
 from marketing.merge import repoint_members, repoint_score
 from marketing.roles import GRANTS
@@ -84,6 +87,14 @@ HOOKS = AppHooks(
     periodic_tasks=[
         PeriodicTask("marketing-campaigns-due", "marketing.campaigns_due", 60.0),
         PeriodicTask("marketing-conversions", "marketing.conversions_sweep", 300.0),
+        # Stored lead scores a day old are recomputed: behaviour points decay with time.
+        PeriodicTask("marketing-lead-scores", "marketing.lead_scores_due", 3600.0),
+    ],
+    # A profile change recomputes the customer's lead score (profile rules), after commit.
+    # A campaign e-mail bounced in the outbound room marks its member, in the same transaction.
+    subscriptions=[
+        Subscription(ProfileChanged, on_profile_changed, Phase.AFTER_COMMIT),
+        Subscription(MessageBounced, on_message_bounced, Phase.IN_TRANSACTION),
     ],
     demo_steps=[DemoStep("marketing", 50, seed_marketing)],
     post_migrate=[ensure_routing_settings],

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from frontoffice.actors import SCHEDULER
+from frontoffice.write_path import enqueue_on_commit
 from marketing.choices import CampaignStatus
 from marketing.models import Campaign
 
@@ -19,6 +20,19 @@ def lead_score_recompute(customer_id: int) -> None:
     from marketing.capture.scoring import SCORING, score_recompute
 
     score_recompute(actor=SCORING, customer_id=int(customer_id))
+
+
+@shared_task(name="marketing.lead_scores_due", acks_late=True)
+def lead_scores_due() -> int:
+    """Beat, hourly: recompute the stored lead scores older than a day (decay), at most
+    REFRESH_BATCH per run (a few queries each); re-enqueues itself while a run finds a
+    full batch. Idempotent: a score recomputed twice is the same score."""
+    from marketing.capture.scoring import REFRESH_BATCH, SCORING, scores_refresh_due
+
+    refreshed = scores_refresh_due(actor=SCORING)
+    if refreshed == REFRESH_BATCH:
+        enqueue_on_commit(lead_scores_due)
+    return refreshed
 
 
 @shared_task(name="marketing.campaign_send", acks_late=True, rate_limit="30/m")

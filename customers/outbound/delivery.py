@@ -21,9 +21,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from customers.events import MessageBounced
 from customers.outbound.choices import MessageStatus
 from customers.outbound.models import DeliveryEvent, OutboundMessage
 from customers.outbound.timeline import OutboundActivity, record_outcome
+from frontoffice import events
 from frontoffice.actors import Actor, SystemActor
 from frontoffice.errors import Conflict
 from frontoffice.write_path import authorize, lock
@@ -131,7 +133,8 @@ def outbound_failed(*, actor: Actor, message_id: int, error: str) -> None:
 @transaction.atomic
 def outbound_bounce(*, actor: Actor, message_id: int, reason: str = "") -> OutboundMessage:
     """The mail server reported that a sent e-mail bounced (marketing's bounce endpoint,
-    an admin). A message that did not go out cannot bounce; a second report changes nothing."""
+    an admin). A message that did not go out cannot bounce; a second report changes nothing.
+    `MessageBounced` tells the app whose message it was (in this transaction)."""
     authorize(actor, CHANGE, message="You may not record bounces.")
     message = lock(OutboundMessage, message_id, what="message")
     if message.status == MessageStatus.BOUNCED:
@@ -144,6 +147,15 @@ def outbound_bounce(*, actor: Actor, message_id: int, reason: str = "") -> Outbo
     message.save(update_fields=["status", "status_reason", "updated_at"])
     _log(message.pk, MessageStatus.BOUNCED, message.status_reason)
     record_outcome(actor, message, OutboundActivity.BOUNCED)
+    events.publish(
+        MessageBounced(
+            message_id=message.pk,
+            customer_id=message.customer_id,
+            dedupe_key=message.dedupe_key,
+            recipient=message.recipient,
+            reason=message.status_reason,
+        )
+    )
     return message
 
 

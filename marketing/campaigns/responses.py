@@ -1,4 +1,6 @@
-"""Responses to a campaign e-mail: opened, clicked, unsubscribed, bounced; and a member who
+"""Responses to a campaign e-mail: opened, clicked, unsubscribed, bounced (reported to
+marketing or to the hub's outbound room: either way both the member and the room's
+delivery log end bounced); and a member who
 responded (a lead form) or converted (an opportunity). Each moves the member's status
 forward (never back), stamps its time once and lands on the customer's timeline once: a
 token used again changes nothing. Conversions are found by beat (`conversions_sweep`)."""
@@ -14,7 +16,11 @@ from django.utils import timezone
 
 from customers.choices import ConsentChannel, ConsentPurpose
 from customers.consent import consent_record
+from customers.events import MessageBounced
 from customers.models import ConsentEvent, ContactPoint
+from customers.outbound.choices import MessageStatus as OutboundStatus
+from customers.outbound.delivery import outbound_bounce
+from customers.outbound.models import OutboundMessage
 from customers.timeline import activity_record
 from frontoffice.actors import Actor, SystemActor
 from frontoffice.write_path import authorize
@@ -26,7 +32,15 @@ SOURCE_APP = "marketing"
 # Who records what recipients do with our e-mails (no person acts).
 TRACKING = SystemActor(
     "campaign tracking",
-    frozenset({"marketing.change_campaignmember", "customers.add_consentevent", "marketing.add_emailbounce"}),
+    frozenset(
+        {
+            "marketing.change_campaignmember",
+            "customers.add_consentevent",
+            "marketing.add_emailbounce",
+            # A bounce reported to marketing is recorded in the outbound room's log too.
+            "customers.change_outboundmessage",
+        }
+    ),
 )
 
 
@@ -168,7 +182,9 @@ def email_bounce(*, actor: Actor, email: str, reason: str = "", member_id: int |
     marked = 0
     customers: set[int | None] = set()
     for member_pk, member_customer in members.values_list("pk", "customer_id")[:1000]:
-        if member_respond(actor=actor, member_id=member_pk, status=MemberStatus.BOUNCED, detail=reason):
+        # The reporter may report bounces; marking the members is the tracking's part
+        # (a marketer may not change members by hand).
+        if member_respond(actor=TRACKING, member_id=member_pk, status=MemberStatus.BOUNCED, detail=reason):
             marked += 1
             customers.add(member_customer)
     if not customers:
@@ -179,7 +195,40 @@ def email_bounce(*, actor: Actor, email: str, reason: str = "", member_id: int |
         EmailBounce.objects.create(
             email=address, customer_id=customer_id, reason=reason[:300], occurred_at=timezone.now()
         )
+    _bounce_in_the_room(address, reason)
     return marked
+
+
+def _bounce_in_the_room(address: str, reason: str) -> None:
+    """The outbound room's delivery log says bounced too, for the campaign e-mails sent to
+    `address` (a member's `send_key` is its message's dedupe key). The room then
+    publishes `MessageBounced`, which finds these members already bounced."""
+    sent = OutboundMessage.objects.filter(
+        recipient=address,
+        status=OutboundStatus.SENT,
+        dedupe_key__in=CampaignMember.objects.filter(email=address, bounced_at__isnull=False)
+        .exclude(send_key="")
+        .values("send_key"),
+    )
+    for message_id in sent.order_by("pk").values_list("pk", flat=True)[:1000]:
+        outbound_bounce(actor=TRACKING, message_id=message_id, reason=reason)
+
+
+def on_message_bounced(event: MessageBounced) -> None:
+    """`customers.events.MessageBounced` (in the bounce's transaction): a campaign e-mail
+    reported bounced to the outbound room marks its member bounced and blocks the
+    address, as marketing's own bounce endpoint does. A message of no campaign member
+    (a service e-mail), or one whose member is already bounced, changes nothing here."""
+    member_id = (
+        CampaignMember.objects.filter(
+            customer_id=event.customer_id, send_key=event.dedupe_key, bounced_at__isnull=True
+        )
+        .exclude(send_key="")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if member_id is not None:
+        email_bounce(actor=TRACKING, email=event.recipient, reason=event.reason, member_id=member_id)
 
 
 CONVERSION_BATCH = 200

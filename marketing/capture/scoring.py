@@ -1,6 +1,8 @@
 """Lead scoring: points per profile (a segment rule the customer matches) and per
 behaviour (opens, clicks, form submissions, each decaying by half every
-`half_life_days`), recomputed when an event happens; a customer whose score reaches the
+`half_life_days`), recomputed when an event happens (an open, a click, a form; a change of
+the customer's profile, `on_profile_changed`) and by beat once a day for decay
+(`scores_refresh_due`, in bounded batches); a customer whose score reaches the
 threshold has their open leads routed to a sales owner (round robin, or by territory).
 
 `score_compute` reads in a fixed number of queries whatever the number of rules: the
@@ -18,6 +20,7 @@ from django.db import transaction
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from customers.events import ProfileChanged
 from customers.models import Customer, CustomFieldDefinition
 from frontoffice.actors import Actor, SystemActor
 from frontoffice.models import User
@@ -156,6 +159,39 @@ def score_on_commit(customer_id: int) -> None:
     from marketing.tasks import lead_score_recompute
 
     enqueue_on_commit(lead_score_recompute, customer_id)
+
+
+# A stored score older than this is recomputed by beat (`scores_refresh_due`): behaviour
+# points decay with time, and profile rules may read time ("no activity for 60 days"),
+# while events only recompute the customers they concern.
+SCORE_REFRESH_AFTER = dt.timedelta(days=1)
+REFRESH_BATCH = 200
+
+
+def scores_refresh_due(
+    *, actor: Actor, batch_size: int = REFRESH_BATCH, now: dt.datetime | None = None
+) -> int:
+    """Recompute the stored scores computed more than SCORE_REFRESH_AFTER ago, oldest
+    first, at most `batch_size` of them (one query to pick them, then `score_recompute`'s
+    few each); returns how many. Only customers who have a score are read, never every
+    customer; a customer whose score is gone since is skipped."""
+    authorize(actor, "marketing.change_leadscore")
+    now = now or timezone.now()
+    due = list(
+        LeadScore.objects.filter(computed_at__lt=now - SCORE_REFRESH_AFTER)
+        .order_by("computed_at", "customer_id")
+        .values_list("customer_id", flat=True)[:batch_size]
+    )
+    for customer_id in due:
+        score_recompute(actor=actor, customer_id=customer_id, now=now)
+    return len(due)
+
+
+def on_profile_changed(event: ProfileChanged) -> None:
+    """`customers.events.ProfileChanged` (after commit): profile points may have changed,
+    so the customer's score is recomputed (a task), when a profile rule is active."""
+    if ScoringRule.objects.filter(active=True, kind=ScoringKind.PROFILE).exists():
+        score_on_commit(event.customer_id)
 
 
 # --- configuration --------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""A public lead form's submission: match or create the customer through the duplicate
-rules (same e-mail, else same phone), record the consent ticked with its source, hand
-sales a lead with the campaign as its source (`sales.lead_capture`, idempotent per
-capture key), mark the campaign's member as responded, and recompute the score.
+"""A public lead form's submission: match or create the customer through the hub's
+duplicate rules (`customers.selectors_duplicates.customer_matching`: same e-mail, else
+same phone; a customer merged away resolves to its survivor), record the consent ticked
+with its source, hand sales a lead with the campaign as its source and that customer on
+it (`sales.lead_capture`, idempotent per capture key), mark the campaign's member as
+responded, and recompute the score.
 
 One submission per form token (issued with the form): a re-posted form writes nothing
 twice. A bad submission raises ValidationError and writes nothing.
@@ -20,10 +22,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers import services as customer_services
-from customers.choices import ConsentChannel, ConsentPurpose, ContactKind
+from customers.choices import ConsentChannel, ConsentPurpose
 from customers.consent import consent_record
-from customers.models import ContactPoint, Customer
 from customers.normalise import normalise_email, normalise_phone
+from customers.selectors_duplicates import customer_matching
 from customers.timeline import activity_record
 from frontoffice.actors import Actor, SystemActor
 from frontoffice.write_path import as_id, authorize, clean_text
@@ -67,22 +69,6 @@ def _read_token(errors: dict[str, list[str]], token: Any) -> str:
         errors["token"] = ["This form has expired: reload the page and send it again."]
         return ""
     return token[:64]
-
-
-def _match(email: str, phone: str) -> Customer | None:
-    """The duplicate rules: a live customer with the same e-mail, else the same phone."""
-    for kind, value in ((ContactKind.EMAIL, email), (ContactKind.PHONE, phone)):
-        if not value:
-            continue
-        found = (
-            ContactPoint.objects.filter(kind=kind, value=value, customer__merged_into__isnull=True)
-            .order_by("-is_primary", "id")
-            .values_list("customer_id", flat=True)
-            .first()
-        )
-        if found is not None:
-            return Customer.objects.get(pk=found)
-    return None
 
 
 def _clean(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -139,7 +125,9 @@ def form_submit(
     if errors:
         raise ValidationError(errors)
     when = now or timezone.now()
-    customer = _match(fields["email"], fields["phone"])
+    # The hub's duplicate rules (same e-mail, else same phone; a tombstone resolves to
+    # its survivor): the form's sender is the customer they already are.
+    customer = customer_matching(email=fields["email"], phone=fields["phone"])
     created = customer is None
     if customer is None:
         customer = customer_services.customer_create(
@@ -179,7 +167,9 @@ def form_submit(
         "campaign_id": form.campaign_id,
         "consents": consents,
     }
-    result = lead_capture(actor=actor, payload={k: v for k, v in payload.items() if v not in ("", None)})
+    result = lead_capture(
+        actor=actor, payload={k: v for k, v in payload.items() if v not in ("", None)}, customer=customer
+    )
     try:
         with transaction.atomic():
             submission = FormSubmission.objects.create(

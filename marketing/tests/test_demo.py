@@ -33,6 +33,8 @@ def test_the_demo_seeds_campaigns_in_every_state_and_nothing_in_the_future() -> 
     assert members.filter(opened_at__isnull=False).exists()
     assert members.filter(clicked_at__isnull=False).exists()
     assert FormSubmission.objects.filter(form__campaign=spring).count() == 5
+    webinar = Campaign.objects.get(name="Partner webinar")
+    assert CampaignMember.objects.filter(campaign=webinar, responded_at__lte=webinar.completed_at).exists()
     now = timezone.now()
     assert not Campaign.objects.filter(launched_at__gt=now).exists()
     assert not CampaignMember.objects.filter(opened_at__gt=now).exists()

@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from customers.choices import ConsentChannel, ConsentPurpose
+from customers.models import Customer
 from frontoffice.actors import Actor, SystemActor
 from frontoffice.serializers import text_problem
 from frontoffice.write_path import authorize
@@ -157,9 +158,13 @@ def _lead_for(payload: Mapping[str, Any], errors: dict[str, list[str]], form_id:
 
 
 @transaction.atomic
-def lead_capture(*, actor: Actor, payload: Mapping[str, Any]) -> CaptureResult:
+def lead_capture(
+    *, actor: Actor, payload: Mapping[str, Any], customer: Customer | None = None
+) -> CaptureResult:
     """One lead per capture (see the module's docstring). Raises `ValidationError`,
-    keyed by payload key, for a bad payload; nothing is written then."""
+    keyed by payload key, for a bad payload; nothing is written then. `customer`: the
+    live customer the caller matched the capture to (the profile's duplicate rules),
+    kept on the lead; converting it still asks which customer the opportunity is for."""
     authorize(actor, ADD_LEAD, message="You may not capture leads.")
     if not isinstance(payload, Mapping):
         raise ValidationError({"non_field_errors": ["Expected the capture's fields."]})
@@ -181,6 +186,12 @@ def lead_capture(*, actor: Actor, payload: Mapping[str, Any]) -> CaptureResult:
     lead.form_id = form_id
     lead.captured_at = occurred_at
     lead.consents = consents
+    if customer is not None:
+        if not customer.is_live:
+            raise ValidationError(
+                {"customer": [f"That customer was merged into customer {customer.merged_into_id}."]}
+            )
+        lead.customer = customer
     try:
         with transaction.atomic():
             lead.save()
