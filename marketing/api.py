@@ -138,6 +138,12 @@ class SegmentViewSet(ServiceViewSet[Segment]):
 
 
 class CampaignSerializer(serializers.ModelSerializer[Campaign]):
+    launch_problem = serializers.CharField(
+        read_only=True,
+        help_text="Why beat could not launch it at its start (it went back to draft); "
+        "empty once it is changed or scheduled again.",
+    )
+
     class Meta:
         model = Campaign
         fields = [
@@ -159,6 +165,7 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
             "completed_at",
             "cancelled_at",
             "exclusions",
+            "launch_problem",
             "version",
             "created_at",
             "updated_at",
