@@ -240,6 +240,7 @@ class CampaignViewSet(ServiceViewSet[Campaign]):
     update_service = staticmethod(campaign_services.campaign_update)
     action_permissions = {
         "schedule": {"POST": ["marketing.launch_campaign"]},
+        "unschedule": {"POST": ["marketing.launch_campaign"]},
         "launch": {"POST": ["marketing.launch_campaign"]},
         "cancel": {"POST": ["marketing.launch_campaign"]},
         "complete": {"POST": ["marketing.launch_campaign"]},
@@ -247,6 +248,7 @@ class CampaignViewSet(ServiceViewSet[Campaign]):
     }
 
     schedule = service_action(campaign_services.campaign_schedule, input=ScheduleInput)
+    unschedule = service_action(campaign_services.campaign_unschedule)
     launch = service_action(launching.campaign_launch)
     cancel = service_action(campaign_services.campaign_cancel)
     complete = service_action(campaign_services.campaign_complete)

@@ -220,8 +220,9 @@ def campaign_schedule(
 def campaign_unschedule(
     *, actor: Actor, campaign_id: int, expected_version: int | None = None, problem: str = ""
 ) -> Campaign:
-    """Take a scheduled campaign back to draft: beat will not launch it. `problem`: why
-    (beat, when the campaign could no longer be launched at its start), shown on the
+    """Take a scheduled campaign back to draft (beat will not launch it).
+
+    `problem`: why, when beat could no longer launch it at its start; shown on the
     campaign until it is changed or scheduled again."""
     campaign = lock(Campaign, campaign_id, what="campaign")
     authorize(actor, LAUNCH, message="You may not unschedule campaigns.")

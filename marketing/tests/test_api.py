@@ -208,3 +208,42 @@ def test_lead_forms_scoring_rules_attribution_and_bounces(marketer, admin_user) 
     assert_problem(
         send_json(client, "POST", "/api/v1/marketing/bounces/", {"email": "x", "bogus": 1}), 400, "bogus"
     )
+
+
+def test_unschedule_with_if_match_on_the_api_the_page_and_in_the_schema(marketer, client) -> None:
+    import datetime as dt
+
+    from django.urls import reverse
+    from django.utils import timezone
+    from rest_framework.test import APIClient
+
+    from marketing.campaigns.services import campaign_schedule
+
+    campaign = campaign_schedule(
+        actor=MAINTENANCE, campaign_id=a_campaign().pk, starts_at=timezone.now() + dt.timedelta(hours=1)
+    )
+    api = client_for(marketer)
+    url = f"{CAMPAIGNS}{campaign.pk}/unschedule/"
+    assert_problem(send_json(api, "POST", url, {}, HTTP_IF_MATCH=f'"{campaign.version - 1}"'), 412)
+    assert Campaign.objects.get(pk=campaign.pk).status == "scheduled"
+    response = send_json(api, "POST", url, {}, HTTP_IF_MATCH=f'"{campaign.version}"')
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "draft"
+    assert response["ETag"] == f'"{campaign.version + 1}"'
+    assert_problem(send_json(api, "POST", url, {}), 409)  # a draft is not scheduled
+    # the page: the button on a scheduled campaign, the action takes it back to draft
+    again = campaign_schedule(actor=MAINTENANCE, campaign_id=campaign.pk)
+    client.force_login(marketer)
+    page = client.get(reverse("marketing:campaign_detail", args=[campaign.pk])).content.decode()
+    assert 'id="campaign-unschedule"' in page
+    client.post(
+        reverse("marketing:campaign_action", args=[campaign.pk, "unschedule"]), {"version": again.version}
+    )
+    assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+    page = client.get(reverse("marketing:campaign_detail", args=[campaign.pk])).content.decode()
+    assert 'id="campaign-unschedule"' not in page
+    # the schema documents it like the other actions, with If-Match and 412
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    operation = schema["paths"]["/api/v1/marketing/campaigns/{id}/unschedule/"]["post"]
+    assert "If-Match" in {p["name"] for p in operation["parameters"]}
+    assert {"200", "412"} <= set(operation["responses"])

@@ -346,3 +346,43 @@ def test_a_scheduled_campaign_cannot_be_emptied(marketer, fields, field) -> None
         campaign_update(actor=marketer, campaign_id=draft.pk, expected_version=None, **fields).status
         == "draft"
     )
+
+
+def _unschedule(**kwargs: Any) -> Campaign:
+    from marketing.campaigns.services import campaign_unschedule
+
+    return campaign_unschedule(**kwargs)
+
+
+# The service that moves a campaign to each state.
+MOVES = {
+    CampaignStatus.DRAFT: _unschedule,
+    CampaignStatus.SCHEDULED: campaign_schedule,
+    CampaignStatus.RUNNING: campaign_launch,
+    CampaignStatus.COMPLETED: campaign_complete,
+    CampaignStatus.CANCELLED: campaign_cancel,
+}
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [(s, t) for s in CampaignStatus.values for t in CampaignStatus.values],
+)
+def test_every_transition_is_allowed_exactly_as_the_table_says(marketer, source, target) -> None:
+    from marketing.choices import TRANSITIONS
+
+    # given a launchable campaign (a start to come) put in `source`
+    campaign = a_campaign(marketer, starts_at=timezone.now() + dt.timedelta(hours=1))
+    Campaign.objects.filter(pk=campaign.pk).update(status=source)
+    move = MOVES[CampaignStatus(target)]
+    if target in TRANSITIONS[source]:
+        moved = move(actor=marketer, campaign_id=campaign.pk, expected_version=campaign.version)
+        assert moved.status == target
+        assert Campaign.objects.get(pk=campaign.pk).status == target
+        assert moved.version == campaign.version + 1
+    else:
+        with pytest.raises(BadTransition):
+            move(actor=marketer, campaign_id=campaign.pk, expected_version=campaign.version)
+        assert Campaign.objects.get(pk=campaign.pk).status == source
+    # the table itself: nothing leaves a completed or cancelled campaign
+    assert TRANSITIONS[CampaignStatus.COMPLETED] == TRANSITIONS[CampaignStatus.CANCELLED] == ()
