@@ -138,6 +138,12 @@ class SegmentViewSet(ServiceViewSet[Segment]):
 
 
 class CampaignSerializer(serializers.ModelSerializer[Campaign]):
+    launch_problem = serializers.CharField(
+        read_only=True,
+        help_text="Why beat could not launch it at its start (it went back to draft); "
+        "empty once it is changed or scheduled again.",
+    )
+
     class Meta:
         model = Campaign
         fields = [
@@ -159,6 +165,7 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
             "completed_at",
             "cancelled_at",
             "exclusions",
+            "launch_problem",
             "version",
             "created_at",
             "updated_at",
@@ -233,6 +240,7 @@ class CampaignViewSet(ServiceViewSet[Campaign]):
     update_service = staticmethod(campaign_services.campaign_update)
     action_permissions = {
         "schedule": {"POST": ["marketing.launch_campaign"]},
+        "unschedule": {"POST": ["marketing.launch_campaign"]},
         "launch": {"POST": ["marketing.launch_campaign"]},
         "cancel": {"POST": ["marketing.launch_campaign"]},
         "complete": {"POST": ["marketing.launch_campaign"]},
@@ -240,6 +248,7 @@ class CampaignViewSet(ServiceViewSet[Campaign]):
     }
 
     schedule = service_action(campaign_services.campaign_schedule, input=ScheduleInput)
+    unschedule = service_action(campaign_services.campaign_unschedule)
     launch = service_action(launching.campaign_launch)
     cancel = service_action(campaign_services.campaign_cancel)
     complete = service_action(campaign_services.campaign_complete)

@@ -19,6 +19,7 @@ from frontoffice.schema import ETAG
 from frontoffice.serializers import IdField, JSONRuleField, StrictSerializer, TextField
 from frontoffice.viewsets import ServiceViewSet
 from marketing.attribution.selectors import attribution_rows
+from marketing.campaigns.lead_forms import lead_form_update
 from marketing.campaigns.responses import email_bounce
 from marketing.campaigns.selectors import campaign_list
 from marketing.capture import scoring
@@ -59,25 +60,38 @@ class LeadFormCreateSerializer(StrictSerializer):
     thank_you = TextField(max_length=300, required=False)
 
 
+class LeadFormUpdateSerializer(StrictSerializer):
+    name = TextField(max_length=100, required=False)
+    consent_text = TextField(max_length=300, required=False)
+    thank_you = TextField(max_length=300, required=False)
+    active = serializers.BooleanField(required=False, help_text="False: the public form takes nothing more.")
+
+
 @extend_schema_view(
     retrieve=extend_schema(parameters=[ETAG]),
     create=extend_schema(
         request=LeadFormCreateSerializer, responses={201: LeadFormSerializer}, parameters=[ETAG]
     ),
+    update=extend_schema(request=LeadFormUpdateSerializer),
+    partial_update=extend_schema(request=LeadFormUpdateSerializer),
 )
 class LeadFormViewSet(ServiceViewSet[LeadForm]):
-    """Public lead forms of campaigns."""
+    """Public lead forms of campaigns (PATCH with If-Match renames, rewords or
+    deactivates one)."""
 
     serializer_class = LeadFormSerializer
     lookup_arg = "lead_form_id"
     create_input = LeadFormCreateSerializer
+    update_input = LeadFormUpdateSerializer
     create_service = staticmethod(lead_form_create)
+    update_service = staticmethod(lead_form_update)
 
     def get_queryset(self) -> QuerySet[LeadForm]:
         return LeadForm.objects.all()
 
     def service_arguments(self, data: dict[str, Any]) -> dict[str, Any]:
-        data["campaign_id"] = data.pop("campaign")
+        if "campaign" in data:  # a create names the campaign; an update never moves a form
+            data["campaign_id"] = data.pop("campaign")
         return data
 
 

@@ -70,7 +70,6 @@ HOOKS = AppHooks(
         NavItem("Lead scoring", "marketing:scoring", "marketing.view_scoringrule", order=42),
     ],
     timeline_kinds=[
-        _kind(MemberActivity.SENT, "Campaign e-mail sent", "✉"),
         _kind(MemberActivity.OPENED, "Campaign e-mail opened", "◉"),
         _kind(MemberActivity.CLICKED, "Campaign link clicked", "↗", TimelineTone.SUCCESS),
         _kind(MemberActivity.RESPONDED, "Campaign response", "✍", TimelineTone.SUCCESS),

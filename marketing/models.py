@@ -83,6 +83,9 @@ class Campaign(TimeStamped):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     # At launch: how many of the segment were left out, by marketing.choices.ExclusionReason.
     exclusions = models.JSONField(default=dict, blank=True)
+    # Why beat could not launch it when its start came (it went back to draft); cleared
+    # when it is scheduled again or changed.
+    launch_problem = models.CharField(max_length=500, blank=True)
     version = models.PositiveIntegerField(default=1)
 
     class Meta:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 
 from frontoffice.actors import SCHEDULER
+from frontoffice.errors import DomainError
 from frontoffice.write_path import enqueue_on_commit
 from marketing.choices import CampaignStatus
 from marketing.models import Campaign
 
 DUE_BATCH = 20
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="marketing.lead_score_recompute", acks_late=True)
@@ -50,22 +55,40 @@ def campaign_send(campaign_id: int) -> int:
 @shared_task(name="marketing.campaigns_due", acks_late=True)
 def campaigns_due() -> int:
     """Beat, every minute: launch scheduled campaigns whose start has come and complete
-    running ones whose end has passed (at most DUE_BATCH of each per run)."""
-    from marketing.campaigns.launch import campaign_launch
-    from marketing.campaigns.services import campaign_complete
-
+    running ones whose end has passed (at most DUE_BATCH of each per run). Each campaign
+    on its own: one that can no longer be launched (emptied, its end passed, a conflict)
+    goes back to draft with the reason on it, and the others still move. Returns how
+    many were launched or completed."""
     now = timezone.now()
     moved = 0
-    for pk in Campaign.objects.filter(status=CampaignStatus.SCHEDULED, starts_at__lte=now).values_list(
-        "pk", flat=True
-    )[:DUE_BATCH]:
-        campaign_launch(actor=SCHEDULER, campaign_id=pk)
-        moved += 1
+    due = Campaign.objects.filter(status=CampaignStatus.SCHEDULED, starts_at__lte=now).order_by(
+        "starts_at", "pk"
+    )
+    for pk in list(due.values_list("pk", flat=True)[:DUE_BATCH]):
+        moved += _launch_due(pk)
     ended = Q(status=CampaignStatus.RUNNING, ends_at__isnull=False, ends_at__lte=now)
-    for pk in Campaign.objects.filter(ended).values_list("pk", flat=True)[:DUE_BATCH]:
-        campaign_complete(actor=SCHEDULER, campaign_id=pk)
-        moved += 1
+    for pk in list(
+        Campaign.objects.filter(ended).order_by("ends_at", "pk").values_list("pk", flat=True)[:DUE_BATCH]
+    ):
+        moved += _complete_ended(pk)
     return moved
+
+
+def _launch_due(pk: int) -> int:
+    from marketing.campaigns.services import campaign_launch_due
+
+    return int(campaign_launch_due(actor=SCHEDULER, campaign_id=pk))
+
+
+def _complete_ended(pk: int) -> int:
+    from marketing.campaigns.services import campaign_complete
+
+    try:
+        campaign_complete(actor=SCHEDULER, campaign_id=pk)
+    except (DomainError, Http404) as exc:  # completed, cancelled or deleted meanwhile
+        log.info("Ended campaign %s not completed: %s", pk, exc)
+        return 0
+    return 1
 
 
 @shared_task(name="marketing.conversions_sweep", acks_late=True)

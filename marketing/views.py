@@ -209,6 +209,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 ACTIONS: dict[str, Callable[..., Campaign]] = {
     "launch": launching.campaign_launch,
     "schedule": campaign_services.campaign_schedule,
+    "unschedule": campaign_services.campaign_unschedule,
     "cancel": campaign_services.campaign_cancel,
     "complete": campaign_services.campaign_complete,
 }

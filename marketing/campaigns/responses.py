@@ -45,9 +45,10 @@ TRACKING = SystemActor(
 
 
 class MemberActivity:
-    """Timeline kinds marketing writes (labels and icons: hooks.py)."""
+    """Timeline kinds marketing writes (labels and icons: hooks.py). A campaign e-mail
+    sent is on the timeline once, as the outbound room's own entry (`message_sent`, or
+    `message_not_sent` when the room refused it): marketing writes none of its own."""
 
-    SENT = "campaign_sent"
     OPENED = "campaign_opened"
     CLICKED = "campaign_clicked"
     RESPONDED = "campaign_responded"

@@ -1,10 +1,12 @@
-"""Writes of campaigns: configure (draft or scheduled), schedule, cancel, complete. The
+"""Writes of campaigns: configure (draft or scheduled), schedule, unschedule, cancel,
+complete. The
 launch (the audience snapshot) is launch.py; the states' transitions are
 marketing.choices.TRANSITIONS, and every move is checked against them."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,7 +16,7 @@ from django.utils import timezone
 
 from customers.models import CustomFieldDefinition
 from frontoffice.actors import Actor, user_of
-from frontoffice.errors import Conflict
+from frontoffice.errors import Conflict, DomainError
 from frontoffice.models import User
 from frontoffice.write_path import as_id, authorize, bump_version, check_version, clean_text, lock
 from marketing.campaigns.content import unknown_placeholders
@@ -25,6 +27,7 @@ NOT_GIVEN: Any = object()
 EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 MAX_BUDGET = Decimal("1e12")
 LAUNCH = "marketing.launch_campaign"
+log = logging.getLogger(__name__)
 
 
 class BadTransition(Conflict):
@@ -162,9 +165,30 @@ def campaign_update(
     if campaign.status not in EDITABLE:
         raise Conflict(f"A {campaign.get_status_display().lower()} campaign cannot be changed.")
     _apply(campaign, fields)
+    if campaign.status == CampaignStatus.SCHEDULED:
+        # Beat launches it at its start: it must stay launchable until then.
+        still_launchable(campaign)
+    campaign.launch_problem = ""
     bump_version(campaign)
     campaign.save()
     return campaign
+
+
+def still_launchable(campaign: Campaign) -> None:
+    """What a scheduled campaign keeps until beat launches it: a start, an end (if any)
+    still to come, and what a launch needs (`ready_to_send`)."""
+    errors: dict[str, list[str]] = {}
+    if campaign.starts_at is None:
+        errors["starts_at"] = ["A scheduled campaign needs its start: unschedule it first."]
+    if campaign.ends_at is not None and campaign.ends_at <= timezone.now():
+        errors["ends_at"] = ["The end of a scheduled campaign must still be to come."]
+    try:
+        ready_to_send(campaign)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -186,9 +210,65 @@ def campaign_schedule(
         raise ValidationError({"starts_at": ["Schedule the campaign for a time still to come."]})
     ready_to_send(campaign)
     campaign.status = CampaignStatus.SCHEDULED
+    campaign.launch_problem = ""
     bump_version(campaign)
     campaign.save()
     return campaign
+
+
+@transaction.atomic
+def campaign_unschedule(
+    *, actor: Actor, campaign_id: int, expected_version: int | None = None, problem: str = ""
+) -> Campaign:
+    """Take a scheduled campaign back to draft (beat will not launch it).
+
+    `problem`: why, when beat could no longer launch it at its start; shown on the
+    campaign until it is changed or scheduled again."""
+    campaign = lock(Campaign, campaign_id, what="campaign")
+    authorize(actor, LAUNCH, message="You may not unschedule campaigns.")
+    check_version(campaign, expected_version)
+    check_transition(campaign, CampaignStatus.DRAFT)
+    campaign.status = CampaignStatus.DRAFT
+    campaign.launch_problem = problem[:500]
+    bump_version(campaign)
+    campaign.save()
+    return campaign
+
+
+def _problem(exc: ValidationError | DomainError) -> str:
+    if isinstance(exc, ValidationError):
+        texts = [
+            f"{field.replace('_', ' ').capitalize()}: {text}"
+            for field, messages in exc.message_dict.items()
+            for text in messages
+        ]
+        return "Not launched at its start. " + " ".join(texts)
+    return f"Not launched at its start. {exc.detail}"
+
+
+def campaign_launch_due(*, actor: Actor, campaign_id: int) -> bool:
+    """Beat's launch of a scheduled campaign whose start has come; True when launched.
+    One that can no longer be launched (emptied since, its end passed, a conflict) goes
+    back to draft with the reason on it (`launch_problem`) instead of failing beat's
+    run; one no longer scheduled (launched or cancelled meanwhile) is left as it is."""
+    from marketing.campaigns.launch import campaign_launch  # launch imports this module
+
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None or campaign.status != CampaignStatus.SCHEDULED:
+        return False
+    try:
+        if campaign.ends_at is not None and campaign.ends_at <= timezone.now():
+            raise ValidationError({"ends_at": ["The campaign's end passed before it could be launched."]})
+        campaign_launch(actor=actor, campaign_id=campaign_id)
+    except (ValidationError, DomainError) as exc:
+        problem = _problem(exc)
+        log.warning("Scheduled campaign %s could not be launched: %s", campaign_id, problem)
+        try:
+            campaign_unschedule(actor=actor, campaign_id=campaign_id, problem=problem)
+        except DomainError:
+            log.info("Campaign %s is no longer scheduled; left as it is.", campaign_id)
+        return False
+    return True
 
 
 @transaction.atomic

@@ -396,6 +396,20 @@ def _fact_spec(fact: CustomerFact) -> FieldSpec:
     return FieldSpec(f"Fact: {fact.label}", "boolean", ("eq",), build, help=fact.help)
 
 
+# A custom attribute's negative operators and the positive ones they negate.
+_NEGATED = {"ne": "eq", "not_in": "in"}
+
+
+def _attribute_q(key: str, op: str, value: Any, positive: Callable[[str, Any], Q]) -> Q:
+    """A condition on a custom attribute that holds only where the customer has it, so
+    that its negation (`ne`, `not_in`, or a `not` group) holds for everyone else, those
+    without the attribute included (SQL's NULL would leave them out of both)."""
+    if op in VALUELESS:
+        return _attribute_presence(key, op)
+    q = Q(**{"attributes__has_key": key.removeprefix("attributes__")}) & positive(_NEGATED.get(op, op), value)
+    return ~q if op in _NEGATED else q
+
+
 def _attribute_spec(definition: CustomFieldDefinition) -> FieldSpec:
     key = f"attributes__{definition.key}"
     kind = definition.field_type
@@ -405,20 +419,21 @@ def _attribute_spec(definition: CustomFieldDefinition) -> FieldSpec:
             label,
             "number",
             (*NUMBER_OPS, "is_set", "is_not_set"),
-            lambda op, value, now: (
-                _attribute_presence(key, op) if op in VALUELESS else _attribute_number(key, op, value)
-            ),
+            lambda op, value, now: _attribute_q(key, op, value, lambda o, v: _attribute_number(key, o, v)),
         )
     if kind == FieldType.BOOLEAN:
-        return FieldSpec(label, "boolean", ("eq",), lambda op, value, now: Q(**{key: value}))
+        return FieldSpec(
+            label,
+            "boolean",
+            ("eq",),
+            lambda op, value, now: _attribute_q(key, op, value, lambda o, v: Q(**{key: v})),
+        )
     if kind == FieldType.CHOICE:
         return FieldSpec(
             label,
             "choice",
             (*CHOICE_OPS, "is_set", "is_not_set"),
-            lambda op, value, now: (
-                _attribute_presence(key, op) if op in VALUELESS else _choice_q(key, op, value)
-            ),
+            lambda op, value, now: _attribute_q(key, op, value, lambda o, v: _choice_q(key, o, v)),
             tuple(str(c) for c in definition.choices),
         )
     if kind == FieldType.DATE:
@@ -426,17 +441,15 @@ def _attribute_spec(definition: CustomFieldDefinition) -> FieldSpec:
             label,
             "attr_date",
             ("before", "after", "is_set", "is_not_set"),
-            lambda op, value, now: (
-                _attribute_presence(key, op)
-                if op in VALUELESS
-                else Q(**{f"{key}__{'lt' if op == 'before' else 'gt'}": value.isoformat()})
+            lambda op, value, now: _attribute_q(
+                key, op, value, lambda o, v: Q(**{f"{key}__{'lt' if o == 'before' else 'gt'}": v.isoformat()})
             ),
         )
     return FieldSpec(
         label,
         "text",
         TEXT_OPS,
-        lambda op, value, now: _attribute_presence(key, op) if op in VALUELESS else _text_q(key, op, value),
+        lambda op, value, now: _attribute_q(key, op, value, lambda o, v: _text_q(key, o, v)),
     )
 
 
@@ -447,8 +460,6 @@ def _attribute_presence(key: str, op: str) -> Q:
 
 def _attribute_number(key: str, op: str, value: Decimal) -> Q:
     number: int | float = int(value) if value == value.to_integral_value() else float(value)
-    if op == "ne":
-        return ~Q(**{key: number})
     lookup = {"eq": "", "gt": "__gt", "gte": "__gte", "lt": "__lt", "lte": "__lte"}[op]
     return Q(**{f"{key}{lookup}": number})
 

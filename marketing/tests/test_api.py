@@ -208,3 +208,123 @@ def test_lead_forms_scoring_rules_attribution_and_bounces(marketer, admin_user) 
     assert_problem(
         send_json(client, "POST", "/api/v1/marketing/bounces/", {"email": "x", "bogus": 1}), 400, "bogus"
     )
+
+
+def test_unschedule_with_if_match_on_the_api_the_page_and_in_the_schema(marketer, client) -> None:
+    import datetime as dt
+
+    from django.urls import reverse
+    from django.utils import timezone
+    from rest_framework.test import APIClient
+
+    from marketing.campaigns.services import campaign_schedule
+
+    campaign = campaign_schedule(
+        actor=MAINTENANCE, campaign_id=a_campaign().pk, starts_at=timezone.now() + dt.timedelta(hours=1)
+    )
+    api = client_for(marketer)
+    url = f"{CAMPAIGNS}{campaign.pk}/unschedule/"
+    assert_problem(send_json(api, "POST", url, {}, HTTP_IF_MATCH=f'"{campaign.version - 1}"'), 412)
+    assert Campaign.objects.get(pk=campaign.pk).status == "scheduled"
+    response = send_json(api, "POST", url, {}, HTTP_IF_MATCH=f'"{campaign.version}"')
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "draft"
+    assert response["ETag"] == f'"{campaign.version + 1}"'
+    assert_problem(send_json(api, "POST", url, {}), 409)  # a draft is not scheduled
+    # the page: the button on a scheduled campaign, the action takes it back to draft
+    again = campaign_schedule(actor=MAINTENANCE, campaign_id=campaign.pk)
+    client.force_login(marketer)
+    page = client.get(reverse("marketing:campaign_detail", args=[campaign.pk])).content.decode()
+    assert 'id="campaign-unschedule"' in page
+    client.post(
+        reverse("marketing:campaign_action", args=[campaign.pk, "unschedule"]), {"version": again.version}
+    )
+    assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+    page = client.get(reverse("marketing:campaign_detail", args=[campaign.pk])).content.decode()
+    assert 'id="campaign-unschedule"' not in page
+    # the schema documents it like the other actions, with If-Match and 412
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    operation = schema["paths"]["/api/v1/marketing/campaigns/{id}/unschedule/"]["post"]
+    assert "If-Match" in {p["name"] for p in operation["parameters"]}
+    assert {"200", "412"} <= set(operation["responses"])
+
+
+def test_a_lead_form_is_renamed_and_deactivated_with_if_match(marketer, client, sales_rep) -> None:
+    from django.urls import reverse
+
+    from marketing.capture.services import form_token, lead_form_create
+
+    form = lead_form_create(actor=MAINTENANCE, campaign_id=a_campaign().pk, name="Demo")
+    url = f"/api/v1/marketing/leads/forms/{form.pk}/"
+    api = client_for(marketer)
+    assert_problem(send_json(api, "PATCH", url, {"active": False}), 428)
+    assert_problem(send_json(api, "PATCH", url, {"active": False}, HTTP_IF_MATCH='"7"'), 412)
+    assert_problem(send_json(api, "PATCH", url, {"name": ""}, HTTP_IF_MATCH='"1"'), 400, "name")
+    assert_problem(send_json(api, "PATCH", url, {"campaign": 1}, HTTP_IF_MATCH='"1"'), 400, "campaign")
+    assert (
+        send_json(client_for(sales_rep), "PATCH", url, {"active": False}, HTTP_IF_MATCH='"1"').status_code
+        == 403
+    )
+    response = send_json(api, "PATCH", url, {"name": "Closed demo", "active": False}, HTTP_IF_MATCH='"1"')
+    assert response.status_code == 200, response.content
+    assert (response.json()["name"], response.json()["active"], response["ETag"]) == (
+        "Closed demo",
+        False,
+        '"2"',
+    )
+    # the public form takes nothing more
+    posted = client.post(
+        reverse("marketing:public_form", args=[form.public_key]),
+        {"token": form_token(), "first_name": "Late", "email": "late@example.com"},
+    )
+    assert posted.status_code == 404
+    assert not LeadForm.objects.get(pk=form.pk).submissions.exists()
+
+
+def test_a_scoring_rule_is_changed_with_if_match(admin_user, marketer) -> None:
+    from marketing.capture.scoring import scoring_rule_create
+
+    rule = scoring_rule_create(actor=MAINTENANCE, name="Clicks", kind="behaviour", event="clicked", points=5)
+    url = f"/api/v1/marketing/scoring-rules/{rule.pk}/"
+    admin = client_for(admin_user)
+    assert_problem(send_json(admin, "PATCH", url, {"points": 8}), 428)
+    assert_problem(send_json(admin, "PATCH", url, {"points": 8}, HTTP_IF_MATCH='"2"'), 412)
+    assert (
+        send_json(client_for(marketer), "PATCH", url, {"points": 8}, HTTP_IF_MATCH='"1"').status_code == 403
+    )
+    response = send_json(admin, "PATCH", url, {"points": 8, "active": False}, HTTP_IF_MATCH='"1"')
+    assert response.status_code == 200, response.content
+    assert (response.json()["points"], response.json()["active"], response["ETag"]) == (8, False, '"2"')
+    assert ScoringRule.objects.get(pk=rule.pk).points == 8
+    # the old ETag is stale now
+    assert_problem(send_json(admin, "PATCH", url, {"points": 9}, HTTP_IF_MATCH='"1"'), 412)
+
+
+@pytest.mark.parametrize("action", ["schedule", "cancel", "unschedule"])
+def test_state_actions_refuse_a_stale_etag(marketer, action) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from marketing.campaigns.services import campaign_schedule, campaign_update
+
+    campaign = a_campaign(starts_at=timezone.now() + dt.timedelta(hours=1))
+    if action == "unschedule":
+        campaign = campaign_schedule(actor=MAINTENANCE, campaign_id=campaign.pk)
+    read = campaign.version
+    # someone else changes it after we read it
+    campaign_update(
+        actor=MAINTENANCE, campaign_id=campaign.pk, expected_version=None, name=f"Other {next(names)}"
+    )
+    api = client_for(marketer)
+    url = f"{CAMPAIGNS}{campaign.pk}/{action}/"
+    stale = send_json(api, "POST", url, {}, HTTP_IF_MATCH=f'"{read}"')
+    assert_problem(stale, 412)
+    assert Campaign.objects.get(pk=campaign.pk).status == campaign.status
+    fresh = send_json(api, "POST", url, {}, HTTP_IF_MATCH=f'"{read + 1}"')
+    assert fresh.status_code == 200, fresh.content
+    assert (
+        fresh.json()["status"]
+        == {"schedule": "scheduled", "cancel": "cancelled", "unschedule": "draft"}[action]
+    )
+    assert fresh["ETag"] == f'"{read + 2}"'

@@ -224,3 +224,57 @@ def test_roi_of_a_campaign_with_revenue_only_in_another_currency_counts_none_of_
     ]
     assert figures.roi == Decimal("-1.00")  # nothing earned in GBP for a GBP 50 budget
     assert figures.roi_leaves_out == ["EUR"]
+
+
+def test_each_funnel_stage_rate_and_the_cost_per_lead(sales_rep, marketer, client: Client) -> None:
+    from sales.leads.services import lead_create
+    from sales.tests.quote_setup import an_opportunity
+
+    # given a EUR 100 campaign: 5 members, 4 sent, 2 opened, 1 clicked, then 3 leads
+    # and 1 opportunity it sourced (no order yet); another campaign's lead counts nowhere
+    for i in range(5):
+        a_person(f"P{i}")
+    campaign = written(campaign_launch(actor=MAINTENANCE, campaign_id=a_campaign(budget="100.00").pk))
+    other = a_campaign(budget="10.00")
+    ids = list(CampaignMember.objects.filter(campaign=campaign).order_by("id").values_list("pk", flat=True))
+    now = timezone.now()
+    CampaignMember.objects.filter(pk__in=ids[:4]).update(sent_at=now)
+    CampaignMember.objects.filter(pk__in=ids[:2]).update(opened_at=now)
+    CampaignMember.objects.filter(pk__in=ids[:1]).update(clicked_at=now)
+    for n in range(3):
+        lead_create(
+            actor=sales_rep,
+            title="Chairs",
+            last_name=f"Lead {n}",
+            source="marketing_form",
+            campaign_id=campaign.pk,
+        )
+    lead_create(actor=sales_rep, title="Desks", last_name="Elsewhere", campaign_id=other.pk)
+    Opportunity.objects.filter(pk=an_opportunity(sales_rep).pk).update(campaign_id=campaign.pk)
+    # when
+    [figures] = campaign_figures([campaign])
+    # then each stage's count, and its share of the stage before
+    expected = [
+        ("audience", 5, None),
+        ("sent", 4, 0.8),
+        ("opened", 2, 0.5),
+        ("clicked", 1, 0.5),
+        ("lead", 3, 3.0),  # leads come from forms, not only from clicks
+        ("opportunity", 1, 0.3333),
+        ("order", 0, 0.0),
+    ]
+    assert [(s.key, s.count, s.rate) for s in figures.funnel] == expected
+    assert figures.cost_per_lead == Decimal("33.33")  # 100.00 / 3 leads
+    # a campaign with a budget and no lead has no cost per lead (not a division by zero)
+    [no_leads] = campaign_figures([Campaign.objects.create(name="Quiet", budget=Decimal("5"))])
+    assert no_leads.cost_per_lead is None
+    assert [s.rate for s in no_leads.funnel] == [None, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    # the API and the page say the same
+    client.force_login(marketer)
+    rows = {r["campaign"]: r for r in client.get("/api/v1/marketing/attribution/").json()["results"]}
+    assert [(s["stage"], s["count"], s["rate"]) for s in rows[campaign.pk]["funnel"]] == expected
+    assert rows[campaign.pk]["cost_per_lead"] == "33.33"
+    assert rows[other.pk]["cost_per_lead"] == "10.00"  # its one lead
+    html = client.get(reverse("marketing:campaign_detail", args=[campaign.pk])).content.decode()
+    assert "<dt>Cost per lead</dt><dd>33.33 EUR</dd>" in html
+    assert "<td>Sent</td><td>4</td><td>80 %</td>" in html

@@ -95,6 +95,19 @@ def test_the_export_is_streamed_permission_checked_and_safe(client: Client, mark
     assert rows[1][1] == "'=cmd Evil"
 
 
+def test_the_export_carries_each_customers_tags_formula_safe(marketer) -> None:
+    from marketing.bulk.services import customers_for, export_rows
+
+    ann = a_person("Ann", tags=["vip", "Partner", "Gold"])
+    bob = a_person("Bob", tags=["=HYPERLINK(1)"])
+    cid = a_person("Cid")
+    lines = "".join(export_rows(actor=marketer, customers=customers_for(filters={}), batch=2))
+    rows = list(csv.reader(io.StringIO(lines)))
+    assert rows[0] == ["id", "name", "kind", "lifecycle_stage", "email", "owner", "created_at", "tags"]
+    tags = {int(r[0]): r[-1] for r in rows[1:]}
+    assert tags == {ann.pk: "Gold; Partner; vip", bob.pk: "'=HYPERLINK(1)", cid.pk: ""}
+
+
 def test_the_bulk_page_counts_and_acts(client: Client, vip_segment, marketer) -> None:
     client.force_login(marketer)
     page = client.get(reverse("marketing:bulk") + f"?segment={vip_segment.pk}")

@@ -254,3 +254,135 @@ def test_beat_launches_due_scheduled_campaigns_and_completes_ended_ones(marketer
     with time_machine.travel(start + dt.timedelta(days=2)):
         assert campaigns_due() == 1
     assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.COMPLETED
+
+
+def test_beat_handles_each_due_campaign_on_its_own(marketer, client) -> None:
+    import time_machine
+    from django.urls import reverse
+
+    from marketing.tasks import campaigns_due
+
+    # given, due at the same minute: one emptied since it was scheduled, one whose end
+    # will have passed, one good; and a running campaign whose end has come
+    a_person("Ann")
+    start = timezone.now() + dt.timedelta(hours=1)
+
+    def scheduled(**fields: Any) -> Campaign:
+        return campaign_schedule(
+            actor=marketer, campaign_id=a_campaign(marketer, **fields).pk, starts_at=start
+        )
+
+    emptied = scheduled()
+    Campaign.objects.filter(pk=emptied.pk).update(body_template="")  # e.g. an import or an admin
+    too_late = scheduled(ends_at=start + dt.timedelta(minutes=30))
+    good = scheduled()
+    running = launch(a_campaign(marketer, ends_at=start), marketer)
+    # when beat runs after all of them were due
+    with time_machine.travel(start + dt.timedelta(hours=1)):
+        moved = campaigns_due()
+    # then the good one runs, the ended one is completed, the others are back to draft
+    assert moved == 2
+    state = {c.pk: c for c in Campaign.objects.all()}
+    assert state[good.pk].status == CampaignStatus.RUNNING
+    assert state[running.pk].status == CampaignStatus.COMPLETED
+    assert (state[emptied.pk].status, state[too_late.pk].status) == (
+        CampaignStatus.DRAFT,
+        CampaignStatus.DRAFT,
+    )
+    assert "Body template: An e-mail campaign needs a body." in state[emptied.pk].launch_problem
+    assert (
+        "Ends at: The campaign's end passed before it could be launched." in state[too_late.pk].launch_problem
+    )
+    assert state[good.pk].launch_problem == ""
+    assert members(state[good.pk]) == {"Ann"}
+    # the reason shows on the page and in the API
+    client.force_login(marketer)
+    html = client.get(reverse("marketing:campaign_detail", args=[emptied.pk])).content.decode()
+    assert 'id="launch-problem"' in html
+    assert "An e-mail campaign needs a body." in html
+    api = client.get(f"/api/v1/marketing/campaigns/{too_late.pk}/").json()
+    assert api["status"] == "draft"
+    assert "end passed" in api["launch_problem"]
+    # a later run finds nothing more to do; scheduling again clears the problem
+    with time_machine.travel(start + dt.timedelta(hours=1, minutes=1)):
+        assert campaigns_due() == 0
+    campaign_update(
+        actor=marketer,
+        campaign_id=emptied.pk,
+        expected_version=None,
+        body_template="Back {{ unsubscribe_url }}",
+    )
+    again = campaign_schedule(
+        actor=marketer, campaign_id=emptied.pk, starts_at=timezone.now() + dt.timedelta(hours=3)
+    )
+    assert (again.status, again.launch_problem) == (CampaignStatus.SCHEDULED, "")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"body_template": ""}, "body_template"),
+        ({"subject_template": ""}, "subject_template"),
+        ({"segment": None}, "segment"),
+        ({"starts_at": None}, "starts_at"),
+    ],
+)
+def test_a_scheduled_campaign_cannot_be_emptied(marketer, fields, field) -> None:
+    campaign = campaign_schedule(
+        actor=marketer, campaign_id=a_campaign(marketer).pk, starts_at=timezone.now() + dt.timedelta(hours=1)
+    )
+    with pytest.raises(ValidationError) as caught:
+        campaign_update(actor=marketer, campaign_id=campaign.pk, expected_version=campaign.version, **fields)
+    assert field in caught.value.message_dict
+    kept = Campaign.objects.get(pk=campaign.pk)
+    assert (kept.status, kept.version, kept.body_template != "") == (
+        CampaignStatus.SCHEDULED,
+        campaign.version,
+        True,
+    )
+    # a draft may be emptied while it is being written
+    draft = a_campaign(marketer)
+    assert (
+        campaign_update(actor=marketer, campaign_id=draft.pk, expected_version=None, **fields).status
+        == "draft"
+    )
+
+
+def _unschedule(**kwargs: Any) -> Campaign:
+    from marketing.campaigns.services import campaign_unschedule
+
+    return campaign_unschedule(**kwargs)
+
+
+# The service that moves a campaign to each state.
+MOVES = {
+    CampaignStatus.DRAFT: _unschedule,
+    CampaignStatus.SCHEDULED: campaign_schedule,
+    CampaignStatus.RUNNING: campaign_launch,
+    CampaignStatus.COMPLETED: campaign_complete,
+    CampaignStatus.CANCELLED: campaign_cancel,
+}
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [(s, t) for s in CampaignStatus.values for t in CampaignStatus.values],
+)
+def test_every_transition_is_allowed_exactly_as_the_table_says(marketer, source, target) -> None:
+    from marketing.choices import TRANSITIONS
+
+    # given a launchable campaign (a start to come) put in `source`
+    campaign = a_campaign(marketer, starts_at=timezone.now() + dt.timedelta(hours=1))
+    Campaign.objects.filter(pk=campaign.pk).update(status=source)
+    move = MOVES[CampaignStatus(target)]
+    if target in TRANSITIONS[source]:
+        moved = move(actor=marketer, campaign_id=campaign.pk, expected_version=campaign.version)
+        assert moved.status == target
+        assert Campaign.objects.get(pk=campaign.pk).status == target
+        assert moved.version == campaign.version + 1
+    else:
+        with pytest.raises(BadTransition):
+            move(actor=marketer, campaign_id=campaign.pk, expected_version=campaign.version)
+        assert Campaign.objects.get(pk=campaign.pk).status == source
+    # the table itself: nothing leaves a completed or cancelled campaign
+    assert TRANSITIONS[CampaignStatus.COMPLETED] == TRANSITIONS[CampaignStatus.CANCELLED] == ()

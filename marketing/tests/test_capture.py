@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import ConsentEvent, Customer, CustomFieldDefinition
+from customers.models import Activity, ConsentEvent, Customer, CustomFieldDefinition
 from frontoffice.actors import MAINTENANCE
 from marketing.capture.scoring import (
     SCORING,
@@ -97,6 +97,35 @@ def test_a_member_who_answers_is_marked_responded(lead_form) -> None:
     )
     member = CampaignMember.objects.get(customer=ann)
     assert member.status == MemberStatus.RESPONDED
+    # on the timeline once, naming the campaign; a second answer adds no second entry
+    form_submit(
+        actor=LEAD_FORMS,
+        form_key=lead_form.public_key,
+        token=form_token(),
+        data={"first_name": "A", "email": "ann.test@example.com", "message": "Again"},
+    )
+    entries = list(Activity.objects.filter(customer=ann, kind="campaign_responded"))
+    assert len(entries) == 1
+    assert entries[0].source_app == "marketing"
+    assert entries[0].subject == f"Responded to campaign “{member.campaign.name}”"
+    assert entries[0].payload["campaign_id"] == lead_form.campaign_id
+    assert entries[0].payload["member_id"] == member.pk
+    assert entries[0].occurred_at == member.responded_at
+
+
+def test_an_answer_from_outside_the_audience_is_on_the_timeline_too(lead_form) -> None:
+    form_submit(
+        actor=LEAD_FORMS,
+        form_key=lead_form.public_key,
+        token=form_token(),
+        data={"first_name": "Zoe", "last_name": "New", "email": "zoe@example.com", "message": "Call me"},
+    )
+    zoe = FormSubmission.objects.get().customer
+    [entry] = Activity.objects.filter(customer=zoe, kind="campaign_responded")
+    assert entry.subject == "Sent the lead form “Spring demo”"
+    assert entry.body == "Call me"
+    assert entry.payload["campaign_id"] == lead_form.campaign_id
+    assert not CampaignMember.objects.exists()
 
 
 def test_the_same_form_posted_twice_makes_one_lead(lead_form) -> None:

@@ -168,6 +168,33 @@ def test_tracking_is_rate_limited(client: Client, member, monkeypatch) -> None:
     assert [client.get(url).status_code for _ in range(3)] == [200, 200, 429]
 
 
+def test_clicks_over_the_limit_are_refused(client: Client, member, monkeypatch) -> None:
+    from marketing import throttle
+
+    monkeypatch.setitem(throttle.RATES, "tracking", (2, 60))
+    url = reverse("marketing:click", args=[click_token(member.pk, "https://shop.example.com/sale")])
+    assert [client.get(url).status_code for _ in range(3)] == [302, 302, 429]
+    refused = client.get(url)
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "60"
+    assert "Location" not in refused
+
+
+def test_an_open_over_the_limit_records_nothing(client: Client, member, monkeypatch) -> None:
+    from marketing import throttle
+
+    monkeypatch.setitem(throttle.RATES, "tracking", (1, 60))
+    # the allowance spent on another address of ours (a forged token counts too)
+    client.get(reverse("marketing:open", args=["forged:token"]))
+    response = client.get(reverse("marketing:open", args=[member_token(member.pk, OPEN)]))
+    # the pixel is still a pixel (a mail client shows no error), but nothing is recorded
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/gif"
+    member.refresh_from_db()
+    assert (member.status, member.opened_at) == (MemberStatus.SENT, None)
+    assert kinds(member.customer_id) == []
+
+
 def test_an_opportunity_sourced_from_the_campaign_converts_the_member_once(member, sales_rep) -> None:
     from sales.models import Opportunity
     from sales.tests.quote_setup import an_opportunity

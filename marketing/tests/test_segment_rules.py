@@ -378,3 +378,216 @@ def test_two_apps_cannot_claim_one_fact(vip_attribute_fact) -> None:
         plugin.installed("facts_again", AppHooks(customer_facts=[vip_attribute_fact])),
     ):
         pass
+
+
+# --- every (type, operator) of the catalogue ---------------------------------------------
+#
+# Four customers: Ann (customer, VIP and Partner, every custom attribute, consent
+# granted, an order, clicked in a campaign, active lately), Bob (prospect, Partner,
+# attributes of his own, e-mail at shop.test, consent withdrawn, only opened), Cid
+# (former, no e-mail, never asked, no attribute, created long ago) and Dot (an
+# organisation, nothing else). Each case names exactly whom it selects: at least one of
+# them and never all four, so an operator compiled as another (or as its negation, or
+# dropping the customers without a value) fails here.
+
+CAST = ("ann", "bob", "cid", "dot")
+
+
+def _today_minus(days: int) -> str:
+    return (timezone.localdate() - dt.timedelta(days=days)).isoformat()
+
+
+OPERATOR_CASES: list[tuple[str, str, Any, str]] = [
+    # choice
+    ("kind", "eq", "organisation", "dot"),
+    ("kind", "ne", "organisation", "ann bob cid"),
+    ("kind", "in", ["person"], "ann bob cid"),
+    ("kind", "not_in", ["person"], "dot"),
+    ("lifecycle_stage", "eq", "customer", "ann"),
+    ("lifecycle_stage", "ne", "customer", "bob cid dot"),
+    ("lifecycle_stage", "in", ["customer", "former"], "ann cid"),
+    ("lifecycle_stage", "not_in", ["customer", "former"], "bob dot"),
+    # text
+    ("last_name", "eq", "able", "ann"),
+    ("last_name", "ne", "Able", "bob cid dot"),
+    ("display_name", "contains", "ake", "bob"),
+    ("display_name", "starts_with", "ci", "cid"),
+    ("first_name", "starts_with", "B", "bob"),
+    ("organisation_name", "is_set", None, "dot"),
+    ("organisation_name", "is_not_set", None, "ann bob cid"),
+    ("first_name", "is_set", None, "ann bob cid"),
+    ("first_name", "is_not_set", None, "dot"),
+    # e-mail (text, with ends_with)
+    ("email", "eq", "BOB@shop.test", "bob"),
+    ("email", "ne", "bob@shop.test", "ann cid dot"),
+    ("email", "contains", "ANN", "ann"),
+    ("email", "ends_with", "@shop.test", "bob"),
+    ("email", "is_set", None, "ann bob"),
+    ("email", "is_not_set", None, "cid dot"),
+    # date
+    ("created_at", "within_days", 30, "ann bob dot"),
+    ("created_at", "older_than_days", 30, "cid"),
+    ("created_at", "before", lambda ctx: _today_minus(10), "cid"),
+    ("created_at", "after", lambda ctx: _today_minus(10), "ann bob dot"),
+    # id
+    ("owner", "eq", lambda ctx: ctx["owner"], "ann"),
+    ("owner", "ne", lambda ctx: ctx["owner"], "bob cid dot"),
+    ("owner", "is_set", None, "ann"),
+    ("owner", "is_not_set", None, "bob cid dot"),
+    # tag
+    ("tag", "has", "vip", "ann"),
+    ("tag", "has_not", "VIP", "bob cid dot"),
+    ("tag", "has_any", ["vip", "partner"], "ann bob"),
+    ("tag", "has_all", ["vip", "partner"], "ann"),
+    # behaviour
+    ("ordered_product", "within_days", {"sku": "SKU-1", "days": 30}, "ann"),
+    ("lifetime_order_value", "eq", lambda ctx: str(ctx["total"]), "ann"),
+    ("lifetime_order_value", "ne", 0, "ann"),
+    ("lifetime_order_value", "gt", 0, "ann"),
+    ("lifetime_order_value", "gte", lambda ctx: str(ctx["total"]), "ann"),
+    ("lifetime_order_value", "lt", lambda ctx: float(ctx["total"]), "bob cid dot"),
+    ("lifetime_order_value", "lte", 0, "bob cid dot"),
+    ("responded_to_campaign", "eq", lambda ctx: ctx["campaign"], "ann"),
+    ("responded_to_campaign", "ne", lambda ctx: ctx["campaign"], "bob cid dot"),
+    ("last_activity", "within_days", 30, "ann"),
+    ("last_activity", "older_than_days", 30, "bob cid dot"),
+    # consent: granted, withdrawn, never asked
+    ("consent.email.marketing", "eq", "granted", "ann"),
+    ("consent.email.marketing", "eq", "withdrawn", "bob"),
+    ("consent.email.marketing", "eq", "never", "cid dot"),
+    ("consent.email.marketing", "ne", "granted", "bob cid dot"),
+    ("consent.email.marketing", "ne", "withdrawn", "ann cid dot"),
+    ("consent.email.marketing", "ne", "never", "ann bob"),
+    # custom attributes: "ne" and "not in" hold for those without the attribute too
+    ("attr.industry", "eq", "retail", "ann"),
+    ("attr.industry", "ne", "retail", "bob cid dot"),
+    ("attr.industry", "in", ["retail", "energy"], "ann bob"),
+    ("attr.industry", "not_in", ["retail"], "bob cid dot"),
+    ("attr.industry", "is_set", None, "ann bob"),
+    ("attr.industry", "is_not_set", None, "cid dot"),
+    ("attr.seats", "eq", 3, "bob"),
+    ("attr.seats", "ne", 3, "ann cid dot"),
+    ("attr.seats", "gt", 3, "ann"),
+    ("attr.seats", "gte", 3, "ann bob"),
+    ("attr.seats", "lt", 10, "bob"),
+    ("attr.seats", "lte", 10, "ann bob"),
+    ("attr.seats", "is_set", None, "ann bob"),
+    ("attr.seats", "is_not_set", None, "cid dot"),
+    ("attr.vip", "eq", True, "ann"),
+    ("attr.vip", "eq", False, "bob"),
+    ("attr.motto", "eq", "GO FAR", "ann"),
+    ("attr.motto", "ne", "go far", "bob cid dot"),
+    ("attr.motto", "contains", "put", "bob"),
+    ("attr.motto", "starts_with", "go", "ann"),
+    ("attr.motto", "is_set", None, "ann bob"),
+    ("attr.motto", "is_not_set", None, "cid dot"),
+    ("attr.renewal", "before", "2026-01-01", "bob"),
+    ("attr.renewal", "after", "2026-01-01", "ann"),
+    ("attr.renewal", "is_set", None, "ann bob"),
+    ("attr.renewal", "is_not_set", None, "cid dot"),
+]
+NEEDS_ORDER = ("ordered_product", "lifetime_order_value")
+
+
+def _definitions() -> None:
+    for key, label, kind, choices in (
+        ("industry", "Industry", "choice", ["retail", "energy"]),
+        ("seats", "Seats", "number", []),
+        ("vip", "VIP", "boolean", []),
+        ("motto", "Motto", "text", []),
+        ("renewal", "Renewal", "date", []),
+    ):
+        CustomFieldDefinition.objects.create(key=key, label=label, field_type=kind, choices=choices)
+
+
+@pytest.fixture
+def cast(marketer) -> dict[str, Any]:
+    from customers import services as customer_services
+    from customers.models import Activity
+
+    _definitions()
+    ann = a_person(
+        "Ann",
+        "Able",
+        lifecycle_stage="customer",
+        tags=["VIP", "Partner"],
+        owner=marketer,
+        attributes={
+            "industry": "retail",
+            "seats": 10,
+            "vip": True,
+            "motto": "Go far",
+            "renewal": "2026-03-01",
+        },
+    )
+    bob = a_person(
+        "Bob",
+        "Baker",
+        email="bob@shop.test",
+        consent=False,
+        tags=["Partner"],
+        owner=None,
+        attributes={
+            "industry": "energy",
+            "seats": 3,
+            "vip": False,
+            "motto": "Stay put",
+            "renewal": "2025-06-01",
+        },
+    )
+    cid = a_person("Cid", "Cole", email=None, consent=None, lifecycle_stage="former", owner=None)
+    dot = customer_services.customer_create(
+        actor=MAINTENANCE, kind="organisation", organisation_name="Dot Ltd", owner=None
+    )
+    Customer.objects.filter(pk=cid.pk).update(created_at=timezone.now() - dt.timedelta(days=400))
+    campaign = Campaign.objects.create(name="Spring", status=CampaignStatus.RUNNING)
+    CampaignMember.objects.create(campaign=campaign, customer=ann, clicked_at=timezone.now())
+    CampaignMember.objects.create(campaign=campaign, customer=bob, opened_at=timezone.now())
+    activity_record(
+        customer_id=ann.pk, kind="note", subject="hi", actor=MAINTENANCE, occurred_at=timezone.now()
+    )
+    Activity.objects.exclude(customer=ann, kind="note").update(
+        occurred_at=timezone.now() - dt.timedelta(days=100)
+    )
+    return {
+        "customers": {"ann": ann, "bob": bob, "cid": cid, "dot": dot},
+        "owner": marketer.pk,
+        "campaign": campaign.pk,
+    }
+
+
+def selected(rules: Any, customers: dict[str, Customer]) -> set[str]:
+    ids = set(segment_customers(rules=rules).values_list("pk", flat=True))
+    return {name for name, customer in customers.items() if customer.pk in ids}
+
+
+@pytest.mark.parametrize(
+    ("field", "op", "value", "expected"),
+    OPERATOR_CASES,
+    ids=[f"{f}-{o}-{'x' if callable(v) else v}" for f, o, v, _ in OPERATOR_CASES],
+)
+def test_every_operator_selects_exactly_whom_it_says(cast, sales_rep, field, op, value, expected) -> None:
+    context = dict(cast)
+    if field in NEEDS_ORDER:
+        context["total"] = an_order(sales_rep, cast["customers"]["ann"]).total
+    value = value(context) if callable(value) else value
+    wanted = set(expected.split())
+    assert wanted  # one who matches
+    assert wanted != set(CAST)  # and one who does not
+    assert selected(cond(field, op, value), cast["customers"]) == wanted
+    # and its negation selects the others: the two never overlap nor leave anyone out
+    assert selected({"not": cond(field, op, value)}, cast["customers"]) == set(CAST) - wanted
+
+
+def test_the_operator_cases_cover_every_type_and_operator_of_the_catalogue() -> None:
+    _definitions()
+    fields = catalogue()
+    offered = {(spec.type, op) for spec in fields.values() for op in spec.ops}
+    covered = {(fields[field].type, op) for field, op, _, _ in OPERATOR_CASES}
+    assert offered - covered == set()
+    # and every field and operator of the profile and of each custom attribute type
+    named = {(field, op) for field, op, _, _ in OPERATOR_CASES}
+    for field in ("kind", "lifecycle_stage", "email", "owner", "tag", "lifetime_order_value", "created_at"):
+        assert {(field, op) for op in fields[field].ops} <= named, field
+    for field in ("attr.industry", "attr.seats", "attr.vip", "attr.motto", "attr.renewal"):
+        assert {(field, op) for op in fields[field].ops} <= named, field

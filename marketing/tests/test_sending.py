@@ -13,7 +13,8 @@ from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
 from customers.consent import consent_record
-from customers.models import Customer
+from customers.models import Activity, Customer
+from frontoffice import plugin
 from frontoffice.actors import MAINTENANCE
 from marketing.campaigns import sending
 from marketing.campaigns.launch import campaign_launch
@@ -40,7 +41,7 @@ def send(django_capture_on_commit_callbacks, campaign_id: int, **kwargs) -> int:
 
 
 def test_each_member_gets_one_email_with_the_unsubscribe_headers(django_capture_on_commit_callbacks) -> None:
-    campaign, _ = launched(django_capture_on_commit_callbacks)
+    campaign, people = launched(django_capture_on_commit_callbacks)
     mail.outbox = []
     assert send(django_capture_on_commit_callbacks, campaign.pk) == 3
     assert sorted(m.to[0] for m in mail.outbox) == [
@@ -56,6 +57,13 @@ def test_each_member_gets_one_email_with_the_unsubscribe_headers(django_capture_
     # a second run finds nobody pending
     assert send(django_capture_on_commit_callbacks, campaign.pk) == 0
     assert len(mail.outbox) == 3
+    # each recipient's timeline shows the e-mail sent once: the outbound room's entry
+    # (marketing writes no second one)
+    sent = Activity.objects.filter(kind="message_sent").order_by("customer_id")
+    assert [a.customer_id for a in sent] == sorted(p.pk for p in people)
+    assert {a.subject for a in sent} == {f"E-mail sent: Hello P{i}" for i in range(3)}
+    assert not Activity.objects.filter(source_app="marketing").exists()
+    assert "campaign_sent" not in plugin.timeline_kinds()
 
 
 def test_a_crash_mid_batch_then_a_retry_sends_one_copy_each(
