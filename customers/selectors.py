@@ -82,13 +82,16 @@ def customer_list_rows(customers: Sequence[Customer]) -> list[dict[str, Any]]:
             .values_list("customer_id", "value")
         ):
             contacts.setdefault(customer_id, []).append(value)
+    # A customer's URL is the same but for its id: resolved once per call, not per row.
+    head, tail = reverse("customers:detail", args=[_URL_MARK]).split(str(_URL_MARK))
+    day_text = _DayText()
     rows = []
     for c in customers:
         created, updated = timezone.localtime(c.created_at), timezone.localtime(c.updated_at)
         rows.append(
             {
                 "pk": c.pk,
-                "url": reverse("customers:detail", args=[c.pk]),
+                "url": f"{head}{c.pk}{tail}",
                 "display_name": c.display_name,
                 "kind_label": c.get_kind_display(),
                 "lifecycle_stage": c.lifecycle_stage,
@@ -97,12 +100,27 @@ def customer_list_rows(customers: Sequence[Customer]) -> list[dict[str, Any]]:
                 "tags": tags.get(c.pk, []),
                 "contacts": contacts.get(c.pk, []),
                 "created_iso": created.isoformat(),
-                "created_text": dateformat.format(created, "j M Y"),
+                "created_text": day_text(created),
                 "updated_iso": updated.isoformat(),
-                "updated_text": dateformat.format(updated, "j M Y"),
+                "updated_text": day_text(updated),
             }
         )
     return rows
+
+
+_URL_MARK = 987654321  # an id that stands for every row's in the reversed URL
+
+
+class _DayText(dict[int, str]):
+    """`dateformat.format(moment, "j M Y")` ("6 Dec 2026": the day, the month's short
+    name in the active language, the year on 4 digits), the month's name looked up once
+    per month instead of the whole format read again for every date."""
+
+    def __call__(self, moment: dt.datetime) -> str:
+        month = self.get(moment.month)
+        if month is None:
+            month = self[moment.month] = dateformat.format(moment, "M")
+        return f"{moment.day} {month} {moment.year:04d}"
 
 
 def customer_get(*, customer_id: Any) -> Customer:
