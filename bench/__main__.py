@@ -51,6 +51,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--floor-runs", type=int, default=300, help="Timed floor statements per scenario.")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("BENCH_PORT") or 0),
+        help="The server's port (default: a free one; a machine shared by several runs gives each its range).",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--only", default="", help="Comma-separated scenario names (default: all).")
     parser.add_argument("--name", default="latest", help="Results go to bench/results/<name>.md and .json.")
@@ -336,7 +342,7 @@ def main(argv: list[str]) -> None:
         scenarios = [s for s in scenarios if s.name in wanted]
     token, session, user = credentials()
     before = environment()  # the machine's load before the run, not after it
-    port = free_port()
+    port = args.port or free_port()
     server = serve(args.database_url, port, args.workers)
     try:
         plan = {

@@ -103,7 +103,8 @@ class CustomerSerializer(serializers.ModelSerializer[Customer]):
         read_only_fields = fields
 
     def get_tags(self, obj: Customer) -> list[str]:
-        return [t.name for t in obj.tags.all()]
+        names = getattr(obj, "tag_names", None)  # read already (the 360 view)
+        return list(names) if names is not None else [t.name for t in obj.tags.all()]
 
     def _primary(self, obj: Customer, kind: str) -> str | None:
         contacts = getattr(obj, "primary_contacts", None)

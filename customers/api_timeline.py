@@ -63,6 +63,8 @@ class TimelinePagination(CursorPagination):
 
 def timeline_kind(request: Request) -> str | None:
     """`?kind=`: one of the declared timeline kinds, or None for all; 400 otherwise."""
+    if not request.query_params.get("kind"):
+        return None  # all kinds, as the filter answers for no or an empty `kind` (without building it)
     timeline_filter = TimelineFilter(request.query_params, queryset=Activity.objects.none())
     if not timeline_filter.is_valid():
         raise translate_validation(timeline_filter.errors)

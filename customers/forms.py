@@ -8,12 +8,13 @@ puts each message next to the field the person can fix.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.forms.models import ModelChoiceIterator
 
 from customers.choices import (
@@ -31,6 +32,7 @@ from customers.models import Customer, CustomFieldDefinition
 from customers.normalise import normalise_email, normalise_phone
 from frontoffice.forms import ATTRIBUTE_FIELD_PREFIX, DateTimeField, ServiceForm
 from frontoffice.models import User
+from frontoffice.prepared import prepared_rows
 
 LOGGABLE_KINDS = [
     (k.value, k.label)
@@ -341,12 +343,27 @@ class _ListedChoices(ModelChoiceIterator):
             yield self.choice(obj)
 
 
+def _active_owners() -> QuerySet[User]:
+    # What a choice shows (the name), not the password hash and the rest of the row.
+    return (
+        User.objects.filter(is_active=True)
+        .order_by("first_name", "last_name", "username")
+        .only("id", "username", "first_name", "last_name")
+    )
+
+
 class _OwnerField(forms.ModelChoiceField):
     """The owners, read once per form: the same list is rendered and checks the value
-    (Django's field asks the database again for the chosen one)."""
+    (Django's field asks the database again for the chosen one). `build` makes the
+    queryset of the choices, the same statement every time: compiled once per process
+    (`frontoffice.prepared`)."""
 
     iterator = _ListedChoices
     _listed: list[Any] | None = None
+
+    def __init__(self, *, build: Callable[[], QuerySet[Any]], **kwargs: Any) -> None:
+        self.build = build
+        super().__init__(queryset=build(), **kwargs)
 
     def __deepcopy__(self, memo: Any) -> Any:
         result = super().__deepcopy__(memo)  # type: ignore[misc]
@@ -355,7 +372,7 @@ class _OwnerField(forms.ModelChoiceField):
 
     def listed(self) -> list[Any]:
         if self._listed is None:
-            self._listed = list(self.queryset or ())
+            self._listed = prepared_rows(self.build, self.build)
         return self._listed
 
     def to_python(self, value: Any) -> Any:
@@ -383,12 +400,4 @@ class CustomerFilterForm(forms.Form):
     tag = forms.CharField(
         label="Tag", required=False, max_length=500, help_text="Several: separate them with commas."
     )
-    owner = _OwnerField(
-        label="Owner",
-        required=False,
-        # What a choice shows (the name), not the password hash and the rest of the row.
-        queryset=User.objects.filter(is_active=True)
-        .order_by("first_name", "last_name", "username")
-        .only("id", "username", "first_name", "last_name"),
-        empty_label="Anyone",
-    )
+    owner = _OwnerField(label="Owner", required=False, build=_active_owners, empty_label="Anyone")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, prefetch_related_objects
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.fields.tuple_lookups import TupleLessThan
 from django.http import Http404
 from django.urls import reverse
@@ -20,7 +20,9 @@ from customers.choices import ContactKind
 from customers.filters import CustomerFilter
 from customers.models import Activity, ConsentEvent, ContactPoint, Customer, Relationship, Tag
 from customers.selectors_panels import PanelView, customer_panels
-from customers.timeline_kinds import visible_to
+from customers.timeline_kinds import hidden_kinds, visible_to
+from frontoffice.permissions import readable_grant
+from frontoffice.prepared import prepared_rows
 
 TIMELINE_PAGE = 50
 ACTIVITY_FIELDS = [f.name for f in Activity._meta.concrete_fields]
@@ -82,13 +84,16 @@ def customer_list_rows(customers: Sequence[Customer]) -> list[dict[str, Any]]:
             .values_list("customer_id", "value")
         ):
             contacts.setdefault(customer_id, []).append(value)
+    # A customer's URL is the same but for its id: resolved once per call, not per row.
+    head, tail = reverse("customers:detail", args=[_URL_MARK]).split(str(_URL_MARK))
+    day_text = _DayText()
     rows = []
     for c in customers:
         created, updated = timezone.localtime(c.created_at), timezone.localtime(c.updated_at)
         rows.append(
             {
                 "pk": c.pk,
-                "url": reverse("customers:detail", args=[c.pk]),
+                "url": f"{head}{c.pk}{tail}",
                 "display_name": c.display_name,
                 "kind_label": c.get_kind_display(),
                 "lifecycle_stage": c.lifecycle_stage,
@@ -97,12 +102,27 @@ def customer_list_rows(customers: Sequence[Customer]) -> list[dict[str, Any]]:
                 "tags": tags.get(c.pk, []),
                 "contacts": contacts.get(c.pk, []),
                 "created_iso": created.isoformat(),
-                "created_text": dateformat.format(created, "j M Y"),
+                "created_text": day_text(created),
                 "updated_iso": updated.isoformat(),
-                "updated_text": dateformat.format(updated, "j M Y"),
+                "updated_text": day_text(updated),
             }
         )
     return rows
+
+
+_URL_MARK = 987654321  # an id that stands for every row's in the reversed URL
+
+
+class _DayText(dict[int, str]):
+    """`dateformat.format(moment, "j M Y")` ("6 Dec 2026": the day, the month's short
+    name in the active language, the year on 4 digits), the month's name looked up once
+    per month instead of the whole format read again for every date."""
+
+    def __call__(self, moment: dt.datetime) -> str:
+        month = self.get(moment.month)
+        if month is None:
+            month = self[moment.month] = dateformat.format(moment, "M")
+        return f"{moment.day} {month} {moment.year:04d}"
 
 
 def customer_get(*, customer_id: Any) -> Customer:
@@ -115,6 +135,10 @@ def customer_get(*, customer_id: Any) -> Customer:
 
 def consent_state(*, customer: Customer) -> list[ConsentEvent]:
     """The latest ledger entry per (channel, purpose): the current consent."""
+    return list(_consent_state_of(customer.pk))
+
+
+def _consent_state_of(customer_id: int) -> QuerySet[ConsentEvent]:
     latest = (
         ConsentEvent.objects.filter(
             customer_id=OuterRef("customer_id"), channel=OuterRef("channel"), purpose=OuterRef("purpose")
@@ -122,8 +146,8 @@ def consent_state(*, customer: Customer) -> list[ConsentEvent]:
         .order_by("-occurred_at", "-id")
         .values("pk")[:1]
     )
-    return list(
-        ConsentEvent.objects.filter(customer=customer, pk=Subquery(latest))
+    return (
+        ConsentEvent.objects.filter(customer_id=customer_id, pk=Subquery(latest))
         .select_related("actor")
         # Who recorded it is shown by name: not the password hash and the rest of the user row.
         .only(*CONSENT_FIELDS, *ACTOR_NAME_FIELDS)
@@ -162,6 +186,20 @@ def decode_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
         return None
 
 
+def _timeline_query(customer_id: int, actor: Any, kind: str | None) -> QuerySet[Activity]:
+    """One customer's entries that `actor` may see, of `kind` or all, newest first."""
+    queryset = visible_to(
+        actor,
+        Activity.objects.filter(customer_id=customer_id)
+        .select_related("actor")
+        # Who acted is shown by name: not the password hash and the rest of the user row.
+        .only(*ACTIVITY_FIELDS, *ACTOR_NAME_FIELDS),
+    )
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    return queryset.order_by("-occurred_at", "-id")
+
+
 def timeline_page(
     *,
     customer: Customer,
@@ -172,27 +210,65 @@ def timeline_page(
 ) -> tuple[list[Activity], str | None]:
     """Newest first, keyset-paginated on (occurred_at, id), of one `kind` or all, the
     entries `actor` may see: one query per page."""
-    queryset = visible_to(
-        actor,
-        Activity.objects.filter(customer=customer)
-        .select_related("actor")
-        # Who acted is shown by name: not the password hash and the rest of the user row.
-        .only(*ACTIVITY_FIELDS, *ACTOR_NAME_FIELDS),
-    )
-    if kind:
-        queryset = queryset.filter(kind=kind)
+    queryset = _timeline_query(customer.pk, actor, kind)
     position = decode_cursor(cursor)
     if position is not None:
         moment, pk = position
         # A row comparison, which PostgreSQL seeks in the (customer, occurred_at, id) index.
         queryset = queryset.filter(TupleLessThan((F("occurred_at"), F("id")), (moment, pk)))
-    rows = list(queryset.order_by("-occurred_at", "-id")[: limit + 1])
+    rows = list(queryset[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (encode_cursor(rows[-1]) if more and rows else None)
 
 
 # --- the 360 view ------------------------------------------------------------------
+# The reads of one customer's 360 view, by its id: each makes the same SQL for every
+# customer (what `prepared_rows` needs).
+
+
+def _tags_of(customer_id: int) -> QuerySet[Tag]:
+    return Tag.objects.filter(customers__id=customer_id)
+
+
+def _contact_points_of(customer_id: int) -> QuerySet[ContactPoint]:
+    return ContactPoint.objects.filter(customer_id=customer_id)
+
+
+def _relations_of(customer_id: int) -> QuerySet[Relationship]:
+    # The other side of a relation is shown by name and linked: its id and name, not its row.
+    return (
+        Relationship.objects.filter(Q(person_id=customer_id) | Q(organisation_id=customer_id))
+        .select_related("person", "organisation")
+        .only(*RELATIONSHIP_FIELDS, *RELATED_NAME_FIELDS)
+        .order_by("id")[:200]
+    )
+
+
+def _subsidiaries_of(customer_id: int) -> QuerySet[Customer]:
+    # Shown by name and linked, as the other side of a relation.
+    return (
+        Customer.objects.filter(parent_id=customer_id, merged_into__isnull=True)
+        .only("id", "display_name", "parent")
+        .order_by("display_name")[:50]
+    )
+
+
+def _first_timeline_page(
+    customer: Customer, actor: Any, kind: str | None
+) -> tuple[list[Activity], str | None]:
+    """`timeline_page` without a cursor; its statement differs between readers only by
+    what they may see (the key), and between customers and kinds by its values."""
+    kind = kind or None  # "" is every kind, as in `timeline_page`
+    key = ("timeline", kind is not None, tuple(hidden_kinds(actor)), readable_grant(actor))
+
+    def build(customer_id: int, *kind_value: str) -> QuerySet[Activity]:
+        return _timeline_query(customer_id, actor, kind_value[0] if kind_value else None)[: TIMELINE_PAGE + 1]
+
+    rows = prepared_rows(key, build, customer.pk, *([kind] if kind is not None else []))
+    more = len(rows) > TIMELINE_PAGE
+    rows = rows[:TIMELINE_PAGE]
+    return rows, (encode_cursor(rows[-1]) if more and rows else None)
 
 
 @dataclass
@@ -229,26 +305,16 @@ def customer_360(
     selected) passes it and saves that query."""
     if customer is None or customer.pk != int(customer_id):
         customer = customer_get(customer_id=customer_id)
-    # Prefetched onto the customer, so that whoever serialises it next (the API's
-    # CustomerSerializer) reads the same tags instead of asking again.
-    prefetch_related_objects([customer], "tags")
-    tags = list(customer.tags.all())
-    contact_points = list(customer.contact_points.all())
-    consents = consent_state(customer=customer)
-    # The other side of a relation and a subsidiary are shown by name and linked: their
-    # id and name, not their whole rows.
-    relations = list(
-        Relationship.objects.filter(Q(person=customer) | Q(organisation=customer))
-        .select_related("person", "organisation")
-        .only(*RELATIONSHIP_FIELDS, *RELATED_NAME_FIELDS)
-        .order_by("id")[:200]
-    )
-    subsidiaries = list(
-        customer.subsidiaries.filter(merged_into__isnull=True)
-        .only("id", "display_name", "parent")  # parent: the manager sets it on each row
-        .order_by("display_name")[:50]
-    )
-    timeline, cursor = timeline_page(customer=customer, actor=actor, kind=timeline_kind)
+    # One plain query (not the prefetch machinery); the API's CustomerSerializer reads
+    # these names from the view instead of asking again.
+    # Each read the same statement for every customer but for its id: compiled once per
+    # process (`prepared_rows`), not built again on every request.
+    tags = prepared_rows(_tags_of, _tags_of, customer.pk)
+    contact_points = prepared_rows(_contact_points_of, _contact_points_of, customer.pk)
+    consents = prepared_rows(_consent_state_of, _consent_state_of, customer.pk)
+    relations = prepared_rows(_relations_of, _relations_of, customer.pk)
+    subsidiaries = prepared_rows(_subsidiaries_of, _subsidiaries_of, customer.pk)
+    timeline, cursor = _first_timeline_page(customer, actor, timeline_kind)
     history = None
     if load_history and actor.has_perm("customers.view_customer_history"):
         record_fields = [f.name for f in customer.history.model._meta.concrete_fields]

@@ -10,13 +10,17 @@ checks cost no query. The rest (authentication, superusers, inactive users) is D
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
 from django.db.models import Aggregate, Model, OuterRef, Q, QuerySet, Subquery, TextField, Value
 from django.db.models.functions import Concat
+
+from frontoffice.prepared import prepared_rows
 
 M = TypeVar("M", bound=Model)
 
@@ -51,11 +55,18 @@ def permission_names(user_id: Any) -> Subquery:
     return Subquery(names, output_field=TextField())
 
 
+@cache
+def _outer_permission_names(user_field: str) -> Subquery:
+    """`permission_names` of the outer row's `user_field`, built once per process: the
+    same expression on every request (annotating resolves a copy of it, never it)."""
+    return permission_names(OuterRef(OuterRef(user_field)))
+
+
 def with_permission_names(queryset: QuerySet[M], user_field: str = "pk") -> QuerySet[M]:
     """`queryset` with its user's permission names read in the same statement (for
     `remember_permissions`); `user_field` is the row's user id ("pk" for users)."""
     annotated: QuerySet[M] = queryset.annotate(
-        **{PERMISSIONS_ANNOTATION: permission_names(OuterRef(OuterRef(user_field)))}
+        **{PERMISSIONS_ANNOTATION: _outer_permission_names(user_field)}
     )
     return annotated
 
@@ -69,13 +80,22 @@ def remember_permissions(user: Any, names: str | None) -> None:
         }
 
 
+def _user_with_permissions(user_id: int) -> QuerySet[Any]:
+    """The user (by the session's id) with its permission names: what `get(pk=)` reads."""
+    return with_permission_names(get_user_model()._default_manager.filter(pk=user_id))[:2]
+
+
 class OneQueryModelBackend(ModelBackend):
     def get_user(self, user_id: Any) -> Any:
-        user_model = get_user_model()
         try:
-            user = with_permission_names(user_model._default_manager.all()).get(pk=user_id)
-        except user_model.DoesNotExist:
+            user_id = get_user_model()._meta.pk.to_python(user_id)
+        except ValidationError:
             return None
+        # The same statement on every request but for the id: compiled once per process.
+        found = prepared_rows(_user_with_permissions, _user_with_permissions, user_id)
+        if not found:
+            return None
+        user = found[0]
         remember_permissions(user, getattr(user, PERMISSIONS_ANNOTATION))
         return user if self.user_can_authenticate(user) else None
 

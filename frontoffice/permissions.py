@@ -65,18 +65,24 @@ class HasPermission(permissions.BasePermission):
         return bool(user and user.is_authenticated and user.has_perm(view.required_permission))
 
 
+def readable_grant(user: Any) -> frozenset[str] | None:
+    """The permissions whose rows `user` may read by `readable_by` (beside those that
+    need none), or None for every row."""
+    if getattr(user, "is_active", False) and getattr(user, "is_superuser", False):
+        return None
+    if getattr(user, "is_system", False):
+        granted: frozenset[str] | None = getattr(user, "permissions", None)
+        return None if granted is None else frozenset(granted)
+    return frozenset(user.get_all_permissions()) if user is not None else frozenset()
+
+
 def readable_by(user: Any, rows: QuerySet[M], *, field: str = "view_permission") -> QuerySet[M]:
     """`rows` less those whose `field` names a permission `user` lacks ("" for none
     needed): a row that carries the permission needed to read it (a message about an
     invoice) is filtered in SQL, so lists, counts and pages agree. As `has_perm` decides:
     an active superuser or an unrestricted system actor reads everything, an inactive
     user nothing that needs a permission."""
-    if getattr(user, "is_active", False) and getattr(user, "is_superuser", False):
+    granted = readable_grant(user)
+    if granted is None:
         return rows
-    if getattr(user, "is_system", False):
-        granted: frozenset[str] | None = getattr(user, "permissions", None)
-        if granted is None:
-            return rows
-    else:
-        granted = frozenset(user.get_all_permissions()) if user is not None else frozenset()
     return rows.filter(Q(**{field: ""}) | Q(**{f"{field}__in": sorted(granted)}))

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
 from customers import services
+from customers.api_panels import relation_body
+from customers.api_serializers import ConsentEventSerializer, ContactPointSerializer, CustomerSerializer
+from customers.api_timeline import ActivitySerializer
 from customers.consent import consent_record
 from customers.models import (
     Activity,
@@ -21,6 +27,7 @@ from customers.models import (
     Customer,
     Relationship,
 )
+from customers.selectors import consent_state
 from customers.tests.api_setup import person, url
 from customers.timeline import activity_log
 from frontoffice import plugin
@@ -62,6 +69,54 @@ def test_360_shows_profile_contacts_consent_relations_and_the_latest_timeline(
     assert body["timeline"][0]["subject"] == "Called about renewal"
     assert body["timeline_next"] is None
     assert response["ETag"] == f'"{body["customer"]["version"]}"'
+
+
+def test_360_answers_what_the_serializers_answer_over_the_querysets(
+    api_as: Callable[[Any], APIClient], agent: Any
+) -> None:
+    # given: a customer with something in every part of the body, and a second one
+    org = services.customer_create(
+        actor=agent, kind="organisation", organisation_name="Acme", tags=["b", "a"]
+    )
+    ada = person(agent, tags=["vip"], contact_points=[{"kind": "email", "value": "ada@example.com"}])
+    services.relationship_set(actor=agent, person_id=ada.pk, organisation_id=org.pk, role="CTO")
+    consent_record(
+        actor=agent, customer_id=ada.pk, channel="email", purpose="newsletter", granted=True, source="web"
+    )
+    _load_up(org, 3)
+    activity_log(actor=agent, customer_id=ada.pk, kind="call", subject="Called about renewal")
+    client = api_as(agent)
+    # when: each read twice (the first compiles the reads, the next ones reuse them)
+    for customer in (org, ada, org, ada):
+        body = client.get(url(customer, "360/")).json()
+        # then: each part as the serializers answer it over plain querysets
+        fresh = Customer.objects.prefetch_related("tags").get(pk=customer.pk)
+        fresh.primary_contacts = [cp for cp in fresh.contact_points.all() if cp.is_primary]  # type: ignore[attr-defined]
+        relations = Relationship.objects.filter(Q(person=customer) | Q(organisation=customer)).order_by("id")
+        timeline = Activity.objects.filter(customer=customer).order_by("-occurred_at", "-id")[:50]
+        assert _json(body["customer"]) == _json(CustomerSerializer(fresh).data)
+        assert _json(body["contact_points"]) == _json(
+            ContactPointSerializer(fresh.contact_points.all(), many=True).data
+        )
+        assert _json(body["consents"]) == _json(
+            ConsentEventSerializer(consent_state(customer=fresh), many=True).data
+        )
+        assert _json(body["timeline"]) == _json(ActivitySerializer(timeline, many=True).data)
+        assert body["organisations"] == [
+            relation_body(r, r.organisation) for r in relations if r.person_id == customer.pk
+        ]
+        assert body["members"] == [
+            relation_body(r, r.person) for r in relations if r.organisation_id == customer.pk
+        ]
+        assert body["subsidiaries"] == [
+            {"id": c.pk, "display_name": c.display_name}
+            for c in Customer.objects.filter(parent=customer, merged_into=None).order_by("display_name")
+        ]
+    assert body["customer"]["tags"] == ["vip"]
+
+
+def _json(value: Any) -> Any:
+    return json.loads(JSONRenderer().render(value))
 
 
 def _bulk_person(n: int) -> Customer:

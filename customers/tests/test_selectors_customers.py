@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.html import escape
 
 from customers import selectors, selectors_history, services
@@ -341,3 +341,27 @@ def test_the_list_page_and_the_360_api_read_no_password_hash_but_the_session_use
     # the session's own user only (Django checks the session against its hash)
     assert len([q for q in page_queries.captured_queries if "password" in q["sql"]]) == 1
     assert not [q for q in api_queries.captured_queries if "password" in q["sql"]]
+
+
+def test_the_list_rows_link_and_date_each_row_as_reverse_and_dateformat_do(admin_user: Any) -> None:
+    # given: customers created on days of different months and years (one on 1 Jan 0999)
+    moments = [
+        dt.datetime(2026, 12, 6, 23, 30, tzinfo=dt.UTC),
+        dt.datetime(2025, 1, 31, 0, 5, tzinfo=dt.UTC),
+        dt.datetime(2026, 5, 9, 12, 0, tzinfo=dt.UTC),
+        dt.datetime(999, 1, 1, 12, 0, tzinfo=dt.UTC),
+    ]
+    for n, moment in enumerate(moments):
+        customer = services.customer_create(actor=admin_user, kind="person", last_name=f"Dated{n}")
+        Customer.objects.filter(pk=customer.pk).update(created_at=moment, updated_at=moment)
+    customers = list(selectors.customer_list(for_page=True).filter(last_name__startswith="Dated"))
+    # when
+    rows = selectors.customer_list_rows(customers)
+    # then: what reverse() and dateformat give for each row, in the current time zone
+    assert len(rows) == len(moments)
+    for row, customer in zip(rows, customers, strict=True):
+        created = timezone.localtime(customer.created_at)
+        assert row["url"] == reverse("customers:detail", args=[customer.pk])
+        assert row["created_text"] == dateformat.format(created, "j M Y")
+        assert row["updated_text"] == dateformat.format(timezone.localtime(customer.updated_at), "j M Y")
+    assert {row["created_text"][-8:] for row in rows} >= {"Dec 2026", "Jan 2025", "May 2026"}
