@@ -14,8 +14,8 @@ segment evaluation and campaign launch over a large customer base.
 3. Snapshot: `campaign_launch` of an e-mail campaign to that segment (exclusion counts
    by reason + the eligible ids stored as one `bigint[]`, the members being written by
    the sending: a SELECT of the counts and the ids, then their INSERT), timed, with its
-   query count and its slowest statement; the snapshot and any member are deleted (and the members' table
-   vacuumed) between runs (3 runs, best and median).
+   query count and its slowest statement; the snapshot and any member are deleted (and
+   the members' table vacuumed) between runs (3 runs, best and median).
 
 Target (issue 14): count and snapshot over 1,000,000 customers on PostgreSQL under 2 s.
 Production-like settings (DEBUG=0). The report goes to bench/results/<name>.md and
