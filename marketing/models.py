@@ -158,6 +158,14 @@ class CampaignMember(TimeStamped):
             models.Index(fields=["campaign", "status"], name="member_campaign_status_idx"),
             # The frequency cap: a customer's e-mails sent since a date.
             models.Index(fields=["customer", "sent_at"], name="member_customer_sent_idx"),
+            # The frequency cap (launch.recent_counts): the members sent, or pending, in its
+            # window, read by range, not by a scan of every member ever written.
+            models.Index(fields=["sent_at"], name="member_sent_idx", condition=Q(sent_at__isnull=False)),
+            models.Index(
+                fields=["created_at"],
+                name="member_pending_created_idx",
+                condition=Q(status=MemberStatus.PENDING),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["campaign", "customer"], name="member_once_per_campaign"),

@@ -23,7 +23,7 @@ from frontoffice.actors import Actor
 from frontoffice.errors import Conflict
 from frontoffice.models import User
 from frontoffice.write_path import as_id, authorize, clean_text, lock
-from marketing.campaigns.launch import ELIGIBLE, REASON, audience, insert_members
+from marketing.campaigns.launch import audience, eligible, insert_members
 from marketing.choices import CampaignStatus
 from marketing.models import Campaign, Segment
 from marketing.segments.selectors import segment_customers
@@ -85,16 +85,17 @@ def bulk_assign_owner(*, actor: Actor, customers: QuerySet[Customer], owner_id: 
 @transaction.atomic
 def bulk_add_to_campaign(*, actor: Actor, customers: QuerySet[Customer], campaign_id: Any) -> int:
     """Add the set to a running campaign's audience, with the launch's exclusions
-    (consent, bounces, frequency cap); members already there stay as they are."""
+    (consent, bounces, frequency cap: members sent or pending and snapshots not yet
+    written); members already there stay as they are."""
     campaign = lock(Campaign, campaign_id, what="campaign")
     authorize(actor, "marketing.launch_campaign", message="You may not add customers to campaigns.")
     if campaign.status != CampaignStatus.RUNNING:
         raise Conflict("Only a running campaign takes more members; a draft's audience is its segment.")
     now = timezone.now()
-    eligible = audience(campaign, now=now, base=_ids(customers))
+    targets = audience(campaign, base=_ids(customers))
     if campaign.sends_email:
-        eligible = eligible.filter(**{REASON: ELIGIBLE})
-    added = insert_members(campaign, eligible, now)
+        targets = eligible(campaign, targets, now)
+    added = insert_members(campaign, targets, now)
     if added and campaign.sends_email:
         from marketing.campaigns.sending import send_on_commit
 

@@ -6,9 +6,9 @@ away, no e-mail address, a bounced address, unsubscribed (the latest e-mail mark
 consent is a withdrawal), no consent (never granted), over the frequency cap (N
 marketing e-mails in M days, across campaigns, counting the members sent or pending and
 the snapshots not yet written). E-mail campaigns: one pass over the audience counts the
-reasons and stores the eligible ids as one value (marketing.models.CampaignAudience; on
-PostgreSQL one statement, no row travels through Python); the sending writes them as
-members batch by batch (marketing.campaigns.sending). Tracked-only channels (nothing
+reasons and stores the eligible ids as one value (marketing.models.CampaignAudience: a
+SELECT, parallel on PostgreSQL, then the INSERT; no row travels through Python); the
+sending writes them as members batch by batch (marketing.campaigns.sending). Tracked-only channels (nothing
 sent) write their members at launch with one INSERT ... SELECT.
 """
 
@@ -26,10 +26,8 @@ from django.db.models import (
     CharField,
     Count,
     DateTimeField,
-    Exists,
     F,
     FilteredRelation,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -37,6 +35,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -92,27 +91,24 @@ def with_email_consent(customers: QuerySet[Customer]) -> QuerySet[Customer]:
     return joined.annotate(m_consent=F("m_current_consent__granted"))
 
 
-def recent_sends(*, since: dt.datetime) -> Coalesce:
-    """Marketing e-mails the customer was sent (or is about to be) since `since`."""
-    members = (
-        CampaignMember.objects.filter(customer=OuterRef("pk"))
-        .filter(Q(sent_at__gte=since) | Q(status=MemberStatus.PENDING, created_at__gte=since))
-        .order_by()
-        .values("customer")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(members, output_field=IntegerField()), Value(0))
+def no_email() -> Q:
+    """The customer has no e-mail address: no primary one (the join of `with_email`)
+    and no other (an uncorrelated `IN`: a hashed sub-plan run once, where a sub-select
+    per customer would keep PostgreSQL from running the audience in parallel)."""
+    others = ContactPoint.objects.filter(kind=ContactKind.EMAIL, is_primary=False).values("customer_id")
+    return Q(m_primary_email__isnull=True) & ~Q(pk__in=others)
 
 
-def audience(
-    campaign: Campaign, *, now: dt.datetime, base: QuerySet[Customer] | None = None, cap: bool = True
-) -> QuerySet[Customer]:
+def bounced() -> Q:
+    """An address of the customer bounced: an uncorrelated `IN` (a hashed sub-plan, so
+    the audience may run in parallel on PostgreSQL)."""
+    return Q(pk__in=EmailBounce.objects.filter(customer__isnull=False).values("customer_id"))
+
+
+def audience(campaign: Campaign, *, base: QuerySet[Customer] | None = None) -> QuerySet[Customer]:
     """The segment's customers (tombstones included), or `base` (a bulk action's set),
-    each with its e-mail and the reason it is left out ("" for those who get it). With
-    `cap` False the reason leaves the frequency cap to the caller (`m_recent`: the
-    members sent or pending in the cap's window), who adds the snapshots not yet
-    written (`reasoned`)."""
+    each with its e-mail and the reason it is left out ("" for those who get it), the
+    frequency cap aside: `reasoned` adds it, with a join."""
     if base is not None:
         customers = base
     else:
@@ -120,20 +116,12 @@ def audience(
         customers = segment_customers(rules=rules, include_merged=True)
     reasons = [
         When(merged_into__isnull=False, then=Value(ExclusionReason.MERGED)),
-        When(m_email__isnull=True, then=Value(ExclusionReason.NO_EMAIL)),
-        When(m_bounced=True, then=Value(ExclusionReason.BOUNCED)),
+        When(no_email(), then=Value(ExclusionReason.NO_EMAIL)),
+        When(bounced(), then=Value(ExclusionReason.BOUNCED)),
         When(m_consent=False, then=Value(ExclusionReason.UNSUBSCRIBED)),
         When(m_consent__isnull=True, then=Value(ExclusionReason.NO_CONSENT)),
     ]
-    customers = with_email_consent(with_email(customers))
-    annotations: dict[str, Any] = {"m_bounced": Exists(EmailBounce.objects.filter(customer=OuterRef("pk")))}
-    if campaign.cap_messages:
-        annotations["m_recent"] = recent_sends(since=now - dt.timedelta(days=campaign.cap_days))
-        if cap:
-            reasons.append(
-                When(m_recent__gte=campaign.cap_messages, then=Value(ExclusionReason.FREQUENCY_CAP))
-            )
-    return customers.annotate(**annotations).annotate(
+    return with_email_consent(with_email(customers)).annotate(
         **{REASON: Case(*reasons, default=Value(ELIGIBLE), output_field=CharField())}
     )
 
@@ -162,92 +150,124 @@ def insert_members(campaign: Campaign, eligible: QuerySet[Customer], now: dt.dat
         return max(cursor.rowcount, 0)
 
 
-def unwritten_sends(since: dt.datetime) -> tuple[str, tuple[Any, ...]]:
-    """SQL of (cid, n): per customer, how many running campaigns launched since `since`
-    still hold them in their snapshot, not yet written as members (they are about to be
+def unwritten_ids(since: dt.datetime) -> tuple[str, tuple[Any, ...]]:
+    """SQL of (cid): a row per customer and running campaign launched since `since`
+    whose snapshot still holds them, not yet written as a member (they are about to be
     sent: the frequency cap counts them)."""
     audiences = connection.ops.quote_name(CampaignAudience._meta.db_table)
     campaigns = connection.ops.quote_name(Campaign._meta.db_table)
     if connection.vendor == "postgresql":
         sql = (
-            f"SELECT x.cid, COUNT(*) AS n FROM {audiences} au JOIN {campaigns} c ON c.id = au.campaign_id "  # noqa: S608
+            f"SELECT x.cid FROM {audiences} au JOIN {campaigns} c ON c.id = au.campaign_id "  # noqa: S608
             "CROSS JOIN LATERAL unnest(au.customer_ids[au.written + 1:]) AS x(cid) "
-            "WHERE au.written < au.total AND c.status = %s AND c.launched_at >= %s GROUP BY x.cid"
+            "WHERE au.written < au.total AND c.status = %s AND c.launched_at >= %s"
         )
     else:
         sql = (
-            f"SELECT CAST(j.value AS INTEGER) AS cid, COUNT(*) AS n FROM {audiences} au "  # noqa: S608
+            f"SELECT CAST(j.value AS INTEGER) AS cid FROM {audiences} au "  # noqa: S608
             f"JOIN {campaigns} c ON c.id = au.campaign_id, json_each(au.customer_ids) AS j "
-            "WHERE j.key >= au.written AND c.status = %s AND c.launched_at >= %s "
-            "GROUP BY CAST(j.value AS INTEGER)"
+            "WHERE j.key >= au.written AND c.status = %s AND c.launched_at >= %s"
         )
     return sql, (CampaignStatus.RUNNING, since)
+
+
+def recent_counts(since: dt.datetime) -> tuple[str, tuple[Any, ...]]:
+    """SQL of (cid, n): per customer, the marketing e-mails sent or about to be since
+    `since` (members sent or pending in the window, and the ids of running campaigns'
+    snapshots not yet written), for a join: one pass over the window, not a sub-select
+    per customer."""
+    window = Q(sent_at__gte=since) | Q(status=MemberStatus.PENDING, created_at__gte=since)
+    members, member_params = (
+        CampaignMember.objects.filter(window).order_by().values("customer_id").query.sql_with_params()
+    )
+    unwritten, unwritten_params = unwritten_ids(since)
+    # The union's column is the first SELECT's: customer_id.
+    sql = f"SELECT s.customer_id, COUNT(*) FROM ({members} UNION ALL {unwritten}) s GROUP BY s.customer_id"  # noqa: S608
+    return sql, (*member_params, *unwritten_params)
 
 
 def reasoned(
     campaign: Campaign, annotated: QuerySet[Customer], now: dt.datetime
 ) -> tuple[str, tuple[Any, ...]]:
-    """CTEs ending with `a (customer_id, reason)`: the audience (`audience(...,
-    cap=False)`) and why each is left out, the frequency cap (the last reason) counting
-    the members sent or pending and the snapshots not yet written. The audience is
-    materialized: its reason is read twice, and its sub-selects must run once a row."""
+    """CTEs ending with `a (customer_id, reason)`: the audience (`audience`) and why
+    each is left out, the frequency cap (the last reason) counting
+    the members sent or pending and the snapshots not yet written, joined per customer
+    (`recent_counts`). Each customer's reason is computed once (NULLIF); nothing in it
+    is a sub-select per customer, so PostgreSQL may run it in parallel."""
+    select, params = annotated.values_list("pk", REASON).query.sql_with_params()
     if not campaign.cap_messages:
-        select, params = annotated.values_list("pk", REASON).query.sql_with_params()
         return f"a (customer_id, reason) AS ({select})", tuple(params)
-    select, params = annotated.values_list("pk", REASON, "m_recent").query.sql_with_params()
-    unwritten, unwritten_params = unwritten_sends(now - dt.timedelta(days=campaign.cap_days))
+    recent, recent_params = recent_counts(now - dt.timedelta(days=campaign.cap_days))
     sql = (
-        f"a0 (customer_id, reason, recent) AS MATERIALIZED ({select}), u (cid, n) AS ({unwritten}), "  # noqa: S608
+        f"a0 (customer_id, reason) AS ({select}), r (cid, n) AS ({recent}), "  # noqa: S608
         "a (customer_id, reason) AS (SELECT a0.customer_id, "
-        "CASE WHEN a0.reason = %s AND a0.recent + COALESCE(u.n, 0) >= %s THEN %s ELSE a0.reason END "
-        "FROM a0 LEFT JOIN u ON u.cid = a0.customer_id)"
+        "COALESCE(NULLIF(a0.reason, %s), CASE WHEN r.n >= %s THEN %s ELSE %s END) "
+        "FROM a0 LEFT JOIN r ON r.cid = a0.customer_id)"
     )
     return sql, (
         *params,
-        *unwritten_params,
+        *recent_params,
         ELIGIBLE,
         campaign.cap_messages,
         ExclusionReason.FREQUENCY_CAP.value,
+        ELIGIBLE,
     )
+
+
+def eligible(campaign: Campaign, annotated: QuerySet[Customer], now: dt.datetime) -> QuerySet[Customer]:
+    """The customers of the audience (`audience`) who get the campaign, the frequency
+    cap included (`reasoned`: members and snapshots not yet written), with their
+    address: the reasons are a sub-query, a semi-join on PostgreSQL."""
+    ctes, params = reasoned(campaign, annotated, now)
+    # The pieces are the ORM's own SQL, table and column names; values go as parameters.
+    sql = f"WITH {ctes} SELECT customer_id FROM a WHERE reason = %s"  # noqa: S608
+    ids = RawSQL(sql, (*params, ELIGIBLE))  # noqa: S611
+    return with_email(Customer.objects.filter(pk__in=ids))
 
 
 def snapshot(campaign: Campaign, annotated: QuerySet[Customer], now: dt.datetime) -> dict[str, int]:
     """Store the eligible customers' ids as the campaign's audience (written as members
     by the sending, batch by batch) and count the segment by reason ("" for those it
-    goes to), in one pass over the audience.
+    goes to), in one pass over the audience: a SELECT of the counts and the ids, then
+    the INSERT of the ids.
 
-    PostgreSQL: one statement (the ids aggregated into a `bigint[]` and inserted by a
-    data-modifying CTE; no row travels through Python). Elsewhere: a SELECT of the
-    counts and the JSON list, then the INSERT."""
+    PostgreSQL: the ids come back as the text of a `bigint[]` and go to the INSERT as
+    they are (no Python list of them). The SELECT is not part of the INSERT: a
+    statement that writes never runs in parallel, and the audience's SELECT may. Its
+    audience is a sub-query behind OFFSET 0, so each reason is computed once, by the
+    parallel workers, not once per count. Elsewhere: the ids as a JSON list."""
     reasons = [ELIGIBLE, *ExclusionReason.values]
     ctes, params = reasoned(campaign, annotated, now)
     counts = ", ".join(f"COUNT(*) FILTER (WHERE reason = %s) AS n{i}" for i in range(len(reasons)))
-    names = ", ".join(f"n{i}" for i in range(len(reasons)))
     table = connection.ops.quote_name(CampaignAudience._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The pieces are the ORM's own SQL, table and column names; values go as parameters.
             cursor.execute(
-                f"WITH {ctes}, agg AS (SELECT array_agg(customer_id) FILTER (WHERE reason = %s) AS ids, "  # noqa: S608
-                f"{counts} FROM a), "
-                f"ins AS (INSERT INTO {table} (campaign_id, customer_ids, total, written, created_at) "
-                "SELECT %s, COALESCE(ids, '{}'), COALESCE(cardinality(ids), 0), 0, %s FROM agg) "
-                f"SELECT {names} FROM agg",
-                (*params, ELIGIBLE, *reasons, campaign.pk, now),
+                f"WITH {ctes} SELECT (array_agg(customer_id) FILTER (WHERE reason = %s))::text, "  # noqa: S608
+                f"{counts} FROM (SELECT customer_id, reason FROM a OFFSET 0) a",
+                (*params, ELIGIBLE, *reasons),
             )
-            row = cursor.fetchone()
+            ids, *row = cursor.fetchone()
             found = dict(zip(reasons, row, strict=True))
+            cursor.execute(
+                f"INSERT INTO {table} (campaign_id, customer_ids, total, written, created_at) "  # noqa: S608
+                "VALUES (%s, %s::bigint[], %s, 0, %s)",
+                (campaign.pk, ids or "{}", found[ELIGIBLE], now),
+            )
         else:
             cursor.execute(
                 f"WITH {ctes} SELECT json_group_array(customer_id) FILTER (WHERE reason = %s), "  # noqa: S608
                 f"{counts} FROM a",
                 (*params, ELIGIBLE, *reasons),
             )
-            row = cursor.fetchone()
-            found = dict(zip(reasons, row[1:], strict=True))
-            ids = json.loads(row[0]) if row[0] else []
+            ids, *row = cursor.fetchone()
+            found = dict(zip(reasons, row, strict=True))
             CampaignAudience.objects.create(
-                campaign=campaign, customer_ids=ids, total=len(ids), created_at=now
+                campaign=campaign,
+                customer_ids=json.loads(ids) if ids else [],
+                total=found[ELIGIBLE],
+                created_at=now,
             )
     return {reason: n for reason, n in found.items() if n}
 
@@ -265,8 +285,7 @@ def snapshot_members(campaign: Campaign, annotated: QuerySet[Customer], now: dt.
 def campaign_launch(*, actor: Actor, campaign_id: int, expected_version: int | None = None) -> Campaign:
     """Snapshot the audience, record the exclusions by reason, start the campaign and
     (e-mail) queue the sending after commit. A fixed number of queries (the snapshot is
-    one statement on PostgreSQL, two elsewhere) plus the segment's own, whatever the
-    audience size."""
+    two statements) plus the segment's own, whatever the audience size."""
     campaign = lock(Campaign, campaign_id, what="campaign")
     authorize(actor, LAUNCH, message="You may not launch campaigns.")
     check_version(campaign, expected_version)
@@ -274,9 +293,9 @@ def campaign_launch(*, actor: Actor, campaign_id: int, expected_version: int | N
     ready_to_send(campaign)
     now = timezone.now()
     if campaign.sends_email:
-        counts = snapshot(campaign, audience(campaign, now=now, cap=False), now)
+        counts = snapshot(campaign, audience(campaign), now)
     else:
-        counts = snapshot_members(campaign, audience(campaign, now=now), now)
+        counts = snapshot_members(campaign, audience(campaign), now)
         # Tracked-only channels reach people elsewhere: every live customer of the
         # segment is a member, whatever their e-mail consent.
         counts = {

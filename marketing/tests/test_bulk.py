@@ -117,3 +117,29 @@ def test_the_bulk_page_counts_and_acts(client: Client, vip_segment, marketer) ->
     )
     assert response.status_code == 302
     assert Customer.objects.filter(tags__name="Gold").count() == 2
+
+
+def test_adding_to_a_campaign_counts_the_snapshots_not_yet_written_in_the_cap(marketer) -> None:
+    # given Ann in two running campaigns' snapshots, not yet written as members (two
+    # e-mails on their way to her), and Bob in none
+    a_person("Ann", tags=["vip"])
+    a_person("Bob", tags=["vip"])
+    for _ in range(2):
+        campaign_launch(
+            actor=MAINTENANCE,
+            campaign_id=a_campaign(rules={"field": "first_name", "op": "eq", "value": "Ann"}).pk,
+        )
+    capped = campaign_launch(
+        actor=MAINTENANCE,
+        campaign_id=a_campaign(
+            rules={"field": "first_name", "op": "eq", "value": "Nobody"}, cap_messages=2, cap_days=7
+        ).pk,
+    )
+    assert not CampaignMember.objects.exists()
+    # when both are added to a campaign capped at 2 e-mails a week
+    added = bulk_add_to_campaign(
+        actor=marketer, customers=customers_for(filters={"tag": "vip"}), campaign_id=capped.pk
+    )
+    # then only Bob is: Ann would be over the cap
+    assert added == 1
+    assert set(CampaignMember.objects.values_list("customer__first_name", flat=True)) == {"Bob"}

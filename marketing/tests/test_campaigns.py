@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from customers.models import Customer
+from customers.models import ContactPoint, Customer
 from frontoffice.actors import MAINTENANCE
 from marketing.campaigns.launch import campaign_launch
 from marketing.campaigns.selectors import audience_customer_ids
@@ -170,6 +170,18 @@ def test_launch_snapshots_the_audience_and_counts_each_exclusion() -> None:
     assert set(CampaignMember.objects.values_list("status", flat=True)) == {MemberStatus.PENDING}
     assert CampaignMember.objects.get(customer__first_name="Ok1").email == "ok1.test@example.com"
     assert members(launched) == {"Ok1", "Ok2", "Survivor"}
+
+
+def test_an_address_not_marked_primary_is_still_an_address() -> None:
+    # given a customer whose only e-mail address is not the primary one, and one with none
+    other = a_person("Other", email=None)
+    ContactPoint.objects.create(customer=other, kind="email", value="other@example.com", is_primary=False)
+    a_person("Nomail", email=None)
+    # when
+    launched = launch(a_campaign())
+    # then only the one with no address at all is left out
+    assert members(launched) == {"Other"}
+    assert launched.exclusions == {ExclusionReason.NO_EMAIL: 1}
 
 
 def test_the_snapshot_does_not_follow_the_segment_afterwards() -> None:
