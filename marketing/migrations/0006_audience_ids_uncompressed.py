@@ -23,6 +23,6 @@ def _storage(kind: str):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marketing", "0004_campaign_audience")]
+    dependencies = [("marketing", "0005_campaign_launch_problem")]
 
     operations = [migrations.RunPython(_storage("EXTERNAL"), _storage("EXTENDED"), elidable=False)]

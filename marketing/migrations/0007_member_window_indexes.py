@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0011_view_permission'),
-        ('marketing', '0005_audience_ids_uncompressed'),
+        ('marketing', '0006_audience_ids_uncompressed'),
     ]
 
     operations = [
