@@ -44,7 +44,7 @@ from customers.models import ContactPoint, Customer
 from frontoffice.actors import Actor
 from frontoffice.write_path import authorize, bump_version, check_version, lock
 from marketing.campaigns.services import LAUNCH, check_transition, ready_to_send
-from marketing.choices import CampaignStatus, ExclusionReason, MemberStatus
+from marketing.choices import CampaignChannel, CampaignStatus, ExclusionReason, MemberStatus
 from marketing.models import Campaign, CampaignAudience, CampaignMember, EmailBounce
 from marketing.segments.selectors import segment_customers
 
@@ -177,8 +177,12 @@ def recent_counts(since: dt.datetime) -> tuple[str, tuple[Any, ...]]:
     snapshots not yet written), for a join: one pass over the window, not a sub-select
     per customer."""
     window = Q(sent_at__gte=since) | Q(status=MemberStatus.PENDING, created_at__gte=since)
+    # Only e-mail campaigns' members: an event, SMS or paid campaign sends no e-mail.
     members, member_params = (
-        CampaignMember.objects.filter(window).order_by().values("customer_id").query.sql_with_params()
+        CampaignMember.objects.filter(window, campaign__channel=CampaignChannel.EMAIL)
+        .order_by()
+        .values("customer_id")
+        .query.sql_with_params()
     )
     unwritten, unwritten_params = unwritten_ids(since)
     # The union's column is the first SELECT's: customer_id.
@@ -311,7 +315,7 @@ def campaign_launch(*, actor: Actor, campaign_id: int, expected_version: int | N
     campaign.launched_at = now
     if campaign.starts_at is None or campaign.starts_at > now:
         campaign.starts_at = now
-    if campaign.ends_at is not None and campaign.ends_at <= campaign.starts_at:
+    if campaign.ends_at is not None and campaign.ends_at <= now:  # starts_at <= now here
         raise ValidationError({"ends_at": ["The campaign's end has passed: move it before launching."]})
     bump_version(campaign)
     campaign.save()

@@ -25,7 +25,7 @@ from marketing.campaigns.services import (
     campaign_update,
 )
 from marketing.choices import CampaignStatus, ExclusionReason, MemberStatus
-from marketing.models import Campaign, CampaignMember, EmailBounce
+from marketing.models import Campaign, CampaignAudience, CampaignMember, EmailBounce
 from marketing.segments.services import segment_create
 from marketing.tests.conftest import a_person
 
@@ -227,6 +227,40 @@ def test_the_frequency_cap_counts_snapshots_not_yet_written() -> None:
     campaign_cancel(actor=MAINTENANCE, campaign_id=second.pk)
     assert CampaignMember.objects.get().customer == ann
     assert members(launch(a_campaign(cap_messages=2, cap_days=7))) == {"Ann"}
+
+
+def test_the_frequency_cap_counts_no_tracked_only_membership_as_an_e_mail() -> None:
+    # given Guest is in two events and a paid campaign this week (nothing was e-mailed),
+    # and Busy got two e-mails
+    guest, busy = a_person("Guest"), a_person("Busy")
+    now = timezone.now()
+    for channel in ("event", "event", "paid", "email", "email"):
+        old = Campaign.objects.create(name=f"Old {channel}", channel=channel, status=CampaignStatus.COMPLETED)
+        who = busy if channel == "email" else guest
+        CampaignMember.objects.create(
+            campaign=old, customer=who, status=MemberStatus.SENT, sent_at=now - dt.timedelta(days=1)
+        )
+    # when an e-mail campaign capped at 2 e-mails a week is launched
+    campaign = launch(a_campaign(cap_messages=2, cap_days=7))
+    # then only the one who got e-mails is over the cap
+    assert members(campaign) == {"Guest"}
+    assert campaign.exclusions == {ExclusionReason.FREQUENCY_CAP: 1}
+
+
+def test_a_campaign_whose_end_has_passed_is_not_launched() -> None:
+    # given a campaign that started last week and ended yesterday
+    now = timezone.now()
+    campaign = a_campaign()
+    Campaign.objects.filter(pk=campaign.pk).update(
+        starts_at=now - dt.timedelta(days=7), ends_at=now - dt.timedelta(days=1)
+    )
+    # when it is launched, then it is refused and nothing is written
+    with pytest.raises(ValidationError) as refused:
+        launch(campaign)
+    assert "ends_at" in refused.value.message_dict
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT
+    assert not CampaignAudience.objects.filter(campaign=campaign).exists()
 
 
 def test_a_tracked_only_channel_takes_every_live_customer_of_the_segment() -> None:
