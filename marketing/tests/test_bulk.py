@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from customers.models import Customer
 from frontoffice.actors import MAINTENANCE
@@ -21,7 +22,7 @@ from marketing.bulk.services import (
     formula_safe,
 )
 from marketing.campaigns.launch import campaign_launch
-from marketing.models import CampaignMember
+from marketing.models import CampaignMember, EmailBounce
 from marketing.segments.services import segment_create
 from marketing.tests.conftest import a_person
 from marketing.tests.test_campaigns import a_campaign
@@ -58,7 +59,7 @@ def test_a_filtered_customer_list_is_a_source_too(vip_segment) -> None:
     assert set(customers_for(filters={"tag": "vip"}).values_list("first_name", flat=True)) == {"Ann", "Bob"}
 
 
-def test_adding_to_a_running_campaign_applies_the_exclusions(vip_segment, marketer) -> None:
+def test_adding_to_a_tracked_only_campaign_adds_each_customer_once(vip_segment, marketer) -> None:
     campaign = campaign_launch(
         actor=MAINTENANCE,
         campaign_id=a_campaign(
@@ -73,6 +74,31 @@ def test_adding_to_a_running_campaign_applies_the_exclusions(vip_segment, market
     )
     assert added == 1  # Bob; Ann was a member already
     assert CampaignMember.objects.filter(campaign=campaign).count() == 2
+
+
+def test_adding_to_a_running_e_mail_campaign_applies_the_launchs_exclusions(marketer) -> None:
+    # given a running e-mail campaign, and vip customers: one who may be e-mailed, one
+    # who withdrew consent, one never asked, one whose address bounced, one without an
+    # address, one merged into the first
+    campaign = campaign_launch(
+        actor=MAINTENANCE,
+        campaign_id=a_campaign(rules={"field": "first_name", "op": "eq", "value": "Nobody"}).pk,
+    )
+    ok = a_person("Ok", tags=["vip"])
+    a_person("Off", tags=["vip"], consent=False)
+    a_person("Never", tags=["vip"], consent=None)
+    gone = a_person("Gone", tags=["vip"])
+    EmailBounce.objects.create(email="gone.test@example.com", customer=gone, occurred_at=timezone.now())
+    a_person("Mute", tags=["vip"], email=None)
+    merged = a_person("Merged", tags=["vip"])
+    Customer.objects.filter(pk=merged.pk).update(merged_into=ok)
+    # when they are all added to it
+    added = bulk_add_to_campaign(
+        actor=marketer, customers=customers_for(filters={"tag": "vip"}), campaign_id=campaign.pk
+    )
+    # then only the one the launch would have taken is a member
+    assert added == 1
+    assert list(CampaignMember.objects.values_list("customer__first_name", flat=True)) == ["Ok"]
 
 
 def test_formula_cells_are_defused() -> None:
