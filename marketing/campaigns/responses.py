@@ -122,6 +122,7 @@ def member_respond(
     if (
         status in (MemberStatus.CLICKED, MemberStatus.RESPONDED, MemberStatus.CONVERTED)
         and not member.opened_at
+        and member.campaign.sends_email  # an event or paid campaign sent no e-mail to open
     ):
         member.opened_at = when  # a click proves the e-mail was opened (images may be off)
     member.status = _next_status(member.status, status)

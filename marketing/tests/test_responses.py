@@ -160,6 +160,33 @@ def test_the_status_moves_forward_only(member) -> None:
     assert member.status == MemberStatus.CLICKED
 
 
+def test_a_response_implies_an_open_only_for_an_e_mail(member) -> None:
+    from marketing.campaigns.responses import member_respond
+
+    # given a guest of an event campaign (no e-mail sent) and an e-mail campaign's member
+    a_person("Guest")
+    event = campaign_launch(
+        actor=MAINTENANCE,
+        campaign_id=a_campaign(
+            channel="event",
+            subject_template="",
+            body_template="",
+            rules={"field": "first_name", "op": "eq", "value": "Guest"},
+        ).pk,
+    )
+    guest = CampaignMember.objects.get(campaign=event)
+    # when both respond
+    for someone in (guest, member):
+        member_respond(actor=TRACKING, member_id=someone.pk, status=MemberStatus.RESPONDED)
+    guest.refresh_from_db()
+    member.refresh_from_db()
+    # then the e-mail counts as opened (an answer proves it was read), the event did not
+    assert member.opened_at is not None
+    assert guest.responded_at is not None
+    assert guest.opened_at is None
+    assert guest.status == MemberStatus.RESPONDED
+
+
 def test_tracking_is_rate_limited(client: Client, member, monkeypatch) -> None:
     from marketing import throttle
 
