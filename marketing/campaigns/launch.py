@@ -313,6 +313,7 @@ def campaign_launch(*, actor: Actor, campaign_id: int, expected_version: int | N
     campaign.exclusions = {reason: n for reason, n in counts.items() if reason != ELIGIBLE}
     campaign.status = CampaignStatus.RUNNING
     campaign.launched_at = now
+    campaign.launch_problem = ""  # an earlier failed launch by beat is no longer the news
     if campaign.starts_at is None or campaign.starts_at > now:
         campaign.starts_at = now
     if campaign.ends_at is not None and campaign.ends_at <= now:  # starts_at <= now here

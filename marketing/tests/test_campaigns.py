@@ -364,6 +364,15 @@ def test_beat_handles_each_due_campaign_on_its_own(marketer, client) -> None:
     assert (again.status, again.launch_problem) == (CampaignStatus.SCHEDULED, "")
 
 
+def test_a_launch_by_hand_clears_the_problem_beat_left_on_the_campaign() -> None:
+    a_person("Ann")
+    campaign = a_campaign()
+    Campaign.objects.filter(pk=campaign.pk).update(launch_problem="Conflict: the segment was being edited.")
+    assert launch(campaign).launch_problem == ""
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.launch_problem) == (CampaignStatus.RUNNING, "")
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
