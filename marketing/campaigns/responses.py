@@ -219,8 +219,9 @@ def _bounce_in_the_room(address: str, reason: str) -> None:
 def on_message_bounced(event: MessageBounced) -> None:
     """`customers.events.MessageBounced` (in the bounce's transaction): a campaign e-mail
     reported bounced to the outbound room marks its member bounced and blocks the
-    address, as marketing's own bounce endpoint does. A message of no campaign member
-    (a service e-mail), or one whose member is already bounced, changes nothing here."""
+    address, as marketing's own bounce endpoint does. Any other e-mail of the room (a
+    service reply, a shipment notice) that hard-bounced blocks the address for campaigns
+    too, once, and marks no member; a member already bounced changes nothing."""
     member_id = (
         CampaignMember.objects.filter(
             customer_id=event.customer_id, send_key=event.dedupe_key, bounced_at__isnull=True
@@ -231,6 +232,15 @@ def on_message_bounced(event: MessageBounced) -> None:
     )
     if member_id is not None:
         email_bounce(actor=TRACKING, email=event.recipient, reason=event.reason, member_id=member_id)
+        return
+    address = (event.recipient or "").strip().lower()[:320]
+    if address and not EmailBounce.objects.filter(email=address, customer_id=event.customer_id).exists():
+        EmailBounce.objects.create(
+            email=address,
+            customer_id=event.customer_id,
+            reason=event.reason[:300],
+            occurred_at=timezone.now(),
+        )
 
 
 CONVERSION_BATCH = 200

@@ -93,13 +93,17 @@ def test_a_bounce_reported_to_the_room_marks_the_campaign_member(sent) -> None:
     assert other.status == MemberStatus.SENT
 
 
-def test_a_bounced_service_e_mail_marks_no_member(sent) -> None:
+def test_a_bounced_service_e_mail_marks_no_member_but_blocks_the_address(sent) -> None:
     # given: a message of the room that is no campaign's
     member, message = sent
     OutboundMessage.objects.filter(pk=message.pk).update(dedupe_key="order-shipped:SO-1")
     # when
     outbound_bounce(actor=MAINTENANCE, message_id=message.pk, reason="550")
-    # then
+    # then the campaign's member is untouched, but no campaign sends to that address again
     member.refresh_from_db()
     assert member.status == MemberStatus.SENT
-    assert not EmailBounce.objects.exists()
+    assert list(EmailBounce.objects.values_list("email", "customer_id", "member_id")) == [
+        (message.recipient.lower(), message.customer_id, None)
+    ]
+    later = campaign_launch(actor=MAINTENANCE, campaign_id=a_campaign().pk)
+    assert later.exclusions == {"bounced": 1}
