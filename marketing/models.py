@@ -340,7 +340,11 @@ class LeadScore(models.Model):
 
     class Meta:
         ordering = ["-score", "customer_id"]
-        indexes = [models.Index(fields=["-score"], name="leadscore_score_idx")]
+        indexes = [
+            models.Index(fields=["-score"], name="leadscore_score_idx"),
+            # beat's refresh of the scores due (oldest first, a batch at a time)
+            models.Index(fields=["computed_at", "customer"], name="leadscore_due_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.score}"
