@@ -19,11 +19,10 @@ from frontoffice.schema import ETAG
 from frontoffice.serializers import IdField, JSONRuleField, StrictSerializer, TextField
 from frontoffice.viewsets import ServiceViewSet
 from marketing.attribution.selectors import attribution_rows
-from marketing.campaigns.lead_forms import lead_form_update
 from marketing.campaigns.responses import email_bounce
 from marketing.campaigns.selectors import campaign_list
 from marketing.capture import scoring
-from marketing.capture.services import lead_form_create
+from marketing.capture.services import lead_form_create, lead_form_update
 from marketing.choices import RoutingMethod, ScoringEvent, ScoringKind
 from marketing.models import Campaign, LeadForm, RoutingSettings, ScoringRule
 

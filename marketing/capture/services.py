@@ -6,7 +6,8 @@ it (`sales.lead_capture`, idempotent per capture key), mark the campaign's membe
 responded, and recompute the score.
 
 One submission per form token (issued with the form): a re-posted form writes nothing
-twice. A bad submission raises ValidationError and writes nothing.
+twice. A bad submission raises ValidationError and writes nothing. The forms themselves
+are made and changed here too (`lead_form_create`, `lead_form_update`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from customers.normalise import normalise_email, normalise_phone
 from customers.selectors_duplicates import customer_matching
 from customers.timeline import activity_record
 from frontoffice.actors import Actor, SystemActor
-from frontoffice.write_path import as_id, authorize, clean_text
+from frontoffice.write_path import as_id, authorize, bump_version, check_version, clean_text, lock
 from marketing.campaigns.responses import SOURCE_APP, MemberActivity, member_respond
 from marketing.choices import CampaignStatus, MemberStatus
 from marketing.models import CampaignMember, FormSubmission, LeadForm
@@ -227,5 +228,40 @@ def lead_form_create(
     if errors or campaign is None:
         raise ValidationError(errors)
     form.campaign = campaign
+    form.save()
+    return form
+
+
+@transaction.atomic
+def lead_form_update(
+    *, actor: Actor, lead_form_id: int, expected_version: int | None, **fields: Any
+) -> LeadForm:
+    """Rename a lead form, change its consent or thank-you text, or deactivate it
+    (`active` false: the public form takes nothing more) or activate it again."""
+    form = lock(LeadForm, lead_form_id, what="lead form")
+    authorize(actor, "marketing.change_leadform", message="You may not change lead forms.")
+    check_version(form, expected_version)
+    errors: dict[str, list[str]] = {}
+    unknown = set(fields) - {"name", "consent_text", "thank_you", "active"}
+    if unknown:
+        errors["non_field_errors"] = [f"Unknown fields: {', '.join(sorted(unknown))}."]
+    if "name" in fields:
+        form.name = clean_text(errors, "name", fields["name"], 100)
+        if not form.name and "name" not in errors:
+            errors["name"] = ["Name the form."]
+    for field in ("consent_text", "thank_you"):
+        if field in fields:
+            text = clean_text(errors, field, fields[field], 300)
+            if not text and field not in errors:
+                errors[field] = ["Write the text the form shows."]
+            setattr(form, field, text)
+    if "active" in fields:
+        if not isinstance(fields["active"], bool):
+            errors["active"] = ["Expected true or false."]
+        else:
+            form.active = fields["active"]
+    if errors:
+        raise ValidationError(errors)
+    bump_version(form)
     form.save()
     return form
