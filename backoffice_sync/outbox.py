@@ -61,6 +61,7 @@ from backoffice_sync.erp import (
     get_adapter,
 )
 from backoffice_sync.models import ErpAnswer, OutboxMessage, OutboxStatus
+from frontoffice.db_hints import claim_in_index_order
 from frontoffice.write_path import run_on_commit
 
 log = logging.getLogger(__name__)
@@ -276,6 +277,9 @@ def _claim(*, batch_size: int, lease: dt.timedelta, token: str) -> list[OutboxMe
     """Lease up to `batch_size` eligible messages to `token` (one short transaction)."""
     now = timezone.now()
     with transaction.atomic():
+        # The due index (next_attempt_at, id) read in its order, even when the table's
+        # statistics predate the backlog (frontoffice.db_hints).
+        claim_in_index_order()
         candidates = eligible_messages(now).order_by("next_attempt_at", "id")
         if connection.features.has_select_for_update_skip_locked:
             # Rows another relay is claiming right now are skipped, not waited for.
