@@ -11,7 +11,7 @@ PORT ?= 8000
 VAR_DIR ?= $(CURDIR)/var
 export DEBUG ?= 1
 
-.PHONY: install run serve test screenshots test-fast lint format lock migrate demo chromium clean bench bench-load bench-sync bench-service
+.PHONY: install run serve test screenshots test-fast lint format lock migrate demo chromium clean bench bench-load bench-flat bench-sync bench-service
 
 # What `make run` needs: the runtime versions (requirements.lock), half the size of all.
 $(RUNTIME_STAMP): requirements.lock pyproject.toml
@@ -93,6 +93,11 @@ bench-load: install
 # the README's table between its first-run markers.
 bench-first-run: install
 	$(BIN)/python -m bench.first_run $(BENCH_ARGS)
+
+# The costs that must stay flat in the size of the base, at 30,000, 300,000 and 1,000,000
+# customers side by side (bench/flat.py); writes bench/results/flat.* and flat/<size>.*
+bench-flat: install
+	$(BIN)/python -m bench.flat $(BENCH_ARGS)
 
 bench-sync: install
 	$(BIN)/python -m bench.sync $(BENCH_ARGS)

@@ -94,6 +94,23 @@ def build(*, requests: int, warm_up: int, seed: int) -> list[Scenario]:
         )
     )
     htmx = {"HX-Request": "true"}
+    kinds = dict(live.filter(id__in=set(chosen)).values_list("id", "kind"))
+    names = dict(live.filter(id__in=set(chosen)).values_list("id", "display_name"))
+    scenarios.append(
+        Scenario(
+            "duplicates_panel",
+            "the 360 page's possible-duplicates panel (GET /customers/duplicates/?customer={id})",
+            50,
+            [f"/customers/duplicates/?customer={i}" for i in chosen],
+            # The name candidates by the trigram index (the costly part), as the app asks
+            # them (PostgreSQL's default similarity limit, 0.3, is the app's half of 0.6).
+            "SELECT c.id FROM customers_customer c WHERE c.merged_into_id IS NULL AND c.kind = %s"
+            " AND c.id <> %s AND c.display_name %% %s ORDER BY similarity(c.display_name, %s) DESC, c.id LIMIT 200",
+            [[kinds[i], i, names[i], names[i]] for i in chosen],
+            "session",
+            headers=htmx,
+        )
+    )
     scenarios += customer_searches(rng, n)
 
     scenarios += _number_searches(rng, n, htmx)
@@ -250,6 +267,7 @@ def build(*, requests: int, warm_up: int, seed: int) -> list[Scenario]:
             "token",
         )
     )
+
     return scenarios
 
 
@@ -350,7 +368,7 @@ def customer_searches(rng: random.Random, n: int, vendor: str = "postgresql") ->
         .order_by("?")
         .values_list("value", "customer_id")[:500]
     )
-    expected: dict[str, list[int]] = {"email": [], "phone": []}
+    expected: dict[str, list[int]] = {"email": [], "phone": [], "phone_full": []}
 
     def email_fragment() -> str:
         value, customer = rng.choice(emails)
@@ -429,6 +447,32 @@ def customer_searches(rng: random.Random, n: int, vendor: str = "postgresql") ->
             "session",
             headers=htmx,
             expected=expected["phone"],
+        )
+    )
+
+    def full_phone() -> tuple[str, str]:
+        value, customer = rng.choice(phones)
+        expected["phone_full"].append(customer)
+        return value, value
+
+    paths, params = _random_paths(
+        rng,
+        n,
+        lambda: (lambda p: (f"/search/?{urlencode({'q': p[0]})}", ["phone", p[1]]))(full_phone()),
+    )
+    scenarios.append(
+        Scenario(
+            "search_phone_full",
+            "search as you type: a whole phone number (E.164)",
+            100,
+            paths,
+            search_sql.format(
+                "c.id IN (SELECT customer_id FROM customers_contactpoint WHERE kind = %s AND value = %s)"
+            ),
+            params,
+            "session",
+            headers=htmx,
+            expected=expected["phone_full"],
         )
     )
     return scenarios
