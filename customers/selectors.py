@@ -250,7 +250,7 @@ def _subsidiaries_of(customer_id: int) -> QuerySet[Customer]:
     return (
         Customer.objects.filter(parent_id=customer_id, merged_into__isnull=True)
         .only("id", "display_name", "parent")
-        .order_by("display_name")[:50]
+        .order_by("display_name", "id")[:50]
     )
 
 
