@@ -63,6 +63,34 @@ def customer_list(*, filters: Any = None, actor: Any = None, for_page: bool = Fa
     return filtered
 
 
+def customer_row_facts(customers: Sequence[Customer]) -> Sequence[Customer]:
+    """What CustomerSerializer reads beside a customer's own columns, for many customers
+    in 2 queries: `tag_names` (by name) and `primary_contacts` (the primary e-mails and
+    phones, in ContactPoint's order), set on each instance. Plain rows, not Django's
+    prefetch caches: those point back at the customer (a reference cycle per customer
+    and contact point), so a page of rows outlived its request until a full garbage
+    collection, which then took 100-500 ms of a later request."""
+    by_id: dict[int, Any] = {c.pk: c for c in customers}
+    for c in customers:
+        c.tag_names = []  # type: ignore[attr-defined]
+        c.primary_contacts = []  # type: ignore[attr-defined]
+    if not by_id:
+        return customers
+    for customer_id, name in (
+        Customer.tags.through.objects.filter(customer_id__in=by_id)
+        .order_by("tag__name", "tag_id")
+        .values_list("customer_id", "tag__name")
+    ):
+        by_id[customer_id].tag_names.append(name)
+    for cp in (
+        ContactPoint.objects.filter(customer_id__in=by_id, is_primary=True)
+        .exclude(kind=ContactKind.ADDRESS)
+        .only("id", "customer_id", "kind", "value", "is_primary")
+    ):
+        by_id[cp.customer_id].primary_contacts.append(cp)
+    return customers
+
+
 def customer_list_rows(customers: Sequence[Customer]) -> list[dict[str, Any]]:
     """The list page's rows (customers from `customer_list(for_page=True)`), ready to
     print: plain values, the tags' names and the primary e-mail and phone read as
