@@ -39,6 +39,7 @@ LOOKUP_CHUNK = 500  # values per IN (...) query, well below every database's par
 MAX_LISTED = 500  # problems and skipped rows a report keeps; its counts are complete
 PREVIEW_ROWS = 20
 TAG_SEPARATOR = ";"
+TAG_KEYS = "\x1f"  # between the tags of a spooled row (no tag holds it: cells are text)
 
 COLUMNS = (
     "kind",

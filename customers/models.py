@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -393,9 +394,21 @@ class DuplicatePair(TimeStamped):
         return f"{self.customer_a_id} ~ {self.customer_b_id}"
 
 
+class _ImportStorage(FileSystemStorage):
+    """VAR_DIR/imports, read when used (a test's VAR_DIR applies): out of any served
+    directory, only the import job reads these files."""
+
+    @property
+    def base_location(self) -> str:
+        return str(Path(settings.VAR_DIR) / "imports")
+
+    @property
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
+
 def _import_storage() -> FileSystemStorage:
-    # Uploaded files are kept out of any served directory: only the import job reads them.
-    return FileSystemStorage(location=Path(settings.VAR_DIR) / "imports")
+    return _ImportStorage()
 
 
 class CustomerImport(TimeStamped):

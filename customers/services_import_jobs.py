@@ -95,7 +95,6 @@ def customer_import_run(*, import_id: int) -> CustomerImport | None:
         job = (
             CustomerImport.objects.select_for_update(skip_locked=True)
             .filter(pk=import_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING])
-            .select_related("created_by")
             .first()
         )
         if job is None:
