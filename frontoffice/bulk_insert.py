@@ -19,6 +19,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder)
+
+
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     """`count` new primary keys of `model`'s table, never handed out again. Inside a
     transaction on SQLite (which holds the database's write lock until it ends)."""
@@ -51,20 +55,23 @@ class Inserter:
     def __init__(self, model: type[models.Model], *, with_pk: bool) -> None:
         self.fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
         self.table = model._meta.db_table
-        self.defaults = {f.attname: f.get_default() for f in self.fields if f.has_default()}
-        self.json = {f.attname for f in self.fields if isinstance(f, models.JSONField)}
-        self.datetimes = {f.attname for f in self.fields if isinstance(f, models.DateTimeField)}
+        self.columns = [
+            (f.attname, f.get_default() if f.has_default() else (None if f.null else "")) for f in self.fields
+        ]
+        self.conversions: list[tuple[int, Any]] = []
+        for index, f in enumerate(self.fields):
+            if isinstance(f, models.JSONField):
+                self.conversions.append((index, _json))
+            elif isinstance(f, models.DateTimeField) and connection.vendor != "postgresql":
+                self.conversions.append((index, connection.ops.adapt_datetimefield_value))
 
     def _values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
-        values = []
-        for field in self.fields:
-            name = field.attname
-            value = row[name] if name in row else self.defaults.get(name, "" if not field.null else None)
-            if name in self.json and value is not None:
-                value = json.dumps(value, cls=DjangoJSONEncoder)
-            elif name in self.datetimes and value is not None and connection.vendor != "postgresql":
-                value = connection.ops.adapt_datetimefield_value(value)
-            values.append(value)
+        # The hot loop of a bulk load (one call per row): plain lookups, conversions only
+        # where a column needs one.
+        values = [row.get(name, default) for name, default in self.columns]
+        for index, convert in self.conversions:
+            if values[index] is not None:
+                values[index] = convert(values[index])
         return tuple(values)
 
     def insert(self, rows: Iterable[Mapping[str, Any]]) -> None:
