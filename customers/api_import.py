@@ -40,7 +40,7 @@ class CustomerImportInput(StrictSerializer):
     )
 
 
-class RowIssueSerializer(serializers.Serializer[Any]):
+class CustomerRowIssueSerializer(serializers.Serializer[Any]):
     row = serializers.IntegerField(
         allow_null=True,
         help_text="The row as a spreadsheet numbers it: 1 is the header, 2 the first customer; "
@@ -64,9 +64,11 @@ class ImportReportSerializer(serializers.Serializer[Any]):
         required=False,
         help_text="Rows skipped: a customer, or an earlier row, has the same e-mail, phone or ERP number.",
     )
-    skipped_rows = RowIssueSerializer(many=True, required=False, help_text="The first 500 skipped rows.")
+    skipped_rows = CustomerRowIssueSerializer(
+        many=True, required=False, help_text="The first 500 skipped rows."
+    )
     error_count = serializers.IntegerField(required=False, help_text="Problems found, in all.")
-    row_errors = RowIssueSerializer(many=True, required=False, help_text="The first 500 problems.")
+    row_errors = CustomerRowIssueSerializer(many=True, required=False, help_text="The first 500 problems.")
     preview = serializers.ListField(
         child=serializers.DictField(), required=False, help_text="The first 20 rows to be created."
     )
