@@ -11,7 +11,7 @@ PORT ?= 8000
 VAR_DIR ?= $(CURDIR)/var
 export DEBUG ?= 1
 
-.PHONY: install run serve test screenshots test-fast lint format lock migrate demo chromium clean bench bench-load bench-flat bench-sync bench-service
+.PHONY: install run serve test screenshots test-fast lint format lock migrate demo chromium clean bench bench-load bench-flat bench-sync bench-service bench-import
 
 # What `make run` needs: the runtime versions (requirements.lock), half the size of all.
 $(RUNTIME_STAMP): requirements.lock pyproject.toml
@@ -106,6 +106,11 @@ bench-sync: install
 # writes bench/results/service-postgres.*
 bench-service: install
 	$(BIN)/python -m bench.service $(BENCH_ARGS)
+
+# The customer CSV import at 10,000, 50,000 and 100,000 rows on PostgreSQL: wall time and
+# peak memory (bench/customer_import.py); writes bench/results/customer-import.*
+bench-import: install
+	$(BIN)/python -m bench.customer_import $(BENCH_ARGS)
 
 # Re-resolve the exact versions from pyproject.toml: the runtime dependencies into
 # requirements.lock, then the development ones on top into requirements-dev.lock.

@@ -8,7 +8,15 @@ from typing import Any
 
 from django.contrib import admin
 
-from customers.models import Activity, ConsentEvent, ContactPoint, Customer, CustomFieldDefinition, Tag
+from customers.models import (
+    Activity,
+    ConsentEvent,
+    ContactPoint,
+    Customer,
+    CustomerImport,
+    CustomFieldDefinition,
+    Tag,
+)
 from frontoffice.admin_bases import HistoryAdmin, ReadOnlyAdmin
 
 
@@ -61,3 +69,12 @@ class ActivityAdmin(ReadOnlyAdmin):
     list_filter = ("kind", "source_app")
     list_select_related = ("customer", "actor")
     show_full_result_count = False
+
+
+@admin.register(CustomerImport)
+class CustomerImportAdmin(ReadOnlyAdmin):
+    """Who imported which file, when, and what came of it (the report is on the job)."""
+
+    list_display = ("created_at", "filename", "created_by", "dry_run", "status", "rows", "created_count")
+    list_filter = ("status", "dry_run")
+    list_select_related = ("created_by",)

@@ -67,3 +67,14 @@ class AppliesTo(models.TextChoices):
     ANY = "any", "Any customer"
     PERSON = "person", "People"
     ORGANISATION = "organisation", "Organisations"
+
+
+class ImportStatus(models.TextChoices):
+    """A customer import job: queued, then checked and written by a worker (all or
+    nothing), or refused with its report; failed when it broke (nothing written)."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    REFUSED = "refused", "Refused"
+    FAILED = "failed", "Failed"

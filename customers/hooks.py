@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from customers import dashboard, search
 from customers.api import CustomerViewSet
+from customers.api_import import CustomerImportViewSet
 from customers.api_timeline import ActivityViewSet
 from customers.choices import ActivityKind
 from customers.merge import own_merge_references
@@ -65,6 +66,7 @@ HOOKS = AppHooks(
     urls="customers.urls",
     url_prefix="customers/",
     api_routes=[
+        ApiRoute("customers/imports", CustomerImportViewSet, "customer-import"),
         ApiRoute("customers", CustomerViewSet, "customer"),
         ApiRoute("activities", ActivityViewSet, "activity"),
         ApiRoute("outbound/templates", MessageTemplateViewSet, "outbound-template"),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import FileSystemStorage
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -20,6 +23,7 @@ from customers.choices import (
     ContactLabel,
     CustomerKind,
     FieldType,
+    ImportStatus,
     LifecycleStage,
 )
 from frontoffice.models import TimeStamped
@@ -388,6 +392,75 @@ class DuplicatePair(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.customer_a_id} ~ {self.customer_b_id}"
+
+
+class _ImportStorage(FileSystemStorage):
+    """VAR_DIR/imports, read when used (a test's VAR_DIR applies): out of any served
+    directory, only the import job reads these files."""
+
+    @property
+    def base_location(self) -> str:
+        return str(Path(settings.VAR_DIR) / "imports")
+
+    @property
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
+
+def _import_storage() -> FileSystemStorage:
+    return _ImportStorage()
+
+
+class CustomerImport(TimeStamped):
+    """One CSV file of customers to import, checked and written by a worker
+    (`customers.services_import`): who sent it, the file, its state and its report
+    (counts, the first problems and skipped rows). The worker locks this row for the
+    whole import, whose rows commit with `status=done`: a task run twice imports once."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file = models.FileField(upload_to="customers/%Y/%m/", storage=_import_storage, max_length=255)
+    filename = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=8, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("import_customers", "Can import customers from CSV files")]
+        indexes = [
+            models.Index(fields=["created_by", "-created_at"], name="customerimport_by_idx"),
+            models.Index(fields=["status", "created_at"], name="customerimport_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ImportStatus.values), name="customerimport_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(finished_at__isnull=True)
+                | Q(status__in=[ImportStatus.DONE, ImportStatus.REFUSED, ImportStatus.FAILED]),
+                name="customerimport_finished_when_over",
+            ),
+            models.CheckConstraint(
+                condition=Q(created_count=0) | Q(status=ImportStatus.DONE, dry_run=False),
+                name="customerimport_created_only_when_done",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"
+
+    @property
+    def is_over(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.REFUSED, ImportStatus.FAILED)
 
 
 # The outbound-message room's tables live in their package; imported here so that the

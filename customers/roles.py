@@ -29,6 +29,8 @@ WORK_PROFILE = [
 VIEW_MESSAGES = ["customers.view_outboundmessage", "customers.view_messagetemplate"]
 SEND_MESSAGES = [*VIEW_MESSAGES, "customers.add_outboundmessage"]
 WRITE_TEMPLATES = ["customers.add_messagetemplate", "customers.change_messagetemplate"]
+# Creating customers by the thousand from a CSV file: marketing and the managers, not each rep.
+IMPORT = ["customers.import_customers"]
 
 GRANTS = {
     Role.MARKETING: [
@@ -36,6 +38,7 @@ GRANTS = {
         *WORK_PROFILE,
         *SEND_MESSAGES,
         *WRITE_TEMPLATES,
+        *IMPORT,
         "customers.change_outboundmessage",
         "customers.change_any_customer",
         "customers.change_tag",
@@ -43,13 +46,20 @@ GRANTS = {
     # Sales edits only what they or their team own: no change_any_customer.
     Role.SALES: [*VIEW_PROFILE, *WORK_PROFILE, *VIEW_MESSAGES],
     # Sales managers: "reps edit their own and their team's; managers all".
-    Role.SALES_MANAGER: [*VIEW_PROFILE, *WORK_PROFILE, *VIEW_MESSAGES, "customers.change_any_customer"],
+    Role.SALES_MANAGER: [
+        *VIEW_PROFILE,
+        *WORK_PROFILE,
+        *VIEW_MESSAGES,
+        *IMPORT,
+        "customers.change_any_customer",
+    ],
     Role.SERVICE_AGENT: [*VIEW_PROFILE, *WORK_PROFILE, *SEND_MESSAGES, "customers.change_any_customer"],
     Role.SERVICE_SUPERVISOR: [
         *VIEW_PROFILE,
         *WORK_PROFILE,
         *SEND_MESSAGES,
         *WRITE_TEMPLATES,
+        *IMPORT,
         "customers.change_any_customer",
         "customers.merge_customer",
     ],
@@ -64,6 +74,7 @@ GRANTS = {
         *WORK_PROFILE,
         *SEND_MESSAGES,
         *WRITE_TEMPLATES,
+        *IMPORT,
         "customers.change_outboundmessage",
         "customers.delete_messagetemplate",
         "customers.change_any_customer",

@@ -23,7 +23,7 @@ from customers.choices import ContactKind, ContactLabel, CustomerKind, Lifecycle
 from customers.duplicate_index import pairs_refresh
 from customers.events import ProfileChanged
 from customers.guards import authorize_edit, lock_customer
-from customers.models import ContactPoint, Customer, Relationship, Tag
+from customers.models import ContactPoint, Customer, CustomFieldDefinition, Relationship, Tag
 from customers.normalise import name_key, normalise_email, normalise_phone
 from frontoffice import events
 from frontoffice.actors import Actor, user_of
@@ -84,8 +84,17 @@ def _validate_parent(customer: Customer | None, parent: Customer | None) -> None
         node = node.parent
 
 
-def _apply_fields(customer: Customer, changes: Mapping[str, Any], *, creating: bool) -> list[Tag] | None:
-    """Validate and set the customer's own fields; returns the tags to set (or None)."""
+def customer_fields_apply(
+    customer: Customer,
+    changes: Mapping[str, Any],
+    *,
+    creating: bool,
+    definitions: list[CustomFieldDefinition] | None = None,
+) -> list[Tag] | None:
+    """Validate and set the customer's own fields (and `display_name`, `name_key`);
+    returns the tags to set (or None). No write, except a tag named for the first time.
+    `definitions`: the custom fields, read once by a caller checking many customers
+    (the CSV import); read here when not given."""
     errors: dict[str, list[str]] = {}
     if "kind" in changes:
         if not creating and changes["kind"] != customer.kind:
@@ -126,7 +135,9 @@ def _apply_fields(customer: Customer, changes: Mapping[str, Any], *, creating: b
     if "attributes" in changes or creating:
         try:
             merged = changes.get("attributes", customer.attributes or {})
-            customer.attributes = validate_attributes(kind=customer.kind, values=merged)
+            customer.attributes = validate_attributes(
+                kind=customer.kind, values=merged, definitions=definitions
+            )
         except ValidationError as exc:
             errors.update(exc.message_dict)
     tags = None
@@ -342,7 +353,7 @@ def customer_create(
         attributes=attributes,
         tags=tags,
     )
-    resolved_tags = _apply_fields(customer, fields, creating=True)
+    resolved_tags = customer_fields_apply(customer, fields, creating=True)
     _save_customer(customer, actor)
     if resolved_tags:
         customer.tags.set(resolved_tags)
@@ -384,7 +395,7 @@ def customer_update(
         attributes=attributes,
         tags=tags,
     )
-    resolved_tags = _apply_fields(customer, changes, creating=False)
+    resolved_tags = customer_fields_apply(customer, changes, creating=False)
     customer.version += 1
     _save_customer(customer, actor)
     if resolved_tags is not None:

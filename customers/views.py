@@ -131,6 +131,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "columns": columns,
         "ordering": ordering,
         "can_create": request.user.has_perm("customers.add_customer"),
+        "can_import": request.user.has_perms(["customers.add_customer", "customers.import_customers"]),
         "fragment": fragment,
     }
     template = "customers/_list_results.html" if fragment else "customers/list.html"

@@ -41,7 +41,10 @@ def _routes(viewset: type) -> list[tuple[str, str, bool]]:
         url = re.sub(r"\(\?P<[^>]+>[^)]*\)", MISSING_ID, url)
         found.extend((url, method.upper(), route.detail) for method in mapping)
         for name in mapping.values():
-            parsers = getattr(getattr(viewset, name, None), "kwargs", {}).get("parser_classes")
+            # The action's own parsers, else the viewset's (an upload-only resource).
+            parsers = getattr(getattr(viewset, name, None), "kwargs", {}).get("parser_classes") or getattr(
+                viewset, "parser_classes", None
+            )
             if parsers and not any("json" in p.media_type for p in parsers):
                 FILES_ONLY.add(url)
     return found

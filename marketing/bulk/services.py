@@ -20,6 +20,7 @@ from django.utils import timezone
 from customers.models import ContactPoint, Customer, Tag
 from customers.selectors import customer_list
 from frontoffice.actors import Actor
+from frontoffice.csv_import import formula_safe
 from frontoffice.errors import Conflict
 from frontoffice.models import User
 from frontoffice.write_path import as_id, authorize, clean_text, lock
@@ -30,7 +31,6 @@ from marketing.segments.selectors import segment_customers
 
 BULK_CHANGE = ("customers.change_customer", "customers.change_any_customer")
 EXPORT = "marketing.export_customers"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_TAG = 50
 
 
@@ -101,12 +101,6 @@ def bulk_add_to_campaign(*, actor: Actor, customers: QuerySet[Customer], campaig
 
         send_on_commit(campaign.pk)
     return added
-
-
-def formula_safe(value: Any) -> str:
-    """A cell a spreadsheet will not run as a formula (OWASP's CSV injection advice)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 class _Echo:

@@ -14,12 +14,12 @@ from django.utils import timezone
 
 from customers.models import Customer
 from frontoffice.actors import MAINTENANCE
+from frontoffice.csv_import import formula_safe
 from marketing.bulk.services import (
     bulk_add_to_campaign,
     bulk_assign_owner,
     bulk_tag,
     customers_for,
-    formula_safe,
 )
 from marketing.campaigns.launch import campaign_launch
 from marketing.models import CampaignMember, EmailBounce

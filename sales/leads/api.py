@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from customers.choices import ConsentChannel, ConsentPurpose
+from frontoffice.csv_import import RowIssue
 from frontoffice.errors import PROBLEM_CONTENT_TYPE, problem
 from frontoffice.filters import StableOrderingFilter
 from frontoffice.models import User
@@ -215,7 +216,7 @@ class LeadImportProblemSerializer(ProblemSerializer):
     row_errors = RowIssueSerializer(many=True, required=False)
 
 
-def _issues(items: list[services_import.RowIssue]) -> list[dict[str, Any]]:
+def _issues(items: list[RowIssue]) -> list[dict[str, Any]]:
     return [{"row": i.row, "column": i.column, "message": i.message} for i in items[:MAX_ROW_ERRORS]]
 
 

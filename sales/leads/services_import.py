@@ -22,9 +22,7 @@ no timeline entry: like every lead, they reach a customer's timeline when conver
 
 from __future__ import annotations
 
-import csv
 import io
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +30,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from frontoffice.actors import Actor
+from frontoffice.csv_import import (
+    FileProblem,
+    RowIssue,
+    csv_records,
+    read_header,
+    sniff_delimiter,
+    stray_cells,
+    template_csv,
+    text_lines,
+)
 from frontoffice.errors import DomainError
 from frontoffice.models import User
 from frontoffice.write_path import authorize
@@ -77,7 +85,6 @@ ALIASES = {
     "campaign": "campaign_id",
 }
 OPEN_STATUSES = (LeadStatus.NEW, LeadStatus.QUALIFIED)
-_separators = re.compile(r"[\s\-]+")
 
 
 class LeadImportRefused(DomainError):
@@ -94,22 +101,6 @@ class LeadImportRefused(DomainError):
         else:
             summary = f"{count} problems in the file; nothing was imported. Fix them and upload it again."
         super().__init__(summary, errors={"file": [summary]})
-
-
-@dataclass(frozen=True)
-class RowIssue:
-    """One problem (or skipped row): `row` as a spreadsheet numbers it (1 is the header),
-    None for the file as a whole; `column` empty for a whole row or the file."""
-
-    row: int | None
-    column: str
-    message: str
-
-    @property
-    def where(self) -> str:
-        if self.row is None:
-            return "The file"
-        return f"Row {self.row}" + (f", {self.column}" if self.column else "")
 
 
 @dataclass(frozen=True)
@@ -131,71 +122,20 @@ class LeadImportReport:
         return 0 if self.dry_run or self.errors else len(self.leads)
 
 
-class _FileProblem(Exception):
-    pass
-
-
-def _column_key(name: str) -> str:
-    key = _separators.sub("_", name.strip().lower())
-    return ALIASES.get(key, key)
-
-
 def _read_text(file: Any) -> str:
-    raw = file.read(MAX_FILE_BYTES + 1)
-    if not isinstance(raw, bytes):
-        raise TypeError("lead_import reads a binary file.")
-    if len(raw) > MAX_FILE_BYTES:
-        raise _FileProblem(
-            f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB: split it into smaller files."
-        )
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _FileProblem(
-            f"The file is not UTF-8 text (byte {exc.start + 1} is not). "
-            "In a spreadsheet, save it as “CSV UTF-8”."
-        ) from None
-    if "\x00" in text:
-        raise _FileProblem("The file holds null characters: it is not a CSV text file.")
+    text = "".join(text_lines(file, max_bytes=MAX_FILE_BYTES))
     if not text.strip():
-        raise _FileProblem("The file is empty: it needs a header row and at least one lead.")
-    # One line ending throughout, so that a preview carried through a form (which turns
-    # line breaks into CRLF) imports exactly what it showed.
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _delimiter(text: str) -> str:
-    first_line = text.lstrip("\n").split("\n", 1)[0]
-    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
+        raise FileProblem("The file is empty: it needs a header row and at least one lead.")
+    # One line ending throughout (`text_lines`), so that a preview carried through a form
+    # (which turns line breaks into CRLF) imports exactly what it showed.
+    return text
 
 
 def _read_header(header: list[str], report: LeadImportReport) -> dict[int, str]:
     """Column index -> column name; problems go to the report as row 1."""
-    keys = [_column_key(name) for name in header]
-    if not any(key in COLUMNS for key in keys):
-        report.errors.append(
-            RowIssue(
-                1,
-                "",
-                "The first row must be the header, naming the columns: "
-                f"{', '.join(COLUMNS)} (download the template).",
-            )
-        )
-        return {}
-    columns: dict[int, str] = {}
-    for index, (name, key) in enumerate(zip(header, keys, strict=True)):
-        if not key:
-            continue  # an unnamed column: its cells must stay empty (checked per row)
-        if key not in COLUMNS:
-            report.errors.append(
-                RowIssue(1, name.strip()[:60], f"Unknown column. The columns are: {', '.join(COLUMNS)}.")
-            )
-        elif key in columns.values():
-            report.errors.append(RowIssue(1, key, "This column appears twice."))
-        else:
-            columns[index] = key
+    columns = read_header(header, columns=COLUMNS, aliases=ALIASES, issues=report.errors)
+    if not columns:
+        return columns
     present = set(columns.values())
     if "title" not in present:
         report.errors.append(RowIssue(1, "title", "The header needs a title column (what the lead wants)."))
@@ -212,29 +152,22 @@ class _Table:
 
 
 def _read_rows(text: str, report: LeadImportReport) -> _Table:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    delimiter = sniff_delimiter(text.lstrip("\n").split("\n", 1)[0])
     table = _Table()
     records = table.records
-    row = 0
-    try:
-        for record in reader:
-            row += 1
-            if row == 1:
-                table.columns, table.width = _read_header(record, report), len(record)
-                if report.errors:
-                    return table
-                continue
-            if not any(cell.strip() for cell in record):
-                continue
-            if len(records) == MAX_ROWS:
-                raise _FileProblem(f"The file has more than {MAX_ROWS} leads: split it into smaller files.")
-            records.append((row, record))
-    except csv.Error as exc:
-        report.errors.append(
-            RowIssue(row + 1, "", f"This is not valid CSV ({exc}); nothing after it was read.")
-        )
-    if row == 0 and not report.errors:
-        raise _FileProblem("The file is empty: it needs a header row and at least one lead.")
+    read = False
+    for row, record in csv_records(io.StringIO(text, newline=""), delimiter=delimiter, issues=report.errors):
+        read = True
+        if row == 1:
+            table.columns, table.width = _read_header(record, report), len(record)
+            if report.errors:
+                return table
+            continue
+        if len(records) == MAX_ROWS:
+            raise FileProblem(f"The file has more than {MAX_ROWS} leads: split it into smaller files.")
+        records.append((row, record))
+    if not read and not report.errors:
+        raise FileProblem("The file is empty: it needs a header row and at least one lead.")
     report.rows = len(records)
     return table
 
@@ -263,17 +196,8 @@ def _campaign_id(value: str) -> Any:
 def _lead_from(
     row: int, record: list[str], table: _Table, owners: dict[str, User]
 ) -> tuple[Lead | None, list[RowIssue]]:
-    columns, width = table.columns, table.width
-    issues: list[RowIssue] = []
-    if len(record) > width:
-        extra = record[width:]
-        if any(cell.strip() for cell in extra):
-            issues.append(
-                RowIssue(row, "", f"This row has {len(record)} cells but the header only {width} columns.")
-            )
-    for index in range(min(len(record), width)):
-        if index not in columns and record[index].strip():
-            issues.append(RowIssue(row, "", f"Column {index + 1} has a value but no name in the header."))
+    columns = table.columns
+    issues = stray_cells(row, record, columns, table.width)
     values = {name: (record[i] if i < len(record) else "") for i, name in columns.items()}
     fields: dict[str, Any] = {k: v for k, v in values.items() if k not in ("owner", "campaign_id")}
     fields["source"] = LeadSource.IMPORTED
@@ -340,7 +264,7 @@ def lead_import(*, actor: Actor, file: Any, dry_run: bool = False) -> LeadImport
     report = LeadImportReport(dry_run=dry_run)
     try:
         table = _read_rows(_read_text(file), report)
-    except _FileProblem as exc:
+    except FileProblem as exc:
         report.errors = [RowIssue(None, "", str(exc))]
         raise LeadImportRefused(report) from None
     if report.errors:
@@ -365,6 +289,4 @@ def lead_import(*, actor: Actor, file: Any, dry_run: bool = False) -> LeadImport
 
 def lead_import_template() -> str:
     """The CSV template: the header row, in the order of `COLUMNS`."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(COLUMNS)
-    return out.getvalue()
+    return template_csv(COLUMNS)
