@@ -73,6 +73,8 @@ class _Moments:
         self.months: dict[int, str] = {}
 
     def __call__(self, moment: Any) -> tuple[str, str]:
+        if moment is None:  # an unsaved entry: the filter prints nothing
+            return "", ""
         local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
         month = self.months.get(local.month)
         if month is None:
@@ -134,3 +136,12 @@ def entries_html(entries: Iterable[Any], *, user: Any, appended: bool = False) -
 def timeline_entries(context: Any, entries: Iterable[Any], appended: bool = False) -> SafeString:
     request = context.get("request")
     return entries_html(entries, user=getattr(request, "user", None), appended=appended)
+
+
+@register.simple_tag(takes_context=True)
+def timeline_entry(context: Any, entry: Any) -> SafeString:
+    """One entry (customers/_timeline_entry.html), in a loop of the caller's or alone."""
+    request = context.get("request")
+    forloop = context.get("forloop") or {}
+    appended = bool(context.get("appended")) and bool(forloop.get("first"))
+    return entries_html([entry], user=getattr(request, "user", None), appended=appended)

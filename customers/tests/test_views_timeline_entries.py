@@ -240,3 +240,20 @@ def test_the_360_page_with_every_kind_of_entry_runs_a_fixed_number_of_queries(
         response = client.get(reverse("customers:detail", args=[ada.pk]))
     assert response.status_code == 200
     assert len(items(html_of(response))) >= 10
+
+
+def test_the_one_entry_template_prints_an_entry_as_the_lists_do(sales_rep: Any, timeline: Customer) -> None:
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = sales_rep
+    entry = Activity.objects.select_related("actor").get(customer=timeline, kind="merge")
+    unsaved = Activity(kind="note", subject="s", source_app="x", occurred_at=None)
+
+    one = render_to_string("customers/_timeline_entry.html", {"entry": entry}, request=request)
+    blank = render_to_string("customers/_timeline_entry.html", {"entry": unsaved}, request=request)
+
+    assert one == entries_html([entry], user=sales_rep)
+    assert f'<a href="{reverse("customers:detail", args=[timeline.pk])}">' in one
+    assert '<time datetime=""></time>' in blank
