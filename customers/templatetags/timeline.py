@@ -22,7 +22,7 @@ register = template.Library()
 
 BODY_CHARS = 600  # what an entry shows of its body; the rest is behind its record's link
 
-# What customers/_timeline_entry.html printed for each entry, with its whitespace.
+# The markup of one entry, with the whitespace customers/_timeline_entry.html had as an include.
 ENTRY = """<li class="timeline__item"{focus}>
   {badge}
   <div class="timeline__body">
@@ -94,8 +94,8 @@ def _who(entry: Any) -> Any:
 
 
 def entries_html(entries: Iterable[Any], *, user: Any, appended: bool = False) -> SafeString:
-    """The list items of `entries` (newest first) as customers/_timeline_entry.html
-    printed them: each kind's badge, its link when `user` may follow it, the body's
+    """The list items of `entries` (newest first), as an include of one entry printed
+    them: each kind's badge, its link when `user` may follow it, the body's
     first 600 characters with line breaks, when and who. `appended`: the first item
     takes the focus (the entries after "Load more")."""
     moments = _Moments()
