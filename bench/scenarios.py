@@ -99,16 +99,15 @@ def build(*, requests: int, warm_up: int, seed: int) -> list[Scenario]:
     scenarios.append(
         Scenario(
             "duplicates_panel",
-            "the 360 page's possible-duplicates panel (GET /customers/duplicates/?customer={id})",
+            "one customer's possible duplicates (GET /api/v1/customers/duplicates/?customer={id}, the 360 panel's read)",
             50,
-            [f"/customers/duplicates/?customer={i}" for i in chosen],
+            [f"/api/v1/customers/duplicates/?customer={i}" for i in chosen],
             # The name candidates by the trigram index (the costly part), as the app asks
             # them (PostgreSQL's default similarity limit, 0.3, is the app's half of 0.6).
             "SELECT c.id FROM customers_customer c WHERE c.merged_into_id IS NULL AND c.kind = %s"
             " AND c.id <> %s AND c.display_name %% %s ORDER BY similarity(c.display_name, %s) DESC, c.id LIMIT 200",
             [[kinds[i], i, names[i], names[i]] for i in chosen],
-            "session",
-            headers=htmx,
+            "token",
         )
     )
     scenarios += customer_searches(rng, n)
