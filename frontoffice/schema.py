@@ -66,7 +66,12 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
-        codes = {"401": "Not authenticated.", "403": "Not allowed."}
+        codes = {
+            "401": "Not authenticated.",
+            "403": "Not allowed.",
+            # DRF negotiates the response type before anything else; the API answers JSON.
+            "406": "The Accept header names no type the API answers in (application/json).",
+        }
         has_id = "{" in self.path
         if self.method in ("POST", "PUT", "PATCH") or (self.method == "GET" and not has_id):
             codes["400"] = "Invalid input; `errors` holds messages per field."

@@ -147,6 +147,47 @@ def test_a_merged_id_redirect_is_documented_with_its_location(schema_document: d
     assert "Location" in moved["headers"]
 
 
+def test_every_operation_documents_the_answer_to_an_accept_header_it_cannot_satisfy(
+    schema_document: dict[str, Any],
+) -> None:
+    # given: every operation of the schema
+    operations = [
+        (path, method, operation)
+        for path, item in schema_document["paths"].items()
+        for method, operation in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+    # then: each lists 406 with the problem+json body the API sends for it
+    assert len(operations) >= sum(len(methods) for methods in EXPECTED.values())
+    undocumented = [
+        f"{method.upper()} {path}" for path, method, op in operations if "406" not in op["responses"]
+    ]
+    assert undocumented == []
+    for _, _, operation in operations:
+        assert "application/problem+json" in operation["responses"]["406"]["content"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["get", "put"])
+def test_an_accept_header_the_api_cannot_satisfy_is_answered_406_as_documented(
+    method: str, admin_user: Any
+) -> None:
+    # given: a customer, and a client that accepts only a type the API never sends
+    customer = services.customer_create(actor=admin_user, kind="person", first_name="Ada", last_name="L")
+    client = APIClient()
+    client.force_authenticate(admin_user)
+    # when
+    response = getattr(client, method)(
+        f"/api/v1/customers/{customer.pk}/", data={}, format="json", HTTP_ACCEPT="d"
+    )
+    # then: 406 as a problem, and nothing was changed
+    assert response.status_code == 406
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert response.json()["status"] == 406
+    customer.refresh_from_db()
+    assert customer.display_name == "Ada L"
+
+
 def test_token_and_session_authentication_are_documented(schema_document: dict[str, Any]) -> None:
     schemes = schema_document["components"]["securitySchemes"]
     assert schemes["tokenAuth"] == {
