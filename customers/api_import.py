@@ -21,33 +21,22 @@ from customers.import_rows import COLUMNS, MAX_FILE_BYTES, MAX_ROWS
 from customers.models import CustomerImport
 from customers.services_import import customer_import_template
 from customers.services_import_jobs import INLINE_MAX_BYTES, customer_import_submit, import_progress
+from frontoffice.csv_upload import CsvUploadSerializer, RowIssueSerializer
 from frontoffice.errors import PROBLEM_CONTENT_TYPE, problem
 from frontoffice.parsers import PayloadTooLarge
-from frontoffice.serializers import ProblemSerializer, StrictSerializer
+from frontoffice.serializers import ProblemSerializer
 from frontoffice.viewsets import ServiceViewSet
 
 IMPORT_PERMISSIONS = ["customers.add_customer", "customers.import_customers"]
 
 
-class CustomerImportInput(StrictSerializer):
-    file = serializers.FileField(
-        allow_empty_file=True,
-        help_text=f"A CSV file, UTF-8, at most {MAX_FILE_BYTES // (1024 * 1024)} MB and {MAX_ROWS:,} customers; "
-        f"the header names the columns: {', '.join(COLUMNS)}.",
-    )
-    dry_run = serializers.BooleanField(
-        required=False, default=False, help_text="Check every row and report, but write nothing."
-    )
+class CustomerImportInput(CsvUploadSerializer):
+    """A CSV file of customers to import (or with `dry_run`, to check)."""
 
-
-class CustomerRowIssueSerializer(serializers.Serializer[Any]):
-    row = serializers.IntegerField(
-        allow_null=True,
-        help_text="The row as a spreadsheet numbers it: 1 is the header, 2 the first customer; "
-        "null for the file as a whole.",
-    )
-    column = serializers.CharField(help_text="The column; empty for the whole row or file.")
-    message = serializers.CharField()
+    max_bytes = MAX_FILE_BYTES
+    max_rows = MAX_ROWS
+    noun = "customers"
+    columns = COLUMNS
 
 
 class ImportReportSerializer(serializers.Serializer[Any]):
@@ -64,11 +53,9 @@ class ImportReportSerializer(serializers.Serializer[Any]):
         required=False,
         help_text="Rows skipped: a customer, or an earlier row, has the same e-mail, phone or ERP number.",
     )
-    skipped_rows = CustomerRowIssueSerializer(
-        many=True, required=False, help_text="The first 500 skipped rows."
-    )
+    skipped_rows = RowIssueSerializer(many=True, required=False, help_text="The first 500 skipped rows.")
     error_count = serializers.IntegerField(required=False, help_text="Problems found, in all.")
-    row_errors = CustomerRowIssueSerializer(many=True, required=False, help_text="The first 500 problems.")
+    row_errors = RowIssueSerializer(many=True, required=False, help_text="The first 500 problems.")
     preview = serializers.ListField(
         child=serializers.DictField(), required=False, help_text="The first 20 rows to be created."
     )

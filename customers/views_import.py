@@ -4,7 +4,6 @@ while a worker runs it. Thin: the rules are `customers.services_import`'s."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,6 +14,7 @@ from customers.import_rows import COLUMN_HELP, COLUMNS, MAX_FILE_BYTES, MAX_ROWS
 from customers.models import CustomerImport
 from customers.services_import import customer_import_template
 from customers.services_import_jobs import customer_import_confirm, customer_import_submit, import_progress
+from frontoffice.csv_upload import csv_file_field
 from frontoffice.errors import DomainError
 from frontoffice.forms import ServiceForm
 
@@ -23,13 +23,7 @@ RECENT = 10
 
 
 class CustomerImportForm(ServiceForm):
-    file = forms.FileField(
-        label="CSV file",
-        allow_empty_file=True,  # the service explains what an empty file lacks
-        help_text=f"UTF-8, at most {MAX_FILE_BYTES // (1024 * 1024)} MB and {MAX_ROWS:,} customers.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-        error_messages={"required": "Choose a CSV file to import."},
-    )
+    file = csv_file_field(max_bytes=MAX_FILE_BYTES, max_rows=MAX_ROWS, noun="customers")
 
 
 def _columns() -> list[tuple[str, str]]:
