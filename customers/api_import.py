@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from customers.choices import ImportStatus
 from customers.import_rows import COLUMNS, MAX_FILE_BYTES, MAX_ROWS
 from customers.models import CustomerImport
+from customers.selectors_import import customer_import_get, customer_import_list
 from customers.services_import import customer_import_template
 from customers.services_import_jobs import INLINE_MAX_BYTES, customer_import_submit, import_progress
 from frontoffice.csv_upload import CsvUploadSerializer, RowIssueSerializer
@@ -115,9 +116,12 @@ class CustomerImportViewSet(ServiceViewSet[CustomerImport]):
     }
 
     def get_queryset(self) -> QuerySet[CustomerImport]:
-        return CustomerImport.objects.filter(created_by_id=self.request.user.pk).order_by(
-            "-created_at", "-id"
-        )
+        return customer_import_list(actor=self.request.user)
+
+    def get_object(self) -> CustomerImport:
+        job = customer_import_get(actor=self.request.user, import_id=self.kwargs[self.lookup_field])
+        self.check_object_permissions(self.request, job)
+        return job
 
     @extend_schema(
         request={"multipart/form-data": CustomerImportInput},
