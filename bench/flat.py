@@ -99,6 +99,8 @@ def run_size(customers: int, args: argparse.Namespace) -> None:
 
 
 def growth(rows: list[dict[str, Any] | None]) -> tuple[float | None, bool | None]:
+    """The p50 of the largest measured size over the smallest's, and whether that is flat
+    (`MAX_GROWTH`, or `NOISE_MS` above); (None, None) with fewer than two sizes measured."""
     measured = [row for row in rows if row is not None]
     if len(measured) < 2:
         return None, None
@@ -107,13 +109,21 @@ def growth(rows: list[dict[str, Any] | None]) -> tuple[float | None, bool | None
     return factor, factor <= MAX_GROWTH or last - first <= NOISE_MS
 
 
-def summarise(sizes: list[int], only: list[str]) -> dict[str, Any]:
+def read_runs(sizes: list[int], results: Path | None = None) -> dict[int, dict[str, Any]]:
+    """Each size's own report (flat/<size>.json); stops, naming the size, when one is missing."""
+    results = RESULTS if results is None else results
     runs = {}
     for size in sizes:
-        path = RESULTS / "flat" / f"{size}.json"
+        path = results / "flat" / f"{size}.json"
         if not path.exists():
             raise SystemExit(f"No report for {size:,} customers ({path}): run without --measured first.")
         runs[size] = json.loads(path.read_text())
+    return runs
+
+
+def summarise(runs: dict[int, dict[str, Any]], sizes: list[int], only: list[str]) -> dict[str, Any]:
+    """flat.json: per scenario of `only`, each size's p50, p95 and queries (None where a
+    size's report lacks the scenario), the growth of the p50 and the verdict."""
     table = []
     for name in only:
         per_size = [
@@ -204,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.measured:
         for size in sizes:
             run_size(size, args)
-    summary = summarise(sizes, only)
+    summary = summarise(read_runs(sizes), sizes, only)
     summary["written_utc"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
     (RESULTS / "flat.json").write_text(json.dumps(summary, indent=2) + "\n")
     (RESULTS / "flat.md").write_text(markdown(summary))

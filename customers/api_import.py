@@ -19,35 +19,25 @@ from rest_framework.response import Response
 from customers.choices import ImportStatus
 from customers.import_rows import COLUMNS, MAX_FILE_BYTES, MAX_ROWS
 from customers.models import CustomerImport
+from customers.selectors_import import customer_import_get, customer_import_list
 from customers.services_import import customer_import_template
 from customers.services_import_jobs import INLINE_MAX_BYTES, customer_import_submit, import_progress
+from frontoffice.csv_upload import CsvUploadSerializer, RowIssueSerializer
 from frontoffice.errors import PROBLEM_CONTENT_TYPE, problem
 from frontoffice.parsers import PayloadTooLarge
-from frontoffice.serializers import ProblemSerializer, StrictSerializer
+from frontoffice.serializers import ProblemSerializer
 from frontoffice.viewsets import ServiceViewSet
 
 IMPORT_PERMISSIONS = ["customers.add_customer", "customers.import_customers"]
 
 
-class CustomerImportInput(StrictSerializer):
-    file = serializers.FileField(
-        allow_empty_file=True,
-        help_text=f"A CSV file, UTF-8, at most {MAX_FILE_BYTES // (1024 * 1024)} MB and {MAX_ROWS:,} customers; "
-        f"the header names the columns: {', '.join(COLUMNS)}.",
-    )
-    dry_run = serializers.BooleanField(
-        required=False, default=False, help_text="Check every row and report, but write nothing."
-    )
+class CustomerImportInput(CsvUploadSerializer):
+    """A CSV file of customers to import (or with `dry_run`, to check)."""
 
-
-class CustomerRowIssueSerializer(serializers.Serializer[Any]):
-    row = serializers.IntegerField(
-        allow_null=True,
-        help_text="The row as a spreadsheet numbers it: 1 is the header, 2 the first customer; "
-        "null for the file as a whole.",
-    )
-    column = serializers.CharField(help_text="The column; empty for the whole row or file.")
-    message = serializers.CharField()
+    max_bytes = MAX_FILE_BYTES
+    max_rows = MAX_ROWS
+    noun = "customers"
+    columns = COLUMNS
 
 
 class ImportReportSerializer(serializers.Serializer[Any]):
@@ -64,11 +54,9 @@ class ImportReportSerializer(serializers.Serializer[Any]):
         required=False,
         help_text="Rows skipped: a customer, or an earlier row, has the same e-mail, phone or ERP number.",
     )
-    skipped_rows = CustomerRowIssueSerializer(
-        many=True, required=False, help_text="The first 500 skipped rows."
-    )
+    skipped_rows = RowIssueSerializer(many=True, required=False, help_text="The first 500 skipped rows.")
     error_count = serializers.IntegerField(required=False, help_text="Problems found, in all.")
-    row_errors = CustomerRowIssueSerializer(many=True, required=False, help_text="The first 500 problems.")
+    row_errors = RowIssueSerializer(many=True, required=False, help_text="The first 500 problems.")
     preview = serializers.ListField(
         child=serializers.DictField(), required=False, help_text="The first 20 rows to be created."
     )
@@ -128,9 +116,12 @@ class CustomerImportViewSet(ServiceViewSet[CustomerImport]):
     }
 
     def get_queryset(self) -> QuerySet[CustomerImport]:
-        return CustomerImport.objects.filter(created_by_id=self.request.user.pk).order_by(
-            "-created_at", "-id"
-        )
+        return customer_import_list(actor=self.request.user)
+
+    def get_object(self) -> CustomerImport:
+        job = customer_import_get(actor=self.request.user, import_id=self.kwargs[self.lookup_field])
+        self.check_object_permissions(self.request, job)
+        return job
 
     @extend_schema(
         request={"multipart/form-data": CustomerImportInput},

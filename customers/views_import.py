@@ -4,17 +4,17 @@ while a worker runs it. Thin: the rules are `customers.services_import`'s."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from customers.import_rows import COLUMN_HELP, COLUMNS, MAX_FILE_BYTES, MAX_ROWS
-from customers.models import CustomerImport
+from customers.selectors_import import customer_import_get, customer_import_list
 from customers.services_import import customer_import_template
 from customers.services_import_jobs import customer_import_confirm, customer_import_submit, import_progress
+from frontoffice.csv_upload import csv_file_field
 from frontoffice.errors import DomainError
 from frontoffice.forms import ServiceForm
 
@@ -23,13 +23,7 @@ RECENT = 10
 
 
 class CustomerImportForm(ServiceForm):
-    file = forms.FileField(
-        label="CSV file",
-        allow_empty_file=True,  # the service explains what an empty file lacks
-        help_text=f"UTF-8, at most {MAX_FILE_BYTES // (1024 * 1024)} MB and {MAX_ROWS:,} customers.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-        error_messages={"required": "Choose a CSV file to import."},
-    )
+    file = csv_file_field(max_bytes=MAX_FILE_BYTES, max_rows=MAX_ROWS, noun="customers")
 
 
 def _columns() -> list[tuple[str, str]]:
@@ -59,18 +53,9 @@ def import_page(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect("customers:import-job", pk=job.pk)
         status = 400
-    recent = CustomerImport.objects.filter(created_by_id=request.user.pk).order_by("-created_at", "-id")[
-        :RECENT
-    ]
+    recent = customer_import_list(actor=request.user)[:RECENT]
     context = {"form": form, "columns": _columns(), "recent": recent}
     return render(request, "customers/import.html", context, status=status)
-
-
-def _job(request: HttpRequest, pk: int) -> CustomerImport:
-    job = CustomerImport.objects.filter(pk=pk, created_by_id=request.user.pk).first()
-    if job is None:
-        raise Http404("No such import of yours.")
-    return job
 
 
 @require_safe
@@ -78,7 +63,7 @@ def _job(request: HttpRequest, pk: int) -> CustomerImport:
 def import_job(request: HttpRequest, pk: int) -> HttpResponse:
     """A job: its progress (HTMX polls the status part while it runs), then its preview,
     problems or result."""
-    job = _job(request, pk)
+    job = customer_import_get(actor=request.user, import_id=pk)
     report = job.report or {}
     context = {
         "job": job,

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from customers.choices import ConsentChannel, ConsentPurpose
 from frontoffice.csv_import import RowIssue
+from frontoffice.csv_upload import CsvUploadSerializer, RowIssueSerializer
 from frontoffice.errors import PROBLEM_CONTENT_TYPE, problem
 from frontoffice.filters import StableOrderingFilter
 from frontoffice.models import User
@@ -166,26 +167,13 @@ class ConvertResultSerializer(serializers.Serializer[Any]):
     opportunity = OpportunitySerializer()
 
 
-class LeadImportSerializer(StrictSerializer):
-    file = serializers.FileField(
-        allow_empty_file=True,
-        help_text=f"A CSV file, UTF-8, at most {services_import.MAX_FILE_BYTES // (1024 * 1024)} MB and "
-        f"{services_import.MAX_ROWS} leads; the header names the columns: "
-        f"{', '.join(services_import.COLUMNS)}.",
-    )
-    dry_run = serializers.BooleanField(
-        required=False, default=False, help_text="Check every row and report, but write nothing."
-    )
+class LeadImportSerializer(CsvUploadSerializer):
+    """A CSV file of leads to import (or with `dry_run`, to check)."""
 
-
-class RowIssueSerializer(serializers.Serializer[Any]):
-    row = serializers.IntegerField(
-        allow_null=True,
-        help_text="The row as a spreadsheet numbers it: 1 is the header, 2 the first lead; "
-        "null for the file as a whole.",
-    )
-    column = serializers.CharField(help_text="The column; empty for the whole row or file.")
-    message = serializers.CharField()
+    max_bytes = services_import.MAX_FILE_BYTES
+    max_rows = services_import.MAX_ROWS
+    noun = "leads"
+    columns = services_import.COLUMNS
 
 
 class LeadImportReportSerializer(serializers.Serializer[Any]):

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 
+from frontoffice.csv_upload import csv_file_field
 from frontoffice.forms import ServiceForm
 from sales.leads.models import LeadSource
 from sales.leads.selectors import Candidate
@@ -56,13 +57,7 @@ class ConvertForm(ServiceForm):
 
 
 class LeadImportForm(ServiceForm):
-    file = forms.FileField(
-        label="CSV file",
-        allow_empty_file=True,  # the service explains what an empty file lacks
-        help_text=f"UTF-8, at most {MAX_FILE_BYTES // (1024 * 1024)} MB and {MAX_ROWS} leads.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-        error_messages={"required": "Choose a CSV file to import."},
-    )
+    file = csv_file_field(max_bytes=MAX_FILE_BYTES, max_rows=MAX_ROWS, noun="leads")
 
 
 class LeadImportConfirmForm(forms.Form):
