@@ -61,7 +61,7 @@ from backoffice_sync.erp import (
     get_adapter,
 )
 from backoffice_sync.models import ErpAnswer, OutboxMessage, OutboxStatus
-from frontoffice.db_hints import claim_in_index_order
+from frontoffice.db_hints import analyze_if_stale, claim_in_index_order
 from frontoffice.write_path import run_on_commit
 
 log = logging.getLogger(__name__)
@@ -589,12 +589,18 @@ def relay_due(
     Bounded: at most `max_batches` ERP calls of OUTBOX_BATCH_SIZE messages, started within
     `time_budget_seconds` (well inside the task's soft time limit). `on_full_batch` runs
     once, after the first batch that came back full: there is a backlog to share.
+
+    That first full batch also brings the outbox's statistics up to date when a burst
+    made them stale (`analyze_if_stale`, at most one ANALYZE per run): with statistics
+    that say nothing is pending, PostgreSQL joins each batch's outcome UPDATE to the
+    outbox by a nested loop over every pending row (`_update_each`).
     """
     adapter = adapter or get_adapter()
     batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
     expire_abandoned(max_attempts=max_attempts)
     total = RelayReport()
     deadline = time.monotonic() + time_budget_seconds
+    first_full = True
     for _ in range(max_batches):
         if time.monotonic() > deadline:
             break
@@ -602,9 +608,14 @@ def relay_due(
             adapter=adapter, batch_size=batch_size, lease_seconds=lease_seconds, max_attempts=max_attempts
         )
         total += report
-        if on_full_batch is not None and report.claimed == batch_size and not report.paused:
-            on_full_batch()
-            on_full_batch = None
+        if first_full and report.claimed == batch_size and not report.paused:
+            first_full = False
+            if on_full_batch is not None:
+                on_full_batch()  # first: the helpers start while this relay analyses
+            # A relay run inside someone's transaction (a test, a shell) leaves the
+            # statistics to the next run of its own: ANALYZE belongs outside.
+            if not connection.in_atomic_block:
+                analyze_if_stale(OutboxMessage._meta.db_table)
         # Nothing claimed: nothing is due. Paused: the ERP is unavailable, the breaker says
         # when to try again (the beat sweep asks it). Nothing settled: the rest waits for
         # its backoff. Otherwise go on, even after a short batch: settling an aggregate's
