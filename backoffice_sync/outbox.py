@@ -320,7 +320,14 @@ def _update_each(
 
     A join on the primary key, where a CASE with one branch per row (what `bulk_update`
     writes) is evaluated branch by branch for every row. Each value goes through its
-    field's conversion, so it is stored as the ORM would store it."""
+    field's conversion, so it is stored as the ORM would store it.
+
+    The primary keys are also listed as such (`id IN (...)`), so that the outbox side is
+    read through its primary key, batch-sized, whatever the statistics say: the planner
+    cannot know this run's fresh `claimed_by` token, estimates one row for it, and without
+    the list joined the VALUES to a sequential scan of the whole outbox, delivered rows
+    included (auto_explain, PostgreSQL 15, right after the relay's own ANALYZE of a
+    burst), or to every pending row through the due index with stale statistics."""
     if not rows:
         return 0
     qn = connection.ops.quote_name
@@ -340,12 +347,13 @@ def _update_each(
     table = qn(OutboxMessage._meta.db_table)
     sql = (  # names from the model; every value a parameter
         f"UPDATE {table} SET {', '.join(assignments)} FROM (VALUES {values_sql}) AS v"  # noqa: S608
-        f" WHERE {table}.{qn('id')} = v.column1 AND {table}.{qn('claimed_by')} = %s"
-        f" AND {table}.{qn('status')} = %s"
+        f" WHERE {table}.{qn('id')} = v.column1 AND {table}.{qn('id')} IN ({', '.join(['%s'] * len(rows))})"
+        f" AND {table}.{qn('claimed_by')} = %s AND {table}.{qn('status')} = %s"
     )
     params = [
         *(field.get_db_prep_save(value, connection) for field, value in fixed),
         *values,
+        *rows,
         token,
         OutboxStatus.PENDING.value,
     ]
