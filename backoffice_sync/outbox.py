@@ -600,8 +600,8 @@ def relay_due(
 
     That first full batch also brings the outbox's statistics up to date when a burst
     made them stale (`analyze_if_stale`, at most one ANALYZE per run): with statistics
-    that say nothing is pending, PostgreSQL joins each batch's outcome UPDATE to the
-    outbox by a nested loop over every pending row (`_update_each`).
+    that say nothing is pending, PostgreSQL reads every pending row for each batch's
+    outcome UPDATE (`_update_each`).
     """
     adapter = adapter or get_adapter()
     batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
