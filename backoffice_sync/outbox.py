@@ -61,7 +61,7 @@ from backoffice_sync.erp import (
     get_adapter,
 )
 from backoffice_sync.models import ErpAnswer, OutboxMessage, OutboxStatus
-from frontoffice.db_hints import claim_in_index_order
+from frontoffice.db_hints import analyze_if_stale, claim_in_index_order
 from frontoffice.write_path import run_on_commit
 
 log = logging.getLogger(__name__)
@@ -320,7 +320,14 @@ def _update_each(
 
     A join on the primary key, where a CASE with one branch per row (what `bulk_update`
     writes) is evaluated branch by branch for every row. Each value goes through its
-    field's conversion, so it is stored as the ORM would store it."""
+    field's conversion, so it is stored as the ORM would store it.
+
+    The primary keys are also listed as such (`id IN (...)`), so that the outbox side is
+    read through its primary key, batch-sized, whatever the statistics say: the planner
+    cannot know this run's fresh `claimed_by` token, estimates one row for it, and without
+    the list joined the VALUES to a sequential scan of the whole outbox, delivered rows
+    included (auto_explain, PostgreSQL 15, right after the relay's own ANALYZE of a
+    burst), or to every pending row through the due index with stale statistics."""
     if not rows:
         return 0
     qn = connection.ops.quote_name
@@ -340,12 +347,13 @@ def _update_each(
     table = qn(OutboxMessage._meta.db_table)
     sql = (  # names from the model; every value a parameter
         f"UPDATE {table} SET {', '.join(assignments)} FROM (VALUES {values_sql}) AS v"  # noqa: S608
-        f" WHERE {table}.{qn('id')} = v.column1 AND {table}.{qn('claimed_by')} = %s"
-        f" AND {table}.{qn('status')} = %s"
+        f" WHERE {table}.{qn('id')} = v.column1 AND {table}.{qn('id')} IN ({', '.join(['%s'] * len(rows))})"
+        f" AND {table}.{qn('claimed_by')} = %s AND {table}.{qn('status')} = %s"
     )
     params = [
         *(field.get_db_prep_save(value, connection) for field, value in fixed),
         *values,
+        *rows,
         token,
         OutboxStatus.PENDING.value,
     ]
@@ -589,12 +597,18 @@ def relay_due(
     Bounded: at most `max_batches` ERP calls of OUTBOX_BATCH_SIZE messages, started within
     `time_budget_seconds` (well inside the task's soft time limit). `on_full_batch` runs
     once, after the first batch that came back full: there is a backlog to share.
+
+    That first full batch also brings the outbox's statistics up to date when a burst
+    made them stale (`analyze_if_stale`, at most one ANALYZE per run): with statistics
+    that say nothing is pending, PostgreSQL reads every pending row for each batch's
+    outcome UPDATE (`_update_each`).
     """
     adapter = adapter or get_adapter()
     batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
     expire_abandoned(max_attempts=max_attempts)
     total = RelayReport()
     deadline = time.monotonic() + time_budget_seconds
+    first_full = True
     for _ in range(max_batches):
         if time.monotonic() > deadline:
             break
@@ -602,9 +616,14 @@ def relay_due(
             adapter=adapter, batch_size=batch_size, lease_seconds=lease_seconds, max_attempts=max_attempts
         )
         total += report
-        if on_full_batch is not None and report.claimed == batch_size and not report.paused:
-            on_full_batch()
-            on_full_batch = None
+        if first_full and report.claimed == batch_size and not report.paused:
+            first_full = False
+            if on_full_batch is not None:
+                on_full_batch()  # first: the helpers start while this relay analyses
+            # A relay run inside someone's transaction (a test, a shell) leaves the
+            # statistics to the next run of its own: ANALYZE belongs outside.
+            if not connection.in_atomic_block:
+                analyze_if_stale(OutboxMessage._meta.db_table)
         # Nothing claimed: nothing is due. Paused: the ERP is unavailable, the breaker says
         # when to try again (the beat sweep asks it). Nothing settled: the rest waits for
         # its backoff. Otherwise go on, even after a short batch: settling an aggregate's

@@ -13,11 +13,26 @@ size of the backlog, just when it matters.
 (`SET LOCAL`: the claim's own short transaction, never the connection; safe behind
 PgBouncer in transaction mode), so that the planner takes the ordered index whatever
 its statistics say. SQLite has no such choice to make: a no-op there.
+
+Other plans cannot be steered that way: with statistics that say nothing is pending,
+the relay's outcome UPDATE (a VALUES list joined to the outbox by primary key) reads
+every pending row through the due index, for every batch (auto_explain on PostgreSQL
+15; a first relay run on a database that had never relayed delivered 780 messages/s, a
+second run right after 1,317/s). `analyze_if_stale()` lets the code that just met a
+burst bring the statistics up to date itself, at once, rather than a minute later when
+autovacuum gets to it.
 """
 
 from __future__ import annotations
 
-from django.db import connections
+import logging
+
+from django.db import OperationalError, connections, transaction
+
+log = logging.getLogger(__name__)
+
+# SQLSTATE lock_not_available: the lock timeout ran out.
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 def claim_in_index_order(using: str = "default") -> None:
@@ -29,3 +44,49 @@ def claim_in_index_order(using: str = "default") -> None:
         raise RuntimeError("claim_in_index_order() belongs inside the claim's transaction.")
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_sort = off")
+
+
+def analyze_if_stale(table: str, *, share: float = 0.5, at_least: int = 1000, using: str = "default") -> bool:
+    """ANALYZE `table` when the rows changed since its last analysis are at least
+    `at_least` and at least `share` of the rows its statistics count; returns whether it
+    analysed. PostgreSQL only (False elsewhere).
+
+    Outside any transaction only (raises RuntimeError inside one): the ANALYZE runs in a
+    short transaction of its own, so that its lock is not held until a caller's commit
+    and the new statistics (and the replanning of cached plans they cause) are visible to
+    every session at once. It never waits behind a VACUUM, an autovacuum or another
+    ANALYZE of the table: after `lock_timeout` 200 ms it gives up and returns False (that
+    one is bringing the statistics up to date anyway).
+
+    Cost: one catalogue read; when stale, one ANALYZE (a sample of at most 30,000 rows
+    with the default statistics target: tens of milliseconds).
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return False
+    if connection.in_atomic_block:
+        raise RuntimeError("analyze_if_stale() runs outside any transaction, in one of its own.")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.n_mod_since_analyze, c.reltuples FROM pg_stat_user_tables s"
+            " JOIN pg_class c ON c.oid = s.relid WHERE s.relid = %s::regclass",
+            [connection.ops.quote_name(table)],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    changed, counted = int(row[0] or 0), float(row[1] or 0)
+    # reltuples is -1 for a table never analysed (nor vacuumed).
+    if changed < at_least or changed < share * max(counted, 0.0):
+        return False
+    try:
+        with transaction.atomic(using=using), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '200ms'")
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        log.info("analyze_if_stale: %s is locked (a VACUUM or ANALYZE at work), skipped", table)
+        return False
+    log.info("analyze_if_stale: analysed %s (%d rows changed, %.0f counted before)", table, changed, counted)
+    return True

@@ -1,27 +1,33 @@
 """The relay's claim reads the due index in its order whatever the planner's statistics
 say (frontoffice.db_hints): right after a burst, a table analysed while nearly empty must
-not make every claim read and sort the whole backlog."""
+not make every claim read and sort the whole backlog. And the relay brings those
+statistics up to date itself at its first full batch (`analyze_if_stale`), for the plans
+no hint steers (the outcome UPDATE's join)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backoffice_sync import outbox
-from backoffice_sync.erp import MessageKind
+from backoffice_sync.erp import DeliveryResult, DeliveryStatus, MessageKind
 from backoffice_sync.models import OutboxMessage, OutboxStatus
-from frontoffice.db_hints import claim_in_index_order
+from backoffice_sync.tests.outbox_fakes import FakeErp
+from frontoffice.db_hints import analyze_if_stale, claim_in_index_order
 
 pytestmark = pytest.mark.django_db
 
 BACKLOG = 3000
 BATCH = 200
+TABLE = OutboxMessage._meta.db_table
 
 
 def messages(count: int, *, first: int, **fields: Any) -> list[OutboxMessage]:
@@ -113,6 +119,46 @@ def test_after_a_burst_the_claim_reads_the_due_index_in_order_and_sorts_nothing(
     assert "outbox_due_idx" in plan, plan
 
 
+def outcome_update_statement() -> str:
+    """The UPDATE that records a claimed batch as delivered."""
+    batch = outbox._claim(batch_size=BATCH, lease=dt.timedelta(minutes=1), token="plan-test")
+    results = {m.idempotency_key: DeliveryResult(m.idempotency_key, DeliveryStatus.ACCEPTED) for m in batch}
+    with CaptureQueriesContext(connection) as queries:
+        outbox._record(
+            batch=batch, token="plan-test", results=results, failure="", unavailable=False, max_attempts=5
+        )
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == 1, updates
+    return updates[0]
+
+
+def test_once_a_burst_is_analysed_the_outcome_update_reads_the_batch_by_primary_key() -> None:
+    # given: a burst, analysed as the relay's first full batch has it (analyze_if_stale);
+    # the statistics cannot know the relay's fresh token, and estimate one row for it
+    burst_after_stale_statistics()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {TABLE}")
+    sql = outcome_update_statement()
+    # when
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("EXPLAIN " + sql)
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql)
+        plan = "\n".join(" ".join(str(col) for col in row) for row in cursor.fetchall())
+    # then: the batch's rows through the primary key, never the whole outbox nor every
+    # pending row (on PostgreSQL 15, without the list of keys, a sequential scan of the
+    # outbox joined to the VALUES by a nested loop; with statistics older than the burst,
+    # before the relay's ANALYZE, the planner reads the due index's backlog instead)
+    if connection.vendor == "postgresql":
+        assert f"Seq Scan on {TABLE}" not in plan, plan
+        assert "outbox_due_idx" not in plan, plan
+        assert f"{TABLE}_pkey" in plan, plan
+    else:
+        assert f"SCAN {TABLE}" not in plan, plan
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_hint_outside_a_transaction_is_refused_on_postgresql() -> None:
     # given: no transaction (SET LOCAL would vanish with the statement and steer nothing)
@@ -123,3 +169,191 @@ def test_the_hint_outside_a_transaction_is_refused_on_postgresql() -> None:
             claim_in_index_order()
     else:
         claim_in_index_order()  # SQLite: nothing to steer, wherever it is called
+
+
+# --- analyze_if_stale ------------------------------------------------------------------
+
+
+@pytest.fixture
+def outbox_statistics() -> Iterator[None]:
+    """The outbox analysed as it is (empty), with autovacuum kept off it meanwhile, so
+    that only the code under test analyses it (PostgreSQL; nothing to do on SQLite)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {TABLE} SET (autovacuum_enabled = false)")
+        cursor.execute(f"ANALYZE {TABLE}")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {TABLE} RESET (autovacuum_enabled)")
+
+
+def analyses() -> tuple[int, Any]:
+    """The outbox's manual ANALYZE count and last time, as the statistics show them now
+    (this session's pending counts flushed first)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute(
+            "SELECT analyze_count, last_analyze FROM pg_stat_user_tables WHERE relid = %s::regclass", [TABLE]
+        )
+        count, last = cursor.fetchone()
+    return count, last
+
+
+def insert_pending(count: int) -> None:
+    OutboxMessage.objects.bulk_create(messages(count, first=0), batch_size=2000)
+    if connection.vendor == "postgresql":
+        analyses()  # makes the inserts visible in pg_stat_user_tables
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("outbox_statistics")
+def test_a_burst_gets_the_outbox_analysed_once() -> None:
+    # given: 1,200 messages the statistics have not seen (analysed empty)
+    insert_pending(1200)
+    if connection.vendor != "postgresql":
+        assert analyze_if_stale(TABLE) is False  # SQLite: no statistics to refresh
+        return
+    count_before, last_before = analyses()
+    # when
+    first = analyze_if_stale(TABLE)
+    second = analyze_if_stale(TABLE)
+    # then: analysed by the first call; the second finds the statistics fresh
+    count_after, last_after = analyses()
+    assert (first, second) == (True, False)
+    assert count_after == count_before + 1
+    assert last_after is not None
+    assert last_before is None or last_after > last_before
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [TABLE])
+        assert cursor.fetchone()[0] == 1200
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("outbox_statistics")
+def test_a_few_new_rows_leave_the_statistics_alone() -> None:
+    # given: fewer changed rows than `at_least`
+    insert_pending(20)
+    if connection.vendor != "postgresql":
+        assert analyze_if_stale(TABLE) is False
+        return
+    count_before, _ = analyses()
+    # when
+    analysed = analyze_if_stale(TABLE)
+    # then
+    assert analysed is False
+    assert analyses()[0] == count_before
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("outbox_statistics")
+def test_a_large_table_is_analysed_only_once_a_share_of_it_changed() -> None:
+    # given: 3,000 rows analysed, then 1,200 more: at least 1,000 but not half of them
+    insert_pending(3000)
+    if connection.vendor != "postgresql":
+        assert analyze_if_stale(TABLE) is False
+        return
+    assert analyze_if_stale(TABLE) is True
+    OutboxMessage.objects.bulk_create(messages(1200, first=10_000), batch_size=2000)
+    count_before, _ = analyses()
+    # when / then: a share of 0.5 of 3,000 is not reached, a share of 0.25 is
+    assert analyze_if_stale(TABLE) is False
+    assert analyze_if_stale(TABLE, share=0.25) is True
+    assert analyses()[0] == count_before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_analyze_if_stale_refuses_to_run_inside_a_transaction_on_postgresql() -> None:
+    # given / when / then: inside a transaction, its lock would be held until that
+    # transaction's end, and the new statistics be seen by nobody until then
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with pytest.raises(RuntimeError, match="outside any transaction"):
+                analyze_if_stale(TABLE)
+        else:
+            assert analyze_if_stale(TABLE) is False
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("outbox_statistics")
+def test_a_table_locked_by_a_vacuum_is_given_up_within_the_lock_timeout() -> None:
+    # given: a burst, and another session holding the lock a VACUUM or ANALYZE takes
+    insert_pending(1200)
+    if connection.vendor != "postgresql":
+        assert analyze_if_stale(TABLE) is False
+        return
+    other = connections.create_connection("default")
+    try:
+        other.set_autocommit(False)
+        with other.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {TABLE} IN SHARE UPDATE EXCLUSIVE MODE")
+        count_before, _ = analyses()
+        # when
+        started = time.monotonic()
+        analysed = analyze_if_stale(TABLE)
+        waited = time.monotonic() - started
+        # then: given up after the lock timeout, this session still usable
+        assert analysed is False
+        assert waited < 0.8
+        assert not connection.in_atomic_block
+        assert OutboxMessage.objects.count() == 1200
+        assert analyses()[0] == count_before
+    finally:
+        other.rollback()
+        other.close()
+    # and once the lock is released, the next call analyses
+    assert analyze_if_stale(TABLE) is True
+
+
+# --- relay_due -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_relay_due_checks_the_statistics_once_at_its_first_full_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given: three full batches and a short one due
+    OutboxMessage.objects.bulk_create(messages(3 * 10 + 4, first=0), batch_size=2000)
+    calls: list[tuple[str, int]] = []
+    fan_outs: list[int] = []
+
+    def delivered() -> int:
+        return OutboxMessage.objects.filter(status=OutboxStatus.DELIVERED).count()
+
+    monkeypatch.setattr(outbox, "analyze_if_stale", lambda table: calls.append((table, delivered())) or True)
+    # when
+    report, _ = outbox.relay_due(adapter=FakeErp(), batch_size=10, on_full_batch=lambda: fan_outs.append(1))
+    # then: once, right after the first batch, and the fan-out still once
+    assert report.delivered == 34
+    assert calls == [(TABLE, 10)]
+    assert fan_outs == [1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_relay_due_without_a_full_batch_leaves_the_statistics_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given: less than a batch due
+    OutboxMessage.objects.bulk_create(messages(7, first=0))
+    calls: list[str] = []
+    monkeypatch.setattr(outbox, "analyze_if_stale", lambda table: calls.append(table) or True)
+    # when
+    report, _ = outbox.relay_due(adapter=FakeErp(), batch_size=10)
+    # then
+    assert report.delivered == 7
+    assert calls == []
+
+
+def test_relay_due_inside_a_transaction_leaves_the_statistics_to_a_run_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given: a full batch due, and the test's transaction around the relay
+    OutboxMessage.objects.bulk_create(messages(20, first=0))
+    calls: list[str] = []
+    monkeypatch.setattr(outbox, "analyze_if_stale", lambda table: calls.append(table) or True)
+    # when
+    report, _ = outbox.relay_due(adapter=FakeErp(), batch_size=10)
+    # then: delivered, and no ANALYZE attempted where it would raise
+    assert report.delivered == 20
+    assert calls == []

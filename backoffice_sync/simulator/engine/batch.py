@@ -35,6 +35,7 @@ from backoffice_sync.simulator.engine.messages import (
     valid_key,
 )
 from backoffice_sync.simulator.engine.rules import MAX_BATCH, Rejected
+from backoffice_sync.simulator.engine.statistics import refresh_statistics
 from backoffice_sync.simulator.models import (
     SimCustomer,
     SimDelivery,
@@ -255,6 +256,8 @@ def deliver(messages: Sequence[OutboundMessage]) -> list[DeliveryResult]:
         if run:
             results.extend(_deliver_submits(state, run))
         state.save(update_fields=["counters", "updated_at"])
+    # Committed: a table that grew from empty is planned with its size from now on.
+    refresh_statistics()
     if plan.fail_after_apply:
         raise ErpUnavailable("ERP simulator: injected error after the batch was applied (answer lost)")
     return results
