@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from customers.choices import ContactKind
 from customers.models import ContactPoint, Customer
 from customers.models import DuplicatePair as StoredPair
-from customers.normalise import distinctive_key, name_similarity, normalise_email, normalise_phone
+from customers.normalise import distinctive_key, most_similar_names, normalise_email, normalise_phone
 from customers.selectors import customer_base_queryset, customer_get
 from frontoffice import plugin
 
@@ -63,10 +63,9 @@ def similar_name_ids(customer: Customer, limit: int = 20) -> list[int]:
         for token in tokens:
             holds |= Q(name_key__contains=token[:4])
         candidates = list(base.filter(holds).values_list("pk", "name_key")[:500])
-    scored = [(name_similarity(customer.name_key, key), pk) for pk, key in candidates]
-    return [pk for ratio, pk in sorted(scored, reverse=True) if ratio >= settings.DUPLICATE_NAME_SIMILARITY][
-        :limit
-    ]
+    return most_similar_names(
+        customer.name_key, candidates, at_least=settings.DUPLICATE_NAME_SIMILARITY, limit=limit
+    )
 
 
 def customer_matching(*, email: str = "", phone: str = "") -> Customer | None:
