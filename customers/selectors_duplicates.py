@@ -45,6 +45,12 @@ def similar_name_ids(customer: Customer, limit: int = 20) -> list[int]:
         # from the trigram index (15 ms at a million customers); the equivalent
         # `similarity(display_name, name) >= x` is computed for every row (518 ms).
         # Half the threshold: the candidates are then scored on their distinctive words.
+        # Its cost grows with the base (issue 15): the index's posting lists of the
+        # name's trigrams, and every row over the threshold (1,700 for a common name at
+        # 300,000 customers). Tried there and not better: a distinctive-key column with
+        # its own trigram index (shorter strings: more rows over the threshold), GiST
+        # `<->` order (reads most of the index; its mere presence turns `%` to it), the
+        # threshold lowered in steps (the same answers, the index scan repeated: 2x).
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_limit(%s)", [settings.DUPLICATE_NAME_SIMILARITY / 2])
         candidates = list(
