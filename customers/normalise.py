@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import heapq
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 
 import phonenumbers
 from django.conf import settings
@@ -85,3 +88,36 @@ def distinctive_key(key: str) -> str:
 def name_similarity(key: str, other: str) -> float:
     """How alike two `name_key`s are (0..1), on their distinctive words only."""
     return difflib.SequenceMatcher(None, distinctive_key(key), distinctive_key(other)).ratio()
+
+
+def most_similar_names(
+    key: str, candidates: Iterable[tuple[int, str]], *, at_least: float, limit: int
+) -> list[int]:
+    """The ids of the `limit` candidates (id, `name_key`) most like `key`, with a
+    `name_similarity` of at least `at_least`, the most alike first (a tie: the higher id
+    first). The same answer as scoring every candidate and sorting, without computing
+    the ratio of a candidate whose upper bound (the letters the two share, as
+    `SequenceMatcher.quick_ratio` counts them) cannot reach the threshold or the
+    `limit`-th best found so far: the candidates come most alike by trigrams first, so
+    that bar rises quickly."""
+    if limit <= 0:
+        return []
+    own = distinctive_key(key)
+    own_letters = Counter(own)
+    matcher = difflib.SequenceMatcher(None, own, "")
+    best: list[tuple[float, int]] = []  # a min-heap of the best `limit` (ratio, id)
+    for pk, other_key in candidates:
+        bar = at_least if len(best) < limit else max(at_least, best[0][0])
+        other = distinctive_key(other_key)
+        length = len(own) + len(other)
+        if length and 2.0 * sum((own_letters & Counter(other)).values()) / length < bar:
+            continue
+        matcher.set_seq2(other)
+        ratio = matcher.ratio()
+        if ratio < bar:
+            continue
+        if len(best) < limit:
+            heapq.heappush(best, (ratio, pk))
+        elif (ratio, pk) > best[0]:
+            heapq.heapreplace(best, (ratio, pk))
+    return [pk for _, pk in sorted(best, reverse=True)]

@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from customers.choices import ContactKind
 from customers.models import ContactPoint, Customer
 from customers.models import DuplicatePair as StoredPair
-from customers.normalise import distinctive_key, name_similarity, normalise_email, normalise_phone
+from customers.normalise import distinctive_key, most_similar_names, normalise_email, normalise_phone
 from customers.selectors import customer_base_queryset, customer_get
 from frontoffice import plugin
 
@@ -45,6 +45,12 @@ def similar_name_ids(customer: Customer, limit: int = 20) -> list[int]:
         # from the trigram index (15 ms at a million customers); the equivalent
         # `similarity(display_name, name) >= x` is computed for every row (518 ms).
         # Half the threshold: the candidates are then scored on their distinctive words.
+        # Its cost grows with the base (issue 15): the index's posting lists of the
+        # name's trigrams, and every row over the threshold (1,700 for a common name at
+        # 300,000 customers). Tried there and not better: a distinctive-key column with
+        # its own trigram index (shorter strings: more rows over the threshold), GiST
+        # `<->` order (reads most of the index; its mere presence turns `%` to it), the
+        # threshold lowered in steps (the same answers, the index scan repeated: 2x).
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_limit(%s)", [settings.DUPLICATE_NAME_SIMILARITY / 2])
         candidates = list(
@@ -63,10 +69,9 @@ def similar_name_ids(customer: Customer, limit: int = 20) -> list[int]:
         for token in tokens:
             holds |= Q(name_key__contains=token[:4])
         candidates = list(base.filter(holds).values_list("pk", "name_key")[:500])
-    scored = [(name_similarity(customer.name_key, key), pk) for pk, key in candidates]
-    return [pk for ratio, pk in sorted(scored, reverse=True) if ratio >= settings.DUPLICATE_NAME_SIMILARITY][
-        :limit
-    ]
+    return most_similar_names(
+        customer.name_key, candidates, at_least=settings.DUPLICATE_NAME_SIMILARITY, limit=limit
+    )
 
 
 def customer_matching(*, email: str = "", phone: str = "") -> Customer | None:

@@ -22,7 +22,8 @@ from customers import selectors, selectors_history, services
 from customers.choices import ConsentChannel, ConsentPurpose, ContactKind, CustomerKind
 from customers.merge import customer_merge
 from customers.models import Activity, ConsentEvent, ContactPoint, Customer, Relationship
-from customers.normalise import name_key
+from customers.normalise import most_similar_names, name_key, name_similarity
+from customers.selectors_duplicates import duplicates_for
 from customers.timeline import activity_log
 from frontoffice.actors import MAINTENANCE
 
@@ -297,8 +298,6 @@ def test_the_list_page_query_count_does_not_grow_with_rows(
 
 def test_a_word_many_company_names_share_does_not_make_them_duplicates(sales_rep) -> None:
     # given: six unrelated "... Logistics" companies, and a misspelt Nordic Logistics
-    from customers.selectors_duplicates import duplicates_for
-
     def org(name: str) -> Customer:
         return services.customer_create(actor=sales_rep, kind="organisation", organisation_name=name)
 
@@ -316,6 +315,59 @@ def test_a_word_many_company_names_share_does_not_make_them_duplicates(sales_rep
     found = {pair.duplicate.display_name: pair.reasons for pair in duplicates_for(customer=nordic)}
     # then: only the one that is the same company
     assert found == {misspelt.display_name: ["similar name"]}
+
+
+def test_a_misspelt_name_is_a_possible_duplicate_and_the_closest_comes_first(sales_rep) -> None:
+    # given: the same company misspelt twice, and a company sharing only a common word
+    def org(name: str) -> Customer:
+        return services.customer_create(actor=sales_rep, kind="organisation", organisation_name=name)
+
+    nordic = org("Nordic Freight AB")
+    nordik = org("Nordik Freight")
+    nordisk = org("Nordisk Freight Ltd")
+    org("Polar Freight")
+    # when
+    found = [pair.duplicate.pk for pair in duplicates_for(customer=nordic)]
+    # then: both misspellings, the closer one first; "Freight" alone matches nothing
+    assert found == [nordik.pk, nordisk.pk]
+
+
+@pytest.mark.parametrize("limit", [0, 1, 3, 20])
+def test_the_closest_names_are_those_scoring_and_sorting_every_candidate_gives(limit: int) -> None:
+    # given: look-alikes, ties (equal keys), common words only, an empty key, strangers
+    names = [
+        "Nordic Logistics", "Nordik Logistics", "Nordisk", "Nordica Group", "Nordic",
+        "Nordic", "Baltic Logistics", "Logistics", "", "Northern Lights", "Nord",
+        "Jonathan Smithsonian", "Nordic Logistik", "Nordics", "Nordic Services Ltd",
+    ]  # fmt: skip
+    candidates = [(pk, name_key(name)) for pk, name in enumerate(names, start=1)]
+    for own in ("Nordic Logistics GmbH", "Logistics", "", "Nord"):
+        scored = [(name_similarity(name_key(own), key), pk) for pk, key in candidates]
+        expected = [pk for ratio, pk in sorted(scored, reverse=True) if ratio >= 0.6][:limit]
+        # when
+        found = most_similar_names(name_key(own), candidates, at_least=0.6, limit=limit)
+        # then
+        assert found == expected, own
+
+
+@pytest.mark.parametrize("look_alikes", [2, 40])
+def test_the_duplicates_panel_runs_five_queries_however_many_names_look_alike(
+    sales_rep: Any, look_alikes: int, django_assert_max_num_queries: Any
+) -> None:
+    # given: a person with an e-mail and many people of a similar name
+    ann = services.customer_create(
+        actor=sales_rep,
+        kind="person",
+        first_name="Annabel",
+        last_name="Lookalike",
+        contact_points=[{"kind": "email", "value": "annabel@example.com"}],
+    )
+    _bulk_people(look_alikes, "Annabel Lookalike")
+    # when: contact points, their matches, the threshold and the names, the customers
+    with django_assert_max_num_queries(5):
+        found = duplicates_for(customer=ann)
+    # then
+    assert len(found) == min(look_alikes, 20)
 
 
 def test_the_list_page_and_the_360_api_read_no_password_hash_but_the_session_users(
