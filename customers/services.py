@@ -14,7 +14,7 @@ from typing import Any, Final, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, Q, Value
 from django.db.models.functions import Lower
 from django.http import Http404
 
@@ -58,8 +58,14 @@ def _resolve_tags(names: Iterable[str]) -> list[Tag]:
         cleaned.setdefault(raw.strip().lower(), raw.strip())
     if not cleaned:
         return []
+    # The database lowers the names for the unique index (`tag_name_ci_unique`), and its
+    # LOWER need not fold what Python's does (SQLite folds ASCII only: "Ëlan" stays so):
+    # the lookup compares the database's lower forms on both sides.
+    same_name = Q()
+    for name in cleaned.values():
+        same_name |= Q(lname=Lower(Value(name)))
     existing: dict[str, Tag] = {
-        t.lname: t for t in Tag.objects.annotate(lname=Lower("name")).filter(lname__in=list(cleaned))
+        t.name.lower(): t for t in Tag.objects.annotate(lname=Lower("name")).filter(same_name)
     }
     return [existing.get(key) or Tag.objects.create(name=name) for key, name in cleaned.items()]
 

@@ -14,6 +14,7 @@ from customers.models import (
     Customer,
     CustomFieldDefinition,
     Relationship,
+    Tag,
 )
 from customers.selectors import consent_state
 from customers.timeline import activity_log, activity_record, activity_record_many
@@ -320,3 +321,18 @@ def test_many_timeline_entries_are_written_in_one_insert_or_none_when_one_is_bad
         activity_record_many(entries=[entries[0], {**entries[1], "subject": " "}])
     assert "subject" in error.value.message_dict
     assert Activity.objects.filter(kind="quote_expired").count() == 2
+
+
+@pytest.mark.parametrize("name", ["VIP", "Ëlan", "Straße", "Δέλτα"])
+def test_a_tag_given_again_in_any_alphabet_is_the_same_tag_not_an_error(agent, name):
+    # given: a customer tagged once (the database lowers the name for its unique index
+    # with its own LOWER, which on SQLite folds ASCII only)
+    first = person(agent, tags=[name])
+    # when: another customer gets the same tag, as typed and in upper case
+    second = person(agent, first="Grace", tags=[name])
+    third = person(agent, first="Alan", tags=[name.upper()])
+    # then: the one tag is reused each time it matches, and nothing fails
+    tag = first.tags.get()
+    assert second.tags.get() == tag
+    assert Tag.objects.filter(name=name).count() == 1
+    assert third.tags.count() == 1
