@@ -26,7 +26,9 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 def _violations(page: Any, path: str, ready: str) -> list[str]:
     page.goto(path)
-    page.wait_for_selector(ready)
+    # The API docs build their page from the whole OpenAPI document in the browser (ReDoc
+    # parses every operation): on a loaded 2-core CI machine that took over 10 s once.
+    page.wait_for_selector(ready, timeout=60_000 if path.startswith("/api/") else None)
     page.wait_for_load_state("networkidle")
     return page.evaluate("window.__csp")
 
