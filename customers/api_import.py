@@ -24,7 +24,6 @@ from customers.services_import import customer_import_template
 from customers.services_import_jobs import INLINE_MAX_BYTES, customer_import_submit, import_progress
 from frontoffice.csv_upload import CsvUploadSerializer, RowIssueSerializer
 from frontoffice.errors import PROBLEM_CONTENT_TYPE, problem
-from frontoffice.parsers import PayloadTooLarge
 from frontoffice.serializers import ProblemSerializer
 from frontoffice.viewsets import ServiceViewSet
 
@@ -150,15 +149,7 @@ class CustomerImportViewSet(ServiceViewSet[CustomerImport]):
         "Send `dry_run=true` first to preview. Columns: GET template/ and docs/customers_import.md.",
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > MAX_FILE_BYTES + 64 * 1024:  # refused before the upload is read
-            raise PayloadTooLarge(
-                f"At most {MAX_FILE_BYTES // (1024 * 1024)} MB: split the file into smaller ones."
-            )
-        data = CustomerImportInput.validated(request.data)
+        data = CustomerImportInput.validated_upload(request)  # 413 before a too large upload is read
         upload = data["file"]
         job = customer_import_submit(
             actor=request.user, file=upload, filename=upload.name or "import.csv", dry_run=data["dry_run"]

@@ -9,12 +9,19 @@ passes its own limits and noun ("customers", "leads").
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from rest_framework import serializers
 
+from frontoffice.parsers import PayloadTooLarge
 from frontoffice.serializers import StrictSerializer
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+
+# What a multipart body carries beside the file: its boundaries, headers and other fields.
+MULTIPART_SLACK = 64 * 1024
 
 
 def upload_limits(*, max_bytes: int, max_rows: int, noun: str) -> str:
@@ -57,6 +64,21 @@ class CsvUploadSerializer(StrictSerializer):
             "file"
         ].help_text = f"A CSV file, UTF-8, {limits}; the header names the columns: {', '.join(self.columns)}."
         return fields
+
+    @classmethod
+    def validated_upload(cls, request: Request) -> dict[str, Any]:
+        """The request's `file` and `dry_run`, validated. A body whose Content-Length passes
+        the import's `max_bytes` (plus the multipart framing) is refused with 413 before the
+        upload is read."""
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > cls.max_bytes + MULTIPART_SLACK:
+            raise PayloadTooLarge(
+                f"At most {cls.max_bytes // (1024 * 1024)} MB: split the file into smaller ones."
+            )
+        return cls.validated(request.data)
 
 
 class RowIssueSerializer(serializers.Serializer[Any]):

@@ -12,11 +12,13 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from customers import services_import_jobs as jobs
+from customers.api_import import CustomerImportInput
 from customers.choices import ImportStatus
 from customers.import_rows import COLUMNS
 from customers.models import ContactPoint, Customer, CustomerImport
 from customers.tasks import run_customer_import
-from tests.api_contract import snapshot
+from frontoffice.csv_upload import MULTIPART_SLACK
+from tests.api_contract import assert_problem, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -143,6 +145,22 @@ def test_a_large_file_answers_202_with_the_job_to_follow(api_as, marketer, monke
     assert response.status_code == 202
     assert response["Location"].endswith(f"{API}{response.json()['id']}/")
     assert response.json()["status"] == "queued"
+
+
+def test_an_upload_beyond_the_size_limit_is_413_before_it_is_read(api_as, marketer, monkeypatch):
+    # given: a limit of 1 MB, and a file whose body passes it and the multipart framing
+    monkeypatch.setattr(CustomerImportInput, "max_bytes", 1024 * 1024)
+    big = "last_name,email\n" + "Hopper,grace@example.com\n" * ((1024 * 1024 + MULTIPART_SLACK) // 25 + 1)
+    # when
+    response = post_file(api_as(marketer), big)
+    # then
+    body = assert_problem(response, 413)
+    assert (body["type"].rsplit("/", 1)[-1], body["detail"]) == (
+        "payload_too_large",
+        "At most 1 MB: split the file into smaller ones.",
+    )
+    assert not CustomerImport.objects.exists()
+    assert Customer.objects.count() == 0
 
 
 def test_a_job_is_seen_by_its_sender_only(api_as, marketer, supervisor):

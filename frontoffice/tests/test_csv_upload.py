@@ -3,12 +3,18 @@ stating the import's own limits and noun."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django import forms
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 
-from frontoffice.csv_upload import CsvUploadSerializer, csv_file_field, upload_limits
+from frontoffice.csv_upload import MULTIPART_SLACK, CsvUploadSerializer, csv_file_field, upload_limits
+from frontoffice.parsers import PayloadTooLarge
 
 
 class ThingImportInput(CsvUploadSerializer):
@@ -71,3 +77,52 @@ def test_the_api_input_refuses_unknown_fields() -> None:
         ThingImportInput.validated({"file": SimpleUploadedFile("t.csv", b"x"), "dryrun": "true"})
 
     assert refused.value.detail == {"dryrun": ["Unknown field."]}
+
+
+class SizedUpload:
+    """A request that says how long its body is; its `data`, when not given, must not be read."""
+
+    def __init__(self, length: str, data: dict[str, Any] | None = None) -> None:
+        self.META = {"CONTENT_LENGTH": length}
+        self._data = data
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            raise AssertionError("the upload was read")
+        return self._data
+
+
+def test_an_upload_over_the_limit_is_refused_by_its_length_before_it_is_read() -> None:
+    # given: a body one byte over the file limit and the multipart framing
+    request = SizedUpload(str(ThingImportInput.max_bytes + MULTIPART_SLACK + 1))
+
+    # when
+    with pytest.raises(PayloadTooLarge) as refused:
+        ThingImportInput.validated_upload(request)  # type: ignore[arg-type]
+
+    # then
+    assert refused.value.status_code == 413
+    assert refused.value.detail == "At most 3 MB: split the file into smaller ones."
+
+
+def test_an_upload_within_the_limit_is_read_and_validated() -> None:
+    # given: a real multipart request
+    body = b"name,colour\r\nmug,red\r\n"
+    django_request = APIRequestFactory().post(
+        "/import/", {"file": SimpleUploadedFile("t.csv", body), "dry_run": "true"}, format="multipart"
+    )
+
+    # when
+    data = ThingImportInput.validated_upload(Request(django_request, parsers=[MultiPartParser()]))
+
+    # then
+    assert data["dry_run"] is True
+    assert data["file"].read() == body
+
+
+@pytest.mark.parametrize("length", [str(ThingImportInput.max_bytes + MULTIPART_SLACK), "", "not a number"])
+def test_an_upload_at_the_limit_or_of_no_stated_length_is_validated(length: str) -> None:
+    request = SizedUpload(length, {"file": SimpleUploadedFile("t.csv", b"name\r\n")})
+
+    assert ThingImportInput.validated_upload(request)["dry_run"] is False  # type: ignore[arg-type]

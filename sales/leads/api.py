@@ -23,7 +23,6 @@ from frontoffice.csv_upload import CsvUploadSerializer, RowIssueSerializer
 from frontoffice.errors import PROBLEM_CONTENT_TYPE, problem
 from frontoffice.filters import StableOrderingFilter
 from frontoffice.models import User
-from frontoffice.parsers import PayloadTooLarge
 from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL, Variant, variants_of
 from frontoffice.serializers import (
     ChoiceTextField,
@@ -336,15 +335,7 @@ class LeadViewSet(SalesViewSet):
         detail=False, methods=["post"], url_path="import", url_name="import", parser_classes=[MultiPartParser]
     )
     def import_leads(self, request: Request) -> Response:
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > services_import.MAX_FILE_BYTES + 64 * 1024:  # refused before the upload is read
-            raise PayloadTooLarge(
-                f"At most {services_import.MAX_FILE_BYTES // (1024 * 1024)} MB: split the file into smaller ones."
-            )
-        data = LeadImportSerializer.validated(request.data)
+        data = LeadImportSerializer.validated_upload(request)  # 413 before a too large upload is read
         try:
             report = services_import.lead_import(
                 actor=actor_of(request), file=data["file"], dry_run=data["dry_run"]
