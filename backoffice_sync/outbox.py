@@ -622,8 +622,7 @@ def relay_due(
                 on_full_batch()  # first: the helpers start while this relay analyses
             # A relay run inside someone's transaction (a test, a shell) leaves the
             # statistics to the next run of its own: ANALYZE belongs outside.
-            if not connection.in_atomic_block:
-                analyze_if_stale(OutboxMessage._meta.db_table)
+            analyze_if_stale(OutboxMessage._meta.db_table, skip_in_transaction=True)
         # Nothing claimed: nothing is due. Paused: the ERP is unavailable, the breaker says
         # when to try again (the beat sweep asks it). Nothing settled: the rest waits for
         # its backoff. Otherwise go on, even after a short batch: settling an aggregate's

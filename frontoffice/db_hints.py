@@ -26,8 +26,10 @@ autovacuum gets to it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from django.db import OperationalError, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 log = logging.getLogger(__name__)
 
@@ -46,39 +48,84 @@ def claim_in_index_order(using: str = "default") -> None:
         cursor.execute("SET LOCAL enable_sort = off")
 
 
-def analyze_if_stale(table: str, *, share: float = 0.5, at_least: int = 1000, using: str = "default") -> bool:
+def analyze_if_stale(
+    table: str,
+    *,
+    share: float = 0.5,
+    at_least: int = 1000,
+    using: str = "default",
+    skip_in_transaction: bool = False,
+) -> bool:
     """ANALYZE `table` when the rows changed since its last analysis are at least
     `at_least` and at least `share` of the rows its statistics count; returns whether it
     analysed. PostgreSQL only (False elsewhere).
 
-    Outside any transaction only (raises RuntimeError inside one): the ANALYZE runs in a
-    short transaction of its own, so that its lock is not held until a caller's commit
-    and the new statistics (and the replanning of cached plans they cause) are visible to
-    every session at once. It never waits behind a VACUUM, an autovacuum or another
-    ANALYZE of the table: after `lock_timeout` 200 ms it gives up and returns False (that
-    one is bringing the statistics up to date anyway).
+    Outside any transaction only: the ANALYZE runs in a short transaction of its own, so
+    that its lock is not held until a caller's commit and the new statistics (and the
+    replanning of cached plans they cause) are visible to every session at once. Inside
+    one it raises RuntimeError, or with `skip_in_transaction` does nothing and returns
+    False (for a caller that may run inside someone else's transaction, a test or a
+    shell, and leaves the statistics to its next run of its own). It never waits behind
+    a VACUUM, an autovacuum or another ANALYZE of the table: after `lock_timeout` 200 ms
+    it gives up and returns False (that one is bringing the statistics up to date anyway).
 
     Cost: one catalogue read; when stale, one ANALYZE (a sample of at most 30,000 rows
     with the default statistics target: tens of milliseconds).
     """
+    analysed = analyze_stale_tables(
+        [table], share=share, at_least=at_least, using=using, skip_in_transaction=skip_in_transaction
+    )
+    return table in analysed
+
+
+def analyze_stale_tables(
+    tables: Sequence[str],
+    *,
+    share: float = 0.5,
+    at_least: int = 1000,
+    using: str = "default",
+    skip_in_transaction: bool = False,
+) -> list[str]:
+    """`analyze_if_stale()` for several tables with one catalogue read for them all: each
+    table is analysed on its own terms, in its own transaction, in the order given; returns
+    those analysed. Cost: one catalogue read; one ANALYZE per stale table."""
     connection = connections[using]
-    if connection.vendor != "postgresql":
-        return False
+    if connection.vendor != "postgresql" or not tables:
+        return []
     if connection.in_atomic_block:
+        if skip_in_transaction:
+            return []
         raise RuntimeError("analyze_if_stale() runs outside any transaction, in one of its own.")
+    quoted = {connection.ops.quote_name(table): table for table in tables}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT s.n_mod_since_analyze, c.reltuples FROM pg_stat_user_tables s"
-            " JOIN pg_class c ON c.oid = s.relid WHERE s.relid = %s::regclass",
-            [connection.ops.quote_name(table)],
+            "SELECT t.name, s.n_mod_since_analyze, c.reltuples FROM unnest(%s::text[]) AS t(name)"
+            " JOIN pg_stat_user_tables s ON s.relid = t.name::regclass"
+            " JOIN pg_class c ON c.oid = s.relid",
+            [list(quoted)],
         )
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    changed, counted = int(row[0] or 0), float(row[1] or 0)
-    # reltuples is -1 for a table never analysed (nor vacuumed).
-    if changed < at_least or changed < share * max(counted, 0.0):
-        return False
+        counts = {quoted[name]: (int(changed or 0), float(counted or 0)) for name, changed, counted in cursor}
+    analysed = []
+    for table in tables:
+        if table not in counts:
+            continue
+        changed, counted = counts[table]
+        # reltuples is -1 for a table never analysed (nor vacuumed).
+        if changed < at_least or changed < share * max(counted, 0.0):
+            continue
+        if _analyze(connection, table, using=using):
+            log.info(
+                "analyze_if_stale: analysed %s (%d rows changed, %.0f counted before)",
+                table,
+                changed,
+                counted,
+            )
+            analysed.append(table)
+    return analysed
+
+
+def _analyze(connection: BaseDatabaseWrapper, table: str, *, using: str) -> bool:
+    """ANALYZE `table` in a transaction of its own; False when the lock timeout ran out."""
     try:
         with transaction.atomic(using=using), connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = '200ms'")
@@ -88,5 +135,4 @@ def analyze_if_stale(table: str, *, share: float = 0.5, at_least: int = 1000, us
             raise
         log.info("analyze_if_stale: %s is locked (a VACUUM or ANALYZE at work), skipped", table)
         return False
-    log.info("analyze_if_stale: analysed %s (%d rows changed, %.0f counted before)", table, changed, counted)
     return True

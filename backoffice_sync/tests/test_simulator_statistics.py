@@ -9,11 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from backoffice_sync.adapters.stub import StubAdapter
 from backoffice_sync.erp import DeliveryStatus, MessageKind, OutboundMessage
 from backoffice_sync.simulator import engine
-from backoffice_sync.simulator.engine.statistics import AT_LEAST, REFERENCED
+from backoffice_sync.simulator.engine.statistics import AT_LEAST, REFERENCED, refresh_statistics
 from backoffice_sync.simulator.models import SimOrder
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,6 +88,27 @@ def test_the_first_hundreds_of_orders_get_the_order_and_customer_tables_analysed
     for table in TABLES:
         assert after[table][0] == before[table][0] + 1, table
         assert after[table][1] >= AT_LEAST + 50, table
+
+
+@pytest.mark.usefixtures("empty_erp")
+def test_one_refresh_reads_the_catalogue_once_for_both_tables() -> None:
+    # given: both tables grown past the threshold, the growth showing in the statistics
+    engine.deliver(orders(0, AT_LEAST + 50))
+    if connection.vendor != "postgresql":
+        return
+    before = statistics()
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        refresh_statistics()
+    # then: one catalogue read, then each table analysed in a statement of its own
+    statements = [q["sql"] for q in queries.captured_queries]
+    catalogue = [s for s in statements if "pg_stat_user_tables" in s]
+    analysed = [s.split()[-1].strip('"') for s in statements if s.startswith("ANALYZE")]
+    assert len(catalogue) == 1, statements
+    assert analysed == TABLES
+    assert {table: count for table, (count, _) in statistics().items()} == {
+        table: count + 1 for table, (count, _) in before.items()
+    }
 
 
 @pytest.mark.usefixtures("empty_erp")
