@@ -348,11 +348,20 @@ def test_a_table_locked_by_a_vacuum_is_given_up_within_the_lock_timeout() -> Non
 
 
 @pytest.mark.django_db(transaction=True)
-def test_relay_due_checks_the_statistics_once_at_its_first_full_batch(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("due", "checked_after"),
+    [
+        # once, right after the first batch, however many follow
+        pytest.param(3 * 10 + 4, [10], id="three-full-batches-and-a-short-one"),
+        # never: no backlog, nothing the statistics would miss
+        pytest.param(7, [], id="less-than-a-batch"),
+    ],
+)
+def test_relay_due_checks_the_statistics_at_its_first_full_batch_only(
+    monkeypatch: pytest.MonkeyPatch, due: int, checked_after: list[int]
 ) -> None:
-    # given: three full batches and a short one due
-    OutboxMessage.objects.bulk_create(messages(3 * 10 + 4, first=0), batch_size=2000)
+    # given: `due` messages, relayed in batches of 10
+    OutboxMessage.objects.bulk_create(messages(due, first=0), batch_size=2000)
     calls: list[tuple[str, int]] = []
     fan_outs: list[int] = []
 
@@ -364,25 +373,10 @@ def test_relay_due_checks_the_statistics_once_at_its_first_full_batch(
     )
     # when
     report, _ = outbox.relay_due(adapter=FakeErp(), batch_size=10, on_full_batch=lambda: fan_outs.append(1))
-    # then: once, right after the first batch, and the fan-out still once
-    assert report.delivered == 34
-    assert calls == [(TABLE, 10)]
-    assert fan_outs == [1]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_relay_due_without_a_full_batch_leaves_the_statistics_alone(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # given: less than a batch due
-    OutboxMessage.objects.bulk_create(messages(7, first=0))
-    calls: list[str] = []
-    monkeypatch.setattr(outbox, "analyze_if_stale", lambda table, **_: calls.append(table) or True)
-    # when
-    report, _ = outbox.relay_due(adapter=FakeErp(), batch_size=10)
-    # then
-    assert report.delivered == 7
-    assert calls == []
+    # then: the statistics checked with this many delivered, and the fan-out as often
+    assert report.delivered == due
+    assert calls == [(TABLE, n) for n in checked_after]
+    assert len(fan_outs) == len(checked_after)
 
 
 def test_relay_due_inside_a_transaction_leaves_the_statistics_to_a_run_of_its_own() -> None:
