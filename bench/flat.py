@@ -47,6 +47,7 @@ SCENARIOS = (
     "activities_p1",
     "dashboard",
     "duplicates",
+    "duplicates_5",
 )
 MAX_GROWTH = 1.5
 NOISE_MS = 5.0
@@ -131,6 +132,9 @@ def summarise(runs: dict[int, dict[str, Any]], sizes: list[int], only: list[str]
         ]
         factor, flat = growth(per_size)
         what = next((row["what"] for row in per_size if row is not None), name)
+        # A scenario's rows can differ by size (a filter matching more customers, a page
+        # holding more pairs): each size's own description then goes beside the verdict.
+        whats = {str(size): row["what"] for size, row in zip(sizes, per_size, strict=True) if row is not None}
         table.append(
             {
                 "scenario": name,
@@ -143,6 +147,7 @@ def summarise(runs: dict[int, dict[str, Any]], sizes: list[int], only: list[str]
                 },
                 "growth": factor,
                 "flat": flat,
+                "what_by_size": whats if len(set(whats.values())) > 1 else None,
             }
         )
     return {
@@ -202,6 +207,16 @@ def markdown(summary: dict[str, Any]) -> str:
             + " | ".join(cells)
             + f" | {growth_cell} | {flat_cell} |"
         )
+    differing = [row for row in summary["scenarios"] if row.get("what_by_size")]
+    if differing:
+        lines += [
+            "",
+            "Scenarios whose rows are not the same at every size, as each size's report describes them:",
+            "",
+        ]
+        for row in differing:
+            described = "; ".join(f"{int(size):,}: {what}" for size, what in row["what_by_size"].items())
+            lines.append(f"- {row['scenario']}: {described}")
     lines.append("")
     return "\n".join(lines)
 

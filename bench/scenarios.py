@@ -49,7 +49,7 @@ def _random_paths(
 def build(*, requests: int, warm_up: int, seed: int) -> list[Scenario]:
     from django.db.models import Count
 
-    from customers.models import Activity, Customer
+    from customers.models import Activity, Customer, DuplicatePair
     from frontoffice.api import CursorPagination
 
     rng = random.Random(seed)
@@ -254,18 +254,30 @@ def build(*, requests: int, warm_up: int, seed: int) -> list[Scenario]:
             "session",
         )
     )
-    scenarios.append(
-        Scenario(
-            "duplicates",
-            "GET /api/v1/customers/duplicates/ (the whole base)",
-            100,
-            ["/api/v1/customers/duplicates/"] * n,
-            "SELECT p.* FROM customers_duplicatepair p JOIN customers_customer a ON a.id = p.customer_a_id AND a.merged_into_id IS NULL"
-            " JOIN customers_customer b ON b.id = p.customer_b_id AND b.merged_into_id IS NULL ORDER BY p.customer_a_id, p.customer_b_id LIMIT 100",
-            [[]] * n,
-            "token",
-        )
+    # The whole base's pairs: the page holds as many as the base has (up to 100), so a
+    # larger base gives a fuller page; the first 5 pairs are the same work at every size.
+    pairs_sql = (
+        "SELECT p.* FROM customers_duplicatepair p JOIN customers_customer a ON a.id = p.customer_a_id AND a.merged_into_id IS NULL"
+        " JOIN customers_customer b ON b.id = p.customer_b_id AND b.merged_into_id IS NULL ORDER BY p.customer_a_id, p.customer_b_id LIMIT {}"
     )
+    pairs = DuplicatePair.objects.filter(
+        customer_a__merged_into__isnull=True, customer_b__merged_into__isnull=True
+    ).count()
+    for name, limit, what in (
+        ("duplicates", 100, f"the whole base, {min(pairs, 100)} pairs"),
+        ("duplicates_5", 5, f"the whole base's first {min(pairs, 5)} pairs"),
+    ):
+        scenarios.append(
+            Scenario(
+                name,
+                f"GET /api/v1/customers/duplicates/{'' if limit == 100 else f'?limit={limit}'} ({what})",
+                100,
+                [f"/api/v1/customers/duplicates/{'' if limit == 100 else f'?limit={limit}'}"] * n,
+                pairs_sql.format(limit),
+                [[]] * n,
+                "token",
+            )
+        )
 
     return scenarios
 

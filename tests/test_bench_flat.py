@@ -129,6 +129,7 @@ def test_the_summary_sets_each_scenarios_sizes_side_by_side_with_its_verdict() -
         },
         "growth": pytest.approx(1.4),
         "flat": True,
+        "what_by_size": None,
     }
     assert (second["scenario"], second["growth"], second["flat"]) == (
         "duplicates_panel",
@@ -159,7 +160,32 @@ def test_a_scenario_missing_from_a_size_has_no_figures_there_and_no_verdict() ->
         "sizes": {"30000": None, "1000000": None},
         "growth": None,
         "flat": None,
+        "what_by_size": None,
     }
+
+
+def test_a_scenario_described_differently_by_size_keeps_each_sizes_description() -> None:
+    # given: the whole base's pairs, a page holding more of them on the larger base
+    runs = two_sizes()
+    runs[30_000]["scenarios"].append(dict(row(8.6, name="duplicates"), what="GET /dup/ (7 pairs)"))
+    runs[1_000_000]["scenarios"].append(dict(row(42.9, name="duplicates"), what="GET /dup/ (100 pairs)"))
+
+    # when
+    summary = summary_of(runs, ["search_name", "duplicates"])
+    text = flat.markdown(summary)
+
+    # then: the same description at every size is kept once, differing ones per size
+    same, differing = summary["scenarios"]
+    assert same["what_by_size"] is None
+    assert differing["what_by_size"] == {"30000": "GET /dup/ (7 pairs)", "1000000": "GET /dup/ (100 pairs)"}
+    assert "- duplicates: 30,000: GET /dup/ (7 pairs); 1,000,000: GET /dup/ (100 pairs)" in text.splitlines()
+    assert "- search_name:" not in text
+
+
+def test_the_markdown_has_no_list_of_differing_descriptions_when_there_is_none() -> None:
+    text = flat.markdown(summary_of(two_sizes(), ["search_name", "duplicates_panel"]))
+
+    assert "not the same at every size" not in text
 
 
 def test_the_markdown_has_a_row_per_scenario_with_p50_p95_growth_and_verdict() -> None:
