@@ -50,6 +50,8 @@ def build(*, requests: int, warm_up: int, seed: int) -> list[Scenario]:
     from django.db.models import Count
 
     from customers.models import Activity, Customer, DuplicatePair
+    from customers.normalise import name_neighbour_keys
+    from customers.selectors_duplicates import NEIGHBOURS
     from frontoffice.api import CursorPagination
 
     rng = random.Random(seed)
@@ -95,18 +97,39 @@ def build(*, requests: int, warm_up: int, seed: int) -> list[Scenario]:
     )
     htmx = {"HX-Request": "true"}
     kinds = dict(live.filter(id__in=set(chosen)).values_list("id", "kind"))
-    names = dict(live.filter(id__in=set(chosen)).values_list("id", "display_name"))
+    keys = {
+        pk: name_neighbour_keys(key)
+        for pk, key in live.filter(id__in=set(chosen)).values_list("id", "name_key")
+    }
     scenarios.append(
         Scenario(
             "duplicates_panel",
             "one customer's possible duplicates (GET /api/v1/customers/duplicates/?customer={id}, the 360 panel's read)",
             50,
             [f"/api/v1/customers/duplicates/?customer={i}" for i in chosen],
-            # The name candidates by the trigram index (the costly part), as the app asks
-            # them (PostgreSQL's default similarity limit, 0.3, is the app's half of 0.6).
-            "SELECT c.id FROM customers_customer c WHERE c.merged_into_id IS NULL AND c.kind = %s"
-            " AND c.id <> %s AND c.display_name %% %s ORDER BY similarity(c.display_name, %s) DESC, c.id LIMIT 200",
-            [[kinds[i], i, names[i], names[i]] for i in chosen],
+            # The name candidates (the costly part) as the app reads them: the windows of
+            # the filed names on each side of the customer's own under each of its keys.
+            "SELECT c.id, c.name_key FROM unnest(%s::text[], %s::text[]) AS k(key, value) CROSS JOIN LATERAL ("
+            "(SELECT customer_id FROM customers_nameneighbour n WHERE n.kind = %s AND n.key = k.key AND n.value > k.value"
+            " ORDER BY n.value LIMIT %s) UNION ALL"
+            " (SELECT customer_id FROM customers_nameneighbour n WHERE n.kind = %s AND n.key = k.key AND n.value < k.value"
+            " ORDER BY n.value DESC LIMIT %s) UNION ALL"
+            " (SELECT customer_id FROM customers_nameneighbour n WHERE k.key = 'k' AND n.kind = %s AND n.key = 'k'"
+            " AND n.value = k.value ORDER BY n.customer_id DESC LIMIT 21)) n"
+            " JOIN customers_customer c ON c.id = n.customer_id WHERE c.merged_into_id IS NULL AND c.id <> %s",
+            [
+                [
+                    [k for k, _ in keys[i]],
+                    [v for _, v in keys[i]],
+                    kinds[i],
+                    NEIGHBOURS,
+                    kinds[i],
+                    NEIGHBOURS,
+                    kinds[i],
+                    i,
+                ]
+                for i in chosen
+            ],
             "token",
         )
     )

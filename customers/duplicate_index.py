@@ -1,9 +1,12 @@
-"""The duplicate pairs behind the whole-base duplicates page, kept as the data changes.
+"""What finding duplicates reads, kept as the data changes: the duplicate pairs behind
+the whole-base duplicates page, and the names filed by their neighbour keys behind the
+360's possible-duplicates panel (`NameNeighbour`).
 
-`pairs_refresh` re-derives the pairs of a few customers (a handful of indexed reads);
-the services call it in the transaction of every profile or contact-point change (through
-`profile_changed` and `customer_create`). `pairs_rebuild` derives every pair from scratch
-(after a bulk load that bypassed the services: the demo seed).
+`index_refresh` re-derives both for a few customers (a handful of indexed reads); the
+services call it in the transaction of every profile or contact-point change (through
+`profile_changed` and `customer_create`) and of each chunk of an import. `index_rebuild`
+derives everything from scratch (after a bulk load that bypassed the services: the demo
+seed, a test's bulk insert).
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import Count, Q
 
 from customers.choices import ContactKind
-from customers.models import ContactPoint, Customer, DuplicatePair
+from customers.models import ContactPoint, Customer, DuplicatePair, NameNeighbour
+from customers.normalise import name_neighbour_keys
 
 # Pairs kept per customer and reason: a value shared by hundreds of customers (an
 # office switchboard) is one reason to look, not hundreds of pairs.
@@ -126,3 +131,68 @@ def pairs_rebuild(*, batch: int = 2000) -> int:
     for start in range(0, len(ordered), batch):
         pairs_refresh(customer_ids=ordered[start : start + batch])
     return DuplicatePair.objects.count()
+
+
+def names_refresh(*, customer_ids: Iterable[int]) -> None:
+    """File the names of `customer_ids` under their neighbour keys again: 3 queries for
+    any number of ids. A customer that is no longer live (merged) is filed nowhere."""
+    ids = {int(pk) for pk in customer_ids}
+    if not ids:
+        return
+    NameNeighbour.objects.filter(customer_id__in=ids).delete()
+    NameNeighbour.objects.bulk_create(
+        (
+            NameNeighbour(customer_id=pk, kind=kind, key=key, value=value)
+            for pk, kind, own in Customer.objects.filter(pk__in=ids, merged_into__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "kind", "name_key")
+            for key, value in name_neighbour_keys(own)
+        ),
+        ignore_conflicts=True,  # as the pairs: a concurrent refresh of the same customer wrote them
+    )
+
+
+def names_rebuild(*, batch: int = 20_000) -> int:
+    """Every live customer's name filed from scratch, `batch` customers at a time (in
+    the order of their ids), then the table analysed; returns the number of rows. On
+    PostgreSQL each batch goes in through COPY, elsewhere through inserts."""
+    NameNeighbour.objects.all().delete()
+    live = Customer.objects.filter(merged_into__isnull=True).order_by("pk")
+    last = 0
+    while True:
+        customers = list(live.filter(pk__gt=last).values_list("pk", "kind", "name_key")[:batch])
+        if not customers:
+            break
+        last = customers[-1][0]
+        rows = [
+            (pk, kind, key, value) for pk, kind, own in customers for key, value in name_neighbour_keys(own)
+        ]
+        if connection.vendor == "postgresql":
+            table = connection.ops.quote_name(NameNeighbour._meta.db_table)
+            with (
+                connection.cursor() as cursor,
+                cursor.cursor.copy(f"COPY {table} (customer_id, kind, key, value) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            NameNeighbour.objects.bulk_create(
+                NameNeighbour(customer_id=pk, kind=kind, key=key, value=value)
+                for pk, kind, key, value in rows
+            )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(NameNeighbour._meta.db_table)}")
+    return NameNeighbour.objects.count()
+
+
+def index_refresh(*, customer_ids: Iterable[int]) -> None:
+    """The pairs and the filed names of `customer_ids`, re-derived (`pairs_refresh`,
+    `names_refresh`)."""
+    ids = {int(pk) for pk in customer_ids}
+    pairs_refresh(customer_ids=ids)
+    names_refresh(customer_ids=ids)
+
+
+def index_rebuild() -> tuple[int, int]:
+    """Every pair and every filed name from scratch; returns how many of each."""
+    return pairs_rebuild(), names_rebuild()

@@ -19,7 +19,7 @@ from customers.choices import ActivityKind
 from customers.consent import current_consent_rebuild
 from customers.events import CustomersMerged
 from customers.guards import CustomerMerged
-from customers.models import CurrentConsent, Customer, DuplicatePair, Relationship
+from customers.models import CurrentConsent, Customer, DuplicatePair, NameNeighbour, Relationship
 from customers.services import profile_changed
 from customers.timeline import activity_record
 from frontoffice import events, plugin
@@ -214,7 +214,14 @@ def own_merge_references() -> list[MergeReference]:
         # united contact points when the merge announces the profile change.
         MergeReference("customers.DuplicatePair", "customer_a", "Duplicate pairs", _drop_pairs("customer_a")),
         MergeReference("customers.DuplicatePair", "customer_b", "Duplicate pairs", _drop_pairs("customer_b")),
+        # So do its names filed for the possible-duplicates panel; the survivor keeps its own.
+        MergeReference("customers.NameNeighbour", "customer", "Filed names", _drop_names),
     ]
+
+
+def _drop_names(survivor: Customer, duplicate: Customer) -> int:
+    deleted, _ = NameNeighbour.objects.filter(customer=duplicate).delete()
+    return deleted
 
 
 def _drop_pairs(field: str) -> Callable[[Customer, Customer], int]:

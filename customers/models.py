@@ -394,6 +394,26 @@ class DuplicatePair(TimeStamped):
         return f"{self.customer_a_id} ~ {self.customer_b_id}"
 
 
+class NameNeighbour(models.Model):
+    """A live customer's name filed under one of its keys (`normalise.name_neighbour_keys`),
+    kept by the services with the duplicate pairs (`customers.duplicate_index`). The
+    duplicates panel reads a few rows on each side of a name's own value under each of
+    its keys (`selectors_duplicates.similar_name_ids`): a bounded read at any size of the
+    base, where the trigram index read grew with it (issue 15)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=12, choices=CustomerKind.choices)
+    key = models.CharField(max_length=210)
+    value = models.CharField(max_length=210)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer", "key"], name="nameneighbour_unique")]
+        indexes = [models.Index(fields=["kind", "key", "value", "customer"], name="nameneighbour_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.key}: {self.value}"
+
+
 class _ImportStorage(FileSystemStorage):
     """VAR_DIR/imports, read when used (a test's VAR_DIR applies): out of any served
     directory, only the import job reads these files."""

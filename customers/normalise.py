@@ -85,6 +85,28 @@ def distinctive_key(key: str) -> str:
     return " ".join(tokens) if tokens else key
 
 
+def name_neighbour_keys(key: str) -> list[tuple[str, str]]:
+    """The (key, value) rows a `name_key` is filed under for the duplicates panel's
+    sorted-neighbourhood lookup (`customers.NameNeighbour`): its distinctive key as it
+    is ("k") and reversed ("kr", so that names alike at the end meet too), and for a
+    name of several distinctive words, per word the other words as they are ("f:<word>")
+    and reversed ("r:<word>"): "bethany myers" is filed under f:bethany as "myers",
+    next to "miles" and "mylan". A name is looked up by reading a few rows on each
+    side of its own value under each of its keys, a bounded read whatever the size of
+    the base. No rows for an empty key."""
+    own = distinctive_key(key)
+    if not own:
+        return []
+    rows = {("k", own), ("kr", own[::-1])}
+    words = sorted(set(own.split()))
+    if len(words) > 1:
+        for word in words:
+            rest = " ".join(other for other in words if other != word)
+            rows.add((f"f:{word}", rest))
+            rows.add((f"r:{word}", rest[::-1]))
+    return sorted(rows)
+
+
 def name_similarity(key: str, other: str) -> float:
     """How alike two `name_key`s are (0..1), on their distinctive words only."""
     return difflib.SequenceMatcher(None, distinctive_key(key), distinctive_key(other)).ratio()
@@ -98,8 +120,7 @@ def most_similar_names(
     first). The same answer as scoring every candidate and sorting, without computing
     the ratio of a candidate whose upper bound (the letters the two share, as
     `SequenceMatcher.quick_ratio` counts them) cannot reach the threshold or the
-    `limit`-th best found so far: the candidates come most alike by trigrams first, so
-    that bar rises quickly."""
+    `limit`-th best found so far."""
     if limit <= 0:
         return []
     own = distinctive_key(key)

@@ -20,7 +20,7 @@ from django.http import Http404
 
 from customers.attributes import validate_attributes
 from customers.choices import ContactKind, ContactLabel, CustomerKind, LifecycleStage
-from customers.duplicate_index import pairs_refresh
+from customers.duplicate_index import index_refresh
 from customers.events import ProfileChanged
 from customers.guards import authorize_edit, lock_customer
 from customers.models import ContactPoint, Customer, CustomFieldDefinition, Relationship, Tag
@@ -316,7 +316,7 @@ def profile_changed(customer: Customer) -> None:
     at the call centre must reach shipping)."""
     events.publish(ProfileChanged(customer_id=customer.pk))
     # The duplicates page's pairs follow the profile's names, e-mails and phones.
-    pairs_refresh(customer_ids=[customer.pk])
+    index_refresh(customer_ids=[customer.pk])
 
 
 # --- customers ------------------------------------------------------------------
@@ -364,7 +364,7 @@ def customer_create(
     if resolved_tags:
         customer.tags.set(resolved_tags)
     _add_contact_points(customer, contact_points, actor)
-    pairs_refresh(customer_ids=[customer.pk])
+    index_refresh(customer_ids=[customer.pk])
     return customer
 
 

@@ -48,7 +48,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from customers.choices import ContactKind, ContactLabel
-from customers.duplicate_index import pairs_refresh
+from customers.duplicate_index import index_refresh
 from customers.import_rows import (
     ADD_CUSTOMER,
     COLUMNS,
@@ -293,7 +293,7 @@ def _write_chunk(rows: list[list[str]], ctx: RowContext, tag_ids: dict[str, int]
     if analyze:
         _analyze()
     with _btree_lookups():
-        pairs_refresh(customer_ids=[customer["id"] for customer in customers])
+        index_refresh(customer_ids=[customer["id"] for customer in customers])
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from customers.demo.seeder import DemoSeeder
 from customers.demo.setup import demo_field_definitions, demo_staff, demo_tags
 from customers.demo.specs import Spec, Totals
 from customers.demo.vocabulary import CHUNK
-from customers.duplicate_index import pairs_rebuild
+from customers.duplicate_index import index_rebuild
 from frontoffice.models import User
 
 
@@ -34,8 +34,9 @@ def seed_demo(*, customers: int, seed: int) -> SeedResult:
         staff, created_staff = demo_staff()
         totals = seed_customers(customers=customers, seed=seed, staff=staff)
         refresh_planner_statistics()
-        # The rows went in around the services: derive the duplicates page's pairs.
-        pairs_rebuild()
+        # The rows went in around the services: derive the duplicates page's pairs and
+        # file the names for the 360's panel.
+        index_rebuild()
     return SeedResult(totals=totals, created_staff=created_staff, seconds=time.perf_counter() - started)
 
 

@@ -20,6 +20,7 @@ from django.utils.html import escape
 
 from customers import selectors, selectors_history, services
 from customers.choices import ConsentChannel, ConsentPurpose, ContactKind, CustomerKind
+from customers.duplicate_index import names_refresh
 from customers.merge import customer_merge
 from customers.models import Activity, ConsentEvent, ContactPoint, Customer, Relationship
 from customers.normalise import most_similar_names, name_key, name_similarity
@@ -39,7 +40,7 @@ MANY = 500
 
 
 def _bulk_people(count: int, prefix: str) -> list[Customer]:
-    return Customer.objects.bulk_create(
+    people = Customer.objects.bulk_create(
         Customer(
             kind=CustomerKind.PERSON,
             first_name=f"{prefix}{n}",
@@ -49,6 +50,9 @@ def _bulk_people(count: int, prefix: str) -> list[Customer]:
         )
         for n in range(count)
     )
+    # Around the services, like a bulk load: file their names as the demo seed does.
+    names_refresh(customer_ids=[p.pk for p in people])
+    return people
 
 
 def _bulk_organisations(count: int, prefix: str, **extra: Any) -> list[Customer]:

@@ -22,7 +22,7 @@ from customers import selectors, services
 from customers.filters import phone_fragment
 from customers.merge import customer_merge
 from customers.models import Activity, Customer, DuplicatePair
-from customers.selectors_duplicates import duplicate_candidates, duplicates_for
+from customers.selectors_duplicates import duplicate_candidates
 from customers.tests.pages import client_for, html_of
 from tests.api_contract import follow_pages
 
@@ -218,22 +218,6 @@ def test_the_whole_base_duplicates_read_is_two_queries_at_any_size(
     with django_assert_max_num_queries(2):
         found = duplicate_candidates(limit=500)
     assert len(found) == pairs
-
-
-def test_similar_names_are_found_with_the_trigram_operator_on_postgresql(agent: Any) -> None:
-    # given
-    a = person(agent, "Jonathan", "Smithsonian")
-    b = person(agent, "Jonathon", "Smithsonian")
-    person(agent, "Zed", "Quarry")
-    # when
-    statements = sql_of(lambda: duplicates_for(customer=a))
-    found = {p.duplicate.pk for p in duplicates_for(customer=a)}
-    # then
-    assert found == {b.pk}
-    if connection.vendor == "postgresql":
-        assert any("set_limit" in s for s in statements)
-        assert any(re.search(r'"display_name" %+ ', s) for s in statements)
-        assert not any("SIMILARITY(" in s.upper() and ">=" in s for s in statements)
 
 
 # --- the dashboard's count ----------------------------------------------------------------
