@@ -212,10 +212,22 @@ def own_merge_references() -> list[MergeReference]:
         MergeReference("customers.Customer", "merged_into", "Earlier merges", _repoint_tombstones),
         # The duplicate's look-alike pairs go; the survivor's are re-derived from its
         # united contact points when the merge announces the profile change.
-        MergeReference("customers.DuplicatePair", "customer_a", "Duplicate pairs", _drop_pairs("customer_a")),
-        MergeReference("customers.DuplicatePair", "customer_b", "Duplicate pairs", _drop_pairs("customer_b")),
+        MergeReference(
+            "customers.DuplicatePair",
+            "customer_a",
+            "Duplicate pairs",
+            _drop_pairs("customer_a"),
+            derived=True,
+        ),
+        MergeReference(
+            "customers.DuplicatePair",
+            "customer_b",
+            "Duplicate pairs",
+            _drop_pairs("customer_b"),
+            derived=True,
+        ),
         # So do its names filed for the possible-duplicates panel; the survivor keeps its own.
-        MergeReference("customers.NameNeighbour", "customer", "Filed names", _drop_names),
+        MergeReference("customers.NameNeighbour", "customer", "Filed names", _drop_names, derived=True),
     ]
 
 

@@ -177,6 +177,8 @@ def merge_preview(*, survivor_id: Any, duplicate_id: Any) -> MergePreview:
     duplicate = customer_get(customer_id=duplicate_id)
     moves: dict[str, int] = {}
     for reference in plugin.merge_references():
+        if reference.derived:
+            continue  # an index's rows, dropped with the duplicate: nothing a person sees move
         count = reference.model.objects.filter(**{reference.field_name: duplicate}).count()
         if count:
             moves[f"{reference.title} ({reference.field_name})"] = count

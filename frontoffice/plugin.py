@@ -111,13 +111,16 @@ class MergeReference:
     `repoint(survivor, duplicate)` replaces the plain UPDATE where rows need care
     (uniqueness, self-references); it returns the number of rows moved. Re-pointed
     rows with a `version` get it bumped, so that a client holding their old ETag
-    re-reads them.
+    re-reads them. `derived`: rows an index keeps for the duplicate (its look-alike
+    pairs, its filed name), dropped by `repoint` and not a record a person would see
+    move, so a merge's preview leaves them out.
     """
 
     model_label: str
     field_name: str
     title: str
     repoint: Callable[[Any, Any], int] | None = None
+    derived: bool = False
 
     @property
     def model(self) -> Any:

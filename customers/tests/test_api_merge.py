@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from customers import services
 from customers.api_serializers import CustomerSerializer
-from customers.models import ContactPoint, Customer
+from customers.models import ContactPoint, Customer, DuplicatePair, NameNeighbour
 from customers.tests.api_setup import LIST, etag, person, unchanged, url
 from customers.timeline import activity_log
 from tests.api_contract import (
@@ -160,6 +160,25 @@ def test_merge_preview_shows_what_would_move_and_moves_nothing(
     assert [cp["value"] for cp in body["contact_points_moved"]] == ["d@example.com"]
     assert any(count >= 1 for count in body["moves"].values())
     assert unchanged() == before
+
+
+def test_merge_preview_lists_records_not_the_rows_the_duplicate_indexes_keep(
+    api_as: Callable[[Any], APIClient], agent: Any, supervisor: Any
+) -> None:
+    # given: look-alikes (a pair kept for the same phone, both names filed) and a note
+    survivor = person(agent, contact_points=[{"kind": "phone", "value": "+442079460000"}])
+    duplicate = person(agent, first="Ada L.", contact_points=[{"kind": "phone", "value": "+442079460000"}])
+    activity_log(actor=agent, customer_id=duplicate.pk, kind="note", subject="hello")
+    assert DuplicatePair.objects.filter(customer_b=duplicate).exists()
+    assert NameNeighbour.objects.filter(customer=duplicate).exists()
+    # when
+    response = api_as(supervisor).get(url(survivor, f"merge/?duplicate={duplicate.pk}"))
+    # then: the note moves; the index rows are not records to show
+    assert response.status_code == 200, response.content
+    titles = " ".join(response.json()["moves"])
+    assert "Timeline entries" in titles
+    assert "Duplicate pairs" not in titles
+    assert "Filed names" not in titles
 
 
 def test_merge_moves_everything_to_the_survivor_and_leaves_a_tombstone(
