@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import time_machine
 from django.db import transaction
 
 from customers import services as customer_services
@@ -57,3 +61,19 @@ def written(campaign: Any) -> Any:
 @pytest.fixture
 def person() -> Any:
     return a_person
+
+
+@pytest.fixture
+def throttle_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, int], None]]:
+    """Sets a scope's allowance per minute (`marketing.throttle.RATES`), with the clock
+    held in the middle of the current minute: the limiter counts per fixed window, so
+    requests that straddled a window's end were counted apart (a flaky test)."""
+    from marketing import throttle
+
+    middle = (time.time() // 60) * 60 + 30
+    with time_machine.travel(dt.datetime.fromtimestamp(middle, tz=dt.UTC), tick=False):
+
+        def limit(scope: str, requests: int) -> None:
+            monkeypatch.setitem(throttle.RATES, scope, (requests, 60))
+
+        yield limit

@@ -158,10 +158,8 @@ def test_bad_input_is_refused_and_nothing_is_written(client: Client, lead_form) 
     assert not Lead.objects.exists()
 
 
-def test_the_form_is_rate_limited(client: Client, lead_form, monkeypatch) -> None:
-    from marketing import throttle
-
-    monkeypatch.setitem(throttle.RATES, "form", (2, 60))
+def test_the_form_is_rate_limited(client: Client, lead_form, throttle_limit) -> None:
+    throttle_limit("form", 2)
     codes = [
         post(client, lead_form, first_name=f"P{i}", email=f"p{i}@example.com").status_code for i in range(3)
     ]

@@ -187,18 +187,14 @@ def test_a_response_implies_an_open_only_for_an_e_mail(member) -> None:
     assert guest.status == MemberStatus.RESPONDED
 
 
-def test_tracking_is_rate_limited(client: Client, member, monkeypatch) -> None:
-    from marketing import throttle
-
-    monkeypatch.setitem(throttle.RATES, "unsubscribe", (2, 60))
+def test_tracking_is_rate_limited(client: Client, member, throttle_limit) -> None:
+    throttle_limit("unsubscribe", 2)
     url = reverse("marketing:unsubscribe", args=[member_token(member.pk, UNSUBSCRIBE)])
     assert [client.get(url).status_code for _ in range(3)] == [200, 200, 429]
 
 
-def test_clicks_over_the_limit_are_refused(client: Client, member, monkeypatch) -> None:
-    from marketing import throttle
-
-    monkeypatch.setitem(throttle.RATES, "tracking", (2, 60))
+def test_clicks_over_the_limit_are_refused(client: Client, member, throttle_limit) -> None:
+    throttle_limit("tracking", 2)
     url = reverse("marketing:click", args=[click_token(member.pk, "https://shop.example.com/sale")])
     assert [client.get(url).status_code for _ in range(3)] == [302, 302, 429]
     refused = client.get(url)
@@ -207,10 +203,8 @@ def test_clicks_over_the_limit_are_refused(client: Client, member, monkeypatch) 
     assert "Location" not in refused
 
 
-def test_an_open_over_the_limit_records_nothing(client: Client, member, monkeypatch) -> None:
-    from marketing import throttle
-
-    monkeypatch.setitem(throttle.RATES, "tracking", (1, 60))
+def test_an_open_over_the_limit_records_nothing(client: Client, member, throttle_limit) -> None:
+    throttle_limit("tracking", 1)
     # the allowance spent on another address of ours (a forged token counts too)
     client.get(reverse("marketing:open", args=["forged:token"]))
     response = client.get(reverse("marketing:open", args=[member_token(member.pk, OPEN)]))
