@@ -41,10 +41,10 @@ def similar_name_ids(customer: Customer, limit: int = 20) -> list[int]:
     are and reversed, and per word the other words, as they are and reversed) the
     `NEIGHBOURS` rows on each side of its own value in sort order, and the newest `limit`
     customers with the same distinctive words (all alike, 1.0: with ties going to the
-    newer, those are the answer when there are that many). A bounded read whatever the size of the
-    base: the trigram index it replaced read posting lists and rows over its threshold
-    that grew with the base (18 to 78 ms at 30,000 to 1,000,000 customers, issue 15).
-    The candidates are then scored on their distinctive words only
+    newer, those are the answer when there are that many). A bounded read whatever the
+    size of the base: the trigram index it replaced read posting lists and rows over its
+    threshold that grew with the base (18 to 78 ms at 30,000 to 1,000,000 customers,
+    issue 15). The candidates are then scored on their distinctive words only
     (`normalise.name_similarity`): words many names share ("Logistics", "Services";
     legal forms are out of the key already) never make a match.
     """
