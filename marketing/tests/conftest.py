@@ -64,11 +64,17 @@ def person() -> Any:
 
 
 @pytest.fixture
-def throttle_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, int], None]]:
+def throttle_limit(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[Callable[[str, int], None]]:
     """Sets a scope's allowance per minute (`marketing.throttle.RATES`), with the clock
-    held in the middle of the current minute: the limiter counts per fixed window, so
-    requests that straddled a window's end were counted apart (a flaky test)."""
+    held in the middle of the current minute (the limiter counts per fixed window, so
+    requests that straddled a window's end were counted apart) and a cache of the
+    test's own (in CI two test processes share one Redis database, and the other one's
+    clearing between its tests emptied the counters mid-test: both were flaky)."""
     from marketing import throttle
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle-tests"}
+    }
 
     middle = (time.time() // 60) * 60 + 30
     with time_machine.travel(dt.datetime.fromtimestamp(middle, tz=dt.UTC), tick=False):
