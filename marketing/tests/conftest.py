@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.db import transaction
 
 from customers import services as customer_services
@@ -75,6 +76,7 @@ def throttle_limit(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[C
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle-tests"}
     }
+    cache.clear()  # nothing counted by an earlier test of this process
 
     middle = (time.time() // 60) * 60 + 30
     with time_machine.travel(dt.datetime.fromtimestamp(middle, tz=dt.UTC), tick=False):
