@@ -104,7 +104,8 @@ def build(*, requests: int, warm_up: int, seed: int) -> list[Scenario]:
     scenarios.append(
         Scenario(
             "duplicates_panel",
-            "one customer's possible duplicates (GET /api/v1/customers/duplicates/?customer={id}, the 360 panel's read)",
+            "one customer's possible duplicates (GET /api/v1/customers/duplicates/?customer={id}: at most 20,"
+            " what the 360 panel shows)",
             50,
             [f"/api/v1/customers/duplicates/?customer={i}" for i in chosen],
             # The name candidates (the costly part) as the app reads them: the windows of

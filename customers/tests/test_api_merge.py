@@ -93,6 +93,33 @@ def test_duplicates_rows_are_the_customer_serializers_and_a_merged_customer_is_l
     assert rows[0]["duplicate"]["primary_email"] == "bea@example.com"
 
 
+def test_one_customers_candidates_default_to_the_panels_20_and_read_at_most_50(
+    api_as: Callable[[Any], APIClient], agent: Any
+) -> None:
+    # given: 25 look-alikes of one customer (the same phone)
+    phone = {"kind": "phone", "value": "+442079460077"}
+    target = person(agent, first="Target", tags=["vip"], contact_points=[phone])
+    for n in range(25):
+        person(agent, first=f"Other{n}", contact_points=[phone])
+    client = api_as(agent)
+    # when
+    answers = {
+        query: client.get(f"{LIST}duplicates/?customer={target.pk}{query}")
+        for query in ("", "&limit=3", "&limit=50", "&limit=400")
+    }
+    # then
+    assert {q: r.status_code for q, r in answers.items()} == dict.fromkeys(answers, 200)
+    counts = {query: len(response.json()) for query, response in answers.items()}
+    assert counts == {"": 20, "&limit=3": 3, "&limit=50": 25, "&limit=400": 25}
+    rows = answers["&limit=50"].json()
+    # each pair's customer is the target, as its own serializer answers it
+    expected = client.get(url(target)).json()
+    assert all(row["customer"] == {key: expected[key] for key in row["customer"]} for row in rows)
+    assert all(set(row["customer"]) == set(CustomerSerializer.Meta.fields) for row in rows)
+    assert len({row["duplicate"]["id"] for row in rows}) == 25
+    assert all("same phone +442079460077" in row["reasons"] for row in rows)
+
+
 def test_duplicates_leave_no_customer_to_the_garbage_collector(
     api_as: Callable[[Any], APIClient], agent: Any
 ) -> None:
@@ -133,12 +160,21 @@ def test_duplicates_leave_no_customer_to_the_garbage_collector(
 
 @pytest.mark.parametrize(
     "query",
-    ["limit=0", "limit=501", "limit=abc", "customer=abc", "customer=99999999999999999999999", "customer=-1"],
+    [
+        "limit=0",
+        "limit=501",
+        "limit=abc",
+        "customer=abc",
+        "customer=99999999999999999999999",
+        "customer=-1",
+        "customer=1&limit=0",
+        "customer=1&limit=501",
+    ],
 )
 def test_duplicates_refuses_bad_parameters(
     api_as: Callable[[Any], APIClient], agent: Any, query: str
 ) -> None:
-    assert_problem(api_as(agent).get(f"{LIST}duplicates/?{query}"), 400, query.split("=")[0])
+    assert_problem(api_as(agent).get(f"{LIST}duplicates/?{query}"), 400, query.split("&")[-1].split("=")[0])
 
 
 def test_merge_preview_shows_what_would_move_and_moves_nothing(
