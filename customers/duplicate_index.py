@@ -4,7 +4,8 @@ the whole-base duplicates page, and the names filed by their neighbour keys behi
 
 `index_refresh` re-derives both for a few customers (a handful of indexed reads); the
 services call it in the transaction of every profile or contact-point change (through
-`profile_changed` and `customer_create`) and of each chunk of an import. `index_rebuild`
+`profile_changed` and `customer_create`); an import's chunk files its new customers
+with `index_created`, from the rows it has just written. `index_rebuild`
 derives everything from scratch (after a bulk load that bypassed the services: the demo
 seed, a test's bulk insert).
 """
@@ -12,10 +13,11 @@ seed, a test's bulk insert).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.db import connection, transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from customers.choices import ContactKind
 from customers.models import ContactPoint, Customer, DuplicatePair, NameNeighbour
@@ -57,12 +59,20 @@ def pairs_refresh(*, customer_ids: Iterable[int]) -> None:
             "pk", "name_key", "kind"
         )
     }
-    reasons: dict[tuple[int, int], list[str]] = defaultdict(list)
     values = list(
         ContactPoint.objects.filter(customer_id__in=list(live), kind__in=MATCHED_KINDS).values_list(
             "customer_id", "kind", "value"
         )
     )
+    _write(ids, _reasons(live, values))
+
+
+def _reasons(
+    live: Mapping[int, tuple[str, str]], values: Sequence[tuple[int, str, str]]
+) -> dict[tuple[int, int], list[str]]:
+    """The pairs of the customers `live` (id -> name key, kind) with the e-mails and
+    phones `values` (customer id, kind, value), and why: 2 queries, for any number."""
+    reasons: dict[tuple[int, int], list[str]] = defaultdict(list)
     if values:
         match = Q()
         for matched in MATCHED_KINDS:
@@ -94,7 +104,30 @@ def pairs_refresh(*, customer_ids: Iterable[int]) -> None:
                 if other != customer_id:
                     reasons[_pair(customer_id, other)].append("same name")
     # Each reason once, whichever side found it.
-    _write(ids, {pair: sorted(set(why)) for pair, why in reasons.items()})
+    return {pair: sorted(set(why)) for pair, why in reasons.items()}
+
+
+def index_created(
+    *, customers: Sequence[tuple[int, str, str]], contacts: Iterable[tuple[int, str, str]]
+) -> None:
+    """The pairs and the filed names of customers created in this transaction (an
+    import's chunk), from the rows the caller has just written: `customers` as (id,
+    kind, name key), `contacts` as (customer id, kind, value). What `index_refresh`
+    derives, without its reads of those rows and its deletes: no pair and no filed name
+    can refer to a customer no other transaction has seen yet. (Under an import's
+    `enable_bitmapscan = off` the deletes read the whole pair table, once per chunk.)"""
+    if not customers:
+        return
+    now = timezone.now()
+    pairs = _reasons(
+        {pk: (key, kind) for pk, kind, key in customers},
+        [contact for contact in contacts if contact[1] in MATCHED_KINDS],
+    )
+    Inserter(DuplicatePair, with_pk=False).insert(
+        {"customer_a_id": a, "customer_b_id": b, "reasons": why, "created_at": now, "updated_at": now}
+        for (a, b), why in sorted(pairs.items())
+    )
+    _file(customers)
 
 
 def pairs_rebuild(*, batch: int = 2000) -> int:

@@ -48,7 +48,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from customers.choices import ContactKind, ContactLabel
-from customers.duplicate_index import index_refresh
+from customers.duplicate_index import index_created
 from customers.import_rows import (
     ADD_CUSTOMER,
     COLUMNS,
@@ -293,7 +293,10 @@ def _write_chunk(rows: list[list[str]], ctx: RowContext, tag_ids: dict[str, int]
     if analyze:
         _analyze()
     with _btree_lookups():
-        index_refresh(customer_ids=[customer["id"] for customer in customers])
+        index_created(
+            customers=[(c["id"], c["kind"], c["name_key"]) for c in customers],
+            contacts=[(c["customer_id"], c["kind"], c["value"]) for c in contacts],
+        )
 
 
 @contextlib.contextmanager

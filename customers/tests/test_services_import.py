@@ -128,6 +128,49 @@ def test_duplicate_pairs_are_refreshed_for_the_new_customers(marketer):
     assert DuplicatePair.objects.filter(reasons=["same name"]).count() == 1
 
 
+def test_an_import_files_the_pairs_and_names_a_rebuild_from_scratch_derives(marketer, monkeypatch):
+    # given: customers already there, and rows (in chunks of 3) whose names are theirs,
+    # another row's in the same chunk or in another chunk (a shared e-mail or phone
+    # would make a row skipped, not a pair)
+    import customers.services_import as importing
+    from customers.duplicate_index import index_rebuild
+    from customers.models import NameNeighbour
+
+    monkeypatch.setattr(importing, "WRITE_CHUNK", 3)
+    for first in ("Ann", "Bob"):
+        services.customer_create(
+            actor=marketer, kind="person", first_name=first, last_name="Lee",
+            contact_points=[{"kind": "email", "value": f"{first}@example.com"}],
+        )  # fmt: skip
+    rows = [
+        "person,Ann,Lee,,ann2@example.com,",  # Ann's name
+        "person,Anne,Lee,,anne@example.com,",  # a near name: filed, no pair
+        "person,Cid,Moss,,cid@example.com,020 7946 0102",
+        "person,Cid,Moss,,cid2@example.com,",  # the name of a row in the chunk before
+        "organisation,,,Ann Lee,,020 7946 0103",  # Ann's name, another kind: no pair
+        "person,Bob,Lee,,bob2@example.com,",  # Bob's name
+        "person,Ann,Lee,,ann3@example.com,",  # Ann's name, a third time, two chunks on
+    ]
+    # when
+    report = run(
+        marketer, "kind,first_name,last_name,organisation_name,email,phone\n" + "\n".join(rows) + "\n"
+    )
+    filed = (
+        sorted(DuplicatePair.objects.values_list("customer_a_id", "customer_b_id", "reasons")),
+        sorted(NameNeighbour.objects.values_list("customer_id", "kind", "key", "value")),
+    )
+    index_rebuild()
+    # then
+    assert report.created == len(rows)
+    rebuilt = (
+        sorted(DuplicatePair.objects.values_list("customer_a_id", "customer_b_id", "reasons")),
+        sorted(NameNeighbour.objects.values_list("customer_id", "kind", "key", "value")),
+    )
+    assert filed == rebuilt
+    # the three Ann Lees pairwise, the two Bobs, the two Cids
+    assert [whys for _, _, whys in filed[0]] == [["same name"]] * 5
+
+
 # --- matching: skipped, not errors ------------------------------------------------------
 
 
