@@ -65,10 +65,28 @@ def build(*, requests: int, warm_up: int, seed: int) -> list[Scenario]:
         )
         ids += batch
     scenarios: list[Scenario] = []
+    # The rows of the 360's answer (`selectors.customer_360`): the profile, its tags, contact
+    # points, current consent per channel and purpose (with who recorded it), relations
+    # both ways (with the other side's name), live subsidiaries and the timeline's first
+    # page (one more row to know whether there is a next).
     view_sql = (
-        "SELECT c.*, (SELECT json_agg(cp) FROM customers_contactpoint cp WHERE cp.customer_id = c.id),"
+        "SELECT c.*,"
+        " (SELECT json_agg(t.name ORDER BY t.name) FROM customers_tag t"
+        " JOIN customers_customer_tags ct ON ct.tag_id = t.id WHERE ct.customer_id = c.id),"
+        " (SELECT json_agg(cp) FROM customers_contactpoint cp WHERE cp.customer_id = c.id),"
+        " (SELECT json_agg(e) FROM (SELECT DISTINCT ON (ce.channel, ce.purpose) ce.*, u.username,"
+        " u.first_name, u.last_name FROM customers_consentevent ce LEFT JOIN frontoffice_user u"
+        " ON u.id = ce.actor_id WHERE ce.customer_id = c.id"
+        " ORDER BY ce.channel, ce.purpose, ce.occurred_at DESC, ce.id DESC) e),"
+        " (SELECT json_agg(r) FROM (SELECT r.*, p.display_name AS person_name, o.display_name AS"
+        " organisation_name FROM customers_relationship r JOIN customers_customer p ON p.id = r.person_id"
+        " JOIN customers_customer o ON o.id = r.organisation_id"
+        " WHERE r.person_id = c.id OR r.organisation_id = c.id ORDER BY r.id LIMIT 200) r),"
+        " (SELECT json_agg(s) FROM (SELECT id, display_name FROM customers_customer"
+        " WHERE parent_id = c.id AND merged_into_id IS NULL ORDER BY display_name, id LIMIT 50) s),"
         " (SELECT json_agg(a) FROM (SELECT * FROM customers_activity WHERE customer_id = c.id"
-        " ORDER BY occurred_at DESC, id DESC LIMIT 50) a) FROM customers_customer c WHERE c.id = %s"
+        " ORDER BY occurred_at DESC, id DESC LIMIT 51) a)"
+        " FROM customers_customer c WHERE c.id = %s"
     )
     chosen = [rng.choice(ids) for _ in range(n)]
     scenarios.append(
