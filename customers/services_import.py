@@ -22,9 +22,10 @@ by hand (`customer_create`), and nothing is written unless every row is good.
   the profile (`customers.consent.consent_record`).
 - Rows are numbered as a spreadsheet shows them: 1 is the header, 2 the first customer.
 
-Two streaming passes over the file, in one transaction: the first checks every row and
-keeps only what matching needs (the e-mails, phones and ERP numbers seen, the rows to
-skip); the second reads the file again and writes `WRITE_CHUNK` customers at a time in
+Two streaming passes over the file, in one transaction: the first checks every row,
+keeps what matching within the file needs (the first row of each e-mail, phone and ERP
+number seen) in a temporary table, not in memory, and spools the rows to create; the
+second reads the spool and writes `WRITE_CHUNK` customers at a time in
 bulk, with their contact points, tags, audit history and duplicate pairs. A fixed number
 of queries per chunk, whatever the size of the file. The import writes no timeline entry
 and publishes no event, as `customer_create` does not.
@@ -100,7 +101,7 @@ def _existing(kind: str, values: list[str]) -> dict[str, int]:
     return found
 
 
-def _check_existing(pending: list[ParsedRow], report: ImportReport, skipped: set[int], spool: Any) -> None:
+def _check_existing(pending: list[ParsedRow], report: ImportReport, spool: Any) -> None:
     """Skip the rows a customer already matches; the others will be created: onto the
     spool (a temporary file: the second pass writes them without reading them again)."""
     matches = {
@@ -118,7 +119,6 @@ def _check_existing(pending: list[ParsedRow], report: ImportReport, skipped: set
             kind, pk = match
             column = "erp_customer_number" if kind == "erp" else kind
             report.skip(RowIssue(item.row, column, f"Customer #{pk} already has this {WHAT[kind]}."))
-            skipped.add(item.row)
             continue
         report.valid += 1
         if spool is not None:
@@ -139,49 +139,125 @@ def _check_existing(pending: list[ParsedRow], report: ImportReport, skipped: set
             )
 
 
-def _check(
-    file: Any, ctx: RowContext, report: ImportReport, progress: Progress | None, spool: Any
-) -> set[int]:
-    """The first pass: every row's problems into the report; returns the rows to skip."""
-    # hash((kind, value)) -> the first row that has it: what matching within the file needs,
-    # ~70 bytes a value instead of ~200 for the strings (two values' hashes coinciding is
-    # a 1-in-10^19 event; it would show as a wrongly skipped row in the report).
-    seen: dict[int, int] = {}
-    skipped: set[int] = set()
+class _SeenKeys:
+    """What matching within the file needs: for each e-mail, phone and ERP number seen,
+    the first row that has it, kept in a temporary table of this transaction (not in
+    memory: at ~100 bytes a value, 100,000 rows would hold ~20 MB). A value is kept as
+    `hash((kind, value))` (two values' hashes coinciding is a 1-in-10^19 event; it would
+    show as a wrongly skipped row in the report)."""
+
+    def __enter__(self) -> _SeenKeys:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS customers_import_seen"
+                " (value_hash bigint PRIMARY KEY, first_row integer NOT NULL)"
+            )
+            cursor.execute("DELETE FROM customers_import_seen")
+        return self
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        # On an error the transaction is rolled back, the table's creation with it.
+        if kind is None:
+            with connection.cursor() as cursor:
+                cursor.execute("DROP TABLE customers_import_seen")
+
+    def first_rows(self, keys: Iterable[int]) -> dict[int, int]:
+        """key -> the row that had it first, for the keys of `keys` already seen."""
+        ordered = sorted(set(keys))
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT value_hash, first_row FROM customers_import_seen WHERE value_hash = ANY(%s)",
+                    [ordered],
+                )
+                return dict(cursor.fetchall())
+            found: dict[int, int] = {}
+            for start in range(0, len(ordered), LOOKUP_CHUNK):
+                chunk = ordered[start : start + LOOKUP_CHUNK]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT value_hash, first_row FROM customers_import_seen WHERE value_hash IN ({marks})",  # noqa: S608  # placeholders only
+                    chunk,
+                )
+                found.update(cursor.fetchall())
+            return found
+
+    def add(self, first_rows: dict[int, int]) -> None:
+        if not first_rows:
+            return
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(
+                    "COPY customers_import_seen (value_hash, first_row) FROM STDIN"
+                ) as copy:
+                    for item in first_rows.items():
+                        copy.write_row(item)
+                return
+            cursor.executemany(
+                "INSERT INTO customers_import_seen (value_hash, first_row) VALUES (%s, %s)",
+                list(first_rows.items()),
+            )
+
+
+def _check(file: Any, ctx: RowContext, report: ImportReport, progress: Progress | None, spool: Any) -> None:
+    """The first pass: every row's problems into the report, the rows to skip skipped,
+    the rows to create onto the spool. Rows are matched with each other `WRITE_CHUNK` at
+    a time (against the earlier blocks' values in `_SeenKeys`), then with the customers."""
+    block: list[tuple[ParsedRow, list[tuple[str, int]]]] = []
     pending: list[ParsedRow] = []
-    for row, record in read_records(file, report):
-        if row == 1:
-            continue
-        report.rows += 1
-        if report.rows > MAX_ROWS:
-            raise FileProblem(f"The file has more than {MAX_ROWS} customers: split it into smaller files.")
-        item, issues = parse_row(row, record, ctx)
-        for issue in issues:
-            report.error(issue)
-        if item is None:
-            continue
-        keys = [(kind, hash((kind, value))) for kind, value in item.match_keys()]
-        earlier = next(((kind, seen[key]) for kind, key in keys if key in seen), None)
-        for _, key in keys:
-            seen.setdefault(key, row)
-        if earlier is not None:
-            kind, first = earlier
-            column = "erp_customer_number" if kind == "erp" else kind
-            report.skip(RowIssue(row, column, f"Row {first} has the same {WHAT[kind]}."))
-            skipped.add(row)
-            continue
-        if report.error_count:
-            continue  # refused anyway: no need to look the rest up
-        pending.append(item)
-        if len(pending) == WRITE_CHUNK:
-            _check_existing(pending, report, skipped, spool)
+
+    def match_block() -> None:
+        nonlocal pending
+        earlier_blocks = seen.first_rows(key for _, keys in block for _, key in keys)
+        here: dict[int, int] = {}
+        for item, keys in block:
+            earlier = next(
+                (
+                    (kind, earlier_blocks.get(key) or here[key])
+                    for kind, key in keys
+                    if key in earlier_blocks or key in here
+                ),
+                None,
+            )
+            for _, key in keys:
+                if key not in earlier_blocks:
+                    here.setdefault(key, item.row)
+            if earlier is not None:
+                kind, first = earlier
+                column = "erp_customer_number" if kind == "erp" else kind
+                report.skip(RowIssue(item.row, column, f"Row {first} has the same {WHAT[kind]}."))
+            elif not report.error_count:  # refused anyway: no need to look the rest up
+                pending.append(item)
+        seen.add(here)
+        block.clear()
+        if len(pending) >= WRITE_CHUNK:
+            _check_existing(pending, report, spool)
             pending = []
             if progress is not None:
                 progress("checking", report.rows)
+
+    with _SeenKeys() as seen:
+        for row, record in read_records(file, report):
+            if row == 1:
+                continue
+            report.rows += 1
+            if report.rows > MAX_ROWS:
+                raise FileProblem(
+                    f"The file has more than {MAX_ROWS} customers: split it into smaller files."
+                )
+            item, issues = parse_row(row, record, ctx)
+            for issue in issues:
+                report.error(issue)
+            if item is None:
+                continue
+            block.append((item, [(kind, hash((kind, value))) for kind, value in item.match_keys()]))
+            if len(block) == WRITE_CHUNK:
+                match_block()
+        if block:
+            match_block()
     if pending and not report.error_count:
-        _check_existing(pending, report, skipped, spool)
+        _check_existing(pending, report, spool)
     report.skipped.sort(key=lambda issue: issue.row or 0)
-    return skipped
 
 
 # --- writing -----------------------------------------------------------------------------

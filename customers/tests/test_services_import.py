@@ -174,8 +174,13 @@ def test_an_import_files_the_pairs_and_names_a_rebuild_from_scratch_derives(mark
 # --- matching: skipped, not errors ------------------------------------------------------
 
 
-def test_rows_matching_a_customer_or_an_earlier_row_are_skipped(marketer):
-    # given
+@pytest.mark.parametrize("block", [2000, 1, 2, 4])
+def test_rows_matching_a_customer_or_an_earlier_row_are_skipped(marketer, monkeypatch, block):
+    # given: rows matched in blocks of `block` (an earlier row in the same block or in
+    # an earlier one)
+    import customers.services_import as importing
+
+    monkeypatch.setattr(importing, "WRITE_CHUNK", block)
     existing = services.customer_create(
         actor=marketer, kind="person", last_name="Known", erp_customer_number="E-1",
         contact_points=[{"kind": "email", "value": "known@example.com"}, {"kind": "phone", "value": "020 7946 0009"}],
@@ -201,6 +206,15 @@ def test_rows_matching_a_customer_or_an_earlier_row_are_skipped(marketer):
         (7, "email", "Row 5 has the same e-mail."),
     ]
     assert Customer.objects.filter(last_name="D").exists()
+    # and the same file again, previewed in the same transaction: all matched
+    again = run(marketer, text, dry_run=True)
+    assert (again.valid, again.skipped_count) == (0, 6)
+    d = Customer.objects.get(last_name="D").pk
+    assert [(s.row, s.message) for s in again.skipped][3:] == [
+        (5, f"Customer #{d} already has this e-mail."),
+        (6, "Row 5 has the same phone."),
+        (7, "Row 5 has the same e-mail."),
+    ]
 
 
 def test_a_match_on_a_merged_customer_names_the_survivor(marketer, supervisor):
