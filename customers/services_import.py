@@ -72,7 +72,7 @@ from customers.import_rows import (
 )
 from customers.models import ContactPoint, Customer, CustomFieldDefinition, Tag
 from frontoffice.actors import Actor, SystemActor, describe, user_of
-from frontoffice.bulk_insert import Inserter, reserve_ids
+from frontoffice.bulk_insert import Inserter, insert_rows, reserve_ids
 from frontoffice.csv_import import FileProblem, RowIssue, template_csv
 from frontoffice.errors import Conflict
 from frontoffice.write_path import authorize
@@ -183,20 +183,8 @@ class _SeenKeys:
             return found
 
     def add(self, first_rows: dict[int, int]) -> None:
-        if not first_rows:
-            return
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                with cursor.cursor.copy(
-                    "COPY customers_import_seen (value_hash, first_row) FROM STDIN"
-                ) as copy:
-                    for item in first_rows.items():
-                        copy.write_row(item)
-                return
-            cursor.executemany(
-                "INSERT INTO customers_import_seen (value_hash, first_row) VALUES (%s, %s)",
-                list(first_rows.items()),
-            )
+        if first_rows:
+            insert_rows("customers_import_seen", ["value_hash", "first_row"], first_rows.items())
 
 
 def _check(file: Any, ctx: RowContext, report: ImportReport, progress: Progress | None, spool: Any) -> None:

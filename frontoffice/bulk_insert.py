@@ -75,17 +75,24 @@ class Inserter:
         return tuple(values)
 
     def insert(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        columns: Sequence[str] = [connection.ops.quote_name(f.column) for f in self.fields]
-        table = connection.ops.quote_name(self.table)
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                # COPY: one stream of rows, parsed by the server in bulk.
-                with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(self._values(row))
-            else:
-                marks = ", ".join(["%s"] * len(columns))
-                cursor.executemany(
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608  # names from the model
-                    [self._values(row) for row in rows],
-                )
+        insert_rows(self.table, [f.column for f in self.fields], (self._values(row) for row in rows))
+
+
+def insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """`rows` (values in the order of `columns`, ready for the database) into `table`:
+    COPY on PostgreSQL, one prepared INSERT executed many times elsewhere. For a table
+    without a model (a temporary one) as for `Inserter`'s."""
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    quoted = connection.ops.quote_name(table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY: one stream of rows, parsed by the server in bulk.
+            with cursor.cursor.copy(f"COPY {quoted} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(
+                f"INSERT INTO {quoted} ({names}) VALUES ({marks})",  # noqa: S608  # names from the caller's schema
+                list(rows),
+            )
