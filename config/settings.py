@@ -237,6 +237,11 @@ elif _db["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.post
     # trigram ILIKE searches plan generically (1,000x slower).
     _db["OPTIONS"] = {"options": "-c jit=off", "prepare_threshold": None, **_db.get("OPTIONS", {})}
 DB_VENDOR = "sqlite" if "sqlite" in _db["ENGINE"] else "postgresql"
+# The few reads compiled once per process (frontoffice/prepared.py: the token and session
+# user lookups, the 360's reads, the timeline's first page) are also prepared on the
+# PostgreSQL server, once per connection. Off behind a pooler in transaction mode, which
+# does not keep a session's prepared statements.
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 # A read replica (streaming replication of the same PostgreSQL): reads go there, writes,
 # reads inside a transaction and the rest of a request after a write go to the primary
 # (frontoffice/db_router.py). Tests point it at the test database (MIRROR).

@@ -10,6 +10,15 @@ database apply) and builds the rows as the queryset would: the same model instan
 (`from_db`, `select_related` objects and deferred fields included) and the same values
 (the ORM's converters), annotations set on them.
 
+On PostgreSQL the kept statement is also prepared on the server, once per connection
+(`PREPARE`, then `EXECUTE` with each call's values): planning these small reads cost
+about as much as running them (the token lookup: 0.37 ms to plan, 0.22 ms to run).
+The connections keep `prepare_threshold=None` for everything else, so that searches
+are planned for their values (a generic plan of a trigram `ILIKE` is 1,000x slower);
+the reads kept here compare ids and keys, whose plan is the same for every value.
+`DATABASE_PREPARED_STATEMENTS=0` turns this off (a pooler in transaction mode does
+not keep a session's prepared statements).
+
 Only the values passed as `args` may change; anything else that shapes the SQL (a
 permission list, a kind filter present or not) belongs in `key`. A statement whose
 stand-ins do not come back as parameters, or that uses what this does not rebuild
@@ -20,11 +29,15 @@ queryset every time.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import re
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections, router
 from django.db.models import Model, QuerySet
@@ -34,7 +47,10 @@ M = TypeVar("M", bound=Model)
 
 _INT_MARKS = 1_900_000_000  # within every integer column's range: the ORM keeps it as it is
 _MAX_STATEMENTS = 512  # per thread; past it, the cache starts again (shapes are few)
+_MAX_SERVER_STATEMENTS = 256  # per connection; past it, DEALLOCATE ALL and start again
 _local = threading.local()
+_names = itertools.count(1)
+_PLACEHOLDER = re.compile(r"%%|%s")
 
 
 @dataclass
@@ -43,12 +59,49 @@ class _Statement:
     params: list[Any]
     slots: list[tuple[int, int]]  # (position in params, index in args)
     compiler: Any
+    converters: dict[int, Any]  # the ORM's, per column (the compiler's `get_converters`)
     init_list: list[str]
     start: int
     end: int
     model: type[Model]
     populators: list[Any]
     annotations: dict[str, int]  # attribute -> position in a row
+    # On PostgreSQL: the name it is prepared under; the PREPARE, whose other values
+    # (`fixed`) are bound once into it, the call's values becoming $1..$n; the EXECUTE
+    # that runs it with a call's values; and that EXECUTE with the statement in a
+    # comment, for where queries are logged (set when it is first prepared).
+    server_name: str | None = None
+    prepare_sql: str | None = None
+    fixed: list[Any] = field(default_factory=list)
+    execute_sql: str | None = None
+    logged_sql: str | None = None
+
+
+def _server_forms(statement: _Statement, count: int) -> None:
+    """Fills `statement`'s PostgreSQL forms; `count` is the number of a call's values."""
+    slot_of = dict(statement.slots)
+    positions = itertools.count()
+
+    def placeholder(match: re.Match[str]) -> str:
+        if match.group(0) == "%%":
+            return "%%"
+        position = next(positions)
+        return f"${slot_of[position] + 1}" if position in slot_of else "%s"
+
+    name = f"fo_prepared_{next(_names)}"
+    statement.server_name = name
+    statement.prepare_sql = f"PREPARE {name} AS {_PLACEHOLDER.sub(placeholder, statement.sql)}"
+    statement.fixed = [value for position, value in enumerate(statement.params) if position not in slot_of]
+    statement.execute_sql = f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
+
+
+def _execute_sql(connection: Any, statement: _Statement) -> str:
+    """The EXECUTE of `statement`: where the connection logs queries (DEBUG, tests that
+    capture them), with the statement it runs in a comment, so that what a request ran
+    stays readable; elsewhere bare."""
+    if connection.queries_logged and statement.logged_sql:
+        return statement.logged_sql
+    return statement.execute_sql  # type: ignore[return-value]
 
 
 _UNPREPARABLE = object()
@@ -78,11 +131,12 @@ def _prepare(queryset: QuerySet[Any], marks: list[Any], alias: str) -> _Statemen
     klass_info = compiler.klass_info
     select_fields = klass_info["select_fields"]
     start, end = select_fields[0], select_fields[-1] + 1
-    return _Statement(
+    statement = _Statement(
         sql=sql,
         params=params,
         slots=slots,
         compiler=compiler,
+        converters=compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]]),
         init_list=[column[0].target.attname for column in compiler.select[start:end]],
         start=start,
         end=end,
@@ -90,6 +144,9 @@ def _prepare(queryset: QuerySet[Any], marks: list[Any], alias: str) -> _Statemen
         populators=get_related_populators(klass_info, compiler.select, alias),
         annotations=dict(compiler.annotation_col_map or {}),
     )
+    if connections[alias].vendor == "postgresql" and getattr(settings, "DATABASE_PREPARED_STATEMENTS", True):
+        _server_forms(statement, len(marks))
+    return statement
 
 
 def prepared_rows(key: Hashable, build: Callable[..., QuerySet[M]], *args: Any) -> list[M]:
@@ -120,16 +177,89 @@ def prepared_rows(key: Hashable, build: Callable[..., QuerySet[M]], *args: Any) 
     return list(queryset)
 
 
-def _run(statement: _Statement, alias: str, args: tuple[Any, ...]) -> list[Any]:
+Call = tuple[Hashable, Callable[..., QuerySet[Any]], tuple[Any, ...]]
+
+
+def prepared_rows_together(*calls: Call) -> list[list[Any]]:
+    """`[prepared_rows(key, build, *args) for key, build, args in calls]`, with the
+    reads already compiled sent to the server together where the database allows it
+    (PostgreSQL's pipeline mode: one round trip for all of them instead of one each;
+    each is still one query to Django's counters and logs). A read not yet compiled in
+    this thread, or routed to another database, runs on its own."""
+    cache: dict[Any, dict[str, Any]] = _local.__dict__
+    kept: dict[int, tuple[_Statement, tuple[Any, ...]]] = {}
+    aliases: set[str] = set()
+    for index, (key, _build, args) in enumerate(calls):
+        shapes = cache.get(key)
+        if shapes is None:
+            continue
+        alias = router.db_for_read(shapes["model"])
+        statement = shapes.get(alias)
+        if isinstance(statement, _Statement) and statement.execute_sql is not None:
+            kept[index] = (statement, args)
+            aliases.add(alias)
+    alias = aliases.pop() if len(aliases) == 1 else None
+    if len(kept) < 2 or alias is None or not _pipelines():
+        return [prepared_rows(key, build, *args) for key, build, args in calls]
+    connection = connections[alias]
+    results: dict[int, list[Any]] = {}
+    with contextlib.ExitStack() as cursors:
+        sent = []
+        first = cursors.enter_context(connection.cursor())
+        for statement, _args in kept.values():
+            _prepare_on_server(connection, first, statement)
+        with connection.wrap_database_errors, connection.connection.pipeline():
+            for index, (statement, args) in kept.items():
+                cursor = cursors.enter_context(connection.cursor())
+                cursor.execute(_execute_sql(connection, statement), args)
+                sent.append((index, statement, cursor))
+        # The pipeline's end waited for every result: each cursor holds its rows.
+        for index, statement, cursor in sent:
+            results[index] = _rows(statement, alias, cursor.fetchall())
+    return [
+        results[index] if index in results else prepared_rows(key, build, *args)
+        for index, (key, build, args) in enumerate(calls)
+    ]
+
+
+@cache
+def _pipelines() -> bool:
+    """Whether the driver's libpq has pipeline mode (14 and later)."""
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
+
+
+def _values(statement: _Statement, args: tuple[Any, ...]) -> list[Any]:
     params = list(statement.params)
     for position, index in statement.slots:
         params[position] = args[index]
-    with connections[alias].cursor() as cursor:
-        cursor.execute(statement.sql, params)
+    return params
+
+
+def _run(statement: _Statement, alias: str, args: tuple[Any, ...]) -> list[Any]:
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        if statement.execute_sql is None:
+            cursor.execute(statement.sql, _values(statement, args))
+        else:
+            _prepare_on_server(connection, cursor, statement)
+            cursor.execute(_execute_sql(connection, statement), args)
         fetched = cursor.fetchall()
+    return _rows(statement, alias, fetched)
+
+
+def _rows(statement: _Statement, alias: str, fetched: list[Any]) -> list[Any]:
+    """The model instances of `fetched`, as the queryset builds them (`results_iter`,
+    with the converters found once instead of on every call)."""
     rows: list[Any] = []
     model, init_list, start, end = statement.model, statement.init_list, statement.start, statement.end
-    for row in statement.compiler.results_iter([fetched]):
+    converted = (
+        statement.compiler.apply_converters(fetched, statement.converters)
+        if statement.converters
+        else fetched
+    )
+    for row in converted:
         obj = model.from_db(alias, init_list, row[start:end])
         for populator in statement.populators:
             populator.populate(row, obj)
@@ -137,3 +267,29 @@ def _run(statement: _Statement, alias: str, args: tuple[Any, ...]) -> list[Any]:
             setattr(obj, attribute, row[position])
         rows.append(obj)
     return rows
+
+
+def _prepare_on_server(connection: Any, cursor: Any, statement: _Statement) -> None:
+    """PREPAREs `statement` on this connection's session unless it already holds it.
+
+    Sent on the driver's cursor, beside Django's query log and counters: it reads no
+    rows (the EXECUTE that follows is the query). A prepared statement lasts as long
+    as the session, whatever happens to the transaction it was made in; a new
+    connection (a reconnect, CONN_MAX_AGE) starts with none."""
+    held = getattr(connection, "_prepared_on_server", None)
+    if held is None or held[0] is not connection.connection:
+        held = connection._prepared_on_server = (connection.connection, set())
+    names: set[str] = held[1]
+    if statement.server_name in names:
+        return
+    driver = cursor.cursor
+    with connection.wrap_database_errors:
+        if len(names) >= _MAX_SERVER_STATEMENTS:
+            driver.execute("DEALLOCATE ALL")
+            names.clear()
+        driver.execute(statement.prepare_sql, statement.fixed)
+        if statement.logged_sql is None:
+            shown = driver.mogrify(statement.prepare_sql, statement.fixed).split(" AS ", 1)[1]
+            comment = shown.replace("*/", "* /").replace("%", "%%")  # read by the driver's %s binding
+            statement.logged_sql = f"{statement.execute_sql} /* {comment} */"
+    names.add(statement.server_name)

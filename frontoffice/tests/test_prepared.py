@@ -6,10 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db.models import QuerySet
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
+from frontoffice import prepared
 from frontoffice.models import Team, User
-from frontoffice.prepared import prepared_rows
+from frontoffice.prepared import prepared_rows, prepared_rows_together
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +110,137 @@ def test_each_key_keeps_its_own_statement() -> None:
 def test_it_refuses_values_it_cannot_stand_in_for() -> None:
     with pytest.raises(TypeError):
         prepared_rows(("bool", object()), lambda flag: User.objects.filter(is_active=flag), True)
+
+
+def _statements(queries: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries]
+
+
+def test_reads_sent_together_answer_what_each_alone_would(django_assert_num_queries: Any) -> None:
+    # given: two teams, three reads (one not yet compiled when they are first sent together)
+    red = _staff(team_name="Red", usernames=["ann", "bob"])
+    blue = _staff(team_name="Blue", usernames=["cy"])
+
+    def members(team_id: int) -> QuerySet[User]:
+        return User.objects.filter(team_id=team_id).select_related("team").order_by("username")
+
+    def one(user_id: int) -> QuerySet[User]:
+        return User.objects.filter(pk=user_id).defer("email")
+
+    def teams(team_id: int) -> QuerySet[Team]:
+        return Team.objects.filter(pk=team_id)
+
+    keys = [("members", object()), ("one", object()), ("teams", object())]
+    ann = User.objects.get(username="ann")
+    prepared_rows(keys[0], members, red.pk)
+    prepared_rows(keys[1], one, ann.pk)
+    # when: together, the third compiled on the way; then all three compiled
+    first = prepared_rows_together(
+        (keys[0], members, (blue.pk,)), (keys[1], one, (ann.pk,)), (keys[2], teams, (red.pk,))
+    )
+    with django_assert_num_queries(3):  # each read is one query to Django's counters
+        second = prepared_rows_together(
+            (keys[0], members, (red.pk,)), (keys[1], one, (ann.pk + 1000,)), (keys[2], teams, (blue.pk,))
+        )
+    # then: what each queryset answers
+    assert _fields(first[0]) == _fields(list(members(blue.pk)))
+    assert [u.pk for u in first[1]] == [ann.pk]
+    assert [t.name for t in first[2]] == ["Red"]
+    assert _fields(second[0]) == _fields(list(members(red.pk)))
+    assert second[1] == []
+    assert [t.name for t in second[2]] == ["Blue"]
+    assert second[0][0]._state.adding is False
+    assert all(User.team.is_cached(u) for u in second[0])
+
+
+def test_on_postgresql_a_kept_read_runs_as_a_statement_prepared_on_the_server() -> None:
+    # given: a read whose other values hold a % and whose value is compared twice
+    team = _staff(team_name="Red", usernames=["ann", "bob"])
+    User.objects.create(username="pct", email="100%@x.test", team=team)
+
+    def build(team_id: int) -> QuerySet[User]:
+        return (
+            User.objects.filter(Q(team_id=team_id) | Q(pk=team_id))
+            .exclude(email="100%@x.test")
+            .order_by("username")
+        )
+
+    key = ("percent", object())
+    prepared_rows(key, build, team.pk)
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        rows = prepared_rows(key, build, team.pk)
+    # then: the rows of the queryset; on PostgreSQL through EXECUTE, the statement it runs
+    # shown in a comment (the % and the table readable), elsewhere the SELECT itself
+    assert [u.username for u in rows] == [u.username for u in build(team.pk)] == ["ann", "bob"]
+    [sql] = _statements(queries)
+    if connection.vendor == "postgresql":
+        assert sql.startswith("EXECUTE fo_prepared_")
+        assert "100%@x.test" in sql
+        assert "frontoffice_user" in sql
+    else:
+        assert sql.startswith("SELECT")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_statement_outlives_a_rolled_back_transaction_and_a_new_connection_prepares_again() -> (
+    None
+):
+    # given: a read compiled and run
+    team = _staff(team_name="Red", usernames=["ann", "bob"])
+    build = _Builds(lambda team_id: User.objects.filter(team_id=team_id).order_by("username"))
+    key = ("outlives", object())
+    assert [u.username for u in prepared_rows(key, build, team.pk)] == ["ann", "bob"]
+
+    # when: run first inside a transaction that rolls back
+    class Undone(Exception):
+        pass
+
+    def undone_write_and_read() -> None:
+        with transaction.atomic():
+            User.objects.create(username="cy", team=team)
+            assert [u.username for u in prepared_rows(key, build, team.pk)] == ["ann", "bob", "cy"]
+            raise Undone
+
+    with pytest.raises(Undone):
+        undone_write_and_read()
+    # then: it runs again after the rollback, and on a new connection
+    assert [u.username for u in prepared_rows(key, build, team.pk)] == ["ann", "bob"]
+    connection.close()
+    assert [u.username for u in prepared_rows(key, build, team.pk)] == ["ann", "bob"]
+    assert build.calls == 2  # compiled once: every later call reused the statement
+
+
+def test_a_connection_holds_a_bounded_number_of_prepared_statements(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: room for 2 statements per connection
+    monkeypatch.setattr(prepared, "_MAX_SERVER_STATEMENTS", 2)
+    team = _staff(team_name="Red", usernames=["ann", "bob"])
+    reads = [
+        (
+            ("bounded", n, object()),
+            lambda team_id, n=n: User.objects.filter(team_id=team_id).order_by("username")[n:],
+        )
+        for n in range(4)
+    ]
+    # when: 4 statements compiled and each run twice, in turns
+    answers = [
+        [u.username for u in prepared_rows(key, build, team.pk)] for _ in range(2) for key, build in reads
+    ]
+    # then
+    assert answers == [["ann", "bob"], ["bob"], [], []] * 2
+    held = getattr(connection, "_prepared_on_server", (None, set()))[1]
+    assert len(held) <= 2
+
+
+@override_settings(DATABASE_PREPARED_STATEMENTS=False)
+def test_with_prepared_statements_off_a_kept_read_is_sent_as_sql() -> None:
+    team = _staff(team_name="Red", usernames=["ann"])
+    build = _Builds(lambda team_id: User.objects.filter(team_id=team_id))
+    key = ("off", object())
+    prepared_rows(key, build, team.pk)
+    with CaptureQueriesContext(connection) as queries:
+        rows = prepared_rows(key, build, team.pk)
+    assert [u.username for u in rows] == ["ann"]
+    [sql] = _statements(queries)
+    assert sql.startswith("SELECT")
+    assert build.calls == 2
