@@ -48,7 +48,6 @@ from customers.timeline_kinds import visible_to
 from frontoffice.api import etag_for, expected_version
 from frontoffice.errors import PROBLEM_CONTENT_TYPE, Conflict, MovedPermanently, django_validation_errors
 from frontoffice.filters import StableOrderingFilter
-from frontoffice.prepared import prepared_rows
 from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL
 from frontoffice.serializers import MAX_ID, represent
 from frontoffice.viewsets import PRECONDITION_REQUIRED, STALE, ServiceViewSet
@@ -78,10 +77,6 @@ def _with_list_rows(customers: list[Customer]) -> list[Customer]:
     """What CustomerSerializer reads, for many customers in 2 queries (not 2 per row)."""
     selectors.customer_row_facts(customers)
     return customers
-
-
-def _customer_by_id(customer_id: int) -> QuerySet[Customer]:
-    return Customer.objects.filter(pk=customer_id)
 
 
 def _panel_keys(request: Request) -> list[str]:
@@ -159,24 +154,23 @@ class CustomerViewSet(ServiceViewSet):
         return super().filter_queryset(queryset)
 
     def get_object(self) -> Customer:
-        customer: Customer = self._customer_row() if self.action == "view_360" else super().get_object()
+        customer: Customer = super().get_object()
+        self._refuse_tombstone(customer)
+        return customer
+
+    def _refuse_tombstone(self, customer: Customer) -> None:
         if customer.merged_into_id is not None:
             raise MovedPermanently(
                 self._survivor_location(customer),
                 detail=f"Customer {customer.pk} was merged into customer {customer.merged_into_id}.",
                 method=self.request.method or "GET",
             )
-        return customer
 
-    def _customer_row(self) -> Customer:
-        """`GenericAPIView.get_object` for the 360 view (the profile row alone, by the
-        URL's id, which the route's pattern keeps to digits): the same statement for
-        every customer, compiled once per process."""
-        found = prepared_rows(_customer_by_id, _customer_by_id, int(self.kwargs[self.lookup_field]))
-        if not found:
-            raise Http404(f"No {Customer._meta.object_name} matches the given query.")
-        self.check_object_permissions(self.request, found[0])
-        return found[0]
+    def _check_360(self, customer: Customer) -> None:
+        """`get_object`'s checks for the 360 view, whose selector reads the customer
+        with the rest (by the URL's id, which the route's pattern keeps to digits)."""
+        self.check_object_permissions(self.request, customer)
+        self._refuse_tombstone(customer)
 
     def _survivor_location(self, customer: Customer) -> str:
         """The same request (sub-path and query) on the survivor."""
@@ -217,17 +211,16 @@ class CustomerViewSet(ServiceViewSet):
         """The customer with what hangs off it, the latest timeline entries (`?kind=` for
         one kind) and the panels you may see: listed with their own endpoints, their data
         only for those named in `?panels=`."""
-        customer = self.get_object()
         kind = timeline_kind(request)
         data = selectors.customer_360(
-            customer_id=customer.pk,
+            customer_id=self.kwargs[self.lookup_field],
             actor=request_actor(request),
-            customer=customer,
+            check=self._check_360,
             timeline_kind=kind,
             load_panels=_panel_keys(request),
             load_history=False,  # the body has no audit history: 20 rows never returned
         )
-        profile = data.customer
+        customer = profile = data.customer
         # Serialise from the tags and contact points the selector already loaded.
         profile.tag_names = [tag.name for tag in data.tags]  # type: ignore[attr-defined]
         profile.primary_contacts = [cp for cp in data.contact_points if cp.is_primary]  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ from customers.models import Activity, ConsentEvent, ContactPoint, Customer, Rel
 from customers.selectors_panels import PanelView, customer_panels
 from customers.timeline_kinds import hidden_kinds, visible_to
 from frontoffice.permissions import readable_grant
-from frontoffice.prepared import prepared_rows
+from frontoffice.prepared import prepared_rows_together
 
 TIMELINE_PAGE = 50
 ACTIVITY_FIELDS = [f.name for f in Activity._meta.concrete_fields]
@@ -282,18 +282,22 @@ def _subsidiaries_of(customer_id: int) -> QuerySet[Customer]:
     )
 
 
-def _first_timeline_page(
-    customer: Customer, actor: Any, kind: str | None
-) -> tuple[list[Activity], str | None]:
-    """`timeline_page` without a cursor; its statement differs between readers only by
-    what they may see (the key), and between customers and kinds by its values."""
+def _first_timeline_read(
+    customer_id: int, actor: Any, kind: str | None
+) -> tuple[Hashable, Callable[..., QuerySet[Activity]], tuple[Any, ...]]:
+    """`timeline_page` without a cursor, as a `prepared_rows` call (one more row than a
+    page, to know whether there is a next): its statement differs between readers only
+    by what they may see (the key), and between customers and kinds by its values."""
     kind = kind or None  # "" is every kind, as in `timeline_page`
     key = ("timeline", kind is not None, tuple(hidden_kinds(actor)), readable_grant(actor))
 
     def build(customer_id: int, *kind_value: str) -> QuerySet[Activity]:
         return _timeline_query(customer_id, actor, kind_value[0] if kind_value else None)[: TIMELINE_PAGE + 1]
 
-    rows = prepared_rows(key, build, customer.pk, *([kind] if kind is not None else []))
+    return key, build, (customer_id, *([kind] if kind is not None else []))
+
+
+def _first_timeline_page(rows: list[Activity]) -> tuple[list[Activity], str | None]:
     more = len(rows) > TIMELINE_PAGE
     rows = rows[:TIMELINE_PAGE]
     return rows, (encode_cursor(rows[-1]) if more and rows else None)
@@ -314,35 +318,60 @@ class Customer360:
     history: list[Any] | None = None
 
 
+def _customer_row_of(customer_id: int) -> QuerySet[Customer]:
+    # The owner is shown by name: not the password hash.
+    return (
+        Customer.objects.select_related("owner", "parent", "merged_into")
+        .defer("owner__password")
+        .filter(pk=customer_id)
+    )
+
+
+_LARGEST_ID = 2**63 - 1
+
+
 def customer_360(
     *,
     customer_id: Any,
     actor: Any,
-    customer: Customer | None = None,
+    check: Callable[[Customer], None] | None = None,
     load_panels: Iterable[str] = (),
     timeline_kind: str | None = None,
     load_history: bool = True,
 ) -> Customer360:
     """Everything the 360 page and endpoint show, in a bounded number of queries
-    whatever the data: customer, tags, contact points, consent, relations (one query
-    both ways), subsidiaries, 50 timeline entries (of `timeline_kind`, or all), audit,
-    (unless `load_history` is False: the API does not return it), and the panels the
-    actor may see, of which only those named in `load_panels` are
-    loaded (each within its own query budget; a bad name is a ValidationError). A
-    caller that already loaded the customer (with owner, parent and merged_into
-    selected) passes it and saves that query."""
-    if customer is None or customer.pk != int(customer_id):
-        customer = customer_get(customer_id=customer_id)
-    # One plain query (not the prefetch machinery); the API's CustomerSerializer reads
-    # these names from the view instead of asking again.
-    # Each read the same statement for every customer but for its id: compiled once per
-    # process (`prepared_rows`), not built again on every request.
-    tags = prepared_rows(_tags_of, _tags_of, customer.pk)
-    contact_points = prepared_rows(_contact_points_of, _contact_points_of, customer.pk)
-    consents = prepared_rows(_consent_state_of, _consent_state_of, customer.pk)
-    relations = prepared_rows(_relations_of, _relations_of, customer.pk)
-    subsidiaries = prepared_rows(_subsidiaries_of, _subsidiaries_of, customer.pk)
-    timeline, cursor = _first_timeline_page(customer, actor, timeline_kind)
+    whatever the data: customer (tombstones included: callers redirect those), tags,
+    contact points, consent, relations (one query both ways), subsidiaries, 50 timeline
+    entries (of `timeline_kind`, or all), audit (unless `load_history` is False: the API
+    does not return it), and the panels the actor may see, of which only those named in
+    `load_panels` are loaded (each within its own query budget; a bad name is a
+    ValidationError). A missing customer is a 404; `check(customer)` runs before the
+    audit and the panels are read, and may refuse the customer by raising."""
+    try:
+        pk = int(customer_id)
+    except (TypeError, ValueError):
+        raise Http404("No such customer.") from None
+    if not 0 < pk <= _LARGEST_ID:
+        raise Http404("No such customer.")
+    # The rows that hang off the customer need its id only: they are read with it, each
+    # by a statement compiled once per process and sent together (one round trip on
+    # PostgreSQL; `prepared_rows_together`). Tags as a plain query (not the prefetch
+    # machinery): the API's CustomerSerializer reads their names from the view.
+    found, tags, contact_points, consents, relations, subsidiaries, first_rows = prepared_rows_together(
+        (_customer_row_of, _customer_row_of, (pk,)),
+        (_tags_of, _tags_of, (pk,)),
+        (_contact_points_of, _contact_points_of, (pk,)),
+        (_consent_state_of, _consent_state_of, (pk,)),
+        (_relations_of, _relations_of, (pk,)),
+        (_subsidiaries_of, _subsidiaries_of, (pk,)),
+        _first_timeline_read(pk, actor, timeline_kind),
+    )
+    if not found:
+        raise Http404("No such customer.")
+    customer = found[0]
+    if check is not None:
+        check(customer)
+    timeline, cursor = _first_timeline_page(first_rows)
     history = None
     if load_history and actor.has_perm("customers.view_customer_history"):
         record_fields = [f.name for f in customer.history.model._meta.concrete_fields]

@@ -201,6 +201,17 @@ def test_360_runs_at_most_8_queries_whatever_the_data(
     assert len(body["contact_points"]) == count
 
 
+@pytest.mark.parametrize("missing", [10**6, 999_999_999_999_999_999])
+def test_360_of_no_customer_is_a_404_problem(
+    api_as: Callable[[Any], APIClient], agent: Any, missing: int
+) -> None:
+    customer = person(agent)
+    response = api_as(agent).get(
+        f"/api/v1/customers/{customer.pk + missing if missing < 10**9 else missing}/360/"
+    )
+    assert_problem(response, 404)
+
+
 def test_360_query_count_is_the_same_for_0_and_500_rows(
     api_as: Callable[[Any], APIClient], agent: Any, admin_user: Any
 ) -> None:

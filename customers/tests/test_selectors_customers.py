@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.http import Http404
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -156,6 +157,44 @@ def test_customer_360_returns_the_latest_50_entries_and_a_cursor_for_the_rest(
     assert data.timeline_cursor is not None
     assert len(data.members) == 200  # bounded: the page says "200+"
     assert len(data.subsidiaries) == 50
+
+
+def test_customer_360_checks_the_customer_before_it_reads_the_audit_and_the_panels(
+    busy_organisation: Customer, admin_user: Any
+) -> None:
+    # given: a check that refuses every customer, and what the 360 reads without it
+    seen: list[int] = []
+
+    class Refused(Exception):
+        pass
+
+    def refuse(customer: Customer) -> None:
+        seen.append(customer.pk)
+        raise Refused
+
+    with CaptureQueriesContext(connection) as whole:
+        selectors.customer_360(
+            customer_id=busy_organisation.pk, actor=admin_user, load_panels=["open_opportunities"]
+        )
+    # when
+    with CaptureQueriesContext(connection) as refused, pytest.raises(Refused):
+        selectors.customer_360(
+            customer_id=busy_organisation.pk,
+            actor=admin_user,
+            check=refuse,
+            load_panels=["open_opportunities"],
+        )
+    # then: the check saw the customer, and nothing after the rows read with it ran
+    assert seen == [busy_organisation.pk]
+    assert not any("history" in q["sql"] for q in refused.captured_queries)
+    assert any("history" in q["sql"] for q in whole.captured_queries)
+    assert len(refused) < len(whole)
+
+
+@pytest.mark.parametrize("customer_id", [0, -3, 2**63, "x"])
+def test_customer_360_of_an_id_no_customer_can_have_is_a_404(customer_id: Any, admin_user: Any) -> None:
+    with pytest.raises(Http404):
+        selectors.customer_360(customer_id=customer_id, actor=admin_user)
 
 
 @pytest.mark.parametrize("which", ["quiet_organisation", "busy_organisation", "busy_person"])

@@ -293,6 +293,12 @@ def test_the_360_page_shows_profile_contacts_consent_and_timeline(sales_rep: Any
     assert "Granted newsletter by E-mail" in html  # the consent's timeline entry
 
 
+@pytest.mark.parametrize("missing", [10**9, 10**19, 10**30])
+def test_the_360_page_of_no_customer_is_a_404(sales_rep: Any, ada: Customer, missing: int) -> None:
+    response = client_for(sales_rep).get(reverse("customers:detail", args=[ada.pk + missing]))
+    assert response.status_code == 404
+
+
 def test_the_owner_gets_an_edit_button_and_another_team_does_not(
     sales_rep: Any, other_rep: Any, ada: Customer
 ) -> None:
