@@ -198,9 +198,9 @@ def prepared_rows_together(*calls: Call) -> list[list[Any]]:
         if isinstance(statement, _Statement) and statement.execute_sql is not None:
             kept[index] = (statement, args)
             aliases.add(alias)
-    alias = aliases.pop() if len(aliases) == 1 else None
-    if len(kept) < 2 or alias is None or not _pipelines():
+    if len(kept) < 2 or len(aliases) != 1 or not _pipelines():
         return [prepared_rows(key, build, *args) for key, build, args in calls]
+    alias = aliases.pop()
     connection = connections[alias]
     results: dict[int, list[Any]] = {}
     with contextlib.ExitStack() as cursors:
@@ -280,7 +280,8 @@ def _prepare_on_server(connection: Any, cursor: Any, statement: _Statement) -> N
     if held is None or held[0] is not connection.connection:
         held = connection._prepared_on_server = (connection.connection, set())
     names: set[str] = held[1]
-    if statement.server_name in names:
+    name = statement.server_name
+    if name is None or name in names:
         return
     driver = cursor.cursor
     with connection.wrap_database_errors:
@@ -292,4 +293,4 @@ def _prepare_on_server(connection: Any, cursor: Any, statement: _Statement) -> N
             shown = driver.mogrify(statement.prepare_sql, statement.fixed).split(" AS ", 1)[1]
             comment = shown.replace("*/", "* /").replace("%", "%%")  # read by the driver's %s binding
             statement.logged_sql = f"{statement.execute_sql} /* {comment} */"
-    names.add(statement.server_name)
+    names.add(name)
