@@ -319,10 +319,17 @@ class Customer360:
 
 
 def _customer_row_of(customer_id: int) -> QuerySet[Customer]:
-    # The owner is shown by name: not the password hash.
+    # The owner is shown by name (and decides who may edit: its team), the parent and
+    # the survivor of a merge by name and link: not the rest of their rows (the owner's
+    # password hash least of all).
     return (
         Customer.objects.select_related("owner", "parent", "merged_into")
-        .defer("owner__password")
+        .only(
+            *(field.name for field in Customer._meta.concrete_fields),
+            *(f"owner__{name}" for name in ("username", "first_name", "last_name", "team")),
+            "parent__display_name",
+            "merged_into__display_name",
+        )
         .filter(pk=customer_id)
     )
 
