@@ -144,7 +144,14 @@ def _prepare(queryset: QuerySet[Any], marks: list[Any], alias: str) -> _Statemen
         populators=get_related_populators(klass_info, compiler.select, alias),
         annotations=dict(compiler.annotation_col_map or {}),
     )
-    if connections[alias].vendor == "postgresql" and getattr(settings, "DATABASE_PREPARED_STATEMENTS", True):
+    database = connections[alias]
+    # The PREPARE takes its other values bound by the driver on the client (Django's
+    # default); a connection set to bind on the server keeps the plain statement.
+    if (
+        database.vendor == "postgresql"
+        and getattr(settings, "DATABASE_PREPARED_STATEMENTS", True)
+        and not database.settings_dict.get("OPTIONS", {}).get("server_side_binding")
+    ):
         _server_forms(statement, len(marks))
     return statement
 

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
-from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from frontoffice import prepared
@@ -232,14 +231,28 @@ def test_a_connection_holds_a_bounded_number_of_prepared_statements(monkeypatch:
     assert len(held) <= 2
 
 
-@override_settings(DATABASE_PREPARED_STATEMENTS=False)
-def test_with_prepared_statements_off_a_kept_read_is_sent_as_sql() -> None:
+@pytest.mark.parametrize("off_by", ["setting", "server-side binding"])
+def test_with_prepared_statements_off_a_kept_read_is_sent_as_sql(
+    off_by: str, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: the setting off, or a connection that binds values on the server (where a
+    # PREPARE cannot take the statement's other values)
+    if off_by == "setting":
+        settings.DATABASE_PREPARED_STATEMENTS = False
+    else:
+        monkeypatch.setitem(
+            connection.settings_dict,
+            "OPTIONS",
+            {**connection.settings_dict.get("OPTIONS", {}), "server_side_binding": True},
+        )
     team = _staff(team_name="Red", usernames=["ann"])
     build = _Builds(lambda team_id: User.objects.filter(team_id=team_id))
-    key = ("off", object())
+    key = ("off", off_by, object())
     prepared_rows(key, build, team.pk)
+    # when
     with CaptureQueriesContext(connection) as queries:
         rows = prepared_rows(key, build, team.pk)
+    # then: the statement compiled once, sent as SQL
     assert [u.username for u in rows] == ["ann"]
     [sql] = _statements(queries)
     assert sql.startswith("SELECT")
