@@ -23,6 +23,7 @@ from customers.selectors_panels import PanelView, customer_panels
 from customers.timeline_kinds import hidden_kinds, visible_to
 from frontoffice.permissions import readable_grant
 from frontoffice.prepared import prepared_rows_together
+from frontoffice.write_path import as_id
 
 TIMELINE_PAGE = 50
 ACTIVITY_FIELDS = [f.name for f in Activity._meta.concrete_fields]
@@ -334,9 +335,6 @@ def _customer_row_of(customer_id: int) -> QuerySet[Customer]:
     )
 
 
-_LARGEST_ID = 2**63 - 1
-
-
 def customer_360(
     *,
     customer_id: Any,
@@ -354,11 +352,8 @@ def customer_360(
     `load_panels` are loaded (each within its own query budget; a bad name is a
     ValidationError). A missing customer is a 404; `check(customer)` runs before the
     audit and the panels are read, and may refuse the customer by raising."""
-    try:
-        pk = int(customer_id)
-    except (TypeError, ValueError):
-        raise Http404("No such customer.") from None
-    if not 0 < pk <= _LARGEST_ID:
+    pk = as_id(customer_id)
+    if pk is None:
         raise Http404("No such customer.")
     # The rows that hang off the customer need its id only: they are read with it, each
     # by a statement compiled once per process and sent together (one round trip on
