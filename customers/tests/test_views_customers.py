@@ -15,6 +15,7 @@ from customers import services
 from customers.merge import customer_merge
 from customers.models import Customer
 from customers.tests.pages import HTMX, client_for, html_of
+from frontoffice import field_rendering
 
 pytestmark = pytest.mark.django_db
 
@@ -291,6 +292,24 @@ def test_the_360_page_shows_profile_contacts_consent_and_timeline(sales_rep: Any
     assert "+442079460000" in html
     assert re.search(r"Newsletter</td>\s*<td><span class=\"badge badge--granted\">Granted", html)
     assert "Granted newsletter by E-mail" in html  # the consent's timeline entry
+
+
+def test_the_360_pages_forms_from_kept_field_html_are_the_forms_rendered_afresh(
+    sales_rep: Any, ada: Customer
+) -> None:
+    def forms_of(html: str) -> list[str]:
+        # Each form, less what differs on every render: the CSRF and one-time tokens.
+        found = re.findall(r"<form method=\"post\" action=\"/customers/.*?</form>", html, flags=re.S)
+        return [re.sub(r'name="(csrfmiddlewaretoken|[\w-]*form_token)" value="[^"]*"', "", f) for f in found]
+
+    client = client_for(sales_rep)
+    url = reverse("customers:detail", args=[ada.pk])
+    field_rendering.forget()
+    afresh = forms_of(html_of(client.get(url)))
+    kept = forms_of(html_of(client.get(url)))
+    assert len(afresh) == 3  # log an activity, add a contact point, record consent
+    assert kept == afresh
+    assert 'name="contact-value"' in "".join(kept)
 
 
 @pytest.mark.parametrize("missing", [10**9, 10**19, 10**30])

@@ -1,0 +1,115 @@
+"""One form field as the pages show it (`partials/field.html`: label, help, errors and
+widget), with the HTML of an unbound field kept per process.
+
+Django renders each widget through templates: on the 360 page the three empty forms
+(log an activity, add a contact point, record consent) cost more than the rest of the
+page. An empty field renders the same HTML for the same inputs, so that HTML is kept,
+keyed by everything its rendering reads: the form's class, prefix, ids and label
+suffix; the field's class, label, help text, required and disabled flags, initial
+value and choices (read afresh each time, so choices that change give a new key); the
+widget's class and attributes; the language and the time zone. A field of a bound
+form (its value and errors are the request's) and a hidden field (a one-time token
+differs on every render) are rendered each time.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable
+from threading import Lock
+from typing import Any
+
+from django import forms
+from django.template.loader import get_template
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.safestring import SafeString, mark_safe
+
+TEMPLATE = "partials/field.html"
+# Kept renderings per process: enough for every empty field of every page many times
+# over; the least recently used goes first, so an initial value that differs per
+# customer cannot grow the memory.
+KEPT = 1024
+
+_kept: OrderedDict[tuple[Any, ...], SafeString] = OrderedDict()
+_lock = Lock()
+
+
+def render_field(field: forms.BoundField) -> SafeString:
+    """`partials/field.html` for `field`, from the kept HTML where its inputs match."""
+    key = _key(field)
+    if key is not None:
+        with _lock:
+            html = _kept.get(key)
+            if html is not None:
+                _kept.move_to_end(key)
+                return html
+    html = mark_safe(get_template(TEMPLATE).render({"field": field}))  # noqa: S308 - the template escapes
+    if key is not None:
+        with _lock:
+            _kept[key] = html
+            while len(_kept) > KEPT:
+                _kept.popitem(last=False)
+    return html
+
+
+def forget() -> None:
+    """Drop every kept rendering (tests that change what a field renders from)."""
+    with _lock:
+        _kept.clear()
+
+
+def _key(bound: forms.BoundField) -> tuple[Any, ...] | None:
+    """What the field's HTML depends on, or None when it must be rendered each time."""
+    form, field = bound.form, bound.field
+    widget = field.widget
+    if form.is_bound or widget.is_hidden:  # Django adds errors to bound forms only
+        return None
+    try:
+        key = (
+            type(form),
+            form.prefix,
+            form.auto_id,
+            form.label_suffix,
+            form.use_required_attribute,
+            type(form.renderer) if form.renderer is not None else None,
+            bound.name,
+            type(field),
+            str(field.label) if field.label is not None else None,
+            str(field.help_text),
+            field.required,
+            field.disabled,
+            field.show_hidden_initial,
+            field.localize,
+            _frozen(bound.initial),
+            _frozen(field.choices) if hasattr(field, "choices") else None,
+            type(bound),
+            getattr(field, "template_name", None),
+            type(widget),
+            widget.template_name,
+            getattr(widget, "option_template_name", None),
+            _frozen(widget.attrs),
+            getattr(widget, "format", None),
+            getattr(widget, "input_type", None),
+            getattr(widget, "allow_multiple_selected", None),
+            translation.get_language(),
+            timezone.get_current_timezone_name(),
+        )
+        hash(key)
+    except TypeError:  # a value that cannot be part of a key: render it each time
+        return None
+    return key
+
+
+def _frozen(value: Any) -> Hashable:
+    """`value` as a key, with each scalar's type: 1, True and Decimal("1.0") are equal
+    in Python but render differently."""
+    if isinstance(value, Promise):  # a lazy translation: its text in the current language
+        return str(value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
+    if isinstance(value, str | bytes):
+        return (type(value), value)
+    if isinstance(value, Iterable):
+        return tuple(_frozen(item) for item in value)
+    return (type(value), value)

@@ -1,0 +1,129 @@
+"""`frontoffice.field_rendering`: an empty field's HTML is kept and given again only
+while everything it is rendered from is the same; a bound field, a hidden field and
+anything that changes the HTML is rendered afresh."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django import forms
+from django.template.loader import get_template
+from django.test.signals import template_rendered
+from django.utils import translation
+from django.utils.functional import lazy
+
+from frontoffice import field_rendering
+from frontoffice.field_rendering import render_field
+from frontoffice.forms import FORM_TOKEN, ServiceForm
+
+
+@pytest.fixture(autouse=True)
+def _nothing_kept() -> Any:
+    field_rendering.forget()
+    yield
+    field_rendering.forget()
+
+
+class _Renders:
+    """Counts the renders of the field template."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, sender: Any, template: Any, context: Any, **kwargs: Any) -> None:
+        if template.name == field_rendering.TEMPLATE:
+            self.count += 1
+
+
+@pytest.fixture
+def renders() -> Any:
+    counter = _Renders()
+    template_rendered.connect(counter)
+    yield counter
+    template_rendered.disconnect(counter)
+
+
+def _own(field: forms.BoundField) -> str:
+    return get_template(field_rendering.TEMPLATE).render({"field": field})
+
+
+class _Logged(ServiceForm):
+    """Every kind of widget the pages' forms use, and a one-time token."""
+
+    one_time = True
+    kind = forms.ChoiceField(choices=[("note", "Note"), ("call", "Call")], initial="note")
+    subject = forms.CharField(max_length=200, help_text="What it was about.")
+    occurred_at = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    granted = forms.ChoiceField(choices=[("yes", "Granted"), ("no", "Withdrawn")], widget=forms.RadioSelect)
+    primary = forms.BooleanField(required=False)
+    source = forms.CharField(max_length=100)
+    note = forms.CharField(max_length=500, required=False)
+
+
+def _the_forms() -> list[ServiceForm]:
+    return [_Logged(prefix="one"), _Logged(prefix="two", initial={"source": "Told staff", "primary": True})]
+
+
+def test_an_empty_field_renders_what_the_template_renders_and_is_kept(renders: _Renders) -> None:
+    shown = [f for form in _the_forms() for f in form if not f.is_hidden]
+    first = [render_field(f) for f in shown]
+    assert renders.count == len(shown)
+    # Kept: new forms of the same kind render nothing again, and give the same HTML...
+    again = [render_field(f) for form in _the_forms() for f in form if not f.is_hidden]
+    assert renders.count == len(shown)
+    assert again == first
+    # ... which is what the template itself renders for each field.
+    assert first == [_own(f) for form in _the_forms() for f in form if not f.is_hidden]
+
+
+def test_a_one_time_token_is_rendered_each_time(renders: _Renders) -> None:
+    tokens = [render_field(_Logged(prefix="one")[FORM_TOKEN]) for _ in range(2)]
+    assert renders.count == 2
+    assert tokens[0] != tokens[1]
+
+
+def test_a_bound_field_shows_its_value_and_errors_each_time(renders: _Renders) -> None:
+    render_field(_Logged(prefix="one")["source"])  # kept empty
+    form = _Logged({"one-source": "", "one-note": "typed <b>"}, prefix="one")
+    assert not form.is_valid()
+    source, note = render_field(form["source"]), render_field(form["note"])
+    assert "This field is required." in source
+    assert "typed &lt;b&gt;" in note
+    assert renders.count == 3
+    assert render_field(_Logged(prefix="one")["source"]).count("required") == 0
+
+
+class _Priced(forms.Form):
+    price = forms.DecimalField()
+    channel = forms.ChoiceField(choices=[("email", "E-mail")])
+    label = forms.CharField(label=lazy(translation.get_language, str)())
+
+
+def test_what_changes_the_html_gives_a_new_rendering() -> None:
+    # 1 and Decimal("1.0") are equal keys in Python; their HTML differs.
+    assert 'value="1"' in render_field(_Priced(initial={"price": 1})["price"])
+    assert 'value="1.0"' in render_field(_Priced(initial={"price": Decimal("1.0")})["price"])
+    # Choices changed on one form are that form's.
+    changed = _Priced()
+    changed.fields["channel"].choices = [("sms", "Text message")]  # type: ignore[attr-defined]
+    assert "Text message" in render_field(changed["channel"])
+    assert "Text message" not in render_field(_Priced()["channel"])
+    # A lazy label in another language.
+    with translation.override("fr"):
+        assert ">fr<" in render_field(_Priced()["label"])
+    with translation.override("de"):
+        assert ">de<" in render_field(_Priced()["label"])
+    # Another prefix: other names and ids.
+    assert 'name="x-price"' in render_field(_Priced(prefix="x")["price"])
+
+
+def test_the_kept_renderings_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(field_rendering, "KEPT", 2)
+    for value in (1, 2, 3):
+        render_field(_Priced(initial={"price": value})["price"])
+    assert len(field_rendering._kept) == 2
