@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 
 from customers.choices import ContactKind
-from customers.filters import CustomerFilter
+from customers.filters import CustomerFilter, email_address_order, email_matches, email_prefix
 from customers.models import Activity, ConsentEvent, ContactPoint, Customer, Relationship, Tag
 from customers.selectors_panels import PanelView, customer_panels
 from customers.timeline_kinds import hidden_kinds, visible_to
@@ -407,7 +407,8 @@ def customer_360(
 
 
 def global_search(*, q: str, limit: int = 8) -> list[Customer]:
-    """The search box: live customers by name, e-mail or phone, best names first."""
+    """The search box: live customers by name, e-mail or phone, best names first (an
+    e-mail address typed from its start: in the order of the addresses)."""
     q = (q or "").strip()
     if len(q) < 2:
         return []
@@ -426,8 +427,26 @@ def global_search(*, q: str, limit: int = 8) -> list[Customer]:
             )
         )
     )
+    prefix = email_prefix(q)
+    if prefix is not None:
+        return _by_address(queryset, prefix, limit)
     found: QuerySet[Customer] = CustomerFilter({"q": q}, queryset=queryset).qs
     return list(found.order_by("display_name", "id")[:limit])
+
+
+def _by_address(queryset: QuerySet[Customer], prefix: str, limit: int) -> list[Customer]:
+    """The customers whose e-mail starts with `prefix`, in the order of the addresses
+    (the index's), reading no further than the first few: as fast with a million
+    customers as with a thousand. A customer with several such addresses is listed once."""
+    addresses = (
+        email_matches(prefix)
+        .filter(customer__merged_into__isnull=True)
+        .order_by(email_address_order(), "id")
+        .values_list("customer_id", flat=True)
+    )
+    ids = list(dict.fromkeys(addresses[: limit * 4]))[:limit]
+    found = queryset.order_by().in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
 
 
 # --- pages: dashboard and audit history ------------------------------------------

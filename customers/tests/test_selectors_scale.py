@@ -19,7 +19,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from customers import selectors, services
-from customers.filters import phone_fragment
+from customers.filters import _just_after, phone_fragment
 from customers.merge import customer_merge
 from customers.models import Activity, Customer, DuplicatePair
 from customers.selectors_duplicates import duplicate_candidates
@@ -69,12 +69,62 @@ def test_phone_fragments_keep_the_digits_of_the_e164_form() -> None:
     assert phone_fragment("Ada 12345") is None  # a name with digits is a name
 
 
-@pytest.mark.parametrize("typed", ["ada@", "@example.com", "Ada@Examp", "a@example"])
-def test_an_email_fragment_finds_the_customer(
+@pytest.mark.parametrize("typed", ["ada@", "Ada@Examp", "ada@example.com", "@example.com", "@EXAMP"])
+def test_an_address_from_its_start_or_a_domain_finds_the_customer(
     api_as: Callable[[Any], APIClient], agent: Any, ada: Customer, typed: str
 ) -> None:
     person(agent, "Bob", contact_points=[{"kind": "email", "value": "bob@elsewhere.org"}])
     assert listed(api_as(agent), q=typed) == [ada.pk]
+    assert [c.pk for c in selectors.global_search(q=typed)] == [ada.pk]
+
+
+def test_an_address_is_matched_from_its_start(agent: Any, ada: Customer) -> None:
+    # "a@example" ends Ada's local part but starts no address; "@example" is a domain.
+    assert [c.pk for c in selectors.global_search(q="a@example")] == []
+    assert [c.pk for c in selectors.global_search(q="ada@examplf")] == []
+
+
+def test_addresses_from_their_start_are_listed_in_address_order_each_customer_once(agent: Any) -> None:
+    # given: one customer with two matching addresses, others in scrambled order, one merged away
+    two = person(
+        agent,
+        "Zed",
+        contact_points=[
+            {"kind": "email", "value": "sales@b.example"},
+            {"kind": "email", "value": "sales@a.example"},
+        ],
+    )
+    c = person(agent, "Amy", contact_points=[{"kind": "email", "value": "sales@c.example"}])
+    gone = person(agent, "Old", contact_points=[{"kind": "email", "value": "sales@0.example"}])
+    Customer.objects.filter(pk=gone.pk).update(merged_into=c)
+    person(agent, "Bob", contact_points=[{"kind": "email", "value": "sale@x.example"}])
+    # when / then: by the first matching address, each customer once, the merged one not at all
+    assert [x.pk for x in selectors.global_search(q="SALES@")] == [two.pk, c.pk]
+    assert [x.pk for x in selectors.global_search(q="sales@", limit=1)] == [two.pk]
+
+
+def test_an_address_search_reads_a_range_of_the_address_index_in_its_order(agent: Any, ada: Customer) -> None:
+    # The addresses starting with the text are one range in byte order, read in that order
+    # and no further than the page needs: the cost does not grow with the base.
+    search = sql_of(lambda: selectors.global_search(q="ada@ex", limit=8))[0]
+    collated = ' COLLATE "C"' if connection.vendor == "postgresql" else ""
+    address = f'"customers_contactpoint"."value"{collated}'
+    assert f"{address} >= 'ada@ex'" in search
+    assert f"{address} < 'ada@ey'" in search
+    assert re.search(
+        rf'ORDER BY {re.escape(address)} ASC, "customers_contactpoint"."id" ASC LIMIT 32$', search
+    )
+    assert "LIKE" not in search.upper()
+
+
+@pytest.mark.parametrize(
+    ("text", "after"),
+    [("ada@ex", "ada@ey"), ("a@\ud7ff", "a@\ue000"), ("a@\U0010ffff", "aA")],
+)
+def test_the_end_of_an_address_range_follows_every_text_starting_with_it(text: str, after: str) -> None:
+    assert _just_after(text) == after
+    for longer in (text, text + "z", text + "\U0010ffff"):
+        assert longer < after
 
 
 def test_a_name_search_does_not_upper_the_column_so_the_trigram_index_answers(
