@@ -424,10 +424,11 @@ def customer_searches(rng: random.Random, n: int, vendor: str = "postgresql") ->
     expected: dict[str, list[int]] = {"email": [], "phone": [], "phone_full": []}
 
     def email_fragment() -> str:
+        """An address typed from its start, up to 3 letters of its domain."""
         value, customer = rng.choice(emails)
         expected["email"].append(customer)
         local, domain = value.split("@", 1)
-        return f"{local[-4:]}@{domain[:3]}"
+        return f"{local}@{domain[:3]}"
 
     def phone_fragment() -> tuple[str, str]:
         value, customer = rng.choice(phones)
@@ -448,6 +449,14 @@ def customer_searches(rng: random.Random, n: int, vendor: str = "postgresql") ->
     contact_sql = search_sql.format(
         "c.id IN (SELECT customer_id FROM customers_contactpoint WHERE kind = %s AND value LIKE %s)"
     )
+    # The addresses starting with the typed text: a range of the byte-ordered address
+    # index, read in its order (customers.filters.email_matches).
+    address = 'p.value COLLATE "C"' if vendor == "postgresql" else "p.value"
+    email_sql = (
+        "SELECT c.id, c.display_name FROM customers_contactpoint p JOIN customers_customer c ON c.id = p.customer_id"  # noqa: S608 - names only; values are parameters
+        f" WHERE p.kind = 'email' AND {address} >= %s AND {address} < %s AND c.merged_into_id IS NULL"
+        f" ORDER BY {address}, p.id LIMIT 8"
+    )
     htmx = {"HX-Request": "true"}
     paths, params = _random_paths(
         rng, n, lambda: (lambda p: (f"/search/?{urlencode({'q': p})}", [f"%{p}%"]))(rng.choice(prefixes))
@@ -467,17 +476,17 @@ def customer_searches(rng: random.Random, n: int, vendor: str = "postgresql") ->
     paths, params = _random_paths(
         rng,
         n,
-        lambda: (lambda p: (f"/search/?{urlencode({'q': p})}", ["email", f"%{p.lower()}%"]))(
-            email_fragment()
-        ),
+        lambda: (
+            lambda p: (f"/search/?{urlencode({'q': p})}", [p.lower(), p.lower()[:-1] + chr(ord(p[-1]) + 1)])
+        )(email_fragment()),
     )
     scenarios.append(
         Scenario(
             "search_email",
-            "search as you type: e-mail fragment",
+            'search as you type: an e-mail address from its start ("ada.lovelace@ex")',
             100,
             paths,
-            contact_sql,
+            email_sql,
             params,
             "session",
             headers=htmx,
