@@ -26,7 +26,8 @@ class SearchQuerySerializer(StrictSerializer):
     q = serializers.CharField(
         min_length=global_search.MIN_LENGTH,
         max_length=global_search.MAX_LENGTH,
-        help_text="What was typed: a name, an e-mail or phone fragment, or a record's number "
+        help_text="What was typed: a name, a phone fragment in any format, an e-mail address from "
+        'its start ("ada.l@ex") or a domain after "@" ("@example"), or a record\'s number '
         '("SO-000123", "C-0001": every record whose number starts with it).',
     )
 
