@@ -66,8 +66,9 @@ def search_customers(queryset: QuerySet, value: str) -> QuerySet:
     """The search box and the lists' `q`, routed by what was typed, so that each kind
     of input reads one index instead of every row:
 
-    - something like a phone number, in any format, or its last digits: the digits
-      within the stored E.164 phones (`kind, value` index; trigram index on PostgreSQL);
+    - something like a phone number, in any format, or its last digits: a whole number
+      someone has, by its E.164 form (`kind, value` index); otherwise the digits within
+      the stored E.164 phones (trigram index on PostgreSQL);
     - something with an `@`: an e-mail address from its start ("ada.l@ex"), read as a
       range of the address index; or, starting with the `@`, the addresses at a
       domain ("@example": a fragment of the stored e-mails, trigram index);
@@ -80,8 +81,13 @@ def search_customers(queryset: QuerySet, value: str) -> QuerySet:
     digits = phone_fragment(value)
     if digits is not None:
         exact = phone_search_key(value)
-        within = contains_q(ContactPoint, "value", digits, "contains")
-        match = within | Q(value=exact) if exact else within
+        if exact and ContactPoint.objects.filter(kind="phone", value=exact).exists():
+            # A whole number someone has: that number (the `kind, value` index), not
+            # every phone sharing its digits' trigrams (10 ms at a million customers).
+            match = Q(value=exact)
+        else:
+            within = contains_q(ContactPoint, "value", digits, "contains")
+            match = within | Q(value=exact) if exact else within
         phones = ContactPoint.objects.filter(match, kind="phone")
         return queryset.filter(pk__in=phones.values("customer_id"))
     if "@" in value:

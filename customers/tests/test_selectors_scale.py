@@ -61,6 +61,24 @@ def test_a_phone_fragment_in_any_format_or_its_last_digits_finds_the_customer(
     assert listed(api_as(agent), q=typed) == [ada.pk]
 
 
+@pytest.mark.parametrize("typed", ["+44 20 7946 0000", "020 7946 0000"])
+def test_a_whole_stored_number_is_read_by_its_value_not_its_digits(
+    agent: Any, ada: Customer, typed: str
+) -> None:
+    # when
+    statements = sql_of(lambda: selectors.global_search(q=typed))
+    # then: the stored number itself, through the kind/value index; no trigram read
+    assert [c.pk for c in selectors.global_search(q=typed)] == [ada.pk]
+    assert not any("LIKE" in s.upper() or "MATCH" in s for s in statements)
+    assert any("'+442079460000'" in s for s in statements)
+
+
+def test_a_whole_number_nobody_has_is_still_searched_by_its_digits(agent: Any, ada: Customer) -> None:
+    # nobody has +33 2 07 94 60 00: its digits are looked for within the stored phones
+    statements = sql_of(lambda: selectors.global_search(q="+33 2 07 94 60 00"))
+    assert any("LIKE" in s.upper() or "MATCH" in s for s in statements)
+
+
 def test_phone_fragments_keep_the_digits_of_the_e164_form() -> None:
     assert phone_fragment("020 7946 0000") == "2079460000"  # national trunk zero dropped
     assert phone_fragment("0044 20 7946") == "44207946"  # international prefix dropped
