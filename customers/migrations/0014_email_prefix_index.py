@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from django.db import migrations
 
+from frontoffice.migration_ops import postgresql_only
+
 FORWARD = [
     'CREATE INDEX IF NOT EXISTS contactpoint_email_address ON customers_contactpoint ((value COLLATE "C"), id) '
     "WHERE kind = 'email'",
@@ -18,17 +20,7 @@ FORWARD = [
 BACKWARD = ["DROP INDEX IF EXISTS contactpoint_email_address"]
 
 
-def _run(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("customers", "0013_name_neighbours")]
 
-    operations = [migrations.RunPython(_run(FORWARD), _run(BACKWARD), elidable=False)]
+    operations = [postgresql_only(FORWARD, BACKWARD)]
