@@ -115,7 +115,10 @@ def relay(database_url: str, workers: int, messages: int, run: int) -> dict[str,
     from backoffice_sync.simulator import faults
     from bench.sync import enqueue_orders
 
-    first = FIRST_KEY + run * messages + int(time.time()) % 1000 * 1_000_000
+    # Keys no earlier run used: the simulated ERP keeps the orders it took and refuses
+    # one it already has. The seconds since the epoch, spaced wider than a run's keys
+    # (the time modulo 1,000 s repeated: two runs 1,000 s apart were refused).
+    first = FIRST_KEY + int(time.time()) * 10 * messages + run * messages
     faults.set(latency_ms=0, outage=False)
     enqueue_orders(first, messages, per_transaction=500)
     keys = [f"order:B-{n}" for n in (first, first + messages - 1)]
