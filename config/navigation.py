@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from django.urls import reverse
 
 from frontoffice import plugin
+from frontoffice.reversing import reverse_kept
 
 
 def navigation(request: HttpRequest) -> dict:
@@ -13,12 +13,12 @@ def navigation(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     items = [
-        (item.label, reverse(item.url_name))
+        (item.label, reverse_kept(item.url_name))
         for item in plugin.navigation()
         if plugin.allowed(user, item.permission)
     ]
     if user.is_staff:
-        items.append(("Admin", reverse("admin:index")))
+        items.append(("Admin", reverse_kept("admin:index")))
     path = request.path
     # The most specific match is current: /customers/duplicates/ is "Duplicates", not "Customers".
     matches = [url for _, url in items if path == url or (url != "/" and path.startswith(url))]

@@ -206,6 +206,8 @@ TEMPLATES = [
                 "config.navigation.navigation",
                 "csp.context_processors.nonce",
             ],
+            # Every template's {% url %} keeps its answer per process (frontoffice/reversing.py).
+            "builtins": ["frontoffice.templatetags.kept_urls"],
         },
     },
 ]
