@@ -313,6 +313,8 @@ SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 120)
 if not 1 <= SESSION_IDLE_MINUTES <= 60 * 24 * 30:
     raise ImproperlyConfigured("SESSION_IDLE_MINUTES must be between 1 and 43200 (30 days).")
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+# Django's database sessions, read through a statement compiled once (frontoffice/sessions.py).
+SESSION_ENGINE = "frontoffice.sessions"
 
 # Password-reset links stay valid this long (Django's default is three days).
 PASSWORD_RESET_TIMEOUT = 60 * 60
