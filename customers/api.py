@@ -4,6 +4,7 @@ Thin: reads through selectors, writes through services (`ServiceViewSet`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -147,6 +148,16 @@ class CustomerViewSet(ServiceViewSet):
             return Customer.objects.all()
         return Customer.objects.select_related("owner").prefetch_related("tags", _primary_contacts())
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A page of customers: its tags and primary contacts read for the page in 2
+        queries as plain rows (`customer_row_facts`), the rows represented by serializers
+        built once per class (`represent`)."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        rows = _with_list_rows(list(page or ()))  # the cursor paginator always pages
+        return self.get_paginated_response(
+            represent(CustomerSerializer, rows, many=True, context=self.get_serializer_context())
+        )
+
     def filter_queryset(self, queryset: Any) -> Any:
         # The list's filters and ordering are for the list; a detail URL names one record.
         if self.action != "list":
@@ -253,7 +264,7 @@ class CustomerViewSet(ServiceViewSet):
         panel = selectors_panels.customer_panel(customer=customer, key=key, actor=request_actor(request))
         return Response(panel_body(request, customer, panel))
 
-    def _timeline_next(self, customer: Customer, shown: list[Activity], kind: str | None) -> str:
+    def _timeline_next(self, customer: Customer, shown: Sequence[Activity], kind: str | None) -> str:
         url = reverse("customer-timeline", args=[customer.pk])
         query = {"cursor": TimelinePagination().cursor_after(shown[-1]), **({"kind": kind} if kind else {})}
         return self.request.build_absolute_uri(f"{url}?{urlencode(query)}")

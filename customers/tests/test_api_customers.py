@@ -7,10 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
+from customers.api_serializers import CustomerSerializer
 from customers.merge import customer_merge
 from customers.models import (
+    ContactPoint,
     Customer,
     CustomFieldDefinition,
 )
@@ -318,3 +321,37 @@ def test_tombstones_are_not_listed(
     ids = {row["id"] for row in follow_pages(api_as(agent), LIST)}
     assert survivor.pk in ids
     assert tombstone.pk not in ids
+
+
+def test_a_list_page_is_what_the_customer_serializer_answers_for_its_rows(
+    api_as: Callable[[Any], APIClient], agent: Any
+) -> None:
+    # given: customers with tags, a primary e-mail and phone, an address (not a list
+    # fact) and a secondary e-mail; one with nothing but its name
+    people = [rich_person(agent) for _ in range(3)]
+    plain = person(agent, first="Plain")
+    ContactPoint.objects.create(
+        customer=people[0], kind="email", value="second@example.com", is_primary=False
+    )
+    ContactPoint.objects.create(
+        customer=people[1], kind="address", value="1 Main St", city="Leeds", country="GB", is_primary=True
+    )
+    # when: the API lists them
+    response = api_as(agent).get(LIST, {"page_size": 10})
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    # then: each row is the serializer's answer for that customer read with its tags and
+    # contact points (Django's prefetch), in the list's order
+    ids = [row["id"] for row in rows]
+    assert set(ids) == {c.pk for c in [*people, plain]}
+    read = Customer.objects.prefetch_related("tags", "contact_points").in_bulk(ids)
+    expected = CustomerSerializer([read[pk] for pk in ids], many=True).data
+    assert JSONRenderer().render(rows) == JSONRenderer().render(expected)
+    by_id = {row["id"]: row for row in rows}
+    assert (
+        by_id[people[0].pk]["primary_email"]
+        == people[0].contact_points.get(is_primary=True, kind="email").value
+    )
+    assert by_id[people[0].pk]["tags"] == sorted(t.name for t in people[0].tags.all())
+    assert by_id[plain.pk]["tags"] == []
+    assert by_id[plain.pk]["primary_phone"] is None
