@@ -96,14 +96,15 @@ def test_another_urlconf_is_not_answered_from_what_was_kept() -> None:
 
 
 def test_it_keeps_at_most_max_kept_urls(reverses: Any) -> None:
-    with mock.patch.object(reversing, "MAX_KEPT", 3):
-        for token in "abcd":
-            reverse_kept("api_token_revoke", [token])
-        # then: the oldest was dropped (reversed again), the newest is kept
-        reverse_kept("api_token_revoke", ["d"])
-        assert reverses.call_count == 4
-        reverse_kept("api_token_revoke", ["a"])
-        assert reverses.call_count == 5
+    # when: one more URL than it keeps is reversed
+    for n in range(reversing.MAX_KEPT + 1):
+        reverse_kept("api_token_revoke", [f"t{n}"])
+    assert reverses.call_count == reversing.MAX_KEPT + 1
+    # then: the newest is kept, the oldest was dropped (reversed again)
+    reverse_kept("api_token_revoke", [f"t{reversing.MAX_KEPT}"])
+    assert reverses.call_count == reversing.MAX_KEPT + 1
+    reverse_kept("api_token_revoke", ["t0"])
+    assert reverses.call_count == reversing.MAX_KEPT + 2
 
 
 # --- {% url %} -----------------------------------------------------------------------------
