@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.urls import reverse
 from django.utils.html import format_html
+
+from frontoffice.reversing import reverse_kept
 
 register = template.Library()
 
@@ -26,7 +27,7 @@ def allowed_url(context: template.Context, permission: str, url_name: str, *args
     request = context.get("request")
     user = getattr(request, "user", None) or context.get("user")
     if user is not None and user.is_authenticated and user.has_perm(permission):
-        return reverse(url_name, args=args)
+        return reverse_kept(url_name, args)
     return ""
 
 
