@@ -12,8 +12,6 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Collate
-from django.forms import Select
-from django.utils import translation
 from django.utils.choices import CallableChoiceIterator
 
 from customers.choices import CustomerKind, FieldType, LifecycleStage
@@ -235,43 +233,6 @@ def _attribute_value(field_type: str, raw: Any) -> Any:
     return raw
 
 
-class MemoSelect(Select):
-    """A <select> that renders a set of choices with one of them selected once: the 360
-    page shows the timeline's 50-odd kinds on every visit, the same for every reader of
-    one role. Kept by everything the HTML depends on (name, attributes, choices,
-    selection, language, renderer); a value that is not one of the choices (a bad
-    `?kind=`) is rendered without being kept, and the memo is bounded."""
-
-    MEMO_SIZE = 256
-    memo: dict[Any, str] = {}
-
-    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> Any:
-        selected = tuple(self.format_value(value))
-        try:
-            choices = tuple(self.choices)
-            key = (
-                name,
-                selected,
-                tuple(sorted((attrs or {}).items())),
-                tuple(sorted(self.attrs.items())),
-                choices,
-                self.is_required,
-                translation.get_language(),
-                type(renderer),
-            )
-            hash(key)
-        except TypeError:  # a grouped choice or an attribute that is a list: not kept
-            return super().render(name, value, attrs, renderer)
-        if not set(selected) <= {str(choice[0]) for choice in choices}:
-            return super().render(name, value, attrs, renderer)
-        html = self.memo.get(key)
-        if html is None:
-            if len(self.memo) >= self.MEMO_SIZE:
-                self.memo.clear()
-            html = self.memo[key] = super().render(name, value, attrs, renderer)
-        return html
-
-
 class TimelineFilter(django_filters.FilterSet):
     """One customer's timeline (the 360 page, the customer's timeline endpoints): by kind,
     one of the kinds the apps declare in their hooks; anything else is refused.
@@ -285,7 +246,6 @@ class TimelineFilter(django_filters.FilterSet):
         label="Show",
         empty_label="All kinds",
         help_text="A kind of timeline entry, as the apps declare them.",
-        widget=MemoSelect,
     )
 
 

@@ -1,5 +1,5 @@
 """One form field as the pages show it (`partials/field.html`: label, help, errors and
-widget), with the HTML of an unbound field kept per process.
+widget), or its widget alone (`{{ field }}`), with the HTML kept per process.
 
 Django renders each widget through templates: on the 360 page the fields of the three
 empty forms (log an activity, add a contact point, record consent) took about half of
@@ -8,14 +8,16 @@ keyed by everything its rendering reads: the form's class, prefix, ids and label
 suffix; the field's class, label, help text, required and disabled flags, initial
 value and choices (read afresh each time, so choices that change give a new key); the
 widget's class and attributes; the language and the time zone. A field of a bound
-form (its value and errors are the request's) and a hidden field (a one-time token
-differs on every render) are rendered each time.
+form without errors is kept too (a filter form's fields: the list page's filters were a
+third of its template rendering), keyed also by the value it shows; a field with errors,
+a bound field with a hidden initial value (read from the request) and a hidden field (a
+one-time token differs on every render) are rendered each time.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from threading import Lock
 from typing import Any
 
@@ -26,6 +28,7 @@ from django.utils.functional import Promise
 from django.utils.safestring import SafeString, mark_safe
 
 TEMPLATE = "partials/field.html"
+WIDGET = "widget"  # the widget alone, as `{{ field }}` renders it
 # Kept renderings per process: enough for every empty field of every page many times
 # over; the least recently used goes first, so an initial value that differs per
 # customer cannot grow the memory.
@@ -37,14 +40,28 @@ _lock = Lock()
 
 def render_field(field: forms.BoundField) -> SafeString:
     """`partials/field.html` for `field`, from the kept HTML where its inputs match."""
+    return _kept_or_rendered(
+        TEMPLATE,
+        field,
+        lambda: mark_safe(get_template(TEMPLATE).render({"field": field})),  # noqa: S308 - the template escapes
+    )
+
+
+def render_widget(field: forms.BoundField) -> SafeString:
+    """`{{ field }}` (the widget alone) for `field`, from the kept HTML where its inputs match."""
+    return _kept_or_rendered(WIDGET, field, lambda: mark_safe(field.__str__()))  # noqa: S308 - Django's widget escapes
+
+
+def _kept_or_rendered(what: str, field: forms.BoundField, render: Callable[[], SafeString]) -> SafeString:
     key = _key(field)
     if key is not None:
+        key = (what, *key)
         with _lock:
             html = _kept.get(key)
             if html is not None:
                 _kept.move_to_end(key)
                 return html
-    html = mark_safe(get_template(TEMPLATE).render({"field": field}))  # noqa: S308 - the template escapes
+    html = render()
     if key is not None:
         with _lock:
             _kept[key] = html
@@ -63,10 +80,19 @@ def _key(bound: forms.BoundField) -> tuple[Any, ...] | None:
     """What the field's HTML depends on, or None when it must be rendered each time."""
     form, field = bound.form, bound.field
     widget = field.widget
-    if form.is_bound or widget.is_hidden:  # Django adds errors to bound forms only
+    if widget.is_hidden:
+        return None
+    value: Hashable = None
+    # A bound field only without errors (they add messages and ARIA attributes); reading
+    # them validates the form, as Django's own rendering of the field does.
+    if form.is_bound and (bound.errors or field.show_hidden_initial):
         return None
     try:
+        if form.is_bound:
+            value = _frozen(bound.value())
         key = (
+            form.is_bound,
+            value,
             type(form),
             form.prefix,
             form.auto_id,

@@ -14,7 +14,6 @@ from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.filters import MemoSelect
 from customers.models import Activity, Customer
 from customers.templatetags.timeline import entries_html
 from customers.tests.pages import HTMX, client_for, html_of
@@ -195,18 +194,6 @@ def test_the_kind_filter_offers_each_reader_its_kinds_and_keeps_the_selection(
             assert "selected" not in rep_bogus
     # the hooks changed: the memo is not read for the old choices
     assert 'value="probe_secret"' not in select(admin_user)
-
-
-def test_the_select_memo_keeps_no_value_that_is_not_a_choice_and_stays_bounded() -> None:
-    widget = MemoSelect(choices=[("", "All"), ("a", "A")])
-    MemoSelect.memo.clear()
-
-    assert "selected" not in widget.render("kind", "<zzz>")
-    assert 'value="a" selected' in widget.render("kind", "a")
-    assert len(MemoSelect.memo) == 1
-    for n in range(MemoSelect.MEMO_SIZE + 5):
-        MemoSelect(choices=[(str(n), "N")]).render("kind", str(n))
-    assert len(MemoSelect.memo) <= MemoSelect.MEMO_SIZE
 
 
 # The session, its user with its permissions, the 360 selector's statements (and for an

@@ -15,7 +15,7 @@ from django.utils import translation
 from django.utils.functional import lazy
 
 from frontoffice import field_rendering
-from frontoffice.field_rendering import render_field
+from frontoffice.field_rendering import render_field, render_widget
 from frontoffice.forms import FORM_TOKEN, ServiceForm
 
 
@@ -127,3 +127,91 @@ def test_the_kept_renderings_are_bounded(monkeypatch: pytest.MonkeyPatch) -> Non
     for value in (1, 2, 3):
         render_field(_Priced(initial={"price": value})["price"])
     assert len(field_rendering._kept) == 2
+
+
+# --- a bound form's fields (the filter forms) -------------------------------------------
+
+
+class _Widgets:
+    """Counts the renders of the widgets below (what `{{ field }}` renders), each once
+    however many templates it includes."""
+
+    NAMES = {forms.Select.template_name, forms.TextInput.template_name, forms.DateInput.template_name}
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, sender: Any, template: Any, context: Any, **kwargs: Any) -> None:
+        if template.name in self.NAMES:
+            self.count += 1
+
+
+@pytest.fixture
+def widget_renders() -> Any:
+    counter = _Widgets()
+    template_rendered.connect(counter)
+    yield counter
+    template_rendered.disconnect(counter)
+
+
+class _Filters(forms.Form):
+    kind = forms.ChoiceField(
+        required=False, choices=[("", "Any"), ("person", "Person"), ("org", "Organisation")]
+    )
+    q = forms.CharField(required=False, max_length=5, help_text="A name.")
+    since = forms.DateField(required=False, show_hidden_initial=True)
+
+
+def _filters(data: dict[str, str], validated: bool = True) -> _Filters:
+    form = _Filters(data)
+    if validated:
+        form.is_valid()
+    return form
+
+
+def test_a_validated_bound_field_without_errors_is_kept_by_its_value(widget_renders: _Widgets) -> None:
+    # when: the same filters twice, then another value
+    first = render_widget(_filters({"kind": "person", "q": "a<b"})["kind"])
+    again = render_widget(_filters({"kind": "person", "q": "zz"})["kind"])
+    other = render_widget(_filters({"kind": "org"})["kind"])
+    typed = [render_widget(_filters({"q": q})["q"]) for q in ("a<b", "a<b", "c")]
+
+    # then: one rendering per value, each what Django renders for that field
+    assert widget_renders.count == 4  # kind=person, kind=org, q=a<b, q=c
+    assert first == again == str(_filters({"kind": "person"})["kind"])
+    assert '<option value="person" selected>' in first
+    assert '<option value="org" selected>' in other
+    assert typed[0] == typed[1] == str(_filters({"q": "a<b"})["q"])
+    assert 'value="a&lt;b"' in typed[0]
+    assert 'value="c"' in typed[2]
+
+
+def test_a_bound_field_with_errors_or_a_hidden_initial_value_is_rendered_each_time(
+    widget_renders: _Widgets,
+) -> None:
+    # A value that is not a choice, or too long: the field has errors.
+    bad = [render_widget(_filters({"kind": "nope", "q": "toolong"})[name]) for name in ("kind", "q")] * 2
+    assert widget_renders.count == 2
+    bad = [render_widget(_filters({"kind": "nope", "q": "toolong"})[name]) for name in ("kind", "q")]
+    assert widget_renders.count == 4
+    assert 'aria-invalid="true"' in bad[1]
+    assert "selected" not in bad[0].replace('value="" selected', "")
+    # Not validated yet: validated as Django's rendering does, and kept only without errors.
+    assert render_widget(_filters({"kind": "nope"}, validated=False)["kind"]) == bad[0]
+    assert widget_renders.count == 5
+    kept = [render_widget(_filters({"kind": "person"}, validated=v)["kind"]) for v in (False, True)]
+    assert widget_renders.count == 6
+    assert kept[0] == kept[1] == str(_filters({"kind": "person"})["kind"])
+    # A hidden initial value comes from the request: rendered each time.
+    dated = [
+        render_widget(_filters({"since": "2026-01-02", "initial-since": v})["since"]) for v in ("x", "y")
+    ]
+    assert 'value="x"' in dated[0]
+    assert 'value="y"' in dated[1]
+
+
+def test_the_widget_and_the_whole_field_are_kept_apart() -> None:
+    form = _Logged(prefix="one")
+    assert render_widget(form["source"]) == str(form["source"])
+    assert render_field(form["source"]) == _own(form["source"])
+    assert render_widget(form["source"]) != render_field(form["source"])
