@@ -49,6 +49,7 @@ from customers.timeline_kinds import visible_to
 from frontoffice.api import etag_for, expected_version
 from frontoffice.errors import PROBLEM_CONTENT_TYPE, Conflict, MovedPermanently, django_validation_errors
 from frontoffice.filters import StableOrderingFilter
+from frontoffice.reversing import reverse_kept
 from frontoffice.schema import ETAG, IF_MATCH, IF_MATCH_OPTIONAL
 from frontoffice.serializers import MAX_ID, represent
 from frontoffice.viewsets import PRECONDITION_REQUIRED, STALE, ServiceViewSet
@@ -265,7 +266,7 @@ class CustomerViewSet(ServiceViewSet):
         return Response(panel_body(request, customer, panel))
 
     def _timeline_next(self, customer: Customer, shown: Sequence[Activity], kind: str | None) -> str:
-        url = reverse("customer-timeline", args=[customer.pk])
+        url = reverse_kept("customer-timeline", args=(customer.pk,))
         query = {"cursor": TimelinePagination().cursor_after(shown[-1]), **({"kind": kind} if kind else {})}
         return self.request.build_absolute_uri(f"{url}?{urlencode(query)}")
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -26,6 +25,7 @@ from customers.models import Customer
 from customers.selectors_panels import PanelView
 from frontoffice import plugin
 from frontoffice.plugin import Panel
+from frontoffice.reversing import reverse_kept
 
 PANEL_DATA_HELP = "The panel's data (present when asked for, e.g. `?panels=<key>` on the 360 view)."
 FREE_DATA_HELP = PANEL_DATA_HELP + " Free JSON: this panel declares no serializer."
@@ -126,7 +126,7 @@ def panel_body(request: Request, customer: Customer, panel: PanelView) -> dict[s
     body: dict[str, Any] = {
         "key": panel.key,
         "title": panel.title,
-        "url": request.build_absolute_uri(reverse("customer-panel", args=[customer.pk, panel.key])),
+        "url": request.build_absolute_uri(reverse_kept("customer-panel", args=(customer.pk, panel.key))),
     }
     if panel.loaded:
         body["data"] = panel.data
