@@ -264,6 +264,15 @@ if DATABASE_REPLICA_URL:
     )
     DATABASES["replica"] = _replica
     DATABASE_ROUTERS = ["frontoffice.db_router.ReplicaRouter"]
+    # Outside the session's middleware: it sees the session saved on the way out.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+        "frontoffice.db_router.ReadYourWritesMiddleware",
+    )
+# Seconds a browser reads from the primary after a request that wrote (with a replica).
+DATABASE_REPLICA_PIN_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 10)
+if DATABASE_REPLICA_PIN_SECONDS < 0:
+    raise ImproperlyConfigured("DATABASE_REPLICA_PIN_SECONDS must be 0 or more.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------
