@@ -108,7 +108,7 @@ def _key(bound: forms.BoundField) -> tuple[Any, ...] | None:
             field.show_hidden_initial,
             field.localize,
             _frozen(bound.initial),
-            _frozen(field.choices) if hasattr(field, "choices") else None,
+            _frozen_choices(field.choices) if hasattr(field, "choices") else None,
             type(bound),
             getattr(field, "template_name", None),
             type(widget),
@@ -127,9 +127,30 @@ def _key(bound: forms.BoundField) -> tuple[Any, ...] | None:
     return key
 
 
+# Types whose values are their own key (with the type): no need to look further.
+_PLAIN = frozenset({str, int, bool, float, type(None), bytes})
+
+
+def _frozen_choices(choices: Iterable[Any]) -> Hashable:
+    """`_frozen(choices)`, quicker for the usual (value, label) pairs of plain values: a
+    select's choices are read for every rendering (the timeline's filter has 50-odd)."""
+    frozen: list[Hashable] = []
+    for choice in choices:
+        if type(choice) is tuple and len(choice) == 2:
+            value, label = choice
+            # A str or int of its own type (a TextChoices member) is a key with its type too.
+            if isinstance(value, str | int) and type(label) in _PLAIN:
+                frozen.append(((type(value), value), (type(label), label)))
+                continue
+        frozen.append(_frozen(choice))
+    return tuple(frozen)
+
+
 def _frozen(value: Any) -> Hashable:
     """`value` as a key, with each scalar's type: 1, True and Decimal("1.0") are equal
     in Python but render differently."""
+    if type(value) in _PLAIN:
+        return (type(value), value)
     if isinstance(value, Promise):  # a lazy translation: its text in the current language
         return str(value)
     if isinstance(value, dict):

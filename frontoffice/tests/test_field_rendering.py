@@ -113,6 +113,13 @@ def test_what_changes_the_html_gives_a_new_rendering() -> None:
     changed.fields["channel"].choices = [("sms", "Text message")]  # type: ignore[attr-defined]
     assert "Text message" in render_field(changed["channel"])
     assert "Text message" not in render_field(_Priced()["channel"])
+    # Choice values equal in Python, rendered differently: 1 and True.
+    typed = _Priced()
+    typed.fields["channel"].choices = [(1, "One")]  # type: ignore[attr-defined]
+    assert 'value="1"' in render_field(typed["channel"])
+    typed = _Priced()
+    typed.fields["channel"].choices = [(True, "One")]  # type: ignore[attr-defined]
+    assert 'value="True"' in render_field(typed["channel"])
     # A lazy label in another language.
     with translation.override("fr"):
         assert ">fr<" in render_field(_Priced()["label"])
