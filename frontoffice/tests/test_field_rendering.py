@@ -27,22 +27,28 @@ def _nothing_kept() -> Any:
 
 
 class _Renders:
-    """Counts the renders of the field template."""
+    """Counts the renders of the templates named (each once, whatever it includes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
         self.count = 0
 
     def __call__(self, sender: Any, template: Any, context: Any, **kwargs: Any) -> None:
-        if template.name == field_rendering.TEMPLATE:
+        if template.name in self.names:
             self.count += 1
+
+
+def _counting(names: set[str]) -> Any:
+    counter = _Renders(names)
+    template_rendered.connect(counter)
+    yield counter
+    template_rendered.disconnect(counter)
 
 
 @pytest.fixture
 def renders() -> Any:
-    counter = _Renders()
-    template_rendered.connect(counter)
-    yield counter
-    template_rendered.disconnect(counter)
+    """The field template's renders."""
+    yield from _counting({field_rendering.TEMPLATE})
 
 
 def _own(field: forms.BoundField) -> str:
@@ -139,26 +145,12 @@ def test_the_kept_renderings_are_bounded(monkeypatch: pytest.MonkeyPatch) -> Non
 # --- a bound form's fields (the filter forms) -------------------------------------------
 
 
-class _Widgets:
-    """Counts the renders of the widgets below (what `{{ field }}` renders), each once
-    however many templates it includes."""
-
-    NAMES = {forms.Select.template_name, forms.TextInput.template_name, forms.DateInput.template_name}
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, sender: Any, template: Any, context: Any, **kwargs: Any) -> None:
-        if template.name in self.NAMES:
-            self.count += 1
-
-
 @pytest.fixture
 def widget_renders() -> Any:
-    counter = _Widgets()
-    template_rendered.connect(counter)
-    yield counter
-    template_rendered.disconnect(counter)
+    """The renders of the widgets below (what `{{ field }}` renders)."""
+    yield from _counting(
+        {forms.Select.template_name, forms.TextInput.template_name, forms.DateInput.template_name}
+    )
 
 
 class _Filters(forms.Form):
@@ -176,7 +168,7 @@ def _filters(data: dict[str, str], validated: bool = True) -> _Filters:
     return form
 
 
-def test_a_validated_bound_field_without_errors_is_kept_by_its_value(widget_renders: _Widgets) -> None:
+def test_a_validated_bound_field_without_errors_is_kept_by_its_value(widget_renders: _Renders) -> None:
     # when: the same filters twice, then another value
     first = render_widget(_filters({"kind": "person", "q": "a<b"})["kind"])
     again = render_widget(_filters({"kind": "person", "q": "zz"})["kind"])
@@ -194,7 +186,7 @@ def test_a_validated_bound_field_without_errors_is_kept_by_its_value(widget_rend
 
 
 def test_a_bound_field_with_errors_or_a_hidden_initial_value_is_rendered_each_time(
-    widget_renders: _Widgets,
+    widget_renders: _Renders,
 ) -> None:
     # A value that is not a choice, or too long: the field has errors.
     bad = [render_widget(_filters({"kind": "nope", "q": "toolong"})[name]) for name in ("kind", "q")] * 2
