@@ -4,8 +4,8 @@ widget), or its widget alone (`{{ field }}`), with the HTML kept per process.
 Django renders each widget through templates: on the 360 page the fields of the three
 empty forms (log an activity, add a contact point, record consent) took about half of
 the page's template rendering (7.0 of 13.4 ms in process). An empty field renders the same HTML for the same inputs, so that HTML is kept,
-keyed by everything its rendering reads: the form's class, prefix, ids and label
-suffix; the field's class, label, help text, required and disabled flags, initial
+keyed by everything its rendering reads: the form's class (by name, bases and the
+attributes a field reads), prefix, ids and label suffix; the field's class, label, help text, required and disabled flags, initial
 value and choices (read afresh each time, so choices that change give a new key); the
 widget's class and attributes; the language and the time zone. A field of a bound
 form without errors is kept too (a filter form's fields: the list page's filters were a
@@ -93,7 +93,7 @@ def _key(bound: forms.BoundField) -> tuple[Any, ...] | None:
         key = (
             form.is_bound,
             value,
-            type(form),
+            _form_class(type(form)),
             form.prefix,
             form.auto_id,
             form.label_suffix,
@@ -125,6 +125,22 @@ def _key(bound: forms.BoundField) -> tuple[Any, ...] | None:
     except TypeError:  # a value that cannot be part of a key: render it each time
         return None
     return key
+
+
+def _form_class(cls: type) -> Hashable:
+    """The form's class as a key: its name, its bases and the class attributes a field's
+    rendering reads. Not the class itself: django-filter makes a new form class for each
+    FilterSet instance (the same name, bases and fields each time), so a filter form's
+    fields keyed by their class were never found again, and filled the kept renderings."""
+    return (
+        cls.__module__,
+        cls.__qualname__,
+        cls.__bases__,
+        getattr(cls, "required_css_class", None),
+        getattr(cls, "error_css_class", None),
+        getattr(cls, "template_name_label", None),
+        getattr(cls, "default_renderer", None),
+    )
 
 
 # Types whose values are their own key (with the type): no need to look further.

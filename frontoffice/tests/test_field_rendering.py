@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import django_filters
 import pytest
 from django import forms
 from django.template.loader import get_template
@@ -17,6 +18,7 @@ from django.utils.functional import lazy
 from frontoffice import field_rendering
 from frontoffice.field_rendering import render_field, render_widget
 from frontoffice.forms import FORM_TOKEN, ServiceForm
+from frontoffice.models import User
 
 
 @pytest.fixture(autouse=True)
@@ -207,6 +209,24 @@ def test_a_bound_field_with_errors_or_a_hidden_initial_value_is_rendered_each_ti
     ]
     assert 'value="x"' in dated[0]
     assert 'value="y"' in dated[1]
+
+
+class _KindFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=[("person", "Person"), ("org", "Organisation")])
+
+
+def test_a_filtersets_field_is_kept_across_its_instances(widget_renders: _Renders) -> None:
+    # django-filter makes a new form class for each FilterSet instance: three requests'
+    # filters, two of them with the same value.
+    shown = []
+    for value in ("person", "person", "org"):
+        form = _KindFilter({"kind": value}, queryset=User.objects.none()).form
+        form.is_valid()
+        shown.append((render_widget(form["kind"]), str(form["kind"])))
+
+    assert widget_renders.count == 2 + 3  # kept twice; Django's own str() three times
+    assert [kept for kept, _ in shown] == [own for _, own in shown]
+    assert '<option value="org" selected>' in shown[2][0]
 
 
 def test_the_widget_and_the_whole_field_are_kept_apart() -> None:
