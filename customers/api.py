@@ -76,7 +76,7 @@ def _primary_contacts() -> Prefetch:
 
 
 def _with_list_rows(customers: list[Customer]) -> list[Customer]:
-    """What CustomerSerializer reads, for many customers in 2 queries (not 2 per row)."""
+    """What CustomerSerializer reads, for many customers in 1 query (not 2 per row)."""
     selectors.customer_row_facts(customers)
     return customers
 
@@ -150,8 +150,8 @@ class CustomerViewSet(ServiceViewSet):
         return Customer.objects.select_related("owner").prefetch_related("tags", _primary_contacts())
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """A page of customers: its tags and primary contacts read for the page in 2
-        queries as plain rows (`customer_row_facts`), the rows represented by serializers
+        """A page of customers: its tags and primary contacts read for the page in 1
+        query as plain rows (`customer_row_facts`), the rows represented by serializers
         built once per class (`represent`)."""
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         rows = _with_list_rows(list(page or ()))  # the cursor paginator always pages
