@@ -6,11 +6,12 @@
 3. Plan (bench/scenarios.py, in this process with Django loaded): the URLs of each
    scenario, an API token and a session, and the SQL queries of one request of each
    (Django's test client, the same settings, a statement counter).
-4. Load (bench/load.py): a separate process sends each scenario's warm-up requests,
-   then its timed requests one after the other, and reports every latency.
-5. Floor: the same rows by one hand-written statement through psycopg, timed here in
-   the same run after one untimed pass over the same rows; the ratio is the app's p50
-   over the floor's p50.
+4. Load and floor (bench/load.py): a separate process sends each scenario's warm-up
+   requests, then its timed requests one after the other, and reports every latency.
+   The floor, the same rows by one hand-written statement through psycopg after one
+   untimed pass over them, is timed by that process too, in rounds alternating with
+   the scenario's requests: both figures from the same minutes of the machine's time.
+5. Ratio: the app's p50 over the floor's p50.
 6. Results, written by this code: bench/results/latest.md and latest.json.
 
 Scales: default 100,000 customers / 1,000,000 activities; `--scale large` (or
@@ -28,10 +29,11 @@ import platform
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.load import ROUNDS, measure
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -190,22 +192,14 @@ def count_queries(path: str, headers: dict[str, str], user: Any, auth: str) -> t
 
 
 def floor(database_url: str, sql: str, params: list[list[Any]], runs: int) -> list[float]:
-    import psycopg
+    """`runs` timings of `sql` over `params` (repeated as needed), after one untimed pass."""
+    from bench.load import Floor
 
-    samples = []
-    timed = (params * (runs // max(1, len(params)) + 1))[: runs + 10]
-    with psycopg.connect(database_url, autocommit=True, prepare_threshold=None) as conn:
-        conn.execute("SET jit = off")
-        # One pass untimed first: the rows in the server's buffers, whatever ran before
-        # (a floor timed while another's pages were cached measured the cache, not the
-        # statement: the 360's same statement gave 1.96 ms, then 1.18 ms right after).
-        for args in timed:
-            conn.execute(sql, args).fetchall()
-        for args in timed:
-            started = time.perf_counter()
-            conn.execute(sql, args).fetchall()
-            samples.append((time.perf_counter() - started) * 1000)
-    return samples[10:]
+    statement = Floor(database_url, sql, params, runs)
+    try:
+        return statement.time(statement.params)
+    finally:
+        statement.close()
 
 
 def verdict(row: dict[str, Any], rows: dict[str, dict[str, Any]]) -> tuple[bool, str]:
@@ -273,7 +267,8 @@ def report_markdown(result: dict[str, Any]) -> str:
         f" {', '.join(str(v) for v in result['environment']['load_average_before'])}; date {result['environment']['date_utc']} UTC",
         f"- Python {result['environment']['python']}, Django {result['environment']['django']}",
         "",
-        "Floor: the same rows fetched by one hand-written statement through psycopg, in the same run;"
+        "Floor: the same rows fetched by one hand-written statement through psycopg, in the same run"
+        f" (served scenarios: in {ROUNDS} rounds alternating with the scenario's timed requests);"
         " ratio = app p50 / floor p50. Queries: SQL statements of one request.",
         "",
         "| Scenario | What | p50 | p95 | p99 | Queries | Floor p50 | Ratio | Target | Result |",
@@ -356,26 +351,22 @@ def main(argv: list[str]) -> None:
             "host": "127.0.0.1",
             "port": port,
             "host_header": "127.0.0.1",
+            "database_url": args.database_url,
+            "floor_runs": args.floor_runs,
             "scenarios": [
                 {
                     "name": s.name,
                     "warm_up": args.warm_up,
                     "paths": s.paths,
                     "headers": {**(token if s.auth == "token" else session), **s.headers},
+                    "floor_sql": s.floor_sql,
+                    "floor_params": s.floor_params,
                 }
                 for s in scenarios
             ],
         }
-        with tempfile.TemporaryDirectory() as folder:
-            plan_path, result_path = Path(folder) / "plan.json", Path(folder) / "result.json"
-            plan_path.write_text(json.dumps(plan))
-            print(f"Load: {len(scenarios)} scenarios x {args.requests} requests...", flush=True)
-            subprocess.run(
-                [sys.executable, "-m", "bench.load", str(plan_path), str(result_path)],
-                cwd=BASE_DIR,
-                check=True,
-            )
-            measured = json.loads(result_path.read_text())
+        print(f"Load: {len(scenarios)} scenarios x {args.requests} requests...", flush=True)
+        measured = measure(plan, cwd=BASE_DIR)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -386,7 +377,7 @@ def main(argv: list[str]) -> None:
         samples = measured[s.name]["samples_ms"]
         statuses = measured[s.name]["statuses"]
         queries, status = count_queries(s.paths[-1], token, user, s.auth)
-        floor_samples = floor(args.database_url, s.floor_sql, s.floor_params, args.floor_runs)
+        floor_samples = measured[s.name]["floor_ms"]
         row = {
             "scenario": s.name,
             "what": s.what,

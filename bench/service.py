@@ -18,8 +18,9 @@ the agent console's caller lookup and the case queue, served, on PostgreSQL.
 4. Load (bench/load.py): warm-up requests not counted, then the timed requests one after
    the other from a separate process; p50/p95/p99 of each.
 5. Queries: the SQL statements of one request (Django's test client, same settings).
-6. Floor: the same rows fetched by one hand-written statement through psycopg, in the
-   same run; ratio = app p50 / floor p50.
+6. Floor: the same rows fetched by one hand-written statement through psycopg, timed by
+   the load process in rounds alternating with the scenario's requests; ratio = app p50
+   / floor p50.
 7. Results, written by this code: bench/results/<name>.md and .json, with the load
    average before and after the run.
 """
@@ -32,9 +33,7 @@ import json
 import os
 import random
 import re
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,6 @@ from bench.__main__ import (
     collect_static,
     count_queries,
     environment,
-    floor,
     free_port,
     percentile,
     serve,
@@ -54,6 +52,7 @@ from bench.__main__ import (
     setup_django,
 )
 from bench.data import admin_url, database_name, manage
+from bench.load import ROUNDS, measure
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -336,7 +335,8 @@ def report_markdown(result: dict[str, Any]) -> str:
         f" {', '.join(str(v) for v in result['load_average_after'])}; date {env['date_utc']} UTC",
         f"- Python {env['python']}, Django {env['django']}, psycopg {env['psycopg']}",
         "",
-        "Floor: the same rows fetched by one hand-written statement through psycopg, in the same run;"
+        "Floor: the same rows fetched by one hand-written statement through psycopg, in the same run"
+        f" (in {ROUNDS} rounds alternating with the scenario's timed requests);"
         " ratio = app p50 / floor p50. Queries: SQL statements of one request (sessions and"
         " permissions included).",
         "",
@@ -382,27 +382,22 @@ def main(argv: list[str]) -> None:
             "host": "127.0.0.1",
             "port": port,
             "host_header": "127.0.0.1",
+            "database_url": args.database_url,
+            "floor_runs": args.floor_runs,
             "scenarios": [
                 {
                     "name": s["name"],
                     "warm_up": args.warm_up,
                     "paths": [path for path, _ in s["rows"]],
                     "headers": token if s["auth"] == "token" else session,
+                    "floor_sql": s["floor_sql"],
+                    "floor_params": [p for _, p in s["rows"]],
                 }
                 for s in plan_rows
             ],
         }
-        with tempfile.TemporaryDirectory() as folder:
-            plan_path, result_path = Path(folder) / "plan.json", Path(folder) / "result.json"
-            plan_path.write_text(json.dumps(plan))
-            print(f"Load: {len(plan_rows)} scenarios x {args.requests} requests...", flush=True)
-            subprocess.run(
-                [sys.executable, "-m", "bench.load", str(plan_path), str(result_path)],
-                cwd=BASE_DIR,
-                env=server_env(args.database_url),
-                check=True,
-            )
-            measured = json.loads(result_path.read_text())
+        print(f"Load: {len(plan_rows)} scenarios x {args.requests} requests...", flush=True)
+        measured = measure(plan, cwd=BASE_DIR, env=server_env(args.database_url))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -411,7 +406,7 @@ def main(argv: list[str]) -> None:
         samples = measured[s["name"]]["samples_ms"]
         statuses = measured[s["name"]]["statuses"]
         queries, status = count_queries(s["rows"][-1][0], token, user, s["auth"])
-        floor_samples = floor(args.database_url, s["floor_sql"], [p for _, p in s["rows"]], args.floor_runs)
+        floor_samples = measured[s["name"]]["floor_ms"]
         row = {
             "scenario": s["name"],
             "what": s["what"],
