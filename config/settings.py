@@ -331,7 +331,12 @@ PASSWORD_RESET_TIMEOUT = 60 * 60
 # --- I18N -------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
-USE_I18N = True
+# No translations ship, so Django's translation machinery is off: every lazy string,
+# `{% url %}` and date read the active language through a context-local lookup (about
+# 200 per 360 page: 1.2 ms of its 9.7 ms in process). The pages are byte-for-byte the
+# same (compared over every argument-free URL for each demo user). Dates, numbers and
+# Django's messages stay English (the `en` formats).
+USE_I18N = False
 USE_TZ = True
 PHONENUMBER_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="GB")
 

@@ -11,6 +11,7 @@ import django_filters
 import pytest
 from django import forms
 from django.template.loader import get_template
+from django.test import override_settings
 from django.test.signals import template_rendered
 from django.utils import translation
 from django.utils.functional import lazy
@@ -112,7 +113,17 @@ class _Priced(forms.Form):
     label = forms.CharField(label=lazy(translation.get_language, str)())
 
 
-def test_what_changes_the_html_gives_a_new_rendering() -> None:
+@pytest.fixture
+def translations_on() -> Any:
+    """Django's translation machinery on (the project runs with it off), its functions
+    chosen again on both sides, as Django says tests that change USE_I18N must."""
+    with override_settings(USE_I18N=True):
+        translation._trans.__dict__.clear()  # type: ignore[attr-defined]
+        yield
+    translation._trans.__dict__.clear()  # type: ignore[attr-defined]
+
+
+def test_what_changes_the_html_gives_a_new_rendering(translations_on: None) -> None:
     # 1 and Decimal("1.0") are equal keys in Python; their HTML differs.
     assert 'value="1"' in render_field(_Priced(initial={"price": 1})["price"])
     assert 'value="1.0"' in render_field(_Priced(initial={"price": Decimal("1.0")})["price"])
