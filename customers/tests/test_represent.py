@@ -74,3 +74,52 @@ def test_it_builds_a_serializers_fields_once_and_uses_each_calls_context() -> No
     assert one == {"name": "Bob", "greeting": "Hi Bob"}
     assert many == [{"name": "Cy", "greeting": "Hey Cy"}]
     assert again == {"name": "Di", "greeting": "Hello Di"}
+
+
+class _Odd(serializers.Serializer[Any]):
+    """Fields whose reading is not one plain attribute: each goes through DRF's lookup."""
+
+    name = serializers.CharField()
+    shout = serializers.CharField(source="upper")  # a method: DRF calls it
+    nick = serializers.CharField(required=False)  # missing: left out
+    age = serializers.IntegerField(default=7)  # missing: the default
+    note = serializers.CharField(allow_null=True)  # missing: None
+    owner_name = serializers.CharField(source="owner.name", allow_null=True)  # dotted
+    whole = serializers.SerializerMethodField()
+
+    def get_whole(self, obj: Any) -> str:
+        return type(obj).__name__
+
+
+class _Row:
+    def __init__(self, name: str, owner: Any = None, **extra: Any) -> None:
+        self.name, self.owner = name, owner
+        self.__dict__.update(extra)
+
+    def upper(self) -> str:
+        return self.name.upper()
+
+
+def test_rows_read_as_drf_reads_them_whatever_the_field() -> None:
+    owner = _Row("Grace")
+    rows = [
+        _Row("Ada", owner=owner, nick="A", age=36, note="n"),
+        _Row("Bob"),
+        _Row("Cy", owner=None, age=None),
+    ]
+    dict_rows = [
+        {"name": "Di", "upper": "DI", "owner": {"name": "Eve"}, "age": 3},
+        {"name": "Fa", "upper": "FA"},
+    ]
+    for data in (rows, dict_rows):
+        assert _json(represent(_Odd, data, many=True)) == _json(_Odd(data, many=True).data)
+        for row in data:
+            assert _json(represent(_Odd, row)) == _json(_Odd(row).data)
+    assert represent(_Odd, rows[1]) == {
+        "name": "Bob",
+        "shout": "BOB",
+        "age": 7,
+        "note": None,
+        "owner_name": None,
+        "whole": "_Row",
+    }
