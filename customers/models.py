@@ -114,6 +114,7 @@ class Customer(TimeStamped):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="owned_customers",
+        db_index=False,
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="customers")
     attributes = models.JSONField(default=dict, blank=True)
@@ -183,7 +184,7 @@ class Customer(TimeStamped):
 class Relationship(TimeStamped):
     """A person's role in an organisation (buyer, CEO, accounts payable...)."""
 
-    person = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="memberships")
+    person = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="memberships", db_index=False)
     organisation = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="members")
     role = models.CharField(max_length=100, blank=True)
     is_primary_contact = models.BooleanField(default=False)
@@ -211,7 +212,9 @@ class ContactPoint(TimeStamped):
     customers" is a plain partial unique constraint.
     """
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contact_points")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="contact_points", db_index=False
+    )
     kind = models.CharField(max_length=8, choices=ContactKind.choices)
     label = models.CharField(max_length=10, choices=ContactLabel.choices, default=ContactLabel.WORK)
     value = models.CharField(max_length=320)
@@ -253,7 +256,9 @@ class ContactPoint(TimeStamped):
 class ConsentEvent(models.Model):
     """One line of the append-only consent ledger; the current state is derived."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consent_events")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="consent_events", db_index=False
+    )
     channel = models.CharField(max_length=8, choices=ConsentChannel.choices)
     purpose = models.CharField(max_length=12, choices=ConsentPurpose.choices)
     granted = models.BooleanField()
@@ -300,7 +305,9 @@ class CurrentConsent(models.Model):
     Segments and campaign launches read it instead of finding the latest ledger line per
     customer: one index lookup, or one index scan for a million customers."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="current_consents")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="current_consents", db_index=False
+    )
     channel = models.CharField(max_length=8, choices=ConsentChannel.choices)
     purpose = models.CharField(max_length=12, choices=ConsentPurpose.choices)
     granted = models.BooleanField()
@@ -333,7 +340,9 @@ class Activity(models.Model):
     """One entry of the customer's timeline, written by every app through
     `customers.timeline.activity_record`."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="activities", db_index=False
+    )
     kind = models.CharField(max_length=50)
     occurred_at = models.DateTimeField()
     actor = models.ForeignKey(
@@ -376,8 +385,8 @@ class DuplicatePair(TimeStamped):
     its pairs instead of grouping every e-mail and phone on each visit (3 s at 300,000
     customers, 15 s at a million). `customer_a` is the older (lower id) of the two."""
 
-    customer_a = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
-    customer_b = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    customer_a = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
+    customer_b = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
     reasons = models.JSONField(default=list)
 
     class Meta:
@@ -401,7 +410,7 @@ class NameNeighbour(models.Model):
     its keys (`selectors_duplicates.similar_name_ids`): a bounded read at any size of the
     base, where the trigram index read grew with it (issue 15)."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
     kind = models.CharField(max_length=12, choices=CustomerKind.choices)
     key = models.CharField(max_length=210)
     value = models.CharField(max_length=210)
@@ -438,7 +447,7 @@ class CustomerImport(TimeStamped):
     whole import, whose rows commit with `status=done`: a task run twice imports once."""
 
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     file = models.FileField(upload_to="customers/%Y/%m/", storage=_import_storage, max_length=255)
     filename = models.CharField(max_length=255)

@@ -69,7 +69,9 @@ class IdempotencyKey(TimeStamped):
     insert waits on the unique key until the first commits (then replays its answer) or
     rolls back (then does the write itself)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
     status_code = models.PositiveSmallIntegerField(default=0)

@@ -230,7 +230,9 @@ class EmailBounce(models.Model):
     """An address that bounced (hard bounce): no campaign sends to it again."""
 
     email = models.CharField(max_length=320)
-    customer = models.ForeignKey(CUSTOMER, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(
+        CUSTOMER, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     member = models.ForeignKey(
         CampaignMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -283,7 +285,7 @@ class FormSubmission(models.Model):
 
     form = models.ForeignKey(LeadForm, on_delete=models.CASCADE, related_name="submissions")
     token = models.CharField(max_length=64, unique=True)
-    customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="+", db_index=False)
     lead_id = models.PositiveIntegerField(null=True, blank=True)
     created_customer = models.BooleanField(default=False)
     occurred_at = models.DateTimeField()

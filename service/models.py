@@ -65,7 +65,9 @@ class BusinessCalendar(TimeStamped):
 class Holiday(TimeStamped):
     """A day the desk is closed: no SLA time passes on it."""
 
-    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="holidays")
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="holidays", db_index=False
+    )
     day = models.DateField()
     name = models.CharField(max_length=100)
 
@@ -168,7 +170,9 @@ class Case(TimeStamped):
     spent waiting on the customer), when the first response and the resolution came,
     whether each was in time (`*_met`, the attainment), and the sweep's marks."""
 
-    customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="service_cases")
+    customer = models.ForeignKey(
+        CUSTOMER, on_delete=models.CASCADE, related_name="service_cases", db_index=False
+    )
     kind = models.CharField(max_length=10, choices=CaseKind.choices)
     channel = models.CharField(max_length=10, choices=CaseChannel.choices)
     subject = models.CharField(max_length=200)
@@ -179,13 +183,16 @@ class Case(TimeStamped):
     related_order = models.ForeignKey(
         "sales.SalesOrder", null=True, blank=True, on_delete=models.SET_NULL, related_name="service_cases"
     )
-    queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    queue = models.ForeignKey(
+        Queue, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases", db_index=False
+    )
     assignee = models.ForeignKey(
         USER,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="service_cases",
+        db_index=False,
     )
     opened_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     resolution = models.TextField(blank=True, max_length=5000)
@@ -283,7 +290,7 @@ class CaseNote(TimeStamped):
     """A note on a case: internal (staff only) or a reply the customer sees. Replies
     count as the first response."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes", db_index=False)
     visibility = models.CharField(max_length=8, choices=NoteVisibility.choices)
     body = models.TextField(max_length=20000)
     author = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -306,9 +313,13 @@ class CaseNote(TimeStamped):
 class Call(TimeStamped):
     """A phone call with a customer, logged by the agent who took or made it."""
 
-    customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="service_calls")
+    customer = models.ForeignKey(
+        CUSTOMER, on_delete=models.CASCADE, related_name="service_calls", db_index=False
+    )
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
-    agent = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    agent = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     direction = models.CharField(max_length=8, choices=CallDirection.choices)
     duration_seconds = models.PositiveIntegerField(validators=[MaxValueValidator(24 * 3600)])
     outcome = models.CharField(max_length=12, choices=CallOutcome.choices)
@@ -366,7 +377,7 @@ class GoodwillCredit(TimeStamped):
     credit note goes to the ERP through the outbox), else waiting for a supervisor who
     approves (then applied) or refuses it, with a reason."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="goodwill")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="goodwill", db_index=False)
     customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="service_goodwill")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
@@ -417,7 +428,9 @@ class AgentNotification(TimeStamped):
     """Something a member of staff should look at (an SLA about to breach, an escalated
     case, a goodwill request to decide), shown on their console until read."""
 
-    recipient = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="service_notifications")
+    recipient = models.ForeignKey(
+        USER, on_delete=models.CASCADE, related_name="service_notifications", db_index=False
+    )
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=30)
     message = models.CharField(max_length=300)

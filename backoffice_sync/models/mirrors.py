@@ -74,7 +74,9 @@ class Product(TimeStamped):
 class StockLevel(TimeStamped):
     """Stock of one product in one warehouse: on hand, reserved, and incoming rows."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock_levels")
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="stock_levels", db_index=False
+    )
     warehouse = models.CharField(max_length=40)
     on_hand = models.IntegerField(default=0)
     reserved = models.IntegerField(default=0)
@@ -99,7 +101,9 @@ class StockLevel(TimeStamped):
 class IncomingStock(TimeStamped):
     """A quantity of a stock level expected on a date (replaced by each newer stock event)."""
 
-    stock_level = models.ForeignKey(StockLevel, on_delete=models.CASCADE, related_name="incoming")
+    stock_level = models.ForeignKey(
+        StockLevel, on_delete=models.CASCADE, related_name="incoming", db_index=False
+    )
     quantity = models.PositiveIntegerField()
     expected_on = models.DateField()
 
@@ -117,7 +121,9 @@ class ErpOrder(TimeStamped):
 
     order_ref = models.CharField(max_length=40, unique=True)
     erp_order_number = models.CharField(max_length=40, null=True, blank=True)
-    customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="erp_orders")
+    customer = models.ForeignKey(
+        CUSTOMER, on_delete=models.CASCADE, related_name="erp_orders", db_index=False
+    )
     status = models.CharField(max_length=20, choices=ErpOrderStatus.choices)
     status_changed_at = models.DateTimeField()
     currency = models.CharField(
@@ -166,7 +172,7 @@ class ErpOrderLine(TimeStamped):
     """A line of an ERP order as last reported: ordered and shipped quantities, and the
     unit price in the order's currency (net of discounts; null when the ERP did not say)."""
 
-    order = models.ForeignKey(ErpOrder, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(ErpOrder, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_no = models.PositiveIntegerField()
     sku = models.CharField(max_length=64)
     quantity = models.PositiveIntegerField()
@@ -190,7 +196,9 @@ class ErpOrderLine(TimeStamped):
 class ErpOrderStatusChange(TimeStamped):
     """One status the ERP reported for an order, with its version (the history)."""
 
-    order = models.ForeignKey(ErpOrder, on_delete=models.CASCADE, related_name="status_history")
+    order = models.ForeignKey(
+        ErpOrder, on_delete=models.CASCADE, related_name="status_history", db_index=False
+    )
     status = models.CharField(max_length=20, choices=ErpOrderStatus.choices)
     erp_version = models.PositiveBigIntegerField()
     occurred_at = models.DateTimeField()
@@ -209,7 +217,7 @@ class Shipment(TimeStamped):
     """A shipment of (part of) an order."""
 
     number = models.CharField(max_length=40, unique=True)
-    order = models.ForeignKey(ErpOrder, on_delete=models.CASCADE, related_name="shipments")
+    order = models.ForeignKey(ErpOrder, on_delete=models.CASCADE, related_name="shipments", db_index=False)
     carrier = models.CharField(max_length=60, blank=True)
     tracking_number = models.CharField(max_length=100, blank=True)
     shipped_on = models.DateField()
@@ -227,7 +235,7 @@ class Shipment(TimeStamped):
 class ShipmentLine(TimeStamped):
     """What one shipment carried."""
 
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_no = models.PositiveIntegerField()
     sku = models.CharField(max_length=64)
     quantity = models.PositiveIntegerField()
@@ -245,7 +253,9 @@ class Invoice(TimeStamped):
     notes, `status` follows them (paid when covered) and the ERP's overdue notices."""
 
     number = models.CharField(max_length=40, unique=True)
-    customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="erp_invoices")
+    customer = models.ForeignKey(
+        CUSTOMER, on_delete=models.CASCADE, related_name="erp_invoices", db_index=False
+    )
     order_ref = models.CharField(max_length=40, blank=True, db_index=True)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)
@@ -289,7 +299,9 @@ class Payment(TimeStamped):
         Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
     )
     invoice_number = models.CharField(max_length=40, db_index=True)
-    customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="erp_payments")
+    customer = models.ForeignKey(
+        CUSTOMER, on_delete=models.CASCADE, related_name="erp_payments", db_index=False
+    )
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)
     received_on = models.DateField()
@@ -309,7 +321,9 @@ class CreditNote(TimeStamped):
 
     number = models.CharField(max_length=40, unique=True)
     credit_ref = models.CharField(max_length=60, blank=True, help_text="The front office's reference.")
-    customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="erp_credit_notes")
+    customer = models.ForeignKey(
+        CUSTOMER, on_delete=models.CASCADE, related_name="erp_credit_notes", db_index=False
+    )
     invoice = models.ForeignKey(
         Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="credit_notes"
     )
@@ -340,7 +354,9 @@ class CustomerBalance(TimeStamped):
     so reads sum the rows (still right), and the next recompute folds them into one.
     """
 
-    customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="erp_balances")
+    customer = models.ForeignKey(
+        CUSTOMER, on_delete=models.CASCADE, related_name="erp_balances", db_index=False
+    )
     currency = models.CharField(max_length=3)
     open_amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     overdue_amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)

@@ -171,7 +171,9 @@ class OutboxIntervention(TimeStamped):
     """A person's (or a system actor's) hand on a dead message: the audit trail of
     replays and skips, with who, when and why; never changed after it is written."""
 
-    message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="interventions")
+    message = models.ForeignKey(
+        OutboxMessage, on_delete=models.CASCADE, related_name="interventions", db_index=False
+    )
     action = models.CharField(max_length=10, choices=InterventionAction.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -106,7 +106,9 @@ class Drift(TimeStamped):
     """One difference between a mirrored record and the ERP's: what each side said (as
     text), and whether the run repaired it (the record re-pulled from the ERP)."""
 
-    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="drifts")
+    run = models.ForeignKey(
+        ReconciliationRun, on_delete=models.CASCADE, related_name="drifts", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=DriftKind.choices)
     record_type = models.CharField(max_length=10)  # erp.RecordKind
     record_ref = models.CharField(max_length=60)

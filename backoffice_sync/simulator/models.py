@@ -146,7 +146,7 @@ class SimProduct(TimeStamped):
 class SimStock(TimeStamped):
     """Stock of one product in one warehouse."""
 
-    product = models.ForeignKey(SimProduct, on_delete=models.CASCADE, related_name="stock")
+    product = models.ForeignKey(SimProduct, on_delete=models.CASCADE, related_name="stock", db_index=False)
     warehouse = models.CharField(max_length=16)
     on_hand = models.PositiveIntegerField(default=0)
     reserved = models.PositiveIntegerField(default=0)
@@ -250,7 +250,7 @@ class SimOrderLine(TimeStamped):
     stock), where a backorder is replenished; `reserved` is the sum of its reservations,
     in one warehouse or, when none alone had enough, in several (`SimReservation`)."""
 
-    order = models.ForeignKey(SimOrder, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(SimOrder, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_no = models.PositiveIntegerField()
     product = models.ForeignKey(SimProduct, on_delete=models.PROTECT, related_name="+")
     warehouse = models.CharField(max_length=16, blank=True)
@@ -277,7 +277,9 @@ class SimOrderLine(TimeStamped):
 class SimReservation(TimeStamped):
     """Units of an order line held in one warehouse's stock until they ship."""
 
-    line = models.ForeignKey(SimOrderLine, on_delete=models.CASCADE, related_name="reservations")
+    line = models.ForeignKey(
+        SimOrderLine, on_delete=models.CASCADE, related_name="reservations", db_index=False
+    )
     stock = models.ForeignKey(SimStock, on_delete=models.PROTECT, related_name="reservations")
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
 

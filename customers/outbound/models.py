@@ -67,7 +67,9 @@ class OutboundMessage(TimeStamped):
     worker claims a queued e-mail (queued -> sending) before handing it to the mail
     server, so a duplicate task finds nothing to send."""
 
-    customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="outbound_messages")
+    customer = models.ForeignKey(
+        CUSTOMER, on_delete=models.CASCADE, related_name="outbound_messages", db_index=False
+    )
     template = models.ForeignKey(
         MessageTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
@@ -144,7 +146,9 @@ class OutboundMessage(TimeStamped):
 class DeliveryEvent(models.Model):
     """One line of a message's delivery log (queued, sending, sent, bounced...): append-only."""
 
-    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="deliveries")
+    message = models.ForeignKey(
+        OutboundMessage, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     status = models.CharField(max_length=10, choices=MessageStatus.choices)
     detail = models.CharField(max_length=300, blank=True)
     occurred_at = models.DateTimeField()

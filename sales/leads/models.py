@@ -41,7 +41,12 @@ class Lead(TimeStamped):
     title = models.CharField(max_length=200, help_text="What the lead is interested in.")
     notes = models.TextField(blank=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="sales_leads"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sales_leads",
+        db_index=False,
     )
     # A reference to a marketing campaign. No foreign key yet: `sales` must not import
     # `marketing`, and the campaign model belongs to the marketing issue.

@@ -32,7 +32,9 @@ class SalesOrder(TimeStamped):
     quote = models.OneToOneField("sales.Quote", on_delete=models.PROTECT, related_name="order")
     opportunity = models.ForeignKey("sales.Opportunity", on_delete=models.PROTECT, related_name="orders")
     # CASCADE like the ERP mirrors: an admin's erasure of the customer removes its orders.
-    customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="sales_orders")
+    customer = models.ForeignKey(
+        CUSTOMER, on_delete=models.CASCADE, related_name="sales_orders", db_index=False
+    )
     currency = models.CharField(max_length=3)
     requested_delivery_on = models.DateField(null=True, blank=True)
     promised_delivery_on = models.DateField(null=True, blank=True)
@@ -85,7 +87,7 @@ class SalesOrder(TimeStamped):
 class SalesOrderLine(TimeStamped):
     """One line of an order, copied from the quote line at its quoted price."""
 
-    order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_no = models.PositiveIntegerField()
     product = models.ForeignKey(
         PRODUCT, to_field="sku", db_column="sku", on_delete=models.PROTECT, related_name="+"

@@ -68,7 +68,7 @@ class Pipeline(TimeStamped):
 class Stage(TimeStamped):
     """A step of a pipeline with its default win probability (0-100) and its kind."""
 
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages", db_index=False)
     name = models.CharField(max_length=100)
     order = models.PositiveSmallIntegerField()
     probability = models.PositiveSmallIntegerField(validators=[MinValueValidator(0), MaxValueValidator(100)])
@@ -95,18 +95,23 @@ class Opportunity(TimeStamped):
 
     # CASCADE like the ERP mirrors: deleting a customer (an admin's erasure) removes the
     # personal data held about them; merges re-point instead (see the merge registry).
-    customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="opportunities")
+    customer = models.ForeignKey(
+        CUSTOMER, on_delete=models.CASCADE, related_name="opportunities", db_index=False
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="opportunities",
+        db_index=False,
     )
     name = models.CharField(max_length=200)
     amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(max_length=3, validators=[currency_validator])
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="opportunities")
+    pipeline = models.ForeignKey(
+        Pipeline, on_delete=models.PROTECT, related_name="opportunities", db_index=False
+    )
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities")
     expected_close_date = models.DateField(null=True, blank=True)
     source_lead = models.ForeignKey(

@@ -62,7 +62,7 @@ class PriceList(TimeStamped):
 class PriceListItem(TimeStamped):
     """The unit price of one product (by SKU) on one price list."""
 
-    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="items")
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="items", db_index=False)
     # The mirror keeps retired products (active=False) rather than deleting them.
     product = models.ForeignKey(
         PRODUCT, to_field="sku", db_column="sku", on_delete=models.PROTECT, related_name="+"

@@ -63,7 +63,9 @@ class Quote(TimeStamped):
     whenever lines or the tax rate change.
     """
 
-    opportunity = models.ForeignKey("sales.Opportunity", on_delete=models.PROTECT, related_name="quotes")
+    opportunity = models.ForeignKey(
+        "sales.Opportunity", on_delete=models.PROTECT, related_name="quotes", db_index=False
+    )
     reference = models.CharField(max_length=20, blank=True, help_text="Shared by every revision.")
     revision = models.PositiveIntegerField(default=1)
     previous = models.OneToOneField(
@@ -186,7 +188,7 @@ class Quote(TimeStamped):
 class QuoteLine(TimeStamped):
     """One product on a quote: quantity (whole units), the price-list price, a discount."""
 
-    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines", db_index=False)
     position = models.PositiveIntegerField()
     product = models.ForeignKey(
         PRODUCT, to_field="sku", db_column="sku", on_delete=models.PROTECT, related_name="+"

@@ -25,7 +25,9 @@ class FollowUp(TimeStamped):
     """Something a member of staff must do, raised by the system (an order is late, a
     problem the customer reported is fixed). At most one per `dedupe_key`."""
 
-    assignee = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    assignee = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="service_follow_ups")
     kind = models.CharField(max_length=20, choices=FollowUpKind.choices)
     title = models.CharField(max_length=200)
@@ -111,7 +113,7 @@ class Problem(TimeStamped):
 class ProblemCase(models.Model):
     """A case linked to a problem (a case belongs to at most one problem)."""
 
-    problem = models.ForeignKey(Problem, on_delete=models.CASCADE, related_name="links")
+    problem = models.ForeignKey(Problem, on_delete=models.CASCADE, related_name="links", db_index=False)
     case = models.OneToOneField(CASE, on_delete=models.CASCADE, related_name="problem_link")
     linked_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     notified_at = models.DateTimeField(
@@ -162,7 +164,7 @@ class CsatSurvey(TimeStamped):
     """The satisfaction survey sent after a case is resolved: one signed link, answered
     once (`answered_at`), with a score from 1 to 5 and a comment."""
 
-    case = models.ForeignKey(CASE, on_delete=models.CASCADE, related_name="csat_surveys")
+    case = models.ForeignKey(CASE, on_delete=models.CASCADE, related_name="csat_surveys", db_index=False)
     customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="csat_surveys")
     nonce = models.CharField(max_length=32, unique=True, help_text="What the signed token names.")
     expires_at = models.DateTimeField()
@@ -202,7 +204,7 @@ class InboundEmail(models.Model):
     from_address = models.CharField(max_length=320)
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True, max_length=50000)
-    case = models.ForeignKey(CASE, on_delete=models.CASCADE, related_name="inbound_emails")
+    case = models.ForeignKey(CASE, on_delete=models.CASCADE, related_name="inbound_emails", db_index=False)
     customer = models.ForeignKey(CUSTOMER, on_delete=models.CASCADE, related_name="inbound_emails")
     threaded = models.BooleanField(default=False, help_text="Added to an existing case.")
     received_at = models.DateTimeField()
