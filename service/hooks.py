@@ -79,7 +79,9 @@ HOOKS = AppHooks(
         _case_kind(CaseActivity.RESOLVED, "Case resolved", "✓", TimelineTone.SUCCESS),
         _case_kind(CaseActivity.REOPENED, "Case reopened", "↺", TimelineTone.WARNING),
         _case_kind(CaseActivity.ESCALATED, "Case escalated", "⚠", TimelineTone.DANGER),
-        TimelineKind(CaseActivity.CALL_LOGGED, "Call", "☎", TimelineTone.INFO, ref_type="service.case"),
+        TimelineKind(
+            CaseActivity.CALL_LOGGED, "Service call", "☎", TimelineTone.INFO, ref_type="service.case"
+        ),
         _case_kind(CaseActivity.GOODWILL_CREDITED, "Goodwill credit", "€", TimelineTone.SUCCESS),
         *loop.TIMELINE_KINDS,
     ],

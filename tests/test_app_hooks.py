@@ -133,6 +133,12 @@ def test_every_declared_timeline_kind_shows_its_label_and_an_unknown_one_no_raw_
     assert "erp_secret_internal_code" not in unknown
 
 
+def test_no_two_timeline_kinds_share_a_label() -> None:
+    # The timeline's filter offers each kind by its label: two alike cannot be told apart.
+    labels = [kind.label for kind in plugin.timeline_kinds().values()]
+    assert sorted(label for label in set(labels) if labels.count(label) > 1) == []
+
+
 def test_timeline_kinds_link_only_to_pages_that_exist() -> None:
     for code, kind in plugin.timeline_kinds().items():
         if kind.link is not None:
