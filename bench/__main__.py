@@ -237,6 +237,19 @@ def scale_summary(name: str, customers: int, info: Any) -> dict[str, Any]:
     }
 
 
+def python_loop_ms() -> float:
+    """The best of 5 timings of one fixed pure-Python loop: how fast this machine runs
+    Python right now. On a shared machine it moved by half within a minute, so a run's
+    figures are read beside it (lower is faster)."""
+    timings = []
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(2_000):
+            sum(range(1_000))
+        timings.append((time.perf_counter() - started) * 1000)
+    return round(min(timings), 1)
+
+
 def environment() -> dict[str, Any]:
     import django
     import psycopg
@@ -245,6 +258,7 @@ def environment() -> dict[str, Any]:
         "date_utc": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M}",
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "load_average_before": [round(v, 2) for v in os.getloadavg()],
+        "python_loop_ms_before": python_loop_ms(),
         "python": platform.python_version(),
         "django": django.get_version(),
         "psycopg": psycopg.__version__,
@@ -266,6 +280,16 @@ def report_markdown(result: dict[str, Any]) -> str:
         f"- Machine: {result['environment']['machine']}, load average before the run"
         f" {', '.join(str(v) for v in result['environment']['load_average_before'])}; date {result['environment']['date_utc']} UTC",
         f"- Python {result['environment']['python']}, Django {result['environment']['django']}",
+        *(
+            [
+                f"- Machine speed: a fixed pure-Python loop (`python_loop_ms`) took"
+                f" {result['environment']['python_loop_ms_before']} ms before the load and"
+                f" {result['environment']['python_loop_ms_after']} ms after it (lower is faster;"
+                " the same loop tells how another run's machine compared)"
+            ]
+            if "python_loop_ms_after" in result["environment"]
+            else []
+        ),
         "",
         "Floor: the same rows fetched by one hand-written statement through psycopg, in the same run"
         f" (served scenarios: in {ROUNDS} rounds alternating with the scenario's timed requests);"
@@ -370,6 +394,7 @@ def main(argv: list[str]) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    before["python_loop_ms_after"] = python_loop_ms()
     from django.db import connection
 
     rows: dict[str, dict[str, Any]] = {}

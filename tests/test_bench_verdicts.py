@@ -41,10 +41,9 @@ def test_a_second_worker_must_be_faster_than_one() -> None:
         assert passed is expected, why
 
 
-def test_throughputs_have_their_own_table_in_the_report() -> None:
-    one = relay_row("relay_1_worker", 1500)
-    one["pass"], one["why"] = True, ""
-    result = {
+def report(scenarios: list[dict[str, Any]], **environment: Any) -> dict[str, Any]:
+    """A run's result as `python -m bench` writes it, with these rows."""
+    return {
         "scale": {"name": "default", "customers": 1, "activities": 1, "built": False, "data_seconds": 1.0},
         "workers": 2,
         "postgres": 150000,
@@ -56,11 +55,26 @@ def test_throughputs_have_their_own_table_in_the_report() -> None:
             "date_utc": "2026-12-06 07:00",
             "python": "3.11",
             "django": "5.2",
+            **environment,
         },
-        "scenarios": [one],
+        "scenarios": scenarios,
     }
-    text = report_markdown(result)
+
+
+def test_throughputs_have_their_own_table_in_the_report() -> None:
+    one = relay_row("relay_1_worker", 1500)
+    one["pass"], one["why"] = True, ""
+    text = report_markdown(report([one]))
     assert (
         "| relay_1_worker | relay_1_worker | 13.3 s | 1,500 | 20,000 | 30,000/s | 20.0x | ≥ 1,000/s | pass |"
         in text
     )
+
+
+def test_the_report_says_how_fast_the_machine_ran_python_before_and_after_the_load() -> None:
+    from bench.__main__ import python_loop_ms
+
+    measured = python_loop_ms()
+    assert measured > 0
+    result = report([], python_loop_ms_before=12.5, python_loop_ms_after=measured)
+    assert f"took 12.5 ms before the load and {measured} ms after it" in report_markdown(result)
