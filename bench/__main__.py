@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.load import ROUNDS, measure
+from bench.load import ROUNDS, Floor, measure
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -193,8 +193,6 @@ def count_queries(path: str, headers: dict[str, str], user: Any, auth: str) -> t
 
 def floor(database_url: str, sql: str, params: list[list[Any]], runs: int) -> list[float]:
     """`runs` timings of `sql` over `params` (repeated as needed), after one untimed pass."""
-    from bench.load import Floor
-
     statement = Floor(database_url, sql, params, runs)
     try:
         return statement.time(statement.params)
