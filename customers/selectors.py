@@ -22,7 +22,7 @@ from customers.models import Activity, ConsentEvent, ContactPoint, Customer, Rel
 from customers.selectors_panels import PanelView, customer_panels
 from customers.timeline_kinds import hidden_kinds, visible_to
 from frontoffice.permissions import readable_grant
-from frontoffice.prepared import prepared_rows_together
+from frontoffice.prepared import prepared_rows_together, prepared_sql_rows
 from frontoffice.write_path import as_id
 
 TIMELINE_PAGE = 50
@@ -78,28 +78,34 @@ def _tags_and_primary_contacts(
     Written as SQL, not as two querysets: building and compiling those took longer
     than running them (a page of the list API: about 1.2 ms of Python and two round
     trips, for under 1 ms of database time). Read where the ORM would read a customer
-    (the router's choice: the primary after a write, else a replica)."""
+    (the router's choice: the primary after a write, else a replica). On PostgreSQL the
+    ids go as one array, so that the statement is the same for every page and prepared
+    once per connection: planning it took longer than running it (0.67 -> 0.26 ms for
+    a page of 51 on the bench's base)."""
     ids = list(ids)
     tags: dict[int, list[str]] = {}
     contacts: dict[int, list[PrimaryContact]] = {}
     if not ids:
         return tags, contacts
-    with connections[router.db_for_read(Customer)].cursor() as cursor:
-        cursor.execute(
-            _ROW_FACTS_SQL.format(ids=", ".join(["%s"] * len(ids))), [*ids, *ids, ContactKind.ADDRESS]
-        )
-        for part, customer_id, first, second, _order in cursor.fetchall():
-            if part == 0:
-                tags.setdefault(customer_id, []).append(first)
-            else:
-                contacts.setdefault(customer_id, []).append(PrimaryContact(first, second))
+    alias = router.db_for_read(Customer)
+    args: list[Any]
+    if connections[alias].vendor == "postgresql":
+        sql, args = _ROW_FACTS_SQL.format(ids="= ANY(%s)"), [ids, ids, ContactKind.ADDRESS]
+    else:
+        sql = _ROW_FACTS_SQL.format(ids=f"IN ({', '.join(['%s'] * len(ids))})")
+        args = [*ids, *ids, ContactKind.ADDRESS]
+    for part, customer_id, first, second, _order in prepared_sql_rows(sql, args, using=alias):
+        if part == 0:
+            tags.setdefault(customer_id, []).append(first)
+        else:
+            contacts.setdefault(customer_id, []).append(PrimaryContact(first, second))
     return tags, contacts
 
 
 def _row_facts_sql() -> str:
     """`_tags_and_primary_contacts`'s statement, from the models' own tables and
     columns: tags in name order, primary contacts in ContactPoint's (kind, then id:
-    all are primary). `{ids}` stands for the ids' placeholders."""
+    all are primary). `{ids}` stands for the test of the ids (`IN (...)`, `= ANY(...)`)."""
     through, tag, contact = Customer.tags.through._meta, Tag._meta, ContactPoint._meta
     q = connection.ops.quote_name
     through_customer = q(through.get_field("customer").column)
@@ -107,10 +113,10 @@ def _row_facts_sql() -> str:
     return (
         f"SELECT 0, ct.{through_customer}, t.{q('name')}, NULL, t.{q('id')}"  # noqa: S608 - the models' names
         f" FROM {q(through.db_table)} ct JOIN {q(tag.db_table)} t ON t.{q('id')} = ct.{through_tag}"
-        f" WHERE ct.{through_customer} IN ({{ids}})"
+        f" WHERE ct.{through_customer} {{ids}}"
         f" UNION ALL SELECT 1, cp.{q('customer_id')}, cp.{q('kind')}, cp.{q('value')}, cp.{q('id')}"
         f" FROM {q(contact.db_table)} cp"
-        f" WHERE cp.{q('customer_id')} IN ({{ids}}) AND cp.{q('is_primary')} AND cp.{q('kind')} <> %s"
+        f" WHERE cp.{q('customer_id')} {{ids}} AND cp.{q('is_primary')} AND cp.{q('kind')} <> %s"
         " ORDER BY 1, 3, 5"
     )
 

@@ -49,6 +49,7 @@ _INT_MARKS = 1_900_000_000  # within every integer column's range: the ORM keeps
 _MAX_STATEMENTS = 512  # per thread; past it, the cache starts again (shapes are few)
 _MAX_SERVER_STATEMENTS = 256  # per connection; past it, DEALLOCATE ALL and start again
 _local = threading.local()
+_written_local = threading.local()  # prepared_sql_rows's statements, by their SQL
 _names = itertools.count(1)
 _PLACEHOLDER = re.compile(r"%%|%s")
 
@@ -77,6 +78,18 @@ class _Statement:
     logged_sql: str | None = None
 
 
+@dataclass
+class _Written:
+    """A hand-written statement (`prepared_sql_rows`): its PostgreSQL forms, as a
+    `_Statement`'s, every value of a call being one of its $1..$n."""
+
+    server_name: str
+    prepare_sql: str
+    execute_sql: str
+    fixed: list[Any] = field(default_factory=list)
+    logged_sql: str | None = None
+
+
 def _server_forms(statement: _Statement, count: int) -> None:
     """Fills `statement`'s PostgreSQL forms; `count` is the number of a call's values."""
     slot_of = dict(statement.slots)
@@ -95,7 +108,7 @@ def _server_forms(statement: _Statement, count: int) -> None:
     statement.execute_sql = f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
 
 
-def _execute_sql(connection: Any, statement: _Statement) -> str:
+def _execute_sql(connection: Any, statement: _Statement | _Written) -> str:
     """The EXECUTE of `statement`: where the connection logs queries (DEBUG, tests that
     capture them), with the statement it runs in a comment, so that what a request ran
     stays readable; elsewhere bare."""
@@ -144,15 +157,57 @@ def _prepare(queryset: QuerySet[Any], marks: list[Any], alias: str) -> _Statemen
         populators=get_related_populators(klass_info, compiler.select, alias),
         annotations=dict(compiler.annotation_col_map or {}),
     )
-    database = connections[alias]
-    # The PREPARE takes its other values bound by the driver on the client (Django's
-    # default); a connection set to bind on the server keeps the plain statement.
-    if (
+    if _prepares(connections[alias]):
+        _server_forms(statement, len(marks))
+    return statement
+
+
+def _prepares(database: Any) -> bool:
+    """Whether statements are prepared on `database`'s server: PostgreSQL, unless the
+    setting turns it off. The PREPARE takes its other values bound by the driver on the
+    client (Django's default); a connection set to bind on the server keeps the plain
+    statement."""
+    return bool(
         database.vendor == "postgresql"
         and getattr(settings, "DATABASE_PREPARED_STATEMENTS", True)
         and not database.settings_dict.get("OPTIONS", {}).get("server_side_binding")
-    ):
-        _server_forms(statement, len(marks))
+    )
+
+
+def prepared_sql_rows(sql: str, args: list[Any], *, using: str) -> list[tuple[Any, ...]]:
+    """The rows of the hand-written `sql` run with `args` (one per `%s`) on the database
+    `using`, through Django's cursor (counted and logged as one query). Where statements
+    are prepared (`prepared_rows`), it is PREPAREd once per connection and run with
+    EXECUTE: for a read whose planning costs about as much as running it. The SQL must
+    be the same on every call (a list of ids as one array value, `= ANY(%s)`, not a
+    placeholder per id) and its plan good for every value."""
+    database = connections[using]
+    with database.cursor() as cursor:
+        if _prepares(database):
+            statement = _written(sql, len(args))
+            _prepare_on_server(database, cursor, statement)
+            cursor.execute(_execute_sql(database, statement), args)
+        else:
+            cursor.execute(sql, args)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
+
+
+def _written(sql: str, count: int) -> _Written:
+    """`sql`'s PostgreSQL forms, kept per thread; `count` is the number of its values."""
+    kept: dict[str, _Written] = _written_local.__dict__
+    statement = kept.get(sql)
+    if statement is None:
+        if len(kept) >= _MAX_STATEMENTS:
+            kept.clear()
+        name = f"fo_prepared_{next(_names)}"
+        positions = itertools.count(1)
+        statement = kept[sql] = _Written(
+            server_name=name,
+            prepare_sql=f"PREPARE {name} AS "
+            + _PLACEHOLDER.sub(lambda m: "%%" if m.group(0) == "%%" else f"${next(positions)}", sql),
+            execute_sql=f"EXECUTE {name}({', '.join(['%s'] * count)})",
+        )
     return statement
 
 
@@ -276,7 +331,7 @@ def _rows(statement: _Statement, alias: str, fetched: list[Any]) -> list[Any]:
     return rows
 
 
-def _prepare_on_server(connection: Any, cursor: Any, statement: _Statement) -> None:
+def _prepare_on_server(connection: Any, cursor: Any, statement: _Statement | _Written) -> None:
     """PREPAREs `statement` on this connection's session unless it already holds it.
 
     Sent on the driver's cursor, beside Django's query log and counters: it reads no

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from frontoffice import prepared
 from frontoffice.models import Team, User
-from frontoffice.prepared import prepared_rows, prepared_rows_together
+from frontoffice.prepared import prepared_rows, prepared_rows_together, prepared_sql_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -257,3 +257,60 @@ def test_with_prepared_statements_off_a_kept_read_is_sent_as_sql(
     [sql] = _statements(queries)
     assert sql.startswith("SELECT")
     assert build.calls == 2
+
+
+def _written_read() -> tuple[str, Any]:
+    """A hand-written read of users by a list of ids and a pattern holding a %: the ids
+    as one array on PostgreSQL (one statement for any number), a placeholder each elsewhere."""
+    table = connection.ops.quote_name(User._meta.db_table)
+    if connection.vendor == "postgresql":
+        sql = f"SELECT username FROM {table} WHERE id = ANY(%s) AND email NOT LIKE '%%100\\%%%%' ORDER BY username"  # noqa: S608
+
+        def args(ids: list[int]) -> list[Any]:
+            return [ids]
+    else:
+        sql = f"SELECT username FROM {table} WHERE id IN (%s, %s) AND email NOT LIKE '%%100\\%%%%' ESCAPE '\\' ORDER BY username"  # noqa: S608
+
+        def args(ids: list[int]) -> list[Any]:
+            return list(ids)
+
+    return sql, args
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hand_written_read_runs_prepared_on_postgresql_and_again_on_a_new_connection() -> None:
+    # given: three users, one whose e-mail the statement's % pattern leaves out
+    team = _staff(team_name="Red", usernames=["ann", "bob"])
+    pct = User.objects.create(username="pct", email="x100%@x.test", team=team)
+    ann, bob = User.objects.filter(team=team).exclude(pk=pct.pk).order_by("username")
+    sql, args = _written_read()
+    # when: run with two sets of values, then again on a new connection
+    answers = []
+    with CaptureQueriesContext(connection) as queries:
+        answers.append(prepared_sql_rows(sql, args([ann.pk, pct.pk]), using="default"))
+        answers.append(prepared_sql_rows(sql, args([bob.pk, ann.pk]), using="default"))
+    connection.close()
+    answers.append(prepared_sql_rows(sql, args([bob.pk, pct.pk]), using="default"))
+    # then: each call's rows; one query each, on PostgreSQL the EXECUTE of one statement
+    # prepared once per connection, what it runs readable in the log
+    assert answers == [[("ann",)], [("ann",), ("bob",)], [("bob",)]]
+    first, second = _statements(queries)
+    if connection.vendor == "postgresql":
+        assert first.startswith("EXECUTE fo_prepared_")
+        assert first.split("(")[0] == second.split("(")[0]  # one statement, each call's values
+        assert "ANY($1)" in first
+        assert User._meta.db_table in first
+        assert len(connection._prepared_on_server[1]) == 1  # type: ignore[attr-defined]
+    else:
+        assert first.startswith("SELECT username")
+
+
+def test_with_prepared_statements_off_a_hand_written_read_is_sent_as_sql(settings: Any) -> None:
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    ann = _staff(team_name="Red", usernames=["ann"]).members.get()
+    sql, args = _written_read()
+    with CaptureQueriesContext(connection) as queries:
+        rows = prepared_sql_rows(sql, args([ann.pk, ann.pk]), using="default")
+    assert rows == [("ann",)]
+    [sent] = _statements(queries)
+    assert sent.startswith("SELECT username")
