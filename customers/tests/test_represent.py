@@ -3,11 +3,15 @@ each serializer class's fields built once."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
+import zoneinfo
 from typing import Any
 from unittest import mock
 
 import pytest
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
@@ -123,3 +127,26 @@ def test_rows_read_as_drf_reads_them_whatever_the_field() -> None:
         "owner_name": None,
         "whole": "_Row",
     }
+
+
+class _Times(serializers.Serializer[Any]):
+    at = serializers.DateTimeField()
+    in_tokyo = serializers.DateTimeField(source="at", default_timezone=zoneinfo.ZoneInfo("Asia/Tokyo"))
+
+
+def test_date_times_are_given_in_the_time_zone_current_at_each_call() -> None:
+    # given: a moment, and a serializer whose fields are built once
+    row = {"at": dt.datetime(2026, 7, 1, 12, 30, tzinfo=dt.UTC)}
+    seen = []
+    # when: represented under one time zone, then another, then the default again
+    for zone in ("Europe/Paris", "America/New_York", None):
+        with timezone.override(zone) if zone else contextlib.nullcontext():
+            seen.append(represent(_Times, row))
+            # then: each time what DRF answers under that zone; a field's own zone kept
+            assert seen[-1] == _Times(row).data
+    assert [s["at"] for s in seen] == [
+        "2026-07-01T14:30:00+02:00",
+        "2026-07-01T08:30:00-04:00",
+        "2026-07-01T12:30:00Z",
+    ]
+    assert {s["in_tokyo"] for s in seen} == {"2026-07-01T21:30:00+09:00"}
