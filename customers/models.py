@@ -26,7 +26,7 @@ from customers.choices import (
     ImportStatus,
     LifecycleStage,
 )
-from frontoffice.models import TimeStamped
+from frontoffice.models import TimeStamped, TimeStampedListed
 
 slug_validator = RegexValidator(
     r"^[a-z][a-z0-9_]{0,49}$", "Use lower-case letters, digits and _ (start with a letter)."
@@ -84,7 +84,7 @@ class CustomFieldDefinition(TimeStamped):
             raise ValidationError({"choices": "Only choice fields have choices."})
 
 
-class Customer(TimeStamped):
+class Customer(TimeStampedListed):
     """A person or an organisation: the single source of truth for every app.
 
     `version` is the optimistic lock (ETag); `merged_into` marks a tombstone left by

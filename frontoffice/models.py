@@ -18,6 +18,17 @@ class TimeStamped(models.Model):
         abstract = True
 
 
+class TimeStampedListed(TimeStamped):
+    """`TimeStamped` for a table whose lists are in `created_at` order and which has its
+    own index led by `created_at` (`(created_at, id)`): that index serves every read by
+    the column, so the column has none of its own (tests/test_schema_indexes.py)."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
 class Team(TimeStamped):
     """A group of staff who may edit each other's records (e.g. one sales team)."""
 

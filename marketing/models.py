@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from frontoffice.models import TimeStamped
+from frontoffice.models import TimeStamped, TimeStampedListed
 from marketing.choices import (
     CampaignChannel,
     CampaignStatus,
@@ -54,7 +54,7 @@ class Segment(TimeStamped):
         return self.name
 
 
-class Campaign(TimeStamped):
+class Campaign(TimeStampedListed):
     """A marketing campaign: who it talks to (a segment), what it says (templates), when,
     what it costs, and the frequency cap it honours. States and their transitions:
     marketing.choices.TRANSITIONS."""

@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from frontoffice.models import TimeStamped, User
+from frontoffice.models import TimeStamped, TimeStampedListed, User
 from frontoffice.roles import Role
 from service.choices import (
     OPEN_STATUSES,
@@ -162,7 +162,7 @@ class Queue(TimeStamped):
         return self.name
 
 
-class Case(TimeStamped):
+class Case(TimeStampedListed):
     """A customer's enquiry, request, complaint or incident, from its opening to its
     closure. `version` is the optimistic lock (ETag).
 

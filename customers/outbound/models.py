@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from customers.outbound.choices import MessageCategory, MessageStatus, OutboundChannel
-from frontoffice.models import TimeStamped
+from frontoffice.models import TimeStamped, TimeStampedListed
 from frontoffice.permissions import PERMISSION_PATTERN
 
 CUSTOMER = "customers.Customer"
@@ -59,7 +59,7 @@ class MessageTemplate(TimeStamped):
         return self.name
 
 
-class OutboundMessage(TimeStamped):
+class OutboundMessage(TimeStampedListed):
     """One message to one customer, rendered when it was requested.
 
     At most one per (`dedupe_key`, customer): a caller that retries (a crashed batch, a

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from frontoffice.models import TimeStamped
+from frontoffice.models import TimeStampedListed
 
 __all__ = ["Lead", "LeadSource", "LeadStatus"]
 
@@ -28,7 +28,7 @@ class LeadStatus(models.TextChoices):
     CONVERTED = "converted", "Converted"
 
 
-class Lead(TimeStamped):
+class Lead(TimeStampedListed):
     """A prospective sale not yet tied to a customer; converted into customer + opportunity."""
 
     source = models.CharField(max_length=14, choices=LeadSource.choices, default=LeadSource.MANUAL)

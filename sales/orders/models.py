@@ -16,7 +16,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from frontoffice.models import TimeStamped
+from frontoffice.models import TimeStamped, TimeStampedListed
 
 __all__ = ["SalesOrder", "SalesOrderLine"]
 
@@ -24,7 +24,7 @@ CUSTOMER = "customers.Customer"
 PRODUCT = "backoffice_sync.Product"
 
 
-class SalesOrder(TimeStamped):
+class SalesOrder(TimeStampedListed):
     """An order placed by accepting a quote: one per quote (OneToOne, so two reps
     accepting at once make one order), submitted to the ERP in the same transaction."""
 

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from frontoffice.models import TimeStamped
+from frontoffice.models import TimeStamped, TimeStampedListed
 
 __all__ = [
     "Opportunity",
@@ -90,7 +90,7 @@ class Stage(TimeStamped):
         return f"{self.name} ({self.probability}%)"
 
 
-class Opportunity(TimeStamped):
+class Opportunity(TimeStampedListed):
     """A sale in progress for a customer, moving through the stages of a pipeline."""
 
     # CASCADE like the ERP mirrors: deleting a customer (an admin's erasure) removes the

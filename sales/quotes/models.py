@@ -16,7 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from frontoffice.models import TimeStamped
+from frontoffice.models import TimeStamped, TimeStampedListed
 from sales.pricing.models import CustomerTier, PriceList
 
 __all__ = ["Quote", "QuoteEmailStatus", "QuoteLine", "QuoteStatus"]
@@ -55,7 +55,7 @@ EDITABLE_STATUSES = (QuoteStatus.DRAFT, QuoteStatus.PENDING_APPROVAL, QuoteStatu
 REVISABLE_STATUSES = (QuoteStatus.SENT, QuoteStatus.REJECTED, QuoteStatus.EXPIRED)
 
 
-class Quote(TimeStamped):
+class Quote(TimeStampedListed):
     """An offer to a customer for an opportunity: priced lines, tax, validity, delivery.
 
     Revising a sent quote creates revision n+1 (`previous` points back) and marks the

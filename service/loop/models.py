@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from frontoffice.models import TimeStamped
+from frontoffice.models import TimeStamped, TimeStampedListed
 from service.loop.choices import (
     BackOfficeTeam,
     FollowUpKind,
@@ -21,7 +21,7 @@ PRODUCT = "backoffice_sync.Product"
 USER = settings.AUTH_USER_MODEL
 
 
-class FollowUp(TimeStamped):
+class FollowUp(TimeStampedListed):
     """Something a member of staff must do, raised by the system (an order is late, a
     problem the customer reported is fixed). At most one per `dedupe_key`."""
 
@@ -54,7 +54,7 @@ class FollowUp(TimeStamped):
         return self.title
 
 
-class Problem(TimeStamped):
+class Problem(TimeStampedListed):
     """A systemic issue behind many cases, routed to a back-office team, which records
     its root cause and fix. `version` is the optimistic lock."""
 
@@ -160,7 +160,7 @@ class SystemicFlag(models.Model):
         return f"case {self.case_id}: {self.category}"
 
 
-class CsatSurvey(TimeStamped):
+class CsatSurvey(TimeStampedListed):
     """The satisfaction survey sent after a case is resolved: one signed link, answered
     once (`answered_at`), with a score from 1 to 5 and a comment."""
 

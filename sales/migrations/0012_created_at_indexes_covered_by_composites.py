@@ -1,0 +1,35 @@
+"""No index of its own on `created_at` where the table's `(created_at, id)` index already
+leads with it (frontoffice.models.TimeStampedListed, tests/test_schema_indexes.py).
+"""
+
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('sales', '0011_fk_indexes_covered_by_composites'),
+    ]
+
+    operations = [
+        migrations.AlterField(
+            model_name='lead',
+            name='created_at',
+            field=models.DateTimeField(auto_now_add=True),
+        ),
+        migrations.AlterField(
+            model_name='opportunity',
+            name='created_at',
+            field=models.DateTimeField(auto_now_add=True),
+        ),
+        migrations.AlterField(
+            model_name='quote',
+            name='created_at',
+            field=models.DateTimeField(auto_now_add=True),
+        ),
+        migrations.AlterField(
+            model_name='salesorder',
+            name='created_at',
+            field=models.DateTimeField(auto_now_add=True),
+        ),
+    ]
