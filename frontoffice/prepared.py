@@ -17,7 +17,10 @@ The connections keep `prepare_threshold=None` for everything else, so that searc
 are planned for their values (a generic plan of a trigram `ILIKE` is 1,000x slower);
 the reads kept here compare ids and keys, whose plan is the same for every value.
 `DATABASE_PREPARED_STATEMENTS=0` turns this off (a pooler in transaction mode does
-not keep a session's prepared statements).
+not keep a session's prepared statements). A migration that changes the type of a
+column a prepared statement reads makes PostgreSQL refuse it on that connection; it is
+then prepared again (`_execute_kept`), so a deploy's migration does not fail every
+request of the processes already running until their connections end.
 
 Only the values passed as `args` may change; anything else that shapes the SQL (a
 permission list, a kind filter present or not) belongs in `key`. A statement whose
@@ -39,7 +42,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db import connections, router
+from django.db import NotSupportedError, connections, router
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]
 
@@ -184,9 +187,7 @@ def prepared_sql_rows(sql: str, args: list[Any], *, using: str) -> list[tuple[An
     database = connections[using]
     with database.cursor() as cursor:
         if _prepares(database):
-            statement = _written(sql, len(args))
-            _prepare_on_server(database, cursor, statement)
-            cursor.execute(_execute_sql(database, statement), args)
+            _execute_kept(database, cursor, _written(sql, len(args)), args)
         else:
             cursor.execute(sql, args)
         rows: list[tuple[Any, ...]] = cursor.fetchall()
@@ -265,19 +266,30 @@ def prepared_rows_together(*calls: Call) -> list[list[Any]]:
     alias = aliases.pop()
     connection = connections[alias]
     results: dict[int, list[Any]] = {}
-    with contextlib.ExitStack() as cursors:
-        sent = []
-        first = cursors.enter_context(connection.cursor())
+    try:
+        with contextlib.ExitStack() as cursors:
+            sent = []
+            first = cursors.enter_context(connection.cursor())
+            for statement, _args in kept.values():
+                _prepare_on_server(connection, first, statement)
+            with connection.wrap_database_errors, connection.connection.pipeline():
+                for index, (statement, args) in kept.items():
+                    cursor = cursors.enter_context(connection.cursor())
+                    cursor.execute(_execute_sql(connection, statement), args)
+                    sent.append((index, statement, cursor))
+            # The pipeline's end waited for every result: each cursor holds its rows.
+            for index, statement, cursor in sent:
+                results[index] = _rows(statement, alias, cursor.fetchall())
+    except NotSupportedError as error:
+        # A statement whose result columns changed type (`_execute_kept`): which one is
+        # not told, so each is prepared again; outside a transaction, each runs alone.
+        if not _stale_plan(error):
+            raise
         for statement, _args in kept.values():
-            _prepare_on_server(connection, first, statement)
-        with connection.wrap_database_errors, connection.connection.pipeline():
-            for index, (statement, args) in kept.items():
-                cursor = cursors.enter_context(connection.cursor())
-                cursor.execute(_execute_sql(connection, statement), args)
-                sent.append((index, statement, cursor))
-        # The pipeline's end waited for every result: each cursor holds its rows.
-        for index, statement, cursor in sent:
-            results[index] = _rows(statement, alias, cursor.fetchall())
+            _rename(statement)
+        if connection.in_atomic_block:
+            raise
+        return [prepared_rows(key, build, *args) for key, build, args in calls]
     return [
         results[index] if index in results else prepared_rows(key, build, *args)
         for index, (key, build, args) in enumerate(calls)
@@ -305,10 +317,48 @@ def _run(statement: _Statement, alias: str, args: tuple[Any, ...]) -> list[Any]:
         if statement.execute_sql is None:
             cursor.execute(statement.sql, _values(statement, args))
         else:
-            _prepare_on_server(connection, cursor, statement)
-            cursor.execute(_execute_sql(connection, statement), args)
+            _execute_kept(connection, cursor, statement, args)
         fetched = cursor.fetchall()
     return _rows(statement, alias, fetched)
+
+
+def _execute_kept(connection: Any, cursor: Any, statement: _Statement | _Written, args: Any) -> None:
+    """The EXECUTE of `statement`, PREPAREd on this connection first where it is not yet.
+
+    PostgreSQL refuses to run a prepared statement whose result columns changed type
+    since it was prepared (a migration widened a column it reads: "cached plan must not
+    change result type"), on every call, for as long as the connection lasts. Such a
+    statement is prepared again under a new name and, outside a transaction, run again
+    at once; inside one the transaction has failed, so the error stands and the next
+    use prepares it afresh."""
+    _prepare_on_server(connection, cursor, statement)
+    try:
+        cursor.execute(_execute_sql(connection, statement), args)
+    except NotSupportedError as error:
+        if not _stale_plan(error):
+            raise
+        _rename(statement)
+        if connection.in_atomic_block:
+            raise
+        _prepare_on_server(connection, cursor, statement)
+        cursor.execute(_execute_sql(connection, statement), args)
+
+
+def _stale_plan(error: BaseException) -> bool:
+    """Whether `error` is PostgreSQL's refusal of a prepared statement whose result
+    columns changed type (SQLSTATE 0A000, feature not supported: the only such refusal
+    of an EXECUTE of a read)."""
+    return getattr(error.__cause__, "sqlstate", None) == "0A000"
+
+
+def _rename(statement: _Statement | _Written) -> None:
+    """A new server name for `statement`, so that its next use PREPAREs it again (the
+    old one stays on the server, unused, until DEALLOCATE ALL or the connection ends)."""
+    old, new = statement.server_name, f"fo_prepared_{next(_names)}"
+    statement.server_name = new
+    statement.prepare_sql = f"PREPARE {new} AS " + str(statement.prepare_sql).split(" AS ", 1)[1]
+    statement.execute_sql = f"EXECUTE {new}" + str(statement.execute_sql)[len(f"EXECUTE {old}") :]
+    statement.logged_sql = None
 
 
 def _rows(statement: _Statement, alias: str, fetched: list[Any]) -> list[Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import NotSupportedError, connection, models, transaction
 from django.db.models import Q, QuerySet
 from django.test.utils import CaptureQueriesContext
 
@@ -314,3 +314,52 @@ def test_with_prepared_statements_off_a_hand_written_read_is_sent_as_sql(setting
     assert rows == [("ann",)]
     [sent] = _statements(queries)
     assert sent.startswith("SELECT username")
+
+
+def _team_name_widened(to: int) -> None:
+    """What a migration that changes the team name's length does to the table."""
+    old = Team._meta.get_field("name")
+    new = models.CharField(max_length=to, unique=True)
+    new.set_attributes_from_name("name")
+    new.model = Team
+    with connection.schema_editor() as editor:
+        editor.alter_field(Team, old, new)
+    Team._meta.get_field("name").max_length = to  # as the model would say after the migration
+
+
+@pytest.mark.django_db(transaction=True)
+def test_kept_reads_answer_again_after_a_migration_changes_the_type_of_a_column_they_read() -> None:
+    # given: three kept reads of a team's name (one alone, two sent together) and a
+    # hand-written one, each run once (prepared on the server, on PostgreSQL)
+    team = _staff(team_name="Red", usernames=["ann"])
+    build = _Builds(lambda team_id: Team.objects.filter(pk=team_id).only("name"))
+    other = _Builds(lambda team_id: Team.objects.filter(pk__lte=team_id).only("name").order_by("id"))
+    alone, first, second = ("stale", object()), ("stale-first", object()), ("stale-second", object())
+    sql = f"SELECT name FROM {Team._meta.db_table} WHERE id = %s"  # noqa: S608
+
+    def answers() -> list[Any]:
+        together = prepared_rows_together((first, build, (team.pk,)), (second, other, (team.pk,)))
+        return [
+            [t.name for t in prepared_rows(alone, build, team.pk)],
+            [[t.name for t in rows] for rows in together],
+            prepared_sql_rows(sql, [team.pk], using="default"),
+        ]
+
+    expected = [["Red"], [["Red"], ["Red"]], [("Red",)]]
+    assert answers() == expected
+    assert answers() == expected  # the pair now sent together, where the database allows
+    try:
+        # when: a migration widens the column (PostgreSQL then refuses the prepared
+        # statements: "cached plan must not change result type")
+        _team_name_widened(to=200)
+        # then: each answers as before, outside a transaction at once
+        assert answers() == expected
+        # when: it changes again, and the next read runs inside a transaction
+        _team_name_widened(to=150)
+        if connection.vendor == "postgresql":
+            with pytest.raises(NotSupportedError), transaction.atomic():
+                prepared_rows(alone, build, team.pk)
+        # then: that one read failed with its transaction (on PostgreSQL); every later one answers
+        assert answers() == expected
+    finally:
+        _team_name_widened(to=100)
