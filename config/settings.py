@@ -282,10 +282,28 @@ if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
         "REDIS_URL must look like redis://host:6379/0 (or rediss://, unix://); "
         f"got {REDIS_URL.split('@')[-1]!r}."  # never echo a password
     )
+# Keeps this deployment's cache keys apart from another's in the same Redis (the test
+# suite gives each of its processes its own: their databases reuse the same ids).
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="")
+if not re.fullmatch(r"[A-Za-z0-9_.:-]{0,50}", CACHE_KEY_PREFIX):
+    raise ImproperlyConfigured(
+        f"CACHE_KEY_PREFIX={CACHE_KEY_PREFIX[:60]!r}: use up to 50 letters, digits, '_', '.', ':' or '-'."
+    )
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
 
 # --- Auth -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

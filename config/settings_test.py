@@ -12,6 +12,13 @@ os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 os.environ.setdefault("API_THROTTLE_ANON", "100000/min")
 os.environ.setdefault("API_THROTTLE_USER", "100000/min")
 os.environ.setdefault("API_THROTTLE_AUTH_FAILURES", "100000/min")
+# On Redis (the PostgreSQL + Redis run), each test process keeps its cache keys apart:
+# pytest-xdist's workers share one Redis, and their databases reuse the same ids (an
+# import's progress, the outbox's debounce). Set in the environment, so that the Celery
+# workers an integration test starts read and write the same keys as the test.
+os.environ.setdefault(
+    "CACHE_KEY_PREFIX", f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}"
+)
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES, VAR_DIR

@@ -221,6 +221,7 @@ def test_the_secret_key_can_come_from_a_file(tmp_path: Path) -> None:
         ("DUPLICATE_NAME_SIMILARITY", "high", "DUPLICATE_NAME_SIMILARITY='high' is not a number"),
         ("DUPLICATE_NAME_SIMILARITY", "7", "must be between 0.0 and 1.0"),
         ("REDIS_URL", "localhost:6379", "REDIS_URL must look like redis://"),
+        ("CACHE_KEY_PREFIX", "two words", "CACHE_KEY_PREFIX='two words': use up to 50 letters"),
         ("SECRET_KEY_FILE", "/nonexistent/secret", "SECRET_KEY_FILE='/nonexistent/secret'"),
         ("ERP_WEBHOOK_SECRET", "hunter2", "ERP_WEBHOOK_SECRET must be 'whsec_' followed by"),
         ("ERP_FAULT_ERROR_RATE", "2", "ERP_FAULT_ERROR_RATE='2' must be between 0.0 and 1.0"),
@@ -369,3 +370,30 @@ def test_two_processes_writing_one_sqlite_file_never_see_database_is_locked(tmp_
         assert writer.returncode == 0, stderr
         assert "journal_mode wal" in stdout
         assert "done 200" in stdout
+
+
+@pytest.mark.parametrize("redis", ["", "redis://redis.internal:6379/0"], ids=["in-process", "redis"])
+def test_the_cache_keeps_its_keys_under_the_prefix_it_is_given(tmp_path: Path, redis: str) -> None:
+    # given: two deployments of the same settings, one with a prefix
+    def cache(**variables: str) -> dict[str, str]:
+        env = _env(tmp_path, DEBUG="1", REDIS_URL=redis, **variables)
+        return dict(_settings_in(env, "CACHES")["CACHES"]["default"])
+
+    plain, blue = cache(), cache(CACHE_KEY_PREFIX="blue")
+    # then: the same cache, each under its own prefix
+    assert blue["BACKEND"] == plain["BACKEND"]
+    assert (plain["KEY_PREFIX"], blue["KEY_PREFIX"]) == ("", "blue")
+
+
+def test_each_test_process_has_its_own_cache_prefix_which_its_subprocesses_inherit(tmp_path: Path) -> None:
+    # given: the test settings in two pytest-xdist workers
+    def prefix(worker: str) -> str:
+        env = _env(tmp_path, DJANGO_SETTINGS_MODULE="config.settings_test", PYTEST_XDIST_WORKER=worker)
+        return str(_settings_in(env, "CACHE_KEY_PREFIX")["CACHE_KEY_PREFIX"])
+
+    gw0, gw1 = prefix("gw0"), prefix("gw1")
+    # then: apart (two databases reuse the same ids, one Redis); this process's is in its
+    # environment, where the Celery workers an integration test starts read it
+    assert gw0.startswith("test-gw0-")
+    assert gw1.startswith("test-gw1-")
+    assert os.environ["CACHE_KEY_PREFIX"] == settings.CACHE_KEY_PREFIX != ""
