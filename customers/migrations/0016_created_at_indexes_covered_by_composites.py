@@ -1,8 +1,8 @@
 """No index of its own on `created_at` where the table's `(created_at, id)` index already
-leads with it (frontoffice.models.TimeStampedListed, tests/test_schema_indexes.py). SQLite rebuilds a table to
-alter a column, which drops its triggers: the search's trigram triggers of 0010 are made
-again after, as in 0015. The history table's copy of the column loses its index too:
-nothing reads the history by it.
+leads with it (frontoffice.models.TimeStampedListed, tests/test_schema_indexes.py).
+SQLite rebuilds a table to alter a column, which drops its triggers: the search's
+trigram triggers of 0010 are made again after, as in 0015. The history table's copy of
+the column loses its index too: nothing reads the history by it.
 """
 
 import importlib

@@ -1,6 +1,7 @@
 """No index of its own on `created_at` where the table's `(created_at, id)` index already
-leads with it (frontoffice.models.TimeStampedListed, tests/test_schema_indexes.py). The history table's copy of the
-column loses its index too: nothing reads the history by it.
+leads with it (frontoffice.models.TimeStampedListed, tests/test_schema_indexes.py).
+The history table's copy of the column loses its index too: nothing reads the history
+by it.
 """
 
 from django.db import migrations, models
