@@ -27,3 +27,9 @@ urlpatterns = [
     path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", RedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
+
+# Django's own error answers (before or outside any view): problem JSON under /api/.
+handler400 = "frontoffice.errors.bad_request"
+handler403 = "frontoffice.errors.permission_denied"
+handler404 = "frontoffice.errors.page_not_found"
+handler500 = "frontoffice.errors.server_error"

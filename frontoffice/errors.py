@@ -8,12 +8,14 @@ services use, so a client finds one shape whatever layer refused the input.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -139,6 +141,18 @@ def _wants_problem_json(context: dict[str, Any]) -> bool:
     return renderer is None or getattr(renderer, "format", "json") == "json"
 
 
+def problem_body(
+    status_code: int, title: str, detail: str, code: str, errors: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "type": f"https://frontoffice.invalid/problems/{code}",
+        "title": _safe_text(title, MAX_MESSAGE),
+        "status": status_code,
+        "detail": _safe_text(detail, MAX_MESSAGE),
+        "errors": _sanitise_errors(errors or {}),
+    }
+
+
 def problem(
     status_code: int,
     title: str,
@@ -148,14 +162,47 @@ def problem(
     *,
     content_type: str | None = PROBLEM_CONTENT_TYPE,
 ) -> Response:
-    body = {
-        "type": f"https://frontoffice.invalid/problems/{code}",
-        "title": _safe_text(title, MAX_MESSAGE),
-        "status": status_code,
-        "detail": _safe_text(detail, MAX_MESSAGE),
-        "errors": _sanitise_errors(errors or {}),
-    }
+    body = problem_body(status_code, title, detail, code, errors)
     return Response(body, status=status_code, content_type=content_type)
+
+
+# --- errors Django answers before (or outside) any API view ---------------------------
+# A Host header this server does not answer to, a request Django refuses to parse, a
+# permission refused or a crash in a middleware: Django's own pages, which an API client
+# would get as HTML. Under /api/ they answer problem JSON like every other API error.
+
+
+def _api_or_page(
+    status_code: int, title: str, detail: str, code: str, page: Callable[..., HttpResponse]
+) -> Any:
+    def handler(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # The path only: the Host header may be the very thing refused (get_host raises).
+        if request.path_info.startswith("/api/"):
+            body = problem_body(status_code, title, detail, code)
+            return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+        return page(request, *args, **kwargs)
+
+    return handler
+
+
+bad_request = _api_or_page(
+    400,
+    "Bad request.",
+    "The request could not be served as sent (for example, its Host header names no site of this server).",
+    "bad_request",
+    defaults.bad_request,
+)
+permission_denied = _api_or_page(
+    403, "Forbidden.", "You may not do this.", "permission_denied", defaults.permission_denied
+)
+page_not_found = _api_or_page(404, "Not found.", "No such resource.", "not_found", defaults.page_not_found)
+server_error = _api_or_page(
+    500,
+    "Server error.",
+    "The server failed to answer; the error is logged.",
+    "server_error",
+    defaults.server_error,
+)
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
