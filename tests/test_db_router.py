@@ -143,6 +143,9 @@ def _through_middleware(*, cookie: bool, writes: bool) -> tuple[Any, bool]:
     return ReadYourWritesMiddleware(view)(request), seen["pinned"]
 
 
+# Database access allowed: `request_started` also runs Django's close_old_connections,
+# which asks a connection an earlier test of this process left open for its state.
+@pytest.mark.django_db
 @override_settings(DATABASE_REPLICA_PIN_SECONDS=4, SESSION_COOKIE_SECURE=True)
 def test_a_write_pins_the_next_requests_for_the_configured_seconds() -> None:
     from frontoffice.db_router import PIN_COOKIE
