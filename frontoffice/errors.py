@@ -174,7 +174,7 @@ def problem(
 
 def _api_or_page(
     status_code: int, title: str, detail: str, code: str, page: Callable[..., HttpResponse]
-) -> Any:
+) -> Callable[..., HttpResponse]:
     def handler(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # The path only: the Host header may be the very thing refused (get_host raises).
         if request.path_info.startswith("/api/"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.__main__ import report_markdown, verdict
+from bench.__main__ import python_loop_ms, report_markdown, verdict
 
 
 def relay_row(name: str, rate: float, errors: int = 0, faster_than: str | None = None) -> dict[str, Any]:
@@ -72,8 +72,6 @@ def test_throughputs_have_their_own_table_in_the_report() -> None:
 
 
 def test_the_report_says_how_fast_the_machine_ran_python_before_and_after_the_load() -> None:
-    from bench.__main__ import python_loop_ms
-
     measured = python_loop_ms()
     assert measured > 0
     result = report([], python_loop_ms_before=12.5, python_loop_ms_after=measured)
